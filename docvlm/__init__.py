@@ -1,7 +1,18 @@
 """docvlm: PDFs and page images to markdown, tables and JSON."""
 
-from docvlm.document import Block, BlockType, Document, Page, Table, TableCell
-
 __version__ = "0.1.0"
 
-__all__ = ["Block", "BlockType", "Document", "Page", "Table", "TableCell", "__version__"]
+from docvlm.document import Block, BlockType, Document, Page, Table, TableCell  # noqa: E402
+from docvlm.pipeline import Parser, parse  # noqa: E402
+
+__all__ = [
+    "Block",
+    "BlockType",
+    "Document",
+    "Page",
+    "Parser",
+    "Table",
+    "TableCell",
+    "__version__",
+    "parse",
+]

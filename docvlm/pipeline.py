@@ -1,0 +1,253 @@
+"""Parser: open a source, route each page to an engine, and assemble the Document."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from docvlm.document import Block, Document, Page
+from docvlm.engines.base import Engine
+from docvlm.errors import DocVLMError, EngineUnavailableError
+from docvlm.sources import DEFAULT_SIZE, MAX_PAGE_PIXELS, Rasterizer, SourcePage, open_source
+
+EngineName = Literal["auto", "text", "ocr", "vlm"]
+ENGINE_NAMES = ("auto", "text", "ocr", "vlm")
+DEGENERATE_FLAG = "degenerate"
+
+
+class Parser:
+    """Reusable parser: engines are loaded once and shared by every document it parses."""
+
+    def __init__(
+        self,
+        engine: EngineName = "auto",
+        *,
+        model: str | Path | None = None,
+        adapter: str | Path | None = None,
+        ocr_backend: str = "auto",
+        rasterizer: Rasterizer = "pymupdf",
+        size: int = DEFAULT_SIZE,
+        batch_size: int = 1,
+        max_pixels: int = MAX_PAGE_PIXELS,
+        **vlm_options: Any,
+    ) -> None:
+        if engine not in ENGINE_NAMES:
+            raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINE_NAMES)}")
+        if engine == "vlm" and model is None:
+            raise EngineUnavailableError("--engine vlm needs a model: pass --model DIR")
+        self.engine = engine
+        self.model = model
+        self.adapter = adapter
+        self.ocr_backend = ocr_backend
+        self.rasterizer = rasterizer
+        self.size = size
+        self.batch_size = max(1, batch_size)
+        self.max_pixels = max_pixels
+        self.vlm_options = vlm_options
+        self._engines: dict[str, Engine] = {}
+
+    def options(self) -> dict[str, Any]:
+        """The settings that change what a page parses to (for manifests and cache keys)."""
+        return {
+            "engine": self.engine,
+            "model": str(self.model) if self.model else None,
+            "adapter": str(self.adapter) if self.adapter else None,
+            "ocr_backend": self.ocr_backend,
+            "rasterizer": self.rasterizer,
+            "size": self.size,
+            **{k: v for k, v in sorted(self.vlm_options.items())},
+        }
+
+    def get_engine(self, name: str) -> Engine:
+        """The engine called `name`, created on first use."""
+        if name not in self._engines:
+            self._engines[name] = self._create_engine(name)
+        return self._engines[name]
+
+    def _create_engine(self, name: str) -> Engine:
+        if name == "text":
+            from docvlm.engines.textlayer import TextLayerEngine
+
+            return TextLayerEngine()
+        if name == "ocr":
+            from docvlm.engines.ocr import OCREngine
+
+            return OCREngine(backend=self.ocr_backend)
+        if name == "vlm":
+            from docvlm.engines.vlm import VLMEngine
+
+            return VLMEngine(model=self.model, adapter=self.adapter, **self.vlm_options)
+        raise ValueError(f"unknown engine {name!r}")
+
+    def route(self, page: SourcePage) -> tuple[str, str]:
+        """Which engine parses `page`, and why."""
+        if self.engine != "auto":
+            return self.engine, f"--engine {self.engine}"
+        probe = page.probe
+        if probe.trusted:
+            return "text", probe.reason
+        if self.model is not None:
+            return "vlm", probe.reason
+        return "ocr", probe.reason
+
+    def fallback_engine(self, page: SourcePage, failed: str) -> str | None:
+        """The engine an auto-routed page falls back to when `failed` could not parse it."""
+        if self.engine != "auto":
+            return None
+        if failed == "vlm" and page.probe.trusted:
+            return "text"
+        if failed in ("vlm", "text"):
+            return "ocr"
+        return None
+
+    def iter_pages(
+        self,
+        source: str | Path | bytes,
+        *,
+        pages: str | Sequence[int] | None = None,
+        password: str | None = None,
+        on_open: Callable[[Document], None] | None = None,
+    ) -> Iterator[Page]:
+        """Parse a source page by page, yielding each Page as soon as it is done.
+
+        Opening errors (corrupt, encrypted, ...) raise; a page that fails yields a Page with
+        status "error" and the next page goes on.
+        """
+        with open_source(
+            source,
+            password=password,
+            pages=pages,
+            rasterizer=self.rasterizer,
+            size=self.size,
+            max_pixels=self.max_pixels,
+        ) as opened:
+            if on_open is not None:
+                on_open(self._empty_document(opened))
+            numbers = opened.page_numbers
+            for start in range(0, len(numbers), self.batch_size):
+                yield from self._parse_chunk(opened, numbers[start : start + self.batch_size])
+
+    def parse(
+        self,
+        source: str | Path | bytes,
+        *,
+        pages: str | Sequence[int] | None = None,
+        password: str | None = None,
+    ) -> Document:
+        """Parse a whole source into a Document (opening errors raise a DocVLMError)."""
+        document = Document()
+
+        def keep_header(empty: Document) -> None:
+            document.source, document.page_count = empty.source, empty.page_count
+            document.metadata = empty.metadata
+
+        document.pages = list(
+            self.iter_pages(source, pages=pages, password=password, on_open=keep_header)
+        )
+        self.finish(document)
+        return document
+
+    def finish(self, document: Document) -> None:
+        """Document-level passes that need every page (e.g. repeated headers → furniture)."""
+        for name, engine in self._engines.items():
+            engine.finish_document([p.blocks for p in document.pages if p.engine == name])
+
+    def _empty_document(self, opened: Any) -> Document:
+        from docvlm import __version__
+
+        metadata: dict[str, Any] = {"docvlm_version": __version__, "options": self.options()}
+        if opened.pdf is not None:
+            metadata["pdf"] = {k: v for k, v in (opened.pdf.metadata or {}).items() if v}
+        return Document(source=opened.name, page_count=opened.page_count, metadata=metadata)
+
+    def _parse_chunk(self, opened: Any, numbers: list[int]) -> list[Page]:
+        results: dict[int, Page] = {}
+        routed: dict[str, list[tuple[SourcePage, Page]]] = {}
+        for number in numbers:
+            try:
+                source_page = opened.page(number)
+            except DocVLMError as error:
+                results[number] = Page(
+                    number=number,
+                    width=0.0,
+                    height=0.0,
+                    status="error",
+                    error_kind=error.kind,
+                    error=str(error),
+                )
+                continue
+            engine_name, reason = self.route(source_page)
+            page = Page(
+                number=number,
+                width=source_page.width,
+                height=source_page.height,
+                engine=engine_name,
+                reason=reason,
+            )
+            results[number] = page
+            routed.setdefault(engine_name, []).append((source_page, page))
+
+        for engine_name, items in routed.items():
+            self._run_engine(engine_name, items)
+        return [results[n] for n in numbers]
+
+    def _run_engine(self, engine_name: str, items: list[tuple[SourcePage, Page]]) -> None:
+        started = time.perf_counter()
+        try:
+            batches = self.get_engine(engine_name).parse_batch([sp for sp, _ in items])
+        except Exception as error:  # one failing engine call must not stop the document
+            if len(items) > 1:  # retry one by one so a single bad page fails alone
+                for item in items:
+                    self._run_engine(engine_name, [item])
+                return
+            source_page, page = items[0]
+            page.seconds = time.perf_counter() - started
+            self._recover(source_page, page, error=error)
+            return
+        per_page = (time.perf_counter() - started) / len(items)
+        for (source_page, page), blocks in zip(items, batches, strict=True):
+            page.seconds = per_page
+            if any(DEGENERATE_FLAG in b.flags for b in blocks):
+                self._recover(source_page, page, blocks=blocks)
+            else:
+                page.blocks = blocks
+
+    def _recover(
+        self,
+        source_page: SourcePage,
+        page: Page,
+        *,
+        error: Exception | None = None,
+        blocks: list[Block] | None = None,
+    ) -> None:
+        """Fall back to another engine after a failure or a looping (degenerate) output."""
+        failed = page.engine or ""
+        fallback = self.fallback_engine(source_page, failed)
+        if error is None:
+            why = "output looped (degenerate)"
+        elif isinstance(error, DocVLMError):
+            why = f"failed ({error})"
+        else:
+            why = f"failed ({type(error).__name__}: {error})"
+        if fallback is None:
+            if error is None:
+                page.status, page.blocks = "degenerate", blocks or []
+            else:
+                page.status = "error"
+                page.error_kind = error.kind if isinstance(error, DocVLMError) else "engine_error"
+                page.error = f"{failed} {why}"
+            return
+        page.reason = f"{failed} {why}; fell back to {fallback}"
+        page.engine = fallback
+        self._run_engine(fallback, [(source_page, page)])
+        if page.status == "ok":
+            page.status = "fallback"
+
+
+def parse(source: str | Path | bytes, **options: Any) -> Document:
+    """Parse a PDF or image into a Document: `docvlm.parse("x.pdf").to_markdown()`."""
+    pages = options.pop("pages", None)
+    password = options.pop("password", None)
+    return Parser(**options).parse(source, pages=pages, password=password)
