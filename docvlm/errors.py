@@ -13,6 +13,10 @@ class EmptyFileError(DocVLMError):
     kind = "empty"
 
 
+class UnreadableFileError(DocVLMError):
+    kind = "unreadable"
+
+
 class CorruptFileError(DocVLMError):
     kind = "corrupt"
 
@@ -27,6 +31,10 @@ class UnsupportedFileError(DocVLMError):
 
 class PageTooLargeError(DocVLMError):
     kind = "too_large"
+
+
+class TooManyPagesError(DocVLMError):
+    kind = "too_many_pages"
 
 
 class PageRangeError(DocVLMError):

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 from docvlm.document import Block, Document, Page
 from docvlm.engines.base import Engine
-from docvlm.errors import DocVLMError, EngineUnavailableError
+from docvlm.errors import (
+    DocVLMError,
+    EngineUnavailableError,
+    PageTimeoutError,
+    TooManyPagesError,
+)
 from docvlm.sources import DEFAULT_SIZE, MAX_PAGE_PIXELS, Rasterizer, SourcePage, open_source
 
 EngineName = Literal["auto", "text", "ocr", "vlm"]
 ENGINE_NAMES = ("auto", "text", "ocr", "vlm")
 DEGENERATE_FLAG = "degenerate"
+DEFAULT_MAX_PAGES = 5000
 
 
 class Parser:
@@ -31,6 +40,8 @@ class Parser:
         size: int = DEFAULT_SIZE,
         batch_size: int = 1,
         max_pixels: int = MAX_PAGE_PIXELS,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        page_timeout: float | None = None,
         **vlm_options: Any,
     ) -> None:
         if engine not in ENGINE_NAMES:
@@ -45,6 +56,8 @@ class Parser:
         self.size = size
         self.batch_size = max(1, batch_size)
         self.max_pixels = max_pixels
+        self.max_pages = max_pages
+        self.page_timeout = page_timeout
         self.vlm_options = vlm_options
         self._engines: dict[str, Engine] = {}
 
@@ -108,12 +121,15 @@ class Parser:
         *,
         pages: str | Sequence[int] | None = None,
         password: str | None = None,
+        name: str | None = None,
         on_open: Callable[[Document], None] | None = None,
+        cached: Callable[[int], Page | None] | None = None,
     ) -> Iterator[Page]:
         """Parse a source page by page, yielding each Page as soon as it is done.
 
         Opening errors (corrupt, encrypted, ...) raise; a page that fails yields a Page with
-        status "error" and the next page goes on.
+        status "error" and the next page goes on. `cached(number)` may return a Page parsed
+        earlier, which is yielded as it is instead of parsing that page again.
         """
         with open_source(
             source,
@@ -122,12 +138,28 @@ class Parser:
             rasterizer=self.rasterizer,
             size=self.size,
             max_pixels=self.max_pixels,
+            name=name,
         ) as opened:
+            if len(opened.page_numbers) > self.max_pages:
+                raise TooManyPagesError(
+                    f"{opened.name}: {len(opened.page_numbers)} pages selected, over the "
+                    f"limit of {self.max_pages} (--max-pages, or select pages with --pages)"
+                )
             if on_open is not None:
                 on_open(self._empty_document(opened))
-            numbers = opened.page_numbers
-            for start in range(0, len(numbers), self.batch_size):
-                yield from self._parse_chunk(opened, numbers[start : start + self.batch_size])
+            pending: list[int] = []
+            for number in opened.page_numbers:
+                page = cached(number) if cached is not None else None
+                if page is None:
+                    pending.append(number)
+                    if len(pending) < self.batch_size:
+                        continue
+                yield from self._parse_chunk(opened, pending)
+                pending = []
+                if page is not None:
+                    yield page
+            if pending:
+                yield from self._parse_chunk(opened, pending)
 
     def parse(
         self,
@@ -151,7 +183,8 @@ class Parser:
 
     def finish(self, document: Document) -> None:
         """Document-level passes that need every page (e.g. repeated headers → furniture)."""
-        for name, engine in self._engines.items():
+        for name in sorted({p.engine for p in document.pages if p.engine}):
+            engine = self.get_engine(name)
             engine.finish_document([p.blocks for p in document.pages if p.engine == name])
 
     def _empty_document(self, opened: Any) -> Document:
@@ -194,9 +227,11 @@ class Parser:
         return [results[n] for n in numbers]
 
     def _run_engine(self, engine_name: str, items: list[tuple[SourcePage, Page]]) -> None:
+        engine = self.get_engine(engine_name)
         started = time.perf_counter()
         try:
-            batches = self.get_engine(engine_name).parse_batch([sp for sp, _ in items])
+            with _deadline(self.page_timeout and self.page_timeout * len(items)):
+                batches = engine.parse_batch([sp for sp, _ in items])
         except Exception as error:  # one failing engine call must not stop the document
             if len(items) > 1:  # retry one by one so a single bad page fails alone
                 for item in items:
@@ -224,7 +259,9 @@ class Parser:
     ) -> None:
         """Fall back to another engine after a failure or a looping (degenerate) output."""
         failed = page.engine or ""
-        fallback = self.fallback_engine(source_page, failed)
+        fallback = None
+        if not isinstance(error, PageTimeoutError):
+            fallback = self.fallback_engine(source_page, failed)
         if error is None:
             why = "output looped (degenerate)"
         elif isinstance(error, DocVLMError):
@@ -244,6 +281,25 @@ class Parser:
         self._run_engine(fallback, [(source_page, page)])
         if page.status == "ok":
             page.status = "fallback"
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise PageTimeoutError in the main thread when the block runs past `seconds`."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise PageTimeoutError(f"page took longer than {seconds:g} s (--page-timeout)")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def parse(source: str | Path | bytes, **options: Any) -> Document:

@@ -19,6 +19,7 @@ from docvlm.errors import (
     EncryptedPDFError,
     PageRangeError,
     PageTooLargeError,
+    UnreadableFileError,
     UnsupportedFileError,
 )
 
@@ -182,7 +183,7 @@ class SourceDocument:
         if self.pdf is not None:
             pdf_page = self.pdf[number - 1]
             rect = pdf_page.rect
-            _check_page_points(rect.width, rect.height, number)
+            _check_page_points(rect.width, rect.height)
             return SourcePage(self, number, rect.width, rect.height, pdf_page=pdf_page)
         image = self._images[number - 1]
         return SourcePage(self, number, float(image.width), float(image.height), image=image)
@@ -230,7 +231,7 @@ def open_source(
         except IsADirectoryError:
             raise UnsupportedFileError(f"{name}: is a directory") from None
         except OSError as error:
-            raise UnsupportedFileError(f"{name}: cannot read ({error.strerror})") from None
+            raise UnreadableFileError(f"{name}: cannot read ({error.strerror})") from None
     if not data:
         raise EmptyFileError(f"{name}: file is empty (0 bytes)")
 
@@ -330,10 +331,10 @@ def _open_images(data: bytes, name: str, max_pixels: int) -> list[Image.Image]:
     return frames
 
 
-def _check_page_points(width: float, height: float, number: int) -> None:
+def _check_page_points(width: float, height: float) -> None:
     if max(width, height) > MAX_PAGE_POINTS:
         raise PageTooLargeError(
-            f"page {number} is {width / 72:.0f}×{height / 72:.0f} in, over the "
+            f"page is {width / 72:.0f}×{height / 72:.0f} in, over the "
             f"{MAX_PAGE_POINTS / 72:.0f}-inch limit"
         )
 

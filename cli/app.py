@@ -1,0 +1,74 @@
+"""The `docvlm` command line: parse, schema, info, convert (more commands register here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import typer
+from docvlm.cli.parse import parse
+
+app = typer.Typer(
+    name="docvlm",
+    help="Document understanding OCR: PDFs and page images → markdown, tables and JSON.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  docvlm parse report.pdf                      # markdown to stdout\n\n"
+        "  docvlm parse scans/ -o out/ --format json    # a folder, one JSON per file\n\n"
+        "  docvlm parse form.pdf --pages 1-3,7 --engine ocr\n\n"
+        "  docvlm parse page.png --engine vlm --model ./GOT-OCR-2.0-hf"
+    )
+)(parse)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of `docvlm parse --format json` output."""
+    from docvlm.document import schema_json
+
+    typer.echo(schema_json())
+
+
+@app.command()
+def info() -> None:
+    """Print versions, devices and which engines are available."""
+    from docvlm.info import collect_info
+
+    for section, entries in collect_info().items():
+        typer.echo(f"{section}:")
+        for key, value in entries.items():
+            typer.echo(f"  {key}: {value}")
+
+
+@app.command(epilog="Example:\n\n  docvlm convert --from got ./GOT_weights ./got-docvlm")
+def convert(
+    source: Path = typer.Argument(..., help="Folder of the original checkpoint."),
+    destination: Path = typer.Argument(..., help="Folder to write the docvlm checkpoint to."),
+    origin: Literal["got", "vary", "vary-toy"] = typer.Option(
+        ...,
+        "--from",
+        help="Layout of the original checkpoint.",
+    ),
+) -> None:
+    """Convert an original GOT-OCR2.0 / Vary / Vary-toy checkpoint into a docvlm folder."""
+    from docvlm.model.convert import convert_checkpoint
+
+    from docvlm.errors import DocVLMError
+
+    try:
+        written = convert_checkpoint(source, destination, source=origin)
+    except DocVLMError as error:
+        typer.echo(f"docvlm: error: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"wrote {written}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
