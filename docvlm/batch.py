@@ -215,7 +215,9 @@ def parse_input(
                 page_hash = cache.page_hash(file_hash, page.number)
                 cache.store(page_hash, page)
                 document.pages.append(page)
-                outcome.rows.append(_page_row(name, page, page_hash, item))
+                row = _page_row(name, page, page_hash, item)
+                row["warnings"] = document.metadata.get("warnings", [])
+                outcome.rows.append(row)
                 if page.status == "error":
                     outcome.errors.append(f"{name}: page {page.number}: {page.error}")
                 if on_page is not None:

@@ -193,6 +193,8 @@ class Parser:
         metadata: dict[str, Any] = {"docvlm_version": __version__, "options": self.options()}
         if opened.pdf is not None:
             metadata["pdf"] = {k: v for k, v in (opened.pdf.metadata or {}).items() if v}
+        if opened.warnings:
+            metadata["warnings"] = list(opened.warnings)
         return Document(source=opened.name, page_count=opened.page_count, metadata=metadata)
 
     def _parse_chunk(self, opened: Any, numbers: list[int]) -> list[Page]:

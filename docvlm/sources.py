@@ -154,6 +154,7 @@ class SourceDocument:
         pdf_bytes: bytes | None = None,
         password: str | None = None,
         images: list[Image.Image] | None = None,
+        warnings: list[str] | None = None,
     ) -> None:
         self.name = name
         self.kind = kind
@@ -165,6 +166,7 @@ class SourceDocument:
         self._pdf_bytes = pdf_bytes
         self._password = password
         self._images = images or []
+        self.warnings = warnings or []
 
     def __enter__(self) -> SourceDocument:
         return self
@@ -239,6 +241,7 @@ def open_source(
     if _looks_like_pdf(data):
         pdf = _open_pdf(data, name, password)
         numbers = parse_page_range(pages, pdf.page_count)
+        warnings = ["damaged PDF (broken xref) was repaired by MuPDF"] if pdf.is_repaired else []
         return SourceDocument(
             name,
             "pdf",
@@ -247,6 +250,7 @@ def open_source(
             pdf=pdf,
             pdf_bytes=data,
             password=password,
+            warnings=warnings,
             **options,
         )
     images = _open_images(data, name, max_pixels)

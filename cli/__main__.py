@@ -1,0 +1,3 @@
+from docvlm.cli.app import main
+
+main()
