@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -42,11 +42,15 @@ class Parser:
         max_pixels: int = MAX_PAGE_PIXELS,
         max_pages: int = DEFAULT_MAX_PAGES,
         page_timeout: float | None = None,
+        engines: Mapping[str, Engine] | None = None,
         **vlm_options: Any,
     ) -> None:
+        """`engines` maps "text" / "ocr" / "vlm" to ready engine instances that replace the
+        built-in ones (custom engines, or a VLM engine already loaded)."""
         if engine not in ENGINE_NAMES:
             raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINE_NAMES)}")
-        if engine == "vlm" and model is None:
+        self._engines: dict[str, Engine] = dict(engines or {})
+        if engine == "vlm" and model is None and "vlm" not in self._engines:
             raise EngineUnavailableError("--engine vlm needs a model: pass --model DIR")
         self.engine = engine
         self.model = model
@@ -59,7 +63,6 @@ class Parser:
         self.max_pages = max_pages
         self.page_timeout = page_timeout
         self.vlm_options = vlm_options
-        self._engines: dict[str, Engine] = {}
 
     def options(self) -> dict[str, Any]:
         """The settings that change what a page parses to (for manifests and cache keys)."""
@@ -101,7 +104,7 @@ class Parser:
         probe = page.probe
         if probe.trusted:
             return "text", probe.reason
-        if self.model is not None:
+        if self.model is not None or "vlm" in self._engines:
             return "vlm", probe.reason
         return "ocr", probe.reason
 

@@ -67,7 +67,9 @@ def bomb_png(side: int = 30000) -> bytes:
     """A PNG header claiming side×side pixels; readers must refuse it before decoding."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
     row = b"\x00" + b"\x00" * side

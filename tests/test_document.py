@@ -63,7 +63,11 @@ def test_html_rendering_keeps_spans_and_escapes():
 def test_table_grid_and_header_rows():
     table = _document().pages[0].blocks[6].table
     assert table.header_rows == 2
-    assert table.rows() == [["Region", "Sales", ""], ["", "2024", "2025"], ["North | East", "1", "2"]]
+    assert table.rows() == [
+        ["Region", "Sales", ""],
+        ["", "2024", "2025"],
+        ["North | East", "1", "2"],
+    ]
     assert Table.from_rows([["a", "b"], ["c"]]).rows() == [["a", "b"], ["c", ""]]
 
 

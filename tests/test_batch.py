@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from docvlm.batch import MANIFEST_NAME, collect_inputs, run_batch
+from tests.test_pipeline import RecordingEngine
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _manifest(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / MANIFEST_NAME).open()]
+
+
+def test_collect_inputs_walks_safely(tmp_path):
+    root = tmp_path / "docs"
+    (root / "a" / "deep").mkdir(parents=True)
+    shutil.copy(SAMPLES / "report.pdf", root / "a" / "deep" / "x.pdf")
+    shutil.copy(SAMPLES / "invoice.pdf", root / "x.PDF")
+    shutil.copy(SAMPLES / "invoice.pdf", root / "x.png")  # same stem as x.PDF: names keep suffixes
+    (root / "readme.txt").write_text("skip me")
+    os.symlink(root, root / "a" / "loop")  # a symlink loop back to the top
+    weird = os.fsencode(root) + b"/caf\xe9.pdf"  # a file name that is not UTF-8
+    with open(weird, "wb") as handle:
+        handle.write((SAMPLES / "report.pdf").read_bytes())
+
+    items = collect_inputs([root])
+    stems = sorted(str(i.output_stem) for i in items)
+    assert len(items) == 4
+    assert "a/deep/x" in stems and "x.PDF" in stems and "x.png" in stems
+    assert any(s.startswith("caf") for s in stems)
+
+
+def test_resume_skips_done_pages_and_force_redoes_them(tmp_path):
+    engine = RecordingEngine("text")
+    options = {"engine": "text", "engines": {"text": engine}}
+    items = collect_inputs([SAMPLES / "report.pdf", SAMPLES / "invoice.pdf"])
+    run_batch(items, tmp_path, options)
+    first = (tmp_path / "report.md").read_text()
+    assert len(engine.batches) == 3
+
+    run_batch(items, tmp_path, options)
+    assert len(engine.batches) == 3  # nothing parsed again
+    assert (tmp_path / "report.md").read_text() == first
+    rows = _manifest(tmp_path)
+    assert len(rows) == 3 and len({(r["input"], r["page"]) for r in rows}) == 3
+
+    run_batch(items, tmp_path, options, force=True)
+    assert len(engine.batches) == 6
+    assert len(_manifest(tmp_path)) == 3
+
+
+def test_changed_options_or_content_are_not_reused(tmp_path):
+    engine = RecordingEngine("text")
+    items = collect_inputs([SAMPLES / "report.pdf"])
+    run_batch(items, tmp_path, {"engine": "text", "engines": {"text": engine}})
+    run_batch(items, tmp_path, {"engine": "text", "size": 1280, "engines": {"text": engine}})
+    assert len(engine.batches) == 4
+
+
+def test_unreadable_inputs_get_a_manifest_row(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "report.pdf", folder / "good.pdf")
+    os.symlink(tmp_path / "missing.pdf", folder / "dangling.pdf")
+    outcomes = run_batch(collect_inputs([folder]), tmp_path / "out", {"engine": "text"})
+    errors = {o.input.path.name: o.errors for o in outcomes}
+    assert errors["good.pdf"] == []
+    assert "cannot read" in errors["dangling.pdf"][0]
+    kinds = {Path(r["input"]).name: r["error_kind"] for r in _manifest(tmp_path / "out")}
+    assert kinds["dangling.pdf"] == "unreadable"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_permission_denied(tmp_path):
+    path = tmp_path / "locked.pdf"
+    shutil.copy(SAMPLES / "report.pdf", path)
+    path.chmod(0)
+    outcome = run_batch(collect_inputs([path]), tmp_path / "out", {"engine": "text"})[0]
+    assert "cannot read" in outcome.errors[0]
+
+
+def test_workers_give_the_same_outputs(tmp_path):
+    items = collect_inputs([SAMPLES / "report.pdf", SAMPLES / "invoice.pdf", SAMPLES / "mixed.pdf"])
+    run_batch(items, tmp_path / "one", {"engine": "text"})
+    run_batch(items, tmp_path / "two", {"engine": "text"}, workers=2)
+    for name in ("report.md", "invoice.md", "mixed.md"):
+        assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
+    assert len(_manifest(tmp_path / "two")) == 5
+
+
+def _docvlm(*args) -> list[str]:
+    return [sys.executable, "-m", "docvlm.cli", *map(str, args)]
+
+
+def test_kill_and_resume_gives_complete_outputs(tmp_path):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for index in range(24):
+        shutil.copy(SAMPLES / "report.pdf", inbox / f"doc{index:02d}.pdf")
+    reference = subprocess.run(_docvlm("parse", inbox, "-o", tmp_path / "ref", "-q"), timeout=600)
+    assert reference.returncode == 0
+
+    out = tmp_path / "out"
+    process = subprocess.Popen(_docvlm("parse", inbox, "-o", out, "-q"))
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        manifest = out / MANIFEST_NAME
+        if manifest.exists() and manifest.read_text().count("\n") >= 6:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done_before = len(list(out.glob("*.md")))
+    assert done_before < 24, "the run finished before it could be killed"
+
+    rerun = subprocess.run(_docvlm("parse", inbox, "-o", out, "-q"), timeout=600)
+    assert rerun.returncode == 0
+    for reference_file in sorted((tmp_path / "ref").glob("*.md")):
+        assert (out / reference_file.name).read_text() == reference_file.read_text()
+    rows = _manifest(out)
+    keys = [(r["input"], r["page"]) for r in rows]
+    assert len(keys) == len(set(keys)) == 48
+    assert not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.slow
+def test_500_page_pdf_stays_under_1_gib(tmp_path):
+    pdf = pymupdf.open()
+    source = pymupdf.open(SAMPLES / "report.pdf")
+    for _ in range(250):
+        pdf.insert_pdf(source)
+    pdf.save(tmp_path / "long.pdf")
+    code = (
+        "import resource, docvlm; d = docvlm.Parser(engine='text');"
+        f"n = sum(1 for _ in d.iter_pages({str(tmp_path / 'long.pdf')!r}));"
+        "print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    pages, max_rss_kib = map(int, result.stdout.split())
+    assert pages == 500
+    assert max_rss_kib < 1024 * 1024

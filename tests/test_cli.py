@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.badinputs import write_bad_inputs
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def docvlm(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "docvlm.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_parse_one_file_to_stdout():
+    result = docvlm("parse", SAMPLES / "report.pdf")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# Document Understanding at Scale\n")
+    assert "| Engine | Pages |" in result.stdout
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_parse_to_a_file_and_json_validates_against_the_schema(tmp_path):
+    out = tmp_path / "report.json"
+    result = docvlm("parse", SAMPLES / "report.pdf", "-o", out, "--format", "json", "--pages", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    document = json.loads(out.read_text())
+    schema = json.loads(docvlm("schema").stdout)
+    jsonschema.validate(document, schema)
+    assert [p["number"] for p in document["pages"]] == [2]
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic write left no temp file
+
+
+def test_parse_a_directory_writes_one_output_per_input(tmp_path):
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    shutil.copy(SAMPLES / "report.pdf", inbox / "report.pdf")
+    shutil.copy(SAMPLES / "invoice.pdf", inbox / "sub" / "invoice.pdf")
+    (inbox / "notes.txt").write_text("not a document: skipped when walking a folder")
+    result = docvlm("parse", inbox, "-o", tmp_path / "out", "--format", "html", "-q")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert (tmp_path / "out" / "sub" / "invoice.html").exists()
+    rows = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").open()]
+    assert sorted((Path(r["input"]).name, r["page"]) for r in rows) == [
+        ("invoice.pdf", 1),
+        ("report.pdf", 1),
+        ("report.pdf", 2),
+    ]
+    assert all(r["status"] == "ok" and r["engine"] == "text" for r in rows)
+
+
+def test_bad_inputs_fail_alone_with_one_line_each(tmp_path):
+    bad = write_bad_inputs(tmp_path / "in")
+    shutil.copy(SAMPLES / "report.pdf", tmp_path / "in" / "good.pdf")
+    result = docvlm("parse", tmp_path / "in", "-o", tmp_path / "out")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == len(bad)
+    expected = {
+        "empty.pdf": "empty",
+        "truncated.pdf": "corrupt",
+        "encrypted.pdf": "--password",
+        "not_a_pdf.pdf": "not a PDF",
+        "zero_pages.pdf": "no pages",
+        "bomb.png": "pixel limit",
+        "huge_page.pdf": "200×200 in",
+    }
+    for name, fragment in expected.items():
+        assert any(name in line and fragment in line for line in lines), (name, lines)
+    assert "Document Understanding" in (tmp_path / "out" / "good.md").read_text()
+    rows = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").open()]
+    statuses = {Path(r["input"]).name: r["status"] for r in rows}
+    assert statuses["good.pdf"] == "ok"
+    assert all(statuses[name] == "error" for name in bad)
+
+
+def test_encrypted_pdf_with_the_right_password(tmp_path):
+    path = write_bad_inputs(tmp_path)["encrypted.pdf"]
+    result = docvlm("parse", path, "--password", "secret")
+    assert result.returncode == 0, result.stderr
+    assert "born-digital page" in result.stdout
+    wrong = docvlm("parse", path, "--password", "guess")
+    assert wrong.returncode == 1 and "wrong password" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["parse", "x.pdf", "--format", "xml"],
+        ["parse", "a.pdf", "b.pdf"],
+        ["parse", "x.pdf", "--engine", "vlm"],
+        ["parse", "x.pdf", "--pages"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(args):
+    assert docvlm(*args).returncode == 2
+
+
+def test_help_has_examples_and_info_lists_engines():
+    assert "Examples" in docvlm("parse", "--help").stdout
+    info = docvlm("info")
+    assert info.returncode == 0
+    assert "tesseract" in info.stdout and "rapidocr" in info.stdout and "torch" in info.stdout
