@@ -1,0 +1,246 @@
+"""Words with boxes for a page (text layer, or Tesseract OCR for scans), grouped into lines and
+label/value segments, plus the two geometric look-ups extraction needs: where a value is printed
+(provenance) and whether a drawn checkbox is ticked."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pymupdf
+from PIL import Image
+from rapidfuzz import fuzz
+
+from docvlm.document import BBox
+from docvlm.extract_values import CHECKED_GLYPHS, UNCHECKED_GLYPHS
+from docvlm.sources import SourcePage
+
+OCR_DPI = 300
+# Words further apart than this many line heights belong to different segments (label | value).
+SEGMENT_GAP = 0.6
+CHECKBOX_DPI = 150
+
+
+@dataclass
+class Word:
+    text: str
+    bbox: BBox
+
+
+@dataclass
+class Segment:
+    """A run of words on one line with no wide gap: a label, a value, or both ("Date: 3/4/24")."""
+
+    words: list[Word]
+    page: int
+    line: int
+    checkbox: bool | None = None  # a leading glyph such as ☑ or [ ] ticks (or not) this segment
+    widget: bool = False  # an AcroForm field's value standing in as printed text
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def bbox(self) -> BBox:
+        return union([w.bbox for w in self.words])
+
+    @property
+    def height(self) -> float:
+        x0, y0, x1, y1 = self.bbox
+        return max(y1 - y0, 1.0)
+
+
+@dataclass
+class PageWords:
+    """Everything extraction reads from one page."""
+
+    number: int
+    source: str  # "text" or "ocr"
+    words: list[Word]
+    pdf_page: pymupdf.Page | None = None
+    widget_segments: list[Segment] = field(default_factory=list)
+
+    @cached_property
+    def lines(self) -> list[list[Segment]]:
+        """Segments grouped into visual lines, top to bottom, each line left to right."""
+        return _segment_lines(self.words, self.widget_segments, self.number)
+
+    @cached_property
+    def gray(self) -> tuple[Image.Image, float] | None:
+        """Greyscale raster of the page and its pixels per point, for checkbox reading."""
+        if self.pdf_page is None:
+            return None
+        zoom = CHECKBOX_DPI / 72
+        pixmap = self.pdf_page.get_pixmap(
+            matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY, alpha=False
+        )
+        return Image.frombytes("L", (pixmap.width, pixmap.height), pixmap.samples), zoom
+
+
+def page_words(page: SourcePage, ocr_language: str = "eng") -> PageWords:
+    """Words of a page: its text layer when trustworthy, else Tesseract OCR of its raster."""
+    if page.pdf_page is not None and page.probe.trusted:
+        raw = page.pdf_page.get_text("words", sort=True)
+        words = [Word(w[4], tuple(w[:4])) for w in raw]
+        return PageWords(page.number, "text", words, pdf_page=page.pdf_page)
+    pdf_page = page.pdf_page if page.pdf_page is not None else _image_as_pdf_page(page)
+    textpage = pdf_page.get_textpage_ocr(language=ocr_language, dpi=OCR_DPI, full=True)
+    raw = pdf_page.get_text("words", textpage=textpage, sort=True)
+    words = [Word(w[4], tuple(w[:4])) for w in raw if w[4].strip()]
+    return PageWords(page.number, "ocr", words, pdf_page=pdf_page)
+
+
+def _image_as_pdf_page(page: SourcePage) -> pymupdf.Page:
+    """Wrap an image page in a one-page PDF (1 px = 1 pt) so PyMuPDF can OCR and render it."""
+    buffer = io.BytesIO()
+    page.render_dpi(72).save(buffer, format="PNG")
+    pdf = pymupdf.open()
+    pdf_page = pdf.new_page(width=page.width, height=page.height)
+    pdf_page.insert_image(pdf_page.rect, stream=buffer.getvalue())
+    return pdf_page
+
+
+def union(boxes: list[BBox]) -> BBox:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def overlaps(a: BBox, b: BBox) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _segment_lines(words: list[Word], widgets: list[Segment], page: int) -> list[list[Segment]]:
+    items = [(w.bbox, [w], None) for w in words] + [(s.bbox, s.words, s) for s in widgets]
+    items.sort(key=lambda item: (item[0][1] + item[0][3]) / 2)
+    rows: list[list[tuple]] = []
+    for item in items:
+        box = item[0]
+        center = (box[1] + box[3]) / 2
+        if rows:
+            last = rows[-1]
+            top = sum(i[0][1] for i in last) / len(last)
+            bottom = sum(i[0][3] for i in last) / len(last)
+            if top <= center <= bottom:
+                last.append(item)
+                continue
+        rows.append([item])
+    lines: list[list[Segment]] = []
+    for row in rows:
+        row.sort(key=lambda item: item[0][0])
+        segments: list[Segment] = []
+        height = sorted(i[0][3] - i[0][1] for i in row)[len(row) // 2]
+        previous_right = None
+        for box, row_words, widget in row:
+            new_segment = (
+                widget is not None
+                or not segments
+                or segments[-1].widget
+                or box[0] - previous_right > SEGMENT_GAP * height
+                or segments[-1].words[-1].text.endswith(":")
+                or _glyph_state(row_words[0].text) is not None
+            )
+            if widget is not None:
+                segments.append(
+                    Segment(list(widget.words), page, len(lines), widget.checkbox, True)
+                )
+            elif new_segment:
+                segments.append(Segment(list(row_words), page, len(lines)))
+            else:
+                segments[-1].words += row_words
+            previous_right = box[2]
+        lines.append([_pull_glyph(s) for s in segments])
+    return lines
+
+
+def _glyph_state(text: str) -> bool | None:
+    if text in CHECKED_GLYPHS:
+        return True
+    if text in UNCHECKED_GLYPHS:
+        return False
+    return None
+
+
+def _pull_glyph(segment: Segment) -> Segment:
+    """Move a leading checkbox glyph ("☑ Paid", "[ ] Home") into the segment's `checkbox`."""
+    if segment.widget or len(segment.words) < 2:
+        return segment
+    state = _glyph_state(segment.words[0].text)
+    if state is not None:
+        segment.checkbox = state
+        segment.words = segment.words[1:]
+    return segment
+
+
+def drawn_checkbox(page_words: PageWords, label: BBox) -> tuple[bool, BBox] | None:
+    """(ticked, box) for a square box drawn just left of a label, or None if there is none."""
+    raster = page_words.gray
+    if raster is None:
+        return None
+    image, zoom = raster
+    height = label[3] - label[1]
+    region = (label[0] - 2.2 * height, label[1] - 0.3 * height, label[0] - 0.05 * height, label[3])
+    box = [round(v * zoom) for v in region]
+    crop = image.crop(tuple(box))
+    width, rows = crop.size
+    if width < 3 or rows < 3:
+        return None
+    pixels = crop.load()
+    dark = [(x, y) for y in range(rows) for x in range(width) if pixels[x, y] < 128]
+    if len(dark) < 8:
+        return None
+    xs = [p[0] for p in dark]
+    ys = [p[1] for p in dark]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    side_w, side_h = x1 - x0 + 1, y1 - y0 + 1
+    pixel_height = height * zoom
+    if not (0.35 * pixel_height <= side_w <= 1.5 * pixel_height):
+        return None
+    if not (0.35 * pixel_height <= side_h <= 1.5 * pixel_height) or max(side_w, side_h) > 1.6 * min(
+        side_w, side_h
+    ):
+        return None
+    margin_x, margin_y = max(side_w // 4, 1), max(side_h // 4, 1)
+    inner = [
+        1
+        for x, y in dark
+        if x0 + margin_x <= x <= x1 - margin_x and y0 + margin_y <= y <= y1 - margin_y
+    ]
+    inner_area = max((side_w - 2 * margin_x) * (side_h - 2 * margin_y), 1)
+    border = sum(1 for x, y in dark if x in (x0, x1) or y in (y0, y1))
+    if border < side_w + side_h:  # not an outline: a letter or a blot, not a box
+        return None
+    ticked = len(inner) / inner_area > 0.08
+    left, top = box[0] / zoom, box[1] / zoom
+    return ticked, (
+        left + x0 / zoom,
+        top + y0 / zoom,
+        left + (x1 + 1) / zoom,
+        top + (y1 + 1) / zoom,
+    )
+
+
+def locate(value: str, lines: list[list[Segment]]) -> tuple[BBox, float] | None:
+    """Where `value` is printed on a page: exact word run first, then the best fuzzy run."""
+    target = value.split()
+    if not target:
+        return None
+    words = [w for line in lines for s in line for w in s.words]
+    texts = [w.text for w in words]
+    size = len(target)
+    for start in range(len(words) - size + 1):
+        if texts[start : start + size] == target:
+            return union([w.bbox for w in words[start : start + size]]), 1.0
+    best: tuple[BBox, float] | None = None
+    for window in {max(size - 1, 1), size, size + 1}:
+        for start in range(len(words) - window + 1):
+            candidate = " ".join(texts[start : start + window])
+            score = fuzz.ratio(candidate.lower(), value.lower()) / 100
+            if score >= 0.75 and (best is None or score > best[1]):
+                best = union([w.bbox for w in words[start : start + window]]), score
+    return best
