@@ -34,7 +34,14 @@ def _order(indices: list[int], boxes: Sequence[Box], min_gap: float) -> list[int
     ordered: list[int] = []
     start = 0
     while start < len(rows):
-        common = _gaps(rows[start], boxes, left, right, min_gap)
+        # A section starts only at a row with an interior gap: the margin beside a short line (a
+        # header, a title) is no gutter. Later rows may still join through a margin gap, as when
+        # one column runs longer than the other.
+        common = [
+            gap
+            for gap in _gaps(rows[start], boxes, left, right, min_gap)
+            if left < gap[0] and gap[1] < right
+        ]
         end = start + 1
         while end < len(rows) and common:
             narrowed = _intersect(common, _gaps(rows[end], boxes, left, right, min_gap), min_gap)

@@ -203,7 +203,10 @@ REPORT = Report(
                 Section(
                     [
                         [
-                            Para("Table 1 lists the accuracy of each engine."),
+                            Para(
+                                "Table 1 lists the accuracy and the speed of each engine on the "
+                                "evaluation set of born-digital and scanned pages."
+                            ),
                             TableRows(
                                 [
                                     ["Engine", "Pages", "Edit distance", "Pages per second"],
@@ -213,7 +216,10 @@ REPORT = Report(
                                 ],
                                 ruled=True,
                             ),
-                            Para("Table 2 lists the monthly cost of each stage."),
+                            Para(
+                                "Table 2 lists the monthly cost of each stage of the pipeline, "
+                                "including the machines that run it."
+                            ),
                             TableRows(
                                 [
                                     ["Stage", "Machines", "Cost per month"],
