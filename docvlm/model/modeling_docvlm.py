@@ -18,10 +18,10 @@ from .sam import SamEncoder, SamProjector
 # Kept out of bitsandbytes quantization: the towers are small and quantizing them hurts OCR;
 # lm_head stays too, as transformers does for every causal LM.
 HIGH_PRECISION_MODULES = (
-    "vision_tower",
-    "multi_modal_projector",
-    "clip_tower",
-    "clip_projector",
+    "model.vision_tower",
+    "model.multi_modal_projector",
+    "model.clip_tower",
+    "model.clip_projector",
     "lm_head",
 )
 
