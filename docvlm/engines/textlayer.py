@@ -120,6 +120,10 @@ class TextLayerEngine(Engine):
             )
         levels = self._levels_for(page)
         lines = _merge_markers(_extract_lines(page.pdf_page))
+        if not lines and page.pdf_page.get_images():
+            raise EngineUnavailableError(
+                f"page {page.number} is a scan without a text layer: use --engine ocr or vlm"
+            )
         tables = _ruled_tables(page.pdf_page, lines)
         lines = [ln for ln in lines if not any(_center_in(ln.bbox, t.bbox) for t in tables)]
         unruled, lines = _unruled_tables(lines)
@@ -215,22 +219,21 @@ def _follower(lines: list[_Line], index: int, absorbed: set[int]) -> int | None:
 
 
 def _ruled_tables(pdf_page: pymupdf.Page, lines: list[_Line]) -> list[_TableRegion]:
-    """Tables drawn with grid lines, found by `find_tables` within the drawings' area only."""
-    clip = _rule_area(pdf_page)
-    if clip is None:
-        return []
-    found = pdf_page.find_tables(clip=clip, use_layout=False)
-    return [
-        _TableRegion(tuple(t.bbox), _grid_table([c for c in t.cells if c], lines))
-        for t in found.tables
-    ]
+    """Tables drawn with grid lines, found by `find_tables` within each grid's own area."""
+    regions = []
+    for clip in _rule_groups(pdf_page):
+        for table in pdf_page.find_tables(clip=clip, use_layout=False).tables:
+            if table.row_count >= 2 and table.col_count >= 2:
+                grid = _grid_table([c for c in table.cells if c], lines)
+                regions.append(_TableRegion(tuple(table.bbox), grid))
+    return regions
 
 
-def _rule_area(pdf_page: pymupdf.Page) -> pymupdf.Rect | None:
-    """Bounding box of the page's straight rules and rectangles, if there are enough for a grid."""
-    area = pymupdf.Rect()
-    horizontal = vertical = 0
+def _rule_groups(pdf_page: pymupdf.Page) -> list[pymupdf.Rect]:
+    """Areas of touching straight rules and rectangles with enough of both to form a grid."""
+    groups: list[list] = []  # [area, horizontal edges, vertical edges]
     for path in pdf_page.get_cdrawings():
+        horizontal = vertical = 0
         for item in path["items"]:
             if item[0] == "l":
                 (x0, y0), (x1, y1) = item[1], item[2]
@@ -238,12 +241,18 @@ def _rule_area(pdf_page: pymupdf.Page) -> pymupdf.Rect | None:
                 vertical += abs(x1 - x0) < 1
             elif item[0] == "re":
                 horizontal, vertical = horizontal + 2, vertical + 2
-            else:
-                continue
-            area |= path["rect"]
-    if horizontal < 2 or vertical < 2:
-        return None
-    return area + (-2, -2, 2, 2)
+        if not horizontal + vertical:
+            continue
+        area = pymupdf.Rect(path["rect"]) + (-2, -2, 2, 2)
+        touching = [g for g in groups if g[0].intersects(area)]
+        for group in touching:
+            groups.remove(group)
+            area |= group[0]
+            horizontal += group[1]
+            vertical += group[2]
+        groups.append([area, horizontal, vertical])
+    # Three rules each way: a lone box (a checkbox, a frame) has only two.
+    return [area for area, horizontal, vertical in groups if horizontal >= 3 and vertical >= 3]
 
 
 def _grid_table(cells: list[tuple], lines: list[_Line]) -> Table:
