@@ -22,6 +22,8 @@ app.command(
         "  docvlm parse report.pdf                      # markdown to stdout\n\n"
         "  docvlm parse scans/ -o out/ --format json    # a folder, one JSON per file\n\n"
         "  docvlm parse form.pdf --pages 1-3,7 --engine ocr\n\n"
+        "  docvlm parse archive/ -o out/ --workers 2      # resumable: rerun to finish\n\n"
+        "  docvlm parse s3-mount/ -o out/ --ray --ray-address auto --num-gpus 1\n\n"
         "  docvlm parse page.png --engine vlm --model ./GOT-OCR-2.0-hf"
     )
 )(parse)
@@ -57,9 +59,8 @@ def convert(
     ),
 ) -> None:
     """Convert an original GOT-OCR2.0 / Vary / Vary-toy checkpoint into a docvlm folder."""
-    from docvlm.model.convert import convert_checkpoint
-
     from docvlm.errors import DocVLMError
+    from docvlm.model.convert import convert_checkpoint
 
     try:
         written = convert_checkpoint(source, destination, source=origin)

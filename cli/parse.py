@@ -49,7 +49,12 @@ def parse(
     max_new_tokens: int = typer.Option(4096, "--max-new-tokens", min=1),
     crop: bool = typer.Option(False, "--crop/--no-crop", help="Multi-crop tiles for dense pages."),
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Pages per VLM batch."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (CPU engines)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (or Ray actors)."),
+    ray: bool = typer.Option(False, "--ray", help="Run over Ray Data (pip install docvlm[ray])."),
+    ray_address: str = typer.Option(
+        "local", "--ray-address", help='Ray cluster address, or "local" to start one.'
+    ),
+    num_gpus: float = typer.Option(0.0, "--num-gpus", min=0.0, help="GPUs per Ray actor."),
     force: bool = typer.Option(False, "--force", help="Redo pages already done in OUT."),
     page_timeout: float | None = typer.Option(None, "--page-timeout", min=0.1, help="Seconds."),
     max_pages: int = typer.Option(DEFAULT_MAX_PAGES, "--max-pages", min=1),
@@ -125,6 +130,8 @@ def parse(
         password=password,
         force=force,
         workers=workers,
+        ray_address=ray_address if ray else None,
+        num_gpus=num_gpus,
         on_document=on_document,
         on_page=on_page,
     )

@@ -285,15 +285,21 @@ def run_batch(
     password: str | None = None,
     force: bool = False,
     workers: int = 1,
+    ray_address: str | None = None,
+    num_gpus: float = 0.0,
     on_document: Callable[[DocumentOutcome], None] | None = None,
     on_page: Callable[[Page], None] | None = None,
 ) -> list[DocumentOutcome]:
-    """Parse every input into `out_dir` with a manifest; pages already done are reused."""
+    """Parse every input into `out_dir` with a manifest; pages already done are reused.
+
+    Documents run in this process (`workers=1`), in a process pool, or as Ray Data actors
+    (`ray_address`: "local" or a cluster address); outputs and manifest are written here.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(out_dir / MANIFEST_NAME)
     parser = Parser(**parser_options)
     cache = PageCache(out_dir / CACHE_DIR, parser.options(), force=force)
-    options = dict(
+    options: dict[str, Any] = dict(
         output_format=output_format,
         include_furniture=include_furniture,
         pages=pages,
@@ -302,24 +308,40 @@ def run_batch(
     suffix = FORMAT_SUFFIX[output_format]
     outcomes: list[DocumentOutcome] = []
 
-    def record(outcome: DocumentOutcome) -> None:
+    if ray_address is not None:
+        from docvlm.distributed import ray_outcomes
+
+        stream: Iterator[DocumentOutcome] = ray_outcomes(
+            inputs, parser_options, cache, options, ray_address, workers, num_gpus
+        )
+    elif workers > 1:
+        stream = _pool_outcomes(inputs, parser_options, cache, options, workers)
+    else:
+        stream = (parse_input(parser, item, cache, on_page=on_page, **options) for item in inputs)
+
+    for outcome in stream:
         if outcome.rendered is not None:
             atomic_write_text(out_dir / f"{outcome.input.output_stem}{suffix}", outcome.rendered)
+            outcome.rendered = None  # written: keep memory flat over long batches
         for row in outcome.rows:
             if not manifest.has(row):
                 manifest.append(row)
         outcomes.append(outcome)
         if on_document is not None:
             on_document(outcome)
-
-    if workers > 1:
-        pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(parser_options,))
-        with pool:
-            futures = [pool.submit(_parse_in_worker, item, cache, options) for item in inputs]
-            for future in futures:
-                record(future.result())
-    else:
-        for item in inputs:
-            record(parse_input(parser, item, cache, on_page=on_page, **options))
     manifest.compact()
     return outcomes
+
+
+def _pool_outcomes(
+    inputs: Sequence[InputFile],
+    parser_options: dict[str, Any],
+    cache: PageCache,
+    options: dict[str, Any],
+    workers: int,
+) -> Iterator[DocumentOutcome]:
+    pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(parser_options,))
+    with pool:
+        futures = [pool.submit(_parse_in_worker, item, cache, options) for item in inputs]
+        for future in futures:
+            yield future.result()

@@ -150,3 +150,29 @@ def test_500_page_pdf_stays_under_1_gib(tmp_path):
     pages, max_rss_kib = map(int, result.stdout.split())
     assert pages == 500
     assert max_rss_kib < 1024 * 1024
+
+
+@pytest.mark.slow
+def test_ray_local_instance_writes_the_same_outputs(tmp_path):
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        items = collect_inputs([SAMPLES / "report.pdf", SAMPLES / "invoice.pdf", SAMPLES / "x.pdf"])
+        run_batch(items, tmp_path / "local", {"engine": "text"})
+        outcomes = run_batch(
+            items, tmp_path / "ray", {"engine": "text"}, ray_address="local", workers=2
+        )
+    finally:
+        ray.shutdown()
+    errors = {o.input.path.name: o.errors for o in outcomes}
+    assert errors["report.pdf"] == errors["invoice.pdf"] == []
+    assert "cannot read" in errors["x.pdf"][0]
+    for name in ("report.md", "invoice.md"):
+        assert (tmp_path / "ray" / name).read_text() == (tmp_path / "local" / name).read_text()
+    rows = _manifest(tmp_path / "ray")
+    assert sorted((Path(r["input"]).name, r["page"] or 0) for r in rows) == [
+        ("invoice.pdf", 1),
+        ("report.pdf", 1),
+        ("report.pdf", 2),
+        ("x.pdf", 0),
+    ]
