@@ -9,15 +9,17 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from docvlm.document import BBox, Block, BlockType
 from docvlm.reading_order import reading_order
 
-HEADING_RATIO = 1.3  # a line this much taller than the body's median line is a heading
-PARAGRAPH_GAP = 0.7  # a vertical gap above this many body line heights starts a paragraph
-INDENT = 0.8  # a first-line indent of this many body line heights starts a paragraph
+HEADING_RATIO = 1.15  # a line whose font is this much larger than the body's is a heading
+GUTTER_GAP = 1.0  # a word gap this many font sizes wide may be a column gutter
+PARAGRAPH_GAP = 0.7  # a vertical gap above this many body font sizes starts a paragraph
+INDENT = 0.8  # a first-line indent of this many body font sizes starts a paragraph
 
-_BULLET = re.compile(r"^[•·●▪◦■□➢►*–-]\s+")
+_BULLET = re.compile(r"^[•·●▪◦■□➢►*–—¢-]\s+")  # ¢: Tesseract's usual reading of •
 _NUMBERED = re.compile(r"^(?:\d{1,3}[.)]|\(\d{1,3}\)|\([a-z]\)|[a-z]\))\s+")
 _HYPHENATED_END = re.compile(r"[^\W\d_]-$")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
@@ -30,6 +32,7 @@ class OCRWord:
     text: str
     bbox: BBox
     confidence: float
+    size: float = 0.0  # font-size estimate (0: unknown)
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,14 @@ class OCRLine:
     bbox: BBox
     confidence: float
     words: tuple[OCRWord, ...] = ()
-
-    @property
-    def height(self) -> float:
-        return self.bbox[3] - self.bbox[1]
+    size: float = 0.0  # font-size estimate; only compared with other lines of the same page
 
     def scaled(self, factor: float) -> OCRLine:
         """The same line with every box multiplied by `factor` (pixels → points)."""
-        words = tuple(replace(w, bbox=_scale(w.bbox, factor)) for w in self.words)
-        return replace(self, bbox=_scale(self.bbox, factor), words=words)
+        words = tuple(
+            replace(w, bbox=_scale(w.bbox, factor), size=w.size * factor) for w in self.words
+        )
+        return replace(self, bbox=_scale(self.bbox, factor), words=words, size=self.size * factor)
 
 
 def is_cjk(char: str) -> bool:
@@ -64,41 +66,122 @@ def cjk_share(text: str) -> float:
 
 def lines_to_blocks(lines: list[OCRLine], page_number: int, engine: str = "ocr") -> list[Block]:
     """Paragraph, heading and list blocks from recognised lines, in reading order."""
-    lines = [line for line in lines if line.text.strip()]
+    lines = split_at_gutters([line for line in lines if line.text.strip()])
     if not lines:
         return []
     ordered = [lines[i] for i in reading_order([line.bbox for line in lines])]
-    body_height = statistics.median(line.height for line in lines)
-    heading_levels = _heading_levels(lines, body_height)
+    body_size = statistics.median(line.size for line in lines)
+    heading_levels = _heading_levels(lines, body_size)
 
     groups: list[list[OCRLine]] = []
     for line in ordered:
-        if groups and _continues(groups[-1], line, body_height, heading_levels):
+        if groups and _continues(groups[-1], line, body_size, heading_levels):
             groups[-1].append(line)
         else:
             groups.append([line])
-    return [_block(group, page_number, engine, heading_levels) for group in groups]
+    blocks = []
+    list_indents: list[float] = []  # marker x of each open list nesting level
+    for group in groups:
+        x = group[0].bbox[0]
+        if not _list_marker(group[0].text) or _level(group[0], heading_levels):
+            list_indents.clear()
+        else:
+            while list_indents and x < list_indents[-1] - 0.5 * body_size:
+                list_indents.pop()
+            if not list_indents or x > list_indents[-1] + 0.5 * body_size:
+                list_indents.append(x)
+        blocks.append(_block(group, page_number, engine, heading_levels, len(list_indents)))
+    return blocks
 
 
-def _heading_levels(lines: list[OCRLine], body_height: float) -> dict[float, int]:
-    """Heading level for each line height that marks a heading (tallest = level 1, max 3)."""
-    tall = sorted({round(line.height, 1) for line in lines if _is_heading_size(line, body_height)})
+def split_at_gutters(lines: list[OCRLine]) -> list[OCRLine]:
+    """Cut lines that run across a column gutter (Tesseract joins baselines that line up).
+
+    A gutter is a vertical band that no column-wide line fragment crosses, with such fragments
+    on both sides; a line is cut at a word gap that spans a gutter's middle.
+    """
+    fragments = [piece for line in lines for piece in _split_at(line, _wide_gaps(line))]
+    left, right = min(line.bbox[0] for line in lines), max(line.bbox[2] for line in lines)
+    width = right - left
+    columns = [f for f in fragments if 0.2 * width <= f.bbox[2] - f.bbox[0] <= 0.6 * width]
+    gutters = []
+    for gap_left, gap_right in _uncovered([(f.bbox[0], f.bbox[2]) for f in columns]):
+        middle = (gap_left + gap_right) / 2
+        on_left = sum(1 for f in columns if f.bbox[2] <= gap_left)
+        on_right = sum(1 for f in columns if f.bbox[0] >= gap_right)
+        if on_left >= 2 and on_right >= 2:
+            gutters.append(middle)
+    if not gutters:
+        return lines
+    out = []
+    for line in lines:
+        cuts = [i for i, (x0, x1) in _wide_gaps(line).items() if any(x0 < g < x1 for g in gutters)]
+        out += _split_at(line, {i: (0.0, 0.0) for i in cuts})
+    return out
+
+
+def _wide_gaps(line: OCRLine) -> dict[int, tuple[float, float]]:
+    """Word index → (x0, x1) of each gap before that word wider than GUTTER_GAP font sizes."""
+    gaps = {}
+    for index in range(1, len(line.words)):
+        x0, x1 = line.words[index - 1].bbox[2], line.words[index].bbox[0]
+        if x1 - x0 >= GUTTER_GAP * line.size:
+            gaps[index] = (x0, x1)
+    return gaps
+
+
+def _split_at(line: OCRLine, cuts: dict[int, tuple[float, float]]) -> list[OCRLine]:
+    if not cuts:
+        return [line]
+    bounds = [0, *sorted(cuts), len(line.words)]
+    pieces = []
+    for start, end in pairwise(bounds):
+        words = line.words[start:end]
+        sizes = [w.size for w in words if w.size]
+        pieces.append(
+            OCRLine(
+                join_words([w.text for w in words]),
+                _union([w.bbox for w in words]),
+                sum(w.confidence for w in words) / len(words),
+                words,
+                statistics.median(sizes) if sizes else line.size,
+            )
+        )
+    return pieces
+
+
+def _uncovered(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Gaps between the union of `spans` (x intervals), inside their overall extent."""
+    gaps = []
+    reach = None
+    for x0, x1 in sorted(spans):
+        if reach is not None and x0 > reach:
+            gaps.append((reach, x0))
+        reach = x1 if reach is None else max(reach, x1)
+    return gaps
+
+
+def _heading_levels(lines: list[OCRLine], body_size: float) -> dict[float, int]:
+    """Heading level for each font size that marks a heading (largest = level 1, max 3)."""
+    tall = sorted({round(line.size, 1) for line in lines if _is_heading_size(line, body_size)})
     levels: dict[float, int] = {}
     level, previous = 0, None
-    for height in reversed(tall):
-        if previous is None or height < previous / 1.1:  # sizes within 10% share a level
+    for size in reversed(tall):
+        if previous is None or size < previous / 1.1:  # sizes within 10% share a level
             level = min(level + 1, 3)
-            previous = height
-        levels[height] = level
+            previous = size
+        levels[size] = level
     return levels
 
 
-def _is_heading_size(line: OCRLine, body_height: float) -> bool:
-    return line.height >= HEADING_RATIO * body_height and len(line.text) <= 120
+def _is_heading_size(line: OCRLine, body_size: float) -> bool:
+    # Wide word gaps mark a table row; Tesseract's word boxes there are often too tall.
+    large = line.size >= HEADING_RATIO * body_size
+    return large and len(line.text) <= 120 and not _wide_gaps(line)
 
 
 def _level(line: OCRLine, heading_levels: dict[float, int]) -> int | None:
-    return heading_levels.get(round(line.height, 1))
+    return heading_levels.get(round(line.size, 1)) if not _wide_gaps(line) else None
 
 
 def _list_marker(text: str) -> re.Match[str] | None:
@@ -106,7 +189,7 @@ def _list_marker(text: str) -> re.Match[str] | None:
 
 
 def _continues(
-    group: list[OCRLine], line: OCRLine, body_height: float, heading_levels: dict[float, int]
+    group: list[OCRLine], line: OCRLine, body_size: float, heading_levels: dict[float, int]
 ) -> bool:
     """Whether `line` continues the paragraph (or heading, or list item) made by `group`."""
     previous, first = group[-1], group[0]
@@ -115,17 +198,21 @@ def _continues(
     if _list_marker(line.text):
         return False
     gap = line.bbox[1] - previous.bbox[3]
-    if gap > PARAGRAPH_GAP * body_height or line.bbox[1] < previous.bbox[1]:
+    if gap > PARAGRAPH_GAP * body_size or line.bbox[1] < previous.bbox[1]:
         return False  # a blank band, or reading order jumped up to the next column
     if line.bbox[0] >= previous.bbox[2] or line.bbox[2] <= previous.bbox[0]:
         return False  # no horizontal overlap: another column
     if _list_marker(first.text):
         return line.bbox[0] > first.bbox[0]  # list continuation lines hang under the text
-    return line.bbox[0] - previous.bbox[0] <= INDENT * body_height
+    return line.bbox[0] - previous.bbox[0] <= INDENT * body_size
 
 
 def _block(
-    group: list[OCRLine], page_number: int, engine: str, heading_levels: dict[float, int]
+    group: list[OCRLine],
+    page_number: int,
+    engine: str,
+    heading_levels: dict[float, int],
+    list_level: int,
 ) -> Block:
     text = join_lines([line.text.strip() for line in group])
     level = _level(group[0], heading_levels)
@@ -135,7 +222,7 @@ def _block(
     elif marker:
         block_type, ordered = BlockType.LIST_ITEM, not _BULLET.match(text)
         text = text[marker.end() :]
-        level = 1
+        level = list_level
     else:
         block_type, ordered = BlockType.PARAGRAPH, False
     words = [word for line in group for word in line.words]
@@ -150,6 +237,15 @@ def _block(
         level=level,
         ordered=ordered,
     )
+
+
+def join_words(texts: list[str]) -> str:
+    """Join words with spaces, except between CJK characters."""
+    joined = ""
+    for text in texts:
+        cjk_pair = joined and is_cjk(joined[-1]) and is_cjk(text[0])
+        joined += text if not joined or cjk_pair else " " + text
+    return joined
 
 
 def join_lines(texts: list[str]) -> str:
