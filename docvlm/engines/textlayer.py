@@ -13,6 +13,8 @@ import re
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import pairwise
 from math import ceil
 
 import pymupdf
@@ -31,7 +33,7 @@ _BOLD, _ITALIC = 16, 2  # PyMuPDF span flag bits
 HEADING_RATIO = 1.15  # a line this much larger than body text is a heading
 MAX_HEADING_LEVELS = 6
 SIZE_SCAN_PAGES = 50  # pages sampled for the document's font-size statistics
-PARAGRAPH_GAP = 0.3  # a vertical gap above this fraction of the font size starts a new block
+PARAGRAPH_GAP = 0.3  # a gap this fraction of the font size above the usual line gap: new block
 MAX_CELL_WORDS = 4  # unruled tables: longer "cells" are running text
 MIN_TABLE_ROWS = 3
 FURNITURE_SHARE = 0.25  # a header/footer repeats on at least this share of pages (and ≥ 2)
@@ -54,11 +56,11 @@ class _Line:
     spans: list[_Span]
     bbox: BBox
 
-    @property
+    @cached_property
     def text(self) -> str:
         return "".join(s.text for s in self.spans)
 
-    @property
+    @cached_property
     def size(self) -> float:
         """The size of most of the line's characters."""
         weights: Counter[float] = Counter()
@@ -94,7 +96,7 @@ class _SizeLevels:
     levels: dict[float, int]  # heading font size → level
 
     def heading_level(self, size: float) -> int | None:
-        if size < self.body * HEADING_RATIO:
+        if not self.body or size < self.body * HEADING_RATIO:
             return None
         for heading_size, level in self.levels.items():
             if abs(size - heading_size) < 0.3:
@@ -131,7 +133,8 @@ class TextLayerEngine(Engine):
 
         items: list[_Line | _TableRegion] = [*lines, *tables]
         order = reading_order([item.bbox for item in items])
-        return _build_blocks([items[i] for i in order], page.number, levels)
+        ordered = [items[i] for i in order]
+        return _build_blocks(ordered, page.number, levels, _usual_line_gap(lines))
 
     def finish_document(self, pages_blocks: list[list[Block]]) -> None:
         """Mark lines repeated at the top or bottom of several pages as page header/footer."""
@@ -376,8 +379,19 @@ def _bands(boxes: list[BBox]) -> list[tuple[float, float]]:
     return [(b[0], b[1]) for b in bands]
 
 
+def _usual_line_gap(lines: list[_Line]) -> float:
+    """The most common gap between a line and the next one below it in the same text block."""
+    gaps: Counter[float] = Counter()
+    for above, below in pairwise(lines):
+        gap = below.bbox[1] - above.bbox[3]
+        overlaps = below.bbox[0] < above.bbox[2] and above.bbox[0] < below.bbox[2]
+        if overlaps and abs(below.size - above.size) < 0.5 and -0.5 < gap / above.size < 1.5:
+            gaps[round(gap * 2) / 2] += 1
+    return gaps.most_common(1)[0][0] if gaps else 0.0
+
+
 def _build_blocks(
-    items: list[_Line | _TableRegion], page_number: int, levels: _SizeLevels
+    items: list[_Line | _TableRegion], page_number: int, levels: _SizeLevels, line_gap: float
 ) -> list[Block]:
     blocks: list[Block] = []
     pending: _Pending | None = None
@@ -387,10 +401,10 @@ def _build_blocks(
             if pending:
                 blocks.append(_finish(pending, page_number))
             pending, list_indents = None, []
-            blocks.append(_block(BlockType.TABLE, _table_text(item.table), item.bbox, page_number))
-            blocks[-1].table = item.table
+            text = _table_text(item.table)
+            blocks.append(_block(BlockType.TABLE, text, item.bbox, page_number, table=item.table))
             continue
-        if pending and _continues(pending, item):
+        if pending and _continues(pending, item, line_gap):
             pending.lines.append(item)
             continue
         if pending:
@@ -416,16 +430,17 @@ def _start(line: _Line, levels: _SizeLevels, list_indents: list[float]) -> _Pend
         list_indents.pop()
     if not list_indents or x > list_indents[-1] + 2:
         list_indents.append(x)
-    ordered = match.group(1) is None
-    return _Pending(BlockType.LIST_ITEM, [line], len(list_indents), ordered, size)
+    ordered = match.group(1) is None  # group 1 is a bullet; otherwise a number or letter
+    level = len(list_indents)
+    return _Pending(BlockType.LIST_ITEM, [line], level=level, ordered=ordered, size=size)
 
 
-def _continues(pending: _Pending, line: _Line) -> bool:
+def _continues(pending: _Pending, line: _Line, line_gap: float) -> bool:
     """Does `line` carry on the block being built (same style, just below, not a new item)?"""
     last = pending.lines[-1].bbox
     gap = line.bbox[1] - last[3]
     overlaps = line.bbox[0] < last[2] and last[0] < line.bbox[2]
-    if not (-0.5 * pending.size < gap < PARAGRAPH_GAP * pending.size and overlaps):
+    if not (-0.5 * pending.size < gap < line_gap + PARAGRAPH_GAP * pending.size and overlaps):
         return False
     if abs(line.size - pending.size) > 0.5:
         return False
