@@ -1,0 +1,143 @@
+"""Models for training and inference: a preset from scratch, a checkpoint, 4-bit, LoRA adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoTokenizer, BitsAndBytesConfig
+
+from docvlm.errors import CheckpointError, ModelNotFoundError
+from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
+from docvlm.model.processing_docvlm import (
+    IMG_END,
+    IMG_PAD,
+    IMG_START,
+    SAM_NORMALIZATION,
+    TOKENIZER_DIR,
+    DocVLMProcessor,
+)
+
+# The LLM's linear layers; CLIP has q/k/v_proj too, so targets are matched under the LLM only.
+DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+FREEZABLE = {
+    "vision": ("model.vision_tower.", "model.clip_tower."),
+    "projector": ("model.multi_modal_projector.", "model.clip_projector."),
+    "llm": ("model.language_model.", "lm_head."),
+}
+
+
+def new_model(
+    preset: str, **overrides: Any
+) -> tuple[DocVLMForConditionalGeneration, DocVLMProcessor]:
+    """A randomly initialized preset with the bundled byte-level tokenizer (training from zero)."""
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR, local_files_only=True)
+    ids = {
+        "image_token_id": tokenizer.convert_tokens_to_ids(IMG_PAD),
+        "image_start_token_id": tokenizer.convert_tokens_to_ids(IMG_START),
+        "image_end_token_id": tokenizer.convert_tokens_to_ids(IMG_END),
+    }
+    config = DocVLMConfig.from_preset(preset, **{**ids, **overrides})
+    if config.text_config.vocab_size < len(tokenizer):
+        raise CheckpointError(f"preset {preset!r} has fewer token ids than the tokenizer")
+    model = DocVLMForConditionalGeneration(config)
+    normalization = SAM_NORMALIZATION.get(preset, SAM_NORMALIZATION["tiny"])
+    processor = DocVLMProcessor.from_config(config, tokenizer, normalization=normalization)
+    return model, processor
+
+
+def load_model(
+    model_dir: str | Path, quantize_4bit: bool = False, dtype: torch.dtype = torch.float32
+) -> DocVLMForConditionalGeneration:
+    """A saved docvlm checkpoint; `quantize_4bit` loads the LLM as bitsandbytes NF4 (QLoRA)."""
+    model_dir = _checked_dir(model_dir, "config.json", "--model")
+    quantization = None
+    if quantize_4bit:
+        quantization = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dtype,
+        )
+    return DocVLMForConditionalGeneration.from_pretrained(
+        model_dir, dtype=dtype, quantization_config=quantization, local_files_only=True
+    )
+
+
+def load_processor(model_dir: str | Path) -> DocVLMProcessor:
+    """The processor saved next to a checkpoint or adapter."""
+    model_dir = _checked_dir(model_dir, "processor_config.json", "--model")
+    return DocVLMProcessor.from_pretrained(model_dir)
+
+
+def freeze(model: torch.nn.Module, parts: Sequence[str]) -> None:
+    """Turn off gradients for the named parts: vision, projector, llm (Vary/GOT stages)."""
+    unknown = set(parts) - set(FREEZABLE)
+    if unknown:
+        raise CheckpointError(
+            f"cannot freeze {', '.join(sorted(unknown))}: choose from {', '.join(FREEZABLE)}"
+        )
+    prefixes = tuple(prefix for part in parts for prefix in FREEZABLE[part])
+    for name, parameter in model.named_parameters():
+        if name.startswith(prefixes):
+            parameter.requires_grad_(False)
+
+
+def add_lora(
+    model: DocVLMForConditionalGeneration,
+    r: int = 16,
+    alpha: int = 32,
+    targets: Sequence[str] = DEFAULT_LORA_TARGETS,
+    dropout: float = 0.0,
+) -> Any:
+    """Wrap the LLM's linear layers named in `targets` with LoRA; the rest is frozen."""
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if getattr(model, "is_loaded_in_4bit", False):
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    names = "|".join(targets)
+    config = LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=rf".*language_model\..*\.({names})",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def load_for_inference(
+    model_dir: str | Path, adapter_dir: str | Path | None = None, dtype: torch.dtype = torch.float32
+) -> tuple[Any, DocVLMProcessor]:
+    """A checkpoint, with a LoRA adapter applied (unmerged) if given, and its processor.
+
+    The processor saved with the adapter wins: training may have changed tiling settings.
+    """
+    model = load_model(model_dir, dtype=dtype)
+    processor_dir = model_dir
+    if adapter_dir is not None:
+        from peft import PeftModel
+
+        adapter_dir = _checked_dir(adapter_dir, "adapter_config.json", "--adapter")
+        model = PeftModel.from_pretrained(model, adapter_dir)
+        if (adapter_dir / "processor_config.json").is_file():
+            processor_dir = adapter_dir
+    return model.eval(), load_processor(processor_dir)
+
+
+def merge_adapter(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Path) -> Path:
+    """Fold a LoRA adapter into its base model and save a plain checkpoint with the processor."""
+    model, processor = load_for_inference(model_dir, adapter_dir)
+    out_dir = Path(out_dir)
+    model.merge_and_unload().save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    return out_dir
+
+
+def _checked_dir(path: str | Path, marker: str, option: str) -> Path:
+    path = Path(path)
+    if not (path / marker).is_file():
+        raise ModelNotFoundError(f"{path}: no {marker} there; {option} must name a saved folder")
+    return path
