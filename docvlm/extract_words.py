@@ -4,19 +4,19 @@ label/value segments, plus the two geometric look-ups extraction needs: where a 
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import pymupdf
 from PIL import Image
 from rapidfuzz import fuzz
 
 from docvlm.document import BBox
+from docvlm.engines.ocr_tesseract import TesseractBackend
 from docvlm.extract_values import CHECKED_GLYPHS, UNCHECKED_GLYPHS
 from docvlm.sources import SourcePage
 
-OCR_DPI = 300
+OCR_DPI = 300  # Tesseract reads 9–10 pt form text best near 300 dpi
 # Words further apart than this many line heights belong to different segments (label | value).
 SEGMENT_GAP = 0.6
 CHECKBOX_DPI = 150
@@ -26,6 +26,7 @@ CHECKBOX_DPI = 150
 class Word:
     text: str
     bbox: BBox
+    confidence: float = 1.0
 
 
 @dataclass
@@ -59,7 +60,7 @@ class PageWords:
     number: int
     source: str  # "text" or "ocr"
     words: list[Word]
-    pdf_page: pymupdf.Page | None = None
+    page: SourcePage
     widget_segments: list[Segment] = field(default_factory=list)
 
     @cached_property
@@ -67,11 +68,15 @@ class PageWords:
         """Segments grouped into visual lines, top to bottom, each line left to right."""
         return _segment_lines(self.words, self.widget_segments, self.number)
 
+    @property
+    def pdf_page(self) -> pymupdf.Page | None:
+        return self.page.pdf_page
+
     @cached_property
-    def gray(self) -> tuple[Image.Image, float] | None:
+    def gray(self) -> tuple[Image.Image, float]:
         """Greyscale raster of the page and its pixels per point, for checkbox reading."""
         if self.pdf_page is None:
-            return None
+            return self.page.render_dpi(72).convert("L"), 1.0
         zoom = CHECKBOX_DPI / 72
         pixmap = self.pdf_page.get_pixmap(
             matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY, alpha=False
@@ -83,23 +88,21 @@ def page_words(page: SourcePage, ocr_language: str = "eng") -> PageWords:
     """Words of a page: its text layer when trustworthy, else Tesseract OCR of its raster."""
     if page.pdf_page is not None and page.probe.trusted:
         raw = page.pdf_page.get_text("words", sort=True)
-        words = [Word(w[4], tuple(w[:4])) for w in raw]
-        return PageWords(page.number, "text", words, pdf_page=page.pdf_page)
-    pdf_page = page.pdf_page if page.pdf_page is not None else _image_as_pdf_page(page)
-    textpage = pdf_page.get_textpage_ocr(language=ocr_language, dpi=OCR_DPI, full=True)
-    raw = pdf_page.get_text("words", textpage=textpage, sort=True)
-    words = [Word(w[4], tuple(w[:4])) for w in raw if w[4].strip()]
-    return PageWords(page.number, "ocr", words, pdf_page=pdf_page)
+        return PageWords(page.number, "text", [Word(w[4], tuple(w[:4])) for w in raw], page)
+    image = page.render_dpi(OCR_DPI)
+    points_per_pixel = page.width / image.width
+    lines = _tesseract(ocr_language).recognize(image)
+    words = [
+        Word(word.text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
+        for line in lines
+        for word in line.words
+    ]
+    return PageWords(page.number, "ocr", words, page)
 
 
-def _image_as_pdf_page(page: SourcePage) -> pymupdf.Page:
-    """Wrap an image page in a one-page PDF (1 px = 1 pt) so PyMuPDF can OCR and render it."""
-    buffer = io.BytesIO()
-    page.render_dpi(72).save(buffer, format="PNG")
-    pdf = pymupdf.open()
-    pdf_page = pdf.new_page(width=page.width, height=page.height)
-    pdf_page.insert_image(pdf_page.rect, stream=buffer.getvalue())
-    return pdf_page
+@lru_cache(maxsize=4)
+def _tesseract(languages: str) -> TesseractBackend:
+    return TesseractBackend(languages)
 
 
 def union(boxes: list[BBox]) -> BBox:
@@ -178,51 +181,79 @@ def _pull_glyph(segment: Segment) -> Segment:
 
 
 def drawn_checkbox(page_words: PageWords, label: BBox) -> tuple[bool, BBox] | None:
-    """(ticked, box) for a square box drawn just left of a label, or None if there is none."""
-    raster = page_words.gray
-    if raster is None:
-        return None
-    image, zoom = raster
+    """(ticked, box) for a square box drawn just left of a label (or under the label's first
+    characters, where OCR read the box as letters), or None if there is none."""
+    image, zoom = page_words.gray
     height = label[3] - label[1]
-    region = (label[0] - 2.2 * height, label[1] - 0.3 * height, label[0] - 0.05 * height, label[3])
-    box = [round(v * zoom) for v in region]
-    crop = image.crop(tuple(box))
+    region = (label[0] - 2.2 * height, label[1] - 0.4 * height, label[0] + 1.5 * height,
+              label[3] + 0.4 * height)  # fmt: skip
+    left, top = max(round(region[0] * zoom), 0), max(round(region[1] * zoom), 0)
+    crop = image.crop((left, top, round(region[2] * zoom), round(region[3] * zoom)))
     width, rows = crop.size
-    if width < 3 or rows < 3:
+    if width < 4 or rows < 4:
         return None
-    pixels = crop.load()
-    dark = [(x, y) for y in range(rows) for x in range(width) if pixels[x, y] < 128]
-    if len(dark) < 8:
-        return None
-    xs = [p[0] for p in dark]
-    ys = [p[1] for p in dark]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    side_w, side_h = x1 - x0 + 1, y1 - y0 + 1
+    data = crop.tobytes()
+    dark = {(i % width, i // width) for i, value in enumerate(data) if value < 140}
     pixel_height = height * zoom
-    if not (0.35 * pixel_height <= side_w <= 1.5 * pixel_height):
+    best: tuple[float, tuple[int, int, int, int]] | None = None
+    for component in _components(dark):
+        xs = [p[0] for p in component]
+        ys = [p[1] for p in component]
+        x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+        side_w, side_h = x1 - x0 + 1, y1 - y0 + 1
+        squareish = max(side_w, side_h) <= 1.35 * min(side_w, side_h)
+        if not squareish or not 0.4 * pixel_height <= side_w <= 1.4 * pixel_height:
+            continue
+        if not _is_outline(component, x0, x1, y0, y1):
+            continue
+        distance = abs(x1 - (label[0] * zoom - left))
+        if best is None or distance < best[0]:
+            best = (distance, (x0, y0, x1, y1))
+    if best is None:
         return None
-    if not (0.35 * pixel_height <= side_h <= 1.5 * pixel_height) or max(side_w, side_h) > 1.6 * min(
-        side_w, side_h
-    ):
-        return None
-    margin_x, margin_y = max(side_w // 4, 1), max(side_h // 4, 1)
-    inner = [
-        1
-        for x, y in dark
-        if x0 + margin_x <= x <= x1 - margin_x and y0 + margin_y <= y <= y1 - margin_y
-    ]
-    inner_area = max((side_w - 2 * margin_x) * (side_h - 2 * margin_y), 1)
-    border = sum(1 for x, y in dark if x in (x0, x1) or y in (y0, y1))
-    if border < side_w + side_h:  # not an outline: a letter or a blot, not a box
-        return None
+    x0, y0, x1, y1 = best[1]
+    margin_x, margin_y = max((x1 - x0) // 4, 1), max((y1 - y0) // 4, 1)
+    inner = [(x, y) for x, y in dark if x0 + margin_x <= x <= x1 - margin_x
+             and y0 + margin_y <= y <= y1 - margin_y]  # fmt: skip
+    inner_area = max((x1 - x0 + 1 - 2 * margin_x) * (y1 - y0 + 1 - 2 * margin_y), 1)
     ticked = len(inner) / inner_area > 0.08
-    left, top = box[0] / zoom, box[1] / zoom
-    return ticked, (
-        left + x0 / zoom,
-        top + y0 / zoom,
-        left + (x1 + 1) / zoom,
-        top + (y1 + 1) / zoom,
-    )
+    box = ((left + x0) / zoom, (top + y0) / zoom, (left + x1 + 1) / zoom, (top + y1 + 1) / zoom)
+    return ticked, box
+
+
+def _components(pixels: set[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """8-connected groups of dark pixels."""
+    remaining = set(pixels)
+    groups = []
+    while remaining:
+        stack = [remaining.pop()]
+        group = []
+        while stack:
+            x, y = stack.pop()
+            group.append((x, y))
+            for dx in (-1, 0, 1):
+                for dy in (-1, 0, 1):
+                    neighbour = (x + dx, y + dy)
+                    if neighbour in remaining:
+                        remaining.remove(neighbour)
+                        stack.append(neighbour)
+        groups.append(group)
+    return groups
+
+
+def _is_outline(component: list[tuple[int, int]], x0: int, x1: int, y0: int, y1: int) -> bool:
+    """All four sides of the component's box are mostly inked: a drawn box, not a letter."""
+    points = set(component)
+
+    def inked(cells: list[list[tuple[int, int]]]) -> float:
+        return sum(any(p in points for p in cell) for cell in cells) / len(cells)
+
+    xs, ys = range(x0, x1 + 1), range(y0, y1 + 1)
+    top = [[(x, y0), (x, y0 + 1)] for x in xs]
+    bottom = [[(x, y1), (x, y1 - 1)] for x in xs]
+    left = [[(x0, y), (x0 + 1, y)] for y in ys]
+    right = [[(x1, y), (x1 - 1, y)] for y in ys]
+    return all(inked(side) >= 0.7 for side in (top, bottom, left, right))
 
 
 def locate(value: str, lines: list[list[Segment]]) -> tuple[BBox, float] | None:
