@@ -2,33 +2,45 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection
+
 import numpy as np
 import torch
-from transformers import StoppingCriteria
+from transformers import PreTrainedTokenizerBase, StoppingCriteria
 
 
 class RepetitionGuard(StoppingCriteria):
-    """Stops each sequence whose generated tail has become periodic.
+    """Stops each sequence that has started to loop; `looped[i]` says which rows it stopped.
 
-    A loop is a tail that repeats a block of `period` tokens (a line, a table row, a word) at
-    least `min_repeats` times and spans at least `min_span` tokens; `period` can be up to
-    `max_period`. Both thresholds must hold, so short legitimate runs (a row of dots in a table
-    of contents, a few identical table rows) are not cut. `looped[i]` records which rows were
-    stopped, so the caller can mark those pages degenerate.
+    Two signs of a loop, checked on the generated tokens only:
+    - a periodic tail: one block of up to `max_period` tokens (a word, a line, a table row)
+      repeated at least `min_repeats` times back to back over at least `min_span` tokens;
+    - a recurring line: among the last `line_window` complete lines, one line of two or more
+      tokens occurs `min_line_repeats` times. This is the loop GOT's no-repeat-n-gram decoding
+      still produces: the same line with a few garbled copies in between.
+    Both thresholds are set well above what pages legitimately repeat (dot leaders, a few
+    identical table rows); a long run of identical rows (an empty ledger) does count as a loop.
     """
 
     def __init__(
         self,
         prompt_length: int,
+        newline_ids: Collection[int] = (),
         min_repeats: int = 4,
-        min_span: int = 128,
+        min_span: int = 192,
         max_period: int = 256,
+        line_window: int = 32,
+        min_line_repeats: int = 12,
         check_every: int = 4,
     ) -> None:
         self.prompt_length = prompt_length
+        self.newline_ids = np.array(sorted(newline_ids), dtype=np.int64)
         self.min_repeats = min_repeats
         self.min_span = min_span
         self.max_period = max_period
+        self.line_window = line_window
+        self.min_line_repeats = min_line_repeats
         self.check_every = check_every
         self.looped: torch.Tensor | None = None
 
@@ -36,17 +48,21 @@ class RepetitionGuard(StoppingCriteria):
         if self.looped is None:
             self.looped = torch.zeros(input_ids.shape[0], dtype=torch.bool)
         generated = input_ids.shape[1] - self.prompt_length
-        # Checking every few steps is enough: a loop is only declared after `min_span` tokens.
-        if generated >= self.min_span and generated % self.check_every == 0:
-            window = self.max_period * self.min_repeats
-            tails = input_ids[:, -min(generated, window) :].cpu().numpy()
+        if generated > 0 and generated % self.check_every == 0:
+            tails = input_ids[:, self.prompt_length :].cpu().numpy()
             for row, tail in enumerate(tails):
                 if not self.looped[row] and self.is_looping(tail):
                     self.looped[row] = True
         return self.looped.to(input_ids.device)
 
     def is_looping(self, tokens: np.ndarray) -> bool:
-        """Whether the end of `tokens` repeats one block at least `min_repeats` times."""
+        """Whether generated `tokens` end in a periodic tail or keep repeating one line."""
+        return self._periodic_tail(tokens) or self._recurring_line(tokens)
+
+    def _periodic_tail(self, tokens: np.ndarray) -> bool:
+        if len(tokens) < self.min_span:
+            return False
+        tokens = tokens[-self.max_period * self.min_repeats :]
         last = len(tokens) - 1
         longest_period = min(self.max_period, len(tokens) // self.min_repeats)
         # A period p is only possible where the last token reappears p positions earlier.
@@ -60,3 +76,21 @@ class RepetitionGuard(StoppingCriteria):
             if span >= self.min_repeats * period and span >= self.min_span:
                 return True
         return False
+
+    def _recurring_line(self, tokens: np.ndarray) -> bool:
+        if not len(self.newline_ids):
+            return False
+        ends = np.nonzero(np.isin(tokens, self.newline_ids))[0]
+        if len(ends) < self.min_line_repeats:
+            return False
+        ends = ends[-self.line_window - 1 :]
+        lines = [tuple(tokens[a + 1 : b + 1]) for a, b in zip(ends[:-1], ends[1:], strict=True)]
+        counts = Counter(line for line in lines if len(line) >= 2)
+        return bool(counts) and max(counts.values()) >= self.min_line_repeats
+
+
+def newline_token_ids(tokenizer: PreTrainedTokenizerBase) -> set[int]:
+    """Ids of every token that ends a line: those whose text contains a newline."""
+    vocab = tokenizer.get_vocab()
+    # Byte-level BPE vocabularies (Qwen, the tiny tokenizer) spell "\n" as "Ċ".
+    return {index for token, index in vocab.items() if "Ċ" in token or "\n" in token}

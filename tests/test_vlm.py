@@ -1,0 +1,263 @@
+"""The `vlm` engine and the repetition guard, on tiny models built (and briefly trained) here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+from transformers import AutoTokenizer, StoppingCriteriaList
+
+from docvlm.document import BlockType
+from docvlm.engines.vlm import DEGENERATE, VLMEngine
+from docvlm.errors import ModelNotFoundError
+from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
+from docvlm.model.generation import RepetitionGuard, newline_token_ids
+from docvlm.model.processing_docvlm import TOKENIZER_DIR, DocVLMProcessor
+from docvlm.pipeline import Parser
+from docvlm.sources import open_source
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+REPORT_TEXT = "# Annual Report\n\nHello from the tiny model."
+RESULTS_TEXT = "## Results\n\n| Year | Pages |\n|---|---|\n| 2024 | 12 |"
+LOOP_LINE = "Stuck x\n"  # every character distinct, so "next char" is a permutation
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # Tiny matmuls on a shared CPU: extra threads only contend (1 thread is ~30× faster here).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_config() -> DocVLMConfig:
+    """The tiny preset wired to the committed tiny tokenizer's ids."""
+    config = DocVLMConfig.from_preset(
+        "tiny", image_start_token_id=259, image_end_token_id=260, image_token_id=261
+    )
+    config.text_config.vocab_size = len(AutoTokenizer.from_pretrained(TOKENIZER_DIR))
+    return config
+
+
+def light_page() -> Image.Image:
+    image = Image.new("RGB", (612, 792), "white")
+    ImageDraw.Draw(image).rectangle((50, 50, 560, 120), fill="black")
+    return image
+
+
+def dark_page() -> Image.Image:
+    return Image.new("RGB", (612, 792), (20, 20, 60))
+
+
+def save_checkpoint(model: DocVLMForConditionalGeneration, directory: Path) -> Path:
+    model.save_pretrained(directory)
+    DocVLMProcessor.from_config(model.config).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def reader_dir(tmp_path_factory) -> Path:
+    """A tiny model trained to write REPORT_TEXT for light pages and RESULTS_TEXT for dark ones."""
+    config = tiny_config()
+    torch.manual_seed(0)
+    model = DocVLMForConditionalGeneration(config)
+    processor = DocVLMProcessor.from_config(config)
+    inputs = processor([light_page(), dark_page()])
+    inputs.pop("num_views")
+    prompt_length = inputs["input_ids"].shape[1]
+    targets = processor.tokenizer(
+        [REPORT_TEXT + "<|im_end|>", RESULTS_TEXT + "<|im_end|>"],
+        padding=True,
+        padding_side="right",
+        return_tensors="pt",
+    )
+    input_ids = torch.cat([inputs["input_ids"], targets["input_ids"]], dim=1)
+    mask = torch.cat([inputs["attention_mask"], targets["attention_mask"]], dim=1)
+    labels = input_ids.masked_fill(mask == 0, -100)
+    labels[:, :prompt_length] = -100
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(60):
+        loss = model(
+            input_ids=input_ids,
+            attention_mask=mask,
+            pixel_values=inputs["pixel_values"],
+            clip_pixel_values=inputs["clip_pixel_values"],
+            labels=labels,
+        ).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    return save_checkpoint(model.eval(), tmp_path_factory.mktemp("reader"))
+
+
+def looping_model() -> DocVLMForConditionalGeneration:
+    """A tiny model that writes LOOP_LINE forever: the LM only sees the last token's embedding
+    (all blocks' output projections zeroed) and its head maps each character to the next."""
+    config = tiny_config()
+    config.text_config.tie_word_embeddings = config.tie_word_embeddings = False
+    torch.manual_seed(0)
+    model = DocVLMForConditionalGeneration(config).eval()
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    cycle = tokenizer(LOOP_LINE)["input_ids"]
+    embeddings = model.get_input_embeddings().weight
+    with torch.no_grad():
+        for layer in model.model.language_model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        head = torch.randn_like(embeddings) * 0.02
+        for current, following in zip(cycle, cycle[1:] + cycle[:1], strict=True):
+            head[following] = embeddings[current] * 10
+        model.lm_head.weight.copy_(head)
+    return model
+
+
+@pytest.fixture(scope="module")
+def loop_dir(tmp_path_factory) -> Path:
+    return save_checkpoint(looping_model(), tmp_path_factory.mktemp("loop"))
+
+
+@pytest.fixture(scope="module")
+def image_pages(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pages")
+    pages = []
+    for name, image in [("light", light_page()), ("dark", dark_page()), ("light2", light_page())]:
+        image.save(folder / f"{name}.png")
+        pages.append(open_source(folder / f"{name}.png").page(1))
+    return pages
+
+
+def test_parses_a_report_page_into_blocks(reader_dir: Path) -> None:
+    engine = VLMEngine(reader_dir, max_new_tokens=64)
+    with open_source(SAMPLES / "report.pdf") as source:
+        blocks = engine.parse(source.page(1))
+    assert [(b.type, b.text) for b in blocks] == [
+        (BlockType.HEADING, "Annual Report"),
+        (BlockType.PARAGRAPH, "Hello from the tiny model."),
+    ]
+    assert all(b.engine == "vlm" and b.page == 1 and not b.flags for b in blocks)
+
+
+def test_markdown_tables_become_table_blocks(reader_dir: Path, image_pages) -> None:
+    blocks = VLMEngine(reader_dir, max_new_tokens=64).parse(image_pages[1])
+    assert [b.type for b in blocks] == [BlockType.HEADING, BlockType.TABLE]
+    assert blocks[1].table.rows() == [["Year", "Pages"], ["2024", "12"]]
+
+
+@pytest.mark.parametrize("crop", [False, True])
+def test_batch_equals_single_page_runs(reader_dir: Path, image_pages, crop: bool) -> None:
+    engine = VLMEngine(reader_dir, max_new_tokens=64, batch_size=3, crop=crop, max_tiles=4)
+    batched = engine.parse_batch(image_pages)
+    singles = [engine.parse(page) for page in image_pages]
+    assert batched == singles
+    if not crop:
+        texts = [b[0].text for b in batched]
+        assert texts == ["Annual Report", "Results", "Annual Report"]
+
+
+def test_batch_size_splits_without_changing_results(reader_dir: Path, image_pages) -> None:
+    images = [page.render() for page in image_pages]
+    whole = VLMEngine(reader_dir, max_new_tokens=64, batch_size=3).generate(images)
+    split = VLMEngine(reader_dir, max_new_tokens=64, batch_size=2).generate(images)
+    assert whole == split
+    assert [g.text for g in whole] == [REPORT_TEXT, RESULTS_TEXT, REPORT_TEXT]
+    assert not any(g.truncated or g.degenerate for g in whole)
+
+
+def test_running_out_of_tokens_flags_truncated(reader_dir: Path, image_pages) -> None:
+    blocks = VLMEngine(reader_dir, max_new_tokens=8).parse(image_pages[0])
+    assert blocks and all("truncated" in b.flags for b in blocks)
+
+
+def test_guard_stops_a_looping_model_long_before_max_new_tokens() -> None:
+    model = looping_model()
+    processor = DocVLMProcessor.from_config(model.config)
+    inputs = processor([light_page(), dark_page()])
+    inputs.pop("num_views")
+    prompt_length = inputs["input_ids"].shape[1]
+    guard = RepetitionGuard(prompt_length, newline_token_ids(processor.tokenizer))
+    with torch.inference_mode():
+        sequences = model.generate(
+            **inputs,
+            max_new_tokens=1000,
+            do_sample=False,
+            pad_token_id=processor.tokenizer.pad_token_id,
+            stopping_criteria=StoppingCriteriaList([guard]),
+        )
+    assert guard.looped.tolist() == [True, True]
+    assert sequences.shape[1] - prompt_length < 200
+    assert processor.batch_decode(sequences, prompt_length)[0].startswith(LOOP_LINE * 4)
+
+
+@pytest.mark.parametrize("crop", [False, True])
+def test_looping_page_is_cut_and_every_block_flagged_degenerate(
+    loop_dir: Path, image_pages, crop: bool
+) -> None:
+    # Without crop GOT's no-repeat-20-gram rule garbles the loop; the line rule still sees it.
+    engine = VLMEngine(loop_dir, max_new_tokens=1000, crop=crop, max_tiles=2)
+    [generation] = engine.generate([image_pages[0].render()])
+    assert generation.degenerate and not generation.truncated
+    assert len(generation.text) < 400
+    blocks = engine.parse(image_pages[0])
+    assert blocks and all(DEGENERATE in b.flags for b in blocks)
+
+
+def test_guard_leaves_real_page_text_alone() -> None:
+    tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR)
+    guard = RepetitionGuard(0, newline_token_ids(tokenizer))
+    table = "| Item | Qty | Price |\n|---|---|---|\n" + "".join(
+        f"| Widget {i} | {i % 7 + 1} | {i * 3.75:.2f} |\n" for i in range(60)
+    )
+    contents = "".join(
+        f"{i}. Chapter {i} {'.' * (40 - len(str(i)))} {i * 7}\n" for i in range(1, 40)
+    )
+    for text in [(SAMPLES / "expected" / "report.md").read_text(), table, contents]:
+        ids = np.array(tokenizer(text)["input_ids"])
+        assert not any(guard.is_looping(ids[:end]) for end in range(8, len(ids) + 1, 4))
+
+
+def test_auto_mode_falls_back_when_the_model_loops(loop_dir: Path) -> None:
+    parser = Parser("auto", model=loop_dir, max_new_tokens=600)
+    page = parser.parse(SAMPLES / "report_scanned.pdf", pages=[1]).pages[0]
+    assert page.status == "fallback" and page.engine == "ocr"
+    assert "degenerate" in page.reason
+    assert page.blocks and not any(DEGENERATE in b.flags for b in page.blocks)
+
+
+def test_missing_model_folder_says_how_to_point_model_at_a_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="--model"):
+        VLMEngine(tmp_path / "nowhere")
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(ModelNotFoundError, match="no weights"):
+        VLMEngine(tmp_path)
+
+
+def test_checkpoint_without_processor_files_uses_its_tokenizer(
+    reader_dir: Path, tmp_path: Path, image_pages
+) -> None:
+    # A GOT-OCR-2.0-hf style folder: config, weights and tokenizer, no DocVLMProcessor config.
+    model = DocVLMForConditionalGeneration.from_pretrained(reader_dir)
+    model.save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(reader_dir).save_pretrained(tmp_path)
+    engine = VLMEngine(tmp_path, max_new_tokens=64)
+    assert engine.parse(image_pages[1])[0].text == "Results"
+
+
+def test_cli_parses_a_pdf_with_the_vlm_engine(reader_dir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "docvlm.cli", "parse", "--engine", "vlm", "--model", reader_dir]
+        + ["--max-new-tokens", "64", "--pages", "1", SAMPLES / "report.pdf"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# Annual Report\n\nHello from the tiny model.")
