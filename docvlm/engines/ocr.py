@@ -18,7 +18,7 @@ BACKENDS = ("auto", "tesseract", "rapidocr")
 RENDER_DPI = 300
 
 # Tesseract's English model reads Latin pages at ~0.95 mean word confidence (0.93 blurred at
-# 150 dpi) and Chinese pages at ~0.3; below this the page gets a second look by RapidOCR.
+# 150 dpi) and Chinese pages at ~0.3 or not at all; below this RapidOCR takes a second look.
 AUTO_RECHECK_CONFIDENCE = 0.6
 AUTO_CJK_SHARE = 0.3  # RapidOCR's reading has this share of CJK characters → a Chinese page
 
@@ -70,11 +70,7 @@ class OCREngine(Engine):
         if self._tesseract is None:
             return "rapidocr", self._rapidocr().recognize(image)
         lines = self._tesseract.recognize(image)
-        if (
-            self.backend == "tesseract"
-            or not lines
-            or _confidence(lines) >= AUTO_RECHECK_CONFIDENCE
-        ):
+        if self.backend == "tesseract" or _confidence(lines) >= AUTO_RECHECK_CONFIDENCE:
             return "tesseract", lines
         rapid_lines = self._rapidocr().recognize(image)
         if cjk_share(" ".join(line.text for line in rapid_lines)) >= AUTO_CJK_SHARE:

@@ -1,0 +1,204 @@
+"""OCR engine: accuracy on the scanned sample, reading order, both backends, auto, fallback."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pymupdf
+import pytest
+from PIL import Image
+
+from docvlm.document import BlockType
+from docvlm.engines import ocr_tesseract
+from docvlm.engines.ocr import OCREngine
+from docvlm.engines.ocr_layout import OCRLine, OCRWord, lines_to_blocks
+from docvlm.engines.ocr_rapid import RapidOCRBackend
+from docvlm.engines.ocr_tesseract import TesseractBackend
+from docvlm.errors import EngineUnavailableError
+from docvlm.metrics import character_error_rate, word_error_rate
+from docvlm.sources import open_source
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+LEFT = [
+    "Rivers carry sediment from the mountains",
+    "down to the wide delta near the coast",
+    "where farmers plant rice every spring.",
+]
+RIGHT = [
+    "Libraries lend books and maps to anyone",
+    "who shows a card at the front desk",
+    "and returns them within three weeks.",
+]
+
+
+def render(page: pymupdf.Page, dpi: int = 200) -> Image.Image:
+    pixmap = page.get_pixmap(dpi=dpi)
+    return Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
+
+
+def image_source(image: Image.Image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return open_source(buffer.getvalue())
+
+
+def two_column_image() -> Image.Image:
+    """Two columns whose baselines line up exactly, the case where line sorting interleaves."""
+    page = pymupdf.open().new_page(width=520, height=160)
+    for row, (left, right) in enumerate(zip(LEFT, RIGHT, strict=True)):
+        y = 40 + 16 * row
+        page.insert_text((20, y), left, fontname="helv", fontsize=10)
+        page.insert_text((280, y), right, fontname="helv", fontsize=10)
+    return render(page)
+
+
+def chinese_image() -> Image.Image:
+    page = pymupdf.open().new_page(width=360, height=60)
+    page.insert_text((20, 36), "文档理解光学字符识别", fontname="china-s", fontsize=20)
+    return render(page)
+
+
+def english_image() -> Image.Image:
+    page = pymupdf.open().new_page(width=360, height=60)
+    page.insert_text((20, 36), "Quarterly revenue grew strongly", fontname="helv", fontsize=14)
+    return render(page)
+
+
+@pytest.fixture(scope="module")
+def engine() -> OCREngine:
+    return OCREngine("auto")
+
+
+def test_scanned_report_character_error_rate(engine: OCREngine) -> None:
+    reference = (SAMPLES / "expected" / "report.txt").read_text()
+    with open_source(SAMPLES / "report_scanned.pdf") as source:
+        pages = list(source.pages())
+        blocks = [engine.parse(page) for page in pages]
+    text = "\n".join(block.text for page_blocks in blocks for block in page_blocks)
+    assert character_error_rate(text, reference) <= 0.05
+    for page, page_blocks in zip(pages, blocks, strict=True):
+        assert all(b.engine == "ocr" and b.page == page.number for b in page_blocks)
+        for block in page_blocks:
+            x0, y0, x1, y1 = block.bbox
+            assert 0 <= x0 < x1 <= page.width and 0 <= y0 < y1 <= page.height
+            assert 0.5 < block.confidence <= 1
+    headings = {b.text for page_blocks in blocks for b in page_blocks if b.type == "heading"}
+    assert {"Introduction", "Method", "Results", "Throughput"} <= headings
+    items = [b.text for b in blocks[0] if b.type == BlockType.LIST_ITEM]
+    assert "Parse every page in reading order." in items
+
+
+@pytest.mark.parametrize("backend", ["tesseract", "rapidocr"])
+def test_two_column_page_reads_left_column_first(engine: OCREngine, backend: str) -> None:
+    source = image_source(two_column_image())
+    blocks = OCREngine(backend).parse(source.page(1))
+    text = " ".join(b.text for b in blocks)
+    assert word_error_rate(text, " ".join(LEFT + RIGHT)) <= 0.1
+    assert text.index("coast") < text.index("spring") < text.index("Libraries")
+
+
+@pytest.mark.parametrize("backend_class", [TesseractBackend, RapidOCRBackend])
+def test_backend_returns_lines_with_boxes_inside_the_image(backend_class) -> None:
+    image = english_image()
+    lines = backend_class().recognize(image)
+    assert " ".join(line.text for line in lines) == "Quarterly revenue grew strongly"
+    for line in lines:
+        assert 0 <= line.bbox[0] < line.bbox[2] <= image.width
+        assert 0 <= line.bbox[1] < line.bbox[3] <= image.height
+        assert [w.text for w in line.words] == line.text.split()
+        assert all(0 < w.confidence <= 1 for w in line.words)
+
+
+def test_rapidocr_reads_chinese() -> None:
+    lines = RapidOCRBackend().recognize(chinese_image())
+    assert "".join(line.text for line in lines) == "文档理解光学字符识别"
+
+
+def test_rapidocr_rebuilds_dropped_spaces() -> None:
+    # At 150 dpi with tight line boxes PP-OCRv4 reads these lines without any spaces.
+    truth = ["The committee reviewed annual budget figures", "and approved minor changes"]
+    page = pymupdf.open().new_page(width=420, height=60)
+    for row, line in enumerate(truth):
+        page.insert_text((20, 25 + 22 * row), line, fontname="helv", fontsize=11)
+    lines = RapidOCRBackend().recognize(render(page, dpi=150))
+    assert [line.text for line in lines] == truth
+
+
+def test_auto_picks_rapidocr_for_chinese_and_tesseract_for_english(engine: OCREngine) -> None:
+    backend, lines = engine.recognize(chinese_image())
+    assert backend == "rapidocr" and "光学字符" in "".join(line.text for line in lines)
+    backend, lines = engine.recognize(english_image())
+    assert backend == "tesseract" and "revenue" in lines[0].text
+
+
+def test_missing_tessdata_falls_back_to_rapidocr(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    monkeypatch.setattr(ocr_tesseract, "TESSDATA_DIRS", ())
+    with pytest.warns(RuntimeWarning, match="tessdata.*falling back to RapidOCR"):
+        fallback = OCREngine("tesseract")
+    backend, lines = fallback.recognize(english_image())
+    assert backend == "rapidocr" and "revenue" in lines[0].text
+
+
+def test_tessdata_prefix_is_honoured(monkeypatch, tmp_path) -> None:
+    (tmp_path / "tessdata").mkdir()
+    (tmp_path / "tessdata" / "eng.traineddata").write_bytes(b"x")
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    assert ocr_tesseract.find_tessdata("eng") == tmp_path / "tessdata"
+    assert ocr_tesseract.find_tessdata("eng+xyz") != tmp_path / "tessdata"
+
+
+def test_unknown_backend_is_a_typed_error() -> None:
+    with pytest.raises(EngineUnavailableError, match="unknown OCR backend"):
+        OCREngine("abbyy")  # type: ignore[arg-type]
+
+
+def line(text: str, x0: float, y0: float, size: float = 10.0, width: float = 200.0) -> OCRLine:
+    """A synthetic line whose words are spread evenly over `width`."""
+    words = text.split()
+    step = width / len(words)
+    boxes = [(x0 + i * step, y0, x0 + (i + 0.8) * step, y0 + size) for i in range(len(words))]
+    ocr_words = tuple(OCRWord(w, b, 0.9, size) for w, b in zip(words, boxes, strict=True))
+    return OCRLine(text, (x0, y0, x0 + width, y0 + size), 0.9, ocr_words, size)
+
+
+def test_lines_become_headings_lists_and_dehyphenated_paragraphs() -> None:
+    lines = [
+        line("Annual Summary", 50, 40, size=16, width=120),
+        line("The new system turns scanned pages into infor-", 50, 70),
+        line("mation that analysts can search quickly.", 50, 82),
+        line("• Parse every page.", 50, 110, width=100),
+        line("• Keep tables as grids", 50, 124, width=110),
+        line("with their spans.", 60, 136, width=90),
+        line("1. Open the file.", 50, 160, width=90),
+    ]
+    blocks = lines_to_blocks(lines, page_number=3)
+    assert [(b.type, b.text) for b in blocks] == [
+        (BlockType.HEADING, "Annual Summary"),
+        (
+            BlockType.PARAGRAPH,
+            "The new system turns scanned pages into information that analysts can search quickly.",
+        ),
+        (BlockType.LIST_ITEM, "Parse every page."),
+        (BlockType.LIST_ITEM, "Keep tables as grids with their spans."),
+        (BlockType.LIST_ITEM, "Open the file."),
+    ]
+    assert blocks[0].level == 1 and blocks[-1].ordered and not blocks[2].ordered
+    assert all(b.page == 3 and b.engine == "ocr" for b in blocks)
+    assert blocks[1].bbox == (50, 70, 250, 92)
+
+
+def test_line_across_the_gutter_is_split_into_its_columns() -> None:
+    # Tesseract joined the left heading and the right column's first line into one line.
+    heading, first = line("Results", 50, 40, width=60), line("Batching keeps it busy", 300, 40)
+    merged = OCRLine(
+        "Results Batching keeps it busy", (50, 40, 500, 50), 0.9, heading.words + first.words, 10
+    )
+    left = [line(f"left column line number {i}", 50, 60 + 14 * i) for i in range(3)]
+    right = [line(f"right column line number {i}", 300, 60 + 14 * i) for i in range(3)]
+    blocks = lines_to_blocks([merged, *left, *right], page_number=1)
+    text = " ".join(b.text for b in blocks)
+    assert text.index("Results") < text.index("left column") < text.index("Batching")
+    assert text.index("Batching") < text.index("right column")
