@@ -129,13 +129,14 @@ class Block(BaseModel):
     key: str | None = None  # key-value blocks: the label; `text` holds the value
     flags: list[str] = Field(default_factory=list)  # e.g. "malformed", "truncated"
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, number: int = 1) -> str:
+        """Markdown of this block; `number` is an ordered list item's position in its list."""
         match self.type:
             case BlockType.HEADING:
                 return "#" * min(max(self.level or 1, 1), 6) + " " + self.text
             case BlockType.LIST_ITEM:
                 indent = "  " * max((self.level or 1) - 1, 0)
-                return f"{indent}{'1.' if self.ordered else '-'} {self.text}"
+                return f"{indent}{f'{number}.' if self.ordered else '-'} {self.text}"
             case BlockType.TABLE:
                 return self.table.to_markdown() if self.table else self.text
             case BlockType.FORMULA:
@@ -241,8 +242,18 @@ class Document(BaseModel):
 def _join_markdown(blocks: list[Block]) -> str:
     parts: list[str] = []
     previous: Block | None = None
+    list_counters: dict[int, int] = {}  # nesting level → number of the last ordered item
     for block in blocks:
-        rendered = block.to_markdown()
+        number = 1
+        if block.type == BlockType.LIST_ITEM:
+            level = block.level or 1
+            list_counters = {k: v for k, v in list_counters.items() if k <= level}
+            if block.ordered:
+                number = list_counters.get(level, 0) + 1
+            list_counters[level] = number if block.ordered else 0
+        else:
+            list_counters = {}
+        rendered = block.to_markdown(number)
         if not rendered.strip():
             continue
         tight = (
