@@ -12,7 +12,7 @@ from transformers import Qwen2ForCausalLM
 
 from docvlm.errors import CheckpointError
 from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
-from docvlm.model.configuration_docvlm import _from_got_ocr2_dict
+from docvlm.model.configuration_docvlm import from_got_ocr2_dict
 from docvlm.model.convert import convert_checkpoint
 from tests.test_modeling import (
     IMAGE_TOKENS,
@@ -94,7 +94,7 @@ def to_vary(
 
 
 def got_docvlm_config() -> DocVLMConfig:
-    return DocVLMConfig(**_from_got_ocr2_dict(tiny_got_config().to_dict()))
+    return DocVLMConfig(**from_got_ocr2_dict(tiny_got_config().to_dict()))
 
 
 def vary_config() -> DocVLMConfig:

@@ -112,7 +112,7 @@ class DocVLMConfig(PreTrainedConfig):
         """Read config.json; a transformers GOT-OCR-2.0-hf config is translated on the fly."""
         config_dict, kwargs = super().get_config_dict(pretrained_model_name_or_path, **kwargs)
         if config_dict.get("model_type") == "got_ocr2":
-            config_dict = _from_got_ocr2_dict(config_dict)
+            config_dict = from_got_ocr2_dict(config_dict)
         return config_dict, kwargs
 
     @classmethod
@@ -123,8 +123,8 @@ class DocVLMConfig(PreTrainedConfig):
         return cls(**{**PRESETS[name](), **overrides})
 
 
-def _from_got_ocr2_dict(got: dict) -> dict:
-    """Map a GotOcr2Config dict onto DocVLMConfig fields (same sub-config field names)."""
+def from_got_ocr2_dict(got: dict) -> dict:
+    """DocVLMConfig kwargs for a transformers GotOcr2Config dict (same sub-config field names)."""
     vision = {k: v for k, v in (got.get("vision_config") or {}).items() if k != "model_type"}
     vision["compressed_channels"] = got.get("text_config", {}).get("hidden_size", 1024)
     kept = ("text_config", "transformers_version", "dtype", "torch_dtype")

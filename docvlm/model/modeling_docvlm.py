@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from transformers import AutoModel, BitsAndBytesConfig, GenerationMixin, PreTrainedModel
 from transformers.cache_utils import Cache
-from transformers.modeling_outputs import CausalLMOutputWithPast
+from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
 from transformers.modeling_utils import slice_logits_to_keep
 
 from .configuration_docvlm import DocVLMConfig
@@ -24,6 +24,13 @@ HIGH_PRECISION_MODULES = (
     "model.clip_projector",
     "lm_head",
 )
+
+
+@dataclass
+class DocVLMModelOutput(BaseModelOutputWithPast):
+    """Decoder output plus the fused visual tokens of this step, (views, N, hidden) or None."""
+
+    image_features: torch.Tensor | None = None
 
 
 @dataclass
@@ -98,8 +105,8 @@ class DocVLMModel(DocVLMPreTrainedModel):
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         **kwargs,
-    ) -> tuple[object, torch.Tensor | None]:
-        """Decoder outputs and the image features written into the `<imgpad>` slots."""
+    ) -> DocVLMModelOutput:
+        """Decoder states, with the image features written into the `<imgpad>` slots."""
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids or inputs_embeds")
         if inputs_embeds is None:
@@ -119,7 +126,7 @@ class DocVLMModel(DocVLMPreTrainedModel):
             return_dict=True,
             **kwargs,
         )
-        return outputs, image_features
+        return DocVLMModelOutput(**outputs, image_features=image_features)
 
     def _scatter_image_features(
         self, input_ids: torch.Tensor, inputs_embeds: torch.Tensor, image_features: torch.Tensor
@@ -196,7 +203,7 @@ class DocVLMForConditionalGeneration(DocVLMPreTrainedModel, GenerationMixin):
     ) -> DocVLMCausalLMOutput:
         """Logits (and loss when `labels` are given, -100 = ignored) for a text+image batch."""
         kwargs.pop("return_dict", None)  # outputs are always dataclasses
-        outputs, image_features = self.model(
+        outputs = self.model(
             input_ids=input_ids,
             pixel_values=pixel_values,
             clip_pixel_values=clip_pixel_values,
@@ -220,7 +227,7 @@ class DocVLMForConditionalGeneration(DocVLMPreTrainedModel, GenerationMixin):
             cache=outputs.cache,
             hidden_states=outputs.hidden_states,
             attentions=outputs.attentions,
-            image_features=image_features,
+            image_features=outputs.image_features,
         )
 
     def prepare_inputs_for_generation(self, *args, is_first_iteration: bool = False, **kwargs):
