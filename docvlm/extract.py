@@ -104,7 +104,11 @@ def _widget_values(page: PageWords, root: FieldSpec, taken: set[str]) -> dict[st
         return {}
     leaves = [(leaf, parent) for parent, leaf in _leaves_with_parents(root)]
     found: dict[str, Found] = {}
-    for widget in page.pdf_page.widgets() or []:
+    widgets = list(page.pdf_page.widgets() or [])
+    # A filled widget's appearance stream shows up as text-layer words: the widget is the source.
+    rects = [widget.rect for widget in widgets]
+    page.words = [w for w in page.words if not any(_center_in(w.bbox, r) for r in rects)]
+    for widget in widgets:
         text, state = _widget_text(widget)
         if text is None:
             continue
@@ -127,6 +131,10 @@ def _widget_values(page: PageWords, root: FieldSpec, taken: set[str]) -> dict[st
             segment = Segment([Word(text, box)], page.number, -1, checkbox=state, widget=True)
             page.widget_segments.append(segment)
     return found
+
+
+def _center_in(box: tuple, rect: pymupdf.Rect) -> bool:
+    return rect.contains(pymupdf.Point((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
 
 
 def _widget_text(widget: pymupdf.Widget) -> tuple[str | None, bool | None]:

@@ -182,9 +182,13 @@ def _read_value(
     if spec.kind == "boolean":
         return _boolean_value(page, spec, label, right, score)
     if spec.enum is not None:
-        ticked = [s for s in right if _ticked(page, s)]
-        if ticked:
-            return _candidate(page, spec, label, ticked[:1], score, ticked[0].text)
+        for segment in right:
+            box = _ticked_box(page, segment)
+            if box is not None:
+                candidate = _candidate(page, spec, label, [segment], score, segment.text)
+                if candidate:
+                    candidate.found.bbox = union([box, segment.bbox])
+                return candidate
     options: list[tuple[list[Segment], float]] = []
     if right and id(right[0]) not in label_like:
         options.append(([right[0]], 1.0))
@@ -231,11 +235,12 @@ def _boolean_value(
     return _Candidate(score, spec, label, values, found)
 
 
-def _ticked(page: PageWords, segment: Segment) -> bool:
+def _ticked_box(page: PageWords, segment: Segment) -> BBox | None:
+    """The box of a ticked checkbox that belongs to `segment` (a glyph in it, or drawn left)."""
     if segment.checkbox is not None:
-        return segment.checkbox
+        return segment.bbox if segment.checkbox else None
     drawn = drawn_checkbox(page, segment.bbox)
-    return drawn is not None and drawn[0]
+    return drawn[1] if drawn is not None and drawn[0] else None
 
 
 def _below(page: PageWords, label: Segment, line_index: int) -> Segment | None:

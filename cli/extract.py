@@ -1,0 +1,60 @@
+"""`docvlm extract`: fill a JSON Schema from a PDF or image, with per-field provenance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+EPILOG = (
+    "Examples:\n\n"
+    "  docvlm extract invoice.pdf --schema invoice.schema.json -o invoice.json\n\n"
+    "  docvlm extract scan.png --schema claim.schema.json --model ./my-finetuned-docvlm\n\n"
+    "Exit status: 0 all fields valid; 1 some required field not found (the JSON is still "
+    "written, with the field listed under errors) or the file could not be read; 2 bad schema."
+)
+
+
+def extract(
+    file: Path = typer.Argument(..., help="PDF or image to read."),
+    schema: Path = typer.Option(..., "--schema", "-s", help="JSON Schema file of the output."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
+    model: Path | None = typer.Option(None, "--model", help="docvlm checkpoint (else no model)."),
+    pages: str | None = typer.Option(None, "--pages", help='1-based pages, e.g. "1-3,7".'),
+    password: str | None = typer.Option(None, "--password", help="Password of encrypted PDFs."),
+    ocr_language: str = typer.Option("eng", "--ocr-lang", help="Tesseract languages, e.g. eng."),
+) -> None:
+    """Extract JSON matching SCHEMA from FILE: {data, fields: {pointer: page, bbox, ...}, errors}."""
+    from docvlm.errors import DocVLMError, SchemaError
+    from docvlm.extract import extract as run_extract
+    from docvlm.output import atomic_write_text
+
+    try:
+        schema_text = schema.read_text()
+    except OSError as error:
+        typer.echo(f"docvlm: error: cannot read schema {schema}: {error.strerror}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        result = run_extract(
+            file,
+            schema_text,
+            model=model,
+            pages=pages,
+            password=password,
+            ocr_language=ocr_language,
+        )
+    except SchemaError as error:
+        typer.echo(f"docvlm: error: {schema}: {error}", err=True)
+        raise typer.Exit(2) from None
+    except DocVLMError as error:
+        typer.echo(f"docvlm: error: {error}", err=True)
+        raise typer.Exit(1) from None
+    text = json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_text(output, text)
+    for problem in result.errors:
+        typer.echo(f"docvlm: {problem['pointer']}: {problem['message']}", err=True)
+    raise typer.Exit(0 if result.ok else 1)
