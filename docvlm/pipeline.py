@@ -18,6 +18,7 @@ from docvlm.errors import (
     PageTimeoutError,
     TooManyPagesError,
 )
+from docvlm.furniture import mark_furniture
 from docvlm.sources import DEFAULT_SIZE, MAX_PAGE_PIXELS, Rasterizer, SourcePage, open_source
 
 EngineName = Literal["auto", "text", "ocr", "vlm"]
@@ -185,10 +186,8 @@ class Parser:
         return document
 
     def finish(self, document: Document) -> None:
-        """Document-level passes that need every page (e.g. repeated headers → furniture)."""
-        for name in sorted({p.engine for p in document.pages if p.engine}):
-            engine = self.get_engine(name)
-            engine.finish_document([p.blocks for p in document.pages if p.engine == name])
+        """Document-level passes that need every page (repeated headers → furniture)."""
+        mark_furniture([p.blocks for p in document.pages])
 
     def _empty_document(self, opened: Any) -> Document:
         from docvlm import __version__

@@ -7,6 +7,7 @@ import pytest
 from docvlm.document import BlockType, Document, Page
 from docvlm.engines.textlayer import TextLayerEngine
 from docvlm.errors import EngineUnavailableError
+from docvlm.furniture import mark_furniture
 from docvlm.metrics import normalized_edit_distance
 from docvlm.sources import open_source
 
@@ -16,7 +17,7 @@ def _parse(path) -> Document:
     with open_source(path) as source:
         pages = list(source.pages())
         pages_blocks = [engine.parse(page) for page in pages]
-        engine.finish_document(pages_blocks)
+        mark_furniture(pages_blocks)
         return Document(
             source=str(path),
             page_count=len(pages),

@@ -19,6 +19,3 @@ class Engine:
 
     def parse_batch(self, pages: Sequence[SourcePage]) -> list[list[Block]]:
         return [self.parse(page) for page in pages]
-
-    def finish_document(self, pages_blocks: list[list[Block]]) -> None:
-        """Hook run once per document after all its pages (e.g. marking repeated headers)."""

@@ -15,7 +15,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
-from math import ceil
 
 import pymupdf
 
@@ -36,11 +35,9 @@ SIZE_SCAN_PAGES = 50  # pages sampled for the document's font-size statistics
 PARAGRAPH_GAP = 0.3  # a gap this fraction of the font size above the usual line gap: new block
 MAX_CELL_WORDS = 4  # unruled tables: longer "cells" are running text
 MIN_TABLE_ROWS = 3
-FURNITURE_SHARE = 0.25  # a header/footer repeats on at least this share of pages (and ≥ 2)
 
 _BULLETS = "•◦▪▫‣●○■□·-–—*"
 _MARKER = re.compile(rf"^\s*(?:([{re.escape(_BULLETS)}])|\(?(\d{{1,3}}|[a-zA-Z])[.)])(?=\s|$)")
-_DIGITS = re.compile(r"\d+")
 
 
 @dataclass
@@ -135,21 +132,6 @@ class TextLayerEngine(Engine):
         order = reading_order([item.bbox for item in items])
         ordered = [items[i] for i in order]
         return _build_blocks(ordered, page.number, levels, _usual_line_gap(lines))
-
-    def finish_document(self, pages_blocks: list[list[Block]]) -> None:
-        """Mark lines repeated at the top or bottom of several pages as page header/footer."""
-        if len(pages_blocks) < 2:
-            return
-        min_pages = max(2, ceil(FURNITURE_SHARE * len(pages_blocks)))
-        for edge, kind in (("top", BlockType.PAGE_HEADER), ("bottom", BlockType.PAGE_FOOTER)):
-            candidates = [_edge_blocks(blocks, edge) for blocks in pages_blocks]
-            pages_with: Counter[str] = Counter()
-            for blocks in candidates:
-                pages_with.update({_furniture_key(b) for b in blocks})
-            for blocks in candidates:
-                for block in blocks:
-                    if pages_with[_furniture_key(block)] >= min_pages:
-                        block.type = kind
 
     def _levels_for(self, page: SourcePage) -> _SizeLevels:
         levels = self._size_levels.get(page.source)
@@ -531,19 +513,6 @@ def _styled(text: str, bold: bool, italic: bool) -> str:
 
 def _table_text(table: Table) -> str:
     return "\n".join(" ".join(c for c in row if c) for row in table.rows())
-
-
-def _edge_blocks(blocks: list[Block], edge: str) -> list[Block]:
-    """The (at most two) text blocks nearest the top or bottom edge of a page."""
-    text_blocks = [b for b in blocks if b.bbox and b.type != BlockType.TABLE]
-    if edge == "top":
-        return sorted(text_blocks, key=lambda b: b.bbox[1])[:2]
-    return sorted(text_blocks, key=lambda b: -b.bbox[3])[:2]
-
-
-def _furniture_key(block: Block) -> str:
-    """Text with digits normalized, so "Page 1" and "Page 2" count as one repeated line."""
-    return _DIGITS.sub("#", re.sub(r"[*\s]+", " ", block.text).strip().lower())
 
 
 def _union(boxes: list[BBox]) -> BBox:
