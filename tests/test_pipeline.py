@@ -50,6 +50,11 @@ def test_auto_routes_each_page_of_a_mixed_pdf():
     assert first.blocks and second.blocks
     assert all(b.engine == "text" for b in first.blocks)
     assert all(b.engine == "ocr" for b in second.blocks)
+    # The running header is recognised across the text-layer page and the OCR page.
+    for page in (first, second):
+        headers = [b.text for b in page.blocks if b.type == BlockType.PAGE_HEADER]
+        assert headers == ["Acme Research Annual Report 2024"]
+    assert "Acme Research" not in document.to_markdown()
 
 
 def test_auto_prefers_the_vlm_for_pages_without_a_trusted_text_layer():
