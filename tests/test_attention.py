@@ -68,3 +68,12 @@ def test_every_branch_honours_attn_implementation(tmp_path, implementation):
         torch.testing.assert_close(
             loaded(**inputs).logits, model.eval()(**inputs).logits, atol=1e-5, rtol=1e-5
         )
+
+
+def test_set_attn_implementation_switches_the_sam_branch():
+    model = DocVLMForConditionalGeneration(DocVLMConfig.from_preset("tiny"))
+    model.set_attn_implementation("eager")
+    assert model.model.vision_tower.config._attn_implementation == "eager"
+    model.set_attn_implementation("sdpa")
+    assert model.model.vision_tower.config._attn_implementation == "sdpa"
+    assert model.model.language_model.config._attn_implementation == "sdpa"

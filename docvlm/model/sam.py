@@ -161,6 +161,9 @@ class SamEncoder(PreTrainedModel):
     _supports_sdpa = True
     _supports_flash_attn = True
     _no_split_modules = ["SamLayer"]
+    # SamAttention reads `config._attn_implementation` on every call, so switching it at runtime
+    # works; transformers' source heuristic cannot see that.
+    _can_set_attn_implementation_cached_value = True
 
     def __init__(self, config: DocVLMVisionConfig):
         super().__init__(config)
