@@ -25,7 +25,7 @@ def extract(
     password: str | None = typer.Option(None, "--password", help="Password of encrypted PDFs."),
     ocr_language: str = typer.Option("eng", "--ocr-lang", help="Tesseract languages, e.g. eng."),
 ) -> None:
-    """Extract JSON matching SCHEMA from FILE: {data, fields: {pointer: page, bbox, ...}, errors}."""
+    """Extract JSON matching SCHEMA from FILE: data, per-field page/bbox/confidence, errors."""
     from docvlm.errors import DocVLMError, SchemaError
     from docvlm.extract import extract as run_extract
     from docvlm.output import atomic_write_text

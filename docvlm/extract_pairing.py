@@ -280,9 +280,9 @@ def _address_block(spec: FieldSpec, pages: list[PageWords], used: set[int]) -> d
         for index, line in enumerate(page.lines):
             for segment in line:
                 score = label_score(segment.text, names)
-                if score >= MIN_LABEL_SCORE and id(segment) not in used:
-                    if best is None or score > best[0]:
-                        best = (score, page, index, segment)
+                usable = score >= MIN_LABEL_SCORE and id(segment) not in used
+                if usable and (best is None or score > best[0]):
+                    best = (score, page, index, segment)
     if best is None:
         return {}
     score, page, index, label = best
@@ -330,7 +330,7 @@ def _table_rows(spec: FieldSpec, pages: list[PageWords]) -> dict[str, Found]:
     found: dict[str, Found] = {}
     row_height = max(s.height for s in columns.values())
     previous_bottom = max(s.bbox[3] for s in columns.values())
-    row = 0
+    rows_read = 0
     for line in page.lines[index + 1 :]:
         top = min(s.bbox[1] for s in line)
         if top - previous_bottom > 2.5 * row_height:
@@ -345,10 +345,10 @@ def _table_rows(spec: FieldSpec, pages: list[PageWords]) -> dict[str, Found]:
         if len(readable) < needed or any(name not in readable for name in required):
             break
         for name, (value, confidence) in readable.items():
-            pointer = f"{spec.pointer}/{row}/{by_name[name].pointer.rsplit('/', 1)[1]}"
+            pointer = f"{spec.pointer}/{rows_read}/{by_name[name].pointer.rsplit('/', 1)[1]}"
             bbox = union([s.bbox for s in cells[name]])
             found[pointer] = Found(value, page.number, bbox, round(confidence, 3), page.source)
-        row += 1
+        rows_read += 1  # noqa: SIM113 (rows stop at the first unreadable line, not per line)
         previous_bottom = max(s.bbox[3] for s in line)
     return found
 

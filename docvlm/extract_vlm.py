@@ -108,7 +108,7 @@ def merge_pages(answers: list[tuple[SourcePage, Any, dict[str, float]]]) -> dict
         words = None
         offsets: dict[str, int] = {}
         for pointer, leaf in _leaves(value, ""):
-            if leaf is None:
+            if leaf is None or leaf == "":
                 continue
             target = _shift_arrays(pointer, array_lengths, offsets)
             confidence = confidences.get(pointer, 0.0)

@@ -13,17 +13,17 @@ import pymupdf
 import pytest
 import torch
 import typer
+from docvlm.cli.extract import extract as extract_command
+from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form
 from pydantic import BaseModel
 from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 from typer.testing import CliRunner
 
-from docvlm.cli.extract import extract as extract_command
 from docvlm.errors import SchemaError
 from docvlm.extract import extract
 from docvlm.extract_constrained import compile_grammar, generate_json, value_spans
 from docvlm.extract_schema import load_schema
 from docvlm.extract_vlm import merge_pages, page_schema
-from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 TOKENIZER_DIR = Path(__file__).resolve().parent.parent / "docvlm" / "model" / "tokenizer"
@@ -89,7 +89,8 @@ def leaves(value, pointer=""):
         ({"type": "strin", "properties": {}}, "not a valid JSON Schema"),
         ({"type": "object", "properties": {"a": {"oneOf": [{"type": "string"}]}}}, "'oneOf'"),
         (
-            {"type": "object", "properties": {"a": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}},
+            {"type": "object",
+             "properties": {"a": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}},
             "anyOf",
         ),
         ({"type": "array", "items": {"type": "string"}}, "root must be"),
@@ -98,7 +99,8 @@ def leaves(value, pointer=""):
              "$defs": {"N": {"type": "object", "properties": {"k": {"$ref": "#/$defs/N"}}}}},
             "recursive $ref",
         ),
-        ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]}, "undefined"),
+        ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]},
+         "undefined"),
         ("{not json", "not valid JSON"),
     ],
 )  # fmt: skip
@@ -362,6 +364,37 @@ def test_merge_pages_keeps_best_value_and_concatenates_items() -> None:
     assert found["/total"].value == 12.0 and found["/total"].page == 2
     assert found["/items/0/qty"].page == 1 and found["/items/1/qty"].value == 2
     assert found["/total"].bbox is not None and found["/total"].source == "vlm"
+
+
+def test_vlm_extraction_with_a_random_tiny_docvlm(tmp_path: Path) -> None:
+    from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
+    from docvlm.model.processing_docvlm import DocVLMProcessor
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    config = DocVLMConfig.from_preset(
+        "tiny", image_start_token_id=259, image_end_token_id=260, image_token_id=261
+    )
+    model = DocVLMForConditionalGeneration(config).eval()
+    model.save_pretrained(tmp_path)
+    DocVLMProcessor.from_config(config).save_pretrained(tmp_path)
+    schema = {
+        "type": "object",
+        "properties": {
+            "invoice_number": {"type": "string", "maxLength": 6},
+            "paid": {"type": "boolean"},
+            "currency": {"enum": ["USD", "EUR"]},
+            "total": {"type": "integer", "minimum": 0, "maximum": 999},
+        },
+        "required": ["invoice_number", "paid", "currency", "total"],
+    }
+    result = extract(SAMPLES / "invoice.pdf", schema, model=tmp_path)
+    jsonschema.validate(result.data, {**schema, "required": []})
+    assert result.fields and all(
+        f.source == "vlm" and f.page == 1 and 0 <= f.confidence <= 1 for f in result.fields.values()
+    )
+    missing = {e["pointer"] for e in result.errors}
+    assert missing == {f"/{k}" for k in schema["required"] if k not in result.data}
 
 
 # ---------------------------------------------------------------- CLI
