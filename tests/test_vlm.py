@@ -261,3 +261,52 @@ def test_cli_parses_a_pdf_with_the_vlm_engine(reader_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# Annual Report\n\nHello from the tiny model.")
+
+
+def test_lora_adapter_changes_what_the_engine_writes(
+    reader_dir: Path, tmp_path: Path, image_pages
+) -> None:
+    from peft import LoraConfig, get_peft_model
+
+    model = DocVLMForConditionalGeneration.from_pretrained(reader_dir)
+    processor = DocVLMProcessor.from_pretrained(reader_dir)
+    lora = get_peft_model(model, LoraConfig(r=8, target_modules=["q_proj", "v_proj", "o_proj"]))
+    inputs = processor([light_page()])
+    inputs.pop("num_views")
+    target = processor.tokenizer("Adapted.<|im_end|>", return_tensors="pt")["input_ids"]
+    input_ids = torch.cat([inputs["input_ids"], target], dim=1)
+    labels = input_ids.clone()
+    labels[:, : inputs["input_ids"].shape[1]] = -100
+    optimizer = torch.optim.AdamW([p for p in lora.parameters() if p.requires_grad], lr=1e-2)
+    lora.train()
+    for _ in range(40):
+        loss = lora(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            pixel_values=inputs["pixel_values"],
+            clip_pixel_values=inputs["clip_pixel_values"],
+            labels=labels,
+        ).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    lora.save_pretrained(tmp_path / "adapter")
+
+    engine = VLMEngine(reader_dir, adapter=tmp_path / "adapter", max_new_tokens=32)
+    assert [b.text for b in engine.parse(image_pages[0])] == ["Adapted."]
+    with pytest.raises(ModelNotFoundError, match="adapter_config.json"):
+        VLMEngine(reader_dir, adapter=tmp_path / "missing")
+
+
+@pytest.mark.parametrize("quantize", ["8bit", "4bit"])
+def test_quantized_llm_keeps_towers_in_full_precision(
+    reader_dir: Path, image_pages, quantize: str
+) -> None:
+    import bitsandbytes as bnb
+
+    engine = VLMEngine(reader_dir, quantize=quantize, max_new_tokens=64)
+    q_proj = engine.model.model.language_model.layers[0].self_attn.q_proj
+    assert isinstance(q_proj, bnb.nn.Linear8bitLt if quantize == "8bit" else bnb.nn.Linear4bit)
+    projector = engine.model.model.clip_projector
+    assert type(projector) is torch.nn.Linear and projector.weight.dtype == torch.float32
+    assert engine.parse(image_pages[0])[0].text == "Annual Report"

@@ -73,6 +73,7 @@ class VLMEngine(Engine):
         if task not in TASKS:
             raise EngineUnavailableError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
         directory = check_model_dir(model)
+        adapter_dir = check_adapter_dir(adapter) if adapter is not None else None
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.max_new_tokens = max_new_tokens
@@ -82,8 +83,10 @@ class VLMEngine(Engine):
         self.task = task
         config = DocVLMConfig.from_pretrained(directory, local_files_only=True)
         self.model = load_model(directory, config, self.device, self.dtype, quantize, attn)
-        if adapter is not None:
-            self.model = load_adapter(self.model, adapter)
+        if adapter_dir is not None:
+            from peft import PeftModel
+
+            self.model = PeftModel.from_pretrained(self.model, adapter_dir, local_files_only=True)
         self.model.eval()
         self.processor = load_processor(directory, config, max_tiles)
         self.newline_ids = newline_token_ids(self.processor.tokenizer)
@@ -218,17 +221,15 @@ def load_model(
     )
 
 
-def load_adapter(model: DocVLMForConditionalGeneration, adapter: str | Path) -> Any:
-    """Wrap the model with a PEFT (LoRA) adapter saved by `docvlm finetune`."""
-    from peft import PeftModel
-
+def check_adapter_dir(adapter: str | Path) -> Path:
+    """The PEFT adapter folder `docvlm finetune` wrote, or ModelNotFoundError."""
     adapter_dir = Path(adapter).expanduser()
     if not (adapter_dir / "adapter_config.json").is_file():
         raise ModelNotFoundError(
             f"adapter folder {str(adapter_dir)!r} has no adapter_config.json: pass the folder "
             "`docvlm finetune` wrote (the one holding adapter_model.safetensors)"
         )
-    return PeftModel.from_pretrained(model, adapter_dir, local_files_only=True)
+    return adapter_dir
 
 
 def load_processor(directory: Path, config: DocVLMConfig, max_tiles: int) -> DocVLMProcessor:
