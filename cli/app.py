@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import typer
+from docvlm.cli.finetune import register as register_finetune
 from docvlm.cli.parse import parse
 
 app = typer.Typer(
@@ -68,6 +69,9 @@ def convert(
         typer.echo(f"docvlm: error: {error}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"wrote {written}")
+
+
+register_finetune(app)
 
 
 def main() -> None:

@@ -62,6 +62,7 @@ class TrainConfig:
     lora_dropout: float = 0.0
     epochs: float = 1.0
     max_steps: int | None = None
+    max_minutes: float | None = None
     lr: float = 1e-4
     weight_decay: float = 0.0
     warmup_steps: int = 0
@@ -75,6 +76,9 @@ class TrainConfig:
     eval_steps: int = 0
     save_steps: int = 0
     resume: bool = False
+    # Weight of an auxiliary CTC loss that reads the target off the visual tokens (single-view
+    # inputs): it pushes the encoder to align with the text from the first step.
+    ctc_weight: float = 0.0
     seed: int = 0
     num_workers: int = 0
     render_size: int = DEFAULT_SIZE
@@ -122,8 +126,17 @@ def train(config: TrainConfig) -> TrainResult:
     if not parameters:
         raise DocVLMError("nothing to train: every part is frozen")
     optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    started = time.perf_counter()
+
+    def progress_share(step: int) -> float:
+        """How far training is: by steps, or by the clock when `max_minutes` ends it sooner."""
+        share = step / total_steps
+        if config.max_minutes:
+            share = max(share, (time.perf_counter() - started) / (60 * config.max_minutes))
+        return min(share, 1.0)
+
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _lr_factor(step, total_steps, config)
+        optimizer, lambda step: _lr_factor(step, progress_share(step), config)
     )
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
@@ -167,10 +180,16 @@ def train(config: TrainConfig) -> TrainResult:
     )
     window_loss, window_tokens, window_start = [], 0, time.perf_counter()
     stream = batches(state["micro_step"])
-    while state["step"] < total_steps:
+    lm_head = accelerator.unwrap_model(model).get_output_embeddings()
+    ctc_targets = CTCTargets(processor.end_token_id, processor.tokenizer.pad_token_id)
+    while state["step"] < total_steps and progress_share(state["step"]) < 1.0:
         batch = next(stream)
         with accelerator.accumulate(model):
-            loss = model(**batch).loss
+            output = model(**batch)
+            loss = output.loss
+            if config.ctc_weight:
+                ctc = ctc_targets.loss(lm_head(output.image_features), batch["labels"])
+                loss = loss + config.ctc_weight * ctc
             accelerator.backward(loss)
             if accelerator.sync_gradients:
                 accelerator.clip_grad_norm_(parameters, 1.0)
@@ -260,10 +279,34 @@ def _build_model(config: TrainConfig) -> tuple[Any, Any]:
     return model, processor
 
 
-def _lr_factor(step: int, total_steps: int, config: TrainConfig) -> float:
+class CTCTargets:
+    """CTC of the target text against per-visual-token predictions through the LM head."""
+
+    def __init__(self, end_token_id: int, blank_id: int) -> None:
+        self.end_token_id = end_token_id
+        self.blank_id = blank_id
+
+    def loss(self, token_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Mean CTC loss; `token_logits` is (views, N, vocab) with one view per example."""
+        if token_logits.shape[0] != labels.shape[0]:
+            raise DocVLMError("--ctc-weight needs one image view per example (no multi-crop)")
+        keep = (labels != -100) & (labels != self.end_token_id)
+        targets = labels[keep]
+        log_probs = token_logits.float().log_softmax(-1).transpose(0, 1)  # (N, views, vocab)
+        input_lengths = torch.full((labels.shape[0],), log_probs.shape[0], dtype=torch.long)
+        return torch.nn.functional.ctc_loss(
+            log_probs,
+            targets,
+            input_lengths,
+            keep.sum(dim=1),
+            blank=self.blank_id,
+            zero_infinity=True,
+        )
+
+
+def _lr_factor(step: int, progress: float, config: TrainConfig) -> float:
     if step < config.warmup_steps:
         return (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps)
     if config.schedule == "cosine":
         return 0.5 * (1 + math.cos(math.pi * progress))
     if config.schedule == "wsd" and progress > 1 - WSD_DECAY_SHARE:

@@ -1,0 +1,223 @@
+"""`docvlm finetune | dataset | eval | merge-adapter`: the fine-tuning loop from the terminal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+from docvlm.errors import DocVLMError
+
+dataset_app = typer.Typer(
+    help="Build and convert training manifests.", no_args_is_help=True, add_completion=False
+)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Typed errors become one line on stderr and exit status 1."""
+    try:
+        yield
+    except DocVLMError as error:
+        typer.echo(f"docvlm: error: {error}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def finetune(
+    train: Path = typer.Option(..., help="Training manifest (JSONL)."),
+    out: Path = typer.Option(..., help="Folder for the model or adapter, processor and card."),
+    eval_manifest: Path | None = typer.Option(None, "--eval", help="Eval manifest (JSONL)."),
+    model: Path | None = typer.Option(None, help="Start from this saved model folder."),
+    preset: str | None = typer.Option(None, help="Start from random init: tiny, got-ocr2…"),
+    mode: str = typer.Option("full", help="full, lora or qlora (4-bit base + LoRA)."),
+    freeze: str | None = typer.Option(None, help="Comma list: vision,projector,llm."),
+    lora_r: int = typer.Option(16, help="LoRA rank."),
+    lora_alpha: int = typer.Option(32, help="LoRA alpha."),
+    lora_targets: str | None = typer.Option(None, help="Comma list of LLM linear names."),
+    epochs: float = typer.Option(1.0, help="Passes over the training set."),
+    max_steps: int | None = typer.Option(None, help="Stop after this many optimizer steps."),
+    max_minutes: float | None = typer.Option(None, help="Stop after this many minutes."),
+    lr: float = typer.Option(1e-4, help="Peak learning rate."),
+    schedule: str = typer.Option("constant", help="constant, cosine or wsd."),
+    warmup_steps: int = typer.Option(0, help="Linear warmup steps."),
+    batch_size: int = typer.Option(4, help="Examples per device per micro-batch."),
+    grad_accum: int = typer.Option(1, help="Micro-batches per optimizer step."),
+    max_length: int = typer.Option(2048, help="Longest sequence; targets are cut to fit."),
+    bf16: bool = typer.Option(False, help="bf16 mixed precision."),
+    gradient_checkpointing: bool = typer.Option(False, help="Trade compute for memory."),
+    eval_steps: int = typer.Option(0, help="Eval loss every N steps (0: at the end only)."),
+    save_steps: int = typer.Option(0, help="Checkpoint every N steps for --resume."),
+    ctc_weight: float = typer.Option(0.0, help="Auxiliary CTC loss on the visual tokens."),
+    resume: bool = typer.Option(False, help="Continue from the last checkpoint in --out."),
+    seed: int = typer.Option(0, help="Seed for init and data order."),
+) -> None:
+    """Fine-tune a model (full, LoRA or QLoRA) on a manifest; runs under `accelerate launch`."""
+    from docvlm.finetune.modeling import DEFAULT_LORA_TARGETS
+    from docvlm.finetune.train import TrainConfig
+    from docvlm.finetune.train import train as run_training
+
+    config = TrainConfig(
+        train=train,
+        out=out,
+        eval=eval_manifest,
+        model=model,
+        preset=preset,
+        mode=mode,  # type: ignore[arg-type]
+        freeze=_split(freeze),
+        lora_r=lora_r,
+        lora_alpha=lora_alpha,
+        lora_targets=_split(lora_targets) or DEFAULT_LORA_TARGETS,
+        epochs=epochs,
+        max_steps=max_steps,
+        max_minutes=max_minutes,
+        lr=lr,
+        schedule=schedule,  # type: ignore[arg-type]
+        warmup_steps=warmup_steps,
+        batch_size=batch_size,
+        grad_accum=grad_accum,
+        max_length=max_length,
+        bf16=bf16,
+        gradient_checkpointing=gradient_checkpointing,
+        eval_steps=eval_steps,
+        save_steps=save_steps,
+        ctc_weight=ctc_weight,
+        resume=resume,
+        seed=seed,
+    )
+    with _user_errors():
+        result = run_training(config)
+    summary = ", ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
+    typer.echo(f"saved {result.out} ({summary})")
+
+
+@dataset_app.command("export")
+def dataset_export(
+    manifest: Path = typer.Argument(..., help="Manifest to convert."),
+    out: Path = typer.Option(..., help="Output JSONL."),
+    export_format: str = typer.Option(..., "--format", help="swift, llamafactory or trl."),
+) -> None:
+    """Write the manifest as ms-swift / LLaMA-Factory / TRL `messages` + `images` JSONL."""
+    from docvlm.finetune.export import export_manifest
+
+    with _user_errors():
+        typer.echo(f"wrote {export_manifest(manifest, out, export_format)}")  # type: ignore[arg-type]
+
+
+@dataset_app.command("synth-forms")
+def dataset_synth_forms(
+    out: Path = typer.Option(..., help="Output folder (forms + manifest.jsonl)."),
+    n: int = typer.Option(2000, help="Number of forms."),
+    layouts: str = typer.Option("invoice,claim,application", help="Comma list of layouts."),
+    scanned: float = typer.Option(0.0, help="Share of forms with scan noise (0–1)."),
+    png: int | None = typer.Option(None, help="Write PNGs with this longer side, not PDFs."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Synthetic forms with random realistic values and their JSON targets."""
+    from docvlm.finetune.builders import synth_forms
+
+    with _user_errors():
+        typer.echo(f"wrote {synth_forms(out, n, _split(layouts), seed, scanned, png)}")
+
+
+@dataset_app.command("synth-text")
+def dataset_synth_text(
+    out: Path = typer.Option(..., help="Output folder (images + manifest.jsonl)."),
+    n: int = typer.Option(10000, help="Number of images."),
+    width: int = typer.Option(256, help="Image width in px."),
+    height: int = typer.Option(256, help="Image height in px."),
+    max_lines: int = typer.Option(4, help="Most lines per image."),
+    max_chars: int = typer.Option(16, help="Most characters per line."),
+    seed: int = typer.Option(0, help="Random seed."),
+) -> None:
+    """Prior-free random text (characters, words, numbers) in several fonts, for reading."""
+    from docvlm.finetune.builders import synth_text
+
+    with _user_errors():
+        manifest = synth_text(
+            out, n, seed, (width, height), lines=(1, max_lines), chars=(1, max_chars)
+        )
+        typer.echo(f"wrote {manifest}")
+
+
+@dataset_app.command("from-pdfs")
+def dataset_from_pdfs(
+    pdf_dir: Path = typer.Argument(..., help="Folder searched for born-digital PDFs."),
+    out: Path = typer.Option(..., help="Output folder (page images + manifest.jsonl)."),
+) -> None:
+    """Page image + text-layer markdown pairs, for page-OCR training."""
+    from docvlm.finetune.builders import from_pdfs
+
+    with _user_errors():
+        typer.echo(f"wrote {from_pdfs(pdf_dir, out)}")
+
+
+def eval_command(
+    manifest: Path | None = typer.Option(None, help="Test manifest (JSONL)."),
+    model: Path | None = typer.Option(None, help="Saved model folder."),
+    adapter: Path | None = typer.Option(None, help="LoRA adapter folder."),
+    report: Path | None = typer.Option(None, help="Write the JSON report here."),
+    compare: list[Path] | None = typer.Option(
+        None, help="Two reports (baseline, candidate): print a regression table instead."
+    ),
+    batch_size: int = typer.Option(4, help="Pages per generation batch."),
+    max_new_tokens: int = typer.Option(1024, help="Longest generation."),
+) -> None:
+    """Score a model on a manifest: fields (JSON), CER/WER (text), TEDS (tables)."""
+    from docvlm.finetune.evaluate import compare as compare_reports
+    from docvlm.finetune.evaluate import evaluate, metrics_table
+
+    with _user_errors():
+        if compare:
+            if len(compare) != 2:
+                raise DocVLMError("--compare takes two report files: baseline and candidate")
+            baseline, candidate = (json.loads(path.read_text()) for path in compare)
+            typer.echo(compare_reports(baseline, candidate))
+            return
+        if manifest is None or model is None:
+            raise DocVLMError("eval needs --manifest and --model (or --compare A B)")
+        result = evaluate(manifest, model, adapter, batch_size, max_new_tokens)
+    if report is not None:
+        report.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
+    typer.echo(metrics_table(result["metrics"]))
+
+
+def merge_adapter(
+    model: Path = typer.Option(..., help="Base model folder."),
+    adapter: Path = typer.Option(..., help="LoRA adapter folder."),
+    out: Path = typer.Option(..., help="Folder for the merged model."),
+) -> None:
+    """Fold a LoRA adapter into its base model: a plain checkpoint, no PEFT at inference."""
+    from docvlm.finetune.modeling import merge_adapter as merge
+
+    with _user_errors():
+        typer.echo(f"wrote {merge(model, adapter, out)}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add finetune, dataset, eval and merge-adapter to the `docvlm` app."""
+    command: Callable[..., object] = app.command
+    command(
+        "finetune",
+        epilog=(
+            "Examples:\n\n"
+            "  docvlm finetune --train forms.jsonl --model ./base --out ./lora --mode lora\n\n"
+            "  accelerate launch -m docvlm.cli finetune --train m.jsonl --preset tiny --out m/"
+        ),
+    )(finetune)
+    app.add_typer(dataset_app, name="dataset")
+    command(
+        "eval",
+        epilog=(
+            "Examples:\n\n"
+            "  docvlm eval --manifest t.jsonl --model ./base --adapter ./lora --report r.json\n\n"
+            "  docvlm eval --compare before.json after.json"
+        ),
+    )(eval_command)
+    command("merge-adapter")(merge_adapter)
