@@ -186,9 +186,9 @@ def _read_value(
             box = _ticked_box(page, segment)
             if box is not None:
                 candidate = _candidate(page, spec, label, [segment], score, segment.text)
-                if candidate:
+                if candidate:  # else OCR read the box itself as a letter: the option follows
                     candidate.found.bbox = union([box, segment.bbox])
-                return candidate
+                    return candidate
     options: list[tuple[list[Segment], float]] = []
     if right and id(right[0]) not in label_like:
         options.append(([right[0]], 1.0))

@@ -20,6 +20,8 @@ OCR_DPI = 300  # Tesseract reads 9–10 pt form text best near 300 dpi
 # Words further apart than this many line heights belong to different segments (label | value).
 SEGMENT_GAP = 0.6
 CHECKBOX_DPI = 150
+# Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
+_RULE_CHARS = "|[]_"
 
 
 @dataclass
@@ -93,9 +95,10 @@ def page_words(page: SourcePage, ocr_language: str = "eng") -> PageWords:
     points_per_pixel = page.width / image.width
     lines = _tesseract(ocr_language).recognize(image)
     words = [
-        Word(word.text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
+        Word(text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
         for line in lines
         for word in line.words
+        if (text := word.text.strip(_RULE_CHARS))
     ]
     return PageWords(page.number, "ocr", words, page)
 
