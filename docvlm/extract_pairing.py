@@ -211,6 +211,8 @@ def _candidate(
     value, confidence = parsed
     source = "acroform" if values and values[0].widget else page.source
     bbox = union([s.bbox for s in values]) if values else label.bbox
+    read = [w.confidence for s in values for w in s.words] or [1.0]  # OCR's own certainty
+    confidence *= min(read)
     found = Found(value, page.number, bbox, round(score / 100 * confidence, 3), source)
     return _Candidate(score * confidence, spec, label, values, found)
 
