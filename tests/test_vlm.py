@@ -17,7 +17,7 @@ from docvlm.document import BlockType
 from docvlm.engines.vlm import DEGENERATE, VLMEngine
 from docvlm.errors import ModelNotFoundError
 from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
-from docvlm.model.generation import RepetitionGuard, newline_token_ids
+from docvlm.model.generation import NoRepeatNGram, RepetitionGuard, newline_token_ids
 from docvlm.model.processing_docvlm import TOKENIZER_DIR, DocVLMProcessor
 from docvlm.pipeline import Parser
 from docvlm.sources import open_source
@@ -310,3 +310,21 @@ def test_quantized_llm_keeps_towers_in_full_precision(
     projector = engine.model.model.clip_projector
     assert type(projector) is torch.nn.Linear and projector.weight.dtype == torch.float32
     assert engine.parse(image_pages[0])[0].text == "Annual Report"
+
+
+@pytest.mark.parametrize("ngram_size", [2, 3, 20])
+def test_incremental_no_repeat_ngram_bans_exactly_what_transformers_bans(ngram_size: int) -> None:
+    from transformers.generation.logits_process import NoRepeatNGramLogitsProcessor
+
+    generator = torch.Generator().manual_seed(ngram_size)
+    # A 3-token alphabet and a copied stretch make n-grams recur, so there is a lot to ban.
+    input_ids = torch.randint(0, 3, (3, 150), generator=generator)
+    input_ids[1, 40:] = input_ids[1, :110].clone()
+    ours, reference = NoRepeatNGram(ngram_size), NoRepeatNGramLogitsProcessor(ngram_size)
+    banned = 0
+    for length in range(2, input_ids.shape[1] + 1):
+        scores = torch.randn(3, 5, generator=generator)
+        expected = reference(input_ids[:, :length], scores)
+        torch.testing.assert_close(ours(input_ids[:, :length], scores), expected, rtol=0, atol=0)
+        banned += int(expected.isinf().sum())
+    assert banned >= 20

@@ -10,14 +10,19 @@ from typing import Any, Literal
 
 import torch
 from PIL import Image
-from transformers import AutoTokenizer, BitsAndBytesConfig, StoppingCriteriaList
+from transformers import (
+    AutoTokenizer,
+    BitsAndBytesConfig,
+    LogitsProcessorList,
+    StoppingCriteriaList,
+)
 
 from docvlm.document import Block, BlockType
 from docvlm.engines.base import Engine
 from docvlm.errors import EngineUnavailableError, ModelNotFoundError
 from docvlm.markup import parse_markup
 from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
-from docvlm.model.generation import RepetitionGuard, newline_token_ids
+from docvlm.model.generation import NoRepeatNGram, RepetitionGuard, newline_token_ids
 from docvlm.model.processing_docvlm import (
     CLIP_NORMALIZATION,
     PROCESSOR_CONFIG,
@@ -51,7 +56,11 @@ class Generation:
 
 
 class VLMEngine(Engine):
-    """Greedy, batched OCR with a local docvlm (or GOT-OCR-2.0-hf) checkpoint."""
+    """Greedy OCR with a local docvlm (or GOT-OCR-2.0-hf) checkpoint.
+
+    The pages of one `parse_batch` call (the Parser hands over --batch-size pages) decode as
+    one left-padded batch, split further only when `batch_size` is set.
+    """
 
     name = "vlm"
 
@@ -65,7 +74,7 @@ class VLMEngine(Engine):
         quantize: Quantize | None = None,
         attn: str | None = None,
         max_new_tokens: int = 4096,
-        batch_size: int = 8,
+        batch_size: int | None = None,
         crop: bool = False,
         max_tiles: int = 6,
         task: str = "ocr",
@@ -77,7 +86,7 @@ class VLMEngine(Engine):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.max_new_tokens = max_new_tokens
-        self.batch_size = max(1, batch_size)
+        self.batch_size = batch_size
         self.crop = crop
         self.max_tiles = max_tiles
         self.task = task
@@ -103,10 +112,11 @@ class VLMEngine(Engine):
         ]
 
     def generate(self, images: Sequence[Image.Image]) -> list[Generation]:
-        """The model's raw text per image, in batches of `batch_size`."""
+        """The model's raw text per image, in batches of `batch_size` (default: all at once)."""
+        step = max(1, self.batch_size or len(images))
         generations: list[Generation] = []
-        for start in range(0, len(images), self.batch_size):
-            generations += self._generate_batch(images[start : start + self.batch_size])
+        for start in range(0, len(images), step):
+            generations += self._generate_batch(images[start : start + step])
         return generations
 
     def _generate_batch(self, images: Sequence[Image.Image]) -> list[Generation]:
@@ -122,9 +132,10 @@ class VLMEngine(Engine):
             "eos_token_id": self.processor.end_token_id,
             "pad_token_id": self.processor.tokenizer.pad_token_id,
             "stopping_criteria": StoppingCriteriaList([guard]),
+            "no_repeat_ngram_size": 0,  # ours below gives the same bans, ~100× cheaper per step
         }
         if not self.crop:
-            options["no_repeat_ngram_size"] = GOT_NO_REPEAT_NGRAM
+            options["logits_processor"] = LogitsProcessorList([NoRepeatNGram(GOT_NO_REPEAT_NGRAM)])
         with torch.inference_mode():
             sequences = self.model.generate(**inputs, **options)
         texts = self.processor.batch_decode(sequences, prompt_length=prompt_length)
