@@ -15,7 +15,7 @@ from transformers import AutoTokenizer, StoppingCriteriaList
 
 from docvlm.document import BlockType
 from docvlm.engines.vlm import DEGENERATE, VLMEngine
-from docvlm.errors import ModelNotFoundError
+from docvlm.errors import CheckpointError, ModelNotFoundError
 from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
 from docvlm.model.generation import NoRepeatNGram, RepetitionGuard, newline_token_ids
 from docvlm.model.processing_docvlm import TOKENIZER_DIR, DocVLMProcessor
@@ -234,8 +234,15 @@ def test_auto_mode_falls_back_when_the_model_loops(loop_dir: Path) -> None:
 def test_missing_model_folder_says_how_to_point_model_at_a_checkpoint(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="--model"):
         VLMEngine(tmp_path / "nowhere")
-    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "config.json").write_text('{"model_type": "docvlm"}')
     with pytest.raises(ModelNotFoundError, match="no weights"):
+        VLMEngine(tmp_path)
+
+
+def test_original_got_checkpoint_asks_for_conversion(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"model_type": "GOT"}')
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="docvlm convert --from got"):
         VLMEngine(tmp_path)
 
 

@@ -19,7 +19,7 @@ from transformers import (
 
 from docvlm.document import Block, BlockType
 from docvlm.engines.base import Engine
-from docvlm.errors import EngineUnavailableError, ModelNotFoundError
+from docvlm.errors import CheckpointError, EngineUnavailableError, ModelNotFoundError
 from docvlm.markup import parse_markup
 from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
 from docvlm.model.generation import NoRepeatNGram, RepetitionGuard, newline_token_ids
@@ -33,6 +33,7 @@ from docvlm.sources import SourcePage
 
 DEGENERATE = "degenerate"  # the pipeline's flag for a looping generation
 TRUNCATED = "truncated"  # generation hit max_new_tokens before <|im_end|>
+LOADABLE_MODEL_TYPES = ("docvlm", "got_ocr2")
 WEIGHT_PATTERNS = ("*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin")
 # GOT-OCR2.0 blocks any 20-gram from recurring on single views: it is what keeps the published
 # weights from looping on dense pages. Its multi-crop mode decodes without it.
@@ -173,6 +174,13 @@ def check_model_dir(model: str | Path) -> Path:
         raise ModelNotFoundError(
             f"{str(directory)!r} has no config.json, so it is not a checkpoint folder: "
             f"{DOWNLOAD_HINT}"
+        )
+    model_type = _json(directory / "config.json").get("model_type")
+    if model_type not in LOADABLE_MODEL_TYPES:
+        raise CheckpointError(
+            f"{str(directory)!r} holds a {model_type or 'unknown'} checkpoint, not a docvlm or "
+            "GOT-OCR-2.0-hf one: convert it first with `docvlm convert --from got|vary|vary-toy "
+            f"{directory} OUT` and pass --model OUT"
         )
     if not any(next(directory.glob(pattern), None) for pattern in WEIGHT_PATTERNS):
         raise ModelNotFoundError(
