@@ -98,12 +98,13 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """Where the model went and how training ended."""
+    """Where the model went, how training ended, and the trained model (adapter unmerged)."""
 
     out: Path
     steps: int
     history: list[dict[str, float]]
     metrics: dict[str, float]
+    model: Any = None
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -242,7 +243,8 @@ def train(config: TrainConfig) -> TrainResult:
         accelerator.unwrap_model(model).save_pretrained(out)
         processor.save_pretrained(out)
         _write_card(out, config, len(examples), metrics)
-    return TrainResult(out, state["step"], state["history"], metrics)
+    trained = accelerator.unwrap_model(model).eval()
+    return TrainResult(out, state["step"], state["history"], metrics, trained)
 
 
 @torch.no_grad()

@@ -1,0 +1,138 @@
+"""Training: loss falls for full / LoRA / QLoRA, adapters reload exactly, merge, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from docvlm.finetune.data import Collator, encode_example
+from docvlm.finetune.manifest import Example, read_manifest, write_manifest
+from docvlm.finetune.modeling import load_for_inference, merge_adapter, new_model
+from docvlm.finetune.train import CARD, TrainConfig, train
+from PIL import Image, ImageDraw
+
+from docvlm.errors import DocVLMError, ModelNotFoundError
+from docvlm.model.configuration_docvlm import PRESETS
+
+WORDS = ["alpha 12", "beta 345"]
+
+
+def small_overrides() -> dict:
+    """The tiny preset at 128 px (4 visual tokens per view) so each step takes milliseconds."""
+    tiny = PRESETS["tiny"]()
+    return {
+        "vision_config": {**tiny["vision_config"], "image_size": 128},
+        "clip_config": {**tiny["clip_config"], "image_size": 28},
+    }
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # Two shared cores: oversubscribed intra-op threads make tiny models several times slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    examples = []
+    for index, word in enumerate(WORDS):
+        image = Image.new("RGB", (160, 80), "white")
+        ImageDraw.Draw(image).text((10, 30), word, fill="black")
+        image.save(folder / f"{index}.png")
+        target = word if index == 0 else {"word": word.split()[0], "number": word.split()[1]}
+        examples.append(Example(target=target, image=folder / f"{index}.png"))
+    return write_manifest(examples, folder / "train.jsonl")
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    model, processor = new_model("tiny", **small_overrides())
+    folder = tmp_path_factory.mktemp("base")
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def config(manifest: Path, out: Path, **options) -> TrainConfig:
+    defaults = dict(batch_size=2, log_steps=1, progress=False, render_size=128, max_length=512)
+    return TrainConfig(train=manifest, out=out, **{**defaults, **options})
+
+
+def batch_of(model_dir: Path, manifest_examples: list[Example]) -> dict[str, torch.Tensor]:
+    _, processor = load_for_inference(model_dir)
+    features = [
+        encode_example(processor, e.load_image(128), e.query, e.target_text)
+        for e in manifest_examples
+    ]
+    return Collator(processor.tokenizer.pad_token_id)(features)
+
+
+@pytest.mark.parametrize(
+    ("mode", "lr"), [("full", 3e-3), ("lora", 5e-2), ("qlora", 5e-2)]
+)  # fmt: skip
+def test_loss_decreases_over_20_steps(
+    mode: str, lr: float, manifest: Path, base_dir: Path, tmp_path: Path
+) -> None:
+    result = train(config(manifest, tmp_path, model=base_dir, mode=mode, lr=lr, max_steps=20))
+    losses = [record["loss"] for record in result.history]
+    assert result.steps == 20 and len(losses) == 20
+    # Adapters on a random base move the loss less than full training; both must clearly fall.
+    assert losses[-1] < (0.7 if mode == "full" else 0.95) * losses[0]
+    assert losses[10] < losses[0]
+    saved = {p.name for p in tmp_path.iterdir()}
+    weights = "model.safetensors" if mode == "full" else "adapter_model.safetensors"
+    assert {weights, "processor_config.json", CARD} <= saved
+    card = json.loads((tmp_path / CARD).read_text())
+    assert card["mode"] == mode and card["metrics"]["steps"] == 20
+    assert len(card["data"]["train_sha256"]) == 64
+
+
+def test_lora_adapter_reloads_to_same_logits_and_merges(
+    manifest: Path, base_dir: Path, tmp_path: Path
+) -> None:
+    adapter = tmp_path / "adapter"
+    result = train(config(manifest, adapter, model=base_dir, mode="lora", lr=2e-2, max_steps=5))
+    batch = batch_of(base_dir, read_manifest(manifest))
+    with torch.no_grad():
+        in_memory = result.model(**batch).logits
+        reloaded, _ = load_for_inference(base_dir, adapter)
+        from_disk = reloaded(**batch).logits
+        base, _ = load_for_inference(base_dir)
+        untouched = base(**batch).logits
+        merged_dir = merge_adapter(base_dir, adapter, tmp_path / "merged")
+        merged, _ = load_for_inference(merged_dir)
+        merged_logits = merged(**batch).logits
+    torch.testing.assert_close(from_disk, in_memory)
+    assert not torch.allclose(untouched, in_memory, atol=1e-3)  # the adapter changed the model
+    torch.testing.assert_close(merged_logits, from_disk, atol=1e-4, rtol=1e-4)
+    assert not (merged_dir / "adapter_config.json").exists()
+
+
+def test_resume_continues_step_count_and_loss_curve(manifest: Path, tmp_path: Path) -> None:
+    options = dict(preset="tiny", preset_overrides=small_overrides(), lr=3e-3, save_steps=4)
+    straight = train(config(manifest, tmp_path / "straight", max_steps=8, **options))
+    interrupted = tmp_path / "resumed"
+    # A run stopped after its step-4 checkpoint: the resumed run restarts from there.
+    train(config(manifest, interrupted, max_steps=6, **options))
+    resumed = train(config(manifest, interrupted, max_steps=8, resume=True, **options))
+    assert resumed.steps == 8
+    assert [r["step"] for r in resumed.history] == list(range(1, 9))
+    straight_losses = [r["loss"] for r in straight.history]
+    resumed_losses = [r["loss"] for r in resumed.history]
+    assert resumed_losses == pytest.approx(straight_losses, rel=1e-4)
+
+
+def test_bad_options_are_typed_errors(manifest: Path, tmp_path: Path) -> None:
+    with pytest.raises(DocVLMError, match="--model"):
+        train(config(manifest, tmp_path, preset="tiny", mode="lora"))
+    with pytest.raises(DocVLMError, match="exactly one"):
+        train(config(manifest, tmp_path))
+    with pytest.raises(ModelNotFoundError):
+        train(config(manifest, tmp_path, model=tmp_path / "missing"))
