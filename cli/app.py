@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import typer
+
 from docvlm.cli.finetune import register as register_finetune
 from docvlm.cli.parse import parse
 
