@@ -1,0 +1,209 @@
+"""Manifests, loss masking, the collator, exports and the data engines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from docvlm.finetune.builders import from_pdfs, synth_forms, synth_text
+from docvlm.finetune.data import IGNORE_INDEX, Collator, ManifestDataset, encode_example
+from docvlm.finetune.export import export_manifest
+from docvlm.finetune.manifest import (
+    JSON_QUERY,
+    Example,
+    ManifestError,
+    manifest_hash,
+    read_manifest,
+    write_manifest,
+)
+from docvlm.model.processing_docvlm import IM_END, SYSTEM_PROMPT, DocVLMProcessor
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+class TinyConfig:
+    """What the processor reads from a model config: 128 px views, 4 tokens, tiny ids."""
+
+    class vision_config:  # noqa: N801
+        image_size = 128
+
+    clip_config = None
+    num_image_tokens = 4
+    image_token_id = 261
+    image_start_token_id = 259
+    image_end_token_id = 260
+
+
+@pytest.fixture(scope="module")
+def processor() -> DocVLMProcessor:
+    return DocVLMProcessor.from_config(TinyConfig(), max_tiles=4)
+
+
+@pytest.fixture()
+def page(tmp_path: Path) -> Path:
+    path = tmp_path / "page.png"
+    Image.new("RGB", (300, 120), "white").save(path)
+    return path
+
+
+def test_labels_mask_exactly_the_prompt_and_image_tokens(processor: DocVLMProcessor) -> None:
+    image = Image.new("RGB", (300, 120), "white")
+    encoded = encode_example(processor, image, "OCR: ", "Total: $12.50")
+    ids, labels = encoded["input_ids"], encoded["labels"]
+    tokenizer = processor.tokenizer
+    prompt_length = int((labels == IGNORE_INDEX).sum())
+    prompt = tokenizer.decode(ids[:prompt_length])
+    assert prompt.startswith(f"<|im_start|>system\n{SYSTEM_PROMPT}")
+    assert prompt.endswith("OCR: <|im_end|><|im_start|>assistant\n")
+    # Masked positions are one contiguous prefix holding every image token.
+    assert (labels[:prompt_length] == IGNORE_INDEX).all()
+    assert (labels[prompt_length:] != IGNORE_INDEX).all()
+    image_positions = ids == processor.image_token_id
+    assert int(image_positions.sum()) == processor.num_image_tokens
+    assert (labels[image_positions] == IGNORE_INDEX).all()
+    assert tokenizer.decode(labels[prompt_length:]) == "Total: $12.50" + IM_END
+
+
+def test_multi_crop_examples_get_one_image_slot_per_view(processor: DocVLMProcessor) -> None:
+    processor.image_processor.crop_to_patches = True
+    try:
+        encoded = encode_example(processor, Image.new("RGB", (400, 100)), "OCR: ", "x")
+    finally:
+        processor.image_processor.crop_to_patches = False
+    views = encoded["num_views"]
+    assert views > 1 and encoded["pixel_values"].shape[0] == views
+    assert int((encoded["input_ids"] == processor.image_token_id).sum()) == 4 * views
+    prompt = processor.tokenizer.decode(encoded["input_ids"][encoded["labels"] == IGNORE_INDEX])
+    assert "OCR upon the patch reference: " in prompt  # the query GOT uses with tiles
+
+
+def test_truncation_keeps_the_prompt(processor: DocVLMProcessor) -> None:
+    image = Image.new("RGB", (64, 64))
+    full = encode_example(processor, image, "OCR: ", "y" * 200)
+    prompt_length = int((full["labels"] == IGNORE_INDEX).sum())
+    cut = encode_example(processor, image, "OCR: ", "y" * 200, max_length=prompt_length + 10)
+    assert len(cut["input_ids"]) == prompt_length + 10
+    with pytest.raises(ManifestError, match="max-length"):
+        encode_example(processor, image, "OCR: ", "y", max_length=prompt_length)
+
+
+def test_collator_right_pads_and_stacks_views_in_order(processor: DocVLMProcessor) -> None:
+    dark, light = Image.new("RGB", (64, 64), "black"), Image.new("RGB", (64, 64), "white")
+    features = [
+        encode_example(processor, dark, "OCR: ", "a long target"),
+        encode_example(processor, light, "OCR: ", "b"),
+    ]
+    batch = Collator(processor.tokenizer.pad_token_id)(features)
+    short = len(features[1]["input_ids"])
+    assert batch["input_ids"].shape == (2, len(features[0]["input_ids"]))
+    assert (batch["attention_mask"][1, short:] == 0).all()
+    assert (batch["attention_mask"][1, :short] == 1).all()
+    assert (batch["labels"][1, short:] == IGNORE_INDEX).all()
+    assert (batch["input_ids"][1, short:] == processor.tokenizer.pad_token_id).all()
+    means = batch["pixel_values"].mean(dim=(1, 2, 3))
+    assert means[0] < means[1]  # first example's view first
+
+
+def test_manifest_round_trip_defaults_and_pdf_pages(tmp_path: Path, page: Path) -> None:
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes((SAMPLES / "report.pdf").read_bytes())
+    examples = [
+        Example(target={"total": "12.50"}, image=page),
+        Example(target="# Title", pdf=pdf, page=2, prompt="OCR with format: "),
+    ]
+    manifest = write_manifest(examples, tmp_path / "m.jsonl")
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert rows[0] == {"image": "page.png", "target": {"total": "12.50"}}
+    assert rows[1]["pdf"] == "doc.pdf" and rows[1]["page"] == 2
+    read = read_manifest(manifest)
+    assert read[0].query == JSON_QUERY and read[0].target_text == '{"total":"12.50"}'
+    assert read[1].query == "OCR with format: "
+    rendered = read[1].load_image(size=400)
+    assert max(rendered.size) == 400
+    before = manifest_hash(manifest)
+    page.write_bytes(page.read_bytes() + b"\0")
+    assert manifest_hash(manifest) != before  # the hash covers the images, not just the JSONL
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"image": "page.png"}', "'target'"),
+        ('{"image": "page.png", "pdf": "x.pdf", "target": "t"}', "exactly one"),
+        ('{"image": "missing.png", "target": "t"}', "does not exist"),
+        ('{"image": "page.png", "target": "t", "prompt": 3}', "'prompt'"),
+    ],
+)
+def test_bad_manifest_lines_name_the_line(tmp_path: Path, page: Path, line: str, message: str):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"image": "page.png", "target": "ok"}\n' + line + "\n")
+    with pytest.raises(ManifestError, match=message) as error:
+        read_manifest(manifest)
+    assert "m.jsonl:2" in str(error.value)
+
+
+@pytest.mark.parametrize("export_format", ["swift", "llamafactory", "trl"])
+def test_export_formats(tmp_path: Path, page: Path, export_format: str) -> None:
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes((SAMPLES / "invoice.pdf").read_bytes())
+    manifest = write_manifest(
+        [Example(target={"total": 5}, image=page), Example(target="text", pdf=pdf)],
+        tmp_path / "m.jsonl",
+    )
+    out = export_manifest(manifest, tmp_path / "out" / "train.jsonl", export_format)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2
+    for row in rows:
+        assert set(row) == {"messages", "images"}
+        assert [m["role"] for m in row["messages"]] == ["user", "assistant"]
+        assert len(row["images"]) == 1 and Path(row["images"][0]).is_absolute()
+        assert Image.open(row["images"][0]).size[0] > 0  # PDF pages were rasterized to files
+    user, assistant = rows[0]["messages"][0]["content"], rows[0]["messages"][1]["content"]
+    if export_format == "trl":
+        assert user == [{"type": "image"}, {"type": "text", "text": JSON_QUERY}]
+        assert assistant == [{"type": "text", "text": '{"total":5}'}]
+    else:
+        # One <image> tag per image, as ms-swift and LLaMA-Factory require.
+        assert user == "<image>" + JSON_QUERY and assistant == '{"total":5}'
+    if export_format == "llamafactory":
+        info = json.loads((out.parent / "dataset_info.json").read_text())
+        assert info["train"]["file_name"] == "train.jsonl"
+        assert info["train"]["formatting"] == "sharegpt"
+        assert info["train"]["columns"] == {"messages": "messages", "images": "images"}
+
+
+def test_synth_text_targets_are_fully_visible(tmp_path: Path, processor) -> None:
+    manifest = synth_text(tmp_path, 12, seed=3, size=(160, 64), lines=(1, 3), chars=(4, 30))
+    examples = read_manifest(manifest)
+    assert len(examples) == 12
+    assert len({e.target for e in examples}) == 12  # random, no repeated prior
+    for example in examples:
+        image = example.load_image().convert("L")
+        assert image.size == (160, 64)
+        assert image.getextrema()[0] < 100  # there is ink
+        edge = [image.getpixel((x, y)) for x in (0, 159) for y in range(64)]
+        assert min(edge) > 150  # and none of it was cut off at the border
+    dataset = ManifestDataset(examples, processor)
+    assert processor.tokenizer.decode(dataset[0]["labels"][-3:]).endswith(IM_END)
+
+
+def test_synth_forms_writes_json_targets(tmp_path: Path) -> None:
+    manifest = synth_forms(tmp_path, 3, layouts=("claim", "invoice"), png_size=300)
+    examples = read_manifest(manifest)
+    assert [type(e.target) for e in examples] == [dict] * 3
+    assert "claim_number" in examples[0].target and "invoice_number" in examples[1].target
+    assert max(examples[0].load_image().size) == 300
+
+
+def test_from_pdfs_pairs_pages_with_text_layer_markdown(tmp_path: Path) -> None:
+    (tmp_path / "pdfs").mkdir()
+    (tmp_path / "pdfs" / "invoice.pdf").write_bytes((SAMPLES / "invoice.pdf").read_bytes())
+    examples = read_manifest(from_pdfs(tmp_path / "pdfs", tmp_path / "out", render_size=400))
+    assert len(examples) == 1
+    assert examples[0].prompt == "OCR with format: "
+    assert "Northwind" in examples[0].target and "|" in examples[0].target  # has the table
+    assert isinstance(examples[0].load_image(), Image.Image)
