@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +25,6 @@ from transformers.processing_utils import ImagesKwargs, ProcessorMixin
 
 from docvlm.errors import CheckpointError, DocVLMError
 
-Task = Literal["ocr", "format"]
 TASKS: tuple[str, ...] = ("ocr", "format")
 
 # Which mean/std each preset's high-res (SAM) view is normalized with; the CLIP view always
@@ -297,8 +296,13 @@ class DocVLMProcessor(ProcessorMixin):
             box_1000 = None if box is None else box_to_1000(box, *image.size)
             query = build_query(task, box_1000, color, multi_view=crop)
             prompts.append(build_prompt(query, views, self.num_image_tokens))
+        # The prompt spells out every special token itself: nothing may be added around it.
         text = self.tokenizer(
-            prompts, padding=True, padding_side="left", return_tensors=return_tensors
+            prompts,
+            add_special_tokens=False,
+            padding=True,
+            padding_side="left",
+            return_tensors=return_tensors,
         )
         return BatchFeature(
             data={**text, **vision, "num_views": torch.tensor(num_views)},
