@@ -163,7 +163,7 @@ def eval_command(
     model: Path | None = typer.Option(None, help="Saved model folder."),
     adapter: Path | None = typer.Option(None, help="LoRA adapter folder."),
     report: Path | None = typer.Option(None, help="Write the JSON report here."),
-    compare: list[Path] | None = typer.Option(
+    compare: tuple[Path, Path] | None = typer.Option(
         None, help="Two reports (baseline, candidate): print a regression table instead."
     ),
     batch_size: int = typer.Option(4, help="Pages per generation batch."),
@@ -175,8 +175,6 @@ def eval_command(
 
     with _user_errors():
         if compare:
-            if len(compare) != 2:
-                raise DocVLMError("--compare takes two report files: baseline and candidate")
             baseline, candidate = (json.loads(path.read_text()) for path in compare)
             typer.echo(compare_reports(baseline, candidate))
             return
