@@ -51,7 +51,7 @@ def test_nested_lists_keep_level_and_ordered_flag() -> None:
         ("e", 1, False),
     ]
     rendered = Page(number=1, width=1, height=1, blocks=blocks).to_markdown()
-    assert rendered == "- a\n  - b\n    1. c\n    1. d\n- e\n"
+    assert rendered == "- a\n  - b\n    1. c\n    2. d\n- e\n"
 
 
 LATEX_SPANS = r"""\begin{tabular}{|c|c|c|}
