@@ -15,10 +15,10 @@ import argparse
 import time
 
 import pymupdf
-from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form
 
 from docvlm.extract import extract
 from docvlm.extract_schema import load_schema
+from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form
 
 
 def leaves(value, pointer=""):

@@ -13,17 +13,17 @@ import pymupdf
 import pytest
 import torch
 import typer
-from docvlm.cli.extract import extract as extract_command
-from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form
 from pydantic import BaseModel
 from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 from typer.testing import CliRunner
 
+from docvlm.cli.extract import extract as extract_command
 from docvlm.errors import SchemaError
 from docvlm.extract import extract
 from docvlm.extract_constrained import compile_grammar, generate_json, value_spans
 from docvlm.extract_schema import load_schema
 from docvlm.extract_vlm import merge_pages, page_schema
+from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 TOKENIZER_DIR = Path(__file__).resolve().parent.parent / "docvlm" / "model" / "tokenizer"
