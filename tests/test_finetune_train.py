@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image, ImageDraw
+
+from docvlm.errors import DocVLMError, ModelNotFoundError
 from docvlm.finetune.data import Collator, encode_example
 from docvlm.finetune.manifest import Example, read_manifest, write_manifest
 from docvlm.finetune.modeling import load_for_inference, merge_adapter, new_model
 from docvlm.finetune.train import CARD, TrainConfig, train
-from PIL import Image, ImageDraw
-
-from docvlm.errors import DocVLMError, ModelNotFoundError
 from docvlm.model.configuration_docvlm import PRESETS
 
 WORDS = ["alpha 12", "beta 345"]
@@ -136,3 +136,19 @@ def test_bad_options_are_typed_errors(manifest: Path, tmp_path: Path) -> None:
         train(config(manifest, tmp_path))
     with pytest.raises(ModelNotFoundError):
         train(config(manifest, tmp_path, model=tmp_path / "missing"))
+
+
+def test_vlm_engine_with_adapter_generates_what_eval_generates(
+    manifest: Path, base_dir: Path, tmp_path: Path
+) -> None:
+    from docvlm.engines.vlm import VLMEngine
+    from docvlm.finetune.evaluate import predict
+
+    adapter = tmp_path / "adapter"
+    train(config(manifest, adapter, model=base_dir, mode="lora", lr=5e-2, max_steps=5))
+    examples = [Example(target="", image=e.image) for e in read_manifest(manifest)]
+    model, processor = load_for_inference(base_dir, adapter)
+    ours = predict(model, processor, examples, max_new_tokens=12, render_size=128)
+    engine = VLMEngine(base_dir, adapter=adapter, max_new_tokens=12, device="cpu", dtype="float32")
+    theirs = [g.text for g in engine.generate([e.load_image(128) for e in examples])]
+    assert theirs == ours and any(ours)
