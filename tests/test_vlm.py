@@ -218,7 +218,11 @@ def test_guard_leaves_real_page_text_alone() -> None:
     contents = "".join(
         f"{i}. Chapter {i} {'.' * (40 - len(str(i)))} {i * 7}\n" for i in range(1, 40)
     )
-    for text in [(SAMPLES / "expected" / "report.md").read_text(), table, contents]:
+    latex = "\\begin{tabular}{|l|r|}\n\\hline\n" + "".join(
+        f"Row {i} & {i * i} \\\\\n\\hline\n" for i in range(40)
+    )
+    pages = [(SAMPLES / "expected" / "report.md").read_text(), table, contents, latex]
+    for text in pages:
         ids = np.array(tokenizer(text)["input_ids"])
         assert not any(guard.is_looping(ids[:end]) for end in range(8, len(ids) + 1, 4))
 

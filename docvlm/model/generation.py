@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 import numpy as np
 import torch
+from rapidfuzz.distance import Levenshtein
 from transformers import LogitsProcessor, PreTrainedTokenizerBase, StoppingCriteria
 
 
@@ -16,11 +17,13 @@ class RepetitionGuard(StoppingCriteria):
     Two signs of a loop, checked on the generated tokens only:
     - a periodic tail: one block of up to `max_period` tokens (a word, a line, a table row)
       repeated at least `min_repeats` times back to back over at least `min_span` tokens;
-    - a recurring line: among the last `line_window` complete lines, one line of two or more
-      tokens occurs `min_line_repeats` times. This is the loop GOT's no-repeat-n-gram decoding
-      still produces: the same line with a few garbled copies in between.
-    Both thresholds are set well above what pages legitimately repeat (dot leaders, a few
-    identical table rows); a long run of identical rows (an empty ledger) does count as a loop.
+    - a recurring line: of the last `line_window` lines (at least `min_lines` of them), one
+      line occurs verbatim `min_exact_lines` times and at least `similar_share` of all lines
+      are near-copies of it (token edit distance ≤ `max_line_distance`). This is the loop
+      GOT's no-repeat-n-gram decoding still produces: one line and its garbled copies.
+    Both are set above what pages legitimately repeat: dot leaders, a few identical rows, a
+    LaTeX table's `\\hline` between every row (half the lines). A long run of identical
+    rows (an empty ledger) does count as a loop.
     """
 
     def __init__(
@@ -31,7 +34,10 @@ class RepetitionGuard(StoppingCriteria):
         min_span: int = 192,
         max_period: int = 256,
         line_window: int = 32,
-        min_line_repeats: int = 12,
+        min_lines: int = 16,
+        min_exact_lines: int = 4,
+        similar_share: float = 0.75,
+        max_line_distance: float = 0.34,
         check_every: int = 4,
     ) -> None:
         self.prompt_length = prompt_length
@@ -40,7 +46,10 @@ class RepetitionGuard(StoppingCriteria):
         self.min_span = min_span
         self.max_period = max_period
         self.line_window = line_window
-        self.min_line_repeats = min_line_repeats
+        self.min_lines = min_lines
+        self.min_exact_lines = min_exact_lines
+        self.similar_share = similar_share
+        self.max_line_distance = max_line_distance
         self.check_every = check_every
         self.looped: torch.Tensor | None = None
 
@@ -80,13 +89,19 @@ class RepetitionGuard(StoppingCriteria):
     def _recurring_line(self, tokens: np.ndarray) -> bool:
         if not len(self.newline_ids):
             return False
-        ends = np.nonzero(np.isin(tokens, self.newline_ids))[0]
-        if len(ends) < self.min_line_repeats:
-            return False
-        ends = ends[-self.line_window - 1 :]
+        ends = np.nonzero(np.isin(tokens, self.newline_ids))[0][-self.line_window - 1 :]
         lines = [tuple(tokens[a + 1 : b + 1]) for a, b in zip(ends[:-1], ends[1:], strict=True)]
-        counts = Counter(line for line in lines if len(line) >= 2)
-        return bool(counts) and max(counts.values()) >= self.min_line_repeats
+        lines = [line for line in lines if len(line) >= 2]  # blank lines say nothing
+        if len(lines) < self.min_lines:
+            return False
+        line, count = Counter(lines).most_common(1)[0]
+        if count < self.min_exact_lines:
+            return False
+        similar = sum(
+            Levenshtein.normalized_distance(line, other) <= self.max_line_distance
+            for other in lines
+        )
+        return similar >= self.similar_share * len(lines)
 
 
 def newline_token_ids(tokenizer: PreTrainedTokenizerBase) -> set[int]:
