@@ -7,6 +7,8 @@ from typing import Literal
 
 import typer
 
+from docvlm.cli.extract import EPILOG as EXTRACT_EPILOG
+from docvlm.cli.extract import extract
 from docvlm.cli.finetune import register as register_finetune
 from docvlm.cli.parse import parse
 
@@ -29,6 +31,9 @@ app.command(
         "  docvlm parse page.png --engine vlm --model ./GOT-OCR-2.0-hf"
     )
 )(parse)
+
+
+app.command(epilog=EXTRACT_EPILOG)(extract)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from docvlm.document import Block, BlockType, Document, Page, Table, TableCell  # noqa: E402
+from docvlm.extract import extract  # noqa: E402  (shadows the module name on purpose)
 from docvlm.pipeline import Parser, parse  # noqa: E402
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "Table",
     "TableCell",
     "__version__",
+    "extract",
     "parse",
 ]

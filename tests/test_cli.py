@@ -116,3 +116,36 @@ def test_help_has_examples_and_info_lists_engines():
     info = docvlm("info")
     assert info.returncode == 0
     assert "tesseract" in info.stdout and "rapidocr" in info.stdout and "torch" in info.stdout
+
+
+def test_extract_end_to_end(tmp_path):
+    schema = {
+        "type": "object",
+        "properties": {
+            "invoice_number": {"type": "string"},
+            "invoice_date": {"type": "string", "format": "date"},
+            "paid": {"type": "boolean"},
+        },
+        "required": ["invoice_number", "invoice_date", "paid"],
+    }
+    (tmp_path / "s.json").write_text(json.dumps(schema))
+    out = tmp_path / "out.json"
+    result = docvlm("extract", SAMPLES / "invoice.pdf", "--schema", tmp_path / "s.json", "-o", out)
+    assert result.returncode == 0, result.stderr
+    extracted = json.loads(out.read_text())
+    expected = json.loads((SAMPLES / "expected" / "invoice.json").read_text())
+    assert extracted["data"] == {k: expected[k] for k in schema["properties"]}
+    jsonschema.validate(extracted["data"], schema)
+    field = extracted["fields"]["/invoice_number"]
+    assert field["page"] == 1 and field["source"] == "text" and len(field["bbox"]) == 4
+
+
+@pytest.mark.parametrize(
+    "schema_text",
+    ['{"type": "object", "properties": {"a": {"type": "strnig"}}}', "[1, 2]", "not json"],
+)
+def test_extract_bad_schema_exits_2(tmp_path, schema_text):
+    (tmp_path / "s.json").write_text(schema_text)
+    result = docvlm("extract", SAMPLES / "invoice.pdf", "--schema", tmp_path / "s.json")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
