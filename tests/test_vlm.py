@@ -339,3 +339,17 @@ def test_incremental_no_repeat_ngram_bans_exactly_what_transformers_bans(ngram_s
         torch.testing.assert_close(ours(input_ids[:, :length], scores), expected, rtol=0, atol=0)
         banned += int(expected.isinf().sum())
     assert banned >= 20
+
+
+def test_crop_mode_renders_enough_pixels_for_every_tile(reader_dir: Path, tmp_path: Path) -> None:
+    import pymupdf
+
+    document = pymupdf.open()
+    document.new_page(width=200, height=1000).insert_text((20, 40), "A tall receipt")
+    document.save(tmp_path / "tall.pdf")
+    engine = VLMEngine(reader_dir, max_new_tokens=4, crop=True, max_tiles=6)
+    with open_source(tmp_path / "tall.pdf") as source:
+        image = engine.page_image(source.page(1))
+    # 1 column × 5 rows of 256 px tiles: rendered 1280 px tall, not the source's 1024.
+    assert image.size == (256, 1280)
+    assert engine.generate([image])[0].num_views == 6

@@ -28,6 +28,7 @@ from docvlm.model.processing_docvlm import (
     PROCESSOR_CONFIG,
     TASKS,
     DocVLMProcessor,
+    tile_grid,
 )
 from docvlm.sources import SourcePage
 
@@ -106,11 +107,21 @@ class VLMEngine(Engine):
 
     def parse_batch(self, pages: Sequence[SourcePage]) -> list[list[Block]]:
         """Blocks per page; a looping page's blocks all carry the flag "degenerate"."""
-        generations = self.generate([page.render() for page in pages])
+        generations = self.generate([self.page_image(page) for page in pages])
         return [
             generation_blocks(generation, page.number)
             for generation, page in zip(generations, pages, strict=True)
         ]
+
+    def page_image(self, page: SourcePage) -> Image.Image:
+        """The page raster: the source's size, or in crop mode enough pixels for every tile."""
+        if not self.crop:
+            return page.render()
+        if not page.is_pdf:
+            return page.render_dpi(72)  # image pages come back at their own resolution
+        tile = self.processor.image_processor.size["height"]
+        columns, rows = tile_grid(round(page.height), round(page.width), tile, 1, self.max_tiles)
+        return page.render(max(page.source.size, tile * max(columns, rows)))
 
     def generate(self, images: Sequence[Image.Image]) -> list[Generation]:
         """The model's raw text per image, in batches of `batch_size` (default: all at once)."""
