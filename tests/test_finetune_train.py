@@ -152,3 +152,16 @@ def test_vlm_engine_with_adapter_generates_what_eval_generates(
     engine = VLMEngine(base_dir, adapter=adapter, max_new_tokens=12, device="cpu", dtype="float32")
     theirs = [g.text for g in engine.generate([e.load_image(128) for e in examples])]
     assert theirs == ours and any(ours)
+
+
+def test_freeze_keeps_encoders_fixed_with_gradient_checkpointing(
+    manifest: Path, base_dir: Path, tmp_path: Path
+) -> None:
+    options = dict(model=base_dir, freeze=("vision", "projector"), gradient_checkpointing=True)
+    result = train(config(manifest, tmp_path, lr=3e-3, max_steps=3, **options))
+    base, _ = load_for_inference(base_dir)
+    before, after = dict(base.named_parameters()), dict(result.model.named_parameters())
+    for name in ("model.vision_tower.patch_embed.projection.weight", "model.clip_projector.weight"):
+        torch.testing.assert_close(after[name], before[name])
+    llm = "model.language_model.layers.0.mlp.up_proj.weight"
+    assert not torch.allclose(after[llm], before[llm])
