@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
+
 from docvlm.finetune.builders import synth_forms, synth_text
 from docvlm.finetune.evaluate import predict, score_example
 from docvlm.finetune.manifest import Example, read_manifest
 from docvlm.finetune.modeling import load_for_inference, new_model
 from docvlm.finetune.train import TrainConfig, train
-from PIL import Image
-
 from docvlm.metrics import character_error_rate, field_scores
 from docvlm.model.configuration_docvlm import PRESETS
 

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from docvlm.errors import DocVLMError
 from docvlm.sources import DEFAULT_SIZE
 
-from .data import Collator, ManifestDataset
+from .data import IGNORE_INDEX, Collator, ManifestDataset
 from .manifest import manifest_hash, read_manifest
 from .modeling import (
     DEFAULT_LORA_TARGETS,
@@ -254,7 +254,7 @@ def evaluate_loss(model: torch.nn.Module, loader: DataLoader, accelerator: Accel
     model.eval()
     total, count = 0.0, 0
     for batch in loader:
-        targets = int((batch["labels"] != -100).sum())
+        targets = int((batch["labels"] != IGNORE_INDEX).sum())
         total += model(**batch).loss.item() * targets
         count += targets
     model.train(was_training)
@@ -292,7 +292,7 @@ class CTCTargets:
         """Mean CTC loss; `token_logits` is (views, N, vocab) with one view per example."""
         if token_logits.shape[0] != labels.shape[0]:
             raise DocVLMError("--ctc-weight needs one image view per example (no multi-crop)")
-        keep = (labels != -100) & (labels != self.end_token_id)
+        keep = (labels != IGNORE_INDEX) & (labels != self.end_token_id)
         targets = labels[keep]
         log_probs = token_logits.float().log_softmax(-1).transpose(0, 1)  # (N, views, vocab)
         input_lengths = torch.full((labels.shape[0],), log_probs.shape[0], dtype=torch.long)
@@ -348,8 +348,8 @@ def _load_checkpoint(
         raise DocVLMError(f"--resume: no checkpoints under {out / CHECKPOINTS}")
     directory = checkpoints[-1]
     saved = torch.load(directory / "training_state.pt", weights_only=False)
-    missing = accelerator.unwrap_model(model).load_state_dict(saved["trainable"], strict=False)
-    if missing.unexpected_keys:
+    loaded = accelerator.unwrap_model(model).load_state_dict(saved["trainable"], strict=False)
+    if loaded.unexpected_keys:
         raise DocVLMError(f"--resume: {directory} was saved from a different model or mode")
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
