@@ -19,7 +19,8 @@ from rapidfuzz import fuzz
 from docvlm.document import BBox
 from docvlm.extract_schema import FieldSpec, label_candidates
 from docvlm.extract_values import parse_boolean, parse_value
-from docvlm.extract_words import PageWords, Segment, drawn_checkbox, union
+from docvlm.extract_words import PageWords, Segment, drawn_checkbox
+from docvlm.geometry import union
 
 MIN_LABEL_SCORE = 70.0
 STRONG_LABEL_SCORE = 88.0

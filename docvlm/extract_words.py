@@ -14,6 +14,7 @@ from rapidfuzz import fuzz
 from docvlm.document import BBox
 from docvlm.engines.ocr_tesseract import TesseractBackend
 from docvlm.extract_values import CHECKED_GLYPHS, UNCHECKED_GLYPHS
+from docvlm.geometry import union
 from docvlm.sources import SourcePage
 
 OCR_DPI = 300  # Tesseract reads 9–10 pt form text best near 300 dpi
@@ -106,19 +107,6 @@ def page_words(page: SourcePage, ocr_language: str = "eng") -> PageWords:
 @lru_cache(maxsize=4)
 def _tesseract(languages: str) -> TesseractBackend:
     return TesseractBackend(languages)
-
-
-def union(boxes: list[BBox]) -> BBox:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-
-
-def overlaps(a: BBox, b: BBox) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _segment_lines(words: list[Word], widgets: list[Segment], page: int) -> list[list[Segment]]:

@@ -21,6 +21,7 @@ import pymupdf
 from docvlm.document import BBox, Block, BlockType, Table, TableCell
 from docvlm.engines.base import Engine
 from docvlm.errors import EngineUnavailableError
+from docvlm.geometry import union
 from docvlm.reading_order import reading_order
 from docvlm.sources import SourceDocument, SourcePage
 
@@ -347,7 +348,7 @@ def _table_from_rows(rows: list[list[int]], lines: list[_Line]) -> _TableRegion 
         grid.append(texts)
     header = all(lines[i].bold for i in rows[0])
     boxes = [lines[i].bbox for r in rows for i in r]
-    return _TableRegion(_union(boxes), Table.from_rows(grid, header_rows=int(header)))
+    return _TableRegion(union(boxes), Table.from_rows(grid, header_rows=int(header)))
 
 
 def _bands(boxes: list[BBox]) -> list[tuple[float, float]]:
@@ -432,7 +433,7 @@ def _continues(pending: _Pending, line: _Line, line_gap: float) -> bool:
 
 
 def _finish(pending: _Pending, page_number: int) -> Block:
-    bbox = _union([ln.bbox for ln in pending.lines])
+    bbox = union([ln.bbox for ln in pending.lines])
     if pending.type == BlockType.HEADING:
         text = _join_plain(pending.lines)
         return _block(BlockType.HEADING, text, bbox, page_number, level=pending.level)
@@ -513,15 +514,6 @@ def _styled(text: str, bold: bool, italic: bool) -> str:
 
 def _table_text(table: Table) -> str:
     return "\n".join(" ".join(c for c in row if c) for row in table.rows())
-
-
-def _union(boxes: list[BBox]) -> BBox:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
 
 
 def _center_in(box: BBox, area: BBox | tuple) -> bool:
