@@ -7,6 +7,7 @@ import json
 from enum import Enum
 from typing import Any, Literal
 
+from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field
 
 SCHEMA_VERSION = "1.0"
@@ -112,6 +113,14 @@ class Table(BaseModel):
         return "".join(out)
 
 
+_INLINE_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+def _inline_html(text: str) -> str:
+    """Block text keeps inline markdown (**bold**, *italic*); HTML shows it as tags."""
+    return _INLINE_MARKDOWN.renderInline(text)
+
+
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ").strip()
 
@@ -151,7 +160,7 @@ class Block(BaseModel):
                 return self.text
 
     def to_html(self) -> str:
-        text = html.escape(self.text)
+        text = _inline_html(self.text)
         match self.type:
             case BlockType.HEADING:
                 level = min(max(self.level or 1, 1), 6)
@@ -161,9 +170,9 @@ class Block(BaseModel):
             case BlockType.TABLE:
                 return self.table.to_html() if self.table else f"<pre>{text}</pre>"
             case BlockType.FORMULA:
-                return f'<div class="formula">\\[{text}\\]</div>'
+                return f'<div class="formula">\\[{html.escape(self.text)}\\]</div>'
             case BlockType.CODE:
-                return f"<pre><code>{text}</code></pre>"
+                return f"<pre><code>{html.escape(self.text)}</code></pre>"
             case BlockType.KEY_VALUE:
                 return f"<dl><dt>{html.escape(self.key or '')}</dt><dd>{text}</dd></dl>"
             case BlockType.FIGURE:

@@ -55,7 +55,7 @@ def test_markdown_rendering():
 def test_html_rendering_keeps_spans_and_escapes():
     html = _document().to_html()
     assert '<th rowspan="2">Region</th><th colspan="2">Sales</th>' in html
-    assert "Sales grew &lt;fast&gt; &amp;" in html
+    assert "<p>Sales grew &lt;fast&gt; &amp; <strong>well</strong>.</p>" in html
     assert "<ul><li>first</li><li>nested</li></ul><ol><li>step</li></ol>" in html.replace("\n", "")
     assert "<header>ACME annual report</header>" in html
 
