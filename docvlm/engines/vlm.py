@@ -22,7 +22,12 @@ from docvlm.engines.base import Engine
 from docvlm.errors import CheckpointError, EngineUnavailableError, ModelNotFoundError
 from docvlm.markup import parse_markup
 from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
-from docvlm.model.generation import NoRepeatNGram, RepetitionGuard, newline_token_ids
+from docvlm.model.generation import (
+    GreedyConfidence,
+    NoRepeatNGram,
+    RepetitionGuard,
+    newline_token_ids,
+)
 from docvlm.model.processing_docvlm import (
     CLIP_NORMALIZATION,
     PROCESSOR_CONFIG,
@@ -55,6 +60,7 @@ class Generation:
     num_views: int
     degenerate: bool  # stopped by the repetition guard
     truncated: bool  # ran out of max_new_tokens
+    confidence: float | None  # geometric-mean probability of the generated tokens
 
 
 class VLMEngine(Engine):
@@ -137,6 +143,8 @@ class VLMEngine(Engine):
         inputs = inputs.to(self.device)
         prompt_length = inputs["input_ids"].shape[1]
         guard = RepetitionGuard(prompt_length, self.newline_ids)
+        scorer = GreedyConfidence()
+        processors = [NoRepeatNGram(GOT_NO_REPEAT_NGRAM)] if not self.crop else []
         options: dict[str, Any] = {
             "max_new_tokens": self.max_new_tokens,
             "do_sample": False,
@@ -144,25 +152,38 @@ class VLMEngine(Engine):
             "eos_token_id": self.processor.end_token_id,
             "pad_token_id": self.processor.tokenizer.pad_token_id,
             "stopping_criteria": StoppingCriteriaList([guard]),
-            "no_repeat_ngram_size": 0,  # NoRepeatNGram below: same bans, no full rescan per step
+            "no_repeat_ngram_size": 0,  # NoRepeatNGram instead: same bans, no rescan per step
+            "logits_processor": LogitsProcessorList([*processors, scorer]),
         }
-        if not self.crop:
-            options["logits_processor"] = LogitsProcessorList([NoRepeatNGram(GOT_NO_REPEAT_NGRAM)])
         with torch.inference_mode():
             sequences = self.model.generate(**inputs, **options)
         texts = self.processor.batch_decode(sequences, prompt_length=prompt_length)
-        new_tokens = sequences[:, prompt_length:].cpu()
-        ended = (new_tokens == self.processor.end_token_id).any(dim=1)
+        new_tokens = sequences[:, prompt_length:].cpu().tolist()
+        end_id, pad_id = self.processor.end_token_id, self.processor.tokenizer.pad_token_id
+        ended = [end_id in tokens for tokens in new_tokens]
+        lengths = [_generated_length(tokens, end_id, pad_id) for tokens in new_tokens]
+        confidences = scorer.confidence(lengths)
         looped = guard.looped if guard.looped is not None else torch.zeros(len(texts), dtype=bool)
         return [
             Generation(
                 text=text,
                 num_views=views,
                 degenerate=bool(looped[row]),
-                truncated=not bool(ended[row]) and not bool(looped[row]),
+                truncated=not ended[row] and not bool(looped[row]),
+                confidence=confidences[row],
             )
             for row, (text, views) in enumerate(zip(texts, num_views, strict=True))
         ]
+
+
+def _generated_length(tokens: list[int], end_id: int, pad_id: int) -> int:
+    """Tokens the model chose: up to and including `<|im_end|>`, before any padding."""
+    for index, token in enumerate(tokens):
+        if token == end_id:
+            return index + 1
+        if token == pad_id:
+            return index
+    return len(tokens)
 
 
 def generation_blocks(generation: Generation, page: int) -> list[Block]:
@@ -173,6 +194,7 @@ def generation_blocks(generation: Generation, page: int) -> list[Block]:
         blocks = [Block(type=BlockType.PARAGRAPH, text=generation.text, page=page, engine="vlm")]
     for block in blocks:
         block.flags = [*block.flags, *(f for f in flags if f not in block.flags)]
+        block.confidence = generation.confidence
     return blocks
 
 

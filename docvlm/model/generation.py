@@ -145,3 +145,28 @@ class NoRepeatNGram(LogitsProcessor):
                 processed[row, list(banned)] = -float("inf")
         self.next_end = length
         return processed
+
+
+class GreedyConfidence(LogitsProcessor):
+    """Records each step's log-probability of the token greedy decoding picks; put it last.
+
+    `confidence(lengths)` turns that into one number per sequence: the geometric mean token
+    probability over its first `lengths[i]` generated tokens.
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        self.steps.append(torch.log_softmax(scores.float(), dim=-1).amax(dim=-1))
+        return scores
+
+    def confidence(self, lengths: list[int]) -> list[float | None]:
+        """Geometric-mean probability per row; None for a row with no tokens."""
+        if not self.steps:
+            return [None] * len(lengths)
+        log_probs = torch.stack(self.steps, dim=1).cpu()  # (batch, steps)
+        return [
+            float(log_probs[row, :length].mean().exp()) if length else None
+            for row, length in enumerate(lengths)
+        ]
