@@ -48,6 +48,10 @@ def parse(
     attn: Literal["eager", "sdpa", "flash_attention_2"] | None = typer.Option(None, "--attn"),
     max_new_tokens: int = typer.Option(4096, "--max-new-tokens", min=1),
     crop: bool = typer.Option(False, "--crop/--no-crop", help="Multi-crop tiles for dense pages."),
+    max_tiles: int = typer.Option(6, "--max-tiles", min=1, help="Most tiles per page with --crop."),
+    task: Literal["ocr", "format"] = typer.Option(
+        "ocr", "--task", help="ocr: plain text; format: markdown/LaTeX with structure."
+    ),
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Pages per VLM batch."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (or Ray actors)."),
     ray: bool = typer.Option(False, "--ray", help="Run over Ray Data (pip install docvlm[ray])."),
@@ -83,6 +87,8 @@ def parse(
             attn=attn,
             max_new_tokens=max_new_tokens,
             crop=crop,
+            max_tiles=max_tiles,
+            task=task,
         )
     if engine == "vlm" and model is None:
         raise typer.BadParameter("--engine vlm needs --model DIR", param_hint="--model")
