@@ -203,9 +203,10 @@ def _tiny() -> dict:
             "max_position_embeddings": 2048,
             "tie_word_embeddings": True,
         },
-        "image_start_token_id": 1021,
-        "image_end_token_id": 1022,
-        "image_token_id": 1023,
+        # <img>, </img>, <imgpad> as in the committed tiny tokenizer (docvlm/model/tokenizer).
+        "image_start_token_id": 259,
+        "image_end_token_id": 260,
+        "image_token_id": 261,
     }
 
 
