@@ -223,3 +223,15 @@ def test_tiny_tokenizer_round_trips_text_and_has_fixed_special_ids() -> None:
     ids = tokenizer(text)["input_ids"]
     assert max(ids) < 256 and tokenizer.decode(ids) == text
     assert tokenizer.pad_token == "<|endoftext|>" and tokenizer.eos_token == "<|im_end|>"
+
+
+def test_auto_processor_loads_a_docvlm_folder(tmp_path) -> None:
+    from transformers import AutoImageProcessor, AutoProcessor
+
+    from docvlm.model import DocVLMConfig
+
+    DocVLMConfig.from_preset("tiny").save_pretrained(tmp_path)
+    DocVLMProcessor.from_config(tiny_config()).save_pretrained(tmp_path)
+    assert isinstance(AutoProcessor.from_pretrained(tmp_path), DocVLMProcessor)
+    image_processor = AutoImageProcessor.from_pretrained(tmp_path)
+    assert type(image_processor).__name__ == "DocVLMImageProcessor"

@@ -1,6 +1,12 @@
 """The Vary-style model: config, modeling, conversion; registered with the Auto classes."""
 
-from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText
+from transformers import (
+    AutoConfig,
+    AutoImageProcessor,
+    AutoModel,
+    AutoModelForImageTextToText,
+    AutoProcessor,
+)
 from transformers.conversion_mapping import register_checkpoint_conversion_mapping
 from transformers.core_model_loading import WeightRenaming
 
@@ -12,11 +18,14 @@ from .modeling_docvlm import (
     DocVLMModel,
     DocVLMPreTrainedModel,
 )
+from .processing_docvlm import DocVLMImageProcessor, DocVLMProcessor
 
 AutoConfig.register(DocVLMConfig.model_type, DocVLMConfig, exist_ok=True)
 AutoConfig.register(DocVLMVisionConfig.model_type, DocVLMVisionConfig, exist_ok=True)
 AutoModel.register(DocVLMConfig, DocVLMModel, exist_ok=True)
 AutoModelForImageTextToText.register(DocVLMConfig, DocVLMForConditionalGeneration, exist_ok=True)
+AutoImageProcessor.register(DocVLMConfig, DocVLMImageProcessor, exist_ok=True)
+AutoProcessor.register(DocVLMConfig, DocVLMProcessor, exist_ok=True)
 
 # GOT-OCR-2.0-hf files use the legacy top-level layout (`vision_tower.*`, `language_model.model.*`);
 # the same renaming transformers applies to got_ocr2 lets those files load as they are, and
@@ -42,7 +51,9 @@ __all__ = [
     "DocVLMCausalLMOutput",
     "DocVLMConfig",
     "DocVLMForConditionalGeneration",
+    "DocVLMImageProcessor",
     "DocVLMModel",
     "DocVLMPreTrainedModel",
+    "DocVLMProcessor",
     "DocVLMVisionConfig",
 ]
