@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from docvlm.document import BBox, Block, BlockType
+from docvlm.geometry import scale, union
 from docvlm.reading_order import reading_order
 
 HEADING_RATIO = 1.15  # a line whose font is this much larger than the body's is a heading
@@ -48,9 +49,9 @@ class OCRLine:
     def scaled(self, factor: float) -> OCRLine:
         """The same line with every box multiplied by `factor` (pixels → points)."""
         words = tuple(
-            replace(w, bbox=_scale(w.bbox, factor), size=w.size * factor) for w in self.words
+            replace(w, bbox=scale(w.bbox, factor), size=w.size * factor) for w in self.words
         )
-        return replace(self, bbox=_scale(self.bbox, factor), words=words, size=self.size * factor)
+        return replace(self, bbox=scale(self.bbox, factor), words=words, size=self.size * factor)
 
 
 def is_cjk(char: str) -> bool:
@@ -141,7 +142,7 @@ def _split_at(line: OCRLine, cuts: dict[int, tuple[float, float]]) -> list[OCRLi
         pieces.append(
             OCRLine(
                 join_words([w.text for w in words]),
-                _union([w.bbox for w in words]),
+                union([w.bbox for w in words]),
                 sum(w.confidence for w in words) / len(words),
                 words,
                 statistics.median(sizes) if sizes else line.size,
@@ -231,7 +232,7 @@ def _block(
         type=block_type,
         text=text,
         page=page_number,
-        bbox=_union([line.bbox for line in group]),
+        bbox=union([line.bbox for line in group]),
         engine=engine,
         confidence=round(sum(scores) / len(scores), 4),
         level=level,
@@ -261,16 +262,3 @@ def join_lines(texts: list[str]) -> str:
         else:
             joined += " " + text
     return joined
-
-
-def _union(boxes: list[BBox]) -> BBox:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-
-
-def _scale(bbox: BBox, factor: float) -> BBox:
-    return (bbox[0] * factor, bbox[1] * factor, bbox[2] * factor, bbox[3] * factor)
