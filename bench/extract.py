@@ -17,7 +17,7 @@ import time
 import pymupdf
 
 from docvlm.extract import extract
-from docvlm.extract_schema import load_schema
+from docvlm.extraction.schema import load_schema
 from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form
 
 

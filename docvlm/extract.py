@@ -2,7 +2,7 @@
 
 Without a model the values come from AcroForm widgets, then from label–value pairing over the
 text layer (or Tesseract OCR words on scanned pages). With a model the VLM writes JSON under a
-grammar compiled from the schema (see `docvlm.extract_vlm`).
+grammar compiled from the schema (see `docvlm.extraction.vlm`).
 
 The contract on `data`: it validates against the schema whenever `errors` is empty. A field that
 was not found is null where the schema allows null, takes the schema's `default` if it has one,
@@ -20,10 +20,10 @@ from typing import Any
 
 import pymupdf
 
-from docvlm.extract_pairing import Found, label_score, pair_fields
-from docvlm.extract_schema import ExtractionSchema, FieldSpec, label_candidates, load_schema
-from docvlm.extract_values import parse_value
-from docvlm.extract_words import PageWords, Segment, Word, page_words
+from docvlm.extraction.pairing import Found, label_score, pair_fields
+from docvlm.extraction.schema import ExtractionSchema, FieldSpec, label_candidates, load_schema
+from docvlm.extraction.values import parse_value
+from docvlm.extraction.words import PageWords, Segment, Word, page_words
 from docvlm.sources import SourcePage, open_source
 
 MIN_WIDGET_NAME_SCORE = 85.0
@@ -77,7 +77,7 @@ def extract(
     with open_source(path, password=password, pages=pages) as source:
         source_pages = list(source.pages())
         if model is not None:
-            from docvlm.extract_vlm import extract_with_model
+            from docvlm.extraction.vlm import extract_with_model
 
             found = extract_with_model(model, source_pages, checked)
         else:

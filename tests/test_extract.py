@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 from docvlm.cli.extract import extract as extract_command
 from docvlm.errors import SchemaError
 from docvlm.extract import extract
-from docvlm.extract_constrained import compile_grammar, generate_json, value_spans
-from docvlm.extract_schema import load_schema
-from docvlm.extract_vlm import merge_pages, page_schema
+from docvlm.extraction.constrained import compile_grammar, generate_json, value_spans
+from docvlm.extraction.schema import load_schema
+from docvlm.extraction.vlm import merge_pages, page_schema
 from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"

@@ -18,10 +18,10 @@ from typing import Any
 
 import torch
 
-from docvlm.extract_constrained import compile_grammar, generate_json
-from docvlm.extract_pairing import Found
-from docvlm.extract_schema import ExtractionSchema
-from docvlm.extract_words import locate, page_words
+from docvlm.extraction.constrained import compile_grammar, generate_json
+from docvlm.extraction.pairing import Found
+from docvlm.extraction.schema import ExtractionSchema
+from docvlm.extraction.words import locate, page_words
 from docvlm.model.processing_docvlm import build_prompt
 from docvlm.sources import SourcePage
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from docvlm.extract_schema import FieldSpec
+from docvlm.extraction.schema import FieldSpec
 
 CHECKED_GLYPHS = frozenset({"☑", "☒", "✓", "✔", "✗", "✘", "■", "[x]", "[X]", "(x)", "(X)", "⊠"})
 UNCHECKED_GLYPHS = frozenset({"☐", "□", "[ ]", "[]", "( )", "()", "○"})

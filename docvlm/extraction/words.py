@@ -13,7 +13,7 @@ from rapidfuzz import fuzz
 
 from docvlm.document import BBox
 from docvlm.engines.ocr_tesseract import TesseractBackend
-from docvlm.extract_values import CHECKED_GLYPHS, UNCHECKED_GLYPHS
+from docvlm.extraction.values import CHECKED_GLYPHS, UNCHECKED_GLYPHS
 from docvlm.geometry import union
 from docvlm.sources import SourcePage
 

@@ -17,9 +17,9 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from docvlm.document import BBox
-from docvlm.extract_schema import FieldSpec, label_candidates
-from docvlm.extract_values import parse_boolean, parse_value
-from docvlm.extract_words import PageWords, Segment, drawn_checkbox
+from docvlm.extraction.schema import FieldSpec, label_candidates
+from docvlm.extraction.values import parse_boolean, parse_value
+from docvlm.extraction.words import PageWords, Segment, drawn_checkbox
 from docvlm.geometry import union
 
 MIN_LABEL_SCORE = 70.0

@@ -1,0 +1,1 @@
+"""The parts of schema-guided extraction; the entry point is `docvlm.extract.extract`."""
