@@ -37,7 +37,9 @@ def random_text_line(rng: random.Random, min_chars: int, max_chars: int) -> str:
     if kind == "chars":
         return "".join(rng.choice(CHARACTERS) for _ in range(length))
     if kind == "number":
-        digits = "".join(rng.choice(string.digits) for _ in range(max(1, length - 3)))
+        # At least three digits, so short numbers are not all "$.5"-like strings a decoder
+        # could learn as a prior.
+        digits = "".join(rng.choice(string.digits) for _ in range(max(3, length - 2)))
         return rng.choice(("", "$", "#")) + digits[:-2] + rng.choice((".", ",")) + digits[-2:]
     words: list[str] = []
     while len(" ".join(words)) < length:
