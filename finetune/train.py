@@ -179,7 +179,7 @@ def train(config: TrainConfig) -> TrainResult:
         disable=not (config.progress and accelerator.is_main_process),
         desc="finetune",
     )
-    window_loss, window_tokens, window_start = [], 0, time.perf_counter()
+    window_loss, window_ctc, window_tokens, window_start = [], [], 0, time.perf_counter()
     stream = batches(state["micro_step"])
     lm_head = accelerator.unwrap_model(model).get_output_embeddings()
     ctc_targets = CTCTargets(processor.end_token_id, processor.tokenizer.pad_token_id)
@@ -191,6 +191,7 @@ def train(config: TrainConfig) -> TrainResult:
             if config.ctc_weight:
                 ctc = ctc_targets.loss(lm_head(output.image_features), batch["labels"])
                 loss = loss + config.ctc_weight * ctc
+                window_ctc.append(ctc.item())
             accelerator.backward(loss)
             if accelerator.sync_gradients:
                 accelerator.clip_grad_norm_(parameters, 1.0)
@@ -198,7 +199,7 @@ def train(config: TrainConfig) -> TrainResult:
             scheduler.step()
             optimizer.zero_grad()
         state["micro_step"] += 1
-        window_loss.append(loss.item())
+        window_loss.append(output.loss.item())  # the LM loss; CTC is logged on its own
         tokens = int(batch["attention_mask"].sum())
         window_tokens += tokens
         state["tokens"] += tokens
@@ -216,6 +217,8 @@ def train(config: TrainConfig) -> TrainResult:
                 "lr": scheduler.get_last_lr()[0],
                 "tokens_per_s": window_tokens / max(elapsed, 1e-9),
             }
+            if window_ctc:
+                record["ctc_loss"] = sum(window_ctc) / len(window_ctc)
             if eval_loader is not None and config.eval_steps and step % config.eval_steps == 0:
                 record["eval_loss"] = evaluate_loss(model, eval_loader, accelerator)
             state["history"].append(record)
@@ -225,7 +228,8 @@ def train(config: TrainConfig) -> TrainResult:
             if accelerator.is_main_process:
                 with (out / LOG).open("a") as log:
                     log.write(json.dumps(record) + "\n")
-            window_loss, window_tokens, window_start = [], 0, time.perf_counter()
+            window_loss, window_ctc, window_tokens = [], [], 0
+            window_start = time.perf_counter()
         if config.save_steps and step % config.save_steps == 0 and step < total_steps:
             _save_checkpoint(out, accelerator, model, optimizer, scheduler, state)
     progress.close()

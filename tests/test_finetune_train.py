@@ -165,3 +165,18 @@ def test_freeze_keeps_encoders_fixed_with_gradient_checkpointing(
         torch.testing.assert_close(after[name], before[name])
     llm = "model.language_model.layers.0.mlp.up_proj.weight"
     assert not torch.allclose(after[llm], before[llm])
+
+
+def test_ctc_loss_is_low_when_visual_tokens_spell_the_target() -> None:
+    from docvlm.finetune.train import CTCTargets
+
+    blank, end, vocab = 0, 9, 10
+    labels = torch.tensor([[-100, -100, 3, 4, 4, end]])  # target "3 4 4", then <|im_end|>
+    spelled = [blank, 3, blank, 4, blank, 4, blank, blank]  # repeats need a blank between
+    logits = torch.full((1, len(spelled), vocab), -20.0)
+    logits[0, torch.arange(len(spelled)), torch.tensor(spelled)] = 20.0
+    ctc = CTCTargets(end_token_id=end, blank_id=blank)
+    assert ctc.loss(logits, labels) < 1e-3
+    wrong = torch.full((1, len(spelled), vocab), -20.0)
+    wrong[0, :, 5] = 20.0
+    assert ctc.loss(wrong, labels) > 10
