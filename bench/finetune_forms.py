@@ -123,6 +123,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--ctc-weight", type=float, default=1.0)
+    parser.add_argument("--max-lines", type=int, default=3, help="lines per random-text image")
+    parser.add_argument("--stage1-only", action="store_true", help="stop after pretraining")
     args = parser.parse_args()
     # On a shared 2-core machine one thread per process is ~3× faster than oversubscribing.
     torch.set_num_threads(1)
@@ -137,10 +139,10 @@ def main() -> None:
     results: dict[str, Any] = {"smoke": smoke, "model": bench_overrides()}
     started = time.perf_counter()
 
-    text_train = synth_text(out / "text_train", n_text, seed=1, size=(512, 256), lines=(1, 3),
-                            chars=(3, 8), font_sizes=(26, 40))  # fmt: skip
-    text_test = synth_text(out / "text_test", n_test, seed=2, size=(512, 256), lines=(1, 3),
-                           chars=(3, 8), font_sizes=(26, 40))  # fmt: skip
+    text_options = dict(size=(512, 256), lines=(1, args.max_lines), chars=(3, 8),
+                        font_sizes=(26, 40))  # fmt: skip
+    text_train = synth_text(out / "text_train", n_text, seed=1, **text_options)
+    text_test = synth_text(out / "text_test", n_test, seed=2, **text_options)
     print(f"data: {n_text} random-text images ({time.perf_counter() - started:.0f} s)", flush=True)
 
     common = dict(batch_size=args.batch_size, log_steps=10 if smoke else 25, progress=False,
@@ -164,6 +166,9 @@ def main() -> None:
         }  # fmt: skip
         print(f"stage 1: {stage1.steps} steps, char accuracy {read_acc:.3f} "
               f"(random init {random_acc:.3f})", flush=True)  # fmt: skip
+        if args.stage1_only:
+            (out / "results.json").write_text(json.dumps(results, indent=1))
+            return
     else:
         pretrained = args.pretrained
 
