@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from docvlm.document import Document, Page
 from docvlm.errors import DocVLMError, UnreadableFileError
-from docvlm.output import atomic_write_text
+from docvlm.output import atomic_write_text, remove_stale_temp_files
 from docvlm.pipeline import Parser
 from docvlm.sources import IMAGE_SUFFIXES, PDF_SUFFIXES
 
@@ -296,6 +296,7 @@ def run_batch(
     (`ray_address`: "local" or a cluster address); outputs and manifest are written here.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(out_dir)
     manifest = Manifest(out_dir / MANIFEST_NAME)
     parser = Parser(**parser_options)
     cache = PageCache(out_dir / CACHE_DIR, parser.options(), force=force)

@@ -6,12 +6,22 @@ import os
 import tempfile
 from pathlib import Path
 
+TEMP_SUFFIX = ".docvlm-tmp"
+
+
+def remove_stale_temp_files(folder: Path) -> int:
+    """Delete temp files a killed run left under `folder`; returns how many."""
+    stale = list(folder.rglob(f".*{TEMP_SUFFIX}"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write `text` to a temp file beside `path`, fsync it, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

@@ -131,7 +131,7 @@ def test_kill_and_resume_gives_complete_outputs(tmp_path):
     rows = _manifest(out)
     keys = [(r["input"], r["page"]) for r in rows]
     assert len(keys) == len(set(keys)) == 48
-    assert not list(out.glob(".*.tmp"))
+    assert not list(out.rglob(".*.docvlm-tmp"))
 
 
 @pytest.mark.slow
@@ -176,3 +176,13 @@ def test_ray_local_instance_writes_the_same_outputs(tmp_path):
         ("report.pdf", 2),
         ("x.pdf", 0),
     ]
+
+
+def test_temp_files_of_a_killed_run_are_removed(tmp_path):
+    (tmp_path / "sub").mkdir()
+    stale = tmp_path / "sub" / ".report.md.abc123.docvlm-tmp"
+    stale.write_text("half a docu")
+    keep = tmp_path / ".notes.tmp"
+    keep.write_text("not ours")
+    run_batch(collect_inputs([SAMPLES / "report.pdf"]), tmp_path, {"engine": "text"})
+    assert not stale.exists() and keep.exists()

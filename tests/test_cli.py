@@ -41,7 +41,7 @@ def test_parse_to_a_file_and_json_validates_against_the_schema(tmp_path):
     schema = json.loads(docvlm("schema").stdout)
     jsonschema.validate(document, schema)
     assert [p["number"] for p in document["pages"]] == [2]
-    assert not list(tmp_path.glob(".*.tmp"))  # atomic write left no temp file
+    assert not list(tmp_path.rglob(".*.docvlm-tmp"))  # atomic write left no temp file
 
 
 def test_parse_a_directory_writes_one_output_per_input(tmp_path):
