@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.badinputs import write_bad_inputs
+from tests.badinputs import broken_xref_pdf, write_bad_inputs
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -64,9 +65,17 @@ def test_parse_a_directory_writes_one_output_per_input(tmp_path):
 
 
 def test_bad_inputs_fail_alone_with_one_line_each(tmp_path):
-    bad = write_bad_inputs(tmp_path / "in")
-    shutil.copy(SAMPLES / "report.pdf", tmp_path / "in" / "good.pdf")
-    result = docvlm("parse", tmp_path / "in", "-o", tmp_path / "out")
+    folder = tmp_path / "in"
+    bad = write_bad_inputs(folder)
+    shutil.copy(SAMPLES / "report.pdf", folder / "good.pdf")
+    (folder / "repaired.pdf").write_bytes(broken_xref_pdf())
+    with open(os.fsencode(folder) + b"/r\xe9sum\xe9.pdf", "wb") as handle:  # not UTF-8
+        handle.write((SAMPLES / "invoice.pdf").read_bytes())
+    os.symlink(folder, folder / "loop")  # a symlink loop: walked once
+    os.symlink(tmp_path / "gone.pdf", folder / "dangling.pdf")  # unreadable
+    bad["dangling.pdf"] = folder / "dangling.pdf"
+
+    result = docvlm("parse", folder, "-o", tmp_path / "out")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == len(bad)
@@ -78,14 +87,20 @@ def test_bad_inputs_fail_alone_with_one_line_each(tmp_path):
         "zero_pages.pdf": "no pages",
         "bomb.png": "pixel limit",
         "huge_page.pdf": "200×200 in",
+        "dangling.pdf": "cannot read",
     }
     for name, fragment in expected.items():
         assert any(name in line and fragment in line for line in lines), (name, lines)
     assert "Document Understanding" in (tmp_path / "out" / "good.md").read_text()
+    assert "INV-2024-0173" in next((tmp_path / "out").glob("r*sum*.md")).read_text()
     rows = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").open()]
-    statuses = {Path(r["input"]).name: r["status"] for r in rows}
-    assert statuses["good.pdf"] == "ok"
-    assert all(statuses[name] == "error" for name in bad)
+    by_name = {Path(r["input"]).name: r for r in rows}
+    # One row per page (good.pdf has two), nothing walked twice through the loop.
+    assert len(by_name) == len(bad) + 3 and len(rows) == len(bad) + 4
+    assert by_name["good.pdf"]["status"] == "ok"
+    assert all(by_name[name]["status"] == "error" for name in bad)
+    assert by_name["repaired.pdf"]["status"] == "ok"
+    assert "repaired" in by_name["repaired.pdf"]["warnings"][0]
 
 
 def test_encrypted_pdf_with_the_right_password(tmp_path):
