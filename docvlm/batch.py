@@ -9,13 +9,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from docvlm.document import Document, Page
 from docvlm.errors import DocVLMError, UnreadableFileError
 from docvlm.output import atomic_write_text, remove_stale_temp_files
-from docvlm.pipeline import Parser
+from docvlm.pipeline import Parser, ParseRequest
 from docvlm.sources import IMAGE_SUFFIXES, PDF_SUFFIXES
 
 OutputFormat = Literal["md", "json", "html"]
@@ -181,17 +182,10 @@ def parse_input(
     password: str | None = None,
     on_page: Callable[[Page], None] | None = None,
 ) -> DocumentOutcome:
-    """Parse one input using and filling the page cache; never raises for bad input."""
+    """Parse one input page by page, using and filling the page cache; never raises."""
     outcome = DocumentOutcome(item)
-    name = display_path(item.path)
     started = time.perf_counter()
-    failure: DocVLMError | None = None
-    try:
-        data: bytes | None = item.path.read_bytes()
-    except OSError as error:
-        data = None
-        failure = UnreadableFileError(f"{name}: cannot read ({error.strerror or error})")
-
+    data, failure = _read(item)
     if data is not None:
         file_hash = _sha(data)
         document = Document()
@@ -200,26 +194,17 @@ def parse_input(
             document.source, document.page_count = empty.source, empty.page_count
             document.metadata = empty.metadata
 
-        def cached(number: int) -> Page | None:
-            return cache.load(cache.page_hash(file_hash, number))
-
         try:
             for page in parser.iter_pages(
                 data,
                 pages=pages,
                 password=password,
-                name=name,
+                name=display_path(item.path),
                 on_open=keep_header,
-                cached=cached,
+                cached=partial(_cached_page, cache, file_hash),
             ):
-                page_hash = cache.page_hash(file_hash, page.number)
-                cache.store(page_hash, page)
+                _record_page(outcome, page, cache, file_hash, document.metadata)
                 document.pages.append(page)
-                row = _page_row(name, page, page_hash, item)
-                row["warnings"] = document.metadata.get("warnings", [])
-                outcome.rows.append(row)
-                if page.status == "error":
-                    outcome.errors.append(f"{name}: page {page.number}: {page.error}")
                 if on_page is not None:
                     on_page(page)
         except DocVLMError as error:
@@ -227,24 +212,95 @@ def parse_input(
         else:
             parser.finish(document)
             outcome.rendered = render(document, output_format, include_furniture)
-
     if failure is not None:
-        message = str(failure) if str(failure).startswith(name) else f"{name}: {failure}"
-        outcome.errors.append(message)
-        outcome.rows.append(
-            {
-                "input": name,
-                "page": None,
-                "hash": None,
-                "engine": None,
-                "status": "error",
-                "error_kind": failure.kind,
-                "error": message,
-                "seconds": round(time.perf_counter() - started, 4),
-                "output": None,
-            }
-        )
+        _record_failure(outcome, failure, started)
     return outcome
+
+
+def parse_inputs(
+    parser: Parser,
+    items: Sequence[InputFile],
+    cache: PageCache,
+    *,
+    output_format: OutputFormat = "md",
+    include_furniture: bool = False,
+    pages: str | None = None,
+    password: str | None = None,
+    on_page: Callable[[Page], None] | None = None,
+) -> list[DocumentOutcome]:
+    """Parse a group of inputs together so their pages share engine batches; never raises."""
+    started = time.perf_counter()
+    outcomes = [DocumentOutcome(item) for item in items]
+    opened: list[tuple[DocumentOutcome, str]] = []
+    requests: list[ParseRequest] = []
+    for outcome in outcomes:
+        data, failure = _read(outcome.input)
+        if data is None:
+            _record_failure(outcome, failure, started)
+            continue
+        file_hash = _sha(data)
+        name = display_path(outcome.input.path)
+        cached = partial(_cached_page, cache, file_hash)
+        requests.append(ParseRequest(data, pages, password, name, cached))
+        opened.append((outcome, file_hash))
+    for (outcome, file_hash), result in zip(opened, parser.parse_many(requests), strict=True):
+        if isinstance(result, DocVLMError):
+            _record_failure(outcome, result, started)
+            continue
+        for page in result.pages:
+            _record_page(outcome, page, cache, file_hash, result.metadata)
+            if on_page is not None:
+                on_page(page)
+        outcome.rendered = render(result, output_format, include_furniture)
+    return outcomes
+
+
+def _read(item: InputFile) -> tuple[bytes | None, DocVLMError | None]:
+    try:
+        return item.path.read_bytes(), None
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return None, UnreadableFileError(f"{display_path(item.path)}: cannot read ({reason})")
+
+
+def _cached_page(cache: PageCache, file_hash: str, number: int) -> Page | None:
+    return cache.load(cache.page_hash(file_hash, number))
+
+
+def _record_page(
+    outcome: DocumentOutcome,
+    page: Page,
+    cache: PageCache,
+    file_hash: str,
+    metadata: dict[str, Any],
+) -> None:
+    page_hash = cache.page_hash(file_hash, page.number)
+    cache.store(page_hash, page)
+    name = display_path(outcome.input.path)
+    row = _page_row(name, page, page_hash, outcome.input)
+    row["warnings"] = metadata.get("warnings", [])
+    outcome.rows.append(row)
+    if page.status == "error":
+        outcome.errors.append(f"{name}: page {page.number}: {page.error}")
+
+
+def _record_failure(outcome: DocumentOutcome, failure: DocVLMError, started: float) -> None:
+    name = display_path(outcome.input.path)
+    message = str(failure) if str(failure).startswith(name) else f"{name}: {failure}"
+    outcome.errors.append(message)
+    outcome.rows.append(
+        {
+            "input": name,
+            "page": None,
+            "hash": None,
+            "engine": None,
+            "status": "error",
+            "error_kind": failure.kind,
+            "error": message,
+            "seconds": round(time.perf_counter() - started, 4),
+            "output": None,
+        }
+    )
 
 
 def _page_row(name: str, page: Page, page_hash: str, item: InputFile) -> dict[str, Any]:
@@ -317,6 +373,8 @@ def run_batch(
         )
     elif workers > 1:
         stream = _pool_outcomes(inputs, parser_options, cache, options, workers)
+    elif parser.batches_across_documents:
+        stream = _grouped_outcomes(parser, inputs, cache, options, on_page)
     else:
         stream = (parse_input(parser, item, cache, on_page=on_page, **options) for item in inputs)
 
@@ -332,6 +390,20 @@ def run_batch(
             on_document(outcome)
     manifest.compact()
     return outcomes
+
+
+def _grouped_outcomes(
+    parser: Parser,
+    inputs: Sequence[InputFile],
+    cache: PageCache,
+    options: dict[str, Any],
+    on_page: Callable[[Page], None] | None,
+) -> Iterator[DocumentOutcome]:
+    # Groups of `batch_size` documents hold at least `batch_size` pages: full VLM batches.
+    size = parser.batch_size
+    for start in range(0, len(inputs), size):
+        group = inputs[start : start + size]
+        yield from parse_inputs(parser, group, cache, on_page=on_page, **options)
 
 
 def _pool_outcomes(

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,9 +20,30 @@ from docvlm.errors import (
     TooManyPagesError,
 )
 from docvlm.furniture import mark_furniture
-from docvlm.sources import DEFAULT_SIZE, MAX_PAGE_PIXELS, Rasterizer, SourcePage, open_source
+from docvlm.sources import (
+    DEFAULT_SIZE,
+    MAX_PAGE_PIXELS,
+    Rasterizer,
+    SourceDocument,
+    SourcePage,
+    open_source,
+)
 
 EngineName = Literal["auto", "text", "ocr", "vlm"]
+
+
+@dataclass
+class ParseRequest:
+    """One source to parse, with its page selection; `cached(number)` may return a Page
+    parsed earlier, used instead of parsing that page again."""
+
+    source: str | Path | bytes
+    pages: str | Sequence[int] | None = None
+    password: str | None = None
+    name: str | None = None
+    cached: Callable[[int], Page | None] | None = None
+
+
 ENGINE_NAMES = ("auto", "text", "ocr", "vlm")
 DEGENERATE_FLAG = "degenerate"
 DEFAULT_MAX_PAGES = 5000
@@ -64,6 +86,11 @@ class Parser:
         self.max_pages = max_pages
         self.page_timeout = page_timeout
         self.vlm_options = vlm_options
+
+    @property
+    def batches_across_documents(self) -> bool:
+        """Whether batch runs should group documents: VLM batches of several pages."""
+        return self.batch_size > 1 and (self.model is not None or "vlm" in self._engines)
 
     def options(self) -> dict[str, Any]:
         """The settings that change what a page parses to (for manifests and cache keys)."""
@@ -135,20 +162,7 @@ class Parser:
         status "error" and the next page goes on. `cached(number)` may return a Page parsed
         earlier, which is yielded as it is instead of parsing that page again.
         """
-        with open_source(
-            source,
-            password=password,
-            pages=pages,
-            rasterizer=self.rasterizer,
-            size=self.size,
-            max_pixels=self.max_pixels,
-            name=name,
-        ) as opened:
-            if len(opened.page_numbers) > self.max_pages:
-                raise TooManyPagesError(
-                    f"{opened.name}: {len(opened.page_numbers)} pages selected, over the "
-                    f"limit of {self.max_pages} (--max-pages, or select pages with --pages)"
-                )
+        with self._open(ParseRequest(source, pages, password, name)) as opened:
             if on_open is not None:
                 on_open(self._empty_document(opened))
             pending: list[int] = []
@@ -164,6 +178,44 @@ class Parser:
                     yield page
             if pending:
                 yield from self._parse_chunk(opened, pending)
+
+    def parse_many(self, requests: Sequence[ParseRequest]) -> list[Document | DocVLMError]:
+        """Parse several sources together, so pages of different documents share engine
+        batches (a GPU's VLM batch fills up even when every document is one page long).
+
+        Each result is the finished Document or the error that kept its source from opening.
+        """
+        results: list[Document | DocVLMError] = []
+        opened_sources: list[SourceDocument] = []
+        work: list[tuple[SourceDocument, int]] = []
+        owners: list[Document] = []
+        try:
+            for request in requests:
+                try:
+                    opened = self._open(request)
+                except DocVLMError as error:
+                    results.append(error)
+                    continue
+                opened_sources.append(opened)
+                document = self._empty_document(opened)
+                results.append(document)
+                for number in opened.page_numbers:
+                    page = request.cached(number) if request.cached is not None else None
+                    if page is None:
+                        work.append((opened, number))
+                        owners.append(document)
+                    else:
+                        document.pages.append(page)
+            for document, page in zip(owners, self._parse_items(work), strict=True):
+                document.pages.append(page)
+        finally:
+            for opened in opened_sources:
+                opened.close()
+        for result in results:
+            if isinstance(result, Document):
+                result.pages.sort(key=lambda page: page.number)
+                self.finish(result)
+        return results
 
     def parse(
         self,
@@ -199,20 +251,44 @@ class Parser:
             metadata["warnings"] = list(opened.warnings)
         return Document(source=opened.name, page_count=opened.page_count, metadata=metadata)
 
-    def _parse_chunk(self, opened: Any, numbers: list[int]) -> list[Page]:
-        results: dict[int, Page] = {}
+    def _open(self, request: ParseRequest) -> SourceDocument:
+        opened = open_source(
+            request.source,
+            password=request.password,
+            pages=request.pages,
+            rasterizer=self.rasterizer,
+            size=self.size,
+            max_pixels=self.max_pixels,
+            name=request.name,
+        )
+        if len(opened.page_numbers) > self.max_pages:
+            opened.close()
+            raise TooManyPagesError(
+                f"{opened.name}: {len(opened.page_numbers)} pages selected, over the "
+                f"limit of {self.max_pages} (--max-pages, or select pages with --pages)"
+            )
+        return opened
+
+    def _parse_chunk(self, opened: SourceDocument, numbers: list[int]) -> list[Page]:
+        return self._parse_items([(opened, number) for number in numbers])
+
+    def _parse_items(self, items: list[tuple[SourceDocument, int]]) -> list[Page]:
+        """Route pages (of one or several sources) and run each engine in batches."""
+        results: list[Page] = []
         routed: dict[str, list[tuple[SourcePage, Page]]] = {}
-        for number in numbers:
+        for opened, number in items:
             try:
                 source_page = opened.page(number)
             except DocVLMError as error:
-                results[number] = Page(
-                    number=number,
-                    width=0.0,
-                    height=0.0,
-                    status="error",
-                    error_kind=error.kind,
-                    error=str(error),
+                results.append(
+                    Page(
+                        number=number,
+                        width=0.0,
+                        height=0.0,
+                        status="error",
+                        error_kind=error.kind,
+                        error=str(error),
+                    )
                 )
                 continue
             engine_name, reason = self.route(source_page)
@@ -223,12 +299,13 @@ class Parser:
                 engine=engine_name,
                 reason=reason,
             )
-            results[number] = page
+            results.append(page)
             routed.setdefault(engine_name, []).append((source_page, page))
 
-        for engine_name, items in routed.items():
-            self._run_engine(engine_name, items)
-        return [results[n] for n in numbers]
+        for engine_name, engine_items in routed.items():
+            for start in range(0, len(engine_items), self.batch_size):
+                self._run_engine(engine_name, engine_items[start : start + self.batch_size])
+        return results
 
     def _run_engine(self, engine_name: str, items: list[tuple[SourcePage, Page]]) -> None:
         engine = self.get_engine(engine_name)

@@ -186,3 +186,28 @@ def test_temp_files_of_a_killed_run_are_removed(tmp_path):
     keep.write_text("not ours")
     run_batch(collect_inputs([SAMPLES / "report.pdf"]), tmp_path, {"engine": "text"})
     assert not stale.exists() and keep.exists()
+
+
+def test_vlm_batches_span_documents_and_match_single_page_runs(tmp_path):
+    items = collect_inputs(
+        [SAMPLES / "invoice.pdf", SAMPLES / "report.pdf", SAMPLES / "x.pdf", SAMPLES / "mixed.pdf"]
+    )
+    batched = RecordingEngine("vlm")
+    outcomes = run_batch(
+        items, tmp_path / "batched", {"engine": "vlm", "batch_size": 4, "engines": {"vlm": batched}}
+    )
+    # Four documents form one group; its five pages go out as a batch of four, then one.
+    assert batched.batches == [[1, 1, 2, 1], [2]]
+    assert "cannot read" in outcomes[2].errors[0]
+    single = RecordingEngine("vlm")
+    run_batch(items, tmp_path / "single", {"engine": "vlm", "engines": {"vlm": single}})
+    assert single.batches == [[1], [1], [2], [1], [2]]
+    for name in ("invoice.md", "report.md", "mixed.md"):
+        batched_text = (tmp_path / "batched" / name).read_text()
+        assert batched_text == (tmp_path / "single" / name).read_text()
+    assert len(_manifest(tmp_path / "batched")) == len(_manifest(tmp_path / "single")) == 6
+
+    run_batch(
+        items, tmp_path / "batched", {"engine": "vlm", "batch_size": 4, "engines": {"vlm": batched}}
+    )
+    assert len(batched.batches) == 2  # resumed: every page came from the cache
