@@ -30,6 +30,9 @@ from docvlm.sources import (
 )
 
 EngineName = Literal["auto", "text", "ocr", "vlm"]
+ENGINE_NAMES = ("auto", "text", "ocr", "vlm")
+DEGENERATE_FLAG = "degenerate"
+DEFAULT_MAX_PAGES = 5000
 
 
 @dataclass
@@ -42,11 +45,6 @@ class ParseRequest:
     password: str | None = None
     name: str | None = None
     cached: Callable[[int], Page | None] | None = None
-
-
-ENGINE_NAMES = ("auto", "text", "ocr", "vlm")
-DEGENERATE_FLAG = "degenerate"
-DEFAULT_MAX_PAGES = 5000
 
 
 class Parser:
