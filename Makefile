@@ -4,9 +4,11 @@
 PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 STAMP = .setup-done
-APT_PACKAGES = poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim
+APT_PACKAGES = poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
+	fonts-dejavu-core fonts-dejavu-extra
+DEJAVU = /usr/share/fonts/truetype/dejavu
 
-.PHONY: demo test setup system-packages lint bench
+.PHONY: demo test setup system-packages lint
 
 demo: $(STAMP)
 	$(PYTHON) -m docvlm.cli parse samples/report.pdf
@@ -26,7 +28,8 @@ $(STAMP): pyproject.toml
 system-packages:
 	@if command -v pdftoppm >/dev/null && command -v tesseract >/dev/null \
 		&& tesseract --list-langs 2>/dev/null | grep -qx eng \
-		&& tesseract --list-langs 2>/dev/null | grep -qx chi_sim; then \
+		&& tesseract --list-langs 2>/dev/null | grep -qx chi_sim \
+		&& [ -f $(DEJAVU)/DejaVuSans.ttf ] && [ -f $(DEJAVU)/DejaVuSerif-Italic.ttf ]; then \
 		echo "system packages present"; \
 	elif command -v apt-get >/dev/null; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
