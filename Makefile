@@ -18,9 +18,9 @@ test: $(STAMP)
 
 setup: $(STAMP)
 
+# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml
 	$(MAKE) system-packages
-	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(PIP) install --quiet "torch==2.13.0"
 	$(PIP) install --quiet -e ".[dev]"
 	touch $(STAMP)
