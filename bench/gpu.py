@@ -15,6 +15,7 @@ import importlib.util
 import time
 
 import torch
+from generate import smoke_config  # bench/ is on sys.path when a bench script runs
 from transformers import GotOcr2Config, GotOcr2ForConditionalGeneration
 
 from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
@@ -22,21 +23,17 @@ from docvlm.model.configuration_docvlm import from_got_ocr2_dict
 
 
 def smoke_configs() -> tuple[GotOcr2Config, DocVLMConfig]:
-    text = dict(
-        model_type="qwen2",
-        vocab_size=151860,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        tie_word_embeddings=True,
-    )
-    vision = dict(hidden_size=32, output_channels=16, num_hidden_layers=3, num_attention_heads=2)
-    got = GotOcr2Config(vision_config={**vision, "mlp_dim": 64}, text_config=text)
+    got = smoke_config()
     toy = DocVLMConfig.from_preset(
         "vary-toy",
-        vision_config={**vision, "mlp_dim": 64, "global_attn_indexes": [1]},
+        vision_config=dict(
+            hidden_size=32,
+            output_channels=16,
+            num_hidden_layers=3,
+            num_attention_heads=2,
+            mlp_dim=64,
+            global_attn_indexes=[1],
+        ),
         clip_config=dict(
             hidden_size=32,
             intermediate_size=64,
@@ -45,7 +42,7 @@ def smoke_configs() -> tuple[GotOcr2Config, DocVLMConfig]:
             image_size=224,
             patch_size=14,
         ),
-        text_config=text,
+        text_config=got.text_config.to_dict(),
     )
     return got, toy
 
