@@ -18,18 +18,8 @@ import pymupdf
 
 from docvlm.extract import extract
 from docvlm.extraction.schema import load_schema
+from docvlm.extraction.vlm import pointer_leaves
 from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form
-
-
-def leaves(value, pointer=""):
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from leaves(child, f"{pointer}/{key}")
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from leaves(child, f"{pointer}/{index}")
-    else:
-        yield pointer, value
 
 
 def field_at(data, pointer: str):
@@ -68,7 +58,7 @@ def run(count: int, scanned: bool, extractor) -> tuple[int, int, float]:
         start = time.perf_counter()
         data = extractor(form.pdf, schema)
         seconds += time.perf_counter() - start
-        for pointer, value in leaves(form.values):
+        for pointer, value in pointer_leaves(form.values):
             total += 1
             right += field_at(data, pointer) == value
     return right, total, seconds / count

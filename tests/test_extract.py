@@ -22,7 +22,7 @@ from docvlm.errors import SchemaError
 from docvlm.extract import extract
 from docvlm.extraction.constrained import compile_grammar, generate_json, value_spans
 from docvlm.extraction.schema import load_schema
-from docvlm.extraction.vlm import merge_pages, page_schema
+from docvlm.extraction.vlm import merge_pages, page_schema, pointer_leaves
 from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -65,17 +65,6 @@ INVOICE_SCHEMA = {
 
 def overlaps(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def leaves(value, pointer=""):
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from leaves(child, f"{pointer}/{key}")
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from leaves(child, f"{pointer}/{index}")
-    else:
-        yield pointer, value
 
 
 # ---------------------------------------------------------------- schema checks
@@ -142,7 +131,7 @@ def test_sample_invoice_every_field_value_page_and_box() -> None:
                 "line_items", "subtotal", "tax", "total"):  # fmt: skip
         assert result.data[key] == expected[key], key
     page = pymupdf.open(SAMPLES / "invoice.pdf")[0]
-    for pointer, value in leaves(result.data):
+    for pointer, value in pointer_leaves(result.data):
         found = result.fields[pointer]
         assert found.page == 1 and found.source == "text" and 0 < found.confidence <= 1
         if isinstance(value, bool):
@@ -323,7 +312,7 @@ def test_random_weight_model_writes_schema_valid_json_for_20_seeds() -> None:
         )  # fmt: skip
         assert generation.complete, generation.text
         jsonschema.validate(generation.value, CONSTRAINED_SCHEMA)
-        pointers = {p for p, _ in leaves(generation.value)}
+        pointers = {p for p, _ in pointer_leaves(generation.value)}
         assert set(generation.confidences) >= pointers - {"/tags"}
         assert all(0.0 <= c <= 1.0 for c in generation.confidences.values())
         outputs.add(generation.text)

@@ -107,7 +107,7 @@ def merge_pages(answers: list[tuple[SourcePage, Any, dict[str, float]]]) -> dict
     for page, value, confidences in answers:
         words = None
         offsets: dict[str, int] = {}
-        for pointer, leaf in _leaves(value, ""):
+        for pointer, leaf in pointer_leaves(value, ""):
             if leaf is None or leaf == "":
                 continue
             target = _shift_arrays(pointer, array_lengths, offsets)
@@ -137,7 +137,8 @@ def _shift_arrays(pointer: str, lengths: dict[str, int], seen: dict[str, int]) -
     return "/".join(parts)
 
 
-def _leaves(value: Any, pointer: str) -> list[tuple[str, Any]]:
+def pointer_leaves(value: Any, pointer: str = "") -> list[tuple[str, Any]]:
+    """Leaf values of a JSON value with their JSON pointers (`/items/0/amount`)."""
     if isinstance(value, dict):
         pairs = value.items()
     elif isinstance(value, list):
@@ -147,5 +148,5 @@ def _leaves(value: Any, pointer: str) -> list[tuple[str, Any]]:
     out = []
     for key, child in pairs:
         escaped = str(key).replace("~", "~0").replace("/", "~1")
-        out += _leaves(child, f"{pointer}/{escaped}")
+        out += pointer_leaves(child, f"{pointer}/{escaped}")
     return out
