@@ -30,6 +30,18 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def _box(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        x0, y0, x1, y1 = (float(part) for part in _split(value))
+    except ValueError:
+        raise DocVLMError(f"--crop {value!r}: give four numbers x0,y0,x1,y1") from None
+    if x1 <= x0 or y1 <= y0:
+        raise DocVLMError(f"--crop {value!r}: x1 and y1 must exceed x0 and y0")
+    return x0, y0, x1, y1
+
+
 def finetune(
     train: Path = typer.Option(..., help="Training manifest (JSONL)."),
     out: Path = typer.Option(..., help="Folder for the model or adapter, processor and card."),
@@ -55,6 +67,10 @@ def finetune(
     eval_steps: int = typer.Option(0, help="Eval loss every N steps (0: at the end only)."),
     save_steps: int = typer.Option(0, help="Checkpoint every N steps for --resume."),
     ctc_weight: float = typer.Option(0.0, help="Auxiliary CTC loss on the visual tokens."),
+    glyph_weight: float = typer.Option(
+        0.0, help="Auxiliary glyph loss on examples with glyph boxes (synthetic --glyphs data)."
+    ),
+    glyph_slots: int = typer.Option(8, help="Characters one visual token names (glyph loss)."),
     resume: bool = typer.Option(False, help="Continue from the last checkpoint in --out."),
     seed: int = typer.Option(0, help="Seed for init and data order."),
 ) -> None:
@@ -88,6 +104,8 @@ def finetune(
         eval_steps=eval_steps,
         save_steps=save_steps,
         ctc_weight=ctc_weight,
+        glyph_weight=glyph_weight,
+        glyph_slots=glyph_slots,
         resume=resume,
         seed=seed,
     )
@@ -117,13 +135,19 @@ def dataset_synth_forms(
     layouts: str = typer.Option("invoice,claim,application", help="Comma list of layouts."),
     scanned: float = typer.Option(0.0, help="Share of forms with scan noise (0–1)."),
     png: int | None = typer.Option(None, help="Write PNGs with this longer side, not PDFs."),
+    crop: str | None = typer.Option(None, help="PNG of this page box only: x0,y0,x1,y1 in pt."),
+    glyphs: bool = typer.Option(False, help="Add character boxes (PNG only) for --glyph-weight."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Synthetic forms with random realistic values and their JSON targets."""
     from docvlm.finetune.builders import synth_forms
 
     with _user_errors():
-        typer.echo(f"wrote {synth_forms(out, n, _split(layouts), seed, scanned, png)}")
+        box = _box(crop)
+        if (box or glyphs) and png is None:
+            raise DocVLMError("--crop and --glyphs describe PNGs: add --png SIZE")
+        manifest = synth_forms(out, n, _split(layouts), seed, scanned, png, box, glyphs)
+        typer.echo(f"wrote {manifest}")
 
 
 @dataset_app.command("synth-text")
@@ -134,6 +158,7 @@ def dataset_synth_text(
     height: int = typer.Option(256, help="Image height in px."),
     max_lines: int = typer.Option(4, help="Most lines per image."),
     max_chars: int = typer.Option(16, help="Most characters per line."),
+    glyphs: bool = typer.Option(False, help="Add character boxes for --glyph-weight."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Prior-free random text (characters, words, numbers) in several fonts, for reading."""
@@ -141,8 +166,9 @@ def dataset_synth_text(
 
     with _user_errors():
         manifest = synth_text(
-            out, n, seed, (width, height), lines=(1, max_lines), chars=(1, max_chars)
-        )
+            out, n, seed, (width, height), lines=(1, max_lines), chars=(1, max_chars),
+            glyphs=glyphs,
+        )  # fmt: skip
         typer.echo(f"wrote {manifest}")
 
 

@@ -6,16 +6,19 @@ lists), so a decoder cannot lower the loss without reading the image.
 
 from __future__ import annotations
 
+import io
 import random
 import string
+from functools import cache
 from pathlib import Path
 
+import pymupdf
 from PIL import Image, ImageDraw, ImageFont
 
 from docvlm.errors import DocVLMError
 from docvlm.sources import DEFAULT_SIZE, open_source
 
-from .manifest import Example, write_manifest
+from .manifest import Example, Glyph, write_manifest
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FILES = (
@@ -25,7 +28,13 @@ FONT_FILES = (
     "DejaVuSans-Bold.ttf",
     "DejaVuSansCondensed.ttf",
     "DejaVuSerif-Italic.ttf",
+    # PDF base-14 faces, as forms print them (pymupdf ships them).
+    "helv",
+    "hebo",
+    "tiro",
+    "cour",
 )
+Box = tuple[float, float, float, float]
 CHARACTERS = string.ascii_letters + string.digits + "-.,:/$%#()"
 FORMAT_QUERY = "OCR with format: "
 
@@ -51,19 +60,38 @@ def random_text_line(rng: random.Random, min_chars: int, max_chars: int) -> str:
 
 def render_text(
     lines: list[str], rng: random.Random, width: int, height: int, font_sizes: tuple[int, int]
-) -> Image.Image:
-    """Black-ish text on a light background, one font per image, lines stacked from the top."""
+) -> tuple[Image.Image, list[str], list[Glyph]]:
+    """Black-ish text on a light background, one font per image, lines stacked from the top
+    with random gaps. Lines are laid out before drawing: a line too wide is shortened, lines
+    below the bottom are dropped, so all ink stays 2 px inside the border. Returns the image,
+    the lines printed and each character's box (shares of the image size)."""
     image = Image.new("RGB", (width, height), tuple(rng.randint(225, 255) for _ in range(3)))
     draw = ImageDraw.Draw(image)
-    font = _font(rng.choice(FONT_FILES), rng.randint(*font_sizes))
+    size = rng.randint(*font_sizes)
+    font = _font(rng.choice(FONT_FILES), size)
     ink = tuple(rng.randint(0, 60) for _ in range(3))
+    printed: list[str] = []
+    glyphs: list[Glyph] = []
     y = rng.randint(2, 8)
     for line in lines:
+        while len(line) > 1 and _ink_width(draw, line, font) > width - 4:
+            line = line[:-1]
         left, top, right, bottom = draw.textbbox((0, 0), line, font=font)
-        x = rng.randint(2, max(2, width - (right - left) - 2))
+        if y + bottom - top > height - 2 or right - left > width - 4:
+            break
+        x = rng.randint(2, width - (right - left) - 2)
         draw.text((x - left, y - top), line, font=font, fill=ink)
-        y += (bottom - top) + rng.randint(4, 10)
-    return image
+        for index, char in enumerate(line):
+            x0, x1 = (x - left + font.getlength(line[:end]) for end in (index, index + 1))
+            glyphs.append((char, x0 / width, y / height, x1 / width, (y + bottom - top) / height))
+        printed.append(line)
+        y += (bottom - top) + rng.randint(max(4, size // 5), max(10, size * 3 // 2))
+    return image, printed, glyphs
+
+
+def _ink_width(draw: ImageDraw.ImageDraw, line: str, font: ImageFont.ImageFont) -> float:
+    left, _, right, _ = draw.textbbox((0, 0), line, font=font)
+    return right - left
 
 
 def synth_text(
@@ -74,22 +102,30 @@ def synth_text(
     lines: tuple[int, int] = (1, 4),
     chars: tuple[int, int] = (4, 16),
     font_sizes: tuple[int, int] = (16, 24),
+    glyphs: bool = False,
 ) -> Path:
     """Write `n` random-text images and `manifest.jsonl` (target = the lines, newline-joined).
 
     Lines that would not fit the image are dropped, so every target is fully visible.
+    `glyphs` adds each character's box to the rows, for the glyph loss.
     """
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     width, height = size
+    if height < font_sizes[0] + 12 or width < font_sizes[0] + 8:
+        raise DocVLMError(f"a {width}×{height} px image cannot hold {font_sizes[0]} px text")
     examples = []
     for index in range(n):
-        text = [random_text_line(rng, *chars) for _ in range(rng.randint(*lines))]
-        image, fitted = _render_fitting(text, rng, width, height, font_sizes)
+        fitted: list[str] = []
+        while not "".join(fitted).strip():  # the largest font may not fit: draw again
+            text = [random_text_line(rng, *chars) for _ in range(rng.randint(*lines))]
+            image, fitted, boxes = render_text(text, rng, width, height, font_sizes)
         path = out_dir / "images" / f"{index:06d}.png"
         image.save(path)
-        examples.append(Example(target="\n".join(fitted), image=path))
+        examples.append(
+            Example(target="\n".join(fitted), image=path, glyphs=boxes if glyphs else None)
+        )
     return write_manifest(examples, out_dir / "manifest.jsonl")
 
 
@@ -100,12 +136,16 @@ def synth_forms(
     seed: int = 0,
     scanned: float = 0.0,
     png_size: int | None = None,
+    crop: Box | None = None,
+    glyphs: bool = False,
 ) -> Path:
     """Write `n` synthetic forms (PDF, or PNG when `png_size` is set) and their JSON targets.
 
-    `scanned` is the share of forms given scan noise (blur, rotation, JPEG).
+    `scanned` is the share of forms given scan noise (blur, rotation, JPEG). PNGs show the
+    `crop` box of the page (points) with its longer side at `png_size`; `glyphs` adds each
+    printed character's box in the PNG to the rows, for the glyph loss.
     """
-    from .synth import LAYOUTS, synth_form
+    from .synth import LAYOUTS, PAGE_HEIGHT, PAGE_WIDTH, synth_form
 
     unknown = set(layouts) - set(LAYOUTS)
     if unknown:
@@ -123,9 +163,17 @@ def synth_forms(
             examples.append(Example(target=form.values, pdf=pdf_path))
             continue
         png_path = pdf_path.with_suffix(".png")
-        Example(target="", pdf=pdf_path).load_image(png_size).save(png_path)
+        clip = pymupdf.Rect(crop) if crop else pymupdf.Rect(0, 0, PAGE_WIDTH, PAGE_HEIGHT)
+        _render_png(form.pdf, clip, png_size, png_path)
         pdf_path.unlink()
-        examples.append(Example(target=form.values, image=png_path))
+        boxes = None
+        if glyphs:
+            # Boxes come from the born-digital twin: a scan has no text layer to read them from.
+            born_digital = (
+                synth_form(layout, seed=seed * 1_000_003 + index).pdf if form.scanned else form.pdf
+            )
+            boxes = pdf_glyphs(born_digital, clip)
+        examples.append(Example(target=form.values, image=png_path, glyphs=boxes))
     return write_manifest(examples, out_dir / "manifest.jsonl")
 
 
@@ -157,34 +205,45 @@ def from_pdfs(pdf_dir: str | Path, out_dir: str | Path, render_size: int = DEFAU
     return write_manifest(examples, out_dir / "manifest.jsonl")
 
 
-def _render_fitting(
-    lines: list[str],
-    rng: random.Random,
-    width: int,
-    height: int,
-    font_sizes: tuple[int, int],
-) -> tuple[Image.Image, list[str]]:
-    """Render, dropping trailing lines and shortening lines until everything is inside."""
-    while True:
-        state = rng.getstate()
-        image = render_text(lines, rng, width, height, font_sizes)
-        if _fits(image) or (len(lines) == 1 and len(lines[0]) <= 1):
-            return image, lines
-        rng.setstate(state)
-        lines = lines[:-1] if len(lines) > 1 else [lines[0][:-1]]
+def pdf_glyphs(pdf: bytes, clip: pymupdf.Rect) -> list[Glyph]:
+    """Every character on the first page whose centre lies in `clip`, boxed as shares of it."""
+    with pymupdf.open(stream=pdf, filetype="pdf") as document:
+        text = document[0].get_text("rawdict", clip=clip)
+    glyphs: list[Glyph] = []
+    for block in text["blocks"]:
+        for line in block.get("lines", ()):
+            for span in line["spans"]:
+                for char in span["chars"]:
+                    x0, y0, x1, y1 = char["bbox"]
+                    if not clip.contains(pymupdf.Point((x0 + x1) / 2, (y0 + y1) / 2)):
+                        continue
+                    glyphs.append((
+                        char["c"],
+                        (x0 - clip.x0) / clip.width,
+                        (y0 - clip.y0) / clip.height,
+                        (x1 - clip.x0) / clip.width,
+                        (y1 - clip.y0) / clip.height,
+                    ))  # fmt: skip
+    return glyphs
 
 
-def _fits(image: Image.Image) -> bool:
-    """No ink touches the border (text that ran off the image would touch it)."""
-    gray = image.convert("L")
-    width, height = gray.size
-    border = [gray.crop((0, 0, width, 2)), gray.crop((0, height - 2, width, height))]
-    border += [gray.crop((0, 0, 2, height)), gray.crop((width - 2, 0, width, height))]
-    return all(strip.getextrema()[0] > 150 for strip in border)
+def _render_png(pdf: bytes, clip: pymupdf.Rect, size: int, path: Path) -> None:
+    """Rasterize `clip` of the first page with its longer side at `size` px."""
+    zoom = size / max(clip.width, clip.height)
+    with pymupdf.open(stream=pdf, filetype="pdf") as document:
+        pixmap = document[0].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip)
+    pixmap.save(path)
 
 
 def _font(name: str, size: int) -> ImageFont.ImageFont:
+    if "." not in name:
+        return ImageFont.truetype(io.BytesIO(_base14(name)), size)
     path = FONT_DIR / name
     if path.is_file():
         return ImageFont.truetype(str(path), size)
     return ImageFont.load_default(size)
+
+
+@cache
+def _base14(name: str) -> bytes:
+    return pymupdf.Font(name).buffer

@@ -6,7 +6,8 @@ counts only the target tokens and the closing `<|im_end|>` the model must learn 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -16,7 +17,7 @@ from torch.utils.data import Dataset
 from docvlm.model.processing_docvlm import DocVLMProcessor, build_prompt, build_query
 from docvlm.sources import DEFAULT_SIZE
 
-from .manifest import OCR_QUERY, Example, ManifestError
+from .manifest import OCR_QUERY, Example, Glyph, ManifestError
 
 IGNORE_INDEX = -100
 
@@ -58,8 +59,63 @@ def encode_example(
     }
 
 
+# Two stride-2 3×3 convs centre token t on patch 4t: its receptive field starts 3/8 of a cell
+# before the token's nominal cell, so cells are shifted by that much.
+CELL_OFFSET = 0.375
+
+
+def glyph_slot_labels(
+    glyphs: Sequence[Glyph],
+    grid: int,
+    slots: int,
+    token_id: Callable[[str], int | None],
+    empty_id: int,
+    cell_offset: float = CELL_OFFSET,
+) -> torch.Tensor:
+    """(grid², slots) labels: the token ids of each cell's characters in reading order.
+
+    The slot after the last character is `empty_id` (an empty cell labels only its first
+    slot), later slots are IGNORE_INDEX, so blank paper does not drown the characters. A
+    character the tokenizer cannot give one id for ignores its cell, as does a cell holding
+    more than `slots` characters.
+    """
+    cells: dict[int, list[tuple[float, float, str]]] = {}
+    for char, x0, y0, x1, y1 in glyphs:
+        if char.isspace():
+            continue
+        x, y = (x0 + x1) / 2, (y0 + y1) / 2
+        column = min(grid - 1, max(0, math.floor(x * grid + cell_offset)))
+        row = min(grid - 1, max(0, math.floor(y * grid + cell_offset)))
+        cells.setdefault(row * grid + column, []).append((y, x, char))
+    labels = torch.full((grid * grid, slots), IGNORE_INDEX, dtype=torch.long)
+    labels[:, 0] = empty_id
+    for cell, chars in cells.items():
+        ids = [token_id(char) for _, _, char in sorted(_by_line(chars))]
+        if len(ids) > slots or None in ids:
+            labels[cell] = IGNORE_INDEX
+            continue
+        ids = ids + [empty_id] if len(ids) < slots else ids
+        labels[cell, : len(ids)] = torch.tensor(ids)
+    return labels
+
+
+def _by_line(chars: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """Snap y to its line's first character so sorting goes line by line, then left to right."""
+    lines: list[float] = []
+    snapped = []
+    for y, x, char in sorted(chars):
+        if not lines or y - lines[-1] > 1e-3:
+            lines.append(y)
+        snapped.append((lines[-1], x, char))
+    return snapped
+
+
 class ManifestDataset(Dataset):
-    """Examples rasterized and encoded on the fly, so pages never sit in memory as tensors."""
+    """Examples rasterized and encoded on the fly, so pages never sit in memory as tensors.
+
+    With `glyph_slots`, examples that carry glyph boxes also get `glyph_labels`
+    (`glyph_slot_labels`); the others get none and the batch skips the glyph loss.
+    """
 
     def __init__(
         self,
@@ -67,11 +123,14 @@ class ManifestDataset(Dataset):
         processor: DocVLMProcessor,
         max_length: int | None = None,
         render_size: int = DEFAULT_SIZE,
+        glyph_slots: int = 0,
     ) -> None:
         self.examples = list(examples)
         self.processor = processor
         self.max_length = max_length
         self.render_size = render_size
+        self.glyph_slots = glyph_slots
+        self._char_ids: dict[str, int | None] = {}
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -79,9 +138,25 @@ class ManifestDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         example = self.examples[index]
         image = example.load_image(self.render_size)
-        return encode_example(
+        encoded = encode_example(
             self.processor, image, example.query, example.target_text, self.max_length
         )
+        if self.glyph_slots and example.glyphs is not None:
+            if encoded["num_views"] != 1:
+                raise ManifestError("the glyph loss needs one image view per example (no tiles)")
+            grid = math.isqrt(self.processor.num_image_tokens)
+            encoded["glyph_labels"] = glyph_slot_labels(
+                example.glyphs, grid, self.glyph_slots, self._char_id,
+                self.processor.tokenizer.pad_token_id,
+            )  # fmt: skip
+        return encoded
+
+    def _char_id(self, char: str) -> int | None:
+        """The one token id of `char`, or None where the tokenizer splits it."""
+        if char not in self._char_ids:
+            ids = self.processor.tokenizer(char, add_special_tokens=False)["input_ids"]
+            self._char_ids[char] = ids[0] if len(ids) == 1 else None
+        return self._char_ids[char]
 
 
 class Collator:
@@ -109,4 +184,6 @@ class Collator:
         }
         if "clip_pixel_values" in features[0]:
             batch["clip_pixel_values"] = torch.cat([f["clip_pixel_values"] for f in features])
+        if all("glyph_labels" in f for f in features):
+            batch["glyph_labels"] = torch.stack([f["glyph_labels"] for f in features])
         return batch

@@ -4,7 +4,9 @@
     {"pdf": "report.pdf", "page": 2, "prompt": "OCR with format: ", "target": "# Title ..."}
 
 Paths are relative to the manifest's folder. `prompt` is the query after the image; without
-it, text targets get GOT's `OCR: ` and JSON targets `JSON_QUERY`.
+it, text targets get GOT's `OCR: ` and JSON targets `JSON_QUERY`. Synthetic data may add
+`"glyphs": [["A", x0, y0, x1, y1], ...]`, each printed character's box as a share of the
+image's width and height, for the auxiliary glyph loss (`finetune.glyphs`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class ManifestError(DocVLMError):
     kind = "manifest"
 
 
+# A printed character and its box (x0, y0, x1, y1) as shares of the image width and height.
+Glyph = tuple[str, float, float, float, float]
+
+
 @dataclass
 class Example:
     """One manifest row, with its image path resolved against the manifest's folder."""
@@ -37,6 +43,7 @@ class Example:
     pdf: Path | None = None
     page: int = 1
     prompt: str | None = None
+    glyphs: list[Glyph] | None = None
 
     @property
     def query(self) -> str:
@@ -73,6 +80,8 @@ class Example:
         if self.prompt is not None:
             row["prompt"] = self.prompt
         row["target"] = self.target
+        if self.glyphs is not None:
+            row["glyphs"] = [[char, *(round(v, 5) for v in box)] for char, *box in self.glyphs]
         return row
 
 
@@ -130,12 +139,25 @@ def _parse_row(line: str, path: Path, number: int) -> Example:
     source = path.parent / str(row.get("image") or row.get("pdf"))
     if not source.is_file():
         raise ManifestError(f"{where}: {source} does not exist")
+    glyphs = _parse_glyphs(row.get("glyphs"), where)
     if "image" in row:
-        return Example(target=target, image=source, prompt=prompt)
+        return Example(target=target, image=source, prompt=prompt, glyphs=glyphs)
     page = row.get("page", 1)
     if not isinstance(page, int) or page < 1:
         raise ManifestError(f"{where}: 'page' must be a page number from 1")
-    return Example(target=target, pdf=source, page=page, prompt=prompt)
+    return Example(target=target, pdf=source, page=page, prompt=prompt, glyphs=glyphs)
+
+
+def _parse_glyphs(glyphs: Any, where: str) -> list[Glyph] | None:
+    if glyphs is None:
+        return None
+    try:
+        parsed = [(str(char), *(float(v) for v in box)) for char, *box in glyphs]
+    except (TypeError, ValueError):
+        parsed = []
+    if len(parsed) != len(glyphs) or any(len(glyph) != 5 for glyph in parsed):
+        raise ManifestError(f"{where}: 'glyphs' must be a list of [char, x0, y0, x1, y1]")
+    return parsed  # type: ignore[return-value]
 
 
 def _relative(path: Path, base_dir: Path) -> str:

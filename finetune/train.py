@@ -24,6 +24,7 @@ from docvlm.errors import DocVLMError
 from docvlm.sources import DEFAULT_SIZE
 
 from .data import IGNORE_INDEX, Collator, ManifestDataset
+from .glyphs import GlyphHead
 from .manifest import manifest_hash, read_manifest
 from .modeling import (
     DEFAULT_LORA_TARGETS,
@@ -79,6 +80,10 @@ class TrainConfig:
     # Weight of an auxiliary CTC loss that reads the target off the visual tokens (single-view
     # inputs): it pushes the encoder to align with the text from the first step.
     ctc_weight: float = 0.0
+    # Weight of the auxiliary glyph loss (`finetune.glyphs`) on examples with glyph boxes, and
+    # how many characters one visual token names.
+    glyph_weight: float = 0.0
+    glyph_slots: int = 8
     seed: int = 0
     num_workers: int = 0
     render_size: int = DEFAULT_SIZE
@@ -117,7 +122,10 @@ def train(config: TrainConfig) -> TrainResult:
     )
     model, processor = _build_model(config)
     examples = read_manifest(config.train)
-    dataset = ManifestDataset(examples, processor, config.max_length, config.render_size)
+    glyph_slots = config.glyph_slots if config.glyph_weight else 0
+    dataset = ManifestDataset(
+        examples, processor, config.max_length, config.render_size, glyph_slots
+    )
     collate = Collator(processor.tokenizer.pad_token_id)
     micro_per_epoch = math.ceil(len(dataset) / config.batch_size)
     steps_per_epoch = max(1, micro_per_epoch // config.grad_accum)
@@ -126,6 +134,10 @@ def train(config: TrainConfig) -> TrainResult:
     parameters = [p for p in model.parameters() if p.requires_grad]
     if not parameters:
         raise DocVLMError("nothing to train: every part is frozen")
+    glyph_head = None
+    if glyph_slots:
+        glyph_head = GlyphHead(model.config.text_config.hidden_size, glyph_slots)
+        parameters += list(glyph_head.parameters())
     optimizer = torch.optim.AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
     started = time.perf_counter()
 
@@ -140,12 +152,14 @@ def train(config: TrainConfig) -> TrainResult:
         optimizer, lambda step: _lr_factor(step, progress_share(step), config)
     )
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    if glyph_head is not None:
+        glyph_head = accelerator.prepare(glyph_head)
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     state = {"step": 0, "micro_step": 0, "history": [], "tokens": 0, "seconds": 0.0}
     if config.resume:
-        state = _load_checkpoint(out, accelerator, model, optimizer, scheduler, state)
+        state = _load_checkpoint(out, accelerator, model, optimizer, scheduler, state, glyph_head)
     eval_loader = None
     if config.eval is not None:
         eval_dataset = ManifestDataset(
@@ -179,19 +193,25 @@ def train(config: TrainConfig) -> TrainResult:
         disable=not (config.progress and accelerator.is_main_process),
         desc="finetune",
     )
-    window_loss, window_ctc, window_tokens, window_start = [], [], 0, time.perf_counter()
+    window_tokens, window_start = 0, time.perf_counter()
+    window: dict[str, list[float]] = {"loss": [], "ctc_loss": [], "glyph_loss": []}
     stream = batches(state["micro_step"])
     lm_head = accelerator.unwrap_model(model).get_output_embeddings()
     ctc_targets = CTCTargets(processor.end_token_id, processor.tokenizer.pad_token_id)
     while state["step"] < total_steps and progress_share(state["step"]) < 1.0:
         batch = next(stream)
-        with accelerator.accumulate(model):
+        glyph_labels = batch.pop("glyph_labels", None)
+        with accelerator.accumulate(*([model] if glyph_head is None else [model, glyph_head])):
             output = model(**batch)
             loss = output.loss
             if config.ctc_weight:
                 ctc = ctc_targets.loss(lm_head(output.image_features), batch["labels"])
                 loss = loss + config.ctc_weight * ctc
-                window_ctc.append(ctc.item())
+                window["ctc_loss"].append(ctc.item())
+            if glyph_head is not None and glyph_labels is not None:
+                glyph = glyph_head(output.image_features, lm_head, glyph_labels)
+                loss = loss + config.glyph_weight * glyph
+                window["glyph_loss"].append(glyph.item())
             accelerator.backward(loss)
             if accelerator.sync_gradients:
                 accelerator.clip_grad_norm_(parameters, 1.0)
@@ -199,7 +219,7 @@ def train(config: TrainConfig) -> TrainResult:
             scheduler.step()
             optimizer.zero_grad()
         state["micro_step"] += 1
-        window_loss.append(output.loss.item())  # the LM loss; CTC is logged on its own
+        window["loss"].append(output.loss.item())  # the LM loss; auxiliary ones on their own
         tokens = int(batch["attention_mask"].sum())
         window_tokens += tokens
         state["tokens"] += tokens
@@ -213,12 +233,10 @@ def train(config: TrainConfig) -> TrainResult:
             state["seconds"] += elapsed
             record = {
                 "step": step,
-                "loss": sum(window_loss) / len(window_loss),
+                **{name: sum(values) / len(values) for name, values in window.items() if values},
                 "lr": scheduler.get_last_lr()[0],
                 "tokens_per_s": window_tokens / max(elapsed, 1e-9),
             }
-            if window_ctc:
-                record["ctc_loss"] = sum(window_ctc) / len(window_ctc)
             if eval_loader is not None and config.eval_steps and step % config.eval_steps == 0:
                 record["eval_loss"] = evaluate_loss(model, eval_loader, accelerator)
             state["history"].append(record)
@@ -228,10 +246,10 @@ def train(config: TrainConfig) -> TrainResult:
             if accelerator.is_main_process:
                 with (out / LOG).open("a") as log:
                     log.write(json.dumps(record) + "\n")
-            window_loss, window_ctc, window_tokens = [], [], 0
-            window_start = time.perf_counter()
+            window = {name: [] for name in window}
+            window_tokens, window_start = 0, time.perf_counter()
         if config.save_steps and step % config.save_steps == 0 and step < total_steps:
-            _save_checkpoint(out, accelerator, model, optimizer, scheduler, state)
+            _save_checkpoint(out, accelerator, model, optimizer, scheduler, state, glyph_head)
     progress.close()
 
     metrics = {
@@ -325,7 +343,13 @@ def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _save_checkpoint(
-    out: Path, accelerator: Accelerator, model: Any, optimizer: Any, scheduler: Any, state: dict
+    out: Path,
+    accelerator: Accelerator,
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+    state: dict,
+    glyph_head: Any = None,
 ) -> None:
     accelerator.wait_for_everyone()
     if not accelerator.is_main_process:
@@ -338,6 +362,9 @@ def _save_checkpoint(
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "rng": torch.get_rng_state(),
+            "glyph_head": (
+                None if glyph_head is None else accelerator.unwrap_model(glyph_head).state_dict()
+            ),
         },
         directory / "training_state.pt",
     )
@@ -345,7 +372,13 @@ def _save_checkpoint(
 
 
 def _load_checkpoint(
-    out: Path, accelerator: Accelerator, model: Any, optimizer: Any, scheduler: Any, state: dict
+    out: Path,
+    accelerator: Accelerator,
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+    state: dict,
+    glyph_head: Any = None,
 ) -> dict:
     checkpoints = sorted((out / CHECKPOINTS).glob("step-*"))
     if not checkpoints:
@@ -355,6 +388,10 @@ def _load_checkpoint(
     loaded = accelerator.unwrap_model(model).load_state_dict(saved["trainable"], strict=False)
     if loaded.unexpected_keys:
         raise DocVLMError(f"--resume: {directory} was saved from a different model or mode")
+    if glyph_head is not None:
+        if saved.get("glyph_head") is None:
+            raise DocVLMError(f"--resume: {directory} was saved without the glyph loss")
+        accelerator.unwrap_model(glyph_head).load_state_dict(saved["glyph_head"])
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     torch.set_rng_state(saved["rng"])

@@ -9,7 +9,13 @@ import pytest
 from PIL import Image
 
 from docvlm.finetune.builders import from_pdfs, synth_forms, synth_text
-from docvlm.finetune.data import IGNORE_INDEX, Collator, ManifestDataset, encode_example
+from docvlm.finetune.data import (
+    IGNORE_INDEX,
+    Collator,
+    ManifestDataset,
+    encode_example,
+    glyph_slot_labels,
+)
 from docvlm.finetune.export import export_manifest
 from docvlm.finetune.manifest import (
     JSON_QUERY,
@@ -136,6 +142,8 @@ def test_manifest_round_trip_defaults_and_pdf_pages(tmp_path: Path, page: Path) 
         ('{"image": "page.png", "pdf": "x.pdf", "target": "t"}', "exactly one"),
         ('{"image": "missing.png", "target": "t"}', "does not exist"),
         ('{"image": "page.png", "target": "t", "prompt": 3}', "'prompt'"),
+        ('{"image": "page.png", "target": "t", "glyphs": [["a", 0.1]]}', "'glyphs'"),
+        ('{"image": "page.png", "target": "t", "glyphs": [["a", 0, 0, "x", 1]]}', "'glyphs'"),
     ],
 )
 def test_bad_manifest_lines_name_the_line(tmp_path: Path, page: Path, line: str, message: str):
@@ -207,3 +215,63 @@ def test_from_pdfs_pairs_pages_with_text_layer_markdown(tmp_path: Path) -> None:
     assert examples[0].prompt == "OCR with format: "
     assert "Northwind" in examples[0].target and "|" in examples[0].target  # has the table
     assert isinstance(examples[0].load_image(), Image.Image)
+
+
+def test_glyph_labels_name_each_cells_characters_in_reading_order() -> None:
+    ids = {char: ord(char) for char in "abcdefgh"}
+    glyphs = [
+        # One line across cells (0, 0) and (0, 1) of a 4×4 grid; a second, lower line in (0, 0).
+        ("b", 0.10, 0.02, 0.15, 0.06),
+        ("a", 0.02, 0.02, 0.08, 0.06),
+        (" ", 0.16, 0.02, 0.18, 0.06),
+        ("c", 0.30, 0.02, 0.35, 0.06),
+        ("d", 0.02, 0.12, 0.08, 0.16),
+        # Centre x = 0.4: the shifted cell boundary (1 − 0.375) / 4 puts it in column 1, not 2.
+        ("e", 0.39, 0.52, 0.41, 0.56),
+        ("?", 0.90, 0.90, 0.95, 0.95),  # no single token id: its cell is not labelled
+        *[(char, 0.6 + 0.01 * i, 0.3, 0.61 + 0.01 * i, 0.32) for i, char in enumerate("abc")],
+    ]
+    labels = glyph_slot_labels(glyphs, grid=4, slots=3, token_id=ids.get, empty_id=0)
+    assert labels.shape == (16, 3)
+    assert labels[0].tolist() == [ord("a"), ord("b"), ord("d")]  # full: no end marker
+    assert labels[1].tolist() == [ord("c"), 0, IGNORE_INDEX]
+    assert labels[2 * 4 + 1].tolist() == [ord("e"), 0, IGNORE_INDEX]
+    assert labels[15].tolist() == [IGNORE_INDEX] * 3
+    assert labels[1 * 4 + 2].tolist() == [ord("a"), ord("b"), ord("c")]
+    assert labels[5].tolist() == [0, IGNORE_INDEX, IGNORE_INDEX]  # blank paper: one "empty"
+    crowded = glyph_slot_labels(glyphs, grid=4, slots=2, token_id=ids.get, empty_id=0)
+    assert crowded[0].tolist() == [IGNORE_INDEX] * 2  # three characters do not fit two slots
+
+
+def _ink_in(image: Image.Image, box: tuple[float, float, float, float]) -> bool:
+    width, height = image.size
+    x0, y0, x1, y1 = box
+    crop = image.crop((x0 * width, y0 * height, x1 * width + 1, y1 * height + 1))
+    return crop.getextrema()[0] < 200  # thin strokes at 1 px per point are grey
+
+
+def test_synth_text_glyphs_box_every_printed_character(tmp_path: Path) -> None:
+    manifest = synth_text(tmp_path, 6, seed=4, size=(400, 200), lines=(2, 4), glyphs=True)
+    for example in read_manifest(manifest):
+        assert "".join(char for char, *_ in example.glyphs) == example.target.replace("\n", "")
+        image = example.load_image().convert("L")
+        for char, *box in example.glyphs:
+            assert char.isspace() or _ink_in(image, box), char
+
+
+def test_synth_forms_crop_with_glyphs(tmp_path: Path) -> None:
+    crop = (40, 40, 580, 340)
+    manifest = synth_forms(tmp_path, 2, layouts=("claim",), seed=3, png_size=540, crop=crop,
+                           glyphs=True, scanned=0.5)  # fmt: skip
+    for example in read_manifest(manifest):
+        image = example.load_image().convert("L")
+        assert image.size == (540, 300)  # the crop at 1 px per point
+        printed = "".join(char for char, *_ in example.glyphs)
+        assert example.target["claim_number"] in printed
+        assert example.target["policy_number"] in printed
+        assert all(_ink_in(image, box) for char, *box in example.glyphs if not char.isspace())
+    plain = read_manifest(synth_forms(tmp_path / "plain", 1, layouts=("claim",), png_size=300))
+    assert (
+        plain[0].glyphs is None
+        and "glyphs" not in (tmp_path / "plain" / "manifest.jsonl").read_text()
+    )

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from docvlm.cli.app import app
@@ -79,11 +80,20 @@ def test_cli_synth_train_eval_compare_export(tmp_path: Path) -> None:
         return result.output
 
     run("dataset", "synth-text", "--out", str(tmp_path / "text"), "--n", "4",
-        "--width", "128", "--height", "64", "--max-chars", "6")  # fmt: skip
+        "--width", "128", "--height", "64", "--max-chars", "6", "--glyphs")  # fmt: skip
     manifest = str(tmp_path / "text" / "manifest.jsonl")
     run("finetune", "--train", manifest, "--preset", "tiny", "--out", str(tmp_path / "model"),
-        "--max-steps", "2", "--batch-size", "2", "--lr", "1e-3")  # fmt: skip
+        "--max-steps", "2", "--batch-size", "2", "--lr", "1e-3", "--glyph-weight", "1")  # fmt: skip
     assert (tmp_path / "model" / "training_card.json").is_file()
+    log = [json.loads(line) for line in (tmp_path / "model" / "train_log.jsonl").open()]
+    assert all(record["glyph_loss"] > 0 for record in log)
+    forms = tmp_path / "forms"
+    run("dataset", "synth-forms", "--out", str(forms), "--n", "1", "--layouts", "claim",
+        "--png", "270", "--crop", "40,40,580,340", "--glyphs")  # fmt: skip
+    row = json.loads((forms / "manifest.jsonl").read_text())
+    assert Image.open(forms / row["image"]).size == (270, 150) and row["glyphs"]
+    bad = runner.invoke(app, ["dataset", "synth-forms", "--out", str(forms), "--crop", "1,2,3"])
+    assert bad.exit_code == 1 and "--crop" in bad.output
     report = tmp_path / "report.json"
     table = run("eval", "--manifest", manifest, "--model", str(tmp_path / "model"),
                 "--report", str(report), "--max-new-tokens", "4")  # fmt: skip

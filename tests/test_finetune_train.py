@@ -129,6 +129,28 @@ def test_resume_continues_step_count_and_loss_curve(manifest: Path, tmp_path: Pa
     assert resumed_losses == pytest.approx(straight_losses, rel=1e-4)
 
 
+@pytest.fixture(scope="module")
+def glyph_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from docvlm.finetune.builders import synth_text
+
+    folder = tmp_path_factory.mktemp("glyphs")
+    return synth_text(folder, 4, seed=1, size=(128, 128), lines=(1, 2), chars=(2, 5),
+                      font_sizes=(14, 18), glyphs=True)  # fmt: skip
+
+
+def test_glyph_loss_falls_and_resumes_with_its_head(glyph_manifest: Path, tmp_path: Path) -> None:
+    options = dict(preset="tiny", preset_overrides=small_overrides(), lr=3e-3, glyph_weight=1.0)
+    straight = train(config(glyph_manifest, tmp_path / "straight", max_steps=20, **options))
+    glyph_losses = [record["glyph_loss"] for record in straight.history]
+    assert len(glyph_losses) == 20 and glyph_losses[-1] < 0.7 * glyph_losses[0]
+    interrupted = tmp_path / "resumed"
+    train(config(glyph_manifest, interrupted, max_steps=12, save_steps=10, **options))
+    resumed = train(config(glyph_manifest, interrupted, max_steps=20, resume=True, **options))
+    # The head's weights and moments come back too, or the glyph loss would jump at step 11.
+    assert [r["glyph_loss"] for r in resumed.history] == pytest.approx(glyph_losses, rel=1e-4)
+    assert not any("glyph" in name for name in resumed.model.state_dict())  # not saved with it
+
+
 def test_bad_options_are_typed_errors(manifest: Path, tmp_path: Path) -> None:
     with pytest.raises(DocVLMError, match="--model"):
         train(config(manifest, tmp_path, preset="tiny", mode="lora"))
