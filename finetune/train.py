@@ -154,12 +154,13 @@ def train(config: TrainConfig) -> TrainResult:
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     if glyph_head is not None:
         glyph_head = accelerator.prepare(glyph_head)
+    trained = _Trained(model, optimizer, scheduler, glyph_head)
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     state = {"step": 0, "micro_step": 0, "history": [], "tokens": 0, "seconds": 0.0}
     if config.resume:
-        state = _load_checkpoint(out, accelerator, model, optimizer, scheduler, state, glyph_head)
+        state = _load_checkpoint(out, accelerator, trained)
     eval_loader = None
     if config.eval is not None:
         eval_dataset = ManifestDataset(
@@ -249,7 +250,7 @@ def train(config: TrainConfig) -> TrainResult:
             window = {name: [] for name in window}
             window_tokens, window_start = 0, time.perf_counter()
         if config.save_steps and step % config.save_steps == 0 and step < total_steps:
-            _save_checkpoint(out, accelerator, model, optimizer, scheduler, state, glyph_head)
+            _save_checkpoint(out, accelerator, trained, state)
     progress.close()
 
     metrics = {
@@ -342,15 +343,17 @@ def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {n: p.detach().cpu() for n, p in model.named_parameters() if p.requires_grad}
 
 
-def _save_checkpoint(
-    out: Path,
-    accelerator: Accelerator,
-    model: Any,
-    optimizer: Any,
-    scheduler: Any,
-    state: dict,
-    glyph_head: Any = None,
-) -> None:
+@dataclass
+class _Trained:
+    """What a checkpoint holds besides the step counters (all as prepared by accelerate)."""
+
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    glyph_head: Any = None
+
+
+def _save_checkpoint(out: Path, accelerator: Accelerator, trained: _Trained, state: dict) -> None:
     accelerator.wait_for_everyone()
     if not accelerator.is_main_process:
         return
@@ -358,12 +361,14 @@ def _save_checkpoint(
     directory.mkdir(parents=True, exist_ok=True)
     torch.save(
         {
-            "trainable": _trainable_state(accelerator.unwrap_model(model)),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
+            "trainable": _trainable_state(accelerator.unwrap_model(trained.model)),
+            "optimizer": trained.optimizer.state_dict(),
+            "scheduler": trained.scheduler.state_dict(),
             "rng": torch.get_rng_state(),
             "glyph_head": (
-                None if glyph_head is None else accelerator.unwrap_model(glyph_head).state_dict()
+                None
+                if trained.glyph_head is None
+                else accelerator.unwrap_model(trained.glyph_head).state_dict()
             ),
         },
         directory / "training_state.pt",
@@ -371,29 +376,22 @@ def _save_checkpoint(
     (directory / "trainer_state.json").write_text(json.dumps(state, indent=1))
 
 
-def _load_checkpoint(
-    out: Path,
-    accelerator: Accelerator,
-    model: Any,
-    optimizer: Any,
-    scheduler: Any,
-    state: dict,
-    glyph_head: Any = None,
-) -> dict:
+def _load_checkpoint(out: Path, accelerator: Accelerator, trained: _Trained) -> dict:
     checkpoints = sorted((out / CHECKPOINTS).glob("step-*"))
     if not checkpoints:
         raise DocVLMError(f"--resume: no checkpoints under {out / CHECKPOINTS}")
     directory = checkpoints[-1]
     saved = torch.load(directory / "training_state.pt", weights_only=False)
-    loaded = accelerator.unwrap_model(model).load_state_dict(saved["trainable"], strict=False)
+    model = accelerator.unwrap_model(trained.model)
+    loaded = model.load_state_dict(saved["trainable"], strict=False)
     if loaded.unexpected_keys:
         raise DocVLMError(f"--resume: {directory} was saved from a different model or mode")
-    if glyph_head is not None:
+    if trained.glyph_head is not None:
         if saved.get("glyph_head") is None:
             raise DocVLMError(f"--resume: {directory} was saved without the glyph loss")
-        accelerator.unwrap_model(glyph_head).load_state_dict(saved["glyph_head"])
-    optimizer.load_state_dict(saved["optimizer"])
-    scheduler.load_state_dict(saved["scheduler"])
+        accelerator.unwrap_model(trained.glyph_head).load_state_dict(saved["glyph_head"])
+    trained.optimizer.load_state_dict(saved["optimizer"])
+    trained.scheduler.load_state_dict(saved["scheduler"])
     torch.set_rng_state(saved["rng"])
     return json.loads((directory / "trainer_state.json").read_text())
 
