@@ -74,9 +74,10 @@ def render_text(
     glyphs: list[Glyph] = []
     y = rng.randint(2, 8)
     for line in lines:
-        while len(line) > 1 and _ink_width(draw, line, font) > width - 4:
-            line = line[:-1]
         left, top, right, bottom = draw.textbbox((0, 0), line, font=font)
+        while len(line) > 1 and right - left > width - 4:
+            line = line[:-1]
+            left, top, right, bottom = draw.textbbox((0, 0), line, font=font)
         if y + bottom - top > height - 2 or right - left > width - 4:
             break
         x = rng.randint(2, width - (right - left) - 2)
@@ -87,11 +88,6 @@ def render_text(
         printed.append(line)
         y += (bottom - top) + rng.randint(max(4, size // 5), max(10, size * 3 // 2))
     return image, printed, glyphs
-
-
-def _ink_width(draw: ImageDraw.ImageDraw, line: str, font: ImageFont.ImageFont) -> float:
-    left, _, right, _ = draw.textbbox((0, 0), line, font=font)
-    return right - left
 
 
 def synth_text(
