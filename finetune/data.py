@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from docvlm.model.processing_docvlm import DocVLMProcessor, build_prompt, build_query
+from docvlm.model.processing_docvlm import DocVLMProcessor, build_query
 from docvlm.sources import DEFAULT_SIZE
 
 from .manifest import OCR_QUERY, Example, Glyph, ManifestError
@@ -38,7 +38,7 @@ def encode_example(
         query = build_query("ocr", multi_view=crop)  # what inference sends for plain OCR
     vision = processor.image_processor([image], return_tensors="pt", crop_to_patches=crop)
     num_views = int(vision.pop("num_views")[0])
-    prompt = build_prompt(query, num_views, processor.num_image_tokens)
+    prompt = processor.prompt(query, num_views)
     prompt_ids = processor.tokenizer(prompt, add_special_tokens=False)["input_ids"]
     target_ids: list[int] = []
     if target_text is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from transformers import AutoTokenizer, BitsAndBytesConfig
 
 from docvlm.errors import CheckpointError, ModelNotFoundError
@@ -16,6 +17,7 @@ from docvlm.model.processing_docvlm import (
     IMG_PAD,
     IMG_START,
     SAM_NORMALIZATION,
+    SYSTEM_PROMPT,
     TOKENIZER_DIR,
     DocVLMProcessor,
 )
@@ -30,9 +32,12 @@ FREEZABLE = {
 
 
 def new_model(
-    preset: str, **overrides: Any
+    preset: str, *, system_prompt: str = SYSTEM_PROMPT, **overrides: Any
 ) -> tuple[DocVLMForConditionalGeneration, DocVLMProcessor]:
-    """A randomly initialized preset with the bundled byte-level tokenizer (training from zero)."""
+    """A randomly initialized preset with the bundled byte-level tokenizer (training from zero).
+
+    `system_prompt=""` drops GOT's system turn from every prompt the model will see.
+    """
     tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR, local_files_only=True)
     ids = {
         "image_token_id": tokenizer.convert_tokens_to_ids(IMG_PAD),
@@ -44,7 +49,9 @@ def new_model(
         raise CheckpointError(f"preset {preset!r} has fewer token ids than the tokenizer")
     model = DocVLMForConditionalGeneration(config)
     normalization = SAM_NORMALIZATION.get(preset, SAM_NORMALIZATION["tiny"])
-    processor = DocVLMProcessor.from_config(config, tokenizer, normalization=normalization)
+    processor = DocVLMProcessor.from_config(
+        config, tokenizer, normalization=normalization, system_prompt=system_prompt
+    )
     return model, processor
 
 
@@ -106,6 +113,47 @@ def add_lora(
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, config)
+
+
+def resize_vision(
+    model: DocVLMForConditionalGeneration, processor: DocVLMProcessor, image_size: int
+) -> DocVLMProcessor:
+    """Run a single-branch model's SAM view at `image_size`; return the processor to use with it.
+
+    The learned position table is resampled bicubically (as ViTs are moved to a new resolution)
+    and global layers' rel-pos tables linearly; windowed layers keep theirs, so a reader trained
+    on small crops carries to whole pages at the same pixel scale.
+    """
+    config = model.config
+    vision = config.vision_config
+    if config.clip_config is not None:
+        raise CheckpointError("a dual-branch model's token counts are fixed by its CLIP branch")
+    if image_size % vision.patch_size:
+        raise CheckpointError(f"image size {image_size} is not a multiple of the patch size")
+    grid = image_size // vision.patch_size
+    encoder = model.model.vision_tower
+    with torch.no_grad():
+        if encoder.pos_embed is not None:
+            table = encoder.pos_embed.permute(0, 3, 1, 2)
+            table = F.interpolate(table, size=(grid, grid), mode="bicubic", align_corners=False)
+            encoder.pos_embed = torch.nn.Parameter(table.permute(0, 2, 3, 1).contiguous())
+        for layer in encoder.layers:
+            attention = layer.attn
+            if layer.window_size == 0 and attention.use_rel_pos:
+                for name in ("rel_pos_h", "rel_pos_w"):
+                    rel = getattr(attention, name).T[None]  # (1, head_dim, 2·grid − 1)
+                    rel = F.interpolate(rel, size=2 * grid - 1, mode="linear")
+                    setattr(attention, name, torch.nn.Parameter(rel[0].T.contiguous()))
+    vision.image_size = image_size
+    image_processor = processor.image_processor
+    normalization = (image_processor.image_mean, image_processor.image_std)
+    return DocVLMProcessor.from_config(
+        config,
+        processor.tokenizer,
+        normalization,
+        max_tiles=image_processor.max_patches,
+        system_prompt=processor.system_prompt,
+    )
 
 
 def load_for_inference(

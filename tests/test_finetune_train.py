@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from docvlm.errors import DocVLMError, ModelNotFoundError
+from docvlm.errors import CheckpointError, DocVLMError, ModelNotFoundError
 from docvlm.finetune.data import Collator, encode_example
 from docvlm.finetune.manifest import Example, read_manifest, write_manifest
-from docvlm.finetune.modeling import load_for_inference, merge_adapter, new_model
+from docvlm.finetune.modeling import load_for_inference, merge_adapter, new_model, resize_vision
 from docvlm.finetune.train import CARD, TrainConfig, train
 from docvlm.model.configuration_docvlm import PRESETS
 
@@ -202,3 +202,48 @@ def test_ctc_loss_is_low_when_visual_tokens_spell_the_target() -> None:
     wrong = torch.full((1, len(spelled), vocab), -20.0)
     wrong[0, :, 5] = 20.0
     assert ctc.loss(wrong, labels) > 10
+
+
+def test_resize_vision_carries_a_single_branch_model_to_a_larger_page(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model, processor = new_model(
+        "tiny", system_prompt="", **{**small_overrides(), "clip_config": None}
+    )
+    encoder = model.model.vision_tower
+    with torch.no_grad():
+        encoder.pos_embed.normal_()
+        for layer in encoder.layers:
+            layer.attn.rel_pos_h.normal_()
+            layer.attn.rel_pos_w.normal_()
+    image = Image.new("RGB", (300, 200), "white")
+    ImageDraw.Draw(image).text((20, 90), "resize me", fill="black")
+
+    def logits(model, processor) -> torch.Tensor:
+        with torch.no_grad():
+            return model(**processor([image])).logits
+
+    before = logits(model, processor)
+    same = resize_vision(model, processor, 128)  # resampling onto the same grid changes nothing
+    torch.testing.assert_close(logits(model, same), before, rtol=0, atol=1e-6)
+
+    windowed, global_layer = encoder.layers  # the tiny preset: window 14, then one global layer
+    window_table = windowed.attn.rel_pos_h.clone()
+    bigger = resize_vision(model, processor, 256)
+    assert encoder.pos_embed.shape[1:3] == (16, 16)
+    assert global_layer.attn.rel_pos_h.shape[0] == 2 * 16 - 1
+    torch.testing.assert_close(windowed.attn.rel_pos_h, window_table, rtol=0, atol=0)
+    assert bigger.num_image_tokens == 16 and bigger.system_prompt == ""
+    inputs = bigger([image])
+    assert inputs["pixel_values"].shape[-1] == 256
+    assert (inputs["input_ids"] == model.config.image_token_id).sum() == 16
+    resized = logits(model, bigger)
+    model.save_pretrained(tmp_path)
+    bigger.save_pretrained(tmp_path)
+    reloaded, reloaded_processor = load_for_inference(tmp_path)
+    torch.testing.assert_close(logits(reloaded, reloaded_processor), resized)
+
+    with pytest.raises(CheckpointError, match="multiple of the patch"):
+        resize_vision(model, bigger, 250)
+    dual, dual_processor = new_model("tiny", **small_overrides())
+    with pytest.raises(CheckpointError, match="CLIP"):
+        resize_vision(dual, dual_processor, 256)

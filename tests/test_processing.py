@@ -134,6 +134,21 @@ def test_prompt_layout_single_view(processor: DocVLMProcessor) -> None:
     assert text == expected
 
 
+def test_empty_system_prompt_drops_the_system_turn_and_survives_saving(tmp_path) -> None:
+    processor = DocVLMProcessor.from_config(tiny_config(), system_prompt="")
+    text = processor.tokenizer.decode(processor([noise(100, 140)])["input_ids"][0])
+    assert text == (
+        f"<|im_start|>user\n<img>{'<imgpad>' * TOKENS}</img>\nOCR: <|im_end|>"
+        "<|im_start|>assistant\n"
+    )
+    processor.save_pretrained(tmp_path)
+    assert DocVLMProcessor.from_pretrained(tmp_path).system_prompt == ""
+    # Folders saved before the setting existed keep GOT's system turn.
+    config_file = tmp_path / "processor_config.json"
+    config_file.write_text(config_file.read_text().replace('"system_prompt": ""', '"x": 0'))
+    assert DocVLMProcessor.from_pretrained(tmp_path).system_prompt == SYSTEM_PROMPT
+
+
 def test_prompt_layout_multi_crop_wraps_all_views_in_one_image_slot(
     processor: DocVLMProcessor,
 ) -> None:

@@ -22,7 +22,6 @@ from docvlm.extraction.constrained import compile_grammar, generate_json
 from docvlm.extraction.pairing import Found
 from docvlm.extraction.schema import ExtractionSchema
 from docvlm.extraction.words import locate, page_words
-from docvlm.model.processing_docvlm import build_prompt
 from docvlm.sources import SourcePage
 
 BATCH_SIZE = 4
@@ -95,7 +94,7 @@ def _inputs(processor: Any, images: list, query: str) -> dict[str, torch.Tensor]
     """Model inputs for page images with a custom query (single view per page)."""
     vision = processor.image_processor(images, return_tensors="pt", crop_to_patches=False)
     num_views = [int(n) for n in vision.pop("num_views")]
-    prompts = [build_prompt(query, views, processor.num_image_tokens) for views in num_views]
+    prompts = [processor.prompt(query, views) for views in num_views]
     text = processor.tokenizer(prompts, padding=True, padding_side="left", return_tensors="pt")
     return {**text, **vision}
 
