@@ -3,10 +3,12 @@
     python bench/finetune_forms.py --smoke          # ~3 minutes, checks the plumbing
     python bench/finetune_forms.py                  # 60 + 15 + 5 minutes of CPU training
 
-Stage 1 pretrains a tiny GOT-shaped model (SAM ViTDet at 1024 px → 16×16 = 256 visual
-tokens, no CLIP branch, 3-layer decoder; see `bench_overrides`) from random init on
-prior-free random text, with the auxiliary glyph loss (each visual token names the
-characters in its cell). Stage 2 fine-tunes it on synthetic claim forms (the 540×300 pt of
+Stage 1 pretrains a tiny GOT-shaped model (SAM ViTDet, 3-layer decoder, no CLIP branch, no
+system turn in the prompt; see `bench_overrides`) from random init on prior-free random text,
+with the auxiliary glyph loss (each visual token names the characters in its cell). It reads
+small crops first (256 px → 4×4 = 16 visual tokens: many cheap steps), then `resize_vision`
+moves it to whole 1024 px pages (16×16 = 256 tokens) at the same pixel scale, where it learns
+to read a page in order. Stage 2 fine-tunes it on synthetic claim forms (the 540×300 pt of
 the page where the fields are, 1024 px wide). Stage 3 adapts it with LoRA to the unseen
 application layout.
 
@@ -30,25 +32,30 @@ import torch
 from docvlm.finetune.builders import synth_forms, synth_text
 from docvlm.finetune.evaluate import predict, score_example
 from docvlm.finetune.manifest import Example, read_manifest
-from docvlm.finetune.modeling import load_for_inference, new_model
+from docvlm.finetune.modeling import load_for_inference, new_model, resize_vision
 from docvlm.finetune.train import TrainConfig, train
 from docvlm.metrics import character_error_rate, field_scores
 from docvlm.model.configuration_docvlm import PRESETS
 
 FORM_CROP_POINTS = (40, 40, 580, 340)  # where the synthetic forms print their fields
 PAGE_RENDER_PX = 1024
-# Random-text images share the form crops' pixel size and print 9–18 pt text at their scale.
-TEXT_SIZE = (1024, 569)
-TEXT_FONT_PX = (17, 34)
+# Random text at the forms' pixel scale (values print at 10 pt ≈ 19 px there): whole pages the
+# size of a form crop, and 256 px wide crops of them, each squeezed to a square view the same way.
+PAGE_TEXT_SIZE = (1024, 569)
+CROP_TEXT_SIZE = (256, 142)
+TEXT_FONT_PX = (16, 24)
 
 
-def bench_overrides() -> dict[str, Any]:
-    """Tiny GOT-shaped model: 1024 px SAM (64² patches, all windowed) → 256 tokens → 3×192."""
+def bench_overrides(image_size: int = PAGE_RENDER_PX) -> dict[str, Any]:
+    """Tiny GOT-shaped model: SAM (all windowed) → 256 tokens at 1024 px → 3×192 decoder."""
     tiny = PRESETS["tiny"]()
     return {
         "vision_config": {
             **tiny["vision_config"],
-            "image_size": 1024,
+            "image_size": image_size,
+            # 16-patch windows tile a 64-patch page exactly (14 pads it to 70) and a 16-patch crop
+            # is one window: half the encoder time of window 14 on crops, 12% less on pages.
+            "window_size": 16,
             "hidden_size": 64,
             "num_hidden_layers": 3,
             "mlp_dim": 256,
@@ -122,59 +129,92 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, ~3 minutes")
     parser.add_argument("--out", type=Path, default=Path("bench/results/finetune_forms"))
-    parser.add_argument("--pretrain-minutes", type=float, default=60)
+    parser.add_argument("--crop-minutes", type=float, default=40, help="stage 1 on crops")
+    parser.add_argument("--page-minutes", type=float, default=20, help="stage 1 on pages")
     parser.add_argument("--forms-minutes", type=float, default=15)
     parser.add_argument("--lora-minutes", type=float, default=5)
     parser.add_argument("--pretrained", type=Path, help="skip stage 1: start from this model")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, help="pages and forms")
+    parser.add_argument("--crop-batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--glyph-weight", type=float, default=1.0)
-    parser.add_argument("--n-text", type=int, default=12000, help="random-text images")
-    parser.add_argument("--max-lines", type=int, default=10, help="lines per random-text image")
+    parser.add_argument("--n-crops", type=int, default=40000, help="random-text crops")
+    parser.add_argument("--n-pages", type=int, default=6000, help="random-text pages")
+    parser.add_argument("--max-lines", type=int, default=10, help="lines per random-text page")
     parser.add_argument("--stage1-only", action="store_true", help="stop after pretraining")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (1 if sharing)")
     parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     smoke = args.smoke
-    n_text, n_forms, n_new, n_test = (64, 32, 16, 8) if smoke else (args.n_text, 2000, 200, 200)
-    minutes = (0.5, 0.5, 0.3) if smoke else (
-        args.pretrain_minutes, args.forms_minutes, args.lora_minutes
-    )  # fmt: skip
+    if smoke:
+        n_crops, n_pages, n_forms, n_new, n_test = 64, 32, 32, 16, 8
+        minutes = (0.3, 0.3, 0.5, 0.3)
+    else:
+        n_crops, n_pages, n_forms, n_new, n_test = args.n_crops, args.n_pages, 2000, 200, 200
+        minutes = (args.crop_minutes, args.page_minutes, args.forms_minutes, args.lora_minutes)
     out = args.out / ("smoke" if smoke else "full")
     if out.exists():
         shutil.rmtree(out)
     results: dict[str, Any] = {"smoke": smoke, "model": bench_overrides()}
     started = time.perf_counter()
+    common = dict(log_steps=10 if smoke else 25, progress=False, render_size=PAGE_RENDER_PX,
+                  max_steps=10**9, num_workers=args.workers, glyph_weight=args.glyph_weight,
+                  schedule="wsd")  # fmt: skip
 
-    text_options = dict(size=TEXT_SIZE, lines=(3, args.max_lines), chars=(3, 20),
-                        font_sizes=TEXT_FONT_PX, glyphs=True)  # fmt: skip
-    text_train = synth_text(out / "text_train", n_text, seed=1, **text_options)
-    text_test = synth_text(out / "text_test", n_test, seed=2, **text_options)
-    print(f"data: {n_text} random-text images ({time.perf_counter() - started:.0f} s)", flush=True)
-
-    common = dict(batch_size=args.batch_size, log_steps=10 if smoke else 25, progress=False,
-                  render_size=PAGE_RENDER_PX, max_steps=10**9,
-                  num_workers=args.workers)  # fmt: skip
     if args.pretrained is None:
+        crop_text = dict(size=CROP_TEXT_SIZE, lines=(1, 3), chars=(3, 16),
+                         font_sizes=TEXT_FONT_PX, glyphs=True)  # fmt: skip
+        page_text = dict(size=PAGE_TEXT_SIZE, lines=(3, args.max_lines), chars=(3, 20),
+                         font_sizes=TEXT_FONT_PX, glyphs=True)  # fmt: skip
+        crops = synth_text(out / "crop_train", n_crops, seed=1, **crop_text)
+        crops_test = synth_text(out / "crop_test", n_test, seed=2, **crop_text)
+        pages = synth_text(out / "page_train", n_pages, seed=3, **page_text)
+        pages_test = synth_text(out / "page_test", n_test, seed=4, **page_text)
+        print(f"data: {n_crops} crops, {n_pages} pages of random text "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
+
+        torch.manual_seed(0)
         init_dir = out / "random_init"
-        model, processor = new_model("tiny", **bench_overrides())
+        model, processor = new_model(
+            "tiny", system_prompt="", **bench_overrides(CROP_TEXT_SIZE[0])
+        )  # fmt: skip
         model.save_pretrained(init_dir)
         processor.save_pretrained(init_dir)
-        random_acc, _ = evaluate_model(init_dir, text_test, None, 20, "text")  # ~0 anyway
-        stage1 = train(TrainConfig(
-            train=text_train, out=out / "pretrained", model=None, preset="tiny",
-            preset_overrides=bench_overrides(), lr=args.lr, schedule="wsd", warmup_steps=50,
-            max_minutes=minutes[0], glyph_weight=args.glyph_weight, save_steps=500, **common,
+        random_acc, _ = evaluate_model(init_dir, crops_test, None, 20, "text")  # ~0 anyway
+        crop_stage = train(TrainConfig(
+            train=crops, out=out / "crop_reader", model=init_dir, lr=args.lr, warmup_steps=50,
+            max_minutes=minutes[0], batch_size=args.crop_batch_size, **common,
+        ))  # fmt: skip
+        crop_acc, crop_samples = evaluate_model(
+            out / "crop_reader", crops_test, None, n_test, "text"
+        )
+        print(f"stage 1a: {crop_stage.steps} steps on crops, char accuracy {crop_acc:.3f} "
+              f"(random init {random_acc:.3f})", flush=True)  # fmt: skip
+
+        model, processor = load_for_inference(out / "crop_reader")
+        processor = resize_vision(model, processor, PAGE_RENDER_PX)
+        moved = out / "crop_reader_1024"
+        model.save_pretrained(moved)
+        processor.save_pretrained(moved)
+        moved_acc, _ = evaluate_model(moved, pages_test, None, 20, "text")
+        page_stage = train(TrainConfig(
+            train=pages, out=out / "pretrained", model=moved, lr=args.lr, warmup_steps=20,
+            max_minutes=minutes[1], batch_size=args.batch_size, save_steps=500, **common,
         ))  # fmt: skip
         pretrained = out / "pretrained"
-        read_acc, samples = evaluate_model(pretrained, text_test, None, n_test, "text")
+        read_acc, samples = evaluate_model(pretrained, pages_test, None, n_test, "text")
         results["stage1"] = {
-            "steps": stage1.steps, "curve": stage1.history, "char_accuracy": read_acc,
-            "random_init_char_accuracy": random_acc, "samples": samples[:5],
+            "crops": {"steps": crop_stage.steps, "curve": crop_stage.history,
+                      "char_accuracy": crop_acc, "random_init_char_accuracy": random_acc,
+                      "samples": crop_samples[:5]},
+            "pages": {"steps": page_stage.steps, "curve": page_stage.history,
+                      "char_accuracy": read_acc, "before_page_training": moved_acc,
+                      "samples": samples[:5]},
         }  # fmt: skip
-        print(f"stage 1: {stage1.steps} steps, char accuracy {read_acc:.3f} "
-              f"(random init {random_acc:.3f})", flush=True)  # fmt: skip
+        print(f"stage 1b: {page_stage.steps} steps on pages, char accuracy {read_acc:.3f} "
+              f"(crop reader moved to pages, before page training: {moved_acc:.3f})",
+              flush=True)  # fmt: skip
         if args.stage1_only:
             (out / "results.json").write_text(json.dumps(results, indent=1))
             return
@@ -184,9 +224,8 @@ def main() -> None:
     forms_train = cropped_forms(out / "claim_train", n_forms, "claim", seed=11)
     forms_test = cropped_forms(out / "claim_test", n_test, "claim", seed=12)
     stage2 = train(TrainConfig(
-        train=forms_train, out=out / "forms", model=pretrained, lr=args.lr / 2,
-        schedule="wsd", warmup_steps=20, max_minutes=minutes[1], glyph_weight=args.glyph_weight,
-        **common,
+        train=forms_train, out=out / "forms", model=pretrained, lr=args.lr / 2, warmup_steps=20,
+        max_minutes=minutes[2], batch_size=args.batch_size, **common,
     ))  # fmt: skip
     forms_acc, samples = evaluate_model(out / "forms", forms_test, None, n_test, "json")
     prior = prior_baseline(read_manifest(forms_train), read_manifest(forms_test))
@@ -203,7 +242,8 @@ def main() -> None:
     before, _ = evaluate_model(out / "forms", new_test, None, n_test, "json")
     stage3 = train(TrainConfig(
         train=new_train, out=out / "lora", model=out / "forms", mode="lora", lr=args.lr,
-        lora_r=16, lora_alpha=32, warmup_steps=10, max_minutes=minutes[2], **common,
+        lora_r=16, lora_alpha=32, warmup_steps=10, max_minutes=minutes[3],
+        batch_size=args.batch_size, **{**common, "glyph_weight": 0.0},
     ))  # fmt: skip
     after, samples = evaluate_model(out / "forms", new_test, out / "lora", n_test, "json")
     new_prior = prior_baseline(read_manifest(new_train), read_manifest(new_test))
