@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -30,13 +31,20 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def _numbers(value: str, count: int, option: str, kind: type = float) -> tuple[Any, ...]:
+    try:
+        numbers = tuple(kind(part) for part in _split(value))
+    except ValueError:
+        numbers = ()
+    if len(numbers) != count:
+        raise DocVLMError(f"{option} {value!r}: give {count} comma-separated numbers")
+    return numbers
+
+
 def _box(value: str | None) -> tuple[float, float, float, float] | None:
     if value is None:
         return None
-    try:
-        x0, y0, x1, y1 = (float(part) for part in _split(value))
-    except ValueError:
-        raise DocVLMError(f"--crop {value!r}: give four numbers x0,y0,x1,y1") from None
+    x0, y0, x1, y1 = _numbers(value, 4, "--crop")
     if x1 <= x0 or y1 <= y0:
         raise DocVLMError(f"--crop {value!r}: x1 and y1 must exceed x0 and y0")
     return x0, y0, x1, y1
@@ -71,6 +79,12 @@ def finetune(
         0.0, help="Auxiliary glyph loss on examples with glyph boxes (synthetic --glyphs data)."
     ),
     glyph_slots: int = typer.Option(8, help="Characters one visual token names (glyph loss)."),
+    image_size: int | None = typer.Option(
+        None, help="Run the page view at this size (a reader trained on crops moves to pages)."
+    ),
+    system_turn: bool = typer.Option(
+        True, help="--no-system-turn: prompts without GOT's system turn (--preset only)."
+    ),
     resume: bool = typer.Option(False, help="Continue from the last checkpoint in --out."),
     seed: int = typer.Option(0, help="Seed for init and data order."),
 ) -> None:
@@ -106,6 +120,8 @@ def finetune(
         ctc_weight=ctc_weight,
         glyph_weight=glyph_weight,
         glyph_slots=glyph_slots,
+        image_size=image_size,
+        system_turn=system_turn,
         resume=resume,
         seed=seed,
     )
@@ -158,6 +174,7 @@ def dataset_synth_text(
     height: int = typer.Option(256, help="Image height in px."),
     max_lines: int = typer.Option(4, help="Most lines per image."),
     max_chars: int = typer.Option(16, help="Most characters per line."),
+    font_px: str = typer.Option("16,24", help="Smallest,largest font size in px."),
     glyphs: bool = typer.Option(False, help="Add character boxes for --glyph-weight."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
@@ -165,9 +182,12 @@ def dataset_synth_text(
     from docvlm.finetune.builders import synth_text
 
     with _user_errors():
+        smallest, largest = _numbers(font_px, 2, "--font-px", int)
+        if not 0 < smallest <= largest:
+            raise DocVLMError(f"--font-px {font_px!r}: give smallest,largest sizes above 0")
         manifest = synth_text(
             out, n, seed, (width, height), lines=(1, max_lines), chars=(1, max_chars),
-            glyphs=glyphs,
+            font_sizes=(smallest, largest), glyphs=glyphs,
         )  # fmt: skip
         typer.echo(f"wrote {manifest}")
 

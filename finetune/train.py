@@ -21,6 +21,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from docvlm.errors import DocVLMError
+from docvlm.model.processing_docvlm import SYSTEM_PROMPT
 from docvlm.sources import DEFAULT_SIZE
 
 from .data import IGNORE_INDEX, Collator, ManifestDataset
@@ -33,6 +34,7 @@ from .modeling import (
     load_model,
     load_processor,
     new_model,
+    resize_vision,
 )
 
 Mode = Literal["full", "lora", "qlora"]
@@ -84,6 +86,11 @@ class TrainConfig:
     # how many characters one visual token names.
     glyph_weight: float = 0.0
     glyph_slots: int = 8
+    # Run the SAM view at this size (`modeling.resize_vision`): a reader trained on small crops
+    # moves to whole pages at the same pixel scale.
+    image_size: int | None = None
+    # False drops GOT's system turn from the prompts of a model trained from --preset.
+    system_turn: bool = True
     seed: int = 0
     num_workers: int = 0
     render_size: int = DEFAULT_SIZE
@@ -99,6 +106,8 @@ class TrainConfig:
             raise DocVLMError(f"unknown --mode {self.mode!r}: use full, lora or qlora")
         if self.batch_size < 1 or self.grad_accum < 1:
             raise DocVLMError("--batch-size and --grad-accum must be at least 1")
+        if not self.system_turn and self.model is not None:
+            raise DocVLMError("--no-system-turn starts a --preset model: a saved one keeps its own")
 
 
 @dataclass
@@ -287,10 +296,15 @@ def evaluate_loss(model: torch.nn.Module, loader: DataLoader, accelerator: Accel
 
 def _build_model(config: TrainConfig) -> tuple[Any, Any]:
     if config.model is None:
-        model, processor = new_model(config.preset, **config.preset_overrides)
+        system_prompt = SYSTEM_PROMPT if config.system_turn else ""
+        model, processor = new_model(
+            config.preset, system_prompt=system_prompt, **config.preset_overrides
+        )
     else:
         processor = load_processor(config.model)
         model = load_model(config.model, quantize_4bit=config.mode == "qlora")
+    if config.image_size and config.image_size != model.config.vision_config.image_size:
+        processor = resize_vision(model, processor, config.image_size)
     if config.mode == "full":
         freeze(model, config.freeze)
     else:

@@ -80,13 +80,25 @@ def test_cli_synth_train_eval_compare_export(tmp_path: Path) -> None:
         return result.output
 
     run("dataset", "synth-text", "--out", str(tmp_path / "text"), "--n", "4",
-        "--width", "128", "--height", "64", "--max-chars", "6", "--glyphs")  # fmt: skip
+        "--width", "128", "--height", "64", "--max-chars", "6", "--font-px", "12,14",
+        "--glyphs")  # fmt: skip
     manifest = str(tmp_path / "text" / "manifest.jsonl")
+    rows = [json.loads(line) for line in Path(manifest).read_text().splitlines()]
+    heights = [(g[4] - g[2]) * 64 for row in rows for g in row["glyphs"]]
+    assert max(heights) <= 20  # 12–14 px fonts
+    bad = runner.invoke(app, ["dataset", "synth-text", "--out", str(tmp_path), "--font-px", "9"])
+    assert bad.exit_code == 1 and "--font-px" in bad.output
     run("finetune", "--train", manifest, "--preset", "tiny", "--out", str(tmp_path / "model"),
-        "--max-steps", "2", "--batch-size", "2", "--lr", "1e-3", "--glyph-weight", "1")  # fmt: skip
+        "--max-steps", "2", "--batch-size", "2", "--lr", "1e-3", "--glyph-weight", "1",
+        "--no-system-turn")  # fmt: skip
     assert (tmp_path / "model" / "training_card.json").is_file()
     log = [json.loads(line) for line in (tmp_path / "model" / "train_log.jsonl").open()]
     assert all(record["glyph_loss"] > 0 for record in log)
+    processor_config = json.loads((tmp_path / "model" / "processor_config.json").read_text())
+    assert processor_config["system_prompt"] == ""
+    dual = runner.invoke(app, ["finetune", "--train", manifest, "--model", str(tmp_path / "model"),
+                               "--out", str(tmp_path / "m2"), "--image-size", "512"])  # fmt: skip
+    assert dual.exit_code == 1 and "CLIP" in dual.output
     forms = tmp_path / "forms"
     run("dataset", "synth-forms", "--out", str(forms), "--n", "1", "--layouts", "claim",
         "--png", "270", "--crop", "40,40,580,340", "--glyphs")  # fmt: skip

@@ -247,3 +247,18 @@ def test_resize_vision_carries_a_single_branch_model_to_a_larger_page(tmp_path: 
     dual, dual_processor = new_model("tiny", **small_overrides())
     with pytest.raises(CheckpointError, match="CLIP"):
         resize_vision(dual, dual_processor, 256)
+
+
+def test_crop_reader_moves_to_pages_without_a_system_turn(manifest: Path, tmp_path: Path) -> None:
+    single = {**small_overrides(), "clip_config": None}
+    crops = train(config(manifest, tmp_path / "crops", preset="tiny", preset_overrides=single,
+                         system_turn=False, max_steps=1))  # fmt: skip
+    pages = train(config(manifest, tmp_path / "pages", model=crops.out, image_size=256,
+                         max_steps=1))  # fmt: skip
+    model, processor = load_for_inference(pages.out)
+    assert model.config.vision_config.image_size == 256
+    assert model.model.vision_tower.pos_embed.shape[1:3] == (16, 16)
+    assert processor.num_image_tokens == 16 and processor.system_prompt == ""
+    assert processor([Image.new("RGB", (90, 60))])["pixel_values"].shape[-1] == 256
+    with pytest.raises(DocVLMError, match="--no-system-turn"):
+        train(config(manifest, tmp_path / "x", model=crops.out, system_turn=False))
