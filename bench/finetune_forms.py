@@ -48,7 +48,7 @@ TEXT_FONT_PX = (16, 24)
 
 def bench_overrides(image_size: int = PAGE_RENDER_PX) -> dict[str, Any]:
     """Tiny GOT-shaped model: SAM (all windowed) → 256 tokens at 1024 px → 3×192 decoder."""
-    tiny = PRESETS["tiny"]()
+    tiny = PRESETS["tiny-got"]()
     return {
         "vision_config": {
             **tiny["vision_config"],
@@ -63,7 +63,6 @@ def bench_overrides(image_size: int = PAGE_RENDER_PX) -> dict[str, Any]:
             "compressed_channels": 256,
             "global_attn_indexes": [],
         },
-        "clip_config": None,
         "text_config": {
             **tiny["text_config"],
             "hidden_size": 192,
@@ -177,7 +176,7 @@ def main() -> None:
         torch.manual_seed(0)
         init_dir = out / "random_init"
         model, processor = new_model(
-            "tiny", system_prompt="", **bench_overrides(CROP_TEXT_SIZE[0])
+            "tiny-got", system_prompt="", **bench_overrides(CROP_TEXT_SIZE[0])
         )  # fmt: skip
         model.save_pretrained(init_dir)
         processor.save_pretrained(init_dir)

@@ -206,9 +206,8 @@ def test_ctc_loss_is_low_when_visual_tokens_spell_the_target() -> None:
 
 def test_resize_vision_carries_a_single_branch_model_to_a_larger_page(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    model, processor = new_model(
-        "tiny", system_prompt="", **{**small_overrides(), "clip_config": None}
-    )
+    vision = {"vision_config": small_overrides()["vision_config"]}
+    model, processor = new_model("tiny-got", system_prompt="", **vision)
     encoder = model.model.vision_tower
     with torch.no_grad():
         encoder.pos_embed.normal_()
@@ -250,8 +249,8 @@ def test_resize_vision_carries_a_single_branch_model_to_a_larger_page(tmp_path: 
 
 
 def test_crop_reader_moves_to_pages_without_a_system_turn(manifest: Path, tmp_path: Path) -> None:
-    single = {**small_overrides(), "clip_config": None}
-    crops = train(config(manifest, tmp_path / "crops", preset="tiny", preset_overrides=single,
+    single = {"vision_config": small_overrides()["vision_config"]}
+    crops = train(config(manifest, tmp_path / "crops", preset="tiny-got", preset_overrides=single,
                          system_turn=False, max_steps=1))  # fmt: skip
     pages = train(config(manifest, tmp_path / "pages", model=crops.out, image_size=256,
                          max_steps=1))  # fmt: skip

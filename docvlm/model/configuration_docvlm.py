@@ -212,6 +212,8 @@ def _tiny() -> dict:
 
 PRESETS = {
     "tiny": _tiny,
+    # GOT's single-branch shape at test size: the one tiny model `resize_vision` can move.
+    "tiny-got": lambda: {**_tiny(), "clip_config": None},
     "got-ocr2": lambda: {"text_config": {"model_type": "qwen2", **_QWEN2_GOT}},
     "vary-toy": lambda: {
         "clip_config": _clip_vit_l14_224(),
