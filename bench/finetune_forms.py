@@ -112,7 +112,9 @@ def prior_baseline(train_examples: list[Example], test_examples: list[Example]) 
 
 def evaluate_model(
     model_dir: Path, manifest: Path, adapter: Path | None, limit: int, kind: str
-) -> tuple[float, list[str]]:
+) -> tuple[float, float, list[str]]:
+    """Accuracy, the same predictions scored against the next example's target (what answering
+    without reading scores: length, character and format statistics), and the predictions."""
     model, processor = load_for_inference(model_dir, adapter)
     examples = read_manifest(manifest)[:limit]
     longest = max(len(processor.tokenizer(e.target_text)["input_ids"]) for e in examples)
@@ -121,7 +123,8 @@ def evaluate_model(
         render_size=PAGE_RENDER_PX,
     )  # fmt: skip
     score = char_accuracy if kind == "text" else field_accuracy
-    return score(predictions, examples), predictions
+    blind = score(predictions, examples[1:] + examples[:1])
+    return score(predictions, examples), blind, predictions
 
 
 def main() -> None:
@@ -180,39 +183,43 @@ def main() -> None:
         )  # fmt: skip
         model.save_pretrained(init_dir)
         processor.save_pretrained(init_dir)
-        random_acc, _ = evaluate_model(init_dir, crops_test, None, 20, "text")  # ~0 anyway
+        random_acc, _, _ = evaluate_model(init_dir, crops_test, None, 20, "text")  # ~0 anyway
         crop_stage = train(TrainConfig(
             train=crops, out=out / "crop_reader", model=init_dir, lr=args.lr, warmup_steps=50,
             max_minutes=minutes[0], batch_size=args.crop_batch_size, **common,
         ))  # fmt: skip
-        crop_acc, crop_samples = evaluate_model(
+        crop_acc, crop_blind, crop_samples = evaluate_model(
             out / "crop_reader", crops_test, None, n_test, "text"
         )
         print(f"stage 1a: {crop_stage.steps} steps on crops, char accuracy {crop_acc:.3f} "
-              f"(random init {random_acc:.3f})", flush=True)  # fmt: skip
+              f"(against other crops' text {crop_blind:.3f}; random init {random_acc:.3f})",
+              flush=True)  # fmt: skip
 
         model, processor = load_for_inference(out / "crop_reader")
         processor = resize_vision(model, processor, PAGE_RENDER_PX)
         moved = out / "crop_reader_1024"
         model.save_pretrained(moved)
         processor.save_pretrained(moved)
-        moved_acc, _ = evaluate_model(moved, pages_test, None, 20, "text")
+        moved_acc, _, _ = evaluate_model(moved, pages_test, None, 20, "text")
         page_stage = train(TrainConfig(
             train=pages, out=out / "pretrained", model=moved, lr=args.lr, warmup_steps=20,
             max_minutes=minutes[1], batch_size=args.batch_size, save_steps=500, **common,
         ))  # fmt: skip
         pretrained = out / "pretrained"
-        read_acc, samples = evaluate_model(pretrained, pages_test, None, n_test, "text")
+        read_acc, read_blind, samples = evaluate_model(pretrained, pages_test, None, n_test, "text")
         results["stage1"] = {
             "crops": {"steps": crop_stage.steps, "curve": crop_stage.history,
-                      "char_accuracy": crop_acc, "random_init_char_accuracy": random_acc,
+                      "char_accuracy": crop_acc, "against_other_targets": crop_blind,
+                      "random_init_char_accuracy": random_acc,
                       "samples": crop_samples[:5]},
             "pages": {"steps": page_stage.steps, "curve": page_stage.history,
-                      "char_accuracy": read_acc, "before_page_training": moved_acc,
+                      "char_accuracy": read_acc, "against_other_targets": read_blind,
+                      "before_page_training": moved_acc,
                       "samples": samples[:5]},
         }  # fmt: skip
         print(f"stage 1b: {page_stage.steps} steps on pages, char accuracy {read_acc:.3f} "
-              f"(crop reader moved to pages, before page training: {moved_acc:.3f})",
+              f"(against other pages' text {read_blind:.3f}; crop reader moved to pages, "
+              f"before page training: {moved_acc:.3f})",
               flush=True)  # fmt: skip
         if args.stage1_only:
             (out / "results.json").write_text(json.dumps(results, indent=1))
@@ -226,7 +233,7 @@ def main() -> None:
         train=forms_train, out=out / "forms", model=pretrained, lr=args.lr / 2, warmup_steps=20,
         max_minutes=minutes[2], batch_size=args.batch_size, **common,
     ))  # fmt: skip
-    forms_acc, samples = evaluate_model(out / "forms", forms_test, None, n_test, "json")
+    forms_acc, _, samples = evaluate_model(out / "forms", forms_test, None, n_test, "json")
     prior = prior_baseline(read_manifest(forms_train), read_manifest(forms_test))
     results["stage2"] = {
         "steps": stage2.steps, "curve": stage2.history, "field_accuracy": forms_acc,
@@ -238,13 +245,13 @@ def main() -> None:
 
     new_train = cropped_forms(out / "app_train", n_new, "application", seed=21)
     new_test = cropped_forms(out / "app_test", n_test, "application", seed=22)
-    before, _ = evaluate_model(out / "forms", new_test, None, n_test, "json")
+    before, _, _ = evaluate_model(out / "forms", new_test, None, n_test, "json")
     stage3 = train(TrainConfig(
         train=new_train, out=out / "lora", model=out / "forms", mode="lora", lr=args.lr,
         lora_r=16, lora_alpha=32, warmup_steps=10, max_minutes=minutes[3],
         batch_size=args.batch_size, **{**common, "glyph_weight": 0.0},
     ))  # fmt: skip
-    after, samples = evaluate_model(out / "forms", new_test, out / "lora", n_test, "json")
+    after, _, samples = evaluate_model(out / "forms", new_test, out / "lora", n_test, "json")
     new_prior = prior_baseline(read_manifest(new_train), read_manifest(new_test))
     results["stage3"] = {
         "steps": stage3.steps, "curve": stage3.history, "before": before, "after": after,
