@@ -14,7 +14,8 @@ application layout.
 
 Each accuracy is printed next to a reference measured in the same run: the prior-only
 baseline that predicts every field's most frequent training value (what a model that ignores
-the image converges to), and the random-init model for character accuracy.
+the image converges to); for character accuracy the random-init model and the same predictions
+scored against another image's text (what answering without reading scores).
 """
 
 from __future__ import annotations
