@@ -12,6 +12,7 @@ from transformers import AutoTokenizer, BitsAndBytesConfig
 
 from docvlm.errors import CheckpointError, ModelNotFoundError
 from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
+from docvlm.model.attention import resample_rel_pos
 from docvlm.model.processing_docvlm import (
     IMG_END,
     IMG_PAD,
@@ -121,8 +122,9 @@ def resize_vision(
     """Run a single-branch model's SAM view at `image_size`; return the processor to use with it.
 
     The learned position table is resampled bicubically (as ViTs are moved to a new resolution)
-    and global layers' rel-pos tables linearly; windowed layers keep theirs, so a reader trained
-    on small crops carries to whole pages at the same pixel scale.
+    and global layers' rel-pos tables linearly (once here, not on every forward); windowed
+    layers keep theirs, so a reader trained on small crops carries to whole pages at the same
+    pixel scale.
     """
     config = model.config
     vision = config.vision_config
@@ -141,9 +143,8 @@ def resize_vision(
             attention = layer.attn
             if layer.window_size == 0 and attention.use_rel_pos:
                 for name in ("rel_pos_h", "rel_pos_w"):
-                    rel = getattr(attention, name).T[None]  # (1, head_dim, 2·grid − 1)
-                    rel = F.interpolate(rel, size=2 * grid - 1, mode="linear")
-                    setattr(attention, name, torch.nn.Parameter(rel[0].T.contiguous()))
+                    table = resample_rel_pos(getattr(attention, name), 2 * grid - 1)
+                    setattr(attention, name, torch.nn.Parameter(table.contiguous()))
     vision.image_size = image_size
     image_processor = processor.image_processor
     normalization = (image_processor.image_mean, image_processor.image_std)

@@ -16,13 +16,18 @@ import torch.nn.functional as F
 _HAS_FLASH_ATTN = importlib.util.find_spec("flash_attn") is not None
 
 
+def resample_rel_pos(rel_pos: torch.Tensor, length: int) -> torch.Tensor:
+    """A (L, C) rel-pos table linearly resampled to (length, C), as SAM does for other sizes."""
+    if rel_pos.shape[0] == length:
+        return rel_pos
+    resampled = F.interpolate(rel_pos.T[None], size=length, mode="linear")
+    return resampled[0].T
+
+
 def rel_pos_table(q_size: int, k_size: int, rel_pos: torch.Tensor) -> torch.Tensor:
     """(q_size, k_size, C) embeddings for every query/key offset, resampled like SAM if needed."""
     max_rel_dist = 2 * max(q_size, k_size) - 1
-    if rel_pos.shape[0] != max_rel_dist:
-        rel_pos = rel_pos.reshape(1, rel_pos.shape[0], -1).transpose(1, 2)
-        rel_pos = F.interpolate(rel_pos, size=max_rel_dist, mode="linear")
-        rel_pos = rel_pos.reshape(-1, max_rel_dist).transpose(0, 1)
+    rel_pos = resample_rel_pos(rel_pos, max_rel_dist)
     q_coords = torch.arange(q_size, device=rel_pos.device)[:, None] * max(k_size / q_size, 1.0)
     k_coords = torch.arange(k_size, device=rel_pos.device)[None, :] * max(q_size / k_size, 1.0)
     offsets = (q_coords - k_coords) + (k_size - 1) * max(q_size / k_size, 1.0)
