@@ -175,11 +175,16 @@ def dataset_synth_text(
     max_lines: int = typer.Option(4, help="Most lines per image."),
     max_chars: int = typer.Option(16, help="Most characters per line."),
     font_px: str = typer.Option("16,24", help="Smallest,largest font size in px."),
+    fonts: str | None = typer.Option(
+        None,
+        help="Comma-separated faces to draw with: DejaVu .ttf files or PDF base-14 names "
+        "(helv, hebo, tiro, cour); default: ten of both kinds.",
+    ),
     glyphs: bool = typer.Option(False, help="Add character boxes for --glyph-weight."),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Prior-free random text (characters, words, numbers) in several fonts, for reading."""
-    from docvlm.finetune.builders import synth_text
+    from docvlm.finetune.builders import FONT_FILES, synth_text
 
     with _user_errors():
         smallest, largest = _numbers(font_px, 2, "--font-px", int)
@@ -187,7 +192,7 @@ def dataset_synth_text(
             raise DocVLMError(f"--font-px {font_px!r}: give smallest,largest sizes above 0")
         manifest = synth_text(
             out, n, seed, (width, height), lines=(1, max_lines), chars=(1, max_chars),
-            font_sizes=(smallest, largest), glyphs=glyphs,
+            font_sizes=(smallest, largest), glyphs=glyphs, fonts=_split(fonts) or FONT_FILES,
         )  # fmt: skip
         typer.echo(f"wrote {manifest}")
 

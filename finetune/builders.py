@@ -59,7 +59,12 @@ def random_text_line(rng: random.Random, min_chars: int, max_chars: int) -> str:
 
 
 def render_text(
-    lines: list[str], rng: random.Random, width: int, height: int, font_sizes: tuple[int, int]
+    lines: list[str],
+    rng: random.Random,
+    width: int,
+    height: int,
+    font_sizes: tuple[int, int],
+    fonts: tuple[str, ...] = FONT_FILES,
 ) -> tuple[Image.Image, list[str], list[Glyph]]:
     """Black-ish text on a light background, one font per image, lines stacked from the top
     with random gaps. Lines are laid out before drawing: a line too wide is shortened, lines
@@ -68,7 +73,7 @@ def render_text(
     image = Image.new("RGB", (width, height), tuple(rng.randint(225, 255) for _ in range(3)))
     draw = ImageDraw.Draw(image)
     size = rng.randint(*font_sizes)
-    font = _font(rng.choice(FONT_FILES), size)
+    font = _font(rng.choice(fonts), size)
     ink = tuple(rng.randint(0, 60) for _ in range(3))
     printed: list[str] = []
     glyphs: list[Glyph] = []
@@ -99,12 +104,18 @@ def synth_text(
     chars: tuple[int, int] = (4, 16),
     font_sizes: tuple[int, int] = (16, 24),
     glyphs: bool = False,
+    fonts: tuple[str, ...] = FONT_FILES,
 ) -> Path:
     """Write `n` random-text images and `manifest.jsonl` (target = the lines, newline-joined).
 
     Lines that would not fit the image are dropped, so every target is fully visible.
-    `glyphs` adds each character's box to the rows, for the glyph loss.
+    `glyphs` adds each character's box to the rows, for the glyph loss. `fonts` are files
+    under FONT_DIR or PDF base-14 names (helv, hebo, tiro, cour, …).
     """
+    unknown = [name for name in fonts if not _font_exists(name)]
+    if not fonts or unknown:
+        raise DocVLMError(f"unknown font {', '.join(unknown) or '(none given)'}: use a file "
+                          f"under {FONT_DIR} or a PDF base-14 name such as helv")  # fmt: skip
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -116,7 +127,7 @@ def synth_text(
         fitted: list[str] = []
         while not "".join(fitted).strip():  # the largest font may not fit: draw again
             text = [random_text_line(rng, *chars) for _ in range(rng.randint(*lines))]
-            image, fitted, boxes = render_text(text, rng, width, height, font_sizes)
+            image, fitted, boxes = render_text(text, rng, width, height, font_sizes, fonts)
         path = out_dir / "images" / f"{index:06d}.png"
         image.save(path)
         examples.append(
@@ -238,6 +249,16 @@ def _font(name: str, size: int) -> ImageFont.ImageFont:
     if path.is_file():
         return ImageFont.truetype(str(path), size)
     return ImageFont.load_default(size)
+
+
+def _font_exists(name: str) -> bool:
+    if "." in name:
+        return (FONT_DIR / name).is_file() or name in FONT_FILES
+    try:
+        _base14(name)
+    except pymupdf.mupdf.FzErrorBase:
+        return False
+    return True
 
 
 @cache

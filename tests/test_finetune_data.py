@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from docvlm.errors import DocVLMError
 from docvlm.finetune.builders import from_pdfs, synth_forms, synth_text
 from docvlm.finetune.data import (
     IGNORE_INDEX,
@@ -257,6 +258,16 @@ def test_synth_text_glyphs_box_every_printed_character(tmp_path: Path) -> None:
         image = example.load_image().convert("L")
         for char, *box in example.glyphs:
             assert char.isspace() or _ink_in(image, box), char
+
+
+def test_synth_text_draws_with_the_fonts_given(tmp_path: Path) -> None:
+    manifest = synth_text(tmp_path, 4, seed=5, size=(400, 100), chars=(6, 12), font_sizes=(20, 20),
+                          glyphs=True, fonts=("cour",))  # fmt: skip
+    widths = {round((x1 - x0) * 400, 3) for example in read_manifest(manifest)
+              for _, x0, _, x1, _ in example.glyphs}  # fmt: skip
+    assert widths == {12.0}  # Courier: every character 0.6 em wide
+    with pytest.raises(DocVLMError, match="unknown font nofont"):
+        synth_text(tmp_path / "bad", 1, fonts=("helv", "nofont"))
 
 
 def test_synth_forms_crop_with_glyphs(tmp_path: Path) -> None:

@@ -81,13 +81,15 @@ def test_cli_synth_train_eval_compare_export(tmp_path: Path) -> None:
 
     run("dataset", "synth-text", "--out", str(tmp_path / "text"), "--n", "4",
         "--width", "128", "--height", "64", "--max-chars", "6", "--font-px", "12,14",
-        "--glyphs")  # fmt: skip
+        "--fonts", "helv,cour", "--glyphs")  # fmt: skip
     manifest = str(tmp_path / "text" / "manifest.jsonl")
     rows = [json.loads(line) for line in Path(manifest).read_text().splitlines()]
     heights = [(g[4] - g[2]) * 64 for row in rows for g in row["glyphs"]]
     assert max(heights) <= 20  # 12–14 px fonts
     bad = runner.invoke(app, ["dataset", "synth-text", "--out", str(tmp_path), "--font-px", "9"])
     assert bad.exit_code == 1 and "--font-px" in bad.output
+    bad = runner.invoke(app, ["dataset", "synth-text", "--out", str(tmp_path), "--fonts", "x.ttf"])
+    assert bad.exit_code == 1 and "unknown font x.ttf" in bad.output
     run("finetune", "--train", manifest, "--preset", "tiny", "--out", str(tmp_path / "model"),
         "--max-steps", "2", "--batch-size", "2", "--lr", "1e-3", "--glyph-weight", "1",
         "--no-system-turn")  # fmt: skip
