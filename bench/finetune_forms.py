@@ -133,7 +133,19 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, ~3 minutes")
     parser.add_argument("--out", type=Path, default=Path("bench/results/finetune_forms"))
     parser.add_argument("--crop-minutes", type=float, default=40, help="stage 1 on crops")
-    parser.add_argument("--page-minutes", type=float, default=20, help="stage 1 on pages")
+    parser.add_argument(
+        "--page-minutes",
+        type=float,
+        default=20,
+        help="stage 1 on pages (0: the crop reader goes straight to forms)",
+    )
+    parser.add_argument(
+        "--positions",
+        choices=("interpolate", "tile"),
+        default="interpolate",
+        help="how the crop reader's position table moves to 1024 px",
+    )
+    parser.add_argument("--fonts", help="comma-separated faces for the random text (default all)")
     parser.add_argument("--forms-minutes", type=float, default=15)
     parser.add_argument("--lora-minutes", type=float, default=5)
     parser.add_argument("--pretrained", type=Path, help="skip stage 1: start from this model")
@@ -152,7 +164,7 @@ def main() -> None:
     smoke = args.smoke
     if smoke:
         n_crops, n_pages, n_forms, n_new, n_test = 64, 32, 32, 16, 8
-        minutes = (0.3, 0.3, 0.5, 0.3)
+        minutes = (0.3, 0.3 if args.page_minutes else 0, 0.5, 0.3)
     else:
         n_crops, n_pages, n_forms, n_new, n_test = args.n_crops, args.n_pages, 2000, 200, 200
         minutes = (args.crop_minutes, args.page_minutes, args.forms_minutes, args.lora_minutes)
@@ -166,13 +178,14 @@ def main() -> None:
                   schedule="wsd")  # fmt: skip
 
     if args.pretrained is None:
+        fonts = {"fonts": tuple(args.fonts.split(","))} if args.fonts else {}
         crop_text = dict(size=CROP_TEXT_SIZE, lines=(1, 3), chars=(3, 16),
-                         font_sizes=TEXT_FONT_PX, glyphs=True)  # fmt: skip
+                         font_sizes=TEXT_FONT_PX, glyphs=True, **fonts)  # fmt: skip
         page_text = dict(size=PAGE_TEXT_SIZE, lines=(3, args.max_lines), chars=(3, 20),
-                         font_sizes=TEXT_FONT_PX, glyphs=True)  # fmt: skip
+                         font_sizes=TEXT_FONT_PX, glyphs=True, **fonts)  # fmt: skip
         crops = synth_text(out / "crop_train", n_crops, seed=1, **crop_text)
         crops_test = synth_text(out / "crop_test", n_test, seed=2, **crop_text)
-        pages = synth_text(out / "page_train", n_pages, seed=3, **page_text)
+        pages = synth_text(out / "page_train", n_pages if minutes[1] else 1, seed=3, **page_text)
         pages_test = synth_text(out / "page_test", n_test, seed=4, **page_text)
         print(f"data: {n_crops} crops, {n_pages} pages of random text "
               f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
@@ -197,31 +210,37 @@ def main() -> None:
               flush=True)  # fmt: skip
 
         model, processor = load_for_inference(out / "crop_reader")
-        processor = resize_vision(model, processor, PAGE_RENDER_PX)
-        moved = out / "crop_reader_1024"
-        model.save_pretrained(moved)
-        processor.save_pretrained(moved)
-        moved_acc, _, _ = evaluate_model(moved, pages_test, None, 20, "text")
-        page_stage = train(TrainConfig(
-            train=pages, out=out / "pretrained", model=moved, lr=args.lr, warmup_steps=20,
-            max_minutes=minutes[1], batch_size=args.batch_size, save_steps=500, **common,
-        ))  # fmt: skip
-        pretrained = out / "pretrained"
-        read_acc, read_blind, samples = evaluate_model(pretrained, pages_test, None, n_test, "text")
+        processor = resize_vision(model, processor, PAGE_RENDER_PX, args.positions)
+        pretrained = out / "crop_reader_1024"
+        model.save_pretrained(pretrained)
+        processor.save_pretrained(pretrained)
+        moved_acc, _, _ = evaluate_model(pretrained, pages_test, None, 20, "text")
         results["stage1"] = {
             "crops": {"steps": crop_stage.steps, "curve": crop_stage.history,
                       "char_accuracy": crop_acc, "against_other_targets": crop_blind,
                       "random_init_char_accuracy": random_acc,
                       "samples": crop_samples[:5]},
-            "pages": {"steps": page_stage.steps, "curve": page_stage.history,
-                      "char_accuracy": read_acc, "against_other_targets": read_blind,
-                      "before_page_training": moved_acc,
-                      "samples": samples[:5]},
+            "pages_before_page_training": moved_acc,
         }  # fmt: skip
-        print(f"stage 1b: {page_stage.steps} steps on pages, char accuracy {read_acc:.3f} "
-              f"(against other pages' text {read_blind:.3f}; crop reader moved to pages, "
-              f"before page training: {moved_acc:.3f})",
-              flush=True)  # fmt: skip
+        if minutes[1]:
+            page_stage = train(TrainConfig(
+                train=pages, out=out / "pretrained", model=pretrained, lr=args.lr,
+                warmup_steps=20, max_minutes=minutes[1], batch_size=args.batch_size,
+                save_steps=500, **common,
+            ))  # fmt: skip
+            pretrained = out / "pretrained"
+            read_acc, read_blind, samples = evaluate_model(
+                pretrained, pages_test, None, n_test, "text"
+            )
+            results["stage1"]["pages"] = {
+                "steps": page_stage.steps, "curve": page_stage.history,
+                "char_accuracy": read_acc, "against_other_targets": read_blind,
+                "samples": samples[:5],
+            }  # fmt: skip
+            print(f"stage 1b: {page_stage.steps} steps on pages, char accuracy {read_acc:.3f} "
+                  f"(against other pages' text {read_blind:.3f}; crop reader moved to pages, "
+                  f"before page training: {moved_acc:.3f})",
+                  flush=True)  # fmt: skip
         if args.stage1_only:
             (out / "results.json").write_text(json.dumps(results, indent=1))
             return

@@ -82,6 +82,11 @@ def finetune(
     image_size: int | None = typer.Option(
         None, help="Run the page view at this size (a reader trained on crops moves to pages)."
     ),
+    positions: str = typer.Option(
+        "interpolate",
+        help="How --image-size moves the position table: interpolate, or tile (a whole multiple "
+        "of an all-windowed encoder's grid: each block of the page is encoded like a crop).",
+    ),
     system_turn: bool = typer.Option(
         True, help="--no-system-turn: prompts without GOT's system turn (--preset only)."
     ),
@@ -121,6 +126,7 @@ def finetune(
         glyph_weight=glyph_weight,
         glyph_slots=glyph_slots,
         image_size=image_size,
+        positions=positions,  # type: ignore[arg-type]
         system_turn=system_turn,
         resume=resume,
         seed=seed,

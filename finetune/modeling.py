@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -117,14 +117,19 @@ def add_lora(
 
 
 def resize_vision(
-    model: DocVLMForConditionalGeneration, processor: DocVLMProcessor, image_size: int
+    model: DocVLMForConditionalGeneration,
+    processor: DocVLMProcessor,
+    image_size: int,
+    positions: Literal["interpolate", "tile"] = "interpolate",
 ) -> DocVLMProcessor:
     """Run a single-branch model's SAM view at `image_size`; return the processor to use with it.
 
-    The learned position table is resampled bicubically (as ViTs are moved to a new resolution)
-    and global layers' rel-pos tables linearly (once here, not on every forward); windowed
-    layers keep theirs, so a reader trained on small crops carries to whole pages at the same
-    pixel scale.
+    The learned position table is resampled bicubically (as ViTs are moved to a new resolution),
+    or with `positions="tile"` repeated across a grid a whole multiple of the old one: an
+    all-windowed encoder whose window is the old grid then encodes each block of the new view
+    exactly as it encoded a whole old view. Global layers' rel-pos tables are resampled linearly
+    (once here, not on every forward); windowed layers keep theirs, so a reader trained on small
+    crops carries to whole pages at the same pixel scale.
     """
     config = model.config
     vision = config.vision_config
@@ -132,13 +137,24 @@ def resize_vision(
         raise CheckpointError("a dual-branch model's token counts are fixed by its CLIP branch")
     if image_size % vision.patch_size:
         raise CheckpointError(f"image size {image_size} is not a multiple of the patch size")
+    if positions not in ("interpolate", "tile"):
+        raise CheckpointError(f"unknown positions {positions!r}: use interpolate or tile")
     grid = image_size // vision.patch_size
     encoder = model.model.vision_tower
     with torch.no_grad():
         if encoder.pos_embed is not None:
-            table = encoder.pos_embed.permute(0, 3, 1, 2)
-            table = F.interpolate(table, size=(grid, grid), mode="bicubic", align_corners=False)
-            encoder.pos_embed = torch.nn.Parameter(table.permute(0, 2, 3, 1).contiguous())
+            old_grid = encoder.pos_embed.shape[1]
+            if positions == "tile":
+                if grid % old_grid:
+                    raise CheckpointError(
+                        f"tiling needs a grid that is a multiple of {old_grid} patches, not {grid}"
+                    )
+                table = encoder.pos_embed.repeat(1, grid // old_grid, grid // old_grid, 1)
+            else:
+                table = encoder.pos_embed.permute(0, 3, 1, 2)
+                table = F.interpolate(table, size=(grid, grid), mode="bicubic", align_corners=False)
+                table = table.permute(0, 2, 3, 1)
+            encoder.pos_embed = torch.nn.Parameter(table.contiguous())
         for layer in encoder.layers:
             attention = layer.attn
             if layer.window_size == 0 and attention.use_rel_pos:

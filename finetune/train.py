@@ -89,6 +89,7 @@ class TrainConfig:
     # Run the SAM view at this size (`modeling.resize_vision`): a reader trained on small crops
     # moves to whole pages at the same pixel scale.
     image_size: int | None = None
+    positions: Literal["interpolate", "tile"] = "interpolate"
     # False drops GOT's system turn from the prompts of a model trained from --preset.
     system_turn: bool = True
     seed: int = 0
@@ -106,6 +107,8 @@ class TrainConfig:
             raise DocVLMError(f"unknown --mode {self.mode!r}: use full, lora or qlora")
         if self.batch_size < 1 or self.grad_accum < 1:
             raise DocVLMError("--batch-size and --grad-accum must be at least 1")
+        if self.positions not in ("interpolate", "tile"):
+            raise DocVLMError(f"unknown --positions {self.positions!r}: use interpolate or tile")
         if not self.system_turn and self.model is not None:
             raise DocVLMError("--no-system-turn starts a --preset model: a saved one keeps its own")
 
@@ -304,7 +307,7 @@ def _build_model(config: TrainConfig) -> tuple[Any, Any]:
         processor = load_processor(config.model)
         model = load_model(config.model, quantize_4bit=config.mode == "qlora")
     if config.image_size and config.image_size != model.config.vision_config.image_size:
-        processor = resize_vision(model, processor, config.image_size)
+        processor = resize_vision(model, processor, config.image_size, config.positions)
     if config.mode == "full":
         freeze(model, config.freeze)
     else:

@@ -248,6 +248,30 @@ def test_resize_vision_carries_a_single_branch_model_to_a_larger_page(tmp_path: 
         resize_vision(dual, dual_processor, 256)
 
 
+def test_tiled_positions_encode_each_block_of_a_page_like_a_crop() -> None:
+    torch.manual_seed(0)
+    vision = {**small_overrides()["vision_config"], "window_size": 8, "global_attn_indexes": []}
+    model, processor = new_model("tiny-got", system_prompt="", vision_config=vision)
+    encoder = model.model.vision_tower
+    with torch.no_grad():
+        encoder.pos_embed.normal_()
+    captured: list[torch.Tensor] = []
+    encoder.neck.register_forward_hook(lambda module, args, out: captured.append(args[0]))
+    crops = torch.randn(4, 3, 128, 128)  # 8×8 patches: one window each
+    with torch.no_grad():
+        encoder(crops)
+        resize_vision(model, processor, 256, positions="tile")
+        page = torch.cat(
+            [torch.cat([crops[0], crops[1]], -1), torch.cat([crops[2], crops[3]], -1)], -2
+        )
+        encoder(page[None])
+    crop_states, page_states = captured  # (4, 8, 8, hidden) and (1, 16, 16, hidden)
+    blocks = page_states[0].unflatten(0, (2, 8)).unflatten(2, (2, 8)).permute(0, 2, 1, 3, 4)
+    torch.testing.assert_close(blocks.flatten(0, 1), crop_states, rtol=0, atol=1e-5)
+    with pytest.raises(CheckpointError, match="multiple of 16"):
+        resize_vision(model, processor, 384, positions="tile")
+
+
 def test_crop_reader_moves_to_pages_without_a_system_turn(manifest: Path, tmp_path: Path) -> None:
     single = {"vision_config": small_overrides()["vision_config"]}
     crops = train(config(manifest, tmp_path / "crops", preset="tiny-got", preset_overrides=single,
