@@ -7,8 +7,9 @@ Stage 1 pretrains a tiny GOT-shaped model (SAM ViTDet, 3-layer decoder, no CLIP 
 system turn in the prompt; see `bench_overrides`) from random init on prior-free random text,
 with the auxiliary glyph loss (each visual token names the characters in its cell). It reads
 small crops first (256 px → 4×4 = 16 visual tokens: many cheap steps), then `resize_vision`
-moves it to whole 1024 px pages (16×16 = 256 tokens) at the same pixel scale, where it learns
-to read a page in order. Stage 2 fine-tunes it on synthetic claim forms (the 540×300 pt of
+moves it to whole 1024 px pages (16×16 = 256 tokens) at the same pixel scale (`--positions
+tile`: each 256 px block of a page is encoded exactly like a crop), where it learns to read a
+page in order (`--page-minutes 0` skips that and goes straight to the forms). Stage 2 fine-tunes it on synthetic claim forms (the 540×300 pt of
 the page where the fields are, 1024 px wide). Stage 3 adapts it with LoRA to the unseen
 application layout.
 
@@ -185,7 +186,8 @@ def main() -> None:
                          font_sizes=TEXT_FONT_PX, glyphs=True, **fonts)  # fmt: skip
         crops = synth_text(out / "crop_train", n_crops, seed=1, **crop_text)
         crops_test = synth_text(out / "crop_test", n_test, seed=2, **crop_text)
-        pages = synth_text(out / "page_train", n_pages if minutes[1] else 1, seed=3, **page_text)
+        n_pages = n_pages if minutes[1] else 1
+        pages = synth_text(out / "page_train", n_pages, seed=3, **page_text)
         pages_test = synth_text(out / "page_test", n_test, seed=4, **page_text)
         print(f"data: {n_crops} crops, {n_pages} pages of random text "
               f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
