@@ -9,9 +9,9 @@ with the auxiliary glyph loss (each visual token names the characters in its cel
 small crops first (256 px → 4×4 = 16 visual tokens: many cheap steps), then `resize_vision`
 moves it to whole 1024 px pages (16×16 = 256 tokens) at the same pixel scale (`--positions
 tile`: each 256 px block of a page is encoded exactly like a crop), where it learns to read a
-page in order (`--page-minutes 0` skips that and goes straight to the forms). Stage 2 fine-tunes it on synthetic claim forms (the 540×300 pt of
-the page where the fields are, 1024 px wide). Stage 3 adapts it with LoRA to the unseen
-application layout.
+page in order (`--page-minutes 0` skips that and goes straight to the forms). Stage 2
+fine-tunes it on synthetic claim forms (the 540×300 pt of the page where the fields are,
+1024 px wide). Stage 3 adapts it with LoRA to the unseen application layout.
 
 Each accuracy is printed next to a reference measured in the same run: the prior-only
 baseline that predicts every field's most frequent training value (what a model that ignores
@@ -34,7 +34,7 @@ import torch
 from docvlm.finetune.builders import synth_forms, synth_text
 from docvlm.finetune.evaluate import predict, score_example
 from docvlm.finetune.manifest import Example, read_manifest
-from docvlm.finetune.modeling import load_for_inference, new_model, resize_vision
+from docvlm.finetune.modeling import POSITIONS, load_for_inference, new_model, resize_vision
 from docvlm.finetune.train import TrainConfig, train
 from docvlm.metrics import character_error_rate, field_scores
 from docvlm.model.configuration_docvlm import PRESETS
@@ -142,7 +142,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--positions",
-        choices=("interpolate", "tile"),
+        choices=POSITIONS,
         default="interpolate",
         help="how the crop reader's position table moves to 1024 px",
     )

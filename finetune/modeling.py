@@ -116,11 +116,16 @@ def add_lora(
     return get_peft_model(model, config)
 
 
+# How `resize_vision` moves the learned position table to a new grid.
+Positions = Literal["interpolate", "tile"]
+POSITIONS: tuple[Positions, ...] = ("interpolate", "tile")
+
+
 def resize_vision(
     model: DocVLMForConditionalGeneration,
     processor: DocVLMProcessor,
     image_size: int,
-    positions: Literal["interpolate", "tile"] = "interpolate",
+    positions: Positions = "interpolate",
 ) -> DocVLMProcessor:
     """Run a single-branch model's SAM view at `image_size`; return the processor to use with it.
 
@@ -137,7 +142,7 @@ def resize_vision(
         raise CheckpointError("a dual-branch model's token counts are fixed by its CLIP branch")
     if image_size % vision.patch_size:
         raise CheckpointError(f"image size {image_size} is not a multiple of the patch size")
-    if positions not in ("interpolate", "tile"):
+    if positions not in POSITIONS:
         raise CheckpointError(f"unknown positions {positions!r}: use interpolate or tile")
     grid = image_size // vision.patch_size
     encoder = model.model.vision_tower

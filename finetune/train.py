@@ -29,6 +29,8 @@ from .glyphs import GlyphHead
 from .manifest import manifest_hash, read_manifest
 from .modeling import (
     DEFAULT_LORA_TARGETS,
+    POSITIONS,
+    Positions,
     add_lora,
     freeze,
     load_model,
@@ -89,7 +91,7 @@ class TrainConfig:
     # Run the SAM view at this size (`modeling.resize_vision`): a reader trained on small crops
     # moves to whole pages at the same pixel scale.
     image_size: int | None = None
-    positions: Literal["interpolate", "tile"] = "interpolate"
+    positions: Positions = "interpolate"
     # False drops GOT's system turn from the prompts of a model trained from --preset.
     system_turn: bool = True
     seed: int = 0
@@ -107,7 +109,7 @@ class TrainConfig:
             raise DocVLMError(f"unknown --mode {self.mode!r}: use full, lora or qlora")
         if self.batch_size < 1 or self.grad_accum < 1:
             raise DocVLMError("--batch-size and --grad-accum must be at least 1")
-        if self.positions not in ("interpolate", "tile"):
+        if self.positions not in POSITIONS:
             raise DocVLMError(f"unknown --positions {self.positions!r}: use interpolate or tile")
         if not self.system_turn and self.model is not None:
             raise DocVLMError("--no-system-turn starts a --preset model: a saved one keeps its own")
