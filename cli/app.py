@@ -28,7 +28,7 @@ app.command(
         "  docvlm parse form.pdf --pages 1-3,7 --engine ocr\n\n"
         "  docvlm parse archive/ -o out/ --workers 2      # resumable: rerun to finish\n\n"
         "  docvlm parse s3-mount/ -o out/ --ray --ray-address auto --num-gpus 1\n\n"
-        "  docvlm parse page.png --engine vlm --model ./GOT-OCR-2.0-hf"
+        "  docvlm parse page.png --engine vlm --model stepfun-ai/GOT-OCR-2.0-hf"
     )
 )(parse)
 
