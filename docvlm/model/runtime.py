@@ -86,7 +86,7 @@ class Runtime:
     def normalization(self) -> Normalization:
         """The SAM view's (mean, std) this checkpoint reads pages with."""
         image_processor = self.processor.image_processor
-        return image_processor.image_mean, image_processor.image_std
+        return list(image_processor.image_mean), list(image_processor.image_std)
 
     @property
     def vocab_size(self) -> int:
