@@ -84,6 +84,11 @@ class Parser:
         self._engines: dict[str, Engine] = dict(engines or {})
         if engine == "vlm" and model is None and "vlm" not in self._engines:
             raise EngineUnavailableError("--engine vlm needs a model: pass --model DIR")
+        if model is not None and "vlm" not in self._engines:
+            # A mistyped --model fails here, not as a silent OCR fallback on every page.
+            from docvlm.model.runtime import check_model_dir, resolve_checkpoint
+
+            check_model_dir(resolve_checkpoint(model))
         self.engine = engine
         self.model = model
         self.adapter = adapter
@@ -300,18 +305,13 @@ class Parser:
             try:
                 source_page = opened.page(number)
             except DocVLMError as error:
-                results.append(
-                    Page(
-                        number=number,
-                        width=0.0,
-                        height=0.0,
-                        status="error",
-                        error_kind=error.kind,
-                        error=str(error),
-                    )
-                )
+                results.append(_failed_page(number, error))
                 continue
-            engine_name, reason = self.route(source_page)
+            try:  # the text-layer probe reads the page: a MuPDF failure fails this page only
+                engine_name, reason = self.route(source_page)
+            except Exception as error:
+                results.append(_failed_page(number, error, source_page))
+                continue
             page = Page(
                 number=number,
                 width=source_page.width,
@@ -328,8 +328,13 @@ class Parser:
         return results
 
     def _run_engine(self, engine_name: str, items: list[tuple[SourcePage, Page]]) -> None:
-        engine = self.get_engine(engine_name)
         started = time.perf_counter()
+        try:  # an engine that cannot load (a model, OCR data) fails its pages, not the document
+            engine = self.get_engine(engine_name)
+        except Exception as error:
+            for source_page, page in items:
+                self._recover(source_page, page, error=error)
+            return
         try:
             with _deadline(self.page_timeout and self.page_timeout * len(items)):
                 batches = engine.parse_batch([sp for sp, _ in items])
@@ -382,6 +387,20 @@ class Parser:
         self._run_engine(fallback, [(source_page, page)])
         if page.status == "ok":
             page.status = "fallback"
+
+
+def _failed_page(number: int, error: Exception, source_page: SourcePage | None = None) -> Page:
+    """The recorded result of a page that could not even be routed to an engine."""
+    kind = error.kind if isinstance(error, DocVLMError) else "page_error"
+    message = str(error) if isinstance(error, DocVLMError) else f"{type(error).__name__}: {error}"
+    return Page(
+        number=number,
+        width=source_page.width if source_page is not None else 0.0,
+        height=source_page.height if source_page is not None else 0.0,
+        status="error",
+        error_kind=kind,
+        error=message,
+    )
 
 
 @contextmanager

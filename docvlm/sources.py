@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import pymupdf
-from PIL import Image, ImageSequence
+from PIL import Image
 
 from docvlm.errors import (
     CorruptFileError,
@@ -153,7 +153,7 @@ class SourceDocument:
         pdf: pymupdf.Document | None = None,
         pdf_bytes: bytes | None = None,
         password: str | None = None,
-        images: list[Image.Image] | None = None,
+        images: ImageFrames | None = None,
         warnings: list[str] | None = None,
     ) -> None:
         self.name = name
@@ -165,7 +165,7 @@ class SourceDocument:
         self.pdf = pdf
         self._pdf_bytes = pdf_bytes
         self._password = password
-        self._images = images or []
+        self._images = images
         self.warnings = warnings or []
 
     def __enter__(self) -> SourceDocument:
@@ -177,6 +177,8 @@ class SourceDocument:
     def close(self) -> None:
         if self.pdf is not None:
             self.pdf.close()
+        if self._images is not None:
+            self._images.close()
 
     def __len__(self) -> int:
         return len(self.page_numbers)
@@ -187,7 +189,7 @@ class SourceDocument:
             rect = pdf_page.rect
             _check_page_points(rect.width, rect.height)
             return SourcePage(self, number, rect.width, rect.height, pdf_page=pdf_page)
-        image = self._images[number - 1]
+        image = self._images.frame(number)
         return SourcePage(self, number, float(image.width), float(image.height), image=image)
 
     def pages(self) -> Iterator[SourcePage]:
@@ -253,7 +255,7 @@ def open_source(
             warnings=warnings,
             **options,
         )
-    images = _open_images(data, name, max_pixels)
+    images = ImageFrames(data, name, max_pixels)
     numbers = parse_page_range(pages, len(images))
     return SourceDocument(name, "image", len(images), numbers, images=images, **options)
 
@@ -313,26 +315,52 @@ def _open_pdf(data: bytes, name: str, password: str | None) -> pymupdf.Document:
     return pdf
 
 
-def _open_images(data: bytes, name: str, max_pixels: int) -> list[Image.Image]:
-    try:
-        image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError:
-        raise PageTooLargeError(
-            f"{name}: image exceeds the {max_pixels:,}-pixel limit (decompression-bomb guard)"
-        ) from None
-    except (Image.UnidentifiedImageError, OSError):
-        raise UnsupportedFileError(
-            f"{name}: not a PDF or a supported image (starts with {data[:8]!r})"
-        ) from None
-    if image.width * image.height > max_pixels:
-        raise PageTooLargeError(
-            f"{name}: image is {image.width}×{image.height} px, over the {max_pixels:,}-pixel limit"
-        )
-    try:
-        frames = [frame.convert("RGB") for frame in ImageSequence.Iterator(image)]
-    except (OSError, SyntaxError, ValueError) as error:
-        raise CorruptFileError(f"{name}: corrupt image ({error})") from None
-    return frames
+class ImageFrames:
+    """The frames of an image file (a multi-page TIFF: one per page), each decoded when asked
+    for and checked against the pixel limit on its own: a bomb hides in any frame."""
+
+    def __init__(self, data: bytes, name: str, max_pixels: int) -> None:
+        self.name = name
+        self.max_pixels = max_pixels
+        try:
+            self.image = Image.open(io.BytesIO(data))
+            self.count = getattr(self.image, "n_frames", 1)
+        except Image.DecompressionBombError:
+            raise PageTooLargeError(
+                f"{name}: image exceeds the {max_pixels:,}-pixel limit (decompression-bomb guard)"
+            ) from None
+        except (Image.UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise UnsupportedFileError(
+                f"{name}: not a PDF or a supported image (starts with {data[:8]!r})"
+            ) from None
+        if self.count == 1:  # a single image too large is the file's failure, not a page's
+            self._check(self.image, 1)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def frame(self, number: int) -> Image.Image:
+        """Frame `number` (1-based) as RGB; PageTooLargeError / CorruptFileError for it alone."""
+        try:
+            self.image.seek(number - 1)
+        except (EOFError, OSError, SyntaxError, ValueError) as error:
+            raise CorruptFileError(f"{self.name}: frame {number} is corrupt ({error})") from None
+        self._check(self.image, number)
+        try:
+            return self.image.convert("RGB")
+        except (OSError, SyntaxError, ValueError) as error:
+            raise CorruptFileError(f"{self.name}: corrupt image ({error})") from None
+
+    def close(self) -> None:
+        self.image.close()
+
+    def _check(self, frame: Image.Image, number: int) -> None:
+        if frame.width * frame.height > self.max_pixels:
+            where = f" frame {number}" if self.count > 1 else ""
+            raise PageTooLargeError(
+                f"{self.name}:{where} image is {frame.width}×{frame.height} px, over the "
+                f"{self.max_pixels:,}-pixel limit"
+            )
 
 
 def _check_page_points(width: float, height: float) -> None:

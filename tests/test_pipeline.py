@@ -138,3 +138,27 @@ def test_document_records_source_options_and_selection():
     assert document.page_count == 2 and [p.number for p in document.pages] == [2]
     assert document.source.endswith("report.pdf")
     assert document.metadata["options"]["engine"] == "text"
+
+
+def test_a_failing_probe_or_engine_load_fails_pages_not_the_document(monkeypatch) -> None:
+    from docvlm.sources import SourcePage
+
+    probe = SourcePage.probe
+
+    def probe_or_crash(page: SourcePage):
+        if page.number == 2:
+            raise RuntimeError("MuPDF: cannot read content stream")
+        return probe.func(page)
+
+    monkeypatch.setattr(SourcePage, "probe", property(probe_or_crash))
+    pages = docvlm.parse(SAMPLES / "report.pdf").pages
+    assert [p.status for p in pages] == ["ok", "error"]
+    assert "cannot read content stream" in pages[1].error
+
+    def no_engine(self, name):
+        raise OSError(f"{name} engine data missing")
+
+    monkeypatch.setattr(Parser, "_create_engine", no_engine)
+    pages = Parser("text").parse(SAMPLES / "report.pdf", pages="1").pages
+    assert [(p.status, p.error_kind) for p in pages] == [("error", "engine_error")]
+    assert "text engine data missing" in pages[0].error

@@ -4,7 +4,7 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from docvlm.errors import (
     CorruptFileError,
@@ -14,6 +14,7 @@ from docvlm.errors import (
     PageTooLargeError,
     UnsupportedFileError,
 )
+from docvlm.pipeline import Parser
 from docvlm.sources import open_source, parse_page_range
 from tests.badinputs import broken_xref_pdf, encrypted_pdf, write_bad_inputs
 
@@ -83,6 +84,28 @@ def test_images_and_multipage_tiff():
     assert pages[0].render().getpixel((10, 10)) == (0, 0, 0)
     assert pages[0].render().size == (768, 1024)
     assert not pages[0].probe.trusted
+
+
+def tiff(*sizes: tuple[int, int]) -> bytes:
+    frames = [Image.new("RGB", size, "white") for size in sizes]
+    for frame in frames:
+        ImageDraw.Draw(frame).text((20, 20), "Page text", fill="black")
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:])
+    return buffer.getvalue()
+
+
+def test_tiff_frames_are_decoded_lazily_and_each_checked_against_the_pixel_limit():
+    data = tiff((300, 400), (3000, 4000), (300, 400))
+    limit = 300 * 400
+    with open_source(data, max_pixels=limit) as source:  # opening decodes no frame
+        assert source.page_count == 3
+        assert source.page(1).width == 300 and source.page(3).height == 400
+        with pytest.raises(PageTooLargeError, match="frame 2 image is 3000×4000"):
+            source.page(2)
+    document = Parser("ocr", max_pixels=limit).parse(data)
+    assert [page.status for page in document.pages] == ["ok", "error", "ok"]
+    assert document.pages[1].error_kind == "too_large"
 
 
 def test_passwords():
