@@ -8,7 +8,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from docvlm.batch import DocumentOutcome, InputFile, PageCache, parse_input
+from docvlm.batch.cache import PageCache
+from docvlm.batch.inputs import InputFile
+from docvlm.batch.outcome import DocumentOutcome, parse_input
 from docvlm.errors import EngineUnavailableError
 from docvlm.pipeline import Parser
 

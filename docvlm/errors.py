@@ -49,6 +49,12 @@ class DegenerateOutputError(DocVLMError):
     kind = "degenerate"
 
 
+class WorkerCrashedError(DocVLMError):
+    """A worker process died (killed for memory, a crash in native code) on this document."""
+
+    kind = "worker_crashed"
+
+
 class EngineUnavailableError(DocVLMError):
     kind = "engine_unavailable"
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -97,6 +98,34 @@ def test_workers_give_the_same_outputs(tmp_path):
     for name in ("report.md", "invoice.md", "mixed.md"):
         assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
     assert len(_manifest(tmp_path / "two")) == 5
+
+
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="the crash is planted before forking"
+)
+def test_a_crashed_worker_costs_one_document_and_the_batch_goes_on(tmp_path, monkeypatch):
+    import docvlm.batch.pool as pool
+
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for name in ("a.pdf", "crash.pdf", "b.pdf", "c.pdf"):
+        shutil.copy(SAMPLES / "report.pdf", inbox / name)
+    parse = pool.parse_input
+
+    def crash_on_one(parser, item, *args, **kwargs):
+        if item.path.name == "crash.pdf":
+            os._exit(9)  # as a worker killed for memory or crashed in native code dies
+        return parse(parser, item, *args, **kwargs)
+
+    monkeypatch.setattr(pool, "parse_input", crash_on_one)
+    outcomes = run_batch(collect_inputs([inbox]), tmp_path / "out", {"engine": "text"}, workers=2)
+    errors = {o.input.path.name: o.errors for o in outcomes}
+    assert sorted(errors) == ["a.pdf", "b.pdf", "c.pdf", "crash.pdf"]
+    assert errors["a.pdf"] == errors["b.pdf"] == errors["c.pdf"] == []
+    assert "worker process died" in errors["crash.pdf"][0]
+    assert {p.name for p in (tmp_path / "out").glob("*.md")} == {"a.md", "b.md", "c.md"}
+    [row] = [r for r in _manifest(tmp_path / "out") if r["input"].endswith("crash.pdf")]
+    assert row["error_kind"] == "worker_crashed"
 
 
 def _docvlm(*args) -> list[str]:
