@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -10,10 +12,12 @@ import typer
 from tqdm import tqdm
 
 from docvlm.batch import (
+    FORMAT_SUFFIX,
     DocumentOutcome,
     InputFile,
     PageCache,
     collect_inputs,
+    display_path,
     parse_input,
     run_batch,
 )
@@ -22,6 +26,8 @@ from docvlm.errors import DocVLMError
 from docvlm.output import atomic_write_text
 from docvlm.pipeline import DEFAULT_MAX_PAGES, Parser
 from docvlm.sources import DEFAULT_SIZE
+
+OUTPUT_SUFFIXES = {*FORMAT_SUFFIX.values(), ".txt"}
 
 
 def parse(
@@ -71,7 +77,7 @@ def parse(
     include_furniture: bool = typer.Option(
         False, "--furniture", help="Keep page headers and footers in markdown."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or summary line."),
 ) -> None:
     """Parse PDFs and page images into markdown, JSON or HTML."""
     parser_options: dict[str, Any] = dict(
@@ -119,14 +125,21 @@ def parse(
         raise typer.Exit(0 if ok else 1)
     if output is None:
         raise typer.BadParameter("several inputs or a folder need -o OUT_DIR", param_hint="-o")
+    if not output.is_dir() and (output.exists() or output.suffix.lower() in OUTPUT_SUFFIXES):
+        raise typer.BadParameter(
+            f"{output} names a file, but several inputs or a folder write one output each: "
+            "give -o a folder",
+            param_hint="-o",
+        )
 
+    started = time.perf_counter()
     items = collect_inputs(inputs)
     documents_bar = tqdm(total=len(items), unit="doc", disable=not show_progress, position=0)
     pages_bar = tqdm(unit="page", disable=not show_progress, position=1, leave=False)
 
     def on_document(outcome: DocumentOutcome) -> None:
-        for message in outcome.errors:
-            tqdm.write(f"docvlm: error: {message}", file=sys.stderr)
+        for message in _messages(outcome):
+            tqdm.write(message, file=sys.stderr)
         documents_bar.update(1)
 
     def on_page(page: Page) -> None:
@@ -149,7 +162,29 @@ def parse(
     )
     pages_bar.close()
     documents_bar.close()
+    if not quiet:
+        typer.echo(summary(outcomes, time.perf_counter() - started), err=True)
     raise typer.Exit(1 if any(o.errors for o in outcomes) else 0)
+
+
+def summary(outcomes: list[DocumentOutcome], seconds: float) -> str:
+    """One line for the end of a folder run: files, pages by status, and time."""
+    statuses = Counter(row["status"] for o in outcomes for row in o.rows if row["page"])
+    failed = sum(1 for o in outcomes if any(row["page"] is None for row in o.rows))
+    files = f"{len(outcomes)} file{'s' * (len(outcomes) != 1)}"
+    if failed:
+        files += f" ({failed} failed)"
+    counts = [f"{statuses.pop(name, 0)} {name}" for name in ("ok", "fallback", "error")]
+    counts += [f"{count} {name}" for name, count in sorted(statuses.items())]
+    pages = sum(1 for o in outcomes for row in o.rows if row["page"])
+    return f"docvlm: {files}, {pages} pages: {', '.join(counts)}; {seconds:.1f} s"
+
+
+def _messages(outcome: DocumentOutcome) -> list[str]:
+    """A document's warnings (once) and errors, as stderr lines."""
+    name = display_path(outcome.input.path)
+    warnings = [f"docvlm: warning: {name}: {warning}" for warning in outcome.warnings]
+    return warnings + [f"docvlm: error: {message}" for message in outcome.errors]
 
 
 def _parse_one(
@@ -180,8 +215,8 @@ def _parse_one(
         on_page=lambda _page: bar.update(1),
     )
     bar.close()
-    for message in outcome.errors:
-        typer.echo(f"docvlm: error: {message}", err=True)
+    for message in _messages(outcome):
+        typer.echo(message, err=True)
     if outcome.rendered is not None:
         if output is None:
             sys.stdout.write(outcome.rendered)

@@ -77,8 +77,13 @@ def test_bad_inputs_fail_alone_with_one_line_each(tmp_path):
 
     result = docvlm("parse", folder, "-o", tmp_path / "out")
     assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == len(bad)
+    *lines, summary = result.stderr.strip().splitlines()
+    [warning] = [line for line in lines if line.startswith("docvlm: warning:")]
+    assert "repaired.pdf" in warning and "repaired by MuPDF" in warning  # once, not per page
+    lines.remove(warning)
+    assert len(lines) == len(bad) and all(line.startswith("docvlm: error: ") for line in lines)
+    # 11 files, 7 of which never open; huge_page.pdf opens but its one page fails.
+    assert summary.startswith("docvlm: 11 files (7 failed), 5 pages: 4 ok, 0 fallback, 1 error; ")
     expected = {
         "empty.pdf": "empty",
         "truncated.pdf": "corrupt",
@@ -103,6 +108,40 @@ def test_bad_inputs_fail_alone_with_one_line_each(tmp_path):
     assert "repaired" in by_name["repaired.pdf"]["warnings"][0]
 
 
+def test_folder_run_summarises_respects_the_umask_and_refuses_a_file_output(tmp_path):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    shutil.copy(SAMPLES / "report.pdf", inbox / "report.pdf")
+    shutil.copy(SAMPLES / "invoice.pdf", inbox / "invoice.pdf")
+    result = subprocess.run(
+        [sys.executable, "-m", "docvlm.cli", "parse", str(inbox), "-o", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, preexec_fn=lambda: os.umask(0o027),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [summary] = result.stderr.splitlines()  # piped: no progress bar, just the summary
+    assert summary.startswith("docvlm: 2 files, 3 pages: 3 ok, 0 fallback, 0 error; ")
+    assert summary.endswith(" s")
+    modes = {path.name: path.stat().st_mode & 0o777 for path in (tmp_path / "out").iterdir()}
+    assert modes["report.md"] == modes["manifest.jsonl"] == 0o640
+    quiet = docvlm("parse", inbox, "-o", tmp_path / "quiet", "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    refused = docvlm(
+        "parse", inbox / "report.pdf", inbox / "invoice.pdf", "-o", tmp_path / "two.md"
+    )
+    assert refused.returncode == 2 and "give -o a folder" in refused.stderr
+    assert not (tmp_path / "two.md").exists()
+
+
+def test_a_repaired_pdf_warns_once_on_stderr(tmp_path):
+    (tmp_path / "repaired.pdf").write_bytes(broken_xref_pdf())
+    result = docvlm("parse", tmp_path / "repaired.pdf")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"docvlm: warning: {tmp_path / 'repaired.pdf'}: damaged PDF (broken xref) was repaired "
+        "by MuPDF"
+    ]
+
+
 def test_encrypted_pdf_with_the_right_password(tmp_path):
     path = write_bad_inputs(tmp_path)["encrypted.pdf"]
     result = docvlm("parse", path, "--password", "secret")
@@ -117,6 +156,7 @@ def test_encrypted_pdf_with_the_right_password(tmp_path):
     [
         ["parse", "x.pdf", "--format", "xml"],
         ["parse", "a.pdf", "b.pdf"],
+        ["parse", "a.pdf", "b.pdf", "-o", "two.md"],
         ["parse", "x.pdf", "--engine", "vlm"],
         ["parse", "x.pdf", "--pages"],
         ["frobnicate"],
