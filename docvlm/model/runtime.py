@@ -98,6 +98,7 @@ class Runtime:
         inputs: Mapping[str, torch.Tensor],
         *,
         max_new_tokens: int,
+        min_new_tokens: int = 0,
         crop: bool = False,
         no_repeat_ngram: int | None = None,
         logits_processors: Sequence[LogitsProcessor] = (),
@@ -107,6 +108,7 @@ class Runtime:
         `inputs` are the processor's (a `num_views` entry is used, not passed on). GOT's
         no-repeat-20-gram rule applies to single-view (`crop=False`) inputs unless
         `no_repeat_ngram` says otherwise (0: off); `logits_processors` run before it.
+        `min_new_tokens` holds `<|im_end|>` back (benchmarks decode a fixed length).
         """
         inputs = dict(inputs)
         rows, prompt_length = inputs["input_ids"].shape
@@ -123,6 +125,7 @@ class Runtime:
             sequences = self.model.generate(
                 **inputs,
                 max_new_tokens=max_new_tokens,
+                min_new_tokens=min_new_tokens,
                 do_sample=False,
                 num_beams=1,
                 eos_token_id=end_id,
