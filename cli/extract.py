@@ -27,7 +27,7 @@ def extract(
 ) -> None:
     """Extract JSON matching SCHEMA from FILE: data, per-field page/bbox/confidence, errors."""
     from docvlm.errors import DocVLMError, SchemaError
-    from docvlm.extract import extract as run_extract
+    from docvlm.extraction import extract as run_extract
     from docvlm.output import atomic_write_text
 
     try:

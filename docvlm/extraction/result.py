@@ -1,8 +1,4 @@
-"""Schema-guided JSON extraction with per-field provenance: `extract(path, schema)`.
-
-Without a model the values come from AcroForm widgets, then from label–value pairing over the
-text layer (or Tesseract OCR words on scanned pages). With a model the VLM writes JSON under a
-grammar compiled from the schema (see `docvlm.extraction.vlm`).
+"""The result of extraction and how it is assembled from the values read.
 
 The contract on `data`: it validates against the schema whenever `errors` is empty. A field that
 was not found is null where the schema allows null, takes the schema's `default` if it has one,
@@ -15,18 +11,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import pymupdf
+from docvlm.extraction.pairing import Found
+from docvlm.extraction.schema import ExtractionSchema, FieldSpec
 
-from docvlm.extraction.pairing import Found, label_score, pair_fields
-from docvlm.extraction.schema import ExtractionSchema, FieldSpec, label_candidates, load_schema
-from docvlm.extraction.values import parse_value
-from docvlm.extraction.words import PageWords, Segment, Word, page_words
-from docvlm.sources import SourcePage, open_source
-
-MIN_WIDGET_NAME_SCORE = 85.0
 _MISSING = object()
 
 
@@ -61,101 +50,6 @@ class ExtractionResult:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
-
-def extract(
-    path: str | Path | bytes,
-    schema: Any,
-    *,
-    model: Any = None,
-    pages: str | list[int] | None = None,
-    password: str | None = None,
-    ocr_language: str = "eng",
-) -> ExtractionResult:
-    """Fill `schema` (JSON Schema dict or pydantic model class) from a PDF or image."""
-    checked = load_schema(schema)
-    with open_source(path, password=password, pages=pages) as source:
-        source_pages = list(source.pages())
-        if model is not None:
-            from docvlm.extraction.vlm import extract_with_model
-
-            found = extract_with_model(model, source_pages, checked)
-        else:
-            found = extract_without_model(source_pages, checked, ocr_language)
-    return assemble(checked, found)
-
-
-def extract_without_model(
-    pages: list[SourcePage], schema: ExtractionSchema, ocr_language: str = "eng"
-) -> dict[str, Found]:
-    """AcroForm widget values first, then label–value pairing over the page words."""
-    words = [page_words(page, ocr_language) for page in pages]
-    found: dict[str, Found] = {}
-    for page in words:
-        found.update(_widget_values(page, schema.root, set(found)))
-    found.update(pair_fields(schema.root, words, set(found)))
-    return found
-
-
-def _widget_values(page: PageWords, root: FieldSpec, taken: set[str]) -> dict[str, Found]:
-    """Widgets whose field name matches a schema field fill it directly; the rest become
-    segments on the page so a label printed beside them can claim them."""
-    if page.pdf_page is None:
-        return {}
-    leaves = [(leaf, parent) for parent, leaf in _leaves_with_parents(root)]
-    found: dict[str, Found] = {}
-    widgets = list(page.pdf_page.widgets() or [])
-    # A filled widget's appearance stream shows up as text-layer words: the widget is the source.
-    rects = [widget.rect for widget in widgets]
-    page.words = [w for w in page.words if not any(_center_in(w.bbox, r) for r in rects)]
-    for widget in widgets:
-        text, state = _widget_text(widget)
-        if text is None:
-            continue
-        names = [n for n in (widget.field_label, widget.field_name) if n]
-        best: tuple[float, FieldSpec, Any] | None = None
-        for leaf, parent in leaves:
-            if leaf.pointer in taken or leaf.pointer in found:
-                continue
-            score = max(label_score(n, label_candidates(leaf, parent)) for n in names)
-            parsed = parse_value(text, leaf)
-            if score >= MIN_WIDGET_NAME_SCORE and parsed and (best is None or score > best[0]):
-                best = (score, leaf, parsed)
-        box = tuple(widget.rect)
-        if best is not None:
-            score, leaf, (value, confidence) = best
-            found[leaf.pointer] = Found(
-                value, page.number, box, round(score / 100 * confidence, 3), "acroform"
-            )
-        else:
-            segment = Segment([Word(text, box)], page.number, -1, checkbox=state, widget=True)
-            page.widget_segments.append(segment)
-    return found
-
-
-def _center_in(box: tuple, rect: pymupdf.Rect) -> bool:
-    return rect.contains(pymupdf.Point((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
-
-
-def _widget_text(widget: pymupdf.Widget) -> tuple[str | None, bool | None]:
-    """A widget's value as printed text, and its checkbox state for check boxes and radios."""
-    if widget.field_type in (pymupdf.PDF_WIDGET_TYPE_CHECKBOX, pymupdf.PDF_WIDGET_TYPE_RADIOBUTTON):
-        on = widget.field_value not in (None, "", "Off", False)
-        return ("☑" if on else "☐"), on
-    value = widget.field_value
-    if value is None or not str(value).strip():
-        return None, None
-    return str(value), None
-
-
-def _leaves_with_parents(spec: FieldSpec) -> list[tuple[FieldSpec | None, FieldSpec]]:
-    out: list[tuple[FieldSpec | None, FieldSpec]] = []
-    for child in spec.properties.values():
-        if child.kind == "object":
-            out += [(child, leaf) for leaf in child.leaves() if leaf.kind != "array"]
-        elif child.kind != "array":
-            out.append((None, child))
-    return out
 
 
 def assemble(schema: ExtractionSchema, found: dict[str, Found]) -> ExtractionResult:
