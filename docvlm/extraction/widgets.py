@@ -29,13 +29,16 @@ def widget_values(page: PageWords, root: FieldSpec, taken: set[str]) -> dict[str
         text, state = _widget_text(widget)
         if text is None:
             continue
+        # A ticked radio button answers its group's field with its own option name.
+        value_text = widget.on_state() if _is_radio(widget) and state else text
+        off_radio = _is_radio(widget) and not state  # says nothing about its group's value
         names = [n for n in (widget.field_label, widget.field_name) if n]
         best: tuple[float, FieldSpec, Any] | None = None
         for leaf, parent in leaves:
             if leaf.pointer in taken or leaf.pointer in found:
                 continue
             score = max(label_score(n, label_candidates(leaf, parent)) for n in names)
-            parsed = parse_value(text, leaf)
+            parsed = None if off_radio else parse_value(value_text, leaf)
             if score >= MIN_WIDGET_NAME_SCORE and parsed and (best is None or score > best[0]):
                 best = (score, leaf, parsed)
         box = tuple(widget.rect)
@@ -52,6 +55,10 @@ def widget_values(page: PageWords, root: FieldSpec, taken: set[str]) -> dict[str
 
 def _center_in(box: tuple, rect: pymupdf.Rect) -> bool:
     return rect.contains(pymupdf.Point((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+
+
+def _is_radio(widget: pymupdf.Widget) -> bool:
+    return widget.field_type == pymupdf.PDF_WIDGET_TYPE_RADIOBUTTON
 
 
 def _widget_text(widget: pymupdf.Widget) -> tuple[str | None, bool | None]:
