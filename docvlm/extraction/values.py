@@ -74,12 +74,17 @@ _TIME = re.compile(
 
 @dataclass(frozen=True)
 class DateReading:
-    """A date read from text. `ambiguous`: day and month could swap (03/04/2026) and
-    `order` decided; `evidence`: the order an unambiguous numeric date proves (14/03 → dmy)."""
+    """A date read from text. `read_as`: set when day and month could swap (03/04/2026), the
+    order that was assumed; `evidence`: the order an unambiguous numeric date proves (14/03 →
+    dmy)."""
 
     value: date
-    ambiguous: bool = False
+    read_as: DateOrder | None = None
     evidence: DateOrder | None = None
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.read_as is not None
 
 
 def read_date(text: str, order: DateOrder | None = None) -> DateReading | None:
@@ -130,23 +135,23 @@ def _reading(match: re.Match, order: DateOrder | None) -> DateReading | None:
         if second > 12 and first <= 12:
             return _valid(year, first, second, evidence="mdy")
         # Dotted numeric dates (03.04.2026) are a day-first convention wherever they are used.
-        chosen = order or ("dmy" if groups_sep(match) == "." else DEFAULT_DATE_ORDER)
+        chosen = order or ("dmy" if match.group(2) == "." else DEFAULT_DATE_ORDER)
         day, month = (first, second) if chosen == "dmy" else (second, first)
-        return _valid(year, month, day, ambiguous=first != second)
+        return _valid(year, month, day, read_as=chosen if first != second else None)
     month = groups["month"]
     month_number = int(month) if month.isdigit() else _MONTHS[month.lower().rstrip(".")]
     return _valid(year, month_number, int(groups["day"]))
 
 
-def groups_sep(match: re.Match) -> str:
-    return match.group(2)
-
-
 def _valid(
-    year: int, month: int, day: int, ambiguous: bool = False, evidence: DateOrder | None = None
+    year: int,
+    month: int,
+    day: int,
+    read_as: DateOrder | None = None,
+    evidence: DateOrder | None = None,
 ) -> DateReading | None:
     try:
-        return DateReading(date(year, month, day), ambiguous, evidence)
+        return DateReading(date(year, month, day), read_as, evidence)
     except ValueError:
         return None
 
@@ -179,14 +184,25 @@ def parse_amount(text: str) -> float | None:
     return -value if negative else value
 
 
+@dataclass(frozen=True)
+class ParsedValue:
+    """A typed value read from text; `fit` in [0, 1] says how well the text fits the type
+    (1.0 exact, lower for a fuzzy enum option or an assumed day/month order); `warning` says
+    what was assumed."""
+
+    value: Any
+    fit: float = 1.0
+    warning: str | None = None
+
+
+AMBIGUOUS_DATE_FIT = 0.6
+MIN_STRING_CHARS = 2  # a one-letter "value" ("N", "|") is an OCR fragment, not an answer
+
+
 def parse_value(
     text: str, spec: FieldSpec, date_order: DateOrder | None = None
-) -> tuple[Any, float] | None:
-    """(value, confidence in [0, 1]) when `text` reads as a value of `spec`, else None.
-
-    The confidence says how well the text fits the type: 1.0 for an exact fit, lower for a
-    fuzzy enum option or a day/month order that had to be assumed.
-    """
+) -> ParsedValue | None:
+    """The value of `spec` that `text` prints, or None when the text is not one."""
     text = text.strip().strip(":").strip()
     if not text:
         return None
@@ -195,7 +211,7 @@ def parse_value(
     match spec.kind:
         case "boolean":
             value = parse_boolean(text)
-            return None if value is None else (value, 1.0)
+            return None if value is None else ParsedValue(value)
         case "number" | "integer":
             return _number_value(text, spec)
         case "string":
@@ -203,10 +219,15 @@ def parse_value(
     return None
 
 
-AMBIGUOUS_DATE_CONFIDENCE = 0.6
+def is_typed(spec: FieldSpec) -> bool:
+    """Whether a value of `spec` is checked by its type (so a label can't pass for one)."""
+    return spec.kind != "string" or spec.enum is not None or spec.format in _CHECKED_FORMATS
 
 
-def _number_value(text: str, spec: FieldSpec) -> tuple[float | int, float] | None:
+_CHECKED_FORMATS = frozenset({"date", "date-time", "email"})
+
+
+def _number_value(text: str, spec: FieldSpec) -> ParsedValue | None:
     percent = text.endswith("%")
     if percent and not _names_a_rate(spec):
         return None  # "8%" is a tax rate, not the total
@@ -214,8 +235,8 @@ def _number_value(text: str, spec: FieldSpec) -> tuple[float | int, float] | Non
     if number is None:
         return None
     if spec.kind == "integer":
-        return (int(number), 1.0) if number == int(number) else None
-    return number, 1.0
+        return ParsedValue(int(number)) if number == int(number) else None
+    return ParsedValue(number)
 
 
 def _names_a_rate(spec: FieldSpec) -> bool:
@@ -223,21 +244,28 @@ def _names_a_rate(spec: FieldSpec) -> bool:
     return any(word in words for word in ("rate", "percent", "%", "pct"))
 
 
-def _string_value(
-    text: str, spec: FieldSpec, date_order: DateOrder | None
-) -> tuple[str, float] | None:
+def _string_value(text: str, spec: FieldSpec, date_order: DateOrder | None) -> ParsedValue | None:
     if spec.format == "date":
         reading = read_date(text, date_order)
         if reading is None:
             return None
-        return reading.value.isoformat(), AMBIGUOUS_DATE_CONFIDENCE if reading.ambiguous else 1.0
+        if not reading.ambiguous:
+            return ParsedValue(reading.value.isoformat())
+        first = "day" if reading.read_as == "dmy" else "month"
+        warning = (
+            f"ambiguous date {text!r} read {first}-first "
+            "(set --date-order dmy|mdy if that is wrong)"
+        )
+        return ParsedValue(reading.value.isoformat(), AMBIGUOUS_DATE_FIT, warning)
     if spec.format == "date-time":
         moment = _parse_datetime(text, date_order)
-        return None if moment is None else (moment.isoformat(), 1.0)
+        return None if moment is None else ParsedValue(moment.isoformat())
     if spec.format == "email":
         found = re.fullmatch(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", text)
-        return None if found is None else (found.group(0), 1.0)
-    return text, 1.0
+        return None if found is None else ParsedValue(found.group(0))
+    if sum(c.isalnum() for c in text) < MIN_STRING_CHARS:
+        return None
+    return ParsedValue(text)
 
 
 def _parse_datetime(text: str, date_order: DateOrder | None) -> datetime | None:
@@ -263,7 +291,7 @@ def parse_boolean(text: str) -> bool | None:
     return None
 
 
-def parse_enum(text: str, options: list[Any]) -> tuple[Any, float] | None:
+def parse_enum(text: str, options: list[Any]) -> ParsedValue | None:
     """The enum option `text` names, matched fuzzily; confidence is the match score."""
     labels = [str(option) for option in options]
     best = process.extractOne(text, labels, scorer=fuzz.WRatio, processor=str.lower)
@@ -272,4 +300,4 @@ def parse_enum(text: str, options: list[Any]) -> tuple[Any, float] | None:
     # WRatio rewards substrings; an exact token is needed when the text is longer than the option.
     if len(text) > 2 * len(best[0]) and best[0].lower() not in text.lower().split():
         return None
-    return options[best[2]], best[1] / 100
+    return ParsedValue(options[best[2]], best[1] / 100)

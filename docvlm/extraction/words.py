@@ -76,6 +76,11 @@ class PageWords:
         return self.page.pdf_page
 
     @cached_property
+    def fillable(self) -> bool:
+        """A page with AcroForm widgets: its values live in them, its printed text is the form."""
+        return self.pdf_page is not None and self.pdf_page.first_widget is not None
+
+    @cached_property
     def gray(self) -> tuple[Image.Image, float]:
         """Greyscale raster of the page and its pixels per point, for checkbox reading."""
         if self.pdf_page is None:
