@@ -25,7 +25,6 @@ import json
 import os
 import pickle
 import random
-import re
 import subprocess
 import sys
 import tarfile
@@ -40,7 +39,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from rapidfuzz import fuzz
 
 ROOT = Path(__file__).resolve().parent.parent
-FORMS = ROOT / "tests" / "data" / "forms"
+sys.path.insert(0, str(ROOT))
+from tests.forms import FORMS, fill_form  # noqa: E402
+
 CONFIDENT = 0.9
 FUZZY_MATCH = 80
 
@@ -61,101 +62,10 @@ class Case:
 # --- acroform / flattened ------------------------------------------------------------------
 
 
-def _random_text(rng: random.Random, limit: int) -> str:
-    choices = [
-        lambda: rng.choice(["Maria", "James", "Aiko", "Omar", "Elena", "Priya", "Noah"]),
-        lambda: rng.choice(["Garcia", "Smith", "Tanaka", "Haddad", "Rossi", "Patel"]),
-        lambda: f"{rng.randint(10, 9999)} {rng.choice(['Oak', 'Main', 'Elm', 'Pine'])} St",
-        lambda: str(rng.randint(1, 99999)),
-        lambda: f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(1990, 2030)}",
-        lambda: f"{rng.randint(1, 9999)}.{rng.randint(0, 99):02d}",
-    ]
-    text = rng.choice(choices)()
-    return text[:limit].strip() if limit else text
-
-
-def _field_key(name: str, taken: set[str]) -> str:
-    key = re.sub(r"\W+", "_", name).strip("_") or "field"
-    while key in taken:
-        key += "_"
-    taken.add(key)
-    return key
-
-
-def _fill_form(pdf: bytes, seed: int) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
-    """Fill every fillable widget; return the PDF, its schema and the values filled."""
-    rng = random.Random(seed)
-    doc = pymupdf.open(stream=pdf, filetype="pdf")
-    properties: dict[str, Any] = {}
-    expected: dict[str, Any] = {}
-    keys: dict[str, str] = {}
-    radios: set[str] = set()
-    pages = list(doc)  # widgets hold weak references to their page
-    for page in pages:
-        for widget in list(page.widgets() or []):
-            name = widget.field_name
-            kind = widget.field_type
-            if widget.field_flags & 1 or kind in (
-                pymupdf.PDF_WIDGET_TYPE_BUTTON,
-                pymupdf.PDF_WIDGET_TYPE_SIGNATURE,
-            ):
-                continue
-            title = widget.field_label or name
-            if name in keys:
-                continue  # a second widget of an already filled field shows the same value
-            key = keys[name] = _field_key(name, set(properties))
-            if kind == pymupdf.PDF_WIDGET_TYPE_RADIOBUTTON:
-                group = [w for p in pages for w in p.widgets() or [] if w.field_name == name]
-                states = [w.on_state() for w in group]
-                if len(set(states)) != len(states) or not all(isinstance(s, str) for s in states):
-                    del keys[name]
-                    continue
-                chosen = rng.randrange(len(group))
-                group[chosen].field_value = True  # turns the group's other members off
-                group[chosen].update()
-                value = states[chosen]
-                radios.add(name)
-                properties[key] = {"type": "string", "title": title, "enum": states}
-                expected[key] = value
-                continue
-            if kind == pymupdf.PDF_WIDGET_TYPE_CHECKBOX:
-                value = rng.random() < 0.5
-                widget.field_value = widget.on_state() if value else "Off"
-                properties[key] = {"type": "boolean", "title": title}
-            elif kind in (pymupdf.PDF_WIDGET_TYPE_COMBOBOX, pymupdf.PDF_WIDGET_TYPE_LISTBOX):
-                options = [o if isinstance(o, str) else o[0] for o in widget.choice_values or []]
-                if not options:
-                    continue
-                value = rng.choice(options)
-                widget.field_value = value
-                properties[key] = {"type": "string", "title": title, "enum": options}
-            else:
-                value = _random_text(rng, widget.text_maxlen)
-                widget.field_value = value
-                properties[key] = {"type": "string", "title": title}
-            widget.update()
-            expected[key] = value
-    filled = doc.tobytes()
-    # Keep only radio groups whose filled state reads back (PyMuPDF cannot tick a lone radio).
-    reread = list(pymupdf.open(stream=filled, filetype="pdf"))
-    ticked = {
-        w.field_name: w.on_state()
-        for page in reread
-        for w in page.widgets() or []
-        if w.field_type == pymupdf.PDF_WIDGET_TYPE_RADIOBUTTON
-        and w.field_value not in ("Off", None)
-    }
-    unreadable = [k for n, k in keys.items() if n in radios and ticked.get(n) != expected.get(k)]
-    for key in unreadable:
-        del properties[key], expected[key]
-    schema = {"type": "object", "properties": properties}
-    return filled, schema, expected
-
-
 def acroform_cases(flatten: bool) -> list[Case]:
     cases = []
     for index, path in enumerate(sorted(FORMS.glob("*.pdf"))):
-        filled, schema, expected = _fill_form(path.read_bytes(), 1000 + index)
+        filled, schema, expected = fill_form(path.read_bytes(), 1000 + index)
         set_name = "acroform"
         if flatten:
             doc = pymupdf.open(stream=filled, filetype="pdf")
@@ -331,14 +241,18 @@ def receipt_cases(count: int) -> list[Case]:
         subtotal = round(sum(price for _, price in items), 2)
         tax = round(subtotal * 0.06, 2)
         total = round(subtotal + tax, 2)
-        money = lambda v: symbol + number_format.format(v)  # noqa: E731
+
+        def money(value: float, symbol: str = symbol, pattern: str = number_format) -> str:
+            return symbol + pattern.format(value)
+
+        clock = f"{rng.randint(10, 21)}:{rng.randint(10, 59)}"
         lines = [
             _SHOPS[shop],
             _STREETS[shop],
             _CITIES[shop],
             f"TEL: 03-{rng.randint(1000000, 9999999)}",
             "",
-            f"DATE: {day.strftime(_DATES[shop])}   TIME: {rng.randint(8, 21)}:{rng.randint(0, 59):02d}",
+            f"DATE: {day.strftime(_DATES[shop])}   TIME: {clock}",
             "-" * 32,
         ]
         lines += [f"{name:<20}{money(price):>12}" for name, price in items]
@@ -454,22 +368,25 @@ def score(cases: list[Case], reports: list[dict[str, Any]]) -> dict[str, dict[st
     return sets
 
 
+def _rates(tally: dict) -> tuple[float, float]:
+    recall = tally.get("right", 0) / max(tally.get("expected", 0), 1)
+    return recall, tally.get("right", 0) / max(tally.get("returned", 0), 1)
+
+
 def _print(ours: dict, baseline: dict) -> None:
-    print(f"{'set':<10} {'fields':>6} | {'recall':>7} {'precision':>9} {'conf.wrong':>10} {'s/doc':>6} | "
-          f"{'base rec':>8} {'base prec':>9} {'base c.w.':>9} | recall ratio")  # fmt: skip
+    header = ("set", "fields", "recall", "precision", "conf.wrong", "s/doc", "base rec",
+              "base prec", "base c.w.", "recall ratio")  # fmt: skip
+    print("{:<10} {:>6} | {:>7} {:>9} {:>10} {:>6} | {:>8} {:>9} {:>9} | {}".format(*header))
     for name, tally in ours.items():
         base = baseline.get(name, {})
-
-        def rates(t: dict) -> tuple[float, float]:
-            recall = t.get("right", 0) / max(t.get("expected", 0), 1)
-            return recall, t.get("right", 0) / max(t.get("returned", 0), 1)
-
-        recall, precision = rates(tally)
-        base_recall, base_precision = rates(base)
-        ratio = recall / base_recall if base_recall else float("inf")
-        print(f"{name:<10} {tally['expected']:>6} | {recall:>7.1%} {precision:>9.1%} {tally['confident_wrong']:>10} "
-              f"{tally['seconds'] / tally['docs']:>6.2f} | {base_recall:>8.1%} {base_precision:>9.1%} "
-              f"{base.get('confident_wrong', 0):>9} | {ratio:.2f}x")  # fmt: skip
+        recall, precision = _rates(tally)
+        base_recall, base_precision = _rates(base)
+        ratio = f"{recall / base_recall:.2f}x" if base_recall else "-"
+        seconds = tally["seconds"] / tally["docs"]
+        row = (name, tally["expected"], f"{recall:.1%}", f"{precision:.1%}",
+               tally["confident_wrong"], f"{seconds:.2f}", f"{base_recall:.1%}",
+               f"{base_precision:.1%}", base.get("confident_wrong", 0), ratio)  # fmt: skip
+        print("{:<10} {:>6} | {:>7} {:>9} {:>10} {:>6} | {:>8} {:>9} {:>9} | {}".format(*row))
 
 
 def main() -> None:
@@ -505,8 +422,10 @@ def main() -> None:
     ours_reports = predict(cases)
     baseline_reports = predict_with_baseline(cases, args.baseline)
     if args.dump:
-        rows = [{"case": c.name, "set": c.set_name, "expected": c.expected, "ours": r, "baseline": b}
-                for c, r, b in zip(cases, ours_reports, baseline_reports, strict=True)]  # fmt: skip
+        rows = [
+            {"case": c.name, "set": c.set_name, "expected": c.expected, "ours": r, "baseline": b}
+            for c, r, b in zip(cases, ours_reports, baseline_reports, strict=True)
+        ]
         args.dump.write_text(json.dumps(rows, indent=1, default=str, ensure_ascii=False))
     _print(score(cases, ours_reports), score(cases, baseline_reports))
 

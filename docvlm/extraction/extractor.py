@@ -1,7 +1,8 @@
 """Schema-guided JSON extraction with per-field provenance: `extract(path, schema)`.
 
 Without a model the values come from AcroForm widgets, then from label–value pairing over the
-text layer (or Tesseract OCR words on scanned pages). With a model the VLM writes JSON under a
+text layer (or Tesseract OCR words on scanned pages), then, for an issuer or address no label
+names, from the letterhead (`unlabelled`). With a model the VLM writes JSON under a
 grammar compiled from the schema (see `docvlm.extraction.vlm`). `docvlm.extraction.result`
 holds the contract on what `data` may contain.
 """
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from docvlm.extraction.pairing import Found, pair_fields, unsure_fields
 from docvlm.extraction.result import ExtractionResult, assemble
 from docvlm.extraction.schema import ExtractionSchema, load_schema
+from docvlm.extraction.unlabelled import unlabelled_fields
 from docvlm.extraction.values import DATE_ORDERS, DateOrder, date_order_evidence
 from docvlm.extraction.widgets import widget_values
 from docvlm.extraction.words import PageWords, page_words
@@ -72,4 +74,5 @@ def extract_without_model(
     for page in words:
         found.update(widget_values(page, schema.root, set(found), date_order))
     found.update(pair_fields(schema.root, words, set(found), date_order))
+    found.update(unlabelled_fields(schema.root, words, found))
     return found
