@@ -322,7 +322,8 @@ def predict_with_baseline(cases: list[Case], ref: str) -> list[dict[str, Any]]:
         ["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True
     ).stdout
     with tempfile.TemporaryDirectory() as tree:
-        tarfile.open(fileobj=io.BytesIO(archive)).extractall(tree)  # our own git tree
+        with tarfile.open(fileobj=io.BytesIO(archive)) as bundle:
+            bundle.extractall(tree)  # our own git tree
         cases_path, out_path = Path(tree) / "cases.pkl", Path(tree) / "out.json"
         cases_path.write_bytes(pickle.dumps(cases))
         env = {**os.environ, "PYTHONPATH": tree}

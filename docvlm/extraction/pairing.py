@@ -32,6 +32,11 @@ FREE_TEXT_FIT = 0.92  # free text is not checked by a type, so a stray label cou
 OCR_FIT = 0.85
 RIVAL_PENALTY = 0.7
 MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported unsure)
+_UNIT = re.compile(
+    r"(?:mm|cm|m|km|in|ft|mg|g|gm|kg|lbs?|oz|ml|l|cc|%|°[cf]?|hrs?|min|pcs)"
+    r"(?:/(?:mm|cm|m|m2|cc|ml|l|kg|g|hr))?",
+    re.IGNORECASE,
+)
 _SYNONYMS = {
     "no": "number", "nr": "number", "num": "number", "#": "number", "qty": "quantity",
     "amt": "amount", "addr": "address", "dob": "date of birth", "tel": "phone",
@@ -297,7 +302,8 @@ class _Reading:
         if rest is not None:
             options.append((rest, 1.0, [id(printed)]))
         elif right and self._can_be_value(right[0]):
-            options.append((right[0], 1.0, [id(printed), id(right[0])]))
+            value, count = self._with_units(right)
+            options.append((value, 1.0, [id(printed), *(id(s) for s in right[:count])]))
         below = _below(self.page, label, line_index)
         if below is not None and self._can_be_value(below):
             options.append((below, BELOW_FIT, [id(printed), id(below)]))
@@ -306,6 +312,22 @@ class _Reading:
             if candidate:
                 return candidate
         return None
+
+    def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
+        """The value right of a label with the unit printed after it ("84 | mm") as free text
+        (a typed value parses without them), and how many segments it takes."""
+        value = right[0]
+        if is_typed(self.spec):
+            return value, 1
+        units = 0
+        for segment in right[1:]:
+            if segment.widget or not _UNIT.fullmatch(segment.text):
+                break
+            units += 1
+        if not units:
+            return value, 1
+        words = [w for segment in right[: 1 + units] for w in segment.words]
+        return Segment(words, value.page, value.line, value.checkbox, value.widget), 1 + units
 
     def _can_be_value(self, segment: Segment) -> bool:
         """Labels are never values: neither another field's nor this field's own. On a

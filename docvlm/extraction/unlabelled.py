@@ -21,6 +21,9 @@ from docvlm.geometry import union
 ISSUER_WORDS = ("issuer", "issued", "company", "shop", "store", "merchant", "vendor", "seller",
                 "supplier", "business", "restaurant", "sender")  # fmt: skip
 ADDRESS_WORDS = ("address",)
+# A field about the issuer's number, code or contact is not its name or address.
+OTHER_WORDS = ("id", "number", "no", "vat", "tax", "code", "phone", "email", "date", "account",
+               "iban", "reg", "registration", "fax", "website", "total")  # fmt: skip
 # Legal-entity suffixes make a letterhead line a name beyond doubt.
 _ENTITY = re.compile(
     r"\b(?:SDN\.?\s*BHD|BHD|LTD|LIMITED|INC|LLC|LLP|PLC|GMBH|AG|S\.?A\.?|S\.?R\.?L|B\.?V|"
@@ -74,6 +77,8 @@ def unlabelled_fields(
 def _role(spec: FieldSpec) -> str | None:
     described = " ".join(filter(None, (spec.name, spec.title, spec.description)))
     words = set(re.findall(r"[a-z]+", described.lower()))
+    if words & set(OTHER_WORDS):
+        return None
     if words & set(ADDRESS_WORDS):
         return "address"
     if words & set(ISSUER_WORDS):
