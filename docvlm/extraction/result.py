@@ -5,6 +5,10 @@ was not found is null where the schema allows null, takes the schema's `default`
 and is left out where it is optional. A required, non-nullable field that was not found is left
 out too and reported in `errors`: docvlm never invents a value to make the JSON validate. A
 value that was read but breaks the schema (pattern, minimum, ...) is treated as not found.
+
+`warnings` are what a reviewer should look at although the JSON is valid: a value kept with an
+assumption (an ambiguous date, a label printed twice) and a field left null because what was
+printed beside its label did not read as its type.
 """
 
 from __future__ import annotations
@@ -21,18 +25,21 @@ _MISSING = object()
 
 @dataclass
 class ExtractionResult:
-    """Extracted `data`, where each value came from (`fields`, by JSON pointer), and `errors`."""
+    """Extracted `data`, where each value came from (`fields`, by JSON pointer), `errors`
+    (the JSON breaks the schema) and `warnings` (valid JSON, but look here)."""
 
     data: dict[str, Any]
     fields: dict[str, Found] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON the CLI writes: data, fields {pointer: value, page, bbox, ...}, errors."""
+        """The JSON the CLI writes: data, fields {pointer: value, page, bbox, ...}, errors,
+        warnings."""
         return {
             "data": self.data,
             "fields": {
@@ -42,18 +49,23 @@ class ExtractionResult:
                     "bbox": [round(v, 2) for v in found.bbox] if found.bbox else None,
                     "confidence": found.confidence,
                     "source": found.source,
+                    **({"warning": found.warning} if found.warning else {}),
                 }
                 for pointer, found in self.fields.items()
             },
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
-def assemble(schema: ExtractionSchema, found: dict[str, Found]) -> ExtractionResult:
-    """Build `data` from found values under the contract in this module's docstring."""
+def assemble(
+    schema: ExtractionSchema, found: dict[str, Found], unsure: dict[str, str] | None = None
+) -> ExtractionResult:
+    """Build `data` from found values under the contract in this module's docstring; `unsure`
+    gives, by pointer, why a field was left unfilled."""
     errors: list[dict[str, str]] = []
     data = _build(schema.root, "", found, errors)
     validator = schema.validator()
@@ -76,7 +88,14 @@ def assemble(schema: ExtractionSchema, found: dict[str, Found]) -> ExtractionRes
                     if not any(e["pointer"] == pointer for e in errors):
                         errors.append({"pointer": pointer, "message": "required field not found"})
     kept = {p: f for p, f in found.items() if _present(data, p)}
-    return ExtractionResult(data=data, fields=kept, errors=errors)
+    reported = {e["pointer"] for e in errors}
+    warnings = [{"pointer": p, "message": f.warning} for p, f in kept.items() if f.warning]
+    warnings += [
+        {"pointer": p, "message": message}
+        for p, message in (unsure or {}).items()
+        if p not in reported and p not in kept
+    ]
+    return ExtractionResult(data=data, fields=kept, errors=errors, warnings=warnings)
 
 
 def _build(spec: FieldSpec, pointer: str, found: dict[str, Found], errors: list) -> Any:

@@ -8,13 +8,15 @@ import pymupdf
 
 from docvlm.extraction.pairing import Found, label_score
 from docvlm.extraction.schema import FieldSpec, label_candidates
-from docvlm.extraction.values import parse_value
+from docvlm.extraction.values import DateOrder, parse_value
 from docvlm.extraction.words import PageWords, Segment, Word
 
 MIN_WIDGET_NAME_SCORE = 85.0
 
 
-def widget_values(page: PageWords, root: FieldSpec, taken: set[str]) -> dict[str, Found]:
+def widget_values(
+    page: PageWords, root: FieldSpec, taken: set[str], date_order: DateOrder | None = None
+) -> dict[str, Found]:
     """Widgets whose field name matches a schema field fill it directly; the rest become
     segments on the page so a label printed beside them can claim them."""
     if page.pdf_page is None:
@@ -29,21 +31,25 @@ def widget_values(page: PageWords, root: FieldSpec, taken: set[str]) -> dict[str
         text, state = _widget_text(widget)
         if text is None:
             continue
+        # A ticked radio button answers its group's field with its own option name.
+        value_text = widget.on_state() if _is_radio(widget) and state else text
+        off_radio = _is_radio(widget) and not state  # says nothing about its group's value
         names = [n for n in (widget.field_label, widget.field_name) if n]
         best: tuple[float, FieldSpec, Any] | None = None
         for leaf, parent in leaves:
             if leaf.pointer in taken or leaf.pointer in found:
                 continue
             score = max(label_score(n, label_candidates(leaf, parent)) for n in names)
-            parsed = parse_value(text, leaf)
+            parsed = None if off_radio else parse_value(value_text, leaf, date_order)
             if score >= MIN_WIDGET_NAME_SCORE and parsed and (best is None or score > best[0]):
                 best = (score, leaf, parsed)
         box = tuple(widget.rect)
         if best is not None:
-            score, leaf, (value, confidence) = best
+            score, leaf, parsed = best
             found[leaf.pointer] = Found(
-                value, page.number, box, round(score / 100 * confidence, 3), "acroform"
-            )
+                parsed.value, page.number, box, round(score / 100 * parsed.fit, 3), "acroform",
+                parsed.warning,
+            )  # fmt: skip
         else:
             segment = Segment([Word(text, box)], page.number, -1, checkbox=state, widget=True)
             page.widget_segments.append(segment)
@@ -52,6 +58,10 @@ def widget_values(page: PageWords, root: FieldSpec, taken: set[str]) -> dict[str
 
 def _center_in(box: tuple, rect: pymupdf.Rect) -> bool:
     return rect.contains(pymupdf.Point((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+
+
+def _is_radio(widget: pymupdf.Widget) -> bool:
+    return widget.field_type == pymupdf.PDF_WIDGET_TYPE_RADIOBUTTON
 
 
 def _widget_text(widget: pymupdf.Widget) -> tuple[str | None, bool | None]:
