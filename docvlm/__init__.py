@@ -9,6 +9,7 @@ from docvlm.pipeline import Parser, parse  # noqa: E402
 __all__ = [
     "Block",
     "BlockType",
+    "Client",
     "Document",
     "Page",
     "Parser",
@@ -18,3 +19,11 @@ __all__ = [
     "extract",
     "parse",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Client":  # imported on first use: the client needs httpx (the serve extra)
+        from docvlm.client import Client
+
+        return Client
+    raise AttributeError(f"module 'docvlm' has no attribute {name!r}")
