@@ -17,7 +17,7 @@ from docvlm.serve.settings import (
 
 EPILOG = (
     "Examples:\n\n"
-    "  docvlm serve                                    # http://127.0.0.1:8000, review page at /\n\n"
+    "  docvlm serve                     # http://127.0.0.1:8000, review page at /\n\n"
     "  DOCVLM_API_KEY=s3cret docvlm serve --host 0.0.0.0 --port 8080 --workers 2\n\n"
     "  docvlm serve --model ./GOT-OCR-2.0-hf --device cuda --max-upload-mb 20\n\n"
     "  curl -F file=@report.pdf -F format=markdown http://127.0.0.1:8000/v1/parse"
