@@ -311,7 +311,7 @@ def _extraction_response(job: Job) -> Response:
 
 def _check_deadline(job: Job, timeout: float) -> Job:
     """A task running past the timeout fails now (its worker stops at the next page)."""
-    if job.status == "running" and job.started is not None:
-        if time.time() - job.started > timeout:
-            job.fail(ApiError(504, "timeout", f"not done after {timeout:g} s (--timeout)"))
+    started = job.started
+    if job.status == "running" and started is not None and time.time() - started > timeout:
+        job.fail(ApiError(504, "timeout", f"not done after {timeout:g} s (--timeout)"))
     return job

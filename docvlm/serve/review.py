@@ -1,4 +1,4 @@
-"""What the review page at `/` draws: the Document, plus its markdown cut into one piece per block."""
+"""What the review page at `/` draws: the Document, and its markdown cut into per-block pieces."""
 
 from __future__ import annotations
 
