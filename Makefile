@@ -5,7 +5,7 @@ PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 STAMP = .setup-done
 APT_PACKAGES = poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
-	fonts-dejavu-core fonts-dejavu-extra
+	fonts-dejavu-core fonts-dejavu-extra chromium chromium-driver
 DEJAVU = /usr/share/fonts/truetype/dejavu
 
 .PHONY: demo test setup system-packages lint
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 system-packages:
-	@if command -v pdftoppm >/dev/null && command -v tesseract >/dev/null \
+	@if command -v pdftoppm >/dev/null && command -v tesseract >/dev/null && command -v chromedriver >/dev/null \
 		&& tesseract --list-langs 2>/dev/null | grep -qx eng \
 		&& tesseract --list-langs 2>/dev/null | grep -qx chi_sim \
 		&& [ -f $(DEJAVU)/DejaVuSans.ttf ] && [ -f $(DEJAVU)/DejaVuSerif-Italic.ttf ]; then \
