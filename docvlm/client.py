@@ -150,8 +150,8 @@ class Client:
                 if not line.strip():
                     continue
                 entry = json.loads(line)
-                if "error" in entry:
-                    _raise_error(entry["error"], 500)
+                if "number" not in entry:  # the closing line of a task that failed
+                    _raise_error(entry["error"], entry.get("status", 500))
                 yield Page.model_validate(entry)
 
     def wait(

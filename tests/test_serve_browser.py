@@ -80,14 +80,15 @@ def test_review_page_draws_boxes_and_highlights_the_clicked_block(browser, serve
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", heading)
     screenshot = Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB")
     rect = browser.execute_script(
-        "const r = arguments[0].getBoundingClientRect();"
-        "return [r.left, r.top, r.right, r.bottom];",
+        "const r = arguments[0].getBoundingClientRect();return [r.left, r.top, r.right, r.bottom];",
         heading,
     )
     left, top, right, bottom = (round(v) for v in rect)
     border = [screenshot.getpixel((left + 1, y)) for y in range(top + 3, bottom - 3)]
     assert border, rect
-    coloured = [p for p in border if all(abs(a - b) < 40 for a, b in zip(p, HEADING_RGB))]
+    coloured = [
+        p for p in border if all(abs(a - b) < 40 for a, b in zip(p, HEADING_RGB, strict=True))
+    ]
     assert len(coloured) > 0.8 * len(border), border[:5]
     inside = screenshot.crop((left + 3, top + 3, right - 3, bottom - 3))
     assert inside.getextrema() != ((255, 255), (255, 255), (255, 255))  # tinted, not blank

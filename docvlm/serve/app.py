@@ -171,8 +171,8 @@ def create_app(settings: ServeSettings, engines: SharedEngines | None = None) ->
                     break
                 await asyncio.sleep(POLL_SECONDS)
             if job.error is not None:
-                yield json.dumps({"error": {"kind": job.error.kind, "message": job.error.message}})
-                yield "\n"
+                error = {"kind": job.error.kind, "message": job.error.message}
+                yield json.dumps({"error": error, "status": job.error.status}) + "\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
