@@ -27,6 +27,7 @@ __all__ = [
     "Block",
     "BlockType",
     "CheckpointError",
+    "Client",
     "CorruptFileError",
     "DegenerateOutputError",
     "DocVLMError",
@@ -51,3 +52,11 @@ __all__ = [
     "extract",
     "parse",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Client":  # imported on first use: the client needs httpx (the serve extra)
+        from docvlm.client import Client
+
+        return Client
+    raise AttributeError(f"module 'docvlm' has no attribute {name!r}")

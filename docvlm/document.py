@@ -249,7 +249,16 @@ class Document(BaseModel):
 
 
 def _join_markdown(blocks: list[Block]) -> str:
-    parts: list[str] = []
+    parts = markdown_parts(blocks)
+    return "".join(separator + rendered for _, separator, rendered in parts) + (
+        "\n" if parts else ""
+    )
+
+
+def markdown_parts(blocks: list[Block]) -> list[tuple[Block, str, str]]:
+    """(block, separator before it, its markdown) for each block that renders to something:
+    joined in order they are the markdown text, so a viewer can map text back to blocks."""
+    parts: list[tuple[Block, str, str]] = []
     previous: Block | None = None
     list_counters: dict[int, int] = {}  # nesting level → number of the last ordered item
     for block in blocks:
@@ -270,11 +279,10 @@ def _join_markdown(blocks: list[Block]) -> str:
             and previous.type == BlockType.LIST_ITEM
             and block.type == BlockType.LIST_ITEM
         )
-        if parts:
-            parts.append("\n" if tight else "\n\n")
-        parts.append(rendered)
+        separator = ("\n" if tight else "\n\n") if parts else ""
+        parts.append((block, separator, rendered))
         previous = block
-    return "".join(parts) + ("\n" if parts else "")
+    return parts
 
 
 def _html_with_lists(blocks: list[Block]) -> list[str]:
