@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
@@ -133,7 +134,6 @@ SELECTION: tuple[Source, ...] = (
     ),
     # scripts: right-to-left, CJK horizontal and vertical, ligatures, combining marks, /Rotate
     Source("arabic-cid", PDFJS, "test/pdfs/ArabicCIDTrueType.pdf", "Apache-2.0", True),
-    Source("thuluth-features", PDFJS, "test/pdfs/ThuluthFeatures.pdf", "Apache-2.0", True),
     Source("cjk-vertical", PDFJS, "test/pdfs/vertical.pdf", "Apache-2.0", True),
     Source("cjk-xiaobiaosong", PDFJS, "test/pdfs/XiaoBiaoSong.pdf", "Apache-2.0", True),
     Source("ligatures", PDFJS, "test/pdfs/copy_paste_ligatures.pdf", "Apache-2.0", True),
@@ -172,7 +172,6 @@ CAMELOT_EXPECTED = {
     "data_stream_two_tables_2": "camelot-12s0324",
     "data_lattice_process_background": "camelot-background_lines_1",
     "data_stream_columns": "camelot-mexican_towns",
-    "data_arabic": "camelot-arabic",
 }
 TESTS_PER_TABLE = 12
 
@@ -214,7 +213,8 @@ def _camelot_tables(data_py: str) -> dict[str, list[list[str]]]:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split())
+    """A camelot cell as it reads: whitespace collapsed, dot leaders dropped."""
+    return re.sub(r"(\s*\.){3,}\s*$", "", " ".join(text.split()))
 
 
 def camelot_tests(tables: dict[str, list[list[str]]]) -> list[dict]:
