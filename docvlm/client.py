@@ -21,7 +21,7 @@ import httpx
 
 from docvlm import errors
 from docvlm.document import Document, Page
-from docvlm.extract import ExtractionResult
+from docvlm.extraction import ExtractionResult
 
 Progress = Callable[[int, int | None], None]
 FileInput = str | Path | bytes

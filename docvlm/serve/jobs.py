@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from docvlm.document import Document, Page
 from docvlm.errors import DocVLMError, PageTimeoutError
-from docvlm.extract import ExtractionResult, extract
+from docvlm.extraction import ExtractionResult, extract
 from docvlm.serve.engines import SharedEngines
 from docvlm.serve.errors import ApiError
 from docvlm.serve.uploads import Upload
