@@ -11,6 +11,7 @@ from docvlm.cli.extract import EPILOG as EXTRACT_EPILOG
 from docvlm.cli.extract import extract
 from docvlm.cli.finetune import register as register_finetune
 from docvlm.cli.parse import parse
+from docvlm.cli.serve import register as register_serve
 
 app = typer.Typer(
     name="docvlm",
@@ -88,6 +89,7 @@ def convert(
 
 
 register_finetune(app)
+register_serve(app)
 
 
 def main() -> None:

@@ -19,14 +19,16 @@ from docvlm.errors import (  # noqa: E402
     TooManyPagesError,
     UnreadableFileError,
     UnsupportedFileError,
+    WorkerCrashedError,
 )
-from docvlm.extract import ExtractionResult, extract  # noqa: E402  (extract shadows its module)
+from docvlm.extraction import ExtractionResult, extract  # noqa: E402
 from docvlm.pipeline import Parser, parse  # noqa: E402
 
 __all__ = [
     "Block",
     "BlockType",
     "CheckpointError",
+    "Client",
     "CorruptFileError",
     "DegenerateOutputError",
     "DocVLMError",
@@ -47,7 +49,16 @@ __all__ = [
     "TooManyPagesError",
     "UnreadableFileError",
     "UnsupportedFileError",
+    "WorkerCrashedError",
     "__version__",
     "extract",
     "parse",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "Client":  # imported on first use: the client needs httpx (the serve extra)
+        from docvlm.client import Client
+
+        return Client
+    raise AttributeError(f"module 'docvlm' has no attribute {name!r}")

@@ -354,6 +354,7 @@ class Parser:
                 self._recover(source_page, page, blocks=blocks)
             else:
                 page.blocks = blocks
+                _record_findings(page, source_page)
 
     def _recover(
         self,
@@ -401,6 +402,16 @@ def _failed_page(number: int, error: Exception, source_page: SourcePage | None =
         error_kind=kind,
         error=message,
     )
+
+
+def _record_findings(page: Page, source_page: SourcePage) -> None:
+    """Copy what the engine learnt about the page (orientation, notes, low confidence)."""
+    findings = source_page.findings
+    page.orientation = findings.orientation
+    if findings.notes:
+        page.reason = "; ".join([page.reason, *findings.notes] if page.reason else findings.notes)
+    if findings.low_confidence and page.status == "ok":
+        page.status = "low_confidence"
 
 
 @contextmanager

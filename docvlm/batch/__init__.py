@@ -7,7 +7,14 @@ inputs (what to read) → outcome (one document, never raises) → pool (worker 
 from .cache import CACHE_DIR, PageCache
 from .inputs import DOCUMENT_SUFFIXES, InputFile, collect_inputs, display_path
 from .manifest import MANIFEST_NAME, Manifest
-from .outcome import FORMAT_SUFFIX, DocumentOutcome, OutputFormat, parse_input, parse_inputs
+from .outcome import (
+    FORMAT_SUFFIX,
+    DocumentOutcome,
+    OutputFormat,
+    parse_input,
+    parse_inputs,
+    render,
+)
 from .run import run_batch
 
 __all__ = [
@@ -24,5 +31,6 @@ __all__ = [
     "display_path",
     "parse_input",
     "parse_inputs",
+    "render",
     "run_batch",
 ]
