@@ -24,6 +24,7 @@ from docvlm.geometry import union
 
 MIN_LABEL_SCORE = 70.0
 STRONG_LABEL_SCORE = 88.0
+PHRASE_SCORE = 75.0
 # Confidence = label fit × position fit × type fit × reading fit; each factor is below 1 where
 # that step could have gone wrong, so only an exact label, beside a typed value, on a text
 # layer reaches 1.0.
@@ -89,6 +90,10 @@ def label_score(text: str, names: list[str]) -> float:
         elif mine < theirs or theirs < mine:
             share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
             score = max(score, 50 + 50 * share)
+            if len(theirs) >= 2 and f" {wanted} " in f" {label} ":
+                # The field's name as a phrase inside a longer label ("Your first name and
+                # middle initial") names it better than scattered shared words do.
+                score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
         best = max(best, score)
     return best
 
@@ -107,12 +112,15 @@ def pair_fields(
         if spec.pointer not in taken and not _has_own_labels(spec, pages):
             found.update(_address_block(spec, pages, used))
     scalars = [(s, parent) for s, parent in scalars if s.pointer not in taken | set(found)]
-    label_like = _label_like(pages, scalars)
+    best_scores = _best_label_scores(pages, scalars)
+    label_like = _label_like(pages, best_scores)
     candidates = [
         candidate
         for page in pages
         for spec, parent in scalars
-        for candidate in _scalar_candidates(page, spec, parent, label_like, date_order)
+        for candidate in _scalar_candidates(
+            page, spec, parent, label_like, best_scores, date_order
+        )
     ]
     # Stable sort: among equally good candidates the first in reading order wins.
     candidates.sort(key=lambda c: -c.found.confidence)
@@ -120,9 +128,9 @@ def pair_fields(
         pointer = candidate.field.pointer
         if pointer in found or any(key in used for key in candidate.claimed):
             continue
-        if candidate.found.confidence < MIN_CONFIDENCE:
-            break
         _doubt_rivals(candidate, candidates)
+        if candidate.found.confidence < MIN_CONFIDENCE:
+            continue
         found[pointer] = candidate.found
         used.update(candidate.claimed)
     for spec in arrays:
@@ -211,20 +219,28 @@ def _walk(
     return scalars, arrays, objects
 
 
-def _label_like(pages: list[PageWords], scalars: list) -> set[int]:
+def _best_label_scores(pages: list[PageWords], scalars: list) -> dict[int, float]:
+    """For each printed segment, how well the field it names best is named by it."""
+    names = [label_candidates(spec, parent) for spec, parent in scalars]
+    return {
+        id(segment): max((label_score(segment.text, n) for n in names), default=0.0)
+        for page in pages
+        for line in page.lines
+        for segment in line
+        if not segment.widget
+    }
+
+
+def _label_like(pages: list[PageWords], best_scores: dict[int, float]) -> set[int]:
     """Segments that read as labels and are never taken as values: text ending in a colon and
     text naming a field."""
-    names = [label_candidates(spec, parent) for spec, parent in scalars]
     return {
         id(segment)
         for page in pages
         for line in page.lines
         for segment in line
         if not segment.widget
-        and (
-            segment.text.endswith(":")
-            or any(label_score(segment.text, n) >= STRONG_LABEL_SCORE for n in names)
-        )
+        and (segment.text.endswith(":") or best_scores[id(segment)] >= STRONG_LABEL_SCORE)
     }
 
 
@@ -233,6 +249,7 @@ def _scalar_candidates(
     spec: FieldSpec,
     parent: FieldSpec | None,
     label_like: set[int],
+    best_scores: dict[int, float],
     date_order: DateOrder | None,
 ) -> list[_Candidate]:
     names = label_candidates(spec, parent)
@@ -242,8 +259,8 @@ def _scalar_candidates(
             if segment.widget:
                 continue
             label, rest, score = _label_in(segment, names)
-            if label is None:
-                continue
+            if label is None or (rest is None and score < best_scores[id(segment)]):
+                continue  # no label of this field, or one that names another field better
             read = _Reading(page, spec, names, label_like, date_order, score)
             candidate = read.value(label, rest, line[position + 1 :], index, segment)
             if candidate:
@@ -300,7 +317,8 @@ class _Reading:
                 return ticked
         options: list[tuple[Segment, float, list[int]]] = []
         if rest is not None:
-            options.append((rest, 1.0, [id(printed)]))
+            if self._can_be_value(rest) and not rest.text.startswith("("):
+                options.append((rest, 1.0, [id(printed)]))
         elif right and self._can_be_value(right[0]):
             value, count = self._with_units(right)
             options.append((value, 1.0, [id(printed), *(id(s) for s in right[:count])]))
