@@ -118,9 +118,7 @@ def pair_fields(
         candidate
         for page in pages
         for spec, parent in scalars
-        for candidate in _scalar_candidates(
-            page, spec, parent, label_like, best_scores, date_order
-        )
+        for candidate in _scalar_candidates(page, spec, parent, label_like, best_scores, date_order)
     ]
     # Stable sort: among equally good candidates the first in reading order wins.
     candidates.sort(key=lambda c: -c.found.confidence)
@@ -375,7 +373,7 @@ class _Reading:
         self, segment: Segment, position_fit: float, claimed: list[int]
     ) -> _Candidate | None:
         parsed = parse_value(segment.text, self.spec, self.date_order)
-        if parsed is None:
+        if parsed is None or (not segment.widget and _fragment(segment.text)):
             return None
         confidence = (
             _label_fit(self.score)
@@ -390,6 +388,11 @@ class _Reading:
             parsed.warning,
         )  # fmt: skip
         return _Candidate(self.spec, self.score, claimed, found)
+
+
+def _fragment(text: str) -> bool:
+    """A printed one-character "value" ("N", "|") is a stray mark or OCR noise, not an answer."""
+    return sum(c.isalnum() for c in text) < 2
 
 
 def _label_fit(score: float) -> float:
