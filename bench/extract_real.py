@@ -400,7 +400,9 @@ def main() -> None:
     )
     parser.add_argument("--funsd-count", type=int, default=40)
     parser.add_argument("--receipts", type=int, default=8)
-    parser.add_argument("--baseline", default="main", help="git ref whose docvlm is the baseline")
+    parser.add_argument(
+        "--baseline", default="main", help='git ref whose docvlm is the baseline ("" skips it)'
+    )
     parser.add_argument("--sets", default="acroform,flattened,funsd,formats,receipts")
     parser.add_argument("--dump", type=Path, help="write per-field predictions (ours) here")
     parser.add_argument("--predict", nargs=2, type=Path, help=argparse.SUPPRESS)
@@ -422,7 +424,9 @@ def main() -> None:
     if "receipts" in wanted:
         cases += receipt_cases(args.receipts)
     ours_reports = predict(cases)
-    baseline_reports = predict_with_baseline(cases, args.baseline)
+    baseline_reports = (
+        predict_with_baseline(cases, args.baseline) if args.baseline else [{}] * len(cases)
+    )
     if args.dump:
         rows = [
             {"case": c.name, "set": c.set_name, "expected": c.expected, "ours": r, "baseline": b}

@@ -32,7 +32,10 @@ BELOW_FIT = 0.92  # a value under its label could belong to the next label's row
 FREE_TEXT_FIT = 0.92  # free text is not checked by a type, so a stray label could pass
 OCR_FIT = 0.85
 RIVAL_PENALTY = 0.7
+MAX_CONTINUED_LINES = 6
+CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
 MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported unsure)
+_NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
 _UNIT = re.compile(
     r"(?:mm|cm|m|km|in|ft|mg|g|gm|kg|lbs?|oz|ml|l|cc|%|°[cf]?|hrs?|min|pcs)"
     r"(?:/(?:mm|cm|m|m2|cc|ml|l|kg|g|hr))?",
@@ -324,26 +327,57 @@ class _Reading:
         if below is not None and self._can_be_value(below):
             options.append((below, BELOW_FIT, [id(printed), id(below)]))
         for segment, position_fit, claimed in options:
-            candidate = self._candidate(segment, position_fit, claimed)
+            segment, more = self._continued(segment)
+            candidate = self._candidate(segment, position_fit, claimed + more)
             if candidate:
                 return candidate
         return None
 
-    def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
-        """The value right of a label with the unit printed after it ("84 | mm") as free text
-        (a typed value parses without them), and how many segments it takes."""
-        value = right[0]
-        if is_typed(self.spec):
-            return value, 1
-        units = 0
-        for segment in right[1:]:
-            if segment.widget or not _UNIT.fullmatch(segment.text):
+    def _continued(self, value: Segment) -> tuple[Segment, list[int]]:
+        """A free-text value with the lines that continue it: each starts where it starts,
+        follows it without a gap and is no label (a wrapped address, a paragraph answer)."""
+        if is_typed(self.spec) or value.widget or not 0 <= value.line < len(self.page.lines):
+            return value, []
+        words, claimed = list(value.words), []
+        previous = value
+        for line in self.page.lines[value.line + 1 : value.line + 1 + MAX_CONTINUED_LINES]:
+            below = [
+                s
+                for s in line
+                if abs(s.bbox[0] - value.bbox[0]) <= value.height
+                and s.bbox[1] - previous.bbox[3] <= CONTINUED_GAP * value.height
+            ]
+            labels = any(id(s) in self.label_like for s in line)
+            if len(below) != 1 or labels or below[0].widget or below[0].checkbox is not None:
                 break
-            units += 1
-        if not units:
+            words += below[0].words
+            claimed.append(id(below[0]))
+            previous = below[0]
+        if not claimed:
+            return value, []
+        return Segment(words, value.page, value.line), claimed
+
+    def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
+        """The free-text value right of a label with what belongs to it on that line: the
+        unit after it ("84 | mm") and, after a number, the row's further number cells
+        ("2.0 | (51) | 31 | (83)"); and how many segments it takes. A typed value parses
+        without them."""
+        value = right[0]
+        if is_typed(self.spec) or value.widget:
             return value, 1
-        words = [w for segment in right[: 1 + units] for w in segment.words]
-        return Segment(words, value.page, value.line, value.checkbox, value.widget), 1 + units
+        numeric = _NUMBER_CELL.fullmatch(value.text) is not None
+        count = 1
+        for segment in right[1:]:
+            if segment.widget or id(segment) in self.label_like:
+                break
+            unit = _UNIT.fullmatch(segment.text) is not None
+            if not (unit or (numeric and _NUMBER_CELL.fullmatch(segment.text))):
+                break
+            count += 1
+        if count == 1:
+            return value, 1
+        words = [w for segment in right[:count] for w in segment.words]
+        return Segment(words, value.page, value.line), count
 
     def _can_be_value(self, segment: Segment) -> bool:
         """Labels are never values: neither another field's nor this field's own. On a
