@@ -29,7 +29,8 @@ PHRASE_SCORE = 75.0
 # that step could have gone wrong, so only an exact label, beside a typed value, on a text
 # layer reaches 1.0.
 BELOW_FIT = 0.92  # a value under its label could belong to the next label's row
-FREE_TEXT_FIT = 0.92  # free text is not checked by a type, so a stray label could pass
+# Free text is not checked by a type, so a stray label could pass: it never reaches 0.9.
+FREE_TEXT_FIT = 0.85
 OCR_FIT = 0.85
 RIVAL_PENALTY = 0.7
 MAX_CONTINUED_LINES = 6
@@ -115,6 +116,7 @@ def pair_fields(
         if spec.pointer not in taken and not _has_own_labels(spec, pages):
             found.update(_address_block(spec, pages, used))
     scalars = [(s, parent) for s, parent in scalars if s.pointer not in taken | set(found)]
+    _split_at_labels(pages, scalars)
     best_scores = _best_label_scores(pages, scalars)
     label_like = _label_like(pages, best_scores)
     candidates = [
@@ -218,6 +220,44 @@ def _walk(
     else:
         scalars.append((spec, parent))
     return scalars, arrays, objects
+
+
+def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
+    """Cut a segment where another field's label starts inside it: words printed close
+    together ("20 mm Net Net Tobacco", a value run into the next label) are two segments."""
+    names = {
+        tuple(normalize_label(name).split())
+        for spec, parent in scalars
+        for name in label_candidates(spec, parent)
+    }
+    names = {n for n in names if len(n) >= 2}
+    for page in pages:
+        for line in page.lines:
+            index = 0
+            while index < len(line):
+                segment = line[index]
+                cut = None if segment.widget else _label_start(segment, names)
+                if cut is None:
+                    index += 1
+                    continue
+                head = Segment(segment.words[:cut], segment.page, segment.line, segment.checkbox)
+                tail = Segment(segment.words[cut:], segment.page, segment.line)
+                line[index : index + 1] = [head, tail]
+                index += 1
+
+
+def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
+    """The word a label of several words starts at inside `segment` (not at its start)."""
+    words = [normalize_label(w.text) for w in segment.words]
+    for start in range(1, len(words)):
+        for name in names:
+            end = start + len(name)
+            if end > len(words) or not words[start]:
+                continue
+            text = " ".join(w for w in words[start:end] if w)
+            if fuzz.ratio(text, " ".join(name)) >= STRONG_LABEL_SCORE:
+                return start
+    return None
 
 
 def _best_label_scores(pages: list[PageWords], scalars: list) -> dict[int, float]:
