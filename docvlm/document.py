@@ -15,7 +15,8 @@ SCHEMA_VERSION = "1.0"
 # (x0, y0, x1, y1) in PDF points, origin at the page's top-left; image pages use 1 px = 1 pt.
 BBox = tuple[float, float, float, float]
 
-PageStatus = Literal["ok", "fallback", "degenerate", "error"]
+# low_confidence: read, but OCR was unsure of much of it (check it by hand).
+PageStatus = Literal["ok", "fallback", "low_confidence", "degenerate", "error"]
 
 
 class BlockType(str, Enum):
@@ -192,6 +193,7 @@ class Page(BaseModel):
     engine: str | None = None
     reason: str = ""  # why the router picked this engine (or fell back)
     status: PageStatus = "ok"
+    orientation: int = 0  # clockwise degrees the page was turned before OCR read it
     error_kind: str | None = None
     error: str | None = None
     seconds: float = 0.0
@@ -249,7 +251,16 @@ class Document(BaseModel):
 
 
 def _join_markdown(blocks: list[Block]) -> str:
-    parts: list[str] = []
+    parts = markdown_parts(blocks)
+    return "".join(separator + rendered for _, separator, rendered in parts) + (
+        "\n" if parts else ""
+    )
+
+
+def markdown_parts(blocks: list[Block]) -> list[tuple[Block, str, str]]:
+    """(block, separator before it, its markdown) for each block that renders to something:
+    joined in order they are the markdown text, so a viewer can map text back to blocks."""
+    parts: list[tuple[Block, str, str]] = []
     previous: Block | None = None
     list_counters: dict[int, int] = {}  # nesting level → number of the last ordered item
     for block in blocks:
@@ -270,11 +281,10 @@ def _join_markdown(blocks: list[Block]) -> str:
             and previous.type == BlockType.LIST_ITEM
             and block.type == BlockType.LIST_ITEM
         )
-        if parts:
-            parts.append("\n" if tight else "\n\n")
-        parts.append(rendered)
+        separator = ("\n" if tight else "\n\n") if parts else ""
+        parts.append((block, separator, rendered))
         previous = block
-    return "".join(parts) + ("\n" if parts else "")
+    return parts
 
 
 def _html_with_lists(blocks: list[Block]) -> list[str]:

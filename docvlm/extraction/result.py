@@ -60,6 +60,21 @@ class ExtractionResult:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> ExtractionResult:
+        """The inverse of `to_dict()` (what `docvlm.Client` builds from a server's answer)."""
+        fields = {
+            pointer: Found(
+                entry["value"],
+                entry["page"],
+                tuple(entry["bbox"]) if entry.get("bbox") else None,
+                entry["confidence"],
+                entry["source"],
+            )
+            for pointer, entry in payload.get("fields", {}).items()
+        }
+        return cls(data=payload["data"], fields=fields, errors=list(payload.get("errors", [])))
+
 
 def assemble(
     schema: ExtractionSchema, found: dict[str, Found], unsure: dict[str, str] | None = None
