@@ -39,8 +39,6 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from rapidfuzz import fuzz
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from tests.forms import FORMS, fill_form  # noqa: E402
 
 CONFIDENT = 0.9
 FUZZY_MATCH = 80
@@ -63,6 +61,9 @@ class Case:
 
 
 def acroform_cases(flatten: bool) -> list[Case]:
+    sys.path.append(str(ROOT))  # appended: a baseline's PYTHONPATH must still win for docvlm
+    from tests.forms import FORMS, fill_form
+
     cases = []
     for index, path in enumerate(sorted(FORMS.glob("*.pdf"))):
         filled, schema, expected = fill_form(path.read_bytes(), 1000 + index)
@@ -399,7 +400,9 @@ def main() -> None:
     )
     parser.add_argument("--funsd-count", type=int, default=40)
     parser.add_argument("--receipts", type=int, default=8)
-    parser.add_argument("--baseline", default="main", help="git ref whose docvlm is the baseline")
+    parser.add_argument(
+        "--baseline", default="main", help='git ref whose docvlm is the baseline ("" skips it)'
+    )
     parser.add_argument("--sets", default="acroform,flattened,funsd,formats,receipts")
     parser.add_argument("--dump", type=Path, help="write per-field predictions (ours) here")
     parser.add_argument("--predict", nargs=2, type=Path, help=argparse.SUPPRESS)
@@ -421,7 +424,9 @@ def main() -> None:
     if "receipts" in wanted:
         cases += receipt_cases(args.receipts)
     ours_reports = predict(cases)
-    baseline_reports = predict_with_baseline(cases, args.baseline)
+    baseline_reports = (
+        predict_with_baseline(cases, args.baseline) if args.baseline else [{}] * len(cases)
+    )
     if args.dump:
         rows = [
             {"case": c.name, "set": c.set_name, "expected": c.expected, "ours": r, "baseline": b}

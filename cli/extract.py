@@ -24,13 +24,21 @@ def extract(
     file: Path = typer.Argument(..., help="PDF or image to read."),
     schema: Path = typer.Option(..., "--schema", "-s", help="JSON Schema file of the output."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
-    model: Path | None = typer.Option(None, "--model", help="docvlm checkpoint (else no model)."),
-    adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder."),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        help="Checkpoint folder or Hugging Face id (else no model: widgets and labels).",
+    ),
+    adapter: Path | None = typer.Option(
+        None, "--adapter", help="LoRA adapter folder or Hugging Face id."
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, ..."),
     quantize: Literal["4bit", "8bit"] | None = typer.Option(None, "--quantize"),
     pages: str | None = typer.Option(None, "--pages", help='1-based pages, e.g. "1-3,7".'),
     password: str | None = typer.Option(None, "--password", help="Password of encrypted PDFs."),
-    ocr_language: str = typer.Option("eng", "--ocr-lang", help="Tesseract languages, e.g. eng."),
+    ocr_language: str = typer.Option(
+        "eng", "--ocr-lang", help="Tesseract languages, e.g. eng+deu."
+    ),
     date_order: Literal["dmy", "mdy"] | None = typer.Option(
         None,
         "--date-order",

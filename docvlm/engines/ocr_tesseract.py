@@ -82,14 +82,18 @@ class TesseractBackend:
             return UPRIGHT
         return detect_orientation(image, self.executable, str(self.tessdata))
 
-    def recognize(self, image: Image.Image, languages: str | None = None) -> list[OCRLine]:
+    def recognize(
+        self, image: Image.Image, languages: str | None = None, psm: int | None = None
+    ) -> list[OCRLine]:
         """Lines of `image` in Tesseract's order, boxes in image pixels; `languages` (e.g.
-        "rus+eng") overrides the backend's own for this page."""
+        "rus+eng") overrides the backend's own for this page, `psm` Tesseract's page
+        segmentation mode (11, sparse text, finds scattered form fields)."""
         # PNM is read by Leptonica as-is; PNG encoding would cost ~0.2 s per 300-dpi page.
         buffer = io.BytesIO()
         Image.fromarray(remove_rules(np.asarray(image.convert("L")))).save(buffer, format="PPM")
         command = [self.executable, "stdin", "stdout", "--tessdata-dir", str(self.tessdata)]
-        command += ["-l", languages or self.languages, "tsv"]
+        command += ["-l", languages or self.languages]
+        command += ["--psm", str(psm), "tsv"] if psm is not None else ["tsv"]
         env = dict(os.environ, OMP_THREAD_LIMIT="1")
         try:
             result = subprocess.run(

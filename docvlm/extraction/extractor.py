@@ -22,7 +22,7 @@ from docvlm.extraction.words import PageWords, page_words
 from docvlm.sources import open_source
 
 if TYPE_CHECKING:
-    from docvlm.engines.vlm import Quantize
+    from docvlm.model.runtime import Quantize
 
 
 def extract(
@@ -54,7 +54,7 @@ def extract(
             from docvlm.extraction.vlm import extract_with_model
 
             if not isinstance(model, VLMEngine):
-                model = VLMEngine(Path(model), adapter=adapter, device=device, quantize=quantize)
+                model = VLMEngine(model, adapter=adapter, device=device, quantize=quantize)
             return assemble(checked, extract_with_model(model, source_pages, checked))
         words = [page_words(page, ocr_language) for page in source_pages]
         found = extract_without_model(words, checked, date_order)

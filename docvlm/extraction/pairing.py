@@ -24,14 +24,19 @@ from docvlm.geometry import union
 
 MIN_LABEL_SCORE = 70.0
 STRONG_LABEL_SCORE = 88.0
+PHRASE_SCORE = 75.0
 # Confidence = label fit × position fit × type fit × reading fit; each factor is below 1 where
 # that step could have gone wrong, so only an exact label, beside a typed value, on a text
 # layer reaches 1.0.
 BELOW_FIT = 0.92  # a value under its label could belong to the next label's row
-FREE_TEXT_FIT = 0.92  # free text is not checked by a type, so a stray label could pass
+# Free text is not checked by a type, so a stray label could pass: it never reaches 0.9.
+FREE_TEXT_FIT = 0.85
 OCR_FIT = 0.85
 RIVAL_PENALTY = 0.7
+MAX_CONTINUED_LINES = 6
+CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
 MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported unsure)
+_NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
 _UNIT = re.compile(
     r"(?:mm|cm|m|km|in|ft|mg|g|gm|kg|lbs?|oz|ml|l|cc|%|°[cf]?|hrs?|min|pcs)"
     r"(?:/(?:mm|cm|m|m2|cc|ml|l|kg|g|hr))?",
@@ -89,6 +94,10 @@ def label_score(text: str, names: list[str]) -> float:
         elif mine < theirs or theirs < mine:
             share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
             score = max(score, 50 + 50 * share)
+            if len(theirs) >= 2 and f" {wanted} " in f" {label} ":
+                # The field's name as a phrase inside a longer label ("Your first name and
+                # middle initial") names it better than scattered shared words do.
+                score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
         best = max(best, score)
     return best
 
@@ -107,12 +116,14 @@ def pair_fields(
         if spec.pointer not in taken and not _has_own_labels(spec, pages):
             found.update(_address_block(spec, pages, used))
     scalars = [(s, parent) for s, parent in scalars if s.pointer not in taken | set(found)]
-    label_like = _label_like(pages, scalars)
+    _split_at_labels(pages, scalars)
+    best_scores = _best_label_scores(pages, scalars)
+    label_like = _label_like(pages, best_scores)
     candidates = [
         candidate
         for page in pages
         for spec, parent in scalars
-        for candidate in _scalar_candidates(page, spec, parent, label_like, date_order)
+        for candidate in _scalar_candidates(page, spec, parent, label_like, best_scores, date_order)
     ]
     # Stable sort: among equally good candidates the first in reading order wins.
     candidates.sort(key=lambda c: -c.found.confidence)
@@ -120,9 +131,9 @@ def pair_fields(
         pointer = candidate.field.pointer
         if pointer in found or any(key in used for key in candidate.claimed):
             continue
-        if candidate.found.confidence < MIN_CONFIDENCE:
-            break
         _doubt_rivals(candidate, candidates)
+        if candidate.found.confidence < MIN_CONFIDENCE:
+            continue
         found[pointer] = candidate.found
         used.update(candidate.claimed)
     for spec in arrays:
@@ -211,20 +222,66 @@ def _walk(
     return scalars, arrays, objects
 
 
-def _label_like(pages: list[PageWords], scalars: list) -> set[int]:
+def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
+    """Cut a segment where another field's label starts inside it: words printed close
+    together ("20 mm Net Net Tobacco", a value run into the next label) are two segments."""
+    names = {
+        tuple(normalize_label(name).split())
+        for spec, parent in scalars
+        for name in label_candidates(spec, parent)
+    }
+    names = {n for n in names if len(n) >= 2}
+    for page in pages:
+        for line in page.lines:
+            index = 0
+            while index < len(line):
+                segment = line[index]
+                cut = None if segment.widget else _label_start(segment, names)
+                if cut is None:
+                    index += 1
+                    continue
+                head = Segment(segment.words[:cut], segment.page, segment.line, segment.checkbox)
+                tail = Segment(segment.words[cut:], segment.page, segment.line)
+                line[index : index + 1] = [head, tail]
+                index += 1
+
+
+def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
+    """The word a label of several words starts at inside `segment` (not at its start)."""
+    words = [normalize_label(w.text) for w in segment.words]
+    for start in range(1, len(words)):
+        for name in names:
+            end = start + len(name)
+            if end > len(words) or not words[start]:
+                continue
+            text = " ".join(w for w in words[start:end] if w)
+            if fuzz.ratio(text, " ".join(name)) >= STRONG_LABEL_SCORE:
+                return start
+    return None
+
+
+def _best_label_scores(pages: list[PageWords], scalars: list) -> dict[int, float]:
+    """For each printed segment, how well the field it names best is named by it."""
+    names = [label_candidates(spec, parent) for spec, parent in scalars]
+    return {
+        id(segment): max((label_score(segment.text, n) for n in names), default=0.0)
+        for page in pages
+        for line in page.lines
+        for segment in line
+        if not segment.widget
+    }
+
+
+def _label_like(pages: list[PageWords], best_scores: dict[int, float]) -> set[int]:
     """Segments that read as labels and are never taken as values: text ending in a colon and
     text naming a field."""
-    names = [label_candidates(spec, parent) for spec, parent in scalars]
     return {
         id(segment)
         for page in pages
         for line in page.lines
         for segment in line
         if not segment.widget
-        and (
-            segment.text.endswith(":")
-            or any(label_score(segment.text, n) >= STRONG_LABEL_SCORE for n in names)
-        )
+        and (segment.text.endswith(":") or best_scores[id(segment)] >= STRONG_LABEL_SCORE)
     }
 
 
@@ -233,6 +290,7 @@ def _scalar_candidates(
     spec: FieldSpec,
     parent: FieldSpec | None,
     label_like: set[int],
+    best_scores: dict[int, float],
     date_order: DateOrder | None,
 ) -> list[_Candidate]:
     names = label_candidates(spec, parent)
@@ -242,8 +300,8 @@ def _scalar_candidates(
             if segment.widget:
                 continue
             label, rest, score = _label_in(segment, names)
-            if label is None:
-                continue
+            if label is None or (rest is None and score < best_scores[id(segment)]):
+                continue  # no label of this field, or one that names another field better
             read = _Reading(page, spec, names, label_like, date_order, score)
             candidate = read.value(label, rest, line[position + 1 :], index, segment)
             if candidate:
@@ -300,7 +358,8 @@ class _Reading:
                 return ticked
         options: list[tuple[Segment, float, list[int]]] = []
         if rest is not None:
-            options.append((rest, 1.0, [id(printed)]))
+            if self._can_be_value(rest) and not rest.text.startswith("("):
+                options.append((rest, 1.0, [id(printed)]))
         elif right and self._can_be_value(right[0]):
             value, count = self._with_units(right)
             options.append((value, 1.0, [id(printed), *(id(s) for s in right[:count])]))
@@ -308,26 +367,57 @@ class _Reading:
         if below is not None and self._can_be_value(below):
             options.append((below, BELOW_FIT, [id(printed), id(below)]))
         for segment, position_fit, claimed in options:
-            candidate = self._candidate(segment, position_fit, claimed)
+            segment, more = self._continued(segment)
+            candidate = self._candidate(segment, position_fit, claimed + more)
             if candidate:
                 return candidate
         return None
 
-    def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
-        """The value right of a label with the unit printed after it ("84 | mm") as free text
-        (a typed value parses without them), and how many segments it takes."""
-        value = right[0]
-        if is_typed(self.spec):
-            return value, 1
-        units = 0
-        for segment in right[1:]:
-            if segment.widget or not _UNIT.fullmatch(segment.text):
+    def _continued(self, value: Segment) -> tuple[Segment, list[int]]:
+        """A free-text value with the lines that continue it: each starts where it starts,
+        follows it without a gap and is no label (a wrapped address, a paragraph answer)."""
+        if is_typed(self.spec) or value.widget or not 0 <= value.line < len(self.page.lines):
+            return value, []
+        words, claimed = list(value.words), []
+        previous = value
+        for line in self.page.lines[value.line + 1 : value.line + 1 + MAX_CONTINUED_LINES]:
+            below = [
+                s
+                for s in line
+                if abs(s.bbox[0] - value.bbox[0]) <= value.height
+                and s.bbox[1] - previous.bbox[3] <= CONTINUED_GAP * value.height
+            ]
+            labels = any(id(s) in self.label_like for s in line)
+            if len(below) != 1 or labels or below[0].widget or below[0].checkbox is not None:
                 break
-            units += 1
-        if not units:
+            words += below[0].words
+            claimed.append(id(below[0]))
+            previous = below[0]
+        if not claimed:
+            return value, []
+        return Segment(words, value.page, value.line), claimed
+
+    def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
+        """The free-text value right of a label with what belongs to it on that line: the
+        unit after it ("84 | mm") and, after a number, the row's further number cells
+        ("2.0 | (51) | 31 | (83)"); and how many segments it takes. A typed value parses
+        without them."""
+        value = right[0]
+        if is_typed(self.spec) or value.widget:
             return value, 1
-        words = [w for segment in right[: 1 + units] for w in segment.words]
-        return Segment(words, value.page, value.line, value.checkbox, value.widget), 1 + units
+        numeric = _NUMBER_CELL.fullmatch(value.text) is not None
+        count = 1
+        for segment in right[1:]:
+            if segment.widget or id(segment) in self.label_like:
+                break
+            unit = _UNIT.fullmatch(segment.text) is not None
+            if not (unit or (numeric and _NUMBER_CELL.fullmatch(segment.text))):
+                break
+            count += 1
+        if count == 1:
+            return value, 1
+        words = [w for segment in right[:count] for w in segment.words]
+        return Segment(words, value.page, value.line), count
 
     def _can_be_value(self, segment: Segment) -> bool:
         """Labels are never values: neither another field's nor this field's own. On a
@@ -357,7 +447,7 @@ class _Reading:
         self, segment: Segment, position_fit: float, claimed: list[int]
     ) -> _Candidate | None:
         parsed = parse_value(segment.text, self.spec, self.date_order)
-        if parsed is None:
+        if parsed is None or (not segment.widget and _fragment(segment.text)):
             return None
         confidence = (
             _label_fit(self.score)
@@ -372,6 +462,11 @@ class _Reading:
             parsed.warning,
         )  # fmt: skip
         return _Candidate(self.spec, self.score, claimed, found)
+
+
+def _fragment(text: str) -> bool:
+    """A printed one-character "value" ("N", "|") is a stray mark or OCR noise, not an answer."""
+    return sum(c.isalnum() for c in text) < 2
 
 
 def _label_fit(score: float) -> float:

@@ -70,10 +70,16 @@ class ExtractionResult:
                 tuple(entry["bbox"]) if entry.get("bbox") else None,
                 entry["confidence"],
                 entry["source"],
+                entry.get("warning"),
             )
             for pointer, entry in payload.get("fields", {}).items()
         }
-        return cls(data=payload["data"], fields=fields, errors=list(payload.get("errors", [])))
+        return cls(
+            data=payload["data"],
+            fields=fields,
+            errors=list(payload.get("errors", [])),
+            warnings=list(payload.get("warnings", [])),
+        )
 
 
 def assemble(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from docvlm.extraction.pairing import STRONG_LABEL_SCORE, Found, label_score
+from docvlm.extraction.pairing import MIN_CONFIDENCE, STRONG_LABEL_SCORE, Found, label_score
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import parse_amount, read_date
 from docvlm.extraction.words import PageWords, Segment
@@ -71,7 +71,7 @@ def unlabelled_fields(
         address = [line for line in letterhead[1:] if _reads_as_address(line)]
         if address and address == letterhead[1 : 1 + len(address)]:
             out[wanted["address"].pointer] = _found(page, address, ADDRESS_CONFIDENCE)
-    return out
+    return {p: f for p, f in out.items() if f.confidence >= MIN_CONFIDENCE}
 
 
 def _role(spec: FieldSpec) -> str | None:

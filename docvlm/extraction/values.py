@@ -196,7 +196,6 @@ class ParsedValue:
 
 
 AMBIGUOUS_DATE_FIT = 0.6
-MIN_STRING_CHARS = 2  # a one-letter "value" ("N", "|") is an OCR fragment, not an answer
 
 
 def parse_value(
@@ -263,8 +262,6 @@ def _string_value(text: str, spec: FieldSpec, date_order: DateOrder | None) -> P
     if spec.format == "email":
         found = re.fullmatch(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", text)
         return None if found is None else ParsedValue(found.group(0))
-    if sum(c.isalnum() for c in text) < MIN_STRING_CHARS:
-        return None
     return ParsedValue(text)
 
 

@@ -23,6 +23,11 @@ OCR_DPI = 300  # Tesseract reads 9–10 pt form text best near 300 dpi
 SEGMENT_GAP = 0.6
 SEGMENT_GAP_CHARS = 1.8
 CHECKBOX_DPI = 150
+# Tesseract's sparse-text mode: a form's fields are scattered words, not paragraphs, and the
+# default layout analysis drops some (FUNSD training pages: 28 % of pairs read vs 23 %).
+SPARSE_TEXT = 11
+MIN_OCR_SIDE = 2000  # pixels on the longer side; ~ 180 dpi for a letter page
+MAX_OCR_UPSCALE = 3.0
 # Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
 _RULE_CHARS = "|[]_"
 
@@ -99,9 +104,9 @@ def page_words(page: SourcePage, ocr_language: str = "eng") -> PageWords:
     if page.pdf_page is not None and page.probe.trusted:
         raw = page.pdf_page.get_text("words", sort=True)
         return PageWords(page.number, "text", [Word(w[4], tuple(w[:4])) for w in raw], page)
-    image = page.render_dpi(OCR_DPI)
+    image = _ocr_raster(page)
     points_per_pixel = page.width / image.width
-    lines = _tesseract(ocr_language).recognize(image)
+    lines = _tesseract(ocr_language).recognize(image, psm=SPARSE_TEXT)
     words = [
         Word(text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
         for line in lines
@@ -109,6 +114,18 @@ def page_words(page: SourcePage, ocr_language: str = "eng") -> PageWords:
         if (text := word.text.strip(_RULE_CHARS))
     ]
     return PageWords(page.number, "ocr", words, page)
+
+
+def _ocr_raster(page: SourcePage) -> Image.Image:
+    """The page at OCR resolution. A small scan (a fax, a 100 dpi archive page) is enlarged:
+    Tesseract misreads letters only a few pixels high, and Lanczos keeps their edges."""
+    image = page.render_dpi(OCR_DPI)
+    longer = max(image.size)
+    if longer >= MIN_OCR_SIDE:
+        return image
+    scale = min(MIN_OCR_SIDE / longer, MAX_OCR_UPSCALE)
+    size = (round(image.width * scale), round(image.height * scale))
+    return image.resize(size, Image.Resampling.LANCZOS)
 
 
 @lru_cache(maxsize=4)
