@@ -242,6 +242,7 @@ def test_bad_requests_are_typed_errors(server) -> None:
     cases = [
         (post(server, "/v1/parse", b"%PDF-1.4\n" + b"x" * (1024 * 1024 + 10)), 413, "too_large"),
         (post(server, "/v1/parse", text_pages_pdf(6)), 422, "too_many_pages"),
+        (post(server, "/v1/extract", text_pages_pdf(6), schema="{}"), 422, "too_many_pages"),
         (post(server, "/v1/parse", pdf, pages="9"), 422, "page_range"),
         (post(server, "/v1/parse", pdf, format="docx"), 422, "invalid_request"),
         (post(server, "/v1/parse", pdf, engine="magic"), 422, "invalid_request"),
