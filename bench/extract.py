@@ -16,7 +16,7 @@ import time
 
 import pymupdf
 
-from docvlm.extract import extract
+from docvlm.extraction import extract
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.vlm import pointer_leaves
 from docvlm.finetune.synth import LAYOUTS, form_schema, synth_form

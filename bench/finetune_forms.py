@@ -34,10 +34,11 @@ import torch
 from docvlm.finetune.builders import synth_forms, synth_text
 from docvlm.finetune.evaluate import predict, score_example
 from docvlm.finetune.manifest import Example, read_manifest
-from docvlm.finetune.modeling import POSITIONS, load_for_inference, new_model, resize_vision
+from docvlm.finetune.modeling import POSITIONS, new_model, resize_vision
 from docvlm.finetune.train import TrainConfig, train
 from docvlm.metrics import character_error_rate, field_scores
 from docvlm.model.configuration_docvlm import PRESETS
+from docvlm.model.runtime import load_runtime
 
 FORM_CROP_POINTS = (40, 40, 580, 340)  # where the synthetic forms print their fields
 PAGE_RENDER_PX = 1024
@@ -117,11 +118,12 @@ def evaluate_model(
 ) -> tuple[float, float, list[str]]:
     """Accuracy, the same predictions scored against the next example's target (what answering
     without reading scores: length, character and format statistics), and the predictions."""
-    model, processor = load_for_inference(model_dir, adapter)
+    runtime = load_runtime(model_dir, adapter=adapter)
     examples = read_manifest(manifest)[:limit]
-    longest = max(len(processor.tokenizer(e.target_text)["input_ids"]) for e in examples)
+    tokenizer = runtime.processor.tokenizer
+    longest = max(len(tokenizer(e.target_text)["input_ids"]) for e in examples)
     predictions = predict(
-        model, processor, examples, batch_size=16, max_new_tokens=longest + 16,
+        runtime, examples, batch_size=16, max_new_tokens=longest + 16,
         render_size=PAGE_RENDER_PX,
     )  # fmt: skip
     score = char_accuracy if kind == "text" else field_accuracy
@@ -211,7 +213,8 @@ def main() -> None:
               f"(against other crops' text {crop_blind:.3f}; random init {random_acc:.3f})",
               flush=True)  # fmt: skip
 
-        model, processor = load_for_inference(out / "crop_reader")
+        crop_reader = load_runtime(out / "crop_reader", device="cpu")
+        model, processor = crop_reader.model, crop_reader.processor
         processor = resize_vision(model, processor, PAGE_RENDER_PX, args.positions)
         pretrained = out / "crop_reader_1024"
         model.save_pretrained(pretrained)

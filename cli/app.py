@@ -29,7 +29,7 @@ app.command(
         "  docvlm parse form.pdf --pages 1-3,7 --engine ocr\n\n"
         "  docvlm parse archive/ -o out/ --workers 2      # resumable: rerun to finish\n\n"
         "  docvlm parse s3-mount/ -o out/ --ray --ray-address auto --num-gpus 1\n\n"
-        "  docvlm parse page.png --engine vlm --model ./GOT-OCR-2.0-hf"
+        "  docvlm parse page.png --engine vlm --model stepfun-ai/GOT-OCR-2.0-hf"
     )
 )(parse)
 
@@ -56,7 +56,10 @@ def info() -> None:
             typer.echo(f"  {key}: {value}")
 
 
-@app.command(epilog="Example:\n\n  docvlm convert --from got ./GOT_weights ./got-docvlm")
+@app.command(
+    epilog="Example:\n\n  docvlm convert --from got ./GOT_weights ./got-docvlm "
+    "--tokenizer stepfun-ai/GOT-OCR-2.0-hf"
+)
 def convert(
     source: Path = typer.Argument(..., help="Folder of the original checkpoint."),
     destination: Path = typer.Argument(..., help="Folder to write the docvlm checkpoint to."),
@@ -65,13 +68,20 @@ def convert(
         "--from",
         help="Layout of the original checkpoint.",
     ),
+    tokenizer: str | None = typer.Option(
+        None,
+        "--tokenizer",
+        help="Folder or Hugging Face id of a transformers tokenizer for the model, when the "
+        "source's own needs remote code (GOT: stepfun-ai/GOT-OCR-2.0-hf).",
+    ),
 ) -> None:
-    """Convert an original GOT-OCR2.0 / Vary / Vary-toy checkpoint into a docvlm folder."""
+    """Convert an original GOT-OCR2.0 / Vary / Vary-toy checkpoint into a docvlm folder
+    (model, tokenizer and processor: ready for parse, finetune and eval)."""
     from docvlm.errors import DocVLMError
     from docvlm.model.convert import convert_checkpoint
 
     try:
-        written = convert_checkpoint(source, destination, source=origin)
+        written = convert_checkpoint(source, destination, source=origin, tokenizer=tokenizer)
     except DocVLMError as error:
         typer.echo(f"docvlm: error: {error}", err=True)
         raise typer.Exit(1) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -11,6 +12,9 @@ EPILOG = (
     "Examples:\n\n"
     "  docvlm extract invoice.pdf --schema invoice.schema.json -o invoice.json\n\n"
     "  docvlm extract scan.png --schema claim.schema.json --model ./my-finetuned-docvlm\n\n"
+    "  docvlm extract claim.pdf -s claim.schema.json --date-order dmy --pages 1-2\n\n"
+    "Values the reader is unsure of are left null and named on stderr as warnings; a value "
+    "kept with an assumption (a date like 03/04/2026) is warned about too.\n\n"
     "Exit status: 0 all fields valid; 1 some required field not found (the JSON is still "
     "written, with the field listed under errors) or the file could not be read; 2 bad schema."
 )
@@ -21,13 +25,21 @@ def extract(
     schema: Path = typer.Option(..., "--schema", "-s", help="JSON Schema file of the output."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
     model: Path | None = typer.Option(None, "--model", help="docvlm checkpoint (else no model)."),
+    adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, ..."),
+    quantize: Literal["4bit", "8bit"] | None = typer.Option(None, "--quantize"),
     pages: str | None = typer.Option(None, "--pages", help='1-based pages, e.g. "1-3,7".'),
     password: str | None = typer.Option(None, "--password", help="Password of encrypted PDFs."),
     ocr_language: str = typer.Option("eng", "--ocr-lang", help="Tesseract languages, e.g. eng."),
+    date_order: Literal["dmy", "mdy"] | None = typer.Option(
+        None,
+        "--date-order",
+        help="How to read dates like 03/04/2026 (default: as the document's other dates).",
+    ),
 ) -> None:
     """Extract JSON matching SCHEMA from FILE: data, per-field page/bbox/confidence, errors."""
     from docvlm.errors import DocVLMError, SchemaError
-    from docvlm.extract import extract as run_extract
+    from docvlm.extraction import extract as run_extract
     from docvlm.output import atomic_write_text
 
     try:
@@ -40,9 +52,13 @@ def extract(
             file,
             schema_text,
             model=model,
+            adapter=adapter,
+            device=device,
+            quantize=quantize,
             pages=pages,
             password=password,
             ocr_language=ocr_language,
+            date_order=date_order,
         )
     except SchemaError as error:
         typer.echo(f"docvlm: error: {schema}: {error}", err=True)
@@ -57,4 +73,6 @@ def extract(
         atomic_write_text(output, text)
     for problem in result.errors:
         typer.echo(f"docvlm: {problem['pointer']}: {problem['message']}", err=True)
+    for warning in result.warnings:
+        typer.echo(f"docvlm: warning: {warning['pointer']}: {warning['message']}", err=True)
     raise typer.Exit(0 if result.ok else 1)

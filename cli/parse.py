@@ -40,8 +40,14 @@ def parse(
     password: str | None = typer.Option(None, "--password", help="Password of encrypted PDFs."),
     rasterizer: Literal["pymupdf", "poppler"] = typer.Option("pymupdf", "--rasterizer"),
     size: int = typer.Option(DEFAULT_SIZE, "--size", min=896, help="Raster size (longer side)."),
-    model: Path | None = typer.Option(None, "--model", help="Local docvlm / GOT checkpoint."),
-    adapter: Path | None = typer.Option(None, "--adapter", help="LoRA adapter folder."),
+    model: Path | None = typer.Option(
+        None,
+        "--model",
+        help="Checkpoint folder or Hugging Face id (e.g. stepfun-ai/GOT-OCR-2.0-hf).",
+    ),
+    adapter: Path | None = typer.Option(
+        None, "--adapter", help="LoRA adapter folder or Hugging Face id."
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, ..."),
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = typer.Option("auto", "--dtype"),
     quantize: Literal["4bit", "8bit"] | None = typer.Option(None, "--quantize"),

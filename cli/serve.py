@@ -59,17 +59,8 @@ def serve(
     from docvlm.serve.settings import ServeSettings
 
     parser_options: dict[str, Any] = {"engine": "auto", "model": model, "adapter": adapter}
-    if model is not None:  # the VLM options `docvlm parse --model` passes, at its defaults
-        parser_options.update(
-            device=device,
-            dtype="auto",
-            quantize=quantize,
-            attn=None,
-            max_new_tokens=4096,
-            crop=False,
-            max_tiles=6,
-            task="ocr",
-        )
+    if model is not None:
+        parser_options.update(device=device, quantize=quantize)
     settings = ServeSettings(
         api_key=api_key or None,
         workers=workers,

@@ -15,7 +15,8 @@ SCHEMA_VERSION = "1.0"
 # (x0, y0, x1, y1) in PDF points, origin at the page's top-left; image pages use 1 px = 1 pt.
 BBox = tuple[float, float, float, float]
 
-PageStatus = Literal["ok", "fallback", "degenerate", "error"]
+# low_confidence: read, but OCR was unsure of much of it (check it by hand).
+PageStatus = Literal["ok", "fallback", "low_confidence", "degenerate", "error"]
 
 
 class BlockType(str, Enum):
@@ -192,6 +193,7 @@ class Page(BaseModel):
     engine: str | None = None
     reason: str = ""  # why the router picked this engine (or fell back)
     status: PageStatus = "ok"
+    orientation: int = 0  # clockwise degrees the page was turned before OCR read it
     error_kind: str | None = None
     error: str | None = None
     seconds: float = 0.0

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from docvlm.document import Block, Document, Page
 from docvlm.engines.base import Engine
@@ -28,6 +28,9 @@ from docvlm.sources import (
     SourcePage,
     open_source,
 )
+
+if TYPE_CHECKING:  # the runtime imports torch: only the VLM engine loads it
+    from docvlm.model.runtime import Quantize
 
 EngineName = Literal["auto", "text", "ocr", "vlm"]
 ENGINE_NAMES = ("auto", "text", "ocr", "vlm")
@@ -64,10 +67,18 @@ class Parser:
         max_pages: int = DEFAULT_MAX_PAGES,
         page_timeout: float | None = None,
         engines: Mapping[str, Engine] | None = None,
-        **vlm_options: Any,
+        device: str = "auto",
+        dtype: str = "auto",
+        quantize: Quantize | None = None,
+        attn: str | None = None,
+        max_new_tokens: int = 4096,
+        crop: bool = False,
+        max_tiles: int = 6,
+        task: str = "ocr",
     ) -> None:
         """`engines` maps "text" / "ocr" / "vlm" to ready engine instances that replace the
-        built-in ones (custom engines, or a VLM engine already loaded)."""
+        built-in ones (custom engines, or a VLM engine already loaded). `device` to `task`
+        configure the VLM engine (`VLMEngine`) and apply only with `model`."""
         if engine not in ENGINE_NAMES:
             raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINE_NAMES)}")
         self._engines: dict[str, Engine] = dict(engines or {})
@@ -83,7 +94,18 @@ class Parser:
         self.max_pixels = max_pixels
         self.max_pages = max_pages
         self.page_timeout = page_timeout
-        self.vlm_options = vlm_options
+        self.vlm_options: dict[str, Any] = {}
+        if model is not None:
+            self.vlm_options = dict(
+                device=device,
+                dtype=dtype,
+                quantize=quantize,
+                attn=attn,
+                max_new_tokens=max_new_tokens,
+                crop=crop,
+                max_tiles=max_tiles,
+                task=task,
+            )
 
     @property
     def batches_across_documents(self) -> bool:
@@ -327,6 +349,7 @@ class Parser:
                 self._recover(source_page, page, blocks=blocks)
             else:
                 page.blocks = blocks
+                _record_findings(page, source_page)
 
     def _recover(
         self,
@@ -362,6 +385,16 @@ class Parser:
             page.status = "fallback"
 
 
+def _record_findings(page: Page, source_page: SourcePage) -> None:
+    """Copy what the engine learnt about the page (orientation, notes, low confidence)."""
+    findings = source_page.findings
+    page.orientation = findings.orientation
+    if findings.notes:
+        page.reason = "; ".join([page.reason, *findings.notes] if page.reason else findings.notes)
+    if findings.low_confidence and page.status == "ok":
+        page.status = "low_confidence"
+
+
 @contextmanager
 def _deadline(seconds: float | None) -> Iterator[None]:
     """Raise PageTimeoutError in the main thread when the block runs past `seconds`."""
@@ -381,8 +414,16 @@ def _deadline(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def parse(source: str | Path | bytes, **options: Any) -> Document:
-    """Parse a PDF or image into a Document: `docvlm.parse("x.pdf").to_markdown()`."""
-    pages = options.pop("pages", None)
-    password = options.pop("password", None)
-    return Parser(**options).parse(source, pages=pages, password=password)
+def parse(
+    source: str | Path | bytes,
+    *,
+    pages: str | Sequence[int] | None = None,
+    password: str | None = None,
+    **parser_options: Any,
+) -> Document:
+    """Parse a PDF or image into a Document: `docvlm.parse("x.pdf").to_markdown()`.
+
+    Options are keywords only: `pages`, `password`, and any of `Parser`'s (an unknown one is a
+    TypeError, never silently ignored).
+    """
+    return Parser(**parser_options).parse(source, pages=pages, password=password)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 import pymupdf
-from PIL import Image, ImageSequence
+from PIL import Image, ImageOps, ImageSequence
 
 from docvlm.errors import (
     CorruptFileError,
@@ -50,6 +50,15 @@ class TextLayerProbe:
     image_coverage: float
     trusted: bool
     reason: str
+
+
+@dataclass
+class PageFindings:
+    """What an engine learnt about a page besides its blocks; the pipeline puts it on the Page."""
+
+    orientation: int = 0  # clockwise degrees the page image was turned to read it upright
+    notes: list[str] = field(default_factory=list)  # e.g. "blank page", "Cyrillic data missing"
+    low_confidence: bool = False
 
 
 NO_TEXT_LAYER = TextLayerProbe(0, 0.0, 1.0, False, "image input has no text layer")
@@ -106,6 +115,7 @@ class SourcePage:
         self.height = height
         self.pdf_page = pdf_page
         self._image = image
+        self.findings = PageFindings()
 
     @property
     def is_pdf(self) -> bool:
@@ -329,7 +339,8 @@ def _open_images(data: bytes, name: str, max_pixels: int) -> list[Image.Image]:
             f"{name}: image is {image.width}×{image.height} px, over the {max_pixels:,}-pixel limit"
         )
     try:
-        frames = [frame.convert("RGB") for frame in ImageSequence.Iterator(image)]
+        # A phone photo stores its rotation as an EXIF tag instead of turning the pixels.
+        frames = [ImageOps.exif_transpose(f).convert("RGB") for f in ImageSequence.Iterator(image)]
     except (OSError, SyntaxError, ValueError) as error:
         raise CorruptFileError(f"{name}: corrupt image ({error})") from None
     return frames

@@ -25,29 +25,27 @@ from docvlm.metrics import (
     teds,
     word_error_rate,
 )
-from docvlm.model.processing_docvlm import DocVLMProcessor
+from docvlm.model.runtime import Runtime, load_runtime
 from docvlm.sources import DEFAULT_SIZE
 
 from .data import encode_example
 from .manifest import Example, read_manifest
-from .modeling import load_for_inference
 
 # Metrics where lower is better; `compare` flips the sign of their regressions.
 LOWER_IS_BETTER = frozenset({"cer", "wer", "edit_distance"})
 _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
 
-@torch.no_grad()
 def predict(
-    model: Any,
-    processor: DocVLMProcessor,
+    runtime: Runtime,
     examples: Sequence[Example],
     batch_size: int = 4,
     max_new_tokens: int = 1024,
     render_size: int = DEFAULT_SIZE,
 ) -> list[str]:
-    """Greedy generations for each example's image and query, prompts built as in training."""
-    model.eval()
+    """What `parse` would generate for each example's image and query (prompts as in training)."""
+    processor = runtime.processor
+    crop = processor.image_processor.crop_to_patches
     predictions: list[str] = []
     pad_id = processor.tokenizer.pad_token_id
     for start in range(0, len(examples), batch_size):
@@ -66,17 +64,12 @@ def predict(
             "input_ids": input_ids,
             "attention_mask": attention_mask,
             "pixel_values": torch.cat([e["pixel_values"] for e in encoded]),
+            "num_views": torch.tensor([len(e["pixel_values"]) for e in encoded]),
         }
         if "clip_pixel_values" in encoded[0]:
             inputs["clip_pixel_values"] = torch.cat([e["clip_pixel_values"] for e in encoded])
-        sequences = model.generate(
-            **inputs,
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            eos_token_id=processor.end_token_id,
-            pad_token_id=pad_id,
-        )
-        predictions += processor.batch_decode(sequences, prompt_length=length)
+        generations = runtime.generate(inputs, max_new_tokens=max_new_tokens, crop=crop)
+        predictions += [generation.text for generation in generations]
     return predictions
 
 
@@ -148,10 +141,13 @@ def evaluate(
     max_new_tokens: int = 1024,
     limit: int | None = None,
 ) -> dict[str, Any]:
-    """The eval report of a model (and adapter) on a manifest: metrics and every prediction."""
+    """The eval report of a model (and adapter) on a manifest: metrics and every prediction.
+
+    The model runs as `parse` runs it: the default device and dtype, the same decoding.
+    """
     examples = read_manifest(manifest)[:limit]
-    model, processor = load_for_inference(model_dir, adapter_dir)
-    predictions = predict(model, processor, examples, batch_size, max_new_tokens)
+    runtime = load_runtime(model_dir, adapter=adapter_dir)
+    predictions = predict(runtime, examples, batch_size, max_new_tokens)
     per_example = [score_example(p, e.target) for p, e in zip(predictions, examples, strict=True)]
     return {
         "manifest": str(manifest),

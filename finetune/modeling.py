@@ -1,4 +1,6 @@
-"""Models for training and inference: a preset from scratch, a checkpoint, 4-bit, LoRA adapters."""
+"""Models for training: a preset from scratch, freezing, LoRA adapters, resizing, merging.
+
+Saved checkpoints load through the model runtime (`docvlm.model.runtime.load_runtime`)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,9 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoTokenizer, BitsAndBytesConfig
+from transformers import AutoTokenizer
 
-from docvlm.errors import CheckpointError, ModelNotFoundError
+from docvlm.errors import CheckpointError
 from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
 from docvlm.model.attention import resample_rel_pos
 from docvlm.model.processing_docvlm import (
@@ -22,6 +24,7 @@ from docvlm.model.processing_docvlm import (
     TOKENIZER_DIR,
     DocVLMProcessor,
 )
+from docvlm.model.runtime import load_runtime
 
 # The LLM's linear layers; CLIP has q/k/v_proj too, so targets are matched under the LLM only.
 DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -54,30 +57,6 @@ def new_model(
         config, tokenizer, normalization=normalization, system_prompt=system_prompt
     )
     return model, processor
-
-
-def load_model(
-    model_dir: str | Path, quantize_4bit: bool = False, dtype: torch.dtype = torch.float32
-) -> DocVLMForConditionalGeneration:
-    """A saved docvlm checkpoint; `quantize_4bit` loads the LLM as bitsandbytes NF4 (QLoRA)."""
-    model_dir = _checked_dir(model_dir, "config.json", "--model")
-    quantization = None
-    if quantize_4bit:
-        quantization = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=dtype,
-        )
-    return DocVLMForConditionalGeneration.from_pretrained(
-        model_dir, dtype=dtype, quantization_config=quantization, local_files_only=True
-    )
-
-
-def load_processor(model_dir: str | Path) -> DocVLMProcessor:
-    """The processor saved next to a checkpoint or adapter."""
-    model_dir = _checked_dir(model_dir, "processor_config.json", "--model")
-    return DocVLMProcessor.from_pretrained(model_dir)
 
 
 def freeze(model: torch.nn.Module, parts: Sequence[str]) -> None:
@@ -178,36 +157,10 @@ def resize_vision(
     )
 
 
-def load_for_inference(
-    model_dir: str | Path, adapter_dir: str | Path | None = None, dtype: torch.dtype = torch.float32
-) -> tuple[Any, DocVLMProcessor]:
-    """A checkpoint, with a LoRA adapter applied (unmerged) if given, and its processor.
-
-    The processor saved with the adapter wins: training may have changed tiling settings.
-    """
-    model = load_model(model_dir, dtype=dtype)
-    processor_dir = model_dir
-    if adapter_dir is not None:
-        from peft import PeftModel
-
-        adapter_dir = _checked_dir(adapter_dir, "adapter_config.json", "--adapter")
-        model = PeftModel.from_pretrained(model, adapter_dir)
-        if (adapter_dir / "processor_config.json").is_file():
-            processor_dir = adapter_dir
-    return model.eval(), load_processor(processor_dir)
-
-
 def merge_adapter(model_dir: str | Path, adapter_dir: str | Path, out_dir: str | Path) -> Path:
     """Fold a LoRA adapter into its base model and save a plain checkpoint with the processor."""
-    model, processor = load_for_inference(model_dir, adapter_dir)
+    runtime = load_runtime(model_dir, adapter=adapter_dir, device="cpu", dtype=torch.float32)
     out_dir = Path(out_dir)
-    model.merge_and_unload().save_pretrained(out_dir)
-    processor.save_pretrained(out_dir)
+    runtime.model.merge_and_unload().save_pretrained(out_dir)
+    runtime.processor.save_pretrained(out_dir)
     return out_dir
-
-
-def _checked_dir(path: str | Path, marker: str, option: str) -> Path:
-    path = Path(path)
-    if not (path / marker).is_file():
-        raise ModelNotFoundError(f"{path}: no {marker} there; {option} must name a saved folder")
-    return path

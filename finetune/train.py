@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from docvlm.errors import DocVLMError
 from docvlm.model.processing_docvlm import SYSTEM_PROMPT
+from docvlm.model.runtime import load_runtime
 from docvlm.sources import DEFAULT_SIZE
 
 from .data import IGNORE_INDEX, Collator, ManifestDataset
@@ -33,8 +34,6 @@ from .modeling import (
     Positions,
     add_lora,
     freeze,
-    load_model,
-    load_processor,
     new_model,
     resize_vision,
 )
@@ -306,8 +305,16 @@ def _build_model(config: TrainConfig) -> tuple[Any, Any]:
             config.preset, system_prompt=system_prompt, **config.preset_overrides
         )
     else:
-        processor = load_processor(config.model)
-        model = load_model(config.model, quantize_4bit=config.mode == "qlora")
+        # Weights train in float32 (accelerate moves them and applies --bf16); QLoRA's NF4
+        # weights cannot move after loading, so they load straight onto the GPU when there is one.
+        qlora = config.mode == "qlora"
+        runtime = load_runtime(
+            config.model,
+            device="auto" if qlora else "cpu",
+            dtype=torch.float32,
+            quantize="4bit" if qlora else None,
+        )
+        model, processor = runtime.model, runtime.processor
     if config.image_size and config.image_size != model.config.vision_config.image_size:
         processor = resize_vision(model, processor, config.image_size, config.positions)
     if config.mode == "full":

@@ -11,7 +11,7 @@ import docvlm
 from docvlm.client import ServiceError
 from docvlm.document import Document
 from docvlm.errors import EncryptedPDFError, SchemaError, UnsupportedFileError
-from docvlm.extract import ExtractionResult
+from docvlm.extraction import ExtractionResult
 from tests.badinputs import encrypted_pdf
 from tests.serving import running_server
 

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageDraw
 from safetensors.torch import save_file
-from transformers import Qwen2ForCausalLM
+from transformers import AutoTokenizer, GotOcr2ForConditionalGeneration, Qwen2ForCausalLM
+from transformers.image_utils import (
+    IMAGENET_DEFAULT_MEAN,
+    IMAGENET_DEFAULT_STD,
+    OPENAI_CLIP_MEAN,
+    OPENAI_CLIP_STD,
+)
+from typer.testing import CliRunner
 
+from docvlm.cli.app import app
 from docvlm.errors import CheckpointError
+from docvlm.finetune.manifest import Example, write_manifest
 from docvlm.model import DocVLMConfig, DocVLMForConditionalGeneration
 from docvlm.model.configuration_docvlm import from_got_ocr2_dict
 from docvlm.model.convert import convert_checkpoint
+from docvlm.model.processing_docvlm import TOKENIZER_DIR
+from docvlm.model.runtime import load_runtime
 from tests.test_modeling import (
     IMAGE_TOKENS,
     assert_same_as_got,
@@ -24,6 +38,7 @@ from tests.test_modeling import (
 )
 
 NECK = ("conv1", "layer_norm1", "conv2", "layer_norm2")
+TINY_IDS = (259, 260, 261)  # <img>, </img>, <imgpad> in the committed tiny tokenizer
 
 
 def original_sam_key(key: str, prefix: str) -> str:
@@ -94,7 +109,7 @@ def to_vary(
 
 
 def got_docvlm_config() -> DocVLMConfig:
-    return DocVLMConfig(**from_got_ocr2_dict(tiny_got_config().to_dict()))
+    return DocVLMConfig(**from_got_ocr2_dict(tiny_got_config(TINY_IDS[2]).to_dict()))
 
 
 def vary_config() -> DocVLMConfig:
@@ -104,13 +119,86 @@ def vary_config() -> DocVLMConfig:
     return DocVLMConfig(**preset)
 
 
-def test_original_got_converts_and_matches_transformers(tmp_path):
-    ref = tiny_got()
-    save_file(to_original_got(ref.state_dict()), tmp_path / "model.safetensors")
-    (tmp_path / "tokenizer_config.json").write_text("{}")
-    dst = convert_checkpoint(tmp_path, tmp_path / "out", "got", config=got_docvlm_config())
-    assert (dst / "config.json").exists() and (dst / "tokenizer_config.json").exists()
-    assert_same_as_got(DocVLMForConditionalGeneration.from_pretrained(dst).eval(), ref)
+def original_got_checkpoint(folder: Path) -> GotOcr2ForConditionalGeneration:
+    """A tiny original-layout GOT checkpoint with the tiny tokenizer in `folder`; the oracle."""
+    ref = tiny_got(TINY_IDS[2])
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(to_original_got(ref.state_dict()), folder / "model.safetensors")
+    AutoTokenizer.from_pretrained(TOKENIZER_DIR).save_pretrained(folder)
+    return ref
+
+
+def test_original_got_converts_with_a_processor_and_matches_transformers(tmp_path):
+    ref = original_got_checkpoint(tmp_path / "src")
+    dst = convert_checkpoint(tmp_path / "src", tmp_path / "out", "got", config=got_docvlm_config())
+    assert {"config.json", "tokenizer_config.json", "processor_config.json"} <= {
+        p.name for p in dst.iterdir()
+    }
+    runtime = load_runtime(dst, device="cpu")
+    # The GOT-hf-style config named only <imgpad>; <img> and </img> came from the tokenizer.
+    config = runtime.model.config
+    assert (config.image_start_token_id, config.image_end_token_id) == TINY_IDS[:2]
+    assert runtime.normalization == (list(OPENAI_CLIP_MEAN), list(OPENAI_CLIP_STD))
+    assert_same_as_got(runtime.model, ref, TINY_IDS)
+
+
+def test_source_tokenizer_needing_remote_code_asks_for_tokenizer(tmp_path):
+    original_got_checkpoint(tmp_path / "src")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / "src" / name).unlink()
+    (tmp_path / "src" / "qwen.tiktoken").write_text("")
+    with pytest.raises(CheckpointError, match="--tokenizer"):
+        convert_checkpoint(tmp_path / "src", tmp_path / "out", "got", config=got_docvlm_config())
+    dst = convert_checkpoint(
+        tmp_path / "src", tmp_path / "out", "got", config=got_docvlm_config(),
+        tokenizer=TOKENIZER_DIR,
+    )  # fmt: skip
+    assert (dst / "processor_config.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("source", "normalization"),
+    [("vary", (IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD)),
+     ("vary-toy", (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD))],
+)  # fmt: skip
+def test_converted_vary_reads_its_sam_branch_with_its_own_normalization(
+    vary_checkpoint, tmp_path, source, normalization
+):
+    src, _, _ = vary_checkpoint
+    dst = convert_checkpoint(src, tmp_path / "out", source, config=vary_config())
+    assert load_runtime(dst, device="cpu").normalization == tuple(map(list, normalization))
+
+
+def test_converted_checkpoint_finetunes_and_evaluates_end_to_end(tmp_path):
+    original_got_checkpoint(tmp_path / "src")
+    runner = CliRunner()
+    # The CLI converts at the published size only; a tokenizer that is not GOT's is refused.
+    refused = runner.invoke(
+        app, ["convert", "--from", "got", str(tmp_path / "src"), str(tmp_path / "big")]
+    )
+    assert refused.exit_code == 1 and "<imgpad>" in refused.output
+    convert_checkpoint(tmp_path / "src", tmp_path / "got", "got", config=got_docvlm_config())
+    examples = []
+    for index, word in enumerate(["alpha", "beta"]):
+        image = Image.new("RGB", (160, 80), "white")
+        ImageDraw.Draw(image).text((10, 30), word, fill="black")
+        image.save(tmp_path / f"{index}.png")
+        examples.append(Example(target=word, image=tmp_path / f"{index}.png"))
+    manifest = write_manifest(examples, tmp_path / "train.jsonl")
+    common = ["--model", str(tmp_path / "got")]
+    tuned = runner.invoke(app, [
+        "finetune", "--train", str(manifest), *common, "--mode", "lora", "--max-steps", "2",
+        "--batch-size", "2", "--max-length", "512", "--out", str(tmp_path / "adapter"),
+    ])  # fmt: skip
+    assert tuned.exit_code == 0, tuned.output
+    scored = runner.invoke(app, [
+        "eval", "--manifest", str(manifest), *common, "--adapter", str(tmp_path / "adapter"),
+        "--max-new-tokens", "8", "--report", str(tmp_path / "report.json"),
+    ])  # fmt: skip
+    assert scored.exit_code == 0, scored.output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["examples"] == 2 and report["metrics"]["cer"] >= 0.0
+    assert len(report["per_example"]) == 2
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +210,7 @@ def vary_checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("vary")
     vary = to_vary(towers.state_dict(), qwen2.state_dict())
     torch.save(vary, path / "pytorch_model.bin")
+    AutoTokenizer.from_pretrained(TOKENIZER_DIR).save_pretrained(path)
     return path, vary, qwen2
 
 
@@ -153,14 +242,18 @@ def test_missing_key_is_named(vary_checkpoint, tmp_path):
         tmp_path / "m.safetensors",
     )
     with pytest.raises(CheckpointError, match="model.language_model.norm.weight"):
-        convert_checkpoint(tmp_path, tmp_path / "out", "vary", config=vary_config())
+        convert_checkpoint(
+            tmp_path, tmp_path / "out", "vary", config=vary_config(), tokenizer=TOKENIZER_DIR
+        )
 
 
 def test_unexpected_key_is_named(vary_checkpoint, tmp_path):
     _, vary, _ = vary_checkpoint
     save_file({**vary, "transformer.extra.weight": torch.zeros(2)}, tmp_path / "m.safetensors")
     with pytest.raises(CheckpointError, match="transformer.extra.weight"):
-        convert_checkpoint(tmp_path, tmp_path / "out", "vary", config=vary_config())
+        convert_checkpoint(
+            tmp_path, tmp_path / "out", "vary", config=vary_config(), tokenizer=TOKENIZER_DIR
+        )
 
 
 def test_shape_mismatch_is_named(vary_checkpoint, tmp_path):
@@ -168,11 +261,15 @@ def test_shape_mismatch_is_named(vary_checkpoint, tmp_path):
     broken = {**vary, "transformer.mm_projector.weight": torch.zeros(3, 3)}
     save_file(broken, tmp_path / "m.safetensors")
     with pytest.raises(CheckpointError, match=r"model.clip_projector.weight.*\(3, 3\)"):
-        convert_checkpoint(tmp_path, tmp_path / "out", "vary", config=vary_config())
+        convert_checkpoint(
+            tmp_path, tmp_path / "out", "vary", config=vary_config(), tokenizer=TOKENIZER_DIR
+        )
 
 
 def test_bad_source_and_empty_directory(tmp_path):
     with pytest.raises(CheckpointError, match="unknown source"):
         convert_checkpoint(tmp_path, tmp_path / "out", "llava")
     with pytest.raises(CheckpointError, match="no \\*.safetensors"):
-        convert_checkpoint(tmp_path, tmp_path / "out", "got")
+        convert_checkpoint(
+            tmp_path, tmp_path / "out", "got", config=got_docvlm_config(), tokenizer=TOKENIZER_DIR
+        )

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from docvlm.cli.extract import extract as extract_command
 from docvlm.errors import SchemaError
-from docvlm.extract import extract
+from docvlm.extraction import extract
 from docvlm.extraction.constrained import compile_grammar, generate_json, value_spans
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.vlm import merge_pages, page_schema, pointer_leaves

@@ -12,9 +12,10 @@ from PIL import Image, ImageDraw
 from docvlm.errors import CheckpointError, DocVLMError, ModelNotFoundError
 from docvlm.finetune.data import Collator, encode_example
 from docvlm.finetune.manifest import Example, read_manifest, write_manifest
-from docvlm.finetune.modeling import load_for_inference, merge_adapter, new_model, resize_vision
+from docvlm.finetune.modeling import merge_adapter, new_model, resize_vision
 from docvlm.finetune.train import CARD, TrainConfig, train
 from docvlm.model.configuration_docvlm import PRESETS
+from docvlm.model.runtime import load_runtime
 
 WORDS = ["alpha 12", "beta 345"]
 
@@ -66,7 +67,7 @@ def config(manifest: Path, out: Path, **options) -> TrainConfig:
 
 
 def batch_of(model_dir: Path, manifest_examples: list[Example]) -> dict[str, torch.Tensor]:
-    _, processor = load_for_inference(model_dir)
+    processor = load_runtime(model_dir).processor
     features = [
         encode_example(processor, e.load_image(128), e.query, e.target_text)
         for e in manifest_examples
@@ -102,12 +103,12 @@ def test_lora_adapter_reloads_to_same_logits_and_merges(
     batch = batch_of(base_dir, read_manifest(manifest))
     with torch.no_grad():
         in_memory = result.model(**batch).logits
-        reloaded, _ = load_for_inference(base_dir, adapter)
+        reloaded = load_runtime(base_dir, adapter=adapter).model
         from_disk = reloaded(**batch).logits
-        base, _ = load_for_inference(base_dir)
+        base = load_runtime(base_dir).model
         untouched = base(**batch).logits
         merged_dir = merge_adapter(base_dir, adapter, tmp_path / "merged")
-        merged, _ = load_for_inference(merged_dir)
+        merged = load_runtime(merged_dir).model
         merged_logits = merged(**batch).logits
     torch.testing.assert_close(from_disk, in_memory)
     assert not torch.allclose(untouched, in_memory, atol=1e-3)  # the adapter changed the model
@@ -169,8 +170,8 @@ def test_vlm_engine_with_adapter_generates_what_eval_generates(
     adapter = tmp_path / "adapter"
     train(config(manifest, adapter, model=base_dir, mode="lora", lr=5e-2, max_steps=5))
     examples = [Example(target="", image=e.image) for e in read_manifest(manifest)]
-    model, processor = load_for_inference(base_dir, adapter)
-    ours = predict(model, processor, examples, max_new_tokens=12, render_size=128)
+    ours = predict(load_runtime(base_dir, adapter=adapter), examples, max_new_tokens=12,
+                   render_size=128)  # fmt: skip
     engine = VLMEngine(base_dir, adapter=adapter, max_new_tokens=12, device="cpu", dtype="float32")
     theirs = [g.text for g in engine.generate([e.load_image(128) for e in examples])]
     assert theirs == ours and any(ours)
@@ -181,7 +182,7 @@ def test_freeze_keeps_encoders_fixed_with_gradient_checkpointing(
 ) -> None:
     options = dict(model=base_dir, freeze=("vision", "projector"), gradient_checkpointing=True)
     result = train(config(manifest, tmp_path, lr=3e-3, max_steps=3, **options))
-    base, _ = load_for_inference(base_dir)
+    base = load_runtime(base_dir).model
     before, after = dict(base.named_parameters()), dict(result.model.named_parameters())
     for name in ("model.vision_tower.patch_embed.projection.weight", "model.clip_projector.weight"):
         torch.testing.assert_close(after[name], before[name])
@@ -238,8 +239,8 @@ def test_resize_vision_carries_a_single_branch_model_to_a_larger_page(tmp_path: 
     resized = logits(model, bigger)
     model.save_pretrained(tmp_path)
     bigger.save_pretrained(tmp_path)
-    reloaded, reloaded_processor = load_for_inference(tmp_path)
-    torch.testing.assert_close(logits(reloaded, reloaded_processor), resized)
+    reloaded = load_runtime(tmp_path)
+    torch.testing.assert_close(logits(reloaded.model, reloaded.processor), resized)
 
     with pytest.raises(CheckpointError, match="multiple of the patch"):
         resize_vision(model, bigger, 250)
@@ -278,7 +279,8 @@ def test_crop_reader_moves_to_pages_without_a_system_turn(manifest: Path, tmp_pa
                          system_turn=False, max_steps=1))  # fmt: skip
     pages = train(config(manifest, tmp_path / "pages", model=crops.out, image_size=256,
                          max_steps=1))  # fmt: skip
-    model, processor = load_for_inference(pages.out)
+    runtime = load_runtime(pages.out)
+    model, processor = runtime.model, runtime.processor
     assert model.config.vision_config.image_size == 256
     assert model.model.vision_tower.pos_embed.shape[1:3] == (16, 16)
     assert processor.num_image_tokens == 16 and processor.system_prompt == ""

@@ -29,7 +29,7 @@ def randomize(model: nn.Module, seed: int = 0) -> nn.Module:
     return model.eval()
 
 
-def tiny_got_config() -> GotOcr2Config:
+def tiny_got_config(image_token_index: int = 1023) -> GotOcr2Config:
     return GotOcr2Config(
         vision_config=dict(
             hidden_size=32,
@@ -50,13 +50,13 @@ def tiny_got_config() -> GotOcr2Config:
             num_key_value_heads=2,
             tie_word_embeddings=True,
         ),
-        image_token_index=1023,
+        image_token_index=image_token_index,
     )
 
 
-def tiny_got() -> GotOcr2ForConditionalGeneration:
+def tiny_got(image_token_index: int = 1023) -> GotOcr2ForConditionalGeneration:
     """A tiny transformers GOT-OCR2 model with random weights: the oracle."""
-    return randomize(GotOcr2ForConditionalGeneration(tiny_got_config()))
+    return randomize(GotOcr2ForConditionalGeneration(tiny_got_config(image_token_index)))
 
 
 def image_prompt(config_ids: tuple[int, int, int], views: int = 1, text: int = 4) -> torch.Tensor:
@@ -69,9 +69,11 @@ def image_prompt(config_ids: tuple[int, int, int], views: int = 1, text: int = 4
 GOT_IDS = (1021, 1022, 1023)
 
 
-def assert_same_as_got(ours: DocVLMForConditionalGeneration, ref: nn.Module) -> None:
+def assert_same_as_got(
+    ours: DocVLMForConditionalGeneration, ref: nn.Module, ids: tuple[int, int, int] = GOT_IDS
+) -> None:
     """Logits within 1e-4 and 32 greedy tokens identical."""
-    input_ids = image_prompt(GOT_IDS)
+    input_ids = image_prompt(ids)
     pixel_values = torch.randn(1, 3, 256, 256, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected = ref(input_ids=input_ids, pixel_values=pixel_values).logits

@@ -135,6 +135,10 @@ def test_sync_extract_equals_cli(server, tmp_path: Path) -> None:
     assert answer.status_code == 200, answer.text
     assert answer.text == cli("extract", "invoice.pdf", "--schema", tmp_path / "schema.json")
     assert answer.json()["data"]["invoice_number"] == "INV-2024-0173"
+    schema = json.dumps(INVOICE_SCHEMA)
+    dmy = post(server, "/v1/extract", data, "invoice.pdf", schema=schema, date_order="dmy")
+    cli_dmy = cli("extract", "invoice.pdf", "-s", tmp_path / "schema.json", "--date-order", "dmy")
+    assert dmy.text == cli_dmy
 
 
 def test_pages_and_engine_options(server) -> None:
@@ -254,6 +258,7 @@ def test_bad_requests_are_typed_errors(server) -> None:
         (post(server, "/v1/parse", pdf, engine="vlm"), 400, "engine_unavailable"),
         (post(server, "/v1/parse", pdf, ocr_lang="xx_nope"), 422, "invalid_request"),
         (post(server, "/v1/parse", pdf, colour="blue"), 422, "invalid_request"),
+        (post(server, "/v1/extract", pdf, schema="{}", date_order="ymd"), 422, "invalid_request"),
         (
             post(server, "/v1/extract", pdf, schema='{"type": "object", "properties": '),
             422,

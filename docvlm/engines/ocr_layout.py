@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from docvlm.document import BBox, Block, BlockType
 from docvlm.geometry import scale, union
 from docvlm.reading_order import reading_order
 
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from docvlm.layout import Region
+
 HEADING_RATIO = 1.15  # a line whose font is this much larger than the body's is a heading
 GUTTER_GAP = 1.0  # a word gap this many font sizes wide may be a column gutter
 PARAGRAPH_GAP = 0.7  # a vertical gap above this many body font sizes starts a paragraph
 INDENT = 0.8  # a first-line indent of this many body font sizes starts a paragraph
+# OCR noise read from a figure or a stain scores below these (bench/scanned.py).
+HEADING_CONFIDENCE = 0.75
+HEADING_LETTER_SHARE = 0.7
+FIGURE_TEXT_CONFIDENCE = 0.8
 
 _BULLET = re.compile(r"^[•·●▪◦■□➢►*–—¢-]\s+")  # ¢: Tesseract's usual reading of •
 _NUMBERED = re.compile(r"^(?:\d{1,3}[.)]|\(\d{1,3}\)|\([a-z]\)|[a-z]\))\s+")
@@ -65,26 +76,76 @@ def cjk_share(text: str) -> float:
     return sum(map(is_cjk, visible)) / len(visible) if visible else 0.0
 
 
-def lines_to_blocks(lines: list[OCRLine], page_number: int, engine: str = "ocr") -> list[Block]:
-    """Paragraph, heading and list blocks from recognised lines, in reading order."""
-    lines = split_at_gutters([line for line in lines if line.text.strip()])
-    if not lines:
-        return []
-    ordered = [lines[i] for i in reading_order([line.bbox for line in lines])]
-    body_size = statistics.median(line.size for line in lines)
-    heading_levels = _heading_levels(lines, body_size)
+def lines_to_blocks(
+    lines: list[OCRLine],
+    page_number: int,
+    engine: str = "ocr",
+    *,
+    regions: Sequence[Region] = (),
+    image: Image.Image | None = None,
+) -> list[Block]:
+    """Paragraph, heading, list, table and figure blocks from recognised lines, in reading
+    order. `regions` (layout of the same image) make tables, figures and titles; without
+    them headings come from font size alone."""
+    lines = [line for line in lines if line.text.strip()]
+    lines = split_at_gutters(lines) if lines else []
+    placed = _place_in_regions(lines, regions)
+    items: list[OCRLine | Block] = []
+    for region in regions:
+        inside = [line for line in lines if placed.get(id(line)) is region]
+        if region.kind == "table" and image is not None:
+            from docvlm.engines.ocr_tables import read_table  # imports this module
 
-    groups: list[list[OCRLine]] = []
-    for line in ordered:
-        if groups and _continues(groups[-1], line, body_size, heading_levels):
-            groups[-1].append(line)
+            table = read_table(image, region.bbox, inside)
+            if table is None:
+                continue
+            items.append(_region_block(BlockType.TABLE, region, inside, page_number, engine))
+            items[-1].table = table
+            items[-1].text = ""
+        elif region.kind == "figure":
+            confident = [line for line in inside if line.confidence >= FIGURE_TEXT_CONFIDENCE]
+            items.append(_region_block(BlockType.FIGURE, region, confident, page_number, engine))
         else:
-            groups.append([line])
+            continue
+        consumed = {id(line) for line in inside}
+        lines = [line for line in lines if id(line) not in consumed]
+    if not lines and not items:
+        return []
+    body_size = statistics.median(line.size for line in lines) if lines else 0.0
+    titles = {
+        id(line) for line in lines if placed.get(id(line)) and placed[id(line)].kind == "title"
+    }
+    candidates = [
+        line
+        for line in lines
+        if _clean_heading(line)
+        and (id(line) in titles if regions else _is_heading_size(line, body_size))
+    ]
+    heading_levels = _heading_levels(candidates)
+    items += lines
+    ordered = [items[i] for i in reading_order([item.bbox for item in items])]
+
+    groups: list[list[OCRLine] | Block] = []
+    for item in ordered:
+        if isinstance(item, Block):
+            groups.append(item)
+        elif (
+            groups
+            and isinstance(groups[-1], list)
+            and _continues(groups[-1], item, body_size, heading_levels)
+        ):
+            groups[-1].append(item)
+        else:
+            groups.append([item])
     blocks = []
     list_indents: list[float] = []  # marker x of each open list nesting level
     for group in groups:
+        if isinstance(group, Block):
+            list_indents.clear()
+            blocks.append(group)
+            continue
         x = group[0].bbox[0]
-        if not _list_marker(group[0].text) or _level(group[0], heading_levels):
+        if not _list_marker(group[0].text) or heading_levels.get(id(group[0])):
             list_indents.clear()
         else:
             while list_indents and x < list_indents[-1] - 0.5 * body_size:
@@ -93,6 +154,48 @@ def lines_to_blocks(lines: list[OCRLine], page_number: int, engine: str = "ocr")
                 list_indents.append(x)
         blocks.append(_block(group, page_number, engine, heading_levels, len(list_indents)))
     return blocks
+
+
+def _place_in_regions(lines: list[OCRLine], regions: Sequence[Region]) -> dict[int, Region]:
+    """id(line) → the best-scoring region holding the line's centre (regions may overlap)."""
+    placed: dict[int, Region] = {}
+    for line in lines:
+        cx, cy = (line.bbox[0] + line.bbox[2]) / 2, (line.bbox[1] + line.bbox[3]) / 2
+        holding = [
+            r for r in regions if r.bbox[0] <= cx <= r.bbox[2] and r.bbox[1] <= cy <= r.bbox[3]
+        ]
+        if holding:
+            placed[id(line)] = max(holding, key=lambda r: r.score)
+    return placed
+
+
+def _region_block(
+    block_type: BlockType, region: Region, lines: list[OCRLine], page_number: int, engine: str
+) -> Block:
+    ordered = [lines[i] for i in reading_order([line.bbox for line in lines])]
+    return Block(
+        type=block_type,
+        text=join_lines([line.text.strip() for line in ordered]),
+        page=page_number,
+        bbox=region.bbox,
+        engine=engine,
+        confidence=round(region.score, 4),
+    )
+
+
+def _clean_heading(line: OCRLine) -> bool:
+    """Whether a line reads like a heading rather than OCR noise ("# synolds |"): confident,
+    mostly letters, no stray one-symbol tokens."""
+    visible = [c for c in line.text if not c.isspace()]
+    letters = sum(c.isalpha() for c in visible)
+    stray = [t for t in line.text.split() if len(t) == 1 and not t.isalnum()]
+    return (
+        line.confidence >= HEADING_CONFIDENCE
+        and letters >= HEADING_LETTER_SHARE * len(visible)
+        and not stray
+        and len(line.text) <= 120
+        and not _wide_gaps(line)
+    )
 
 
 def split_at_gutters(lines: list[OCRLine]) -> list[OCRLine]:
@@ -162,27 +265,21 @@ def _uncovered(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return gaps
 
 
-def _heading_levels(lines: list[OCRLine], body_size: float) -> dict[float, int]:
-    """Heading level for each font size that marks a heading (largest = level 1, max 3)."""
-    tall = sorted({round(line.size, 1) for line in lines if _is_heading_size(line, body_size)})
-    levels: dict[float, int] = {}
+def _heading_levels(candidates: list[OCRLine]) -> dict[int, int]:
+    """id(line) → heading level for heading lines (largest font = level 1, at most 3)."""
+    sizes = sorted({round(line.size, 1) for line in candidates}, reverse=True)
+    size_levels: dict[float, int] = {}
     level, previous = 0, None
-    for size in reversed(tall):
+    for size in sizes:
         if previous is None or size < previous / 1.1:  # sizes within 10% share a level
             level = min(level + 1, 3)
             previous = size
-        levels[size] = level
-    return levels
+        size_levels[size] = level
+    return {id(line): size_levels[round(line.size, 1)] for line in candidates}
 
 
 def _is_heading_size(line: OCRLine, body_size: float) -> bool:
-    # Wide word gaps mark a table row; Tesseract's word boxes there are often too tall.
-    large = line.size >= HEADING_RATIO * body_size
-    return large and len(line.text) <= 120 and not _wide_gaps(line)
-
-
-def _level(line: OCRLine, heading_levels: dict[float, int]) -> int | None:
-    return heading_levels.get(round(line.size, 1)) if not _wide_gaps(line) else None
+    return line.size >= HEADING_RATIO * body_size
 
 
 def _list_marker(text: str) -> re.Match[str] | None:
@@ -194,7 +291,7 @@ def _continues(
 ) -> bool:
     """Whether `line` continues the paragraph (or heading, or list item) made by `group`."""
     previous, first = group[-1], group[0]
-    if _level(line, heading_levels) != _level(previous, heading_levels):
+    if heading_levels.get(id(line)) != heading_levels.get(id(previous)):
         return False
     if _list_marker(line.text):
         return False
@@ -212,11 +309,11 @@ def _block(
     group: list[OCRLine],
     page_number: int,
     engine: str,
-    heading_levels: dict[float, int],
+    heading_levels: dict[int, int],
     list_level: int,
 ) -> Block:
     text = join_lines([line.text.strip() for line in group])
-    level = _level(group[0], heading_levels)
+    level = heading_levels.get(id(group[0]))
     marker = _list_marker(text)
     if level is not None:
         block_type, ordered = BlockType.HEADING, False

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from docvlm.engines.ocr_layout import OCRLine, OCRWord
+from docvlm.engines.orientation import UPRIGHT, Orientation, detect_orientation
 from docvlm.errors import EngineUnavailableError, PageTimeoutError
 
 # Debian/Ubuntu (tesseract 5 and 4), Fedora/Arch/Alpine, Homebrew (Apple silicon and Intel).
@@ -63,19 +64,32 @@ class TesseractBackend:
             )
         if self.tessdata is None:
             raise EngineUnavailableError(
-                f"tessdata for {languages!r} not found: install tesseract-ocr-eng "
-                "(and tesseract-ocr-chi-sim) or set TESSDATA_PREFIX"
+                f"tessdata for {languages!r} not found: install tesseract-ocr-"
+                f"{languages.split('+')[0].replace('_', '-')} or set TESSDATA_PREFIX"
             )
         self.languages = languages
         self.timeout = timeout
 
-    def recognize(self, image: Image.Image) -> list[OCRLine]:
-        """Lines of `image` in Tesseract's order, boxes in image pixels."""
+    def has_languages(self, languages: str) -> bool:
+        """Whether "rus" / "jpn+jpn_vert" data sits beside the backend's own tessdata."""
+        return all(
+            (self.tessdata / f"{lang}.traineddata").is_file() for lang in languages.split("+")
+        )
+
+    def orientation(self, image: Image.Image) -> Orientation:
+        """OSD's orientation and script for `image` (UPRIGHT without osd data)."""
+        if not self.has_languages("osd"):
+            return UPRIGHT
+        return detect_orientation(image, self.executable, str(self.tessdata))
+
+    def recognize(self, image: Image.Image, languages: str | None = None) -> list[OCRLine]:
+        """Lines of `image` in Tesseract's order, boxes in image pixels; `languages` (e.g.
+        "rus+eng") overrides the backend's own for this page."""
         # PNM is read by Leptonica as-is; PNG encoding would cost ~0.2 s per 300-dpi page.
         buffer = io.BytesIO()
         Image.fromarray(remove_rules(np.asarray(image.convert("L")))).save(buffer, format="PPM")
         command = [self.executable, "stdin", "stdout", "--tessdata-dir", str(self.tessdata)]
-        command += ["-l", self.languages, "tsv"]
+        command += ["-l", languages or self.languages, "tsv"]
         env = dict(os.environ, OMP_THREAD_LIMIT="1")
         try:
             result = subprocess.run(

@@ -1,1 +1,6 @@
-"""The parts of schema-guided extraction; the entry point is `docvlm.extract.extract`."""
+"""Schema-guided extraction: `extract(path, schema)` → `ExtractionResult` (see `extractor`)."""
+
+from docvlm.extraction.extractor import extract
+from docvlm.extraction.result import ExtractionResult
+
+__all__ = ["ExtractionResult", "extract"]

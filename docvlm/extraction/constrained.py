@@ -52,8 +52,11 @@ def compile_grammar(
 class JSONSchemaLogitsProcessor(LogitsProcessor):
     """Masks the logits of every token the compiled grammar does not allow next, per row."""
 
-    def __init__(self, grammar: Any, batch_size: int, prompt_length: int) -> None:
+    def __init__(
+        self, grammar: Any, batch_size: int, prompt_length: int, end_token_id: int
+    ) -> None:
         xgr = _xgrammar()
+        self.end_token_id = end_token_id
         self._xgr = xgr
         self.matchers = [xgr.GrammarMatcher(grammar) for _ in range(batch_size)]
         info = grammar.tokenizer_info
@@ -114,7 +117,7 @@ def generate_json(
 ) -> list[JSONGeneration]:
     """Generate under `grammar` for a (left-padded) batch; parse each row's JSON."""
     batch_size, prompt_length = inputs["input_ids"].shape
-    constraint = JSONSchemaLogitsProcessor(grammar, batch_size, prompt_length)
+    constraint = JSONSchemaLogitsProcessor(grammar, batch_size, prompt_length, eos_token_id)
     with torch.inference_mode():
         output = model.generate(
             **inputs,
@@ -134,18 +137,32 @@ def generate_json(
     for row in range(batch_size):
         ids = new_tokens[row].tolist()
         end = next((i for i, token in enumerate(ids) if token == eos_token_id), len(ids))
-        complete = end < len(ids) and constraint.finish(row, eos_token_id)
-        ids = ids[:end]
-        text, ends = _decode_with_offsets(tokenizer, ids)
-        value = json.loads(text) if complete else None
-        confidences = {}
-        if complete:
-            for pointer, (start, stop) in value_spans(text).items():
-                confidences[pointer] = _span_probability(
-                    ends, token_log_probs[row, :end].tolist(), start, stop
-                )
-        results.append(JSONGeneration(text, value, complete, confidences))
+        ended = end < len(ids)
+        results.append(
+            json_generation(
+                tokenizer, constraint, row, ids[:end], token_log_probs[row, :end].tolist(), ended
+            )
+        )
     return results
+
+
+def json_generation(
+    tokenizer: PreTrainedTokenizerBase,
+    constraint: JSONSchemaLogitsProcessor,
+    row: int,
+    ids: list[int],
+    log_probs: list[float],
+    ended: bool,
+) -> JSONGeneration:
+    """One row's JSON from the tokens before its end token and their log-probabilities."""
+    complete = ended and constraint.finish(row, constraint.end_token_id)
+    text, ends = _decode_with_offsets(tokenizer, ids)
+    value = json.loads(text) if complete else None
+    confidences = {}
+    if complete:
+        for pointer, (start, stop) in value_spans(text).items():
+            confidences[pointer] = _span_probability(ends, log_probs, start, stop)
+    return JSONGeneration(text, value, complete, confidences)
 
 
 def _decode_with_offsets(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> tuple[str, list]:

@@ -18,13 +18,25 @@ from rapidfuzz import fuzz
 
 from docvlm.document import BBox
 from docvlm.extraction.schema import FieldSpec, label_candidates
-from docvlm.extraction.values import parse_boolean, parse_value
+from docvlm.extraction.values import DateOrder, is_typed, parse_boolean, parse_value
 from docvlm.extraction.words import PageWords, Segment, drawn_checkbox
 from docvlm.geometry import union
 
 MIN_LABEL_SCORE = 70.0
 STRONG_LABEL_SCORE = 88.0
-BELOW_PENALTY = 0.97  # at equal label scores a value to the right beats one below
+# Confidence = label fit × position fit × type fit × reading fit; each factor is below 1 where
+# that step could have gone wrong, so only an exact label, beside a typed value, on a text
+# layer reaches 1.0.
+BELOW_FIT = 0.92  # a value under its label could belong to the next label's row
+FREE_TEXT_FIT = 0.92  # free text is not checked by a type, so a stray label could pass
+OCR_FIT = 0.85
+RIVAL_PENALTY = 0.7
+MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported unsure)
+_UNIT = re.compile(
+    r"(?:mm|cm|m|km|in|ft|mg|g|gm|kg|lbs?|oz|ml|l|cc|%|°[cf]?|hrs?|min|pcs)"
+    r"(?:/(?:mm|cm|m|m2|cc|ml|l|kg|g|hr))?",
+    re.IGNORECASE,
+)
 _SYNONYMS = {
     "no": "number", "nr": "number", "num": "number", "#": "number", "qty": "quantity",
     "amt": "amount", "addr": "address", "dob": "date of birth", "tel": "phone",
@@ -41,14 +53,14 @@ class Found:
     bbox: BBox | None
     confidence: float
     source: str
+    warning: str | None = None
 
 
 @dataclass
 class _Candidate:
-    score: float
     field: FieldSpec
-    label: Segment
-    values: list[Segment]
+    label_score: float
+    claimed: list[int]  # ids of the segments the label and value were read from
     found: Found
 
 
@@ -81,7 +93,12 @@ def label_score(text: str, names: list[str]) -> float:
     return best
 
 
-def pair_fields(root: FieldSpec, pages: list[PageWords], taken: set[str]) -> dict[str, Found]:
+def pair_fields(
+    root: FieldSpec,
+    pages: list[PageWords],
+    taken: set[str],
+    date_order: DateOrder | None = None,
+) -> dict[str, Found]:
     """Values for the fields under `root` not in `taken`, keyed by JSON pointer."""
     scalars, arrays, objects = _walk(root)
     found: dict[str, Found] = {}
@@ -95,22 +112,80 @@ def pair_fields(root: FieldSpec, pages: list[PageWords], taken: set[str]) -> dic
         candidate
         for page in pages
         for spec, parent in scalars
-        for candidate in _scalar_candidates(page, spec, parent, label_like)
+        for candidate in _scalar_candidates(page, spec, parent, label_like, date_order)
     ]
-    candidates.sort(key=lambda c: -c.score)
+    # Stable sort: among equally good candidates the first in reading order wins.
+    candidates.sort(key=lambda c: -c.found.confidence)
     for candidate in candidates:
-        segments = [candidate.label, *candidate.values]
-        if candidate.field.pointer in found or any(id(s) in used for s in segments):
+        pointer = candidate.field.pointer
+        if pointer in found or any(key in used for key in candidate.claimed):
             continue
-        found[candidate.field.pointer] = candidate.found
-        used.update(id(s) for s in segments)
+        if candidate.found.confidence < MIN_CONFIDENCE:
+            break
+        _doubt_rivals(candidate, candidates)
+        found[pointer] = candidate.found
+        used.update(candidate.claimed)
     for spec in arrays:
         if spec.pointer not in taken:
-            found.update(_table_rows(spec, pages) or _list_value(spec, pages, used))
+            found.update(_table_rows(spec, pages, date_order) or _list_value(spec, pages, used))
     for spec, _ in scalars:
         if spec.pointer not in found and spec.enum is not None:
             found.update(_lone_enum_value(spec, pages))
     return found
+
+
+def unsure_fields(
+    root: FieldSpec, pages: list[PageWords], found: dict[str, Found]
+) -> dict[str, str]:
+    """Why each labelled field left unfilled was left so, where a label for it was printed."""
+    scalars, _, _ = _walk(root)
+    reasons: dict[str, str] = {}
+    for spec, parent in scalars:
+        if spec.pointer in found:
+            continue
+        names = label_candidates(spec, parent)
+        labels = [
+            segment.text
+            for page in pages
+            for line in page.lines
+            for segment in line
+            if not segment.widget and label_score(segment.text, names) >= STRONG_LABEL_SCORE
+        ]
+        if labels:
+            reasons[spec.pointer] = (
+                f"label {labels[0]!r} found but no value beside or below it reads as "
+                f"{_kind_name(spec)}; left empty rather than guessed"
+            )
+    return reasons
+
+
+def _kind_name(spec: FieldSpec) -> str:
+    if spec.enum is not None:
+        return "one of the options"
+    if spec.format in ("date", "date-time"):
+        return "a date"
+    return {"number": "an amount", "integer": "an integer", "boolean": "a yes/no"}.get(
+        spec.kind, "a value"
+    )
+
+
+def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
+    """A label printed twice with different values beside it ("Last name" for you and for a
+    spouse): keep the first reading, but not as a sure one."""
+    rivals = [
+        c
+        for c in candidates
+        if c.field is chosen.field
+        and c is not chosen
+        and c.label_score >= chosen.label_score - 1
+        and c.found.value != chosen.found.value
+    ]
+    if rivals:
+        chosen.found.confidence = round(chosen.found.confidence * RIVAL_PENALTY, 3)
+        chosen.found.warning = (
+            f"its label is printed {len(rivals) + 1} times with different values; "
+            f"took the first ({chosen.found.value!r}, not {rivals[0].found.value!r})"
+        )
 
 
 def _walk(
@@ -137,7 +212,8 @@ def _walk(
 
 
 def _label_like(pages: list[PageWords], scalars: list) -> set[int]:
-    """Segments that read as labels (end in a colon or name a field); never taken as values."""
+    """Segments that read as labels and are never taken as values: text ending in a colon and
+    text naming a field."""
     names = [label_candidates(spec, parent) for spec, parent in scalars]
     return {
         id(segment)
@@ -153,69 +229,162 @@ def _label_like(pages: list[PageWords], scalars: list) -> set[int]:
 
 
 def _scalar_candidates(
-    page: PageWords, spec: FieldSpec, parent: FieldSpec | None, label_like: set[int]
+    page: PageWords,
+    spec: FieldSpec,
+    parent: FieldSpec | None,
+    label_like: set[int],
+    date_order: DateOrder | None,
 ) -> list[_Candidate]:
     names = label_candidates(spec, parent)
     out: list[_Candidate] = []
     for index, line in enumerate(page.lines):
-        for position, label in enumerate(line):
-            if label.widget:
+        for position, segment in enumerate(line):
+            if segment.widget:
                 continue
-            score = label_score(label.text, names)
-            if score < MIN_LABEL_SCORE:
+            label, rest, score = _label_in(segment, names)
+            if label is None:
                 continue
-            right = line[position + 1 :]
-            candidate = _read_value(page, spec, label, right, index, label_like, score)
+            read = _Reading(page, spec, names, label_like, date_order, score)
+            candidate = read.value(label, rest, line[position + 1 :], index, segment)
             if candidate:
                 out.append(candidate)
     return out
 
 
-def _read_value(
-    page: PageWords,
-    spec: FieldSpec,
-    label: Segment,
-    right: list[Segment],
-    line_index: int,
-    label_like: set[int],
-    score: float,
-) -> _Candidate | None:
-    if spec.kind == "boolean":
-        return _boolean_value(page, spec, label, right, score)
-    if spec.enum is not None:
+def _label_in(segment: Segment, names: list[str]) -> tuple[Segment | None, Segment | None, float]:
+    """The segment as a label, or its leading words as one with the rest as the value
+    ("Date of loss 14/03/2026" printed without a gap), with the label's score."""
+    score = label_score(segment.text, names)
+    if score >= MIN_LABEL_SCORE:
+        return segment, None, score
+    best: tuple[float, int] | None = None
+    for split in range(1, len(segment.words)):
+        prefix = " ".join(w.text for w in segment.words[:split])
+        prefix_score = label_score(prefix, names)
+        if prefix_score >= STRONG_LABEL_SCORE and (best is None or prefix_score > best[0]):
+            best = (prefix_score, split)
+    if best is None:
+        return None, None, 0.0
+    score, split = best
+    label = Segment(segment.words[:split], segment.page, segment.line)
+    rest = Segment(segment.words[split:], segment.page, segment.line)
+    return label, rest, score
+
+
+@dataclass
+class _Reading:
+    """Reads one field's value beside one of its labels, and how sure that reading is."""
+
+    page: PageWords
+    spec: FieldSpec
+    names: list[str]
+    label_like: set[int]
+    date_order: DateOrder | None
+    score: float
+
+    def value(
+        self,
+        label: Segment,
+        rest: Segment | None,
+        right: list[Segment],
+        line_index: int,
+        printed: Segment,
+    ) -> _Candidate | None:
+        """The first place that holds a value of the field's type: the label's own segment,
+        the next segment on its line, the segment below it."""
+        if self.spec.kind == "boolean":
+            return _boolean_value(self.page, self.spec, label, right, self.score)
+        if self.spec.enum is not None:
+            ticked = self._ticked_option(label, right, printed)
+            if ticked is not None:
+                return ticked
+        options: list[tuple[Segment, float, list[int]]] = []
+        if rest is not None:
+            options.append((rest, 1.0, [id(printed)]))
+        elif right and self._can_be_value(right[0]):
+            value, count = self._with_units(right)
+            options.append((value, 1.0, [id(printed), *(id(s) for s in right[:count])]))
+        below = _below(self.page, label, line_index)
+        if below is not None and self._can_be_value(below):
+            options.append((below, BELOW_FIT, [id(printed), id(below)]))
+        for segment, position_fit, claimed in options:
+            candidate = self._candidate(segment, position_fit, claimed)
+            if candidate:
+                return candidate
+        return None
+
+    def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
+        """The value right of a label with the unit printed after it ("84 | mm") as free text
+        (a typed value parses without them), and how many segments it takes."""
+        value = right[0]
+        if is_typed(self.spec):
+            return value, 1
+        units = 0
+        for segment in right[1:]:
+            if segment.widget or not _UNIT.fullmatch(segment.text):
+                break
+            units += 1
+        if not units:
+            return value, 1
+        words = [w for segment in right[: 1 + units] for w in segment.words]
+        return Segment(words, value.page, value.line, value.checkbox, value.widget), 1 + units
+
+    def _can_be_value(self, segment: Segment) -> bool:
+        """Labels are never values: neither another field's nor this field's own. On a
+        fillable PDF free text comes only from widgets: its printed text is the form's own
+        (labels, instructions), which no type check would tell from an answer."""
+        if segment.widget:
+            return True
+        if self.page.fillable and not is_typed(self.spec):
+            return False
+        return id(segment) not in self.label_like and (
+            label_score(segment.text, self.names) < MIN_LABEL_SCORE
+        )
+
+    def _ticked_option(
+        self, label: Segment, right: list[Segment], printed: Segment
+    ) -> _Candidate | None:
         for segment in right:
-            box = _ticked_box(page, segment)
+            box = _ticked_box(self.page, segment)
             if box is not None:
-                candidate = _candidate(page, spec, label, [segment], score, segment.text)
+                candidate = self._candidate(segment, 1.0, [id(printed), id(segment)])
                 if candidate:  # else OCR read the box itself as a letter: the option follows
                     candidate.found.bbox = union([box, segment.bbox])
                     return candidate
-    options: list[tuple[list[Segment], float]] = []
-    if right and id(right[0]) not in label_like:
-        options.append(([right[0]], 1.0))
-    below = _below(page, label, line_index)
-    if below is not None and id(below) not in label_like:
-        options.append(([below], BELOW_PENALTY))
-    for segments, weight in options:
-        candidate = _candidate(page, spec, label, segments, score * weight, segments[0].text)
-        if candidate:
-            return candidate
-    return None
-
-
-def _candidate(
-    page: PageWords, spec: FieldSpec, label: Segment, values: list[Segment], score: float, text: str
-) -> _Candidate | None:
-    parsed = parse_value(text, spec)
-    if parsed is None:
         return None
-    value, confidence = parsed
-    source = "acroform" if values and values[0].widget else page.source
-    bbox = union([s.bbox for s in values]) if values else label.bbox
-    read = [w.confidence for s in values for w in s.words] or [1.0]  # OCR's own certainty
-    confidence *= min(read)
-    found = Found(value, page.number, bbox, round(score / 100 * confidence, 3), source)
-    return _Candidate(score * confidence, spec, label, values, found)
+
+    def _candidate(
+        self, segment: Segment, position_fit: float, claimed: list[int]
+    ) -> _Candidate | None:
+        parsed = parse_value(segment.text, self.spec, self.date_order)
+        if parsed is None:
+            return None
+        confidence = (
+            _label_fit(self.score)
+            * position_fit
+            * parsed.fit
+            * (1.0 if is_typed(self.spec) else FREE_TEXT_FIT)
+            * _read_fit(self.page, [segment])
+        )
+        source = "acroform" if segment.widget else self.page.source
+        found = Found(
+            parsed.value, self.page.number, segment.bbox, round(confidence, 3), source,
+            parsed.warning,
+        )  # fmt: skip
+        return _Candidate(self.spec, self.score, claimed, found)
+
+
+def _label_fit(score: float) -> float:
+    """How far a label match is trusted: exact words fully, fuzzy matches much less."""
+    return 1.0 if score >= 100 else (score / 100) ** 2
+
+
+def _read_fit(page: PageWords, segments: list[Segment]) -> float:
+    """How sure the reading of the value's characters is: OCR's own word confidence, capped
+    below a text layer's, because a scan can misread a character and still be confident."""
+    if all(s.widget for s in segments) or page.source == "text":
+        return 1.0
+    return OCR_FIT * min((w.confidence for s in segments for w in s.words), default=1.0)
 
 
 def _boolean_value(
@@ -234,8 +403,9 @@ def _boolean_value(
         state, box = drawn
         bbox = union([box, label.bbox])
     source = "acroform" if values and values[0].widget else page.source
-    found = Found(state, page.number, bbox, round(score / 100, 3), source)
-    return _Candidate(score, spec, label, values, found)
+    confidence = _label_fit(score) * _read_fit(page, values)
+    found = Found(state, page.number, bbox, round(confidence, 3), source)
+    return _Candidate(spec, score, [id(label), *(id(v) for v in values)], found)
 
 
 def _ticked_box(page: PageWords, segment: Segment) -> BBox | None:
@@ -311,7 +481,9 @@ def _address_block(spec: FieldSpec, pages: list[PageWords], used: set[int]) -> d
     return found
 
 
-def _table_rows(spec: FieldSpec, pages: list[PageWords]) -> dict[str, Found]:
+def _table_rows(
+    spec: FieldSpec, pages: list[PageWords], date_order: DateOrder | None
+) -> dict[str, Found]:
     """Rows of the table whose header names the item's properties, one item per row."""
     item = spec.items
     if item is None or item.kind != "object":
@@ -340,17 +512,21 @@ def _table_rows(spec: FieldSpec, pages: list[PageWords]) -> dict[str, Found]:
             break
         cells = _assign_columns(line, columns)
         parsed = {
-            name: parse_value(" ".join(s.text for s in segments), by_name[name])
+            name: parse_value(" ".join(s.text for s in segments), by_name[name], date_order)
             for name, segments in cells.items()
         }
         readable = {name: value for name, value in parsed.items() if value is not None}
         required = [p.name for p in props if p.required and not p.nullable and p.name in columns]
         if len(readable) < needed or any(name not in readable for name in required):
             break
-        for name, (value, confidence) in readable.items():
+        for name, reading in readable.items():
             pointer = f"{spec.pointer}/{rows_read}/{by_name[name].pointer.rsplit('/', 1)[1]}"
             bbox = union([s.bbox for s in cells[name]])
-            found[pointer] = Found(value, page.number, bbox, round(confidence, 3), page.source)
+            confidence = reading.fit * _read_fit(page, cells[name])
+            found[pointer] = Found(
+                reading.value, page.number, bbox, round(confidence, 3), page.source,
+                reading.warning,
+            )  # fmt: skip
         rows_read += 1  # noqa: SIM113 (rows stop at the first unreadable line, not per line)
         previous_bottom = max(s.bbox[3] for s in line)
     return found
@@ -419,8 +595,9 @@ def _list_value(spec: FieldSpec, pages: list[PageWords], used: set[int]) -> dict
         parsed = parse_value(part, item)
         if parsed is None:
             return {}
+        confidence = _label_fit(score) * parsed.fit * _read_fit(page, [value])
         found[f"{spec.pointer}/{index}"] = Found(
-            parsed[0], page.number, value.bbox, round(score / 100 * parsed[1], 3), page.source
+            parsed.value, page.number, value.bbox, round(confidence, 3), page.source
         )
     used.add(id(value))
     return found

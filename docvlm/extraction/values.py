@@ -1,31 +1,208 @@
-"""Text as printed on a form → a typed JSON value for one schema field (or None if it isn't one)."""
+"""Text as printed on a form → a typed JSON value for one schema field (or None if it isn't one).
+
+The project's one reader of printed dates and amounts: `read_date` / `parse_date` and
+`parse_amount` are what extraction, evaluation and fine-tuning label alignment all use.
+"""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
 from docvlm.extraction.schema import FieldSpec
 
+DateOrder = Literal["dmy", "mdy"]
+DATE_ORDERS: tuple[DateOrder, ...] = ("dmy", "mdy")
+DEFAULT_DATE_ORDER: DateOrder = "mdy"  # when neither the caller nor the document decides
+
 CHECKED_GLYPHS = frozenset({"☑", "☒", "✓", "✔", "✗", "✘", "■", "[x]", "[X]", "(x)", "(X)", "⊠"})
 UNCHECKED_GLYPHS = frozenset({"☐", "□", "[ ]", "[]", "( )", "()", "○"})
 _TRUE_WORDS = frozenset({"yes", "y", "true", "checked", "paid", "on", "x"})
 _FALSE_WORDS = frozenset({"no", "n", "false", "unchecked", "unpaid", "off", "none"})
-_CURRENCY = re.compile(r"[$€£¥₹₩₽]|\b(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|CNY|INR)\b", re.IGNORECASE)
-_NUMBER = re.compile(r"[-+]?\(?\d[\d.,' ]*\)?")
-_DATE_FORMATS = (
-    "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y", "%d.%m.%y",
-    "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%B %d %Y", "%b %d %Y", "%d-%b-%Y",
-    "%d-%B-%Y", "%b. %d, %Y", "%d %b. %Y", "%Y%m%d",
-)  # fmt: skip
 MIN_ENUM_SCORE = 80
 
+# Symbols and ISO codes printed beside amounts; "RM" (ringgit), "Rp", "R$", "kr", "zł" are local.
+_CURRENCY = re.compile(
+    r"(?:[$€£¥₹₩₽₺₪₫฿₱]|R\$|\b(?:RM|Rp|kr|zł|Fr|"
+    r"USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|HKD|SGD|MYR|INR|IDR|THB|PHP|VND|KRW|SEK|NOK|"
+    r"DKK|PLN|CZK|HUF|RUB|BRL|MXN|ZAR|TRY|AED|SAR|ILS)\b\.?)",
+    re.IGNORECASE,
+)
+_GROUPED = re.compile(
+    r"\d{1,3}(?P<sep>[,. '\u00a0\u202f])\d{3}(?:(?P=sep)\d{3})*(?:(?P<mark>[.,])\d+)?"
+)
+_PLAIN = re.compile(r"\d*(?:[.,]\d+)?")
 
-def parse_value(text: str, spec: FieldSpec) -> tuple[Any, float] | None:
-    """(value, confidence in [0, 1]) when `text` reads as a value of `spec`, else None."""
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_WEEKDAY = r"(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?,?\s+)?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>\d{4}|\d{2})"
+_SEP = r"[\s,.\-/]+"
+_TEXTUAL_DATES = [
+    re.compile(rf"{_WEEKDAY}{_DAY}(?:\s+of)?{_SEP}{_MONTH}{_SEP}{_YEAR}", re.IGNORECASE),
+    re.compile(rf"{_WEEKDAY}{_MONTH}{_SEP}{_DAY}{_SEP}{_YEAR}", re.IGNORECASE),
+    re.compile(rf"(?P<year>\d{{4}}){_SEP}{_MONTH}{_SEP}{_DAY}", re.IGNORECASE),
+]
+_ISO_DATE = re.compile(r"(?P<year>\d{4})([-/.])(?P<month>\d{1,2})\2(?P<day>\d{1,2})")
+_COMPACT_DATE = re.compile(r"(?P<year>(?:19|20)\d{2})(?P<month>\d{2})(?P<day>\d{2})")
+_NUMERIC_DATE = re.compile(r"(?P<a>\d{1,2})([-/.])(?P<b>\d{1,2})\2(?P<year>\d{4}|\d{2})")
+_TIME = re.compile(
+    r"(?:\s*(?:at|T)?\s*\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:[ap]\.?m\.?)?"
+    r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}|[A-Z]{2,4}))?)?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """A date read from text. `read_as`: set when day and month could swap (03/04/2026), the
+    order that was assumed; `evidence`: the order an unambiguous numeric date proves (14/03 →
+    dmy)."""
+
+    value: date
+    read_as: DateOrder | None = None
+    evidence: DateOrder | None = None
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.read_as is not None
+
+
+def read_date(text: str, order: DateOrder | None = None) -> DateReading | None:
+    """The date `text` prints, if the whole text is one date (optionally with a time)."""
+    cleaned = " ".join(text.strip().strip(":;,").split())
+    for pattern in (_ISO_DATE, *_TEXTUAL_DATES, _NUMERIC_DATE, _COMPACT_DATE):
+        match = pattern.match(cleaned)
+        if match is None or _TIME.fullmatch(cleaned[match.end() :]) is None:
+            continue
+        reading = _reading(match, order)
+        if reading is not None:
+            return reading
+    return None
+
+
+def parse_date(text: str, order: DateOrder | None = None) -> date | None:
+    """A calendar date in any common printed form; numeric day/month order per `order`."""
+    reading = read_date(text, order)
+    return None if reading is None else reading.value
+
+
+def date_order_evidence(texts: Iterable[str]) -> DateOrder | None:
+    """The order the unambiguous numeric dates among `texts` use (13/03/2026 → "dmy")."""
+    votes = Counter(
+        reading.evidence
+        for text in texts
+        for candidate in _date_substrings(text)
+        if (reading := read_date(candidate)) is not None and reading.evidence
+    )
+    if not votes or votes["dmy"] == votes["mdy"]:
+        return None
+    return "dmy" if votes["dmy"] > votes["mdy"] else "mdy"
+
+
+def _date_substrings(text: str) -> list[str]:
+    return [m.group(0) for m in _NUMERIC_DATE.finditer(text)]
+
+
+def _reading(match: re.Match, order: DateOrder | None) -> DateReading | None:
+    groups = match.groupdict()
+    year = int(groups["year"])
+    if len(groups["year"]) == 2:
+        year += 2000 if year < 70 else 1900  # strptime's %y pivot
+    if "a" in groups:
+        first, second = int(groups["a"]), int(groups["b"])
+        if first > 12 and second <= 12:
+            return _valid(year, second, first, evidence="dmy")
+        if second > 12 and first <= 12:
+            return _valid(year, first, second, evidence="mdy")
+        # Dotted numeric dates (03.04.2026) are a day-first convention wherever they are used.
+        chosen = order or ("dmy" if match.group(2) == "." else DEFAULT_DATE_ORDER)
+        day, month = (first, second) if chosen == "dmy" else (second, first)
+        return _valid(year, month, day, read_as=chosen if first != second else None)
+    month = groups["month"]
+    month_number = int(month) if month.isdigit() else _MONTHS[month.lower().rstrip(".")]
+    return _valid(year, month_number, int(groups["day"]))
+
+
+def _valid(
+    year: int,
+    month: int,
+    day: int,
+    read_as: DateOrder | None = None,
+    evidence: DateOrder | None = None,
+) -> DateReading | None:
+    try:
+        return DateReading(date(year, month, day), read_as, evidence)
+    except ValueError:
+        return None
+
+
+def parse_amount(text: str) -> float | None:
+    """An amount as printed: currency signs or codes on either side ("RM 19.40", "1.234,50 EUR"),
+    either thousands convention (1,234.50 / 1.234,50 / 1 234,50 / 1'234.50), and negatives as
+    -12.30, (12.30) or a trailing 12.30-. None when anything else is in the text."""
+    cleaned = _CURRENCY.sub(" ", text.replace("\u2212", "-")).strip()
+    negative = False
+    if cleaned.startswith("(") and cleaned.endswith(")"):
+        negative, cleaned = True, cleaned[1:-1].strip()
+    if cleaned[:1] in ("-", "+"):
+        negative, cleaned = negative or cleaned[0] == "-", cleaned[1:].strip()
+    elif cleaned.endswith("-"):
+        negative, cleaned = True, cleaned[:-1].strip()
+    cleaned = _CURRENCY.sub(" ", cleaned).strip()  # "-$5" and "$-5" alike
+    grouped = _GROUPED.fullmatch(cleaned)
+    if grouped is not None and grouped["sep"] != grouped["mark"]:
+        separator, mark = grouped["sep"], grouped["mark"]
+        if mark is None and separator == "." and cleaned.count(".") == 1:
+            value = float(cleaned)  # "1.234" alone: read as a decimal point, as Python does
+        else:
+            integer, _, fraction = cleaned.rpartition(mark) if mark else (cleaned, "", "")
+            value = float(integer.replace(separator, "") + "." + (fraction or "0"))
+    elif cleaned and any(c.isdigit() for c in cleaned) and _PLAIN.fullmatch(cleaned):
+        value = float(cleaned.replace(",", "."))
+    else:
+        return None
+    return -value if negative else value
+
+
+@dataclass(frozen=True)
+class ParsedValue:
+    """A typed value read from text; `fit` in [0, 1] says how well the text fits the type
+    (1.0 exact, lower for a fuzzy enum option or an assumed day/month order); `warning` says
+    what was assumed."""
+
+    value: Any
+    fit: float = 1.0
+    warning: str | None = None
+
+
+AMBIGUOUS_DATE_FIT = 0.6
+MIN_STRING_CHARS = 2  # a one-letter "value" ("N", "|") is an OCR fragment, not an answer
+
+
+def parse_value(
+    text: str, spec: FieldSpec, date_order: DateOrder | None = None
+) -> ParsedValue | None:
+    """The value of `spec` that `text` prints, or None when the text is not one."""
     text = text.strip().strip(":").strip()
     if not text:
         return None
@@ -34,73 +211,68 @@ def parse_value(text: str, spec: FieldSpec) -> tuple[Any, float] | None:
     match spec.kind:
         case "boolean":
             value = parse_boolean(text)
-            return None if value is None else (value, 1.0)
+            return None if value is None else ParsedValue(value)
         case "number" | "integer":
-            number = parse_number(text)
-            if number is None:
-                return None
-            if spec.kind == "integer":
-                if number != int(number):
-                    return None
-                return int(number), 1.0
-            return number, 1.0
+            return _number_value(text, spec)
         case "string":
-            if spec.format == "date":
-                day = parse_date(text)
-                return None if day is None else (day.isoformat(), 1.0)
-            if spec.format == "date-time":
-                moment = _parse_datetime(text)
-                return None if moment is None else (moment.isoformat(), 1.0)
-            if spec.format == "email":
-                found = re.search(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", text)
-                return None if found is None else (found.group(0), 1.0)
-            return text, 1.0
+            return _string_value(text, spec, date_order)
     return None
 
 
-def parse_number(text: str) -> float | None:
-    """Amounts as printed: currency signs and codes, thousands separators, (negative)."""
-    cleaned = _CURRENCY.sub("", text).replace("\u2212", "-").strip()
-    match = _NUMBER.fullmatch(cleaned.replace(" ", "")) or _NUMBER.fullmatch(cleaned)
-    if match is None:
+def is_typed(spec: FieldSpec) -> bool:
+    """Whether a value of `spec` is checked by its type (so a label can't pass for one)."""
+    return spec.kind != "string" or spec.enum is not None or spec.format in _CHECKED_FORMATS
+
+
+_CHECKED_FORMATS = frozenset({"date", "date-time", "email"})
+
+
+def _number_value(text: str, spec: FieldSpec) -> ParsedValue | None:
+    percent = text.endswith("%")
+    if percent and not _names_a_rate(spec):
+        return None  # "8%" is a tax rate, not the total
+    number = parse_amount(text[:-1] if percent else text)
+    if number is None:
         return None
-    digits = match.group(0).replace(" ", "").replace("'", "")
-    negative = digits.startswith("-") or (digits.startswith("(") and digits.endswith(")"))
-    digits = digits.strip("+-()")
-    if "," in digits and "." in digits:
-        # The separator that comes last is the decimal mark: 1,234.56 or 1.234,56.
-        thousands = "," if digits.rfind(".") > digits.rfind(",") else "."
-        digits = digits.replace(thousands, "").replace(",", ".")
-    elif "," in digits:
-        head, _, tail = digits.rpartition(",")
-        is_thousands = len(tail) == 3 and digits.count(",") >= 1 and head.replace(",", "")
-        digits = digits.replace(",", "") if is_thousands else head.replace(",", "") + "." + tail
-    elif digits.count(".") > 1:
-        digits = digits.replace(".", "")
-    try:
-        value = float(digits)
-    except ValueError:
+    if spec.kind == "integer":
+        return ParsedValue(int(number)) if number == int(number) else None
+    return ParsedValue(number)
+
+
+def _names_a_rate(spec: FieldSpec) -> bool:
+    words = " ".join(filter(None, (spec.name, spec.title, spec.description))).lower()
+    return any(word in words for word in ("rate", "percent", "%", "pct"))
+
+
+def _string_value(text: str, spec: FieldSpec, date_order: DateOrder | None) -> ParsedValue | None:
+    if spec.format == "date":
+        reading = read_date(text, date_order)
+        if reading is None:
+            return None
+        if not reading.ambiguous:
+            return ParsedValue(reading.value.isoformat())
+        first = "day" if reading.read_as == "dmy" else "month"
+        warning = (
+            f"ambiguous date {text!r} read {first}-first "
+            "(set --date-order dmy|mdy if that is wrong)"
+        )
+        return ParsedValue(reading.value.isoformat(), AMBIGUOUS_DATE_FIT, warning)
+    if spec.format == "date-time":
+        moment = _parse_datetime(text, date_order)
+        return None if moment is None else ParsedValue(moment.isoformat())
+    if spec.format == "email":
+        found = re.fullmatch(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", text)
+        return None if found is None else ParsedValue(found.group(0))
+    if sum(c.isalnum() for c in text) < MIN_STRING_CHARS:
         return None
-    return -value if negative else value
+    return ParsedValue(text)
 
 
-def parse_date(text: str) -> date | None:
-    """A calendar date in any of the common printed forms (US order for slashes)."""
-    cleaned = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", text.strip().rstrip("."))
-    cleaned = " ".join(cleaned.split())
-    for pattern in _DATE_FORMATS:
-        try:
-            return datetime.strptime(cleaned, pattern).date()
-        except ValueError:
-            continue
-    return None
-
-
-def _parse_datetime(text: str) -> datetime | None:
+def _parse_datetime(text: str, date_order: DateOrder | None) -> datetime | None:
     try:
         return datetime.fromisoformat(text.strip())
     except ValueError:
-        day = parse_date(text)
+        day = parse_date(text, date_order)
         return datetime(day.year, day.month, day.day) if day else None
 
 
@@ -119,7 +291,7 @@ def parse_boolean(text: str) -> bool | None:
     return None
 
 
-def parse_enum(text: str, options: list[Any]) -> tuple[Any, float] | None:
+def parse_enum(text: str, options: list[Any]) -> ParsedValue | None:
     """The enum option `text` names, matched fuzzily; confidence is the match score."""
     labels = [str(option) for option in options]
     best = process.extractOne(text, labels, scorer=fuzz.WRatio, processor=str.lower)
@@ -128,4 +300,4 @@ def parse_enum(text: str, options: list[Any]) -> tuple[Any, float] | None:
     # WRatio rewards substrings; an exact token is needed when the text is longer than the option.
     if len(text) > 2 * len(best[0]) and best[0].lower() not in text.lower().split():
         return None
-    return options[best[2]], best[1] / 100
+    return ParsedValue(options[best[2]], best[1] / 100)

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from docvlm.extraction.constrained import compile_grammar, generate_json
+from docvlm.extraction.constrained import (
+    JSONSchemaLogitsProcessor,
+    compile_grammar,
+    json_generation,
+)
 from docvlm.extraction.pairing import Found
 from docvlm.extraction.schema import ExtractionSchema
 from docvlm.extraction.words import locate, page_words
+from docvlm.model.runtime import load_runtime
 from docvlm.sources import SourcePage
 
 BATCH_SIZE = 4
@@ -58,35 +62,42 @@ def page_schema(resolved: dict[str, Any]) -> dict[str, Any]:
 def extract_with_model(
     model: Any, pages: list[SourcePage], schema: ExtractionSchema
 ) -> dict[str, Found]:
-    """Fields read by the VLM (a model directory or a loaded `VLMEngine`), located on the page."""
+    """Fields read by the VLM (a model folder or hub id, or a loaded `VLMEngine`), located."""
     from docvlm.engines.vlm import VLMEngine
 
-    engine = model if isinstance(model, VLMEngine) else VLMEngine(Path(model))
-    processor = engine.processor
+    runtime = model.runtime if isinstance(model, VLMEngine) else load_runtime(model)
+    processor = runtime.processor
     tokenizer = processor.tokenizer
     relaxed = page_schema(schema.resolved)
     query = extraction_query(schema.json_schema)
     eos = processor.end_token_id
-    vocab = engine.model.get_output_embeddings().weight.shape[0]
-    grammar = compile_grammar(relaxed, tokenizer, vocab, [eos])
+    grammar = compile_grammar(relaxed, tokenizer, runtime.vocab_size, [eos])
     answers: list[tuple[SourcePage, Any, dict[str, float]]] = []
     for start in range(0, len(pages), BATCH_SIZE):
         batch = pages[start : start + BATCH_SIZE]
         inputs = _inputs(processor, [page.render() for page in batch], query)
-        inputs = {k: v.to(engine.device) for k, v in inputs.items()}
-        generations = generate_json(
-            engine.model,
-            inputs,
-            grammar,
-            tokenizer,
-            eos_token_id=eos,
-            pad_token_id=tokenizer.pad_token_id,
-            max_new_tokens=MAX_NEW_TOKENS,
-            do_sample=False,
+        constraint = JSONSchemaLogitsProcessor(
+            grammar, len(batch), inputs["input_ids"].shape[1], eos
         )
-        for page, generation in zip(batch, generations, strict=True):
-            if generation.complete:
-                answers.append((page, generation.value, generation.confidences))
+        # No n-gram ban: the grammar bounds the output, and a schema's repeated keys (one per
+        # array item) are legitimate repeats a ban could leave no allowed token for.
+        generations = runtime.generate(
+            inputs,
+            max_new_tokens=MAX_NEW_TOKENS,
+            no_repeat_ngram=0,
+            logits_processors=[constraint],
+        )
+        for row, (page, generation) in enumerate(zip(batch, generations, strict=True)):
+            answer = json_generation(
+                tokenizer,
+                constraint,
+                row,
+                list(generation.token_ids),
+                list(generation.token_log_probs),
+                generation.ended,
+            )
+            if answer.complete:
+                answers.append((page, answer.value, answer.confidences))
     return merge_pages(answers)
 
 
@@ -95,8 +106,15 @@ def _inputs(processor: Any, images: list, query: str) -> dict[str, torch.Tensor]
     vision = processor.image_processor(images, return_tensors="pt", crop_to_patches=False)
     num_views = [int(n) for n in vision.pop("num_views")]
     prompts = [processor.prompt(query, views) for views in num_views]
-    text = processor.tokenizer(prompts, padding=True, padding_side="left", return_tensors="pt")
-    return {**text, **vision}
+    # The prompt spells out every special token itself: nothing may be added around it.
+    text = processor.tokenizer(
+        prompts,
+        add_special_tokens=False,
+        padding=True,
+        padding_side="left",
+        return_tensors="pt",
+    )
+    return {**text, **vision, "num_views": torch.tensor(num_views)}
 
 
 def merge_pages(answers: list[tuple[SourcePage, Any, dict[str, float]]]) -> dict[str, Found]:

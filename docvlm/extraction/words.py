@@ -18,8 +18,10 @@ from docvlm.geometry import union
 from docvlm.sources import SourcePage
 
 OCR_DPI = 300  # Tesseract reads 9–10 pt form text best near 300 dpi
-# Words further apart than this many line heights belong to different segments (label | value).
+# Words further apart than this many line heights belong to different segments (label | value),
+# or than this many character widths: a typewriter's word space is a whole character wide.
 SEGMENT_GAP = 0.6
+SEGMENT_GAP_CHARS = 1.8
 CHECKBOX_DPI = 150
 # Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
 _RULE_CHARS = "|[]_"
@@ -76,6 +78,11 @@ class PageWords:
         return self.page.pdf_page
 
     @cached_property
+    def fillable(self) -> bool:
+        """A page with AcroForm widgets: its values live in them, its printed text is the form."""
+        return self.pdf_page is not None and self.pdf_page.first_widget is not None
+
+    @cached_property
     def gray(self) -> tuple[Image.Image, float]:
         """Greyscale raster of the page and its pixels per point, for checkbox reading."""
         if self.pdf_page is None:
@@ -130,12 +137,15 @@ def _segment_lines(words: list[Word], widgets: list[Segment], page: int) -> list
         segments: list[Segment] = []
         height = sorted(i[0][3] - i[0][1] for i in row)[len(row) // 2]
         previous_right = None
+        previous_char = 0.0
         for box, row_words, widget in row:
+            char_width = _char_width(row_words)
             new_segment = (
                 widget is not None
                 or not segments
                 or segments[-1].widget
-                or box[0] - previous_right > SEGMENT_GAP * height
+                or box[0] - previous_right
+                > max(SEGMENT_GAP * height, SEGMENT_GAP_CHARS * max(char_width, previous_char))
                 or segments[-1].words[-1].text.endswith(":")
                 or _glyph_state(row_words[0].text) is not None
             )
@@ -147,9 +157,14 @@ def _segment_lines(words: list[Word], widgets: list[Segment], page: int) -> list
                 segments.append(Segment(list(row_words), page, len(lines)))
             else:
                 segments[-1].words += row_words
-            previous_right = box[2]
+            previous_right, previous_char = box[2], char_width
         lines.append([_pull_glyph(s) for s in segments])
     return lines
+
+
+def _char_width(words: list[Word]) -> float:
+    characters = sum(len(w.text) for w in words)
+    return sum(w.bbox[2] - w.bbox[0] for w in words) / characters if characters else 0.0
 
 
 def _glyph_state(text: str) -> bool | None:

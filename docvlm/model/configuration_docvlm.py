@@ -83,8 +83,9 @@ class DocVLMConfig(PreTrainedConfig):
     clip_config: dict | PreTrainedConfig | None = None
     text_config: dict | PreTrainedConfig | None = None
     image_token_id: int = QWEN_IMAGE_PAD_ID
-    image_start_token_id: int = QWEN_IMAGE_START_ID
-    image_end_token_id: int = QWEN_IMAGE_END_ID
+    # None: read from the tokenizer at load time (GOT-hf configs name only the `<imgpad>` id).
+    image_start_token_id: int | None = QWEN_IMAGE_START_ID
+    image_end_token_id: int | None = QWEN_IMAGE_END_ID
     # Vary reads CLIP's penultimate layer (hidden_states[-2]) and drops the CLS token.
     clip_feature_layer: int = -2
     tie_word_embeddings: bool = True
@@ -132,6 +133,8 @@ def from_got_ocr2_dict(got: dict) -> dict:
     out.update(
         vision_config=vision,
         image_token_id=got.get("image_token_index", QWEN_IMAGE_PAD_ID),
+        image_start_token_id=None,
+        image_end_token_id=None,
         architectures=["DocVLMForConditionalGeneration"],
     )
     return out

@@ -1,31 +1,24 @@
-"""Official GOT-OCR2.0 / Vary / Vary-toy checkpoints → a docvlm directory (config + safetensors)."""
+"""Official GOT-OCR2.0 / Vary / Vary-toy checkpoints → a docvlm folder (model + processor)."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from docvlm.errors import CheckpointError
 
 from .configuration_docvlm import DocVLMConfig
 from .modeling_docvlm import DocVLMForConditionalGeneration
+from .processing_docvlm import SAM_NORMALIZATION, DocVLMProcessor
+from .runtime import fill_image_token_ids, resolve_checkpoint
 
 SOURCES = {"got": "got-ocr2", "vary": "vary-base", "vary-toy": "vary-toy"}
-TOKENIZER_FILES = (
-    "tokenizer*",
-    "*.tiktoken",
-    "vocab.*",
-    "merges.txt",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "tokenization_*.py",
-)
 
 # Original SAM module names (Vary's sam.py) → docvlm / transformers GotOcr2 names.
 _SAM_RULES = [
@@ -192,8 +185,14 @@ def convert_checkpoint(
     dst_dir: str | Path,
     source: str = "got",
     config: DocVLMConfig | None = None,
+    tokenizer: str | Path | None = None,
 ) -> Path:
-    """Convert an original GOT / Vary / Vary-toy directory into a docvlm one; returns dst_dir."""
+    """Convert an original GOT / Vary / Vary-toy directory into a docvlm one; returns dst_dir.
+
+    The folder gets the model, the tokenizer files and a DocVLMProcessor (the source's SAM
+    normalization), so `parse`, `finetune` and `eval` load it as it is. `tokenizer` (a folder or
+    hub id with a transformers tokenizer) stands in for a source whose tokenizer needs remote code.
+    """
     if source not in SOURCES:
         raise CheckpointError(f"unknown source {source!r}: use one of {', '.join(SOURCES)}")
     src, dst = Path(src_dir), Path(dst_dir)
@@ -203,6 +202,12 @@ def convert_checkpoint(
         preset = DocVLMConfig.from_preset(SOURCES[source]).to_dict()
         preset["text_config"].update(_text_overrides(src, source))
         config = DocVLMConfig(**preset)
+    tokenizer_files = resolve_checkpoint(tokenizer, "tokenizer") if tokenizer is not None else src
+    text_tokenizer = _load_tokenizer(tokenizer_files)
+    fill_image_token_ids(config, text_tokenizer)
+    processor = DocVLMProcessor.from_config(
+        config, text_tokenizer, normalization=SAM_NORMALIZATION[SOURCES[source]]
+    )
     rename = _got_key if source == "got" else _vary_key
     state_dict = _convert_state_dict(src, rename)
     with torch.device("meta"):
@@ -214,7 +219,16 @@ def convert_checkpoint(
     model.config.dtype = next(iter(state_dict.values())).dtype
     dst.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(dst)
-    for pattern in TOKENIZER_FILES:
-        for path in src.glob(pattern):
-            shutil.copy2(path, dst / path.name)
+    processor.save_pretrained(dst)
     return dst
+
+
+def _load_tokenizer(directory: Path) -> PreTrainedTokenizerBase:
+    try:
+        return AutoTokenizer.from_pretrained(directory, local_files_only=True)
+    except (OSError, ValueError, TypeError) as error:
+        raise CheckpointError(
+            f"{directory} has no tokenizer transformers can load without remote code "
+            f"({str(error).splitlines()[0] if str(error) else type(error).__name__}): pass "
+            "--tokenizer with one for this model (GOT: stepfun-ai/GOT-OCR-2.0-hf)"
+        ) from None

@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from docvlm.document import Document, Page
 from docvlm.errors import DocVLMError, PageTimeoutError, TooManyPagesError
-from docvlm.extract import ExtractionResult, extract
+from docvlm.extraction import ExtractionResult, extract
 from docvlm.pipeline import DEFAULT_MAX_PAGES
 from docvlm.serve.engines import SharedEngines
 from docvlm.serve.errors import ApiError
@@ -50,6 +50,7 @@ class JobRequest:
     ocr_lang: str | None = None
     output_format: str = "json"
     schema: dict[str, Any] | None = None
+    date_order: str | None = None
 
 
 class Job:
@@ -154,6 +155,7 @@ class Job:
             pages=request.pages,
             password=request.password,
             ocr_language=request.ocr_lang or engines.default_ocr_lang,
+            date_order=request.date_order,  # type: ignore[arg-type]
         )
 
     def summary(self) -> dict[str, Any]:

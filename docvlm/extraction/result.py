@@ -1,49 +1,45 @@
-"""Schema-guided JSON extraction with per-field provenance: `extract(path, schema)`.
-
-Without a model the values come from AcroForm widgets, then from label–value pairing over the
-text layer (or Tesseract OCR words on scanned pages). With a model the VLM writes JSON under a
-grammar compiled from the schema (see `docvlm.extraction.vlm`).
+"""The result of extraction and how it is assembled from the values read.
 
 The contract on `data`: it validates against the schema whenever `errors` is empty. A field that
 was not found is null where the schema allows null, takes the schema's `default` if it has one,
 and is left out where it is optional. A required, non-nullable field that was not found is left
 out too and reported in `errors`: docvlm never invents a value to make the JSON validate. A
 value that was read but breaks the schema (pattern, minimum, ...) is treated as not found.
+
+`warnings` are what a reviewer should look at although the JSON is valid: a value kept with an
+assumption (an ambiguous date, a label printed twice) and a field left null because what was
+printed beside its label did not read as its type.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import pymupdf
+from docvlm.extraction.pairing import Found
+from docvlm.extraction.schema import ExtractionSchema, FieldSpec
 
-from docvlm.extraction.pairing import Found, label_score, pair_fields
-from docvlm.extraction.schema import ExtractionSchema, FieldSpec, label_candidates, load_schema
-from docvlm.extraction.values import parse_value
-from docvlm.extraction.words import PageWords, Segment, Word, page_words
-from docvlm.sources import SourcePage, open_source
-
-MIN_WIDGET_NAME_SCORE = 85.0
 _MISSING = object()
 
 
 @dataclass
 class ExtractionResult:
-    """Extracted `data`, where each value came from (`fields`, by JSON pointer), and `errors`."""
+    """Extracted `data`, where each value came from (`fields`, by JSON pointer), `errors`
+    (the JSON breaks the schema) and `warnings` (valid JSON, but look here)."""
 
     data: dict[str, Any]
     fields: dict[str, Found] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON the CLI writes: data, fields {pointer: value, page, bbox, ...}, errors."""
+        """The JSON the CLI writes: data, fields {pointer: value, page, bbox, ...}, errors,
+        warnings."""
         return {
             "data": self.data,
             "fields": {
@@ -53,10 +49,12 @@ class ExtractionResult:
                     "bbox": [round(v, 2) for v in found.bbox] if found.bbox else None,
                     "confidence": found.confidence,
                     "source": found.source,
+                    **({"warning": found.warning} if found.warning else {}),
                 }
                 for pointer, found in self.fields.items()
             },
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -78,103 +76,11 @@ class ExtractionResult:
         return cls(data=payload["data"], fields=fields, errors=list(payload.get("errors", [])))
 
 
-def extract(
-    path: str | Path | bytes,
-    schema: Any,
-    *,
-    model: Any = None,
-    pages: str | list[int] | None = None,
-    password: str | None = None,
-    ocr_language: str = "eng",
+def assemble(
+    schema: ExtractionSchema, found: dict[str, Found], unsure: dict[str, str] | None = None
 ) -> ExtractionResult:
-    """Fill `schema` (JSON Schema dict or pydantic model class) from a PDF or image."""
-    checked = load_schema(schema)
-    with open_source(path, password=password, pages=pages) as source:
-        source_pages = list(source.pages())
-        if model is not None:
-            from docvlm.extraction.vlm import extract_with_model
-
-            found = extract_with_model(model, source_pages, checked)
-        else:
-            found = extract_without_model(source_pages, checked, ocr_language)
-    return assemble(checked, found)
-
-
-def extract_without_model(
-    pages: list[SourcePage], schema: ExtractionSchema, ocr_language: str = "eng"
-) -> dict[str, Found]:
-    """AcroForm widget values first, then label–value pairing over the page words."""
-    words = [page_words(page, ocr_language) for page in pages]
-    found: dict[str, Found] = {}
-    for page in words:
-        found.update(_widget_values(page, schema.root, set(found)))
-    found.update(pair_fields(schema.root, words, set(found)))
-    return found
-
-
-def _widget_values(page: PageWords, root: FieldSpec, taken: set[str]) -> dict[str, Found]:
-    """Widgets whose field name matches a schema field fill it directly; the rest become
-    segments on the page so a label printed beside them can claim them."""
-    if page.pdf_page is None:
-        return {}
-    leaves = [(leaf, parent) for parent, leaf in _leaves_with_parents(root)]
-    found: dict[str, Found] = {}
-    widgets = list(page.pdf_page.widgets() or [])
-    # A filled widget's appearance stream shows up as text-layer words: the widget is the source.
-    rects = [widget.rect for widget in widgets]
-    page.words = [w for w in page.words if not any(_center_in(w.bbox, r) for r in rects)]
-    for widget in widgets:
-        text, state = _widget_text(widget)
-        if text is None:
-            continue
-        names = [n for n in (widget.field_label, widget.field_name) if n]
-        best: tuple[float, FieldSpec, Any] | None = None
-        for leaf, parent in leaves:
-            if leaf.pointer in taken or leaf.pointer in found:
-                continue
-            score = max(label_score(n, label_candidates(leaf, parent)) for n in names)
-            parsed = parse_value(text, leaf)
-            if score >= MIN_WIDGET_NAME_SCORE and parsed and (best is None or score > best[0]):
-                best = (score, leaf, parsed)
-        box = tuple(widget.rect)
-        if best is not None:
-            score, leaf, (value, confidence) = best
-            found[leaf.pointer] = Found(
-                value, page.number, box, round(score / 100 * confidence, 3), "acroform"
-            )
-        else:
-            segment = Segment([Word(text, box)], page.number, -1, checkbox=state, widget=True)
-            page.widget_segments.append(segment)
-    return found
-
-
-def _center_in(box: tuple, rect: pymupdf.Rect) -> bool:
-    return rect.contains(pymupdf.Point((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
-
-
-def _widget_text(widget: pymupdf.Widget) -> tuple[str | None, bool | None]:
-    """A widget's value as printed text, and its checkbox state for check boxes and radios."""
-    if widget.field_type in (pymupdf.PDF_WIDGET_TYPE_CHECKBOX, pymupdf.PDF_WIDGET_TYPE_RADIOBUTTON):
-        on = widget.field_value not in (None, "", "Off", False)
-        return ("☑" if on else "☐"), on
-    value = widget.field_value
-    if value is None or not str(value).strip():
-        return None, None
-    return str(value), None
-
-
-def _leaves_with_parents(spec: FieldSpec) -> list[tuple[FieldSpec | None, FieldSpec]]:
-    out: list[tuple[FieldSpec | None, FieldSpec]] = []
-    for child in spec.properties.values():
-        if child.kind == "object":
-            out += [(child, leaf) for leaf in child.leaves() if leaf.kind != "array"]
-        elif child.kind != "array":
-            out.append((None, child))
-    return out
-
-
-def assemble(schema: ExtractionSchema, found: dict[str, Found]) -> ExtractionResult:
-    """Build `data` from found values under the contract in this module's docstring."""
+    """Build `data` from found values under the contract in this module's docstring; `unsure`
+    gives, by pointer, why a field was left unfilled."""
     errors: list[dict[str, str]] = []
     data = _build(schema.root, "", found, errors)
     validator = schema.validator()
@@ -197,7 +103,14 @@ def assemble(schema: ExtractionSchema, found: dict[str, Found]) -> ExtractionRes
                     if not any(e["pointer"] == pointer for e in errors):
                         errors.append({"pointer": pointer, "message": "required field not found"})
     kept = {p: f for p, f in found.items() if _present(data, p)}
-    return ExtractionResult(data=data, fields=kept, errors=errors)
+    reported = {e["pointer"] for e in errors}
+    warnings = [{"pointer": p, "message": f.warning} for p, f in kept.items() if f.warning]
+    warnings += [
+        {"pointer": p, "message": message}
+        for p, message in (unsure or {}).items()
+        if p not in reported and p not in kept
+    ]
+    return ExtractionResult(data=data, fields=kept, errors=errors, warnings=warnings)
 
 
 def _build(spec: FieldSpec, pointer: str, found: dict[str, Found], errors: list) -> Any:

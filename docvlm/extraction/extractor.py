@@ -1,0 +1,78 @@
+"""Schema-guided JSON extraction with per-field provenance: `extract(path, schema)`.
+
+Without a model the values come from AcroForm widgets, then from label–value pairing over the
+text layer (or Tesseract OCR words on scanned pages), then, for an issuer or address no label
+names, from the letterhead (`unlabelled`). With a model the VLM writes JSON under a
+grammar compiled from the schema (see `docvlm.extraction.vlm`). `docvlm.extraction.result`
+holds the contract on what `data` may contain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from docvlm.extraction.pairing import Found, pair_fields, unsure_fields
+from docvlm.extraction.result import ExtractionResult, assemble
+from docvlm.extraction.schema import ExtractionSchema, load_schema
+from docvlm.extraction.unlabelled import unlabelled_fields
+from docvlm.extraction.values import DATE_ORDERS, DateOrder, date_order_evidence
+from docvlm.extraction.widgets import widget_values
+from docvlm.extraction.words import PageWords, page_words
+from docvlm.sources import open_source
+
+if TYPE_CHECKING:
+    from docvlm.engines.vlm import Quantize
+
+
+def extract(
+    path: str | Path | bytes,
+    schema: Any,
+    *,
+    model: Any = None,
+    adapter: str | Path | None = None,
+    device: str = "auto",
+    quantize: Quantize | None = None,
+    pages: str | list[int] | None = None,
+    password: str | None = None,
+    ocr_language: str = "eng",
+    date_order: DateOrder | None = None,
+) -> ExtractionResult:
+    """Fill `schema` (JSON Schema dict or pydantic model class) from a PDF or image.
+
+    `model` is a checkpoint folder (loaded with `adapter`, `device`, `quantize`) or a loaded
+    `VLMEngine`; without one, widgets and printed labels are read. `date_order` ("dmy" or
+    "mdy") decides dates like 03/04/2026; by default the document's unambiguous dates do.
+    """
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise ValueError(f"date_order must be one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
+    checked = load_schema(schema)
+    with open_source(path, password=password, pages=pages) as source:
+        source_pages = list(source.pages())
+        if model is not None:
+            from docvlm.engines.vlm import VLMEngine
+            from docvlm.extraction.vlm import extract_with_model
+
+            if not isinstance(model, VLMEngine):
+                model = VLMEngine(Path(model), adapter=adapter, device=device, quantize=quantize)
+            return assemble(checked, extract_with_model(model, source_pages, checked))
+        words = [page_words(page, ocr_language) for page in source_pages]
+        found = extract_without_model(words, checked, date_order)
+        unsure = unsure_fields(checked.root, words, found)
+    return assemble(checked, found, unsure)
+
+
+def extract_without_model(
+    words: list[PageWords], schema: ExtractionSchema, date_order: DateOrder | None = None
+) -> dict[str, Found]:
+    """AcroForm widget values first, then label–value pairing over the page words; dates like
+    03/04/2026 follow `date_order`, else the order the document's unambiguous dates show."""
+    if date_order is None:
+        # From the words, not the lines: lines are built once, after widgets join them.
+        date_order = date_order_evidence(word.text for page in words for word in page.words)
+    found: dict[str, Found] = {}
+    for page in words:
+        found.update(widget_values(page, schema.root, set(found), date_order))
+    found.update(pair_fields(schema.root, words, set(found), date_order))
+    found.update(unlabelled_fields(schema.root, words, found))
+    return found
