@@ -98,10 +98,11 @@ class Client:
         pages: str | None = None,
         ocr_lang: str | None = None,
         password: str | None = None,
+        date_order: str | None = None,
         filename: str | None = None,
     ) -> ExtractionResult:
         """Fill `schema` (JSON Schema dict or text, or a pydantic model class) on the server."""
-        fields = _fields(pages=pages, ocr_lang=ocr_lang, password=password)
+        fields = _fields(pages=pages, ocr_lang=ocr_lang, password=password, date_order=date_order)
         fields["schema"] = _schema_text(schema)
         response = self._call("POST", "/v1/extract", files=_file(file, filename), data=fields)
         return ExtractionResult.from_dict(response.json())

@@ -135,6 +135,10 @@ def test_sync_extract_equals_cli(server, tmp_path: Path) -> None:
     assert answer.status_code == 200, answer.text
     assert answer.text == cli("extract", "invoice.pdf", "--schema", tmp_path / "schema.json")
     assert answer.json()["data"]["invoice_number"] == "INV-2024-0173"
+    schema = json.dumps(INVOICE_SCHEMA)
+    dmy = post(server, "/v1/extract", data, "invoice.pdf", schema=schema, date_order="dmy")
+    cli_dmy = cli("extract", "invoice.pdf", "-s", tmp_path / "schema.json", "--date-order", "dmy")
+    assert dmy.text == cli_dmy
 
 
 def test_pages_and_engine_options(server) -> None:
@@ -239,15 +243,22 @@ def test_bad_files_are_typed_errors_and_the_server_stays_healthy(server, tmp_pat
 def test_bad_requests_are_typed_errors(server) -> None:
     pdf = (SAMPLES / "report.pdf").read_bytes()
     url = server.url
+    broken = {"content-type": "multipart/form-data; boundary=b"}
     cases = [
         (post(server, "/v1/parse", b"%PDF-1.4\n" + b"x" * (1024 * 1024 + 10)), 413, "too_large"),
         (post(server, "/v1/parse", text_pages_pdf(6)), 422, "too_many_pages"),
+        (
+            post(server, "/v1/extract", text_pages_pdf(6), schema=json.dumps(INVOICE_SCHEMA)),
+            422,
+            "too_many_pages",
+        ),
         (post(server, "/v1/parse", pdf, pages="9"), 422, "page_range"),
         (post(server, "/v1/parse", pdf, format="docx"), 422, "invalid_request"),
         (post(server, "/v1/parse", pdf, engine="magic"), 422, "invalid_request"),
         (post(server, "/v1/parse", pdf, engine="vlm"), 400, "engine_unavailable"),
         (post(server, "/v1/parse", pdf, ocr_lang="xx_nope"), 422, "invalid_request"),
         (post(server, "/v1/parse", pdf, colour="blue"), 422, "invalid_request"),
+        (post(server, "/v1/extract", pdf, schema="{}", date_order="ymd"), 422, "invalid_request"),
         (
             post(server, "/v1/extract", pdf, schema='{"type": "object", "properties": '),
             422,
@@ -257,6 +268,11 @@ def test_bad_requests_are_typed_errors(server) -> None:
         (post(server, "/v1/extract", pdf), 422, "schema"),
         (httpx.post(f"{url}/v1/parse", files={"pages": (None, "1")}), 422, "invalid_request"),
         (httpx.post(f"{url}/v1/parse", content=pdf), 415, "unsupported_media_type"),
+        (
+            httpx.post(f"{url}/v1/parse", content=b"--b\r\nno headers at all", headers=broken),
+            422,
+            "invalid_request",
+        ),  # fmt: skip
         (httpx.get(f"{url}/v1/tasks/nope"), 404, "not_found"),
         (httpx.get(f"{url}/v1/nothing"), 404, "not_found"),
         (httpx.get(f"{url}/v1/parse"), 405, "method_not_allowed"),

@@ -34,7 +34,7 @@ STATIC = Path(__file__).parent / "static"
 FORMATS = {"json": "json", "markdown": "md", "md": "md", "html": "html"}
 MEDIA_TYPES = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
 PARSE_FIELDS = {"pages", "format", "engine", "ocr_lang", "password"}
-EXTRACT_FIELDS = {"pages", "ocr_lang", "password", "schema"}
+EXTRACT_FIELDS = {"pages", "ocr_lang", "password", "schema", "date_order"}
 POLL_SECONDS = 0.05
 _FORM_DOC = {
     "requestBody": {
@@ -52,6 +52,7 @@ _FORM_DOC = {
                         "ocr_lang": {"type": "string", "example": "eng"},
                         "password": {"type": "string"},
                         "schema": {"type": "string", "description": "JSON Schema (extract)"},
+                        "date_order": {"enum": ["dmy", "mdy"], "description": "extract"},
                     },
                 }
             }
@@ -258,6 +259,9 @@ def _job_request(upload: Upload, kind: str) -> JobRequest:
     if engine is not None and engine not in ENGINE_NAMES:
         raise ApiError(422, "invalid_request", f"engine must be one of {', '.join(ENGINE_NAMES)}")
     ocr_lang = fields.get("ocr_lang") or None
+    date_order = fields.get("date_order") or None
+    if date_order not in (None, "dmy", "mdy"):
+        raise ApiError(422, "invalid_request", "date_order must be dmy or mdy")
     try:
         if ocr_lang is not None:
             check_languages(ocr_lang)
@@ -274,6 +278,7 @@ def _job_request(upload: Upload, kind: str) -> JobRequest:
         ocr_lang=ocr_lang,
         output_format=_format(fields.get("format") or "json"),
         schema=schema,
+        date_order=date_order,
     )
 
 

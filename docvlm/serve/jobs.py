@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from docvlm.document import Document, Page
-from docvlm.errors import DocVLMError, PageTimeoutError
+from docvlm.errors import DocVLMError, PageTimeoutError, TooManyPagesError
 from docvlm.extraction import ExtractionResult, extract
+from docvlm.pipeline import DEFAULT_MAX_PAGES
 from docvlm.serve.engines import SharedEngines
 from docvlm.serve.errors import ApiError
 from docvlm.serve.uploads import Upload
-from docvlm.sources import parse_page_range
+from docvlm.sources import open_source, parse_page_range
 
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 FINISHED = ("done", "failed", "cancelled")
@@ -49,6 +50,7 @@ class JobRequest:
     ocr_lang: str | None = None
     output_format: str = "json"
     schema: dict[str, Any] | None = None
+    date_order: str | None = None
 
 
 class Job:
@@ -139,6 +141,13 @@ class Job:
 
     def _extract(self, engines: SharedEngines) -> ExtractionResult:
         request = self.request
+        max_pages = engines.parser_options.get("max_pages", DEFAULT_MAX_PAGES)
+        with open_source(request.path, password=request.password, pages=request.pages) as source:
+            if len(source.page_numbers) > max_pages:
+                raise TooManyPagesError(
+                    f"{request.name}: {len(source.page_numbers)} pages selected, over the "
+                    f"limit of {max_pages} (--max-pages, or select pages with pages=)"
+                )
         return extract(
             request.path,
             request.schema,
@@ -146,6 +155,7 @@ class Job:
             pages=request.pages,
             password=request.password,
             ocr_language=request.ocr_lang or engines.default_ocr_lang,
+            date_order=request.date_order,  # type: ignore[arg-type]
         )
 
     def summary(self) -> dict[str, Any]:

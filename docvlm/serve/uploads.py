@@ -13,8 +13,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from docvlm.serve.errors import ApiError
 from docvlm.sources import IMAGE_SUFFIXES, PDF_SUFFIXES
@@ -71,6 +72,12 @@ async def receive_upload(request: Request, spool_root: Path, max_bytes: int) -> 
     upload = Upload(Path(tempfile.mkdtemp(dir=spool_root)))
     try:
         await _stream_parts(request, params[b"boundary"], upload, max_bytes)
+    except MultipartParseError as error:
+        upload.remove()
+        raise ApiError(422, "invalid_request", f"malformed multipart body ({error})") from None
+    except ClientDisconnect:
+        upload.remove()
+        raise ApiError(400, "disconnected", "the client went away during the upload") from None
     except BaseException:
         upload.remove()
         raise
