@@ -22,7 +22,7 @@ from docvlm.engines.textlayer.blocks import (
     usual_line_gap,
 )
 from docvlm.engines.textlayer.forms import form_fields
-from docvlm.engines.textlayer.lines import Line, center_in, extract_lines, merge_markers
+from docvlm.engines.textlayer.lines import Line, extract_lines, merge_markers
 from docvlm.engines.textlayer.tables import ruled_tables, unruled_tables
 from docvlm.errors import EngineUnavailableError
 from docvlm.reading_order import reading_order
@@ -56,10 +56,9 @@ class TextLayerEngine(Engine):
                 f"page {page.number} is a scan without a text layer: use --engine ocr or vlm"
             )
         tables = ruled_tables(page.pdf_page, lines)
-        lines = [
-            ln for ln in lines if not any(center_in(ln.page_bbox, t.page_bbox) for t in tables)
-        ]
-        fields = form_fields(page.pdf_page, lines)
+        fields, labels = form_fields(page.pdf_page, lines)
+        placed = {id(ln) for t in tables for ln in t.members} | {id(ln) for ln in labels}
+        lines = [ln for ln in lines if id(ln) not in placed]
         code = _mono_share(lines) < MAX_CODE_SHARE
         blocks: list[Block] = []
         for frame in _frames_by_size(lines):

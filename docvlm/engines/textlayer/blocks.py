@@ -125,7 +125,7 @@ def _start(line: Line, levels: SizeLevels, list_indents: list[float], code: bool
         list_indents.clear()
         return _Pending(BlockType.HEADING, [line], level=level, size=size, code_page=code)
     match = MARKER.match(line.text)
-    if match is None:
+    if match is None or not line.text[match.end() :].strip():  # a lone "–" is no list item
         list_indents.clear()
         return _Pending(BlockType.PARAGRAPH, [line], size=size, code_page=code)
     x = line.bbox[0]

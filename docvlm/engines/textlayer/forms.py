@@ -21,11 +21,12 @@ class FormField:
     frame: int = 0
 
 
-def form_fields(pdf_page: pymupdf.Page, lines: list[Line]) -> list[FormField]:
-    """Filled fields of the page, labelled by their tooltip or the text just left of them."""
+def form_fields(pdf_page: pymupdf.Page, lines: list[Line]) -> tuple[list[FormField], list[Line]]:
+    """Filled fields of the page, labelled by their tooltip or the text just left of them,
+    and the label lines so used (they are written once, as the key)."""
     if not pdf_page.parent.is_form_pdf:
-        return []
-    fields = []
+        return [], []
+    fields, labels = [], []
     for widget in pdf_page.widgets():
         value = widget.field_value
         if isinstance(value, list):
@@ -39,12 +40,17 @@ def form_fields(pdf_page: pymupdf.Page, lines: list[Line]) -> list[FormField]:
         ):
             value = "☒"
         box = tuple(widget.rect)
-        key = (widget.field_label or "").strip() or _label_left_of(box, lines) or widget.field_name
+        key = (widget.field_label or "").strip()
+        if not key:
+            label = _label_left_of(box, lines)
+            if label is not None:
+                labels.append(label)
+            key = label.text.strip() if label else widget.field_name
         fields.append(FormField(to_frame(0, box), box, key, value))
-    return fields
+    return fields, labels
 
 
-def _label_left_of(box: BBox, lines: list[Line]) -> str:
+def _label_left_of(box: BBox, lines: list[Line]) -> Line | None:
     """The nearest text line on the widget's row that ends left of it."""
     row = [
         ln
@@ -53,5 +59,4 @@ def _label_left_of(box: BBox, lines: list[Line]) -> str:
         and ln.page_bbox[2] <= box[0] + 2
         and abs(mid_y(ln.page_bbox) - mid_y(box)) < 0.6 * (box[3] - box[1])
     ]
-    nearest = max(row, key=lambda ln: ln.page_bbox[2], default=None)
-    return nearest.text.strip() if nearest else ""
+    return max(row, key=lambda ln: ln.page_bbox[2], default=None)

@@ -33,7 +33,9 @@ _BOLD, _ITALIC, _MONO = 16, 2, 8  # PyMuPDF span flag bits
 _MONO_FONT = re.compile(r"mono|courier|consol|menlo|inconsolata|typewriter|cmtt|sftt|code", re.I)
 
 VERTICAL = 1  # the frame of text running downwards (and of vertical CJK)
-FRAGMENT_GAP = 0.6  # same-row fragments closer than this × font size are one line
+# PyMuPDF splits a line only at a wide gap (a table column, a tab stop): other pieces of one
+# row join only when they touch (a sub- or superscript, a kerning break).
+FRAGMENT_GAP = 0.1
 CJK_LETTERSPACE = 3.0  # spaced-out CJK glyphs (a "目　录" heading) join up to this × size
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
@@ -266,7 +268,7 @@ def _fragment_pad(left: Line, right: Line) -> str | None:
         return None
     if left.mono and right.mono:
         return " " * max(1, round(gap / (0.6 * size)))
-    return "" if cjk else " "
+    return ""
 
 
 def _cjk_edge(char: str) -> bool:

@@ -8,8 +8,9 @@ cells filled — a page-sized frame, a form's boxes or a figure's strokes stay t
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pymupdf
 
@@ -18,10 +19,22 @@ from docvlm.engines.textlayer.lines import Line, center_in, mid_y, to_frame
 from docvlm.geometry import union
 
 MAX_CELL_WORDS = 4  # unruled tables: longer "cells" are running text
+MIN_FULL_ROWS = 0.6  # share of an unruled table's rows with two or more cells
+MAX_LABEL_WORDS = 8  # … except a row's first cell, its label
+COLLAPSED_CELLS = 3  # cells of one ruled row holding ≥ 3 lines each: rows of text, not a cell
 MIN_TABLE_ROWS = 3
 MIN_FILLED = 0.5  # share of a grid's cells that hold text
 MIN_FORM_WIDGETS = 5
 MAX_PAGE_SHARE = 0.85  # a "table" covering more of the page than this is a frame
+
+
+_WORD = re.compile(r"\w+")
+_LEADER = re.compile(r"(?:\s*[.…⋯·]){3,}\s*$")  # "Robbery. . . . . ." → "Robbery"
+
+
+def cell_text(text: str) -> str:
+    """A cell's text without the dot leaders that run it up to the next column."""
+    return _LEADER.sub("", text).strip()
 
 
 @dataclass
@@ -30,6 +43,7 @@ class TableRegion:
     page_bbox: BBox
     table: Table
     frame: int = 0
+    members: list[Line] = field(default_factory=list)  # the lines placed in its cells
 
 
 def ruled_tables(pdf_page: pymupdf.Page, lines: list[Line]) -> list[TableRegion]:
@@ -38,27 +52,26 @@ def ruled_tables(pdf_page: pymupdf.Page, lines: list[Line]) -> list[TableRegion]
         return []  # a fillable form: its ruled boxes are the form's layout, not tables
     regions = []
     page_area = abs(pdf_page.rect)
-    # One call over all grids that hold text: `find_tables` reads the page's characters on
-    # every call, which costs more than the search itself.
+    # Only grids holding text are searched: `find_tables` reads the page's characters on every
+    # call, which costs more than the search itself.
     grids = [
         g for g in _rule_groups(pdf_page) if sum(center_in(ln.page_bbox, g) for ln in lines) >= 2
     ]
-    if not grids:
-        return []
-    clip = pymupdf.Rect(grids[0])
-    for grid in grids[1:]:
-        clip |= grid
-    for found in pdf_page.find_tables(clip=clip, use_layout=False).tables:
+    claimed: set[int] = set()  # nested tables: each line goes to the first table only
+    found_tables = [t for g in grids for t in pdf_page.find_tables(clip=g, use_layout=False).tables]
+    for found in sorted(found_tables, key=lambda t: -abs(pymupdf.Rect(t.bbox))):
         cells = [c for c in found.cells if c]
         page_box = tuple(found.bbox)
-        inside = [ln for ln in lines if center_in(ln.page_bbox, page_box)]
+        inside = [ln for ln in lines if id(ln) not in claimed and center_in(ln.page_bbox, page_box)]
         if not inside or abs(pymupdf.Rect(page_box)) > MAX_PAGE_SHARE * page_area:
             continue
         frame = Counter(ln.frame for ln in inside).most_common(1)[0][0]
         framed = [ln for ln in inside if ln.frame == frame]
-        table = _grid_table([to_frame(frame, c) for c in cells], framed)
-        if is_real_table(table):
-            regions.append(TableRegion(to_frame(frame, page_box), page_box, table, frame))
+        table, members = _grid_table([to_frame(frame, c) for c in cells], framed)
+        if is_real_table(table) and not _collapsed(table, members):
+            box = to_frame(frame, page_box)
+            regions.append(TableRegion(box, page_box, joined_cells(table), frame, members))
+            claimed.update(id(ln) for ln in members)
     return regions
 
 
@@ -72,11 +85,20 @@ def is_real_table(table: Table) -> bool:
     return len(used_rows) >= 2 and len(used_cols) >= 2 and filled >= MIN_FILLED * len(table.cells)
 
 
+def _collapsed(table: Table, members: list[Line]) -> bool:
+    """Rows of an unruled body drawn inside one ruled frame: several cells of one grid row
+    each hold a stack of lines. Such a grid is read from the text's own rows instead."""
+    stacked = Counter(c.row for c in table.cells if c.text and c.text.count("\n") >= 2)
+    return any(n >= COLLAPSED_CELLS for n in stacked.values())
+
+
 def _rule_groups(pdf_page: pymupdf.Page) -> list[pymupdf.Rect]:
     """Areas of touching straight rules and rectangles with enough of both to form a grid."""
     groups: list[list] = []  # [area, horizontal edges, vertical edges]
     for path in pdf_page.get_cdrawings():
         horizontal = vertical = 0
+        if sum(item[0] == "c" for item in path["items"]) > len(path["items"]) // 2:
+            continue  # mostly curves: a figure's strokes, not a grid
         for item in path["items"]:
             if item[0] == "l":
                 (x0, y0), (x1, y1) = item[1], item[2]
@@ -98,8 +120,9 @@ def _rule_groups(pdf_page: pymupdf.Page) -> list[pymupdf.Rect]:
     return [area for area, horizontal, vertical in groups if horizontal >= 3 and vertical >= 3]
 
 
-def _grid_table(cells: list[BBox], lines: list[Line]) -> Table:
-    """A cell grid from cell rectangles (spans where a cell covers several grid columns/rows)."""
+def _grid_table(cells: list[BBox], lines: list[Line]) -> tuple[Table, list[Line]]:
+    """A cell grid from cell rectangles (spans where a cell covers several grid columns/rows),
+    and the lines placed in its cells."""
     xs = _edges([c[0] for c in cells] + [c[2] for c in cells])
     ys = _edges([c[1] for c in cells] + [c[3] for c in cells])
     inside: dict[int, list[Line]] = {}
@@ -116,13 +139,21 @@ def _grid_table(cells: list[BBox], lines: list[Line]) -> Table:
             TableCell(
                 row=row,
                 col=col,
-                text=" ".join(ln.text.strip() for ln in cell_lines),
+                text="\n".join(cell_text(ln.text) for ln in cell_lines),
                 row_span=max(1, _edge_index(ys, y1) - row),
                 col_span=max(1, _edge_index(xs, x1) - col),
                 header=row == 0 and all(ln.bold for ln in cell_lines),
             )
         )
-    return _with_header(Table(num_rows=len(ys) - 1, num_cols=len(xs) - 1, cells=table_cells))
+    table = Table(num_rows=len(ys) - 1, num_cols=len(xs) - 1, cells=table_cells)
+    return _with_header(table), [ln for placed in inside.values() for ln in placed]
+
+
+def joined_cells(table: Table) -> Table:
+    """The table with each multi-line cell's lines joined into one text."""
+    for cell in table.cells:
+        cell.text = " ".join(cell.text.split("\n"))
+    return table
 
 
 def _with_header(table: Table) -> Table:
@@ -176,8 +207,10 @@ def _body_ends(run: list[list[int]]) -> list[list[int]]:
     most = max(len(r) for r in run)
     first_full = next(k for k, r in enumerate(run) if len(r) >= max(2, most - 1))
     end = first_full
-    while end < len(run) and len(run[end]) >= 2:
-        end += 1
+    while end < len(run) and (
+        len(run[end]) >= 2 or (end + 1 < len(run) and len(run[end + 1]) >= 2)
+    ):
+        end += 1  # a lone cell just above a full row is the first line of a wrapped cell
     return run[:end]
 
 
@@ -195,7 +228,16 @@ def _rows(lines: list[Line]) -> list[list[int]]:
 
 
 def _is_cell_row(row: list[int], lines: list[Line], min_cells: int) -> bool:
-    return len(row) >= min_cells and all(len(lines[i].text.split()) <= MAX_CELL_WORDS for i in row)
+    """Enough short cells (dot leaders are no words; the first cell may be a longer label)."""
+    if len(row) < min_cells:
+        return False
+    counts = [len(_WORD.findall(lines[i].text)) for i in row]
+    # A longer first cell is a row label only when the rest are figures.
+    figures = all(
+        any(c.isdigit() for c in lines[i].text) or lines[i].text.strip() in "–—-" for i in row[1:]
+    )
+    label_limit = MAX_LABEL_WORDS if figures and len(row) >= 2 else MAX_CELL_WORDS
+    return counts[0] <= label_limit and all(n <= MAX_CELL_WORDS for n in counts[1:])
 
 
 def _follows(previous: list[int], row: list[int], lines: list[Line]) -> bool:
@@ -224,14 +266,16 @@ def _table_from_rows(rows: list[list[int]], lines: list[Line]) -> TableRegion | 
         texts = [""] * len(bands)
         for i in row:
             band = _band_of(lines[i].bbox, bands)
-            texts[band] = f"{texts[band]} {lines[i].text.strip()}".strip()
+            texts[band] = f"{texts[band]} {cell_text(lines[i].text)}".strip()
         grid.append(texts)
     header = [" ".join(t for t in column if t) for column in zip(*grid[:first_full], strict=True)]
-    body = grid[first_full:]
+    body = _wrapped_cells_merged(grid[first_full:])
     if header and any(header):
         body = [header, *body]
     elif all(lines[i].bold for i in rows[0]):
         header = body[0]
+    if sum(1 for row in body if sum(1 for t in row if t) >= 2) < MIN_FULL_ROWS * len(body):
+        return None  # mostly lone cells: an address block beside a date, not a grid
     table = Table.from_rows(body, header_rows=int(bool(header and any(header))))
     if not is_real_table(table):
         return None
@@ -241,7 +285,25 @@ def _table_from_rows(rows: list[list[int]], lines: list[Line]) -> TableRegion | 
         union([ln.page_bbox for ln in members]),
         table,
         members[0].frame,
+        members,
     )
+
+
+def _wrapped_cells_merged(grid: list[list[str]]) -> list[list[str]]:
+    """Rows of one filled cell joined to the row below: the first line(s) of a wrapped cell."""
+    merged: list[list[str]] = []
+    carry: list[str] | None = None
+    for row in grid:
+        if carry is not None:
+            row = [f"{a} {b}".strip() for a, b in zip(carry, row, strict=True)]
+            carry = None
+        filled = [k for k, t in enumerate(row) if t]
+        below = grid.index(row) + 1 if row in grid else len(grid)
+        if len(filled) == 1 and below < len(grid) and grid[below][filled[0]]:
+            carry = row
+            continue
+        merged.append(row)
+    return merged
 
 
 def _band_of(box: BBox, bands: list[tuple[float, float]]) -> int:
