@@ -42,7 +42,8 @@ _CJK = r"\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
 _EMPHASIS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
 _LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|>\s*)")
-_WORD = re.compile(r"\w+")
+_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\s*\n\s*(?=[a-z])")  # "com-⏎pile": one word
+_WORD = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+")  # a CJK glyph is a word
 
 
 # ---- the corpus ------------------------------------------------------------------------
@@ -189,7 +190,7 @@ def run_raw(files: list[CorpusFile]) -> ToolRun:
             for number in file.pages:
                 start = time.perf_counter()
                 text = pdf[number - 1].get_text()
-                _record(run, (file.name, number), text, words(text), start)
+                _record(run, (file.name, number), text, words(_HYPHEN_BREAK.sub("", text)), start)
     return run
 
 
@@ -276,6 +277,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--only", nargs="*", help="corpus file names to run")
     parser.add_argument("--fails", action="store_true", help="list docvlm's failed tests")
+    parser.add_argument("--lost", action="store_true", help="list pages where docvlm loses words")
     parser.add_argument("--skip", nargs="*", default=[], help="tools to leave out")
     args = parser.parse_args()
     root = args.corpus if (args.corpus / "SOURCES.json").exists() else COMMITTED
@@ -290,7 +292,7 @@ def main() -> None:
     print(f"\n{'tool':<14}" + "".join(f"{k:>12}" for k in kinds) + f"{'recall':>8}{'dup %':>7}")
     scores = {name: score(run, tests) for name, run in runs.items()}
     for name, run in runs.items():
-        cells = "".join(f"{'%d/%d' % scores[name].get(k, (0, 0)):>12}" for k in kinds)
+        cells = "".join(f"{'{}/{}'.format(*scores[name].get(k, (0, 0))):>12}" for k in kinds)
         print(f"{name:<14}{cells}{recall(run, raw):>8.4f}{100 * duplication(run, raw):>7.2f}")
     print(f"\n{'tool':<14}{'pages/s':>9}{'slowest page':>34}")
     for name, run in runs.items():
@@ -303,6 +305,22 @@ def main() -> None:
         mine, other = scores["docvlm text"]["all"][0], scores["pymupdf4llm"]["all"][0]
         print(f"\ndocvlm vs pymupdf4llm: {ratio:.1f}x pages/s, {mine / max(other, 1):.2f}x tests")
         print(f"docvlm vs raw layer: {raw.seconds / ours.seconds:.2f}x pages/s")
+    if args.lost:
+        run = runs["docvlm text"]
+        for key, expected in raw.words.items():
+            lost = expected - run.words.get(key, Counter())
+            doubled = {
+                w: n - expected[w] for w, n in run.words.get(key, {}).items() if n > expected[w] > 0
+            }
+            if sum(lost.values()) + sum(doubled.values()) > 0.01 * sum(expected.values()):
+                print(
+                    "LOST",
+                    key,
+                    sum(lost.values()),
+                    list(lost.items())[:12],
+                    "DOUBLED",
+                    list(doubled.items())[:6],
+                )
     if args.fails:
         run = runs["docvlm text"]
         for test in tests:

@@ -1,7 +1,10 @@
-"""Page headers and footers: lines repeated at the top or bottom of many pages.
+"""Page headers and footers: short lines repeated at the same edge of many pages.
 
 A document-level pass over every page's blocks, whichever engine read the page, so a header
-printed on born-digital and scanned pages alike is recognised across both.
+printed on born-digital and scanned pages alike is recognised across both. Candidates are the
+short blocks of the two outermost rows at the top and bottom of a page (a row may hold many
+pieces: "VerDate … Jkt … PO … Frm …" print slugs) and text set sideways in a side margin.
+A long body paragraph is never furniture, even when two pages open with it.
 """
 
 from __future__ import annotations
@@ -14,18 +17,21 @@ from math import ceil
 from docvlm.document import Block, BlockType
 
 FURNITURE_SHARE = 0.25  # a header/footer repeats on at least this share of pages (and ≥ 2)
-EDGE_BLOCKS = 2  # blocks per page edge that may be furniture
+EDGE_ROWS = 2  # rows of blocks per page edge that may be furniture
+MAX_WORDS = 15  # furniture is short: a running title, a page number, a slug
 
 _DIGITS = re.compile(r"\d+")
 _NOISE = re.compile(r"[^\w#]+")
 
 
 def mark_furniture(pages_blocks: Sequence[list[Block]]) -> None:
-    """Retype blocks repeated near the top/bottom of enough pages as PAGE_HEADER/PAGE_FOOTER."""
+    """Retype blocks repeated at the top/bottom/side of enough pages as PAGE_HEADER/PAGE_FOOTER."""
     if len(pages_blocks) < 2:
         return
     min_pages = max(2, ceil(FURNITURE_SHARE * len(pages_blocks)))
-    for edge, kind in (("top", BlockType.PAGE_HEADER), ("bottom", BlockType.PAGE_FOOTER)):
+    edges = (("top", BlockType.PAGE_HEADER), ("bottom", BlockType.PAGE_FOOTER))
+    edges += (("side", BlockType.PAGE_FOOTER),)
+    for edge, kind in edges:
         candidates = [_edge_blocks(blocks, edge) for blocks in pages_blocks]
         pages_with: Counter[str] = Counter()
         for blocks in candidates:
@@ -37,11 +43,38 @@ def mark_furniture(pages_blocks: Sequence[list[Block]]) -> None:
 
 
 def _edge_blocks(blocks: list[Block], edge: str) -> list[Block]:
-    """The blocks nearest the top or bottom edge of a page (tables never are furniture)."""
-    text_blocks = [b for b in blocks if b.bbox and b.type != BlockType.TABLE and b.text.strip()]
+    """Short text blocks of a page's outermost rows at one edge (tables never are furniture)."""
+    text_blocks = [
+        b
+        for b in blocks
+        if b.bbox
+        and b.type != BlockType.TABLE
+        and b.text.strip()
+        and len(b.text.split()) <= MAX_WORDS
+    ]
+    if edge == "side":  # sideways slugs: much taller than wide, outside the text's left/right
+        left = min((b.bbox[0] for b in blocks if b.bbox), default=0.0)
+        right = max((b.bbox[2] for b in blocks if b.bbox), default=0.0)
+        return [
+            b
+            for b in text_blocks
+            if (b.bbox[3] - b.bbox[1]) > 3 * (b.bbox[2] - b.bbox[0])
+            and (b.bbox[0] <= left + 1 or b.bbox[2] >= right - 1)
+        ]
+    every = [b for b in blocks if b.bbox]
     if edge == "top":
-        return sorted(text_blocks, key=lambda b: b.bbox[1])[:EDGE_BLOCKS]
-    return sorted(text_blocks, key=lambda b: -b.bbox[3])[:EDGE_BLOCKS]
+        outer = sorted(every, key=lambda b: b.bbox[1])
+    else:
+        outer = sorted(every, key=lambda b: -b.bbox[3])
+    rows: list[tuple[float, float]] = []
+    for block in outer:
+        top, bottom = block.bbox[1], block.bbox[3]
+        if any(top < r[1] and r[0] < bottom for r in rows):
+            continue
+        if len(rows) == EDGE_ROWS:
+            break
+        rows.append((top, bottom))
+    return [b for b in text_blocks if any(b.bbox[1] < r[1] and r[0] < b.bbox[3] for r in rows)]
 
 
 def _furniture_key(block: Block) -> str:

@@ -20,8 +20,11 @@ def reading_order(boxes: Sequence[Box], min_gap: float | None = None) -> list[in
     if not boxes:
         return []
     if min_gap is None:
+        # Gutters are about one line high or wider (7 pt in the Federal Register's 9 pt text):
+        # half the median box height separates columns; spaces inside a line never reach it.
+        heights = sorted(b[3] - b[1] for b in boxes)
         span = max(b[2] for b in boxes) - min(b[0] for b in boxes)
-        min_gap = max(span * 0.015, 1e-6)
+        min_gap = max(min(span * 0.015, 0.5 * heights[len(heights) // 2]), 1e-6)
     return _order(list(range(len(boxes))), boxes, min_gap)
 
 

@@ -1,0 +1,332 @@
+"""Tables of a text-layer page: ruled grids (PyMuPDF's `find_tables`) and unruled columns.
+
+`find_tables` is called only on the area of each group of touching rules (it costs ~40 ms per
+page when run over a whole page). Cells are read in the frame of the text inside them, so a
+table printed sideways comes out row by row. Only real grids are kept: at least 2×2 with most
+cells filled — a page-sized frame, a form's boxes or a figure's strokes stay text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pymupdf
+
+from docvlm.document import BBox, Table, TableCell
+from docvlm.engines.textlayer.lines import Line, center_in, mid_y, to_frame
+from docvlm.geometry import union
+
+MAX_CELL_WORDS = 4  # unruled tables: longer "cells" are running text
+MIN_FULL_ROWS = 0.6  # share of an unruled table's rows with two or more cells
+MAX_LABEL_WORDS = 8  # … except a row's first cell, its label
+COLLAPSED_CELLS = 3  # cells of one ruled row holding ≥ 3 lines each: rows of text, not a cell
+MIN_TABLE_ROWS = 3
+MIN_FILLED = 0.5  # share of a grid's cells that hold text
+MIN_FORM_WIDGETS = 5
+MAX_PAGE_SHARE = 0.85  # a "table" covering more of the page than this is a frame
+
+
+_WORD = re.compile(r"\w+")
+_LEADER = re.compile(r"(?:\s*[.…⋯·]){3,}\s*$")  # "Robbery. . . . . ." → "Robbery"
+
+
+def cell_text(text: str) -> str:
+    """A cell's text without the dot leaders that run it up to the next column."""
+    return _LEADER.sub("", text).strip()
+
+
+@dataclass
+class TableRegion:
+    bbox: BBox  # in the frame
+    page_bbox: BBox
+    table: Table
+    frame: int = 0
+    members: list[Line] = field(default_factory=list)  # the lines placed in its cells
+
+
+def ruled_tables(pdf_page: pymupdf.Page, lines: list[Line]) -> list[TableRegion]:
+    """Tables drawn with grid lines, each read in the frame of most of its text."""
+    if sum(1 for _ in pdf_page.widgets()) >= MIN_FORM_WIDGETS:
+        return []  # a fillable form: its ruled boxes are the form's layout, not tables
+    regions = []
+    page_area = abs(pdf_page.rect)
+    # Only grids holding text are searched: `find_tables` reads the page's characters on every
+    # call, which costs more than the search itself.
+    grids = [
+        g for g in _rule_groups(pdf_page) if sum(center_in(ln.page_bbox, g) for ln in lines) >= 2
+    ]
+    claimed: set[int] = set()  # nested tables: each line goes to the first table only
+    found_tables = [t for g in grids for t in pdf_page.find_tables(clip=g, use_layout=False).tables]
+    for found in sorted(found_tables, key=lambda t: -abs(pymupdf.Rect(t.bbox))):
+        cells = [c for c in found.cells if c]
+        page_box = tuple(found.bbox)
+        inside = [ln for ln in lines if id(ln) not in claimed and center_in(ln.page_bbox, page_box)]
+        if not inside or abs(pymupdf.Rect(page_box)) > MAX_PAGE_SHARE * page_area:
+            continue
+        frame = Counter(ln.frame for ln in inside).most_common(1)[0][0]
+        framed = [ln for ln in inside if ln.frame == frame]
+        table, members = _grid_table([to_frame(frame, c) for c in cells], framed)
+        if is_real_table(table) and not _collapsed(table, members):
+            box = to_frame(frame, page_box)
+            regions.append(TableRegion(box, page_box, joined_cells(table), frame, members))
+            claimed.update(id(ln) for ln in members)
+    return regions
+
+
+def is_real_table(table: Table) -> bool:
+    """At least 2×2 and mostly filled (spanning cells count once)."""
+    if table.num_rows < 2 or table.num_cols < 2:
+        return False
+    filled = sum(1 for c in table.cells if c.text.strip())
+    used_rows = {c.row for c in table.cells if c.text.strip()}
+    used_cols = {c.col for c in table.cells if c.text.strip()}
+    return len(used_rows) >= 2 and len(used_cols) >= 2 and filled >= MIN_FILLED * len(table.cells)
+
+
+def _collapsed(table: Table, members: list[Line]) -> bool:
+    """Rows of an unruled body drawn inside one ruled frame: several cells of one grid row
+    each hold a stack of lines. Such a grid is read from the text's own rows instead."""
+    stacked = Counter(c.row for c in table.cells if c.text and c.text.count("\n") >= 2)
+    return any(n >= COLLAPSED_CELLS for n in stacked.values())
+
+
+def _rule_groups(pdf_page: pymupdf.Page) -> list[pymupdf.Rect]:
+    """Areas of touching straight rules and rectangles with enough of both to form a grid."""
+    groups: list[list] = []  # [area, horizontal edges, vertical edges]
+    for path in pdf_page.get_cdrawings():
+        horizontal = vertical = 0
+        if sum(item[0] == "c" for item in path["items"]) > len(path["items"]) // 2:
+            continue  # mostly curves: a figure's strokes, not a grid
+        for item in path["items"]:
+            if item[0] == "l":
+                (x0, y0), (x1, y1) = item[1], item[2]
+                horizontal += abs(y1 - y0) < 1
+                vertical += abs(x1 - x0) < 1
+            elif item[0] == "re":
+                horizontal, vertical = horizontal + 2, vertical + 2
+        if not horizontal + vertical:
+            continue
+        area = pymupdf.Rect(path["rect"]) + (-2, -2, 2, 2)
+        touching = [g for g in groups if g[0].intersects(area)]
+        for group in touching:
+            groups.remove(group)
+            area |= group[0]
+            horizontal += group[1]
+            vertical += group[2]
+        groups.append([area, horizontal, vertical])
+    # Three rules each way: a lone box (a checkbox, a frame) has only two.
+    return [area for area, horizontal, vertical in groups if horizontal >= 3 and vertical >= 3]
+
+
+def _grid_table(cells: list[BBox], lines: list[Line]) -> tuple[Table, list[Line]]:
+    """A cell grid from cell rectangles (spans where a cell covers several grid columns/rows),
+    and the lines placed in its cells."""
+    xs = _edges([c[0] for c in cells] + [c[2] for c in cells])
+    ys = _edges([c[1] for c in cells] + [c[3] for c in cells])
+    inside: dict[int, list[Line]] = {}
+    for line in lines:
+        for k, cell in enumerate(cells):
+            if center_in(line.bbox, cell):
+                inside.setdefault(k, []).append(line)
+                break
+    table_cells = []
+    for k, (x0, y0, x1, y1) in enumerate(cells):
+        row, col = _edge_index(ys, y0), _edge_index(xs, x0)
+        cell_lines = sorted(inside.get(k, []), key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+        table_cells.append(
+            TableCell(
+                row=row,
+                col=col,
+                text="\n".join(cell_text(ln.text) for ln in cell_lines),
+                row_span=max(1, _edge_index(ys, y1) - row),
+                col_span=max(1, _edge_index(xs, x1) - col),
+                header=row == 0 and all(ln.bold for ln in cell_lines),
+            )
+        )
+    table = Table(num_rows=len(ys) - 1, num_cols=len(xs) - 1, cells=table_cells)
+    return _with_header(table), [ln for placed in inside.values() for ln in placed]
+
+
+def joined_cells(table: Table) -> Table:
+    """The table with each multi-line cell's lines joined into one text."""
+    for cell in table.cells:
+        cell.text = " ".join(cell.text.split("\n"))
+    return table
+
+
+def _with_header(table: Table) -> Table:
+    """Keep the first row's header flag only when the whole row looks like a header."""
+    first_row = [c for c in table.cells if c.row == 0]
+    if not all(c.header for c in first_row):
+        for cell in first_row:
+            cell.header = False
+    return table
+
+
+def _edges(values: list[float], tolerance: float = 2.0) -> list[float]:
+    edges: list[float] = []
+    for value in sorted(values):
+        if not edges or value - edges[-1] > tolerance:
+            edges.append(value)
+    return edges
+
+
+def _edge_index(edges: list[float], value: float) -> int:
+    return min(range(len(edges)), key=lambda i: abs(edges[i] - value))
+
+
+def unruled_tables(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
+    """Find runs of ≥3 rows of short cells that share column bands; return them and the rest.
+
+    A row of one short cell (a wrapped header, a group label) may sit inside a run.
+    """
+    rows = _rows(lines)
+    tables: list[TableRegion] = []
+    used: set[int] = set()
+    run: list[list[int]] = []
+    for row in [*rows, []]:  # the empty sentinel row closes the last run
+        inside = _is_cell_row(row, lines, 1 if run else 2)
+        if inside and (not run or _follows(run[-1], row, lines)):
+            run.append(row)
+            continue
+        run = _body_ends(run)
+        region = _table_from_rows(run, lines)
+        if region is not None:
+            tables.append(region)
+            used.update(i for r in run for i in r)
+        run = [row] if _is_cell_row(row, lines, 2) else []
+    return tables, [ln for i, ln in enumerate(lines) if i not in used]
+
+
+def _body_ends(run: list[list[int]]) -> list[list[int]]:
+    """The run up to its last row of ≥ 2 cells after the header, which alone has lone cells."""
+    if not run:
+        return run
+    most = max(len(r) for r in run)
+    first_full = next(k for k, r in enumerate(run) if len(r) >= max(2, most - 1))
+    end = first_full
+    while end < len(run) and (
+        len(run[end]) >= 2 or (end + 1 < len(run) and len(run[end + 1]) >= 2)
+    ):
+        end += 1  # a lone cell just above a full row is the first line of a wrapped cell
+    return run[:end]
+
+
+def _rows(lines: list[Line]) -> list[list[int]]:
+    """Line indices grouped into visual rows (shared baseline band), top to bottom."""
+    rows: list[list[int]] = []
+    for i in sorted(range(len(lines)), key=lambda i: mid_y(lines[i].bbox)):
+        if rows:
+            last = lines[rows[-1][0]].bbox
+            if abs(mid_y(lines[i].bbox) - mid_y(last)) < 0.3 * (last[3] - last[1]):
+                rows[-1].append(i)
+                continue
+        rows.append([i])
+    return [sorted(r, key=lambda i: lines[i].bbox[0]) for r in rows]
+
+
+def _is_cell_row(row: list[int], lines: list[Line], min_cells: int) -> bool:
+    """Enough short cells (dot leaders are no words; the first cell may be a longer label)."""
+    if len(row) < min_cells:
+        return False
+    counts = [len(_WORD.findall(lines[i].text)) for i in row]
+    # A longer first cell is a row label only when the rest are figures.
+    figures = all(
+        any(c.isdigit() for c in lines[i].text) or lines[i].text.strip() in "–—-" for i in row[1:]
+    )
+    label_limit = MAX_LABEL_WORDS if figures and len(row) >= 2 else MAX_CELL_WORDS
+    return counts[0] <= label_limit and all(n <= MAX_CELL_WORDS for n in counts[1:])
+
+
+def _follows(previous: list[int], row: list[int], lines: list[Line]) -> bool:
+    above = max(lines[i].bbox[3] for i in previous)
+    below = min(lines[i].bbox[1] for i in row)
+    height = lines[row[0]].bbox[3] - lines[row[0]].bbox[1]
+    return below - above < 1.5 * height
+
+
+def _table_from_rows(rows: list[list[int]], lines: list[Line]) -> TableRegion | None:
+    """A grid whose columns are the bands of its fullest rows; rows above them form the header.
+
+    Header lines sit in the column they overlap most; several header rows (a header wrapped
+    over lines, a spanning group label) merge into one header row per column.
+    """
+    if len(rows) < MIN_TABLE_ROWS:
+        return None
+    most = max(len(r) for r in rows)
+    full = [r for r in rows if len(r) >= max(2, most - 1)]
+    bands = _bands([lines[i].bbox for r in full for i in r])
+    if len(bands) < 2:
+        return None
+    first_full = next(k for k, r in enumerate(rows) if len(r) >= max(2, most - 1))
+    grid: list[list[str]] = []
+    for row in rows:
+        texts = [""] * len(bands)
+        for i in row:
+            band = _band_of(lines[i].bbox, bands)
+            texts[band] = f"{texts[band]} {cell_text(lines[i].text)}".strip()
+        grid.append(texts)
+    header = [" ".join(t for t in column if t) for column in zip(*grid[:first_full], strict=True)]
+    body = _wrapped_cells_merged(grid[first_full:])
+    if header and any(header):
+        body = [header, *body]
+    elif all(lines[i].bold for i in rows[0]):
+        header = body[0]
+    if sum(1 for row in body if sum(1 for t in row if t) >= 2) < MIN_FULL_ROWS * len(body):
+        return None  # mostly lone cells: an address block beside a date, not a grid
+    table = Table.from_rows(body, header_rows=int(bool(header and any(header))))
+    if not is_real_table(table):
+        return None
+    members = [lines[i] for r in rows for i in r]
+    return TableRegion(
+        union([ln.bbox for ln in members]),
+        union([ln.page_bbox for ln in members]),
+        table,
+        members[0].frame,
+        members,
+    )
+
+
+def _wrapped_cells_merged(grid: list[list[str]]) -> list[list[str]]:
+    """Rows of one filled cell joined to the row below: the first line(s) of a wrapped cell."""
+    merged: list[list[str]] = []
+    carry: list[str] | None = None
+    for row in grid:
+        if carry is not None:
+            row = [f"{a} {b}".strip() for a, b in zip(carry, row, strict=True)]
+            carry = None
+        filled = [k for k, t in enumerate(row) if t]
+        below = grid.index(row) + 1 if row in grid else len(grid)
+        if len(filled) == 1 and below < len(grid) and grid[below][filled[0]]:
+            carry = row
+            continue
+        merged.append(row)
+    return merged
+
+
+def _band_of(box: BBox, bands: list[tuple[float, float]]) -> int:
+    """The band a box overlaps most (the nearest one when it overlaps none)."""
+
+    def score(k: int) -> float:
+        x0, x1 = bands[k]
+        overlap = min(box[2], x1) - max(box[0], x0)
+        return overlap if overlap > 0 else -min(abs(box[0] - x1), abs(box[2] - x0))
+
+    return max(range(len(bands)), key=score)
+
+
+def _bands(boxes: list[BBox]) -> list[tuple[float, float]]:
+    """Merge the boxes' horizontal extents into disjoint column bands, left to right."""
+    bands: list[list[float]] = []
+    for x0, _, x1, _ in sorted(boxes):
+        if bands and x0 <= bands[-1][1]:
+            bands[-1][1] = max(bands[-1][1], x1)
+        else:
+            bands.append([x0, x1])
+    return [(b[0], b[1]) for b in bands]
+
+
+def table_text(table: Table) -> str:
+    return "\n".join(" ".join(c for c in row if c) for row in table.rows())
