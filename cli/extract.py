@@ -23,7 +23,9 @@ def extract(
     model: Path | None = typer.Option(None, "--model", help="docvlm checkpoint (else no model)."),
     pages: str | None = typer.Option(None, "--pages", help='1-based pages, e.g. "1-3,7".'),
     password: str | None = typer.Option(None, "--password", help="Password of encrypted PDFs."),
-    ocr_language: str = typer.Option("eng", "--ocr-lang", help="Tesseract languages, e.g. eng."),
+    ocr_language: str = typer.Option(
+        "eng", "--ocr-lang", help='Tesseract languages, e.g. "deu" or "rus+eng".'
+    ),
 ) -> None:
     """Extract JSON matching SCHEMA from FILE: data, per-field page/bbox/confidence, errors."""
     from docvlm.errors import DocVLMError, SchemaError

@@ -82,6 +82,13 @@ def upright(image: Image.Image, orientation: Orientation) -> Image.Image:
     return image.rotate(-orientation.rotate, expand=True)  # PIL turns counter-clockwise
 
 
+def box_after_turn(
+    bbox: tuple[float, float, float, float], rotate: int, original_size: tuple[int, int]
+) -> tuple[float, float, float, float]:
+    """A box on the image as it came mapped onto the upright image (the inverse of below)."""
+    return box_before_turn(bbox, (360 - rotate) % 360, original_size)
+
+
 def box_before_turn(
     bbox: tuple[float, float, float, float], rotate: int, upright_size: tuple[int, int]
 ) -> tuple[float, float, float, float]:
