@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 OSD_LONGER_SIDE = 1600
-# Below this orientation confidence OSD's answer is a guess (measured on rendered pages:
-# right answers scored ≥ 1.5, wrong ones on sparse pages ≤ 1.2); the page is then read as is.
-MIN_ORIENTATION_CONFIDENCE = 1.5
+# Below this orientation confidence OSD's answer is a guess and the page is read as it came.
+# On 60 rendered corpus pages (all four turns, 150/200 dpi, clean/blurred/skewed) OSD was right
+# on 56 when trusted from 0.3 up, and on 54 from 1.0 up: its low scores are mostly right too.
+MIN_ORIENTATION_CONFIDENCE = 0.3
 MIN_SCRIPT_CONFIDENCE = 1.0
 
 _FIELD = re.compile(r"^([A-Za-z ]+):\s*(\S+)", re.MULTILINE)
