@@ -5,7 +5,8 @@ PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 STAMP = .setup-done
 APT_PACKAGES = poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
-	fonts-dejavu-core fonts-dejavu-extra
+	tesseract-ocr-osd tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-rus \
+	tesseract-ocr-jpn tesseract-ocr-jpn-vert fonts-dejavu-core fonts-dejavu-extra
 DEJAVU = /usr/share/fonts/truetype/dejavu
 
 .PHONY: demo test setup system-packages lint
@@ -29,6 +30,7 @@ system-packages:
 	@if command -v pdftoppm >/dev/null && command -v tesseract >/dev/null \
 		&& tesseract --list-langs 2>/dev/null | grep -qx eng \
 		&& tesseract --list-langs 2>/dev/null | grep -qx chi_sim \
+		&& tesseract --list-langs 2>/dev/null | grep -qx osd \
 		&& [ -f $(DEJAVU)/DejaVuSans.ttf ] && [ -f $(DEJAVU)/DejaVuSerif-Italic.ttf ]; then \
 		echo "system packages present"; \
 	elif command -v apt-get >/dev/null; then \

@@ -19,6 +19,7 @@ from docvlm.document import BlockType
 from docvlm.engines import ocr_tesseract
 from docvlm.engines.ocr import OCREngine
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, lines_to_blocks
+from docvlm.engines.ocr_tables import grid_to_table
 from docvlm.engines.orientation import parse_osd
 from docvlm.metrics import normalize_whitespace, normalized_edit_distance, word_error_rate
 from docvlm.pipeline import Parser
@@ -330,3 +331,42 @@ def test_real_scans_beat_or_match_plain_tesseract() -> None:
         ours_distance = normalized_edit_distance(normalize_whitespace(ours), truth)
         plain_distance = normalized_edit_distance(normalize_whitespace(tesseract), truth)
         assert ours_distance <= plain_distance + 0.02, (name, ours_distance, plain_distance)
+
+
+def test_scanned_headers_and_footers_go_through_the_furniture_pass(parser: Parser) -> None:
+    document = pymupdf.open()
+    for number in (1, 2):
+        page = document.new_page(width=420, height=320)
+        page.insert_text((24, 24), "Northwind Quarterly Review", fontname="helv", fontsize=8)
+        for row, line in enumerate(PARAGRAPH[number - 1 :: 2]):
+            page.insert_text((24, 80 + 16 * row), line, fontname="helv", fontsize=10)
+        page.insert_text((190, 300), f"Page {number}", fontname="helv", fontsize=8)
+    scanned = pymupdf.open()
+    for page in document:
+        pixmap = page.get_pixmap(dpi=200)
+        image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
+        target = scanned.new_page(width=page.rect.width, height=page.rect.height)
+        target.insert_image(target.rect, stream=png(image))
+    result = parser.parse(scanned.tobytes())
+    assert [p.engine for p in result.pages] == ["ocr", "ocr"]
+    for page in result.pages:
+        kinds = {b.text: b.type for b in page.blocks}
+        assert kinds["Northwind Quarterly Review"] == BlockType.PAGE_HEADER
+        assert kinds[f"Page {page.number}"] == BlockType.PAGE_FOOTER
+    assert "Northwind" not in result.to_markdown()
+
+
+def test_grid_with_a_merged_cell_keeps_its_span() -> None:
+    merged = (0.0, 0.0, 200.0, 20.0)
+    boxes = [
+        [merged, merged],
+        [(0.0, 20.0, 100.0, 40.0), (100.0, 20.0, 200.0, 40.0)],
+    ]
+    words = [
+        OCRWord("Totals", (10, 5, 60, 15), 0.9),
+        OCRWord("12", (10, 25, 30, 35), 0.9),
+        OCRWord("7", (110, 25, 120, 35), 0.9),
+    ]
+    table = grid_to_table(boxes, words)
+    assert table is not None and table.rows() == [["Totals", ""], ["12", "7"]]
+    assert table.cells[0].col_span == 2
