@@ -206,6 +206,7 @@ def main() -> None:
     engine.parse(open_source(samples[0].png).page(1))  # load the models outside the timing
 
     rows = []
+    flagged: dict[str, bool] = {}  # label → docvlm flagged the page low_confidence
     for position, sample in enumerate(samples):
         timings = {}
         order = ("tesseract", "docvlm") if position % 2 else ("docvlm", "tesseract")
@@ -215,7 +216,9 @@ def main() -> None:
                 text = plain_tesseract(sample.png)
                 cells: list[str] = []
             else:
-                blocks = engine.parse(open_source(sample.png).page(1))
+                source_page = open_source(sample.png).page(1)
+                blocks = engine.parse(source_page)
+                flagged[sample.label] = source_page.findings.low_confidence
                 text = blocks_text(blocks)
                 cells = [c.text for b in blocks if b.table for c in b.table.cells]
             timings[tool] = (time.perf_counter() - start, distance(text, sample.truth), cells)
@@ -264,6 +267,14 @@ def main() -> None:
     if tables:
         scores = [cell_f1(t["docvlm"][2], s.table_cells) for s, t in tables]
         print(f"table cell-text F1 (docvlm) {statistics.mean(scores):.3f} over {len(scores)} pages")
+
+    for name, keep in (("flagged", True), ("not flagged", False)):
+        values = [t["docvlm"][1] for s, t in rows if flagged[s.label] == keep]
+        if values:
+            print(
+                f"low_confidence {name:11s}: {len(values):3d} pages, docvlm edit distance "
+                f"mean {statistics.mean(values):.3f} max {max(values):.3f}"
+            )
 
     blank_parser = Parser(engine="ocr")
     errors = 0

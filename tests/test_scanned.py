@@ -367,6 +367,7 @@ def test_grid_with_a_merged_cell_keeps_its_span() -> None:
         OCRWord("12", (10, 25, 30, 35), 0.9),
         OCRWord("7", (110, 25, 120, 35), 0.9),
     ]
-    table = grid_to_table(boxes, words)
+    table, placed = grid_to_table(boxes, words)
+    assert len(placed) == 3
     assert table is not None and table.rows() == [["Totals", ""], ["12", "7"]]
     assert table.cells[0].col_span == 2

@@ -97,9 +97,12 @@ def lines_to_blocks(
         if region.kind == "table" and image is not None:
             from docvlm.engines.ocr_tables import read_table  # imports this module
 
-            table = read_table(image, region.bbox, inside)
-            if table is None:
+            found = read_table(image, region.bbox, inside)
+            if found is None:
                 continue
+            table, placed_words = found
+            # Lines the grid left out (a caption inside the box) stay text.
+            inside = [line for line in inside if any(id(w) in placed_words for w in line.words)]
             items.append(_region_block(BlockType.TABLE, region, inside, page_number, engine))
             items[-1].table = table
             items[-1].text = ""
