@@ -92,7 +92,7 @@ def test_osd_report_parsing() -> None:
     report += "Orientation confidence: 9.62\nScript: Cyrillic\nScript confidence: 3.03\n"
     found = parse_osd(report)
     assert (found.rotate, found.script) == (90, "Cyrillic")
-    unsure = parse_osd(report.replace("9.62", "0.40"))
+    unsure = parse_osd(report.replace("9.62", "0.20"))
     assert unsure.rotate == 0 and unsure.script == "Cyrillic"
 
 

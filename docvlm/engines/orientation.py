@@ -22,7 +22,10 @@ OSD_LONGER_SIDE = 2400
 # On 93 rendered corpus pages (all four turns, 150/200 dpi, clean/blurred/skewed; at 2400 px)
 # OSD was right on 87 when trusted from 0.3 up, 85 from 1.0 up: low scores are mostly right.
 MIN_ORIENTATION_CONFIDENCE = 0.3
-MIN_SCRIPT_CONFIDENCE = 1.0
+# OSD's script score is low even when right (0.83 for a clean Cyrillic page, 1.4 for vertical
+# Japanese) and high when wrong (5.6 "Cyrillic" for an English page in capitals): the script
+# is only tried on pages the chosen languages read poorly, and kept if it reads them better.
+MIN_SCRIPT_CONFIDENCE = 0.5
 
 _FIELD = re.compile(r"^([A-Za-z ]+):\s*(\S+)", re.MULTILINE)
 
