@@ -11,7 +11,8 @@ STAMP = $(VENV)/.setup-done
 # Simplified Chinese and orientation data, the DejaVu fonts synthetic training data draws with,
 # the GL and GLib libraries opencv-python loads, and python3-venv, which Debian ships apart.
 APT_PACKAGES = python3-venv poppler-utils tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim \
-	tesseract-ocr-osd fonts-dejavu-core fonts-dejavu-extra libgl1 libglib2.0-0 \
+	tesseract-ocr-osd tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-rus \
+	tesseract-ocr-jpn tesseract-ocr-jpn-vert fonts-dejavu-core fonts-dejavu-extra libgl1 libglib2.0-0 \
 	chromium chromium-driver
 
 .PHONY: demo test test-all setup system-packages lint

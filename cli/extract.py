@@ -37,7 +37,7 @@ def extract(
     pages: str | None = typer.Option(None, "--pages", help='1-based pages, e.g. "1-3,7".'),
     password: str | None = typer.Option(None, "--password", help="Password of encrypted PDFs."),
     ocr_language: str = typer.Option(
-        "eng", "--ocr-lang", help="Tesseract languages, e.g. eng+deu."
+        "eng", "--ocr-lang", help='Tesseract languages, e.g. "deu" or "rus+eng".'
     ),
     date_order: Literal["dmy", "mdy"] | None = typer.Option(
         None,

@@ -43,6 +43,9 @@ def parse(
         help="auto: text layer when trustworthy, else the VLM (with --model) or OCR.",
     ),
     ocr: Literal["auto", "tesseract", "rapidocr"] = typer.Option("auto", "--ocr"),
+    ocr_language: str = typer.Option(
+        "eng", "--ocr-lang", help='Tesseract languages, e.g. "deu" or "rus+eng".'
+    ),
     password: str | None = typer.Option(None, "--password", help="Password of encrypted PDFs."),
     rasterizer: Literal["pymupdf", "poppler"] = typer.Option("pymupdf", "--rasterizer"),
     size: int = typer.Option(DEFAULT_SIZE, "--size", min=896, help="Raster size (longer side)."),
@@ -85,6 +88,7 @@ def parse(
         model=model,
         adapter=adapter,
         ocr_backend=ocr,
+        ocr_languages=ocr_language,
         rasterizer=rasterizer,
         size=size,
         batch_size=batch_size,

@@ -60,6 +60,7 @@ class Parser:
         model: str | Path | None = None,
         adapter: str | Path | None = None,
         ocr_backend: str = "auto",
+        ocr_languages: str = "eng",
         rasterizer: Rasterizer = "pymupdf",
         size: int = DEFAULT_SIZE,
         batch_size: int = 1,
@@ -93,6 +94,7 @@ class Parser:
         self.model = model
         self.adapter = adapter
         self.ocr_backend = ocr_backend
+        self.ocr_languages = ocr_languages
         self.rasterizer = rasterizer
         self.size = size
         self.batch_size = max(1, batch_size)
@@ -124,6 +126,7 @@ class Parser:
             "model": str(self.model) if self.model else None,
             "adapter": str(self.adapter) if self.adapter else None,
             "ocr_backend": self.ocr_backend,
+            "ocr_languages": self.ocr_languages,
             "rasterizer": self.rasterizer,
             "size": self.size,
             **{k: v for k, v in sorted(self.vlm_options.items())},
@@ -143,7 +146,12 @@ class Parser:
         if name == "ocr":
             from docvlm.engines.ocr import OCREngine
 
-            return OCREngine(backend=self.ocr_backend)
+            # A forced --engine ocr reads the pixels alone: the text layer is what it distrusts.
+            return OCREngine(
+                backend=self.ocr_backend,
+                languages=self.ocr_languages,
+                keep_text_layer=self.engine == "auto",
+            )
         if name == "vlm":
             from docvlm.engines.vlm import VLMEngine
 

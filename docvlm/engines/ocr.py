@@ -3,19 +3,29 @@ layout regions and tables, then lines → blocks in reading order."""
 
 from __future__ import annotations
 
+import statistics
 import warnings
+from dataclasses import replace
 from typing import Literal, Protocol
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from docvlm.document import Block
+from docvlm.document import Block, BlockType
 from docvlm.engines.base import Engine
-from docvlm.engines.ocr_layout import OCRLine, cjk_share, lines_to_blocks
-from docvlm.engines.orientation import UPRIGHT, Orientation, box_before_turn, upright
+from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, join_words, lines_to_blocks
+from docvlm.engines.orientation import (
+    MIN_SCRIPT_CONFIDENCE,
+    UPRIGHT,
+    Orientation,
+    box_after_turn,
+    box_before_turn,
+    upright,
+)
 from docvlm.errors import EngineUnavailableError
-from docvlm.sources import SourcePage
+from docvlm.geometry import scale, union
+from docvlm.sources import MAX_GARBLED_RATIO, MAX_IMAGE_COVERAGE, SourcePage
 
 OCRBackendName = Literal["auto", "tesseract", "rapidocr"]
 BACKENDS = ("auto", "tesseract", "rapidocr")
@@ -25,19 +35,28 @@ RENDER_DPI = 300
 # 150 dpi) and Chinese pages at ~0.3 or not at all; below this RapidOCR takes a second look.
 AUTO_RECHECK_CONFIDENCE = 0.6
 AUTO_CJK_SHARE = 0.3  # RapidOCR's reading has this share of CJK characters → a Chinese page
+# OSD also names Cyrillic for English pages set in capitals (5.6 on one of the corpus's): a
+# page the chosen languages read this well is not read again in OSD's script.
+SCRIPT_RECHECK_CONFIDENCE = 0.8
+# Corpus pages at 150 dpi, blurred, read at 0.70–0.93 mean word confidence right side up and
+# at 0.26–0.35 upside down (a text page, a table, a ledger); below this the page is tried the
+# other way up.
+ORIENTATION_RECHECK_CONFIDENCE = 0.6
 # A page read below this mean word confidence is flagged low_confidence: see bench/scanned.py.
 LOW_CONFIDENCE = 0.7
 # Share of a page's pixels that must be ink (after despeckling) for it to be read at all.
 MIN_INK_SHARE = 2e-5
 
-# Tesseract data for each script OSD names; the first language is the one to install.
+# Tesseract data for each script OSD names; the first language is the one to install. Han is
+# left to RapidOCR (PP-OCR reads Chinese better); its Chinese model has no kana or hangul, so
+# pages read as Japanese or Korean stay with Tesseract.
+OWN_SCRIPT_LANGUAGES = {"jpn", "jpn_vert", "kor"}
 SCRIPT_LANGUAGES = {
     "Arabic": "ara",
     "Bengali": "ben",
     "Cyrillic": "rus",
     "Devanagari": "hin",
     "Greek": "ell",
-    "Han": "chi_sim",
     "Hangul": "kor",
     "Hebrew": "heb",
     "Japanese": "jpn+jpn_vert",
@@ -65,7 +84,10 @@ class OCREngine(Engine):
         dpi: int = RENDER_DPI,
         timeout: float = 120.0,
         layout: bool = True,
+        keep_text_layer: bool = True,
     ) -> None:
+        """`keep_text_layer`: on a PDF page with a clean text layer (not drawn over a page-sized
+        image) its words replace OCR's where both read the same place; OCR fills the rest."""
         if backend not in BACKENDS:
             raise EngineUnavailableError(
                 f"unknown OCR backend {backend!r}: use one of {', '.join(BACKENDS)}"
@@ -74,6 +96,7 @@ class OCREngine(Engine):
         self.languages = languages
         self.dpi = dpi
         self.layout = layout
+        self.keep_text_layer = keep_text_layer
         self._tesseract = None
         self._rapid: OCRBackend | None = None
         self._warned_scripts: set[str] = set()
@@ -93,19 +116,30 @@ class OCREngine(Engine):
             page.findings.notes.append("blank page: nothing to read")
             return []
         orientation = self._tesseract.orientation(image) if self._tesseract else UPRIGHT
-        page.findings.orientation = orientation.rotate
         readable = upright(image, orientation)
-        languages = self._languages(orientation, page.findings.notes)
-        _, lines = self.recognize(readable, languages)
+        _, lines = self.recognize(readable, orientation, page.findings.notes)
+        if self._tesseract is not None and _confidence(lines) < ORIENTATION_RECHECK_CONFIDENCE:
+            # OSD swaps 0° and 180° on pages of figures and capitals (tables of numbers): a page
+            # read poorly is read upside down too, and the more confident reading is kept.
+            flipped = replace(orientation, rotate=(orientation.rotate + 180) % 360)
+            flipped_image = upright(image, flipped)
+            _, flipped_lines = self.recognize(flipped_image, flipped, [])
+            if _confidence(flipped_lines) > _confidence(lines):
+                orientation, readable, lines = flipped, flipped_image, flipped_lines
+        page.findings.orientation = orientation.rotate
+        if self.keep_text_layer and _clean_text_layer(page):
+            to_pixels = image.width / page.width
+            kept = text_layer_lines(page, to_pixels, orientation.rotate, image.size)
+            lines = [*_outside(lines, kept), *kept]
         regions = self._regions(readable)
-        if not lines and not regions:
+        blocks = lines_to_blocks(lines, page.number, self.name, regions=regions, image=readable)
+        read = [b for b in blocks if b.text and b.type != BlockType.FIGURE]
+        if not read and not any(b.table for b in blocks):
             page.findings.notes.append("no text found (a figure or an empty scan)")
-            return []
-        confidence = _confidence(lines)
-        if lines and confidence < LOW_CONFIDENCE:
+        confidence = _text_confidence(read)
+        if read and confidence < LOW_CONFIDENCE:
             page.findings.low_confidence = True
             page.findings.notes.append(f"low OCR confidence ({confidence:.2f})")
-        blocks = lines_to_blocks(lines, page.number, self.name, regions=regions, image=readable)
         to_points = page.width / image.width
         for block in blocks:
             if block.bbox is not None:
@@ -114,12 +148,21 @@ class OCREngine(Engine):
         return blocks
 
     def recognize(
-        self, image: Image.Image, languages: str | None = None
+        self, image: Image.Image, orientation: Orientation = UPRIGHT, notes: list[str] | None = None
     ) -> tuple[str, list[OCRLine]]:
-        """(backend used, lines in pixels) for one upright page image."""
+        """(backend used, lines in pixels) for one upright page image. A page that the chosen
+        languages read poorly and whose script OSD names is read again in that script."""
         if self._tesseract is None:
             return "rapidocr", self._rapidocr().recognize(image)
-        lines = self._tesseract.recognize(image, languages)
+        lines = self._tesseract.recognize(image)
+        if _confidence(lines) < SCRIPT_RECHECK_CONFIDENCE:
+            script_languages = self._script_languages(orientation, [] if notes is None else notes)
+            if script_languages:
+                again = self._tesseract.recognize(image, script_languages)
+                if _confidence(again) > _confidence(lines):
+                    if set(script_languages.split("+")) & OWN_SCRIPT_LANGUAGES:
+                        return "tesseract", again
+                    lines = again
         if self.backend == "tesseract" or _confidence(lines) >= AUTO_RECHECK_CONFIDENCE:
             return "tesseract", lines
         rapid_lines = self._rapidocr().recognize(image)
@@ -127,14 +170,13 @@ class OCREngine(Engine):
             return "rapidocr", rapid_lines
         return "tesseract", lines
 
-    def _languages(self, orientation: Orientation, notes: list[str]) -> str:
-        """The Tesseract languages for a page: the chosen ones, plus the script OSD saw when
-        its data is installed (else a one-line warning and the chosen ones)."""
+    def _script_languages(self, orientation: Orientation, notes: list[str]) -> str | None:
+        """Tesseract languages for the script OSD saw (with the chosen ones), or None when it
+        saw Latin, is unsure, or the data is missing (then a one-line warning, once)."""
         wanted = SCRIPT_LANGUAGES.get(orientation.script or "")
-        if self._tesseract is None or wanted is None:
-            return self.languages
-        if set(wanted.split("+")) & set(self.languages.split("+")):
-            return self.languages
+        unsure = orientation.script_confidence < MIN_SCRIPT_CONFIDENCE
+        if wanted is None or unsure or set(wanted.split("+")) & set(self.languages.split("+")):
+            return None
         installed = [lang for lang in wanted.split("+") if self._tesseract.has_languages(lang)]
         if installed and installed[0] == wanted.split("+")[0]:
             return "+".join([*installed, self.languages])
@@ -146,8 +188,8 @@ class OCREngine(Engine):
         notes.append(message)
         if orientation.script not in self._warned_scripts:
             self._warned_scripts.add(orientation.script)
-            warnings.warn(message, RuntimeWarning, stacklevel=3)
-        return self.languages
+            warnings.warn(message, RuntimeWarning, stacklevel=4)
+        return None
 
     def _regions(self, image: Image.Image) -> list:
         if not self.layout:
@@ -164,11 +206,63 @@ class OCREngine(Engine):
         return self._rapid
 
 
+def _clean_text_layer(page: SourcePage) -> bool:
+    probe = page.probe
+    return (
+        page.is_pdf
+        and probe.chars > 0
+        and probe.garbled_ratio <= MAX_GARBLED_RATIO
+        and probe.image_coverage <= MAX_IMAGE_COVERAGE
+    )
+
+
+def text_layer_lines(
+    page: SourcePage, to_pixels: float, rotate: int, image_size: tuple[int, int]
+) -> list[OCRLine]:
+    """The PDF text layer's lines as OCR lines (confidence 1) on the upright page image."""
+    grouped: dict[tuple[int, int], list[OCRWord]] = {}
+    for x0, y0, x1, y1, text, block, line, _ in page.pdf_page.get_text("words", sort=True):
+        box = box_after_turn(scale((x0, y0, x1, y1), to_pixels), rotate, image_size)
+        # A word box spans ascender to descender: about 1.2 font sizes of a Latin face.
+        grouped.setdefault((block, line), []).append(OCRWord(text, box, 1.0, (y1 - y0) / 1.2))
+    lines = []
+    for words in grouped.values():
+        size = statistics.median(w.size for w in words) * to_pixels
+        words = [replace(w, size=size) for w in words]
+        text = join_words([w.text for w in words])
+        lines.append(OCRLine(text, union([w.bbox for w in words]), 1.0, tuple(words), size))
+    return lines
+
+
+def _outside(lines: list[OCRLine], kept: list[OCRLine]) -> list[OCRLine]:
+    """OCR lines that overlap none of the text layer's lines (OCR's reading of text the
+    layer already holds is the worse one: "Reduced test-case" read as "Recucec. vesi-case")."""
+    return [
+        line
+        for line in lines
+        if not any(_overlap(line.bbox, k.bbox) > 0.3 * _area(line.bbox) for k in kept)
+    ]
+
+
+def _area(box: tuple[float, ...]) -> float:
+    return max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
 def is_blank(image: Image.Image) -> bool:
     """True when the page holds (next to) no ink: white, or only scanner speckles."""
     gray = np.asarray(image.convert("L"))
-    ink = cv2.medianBlur(gray, 3) < min(128, int(np.median(gray)) - 60)
+    ink = cv2.medianBlur(gray, 3) < int(np.median(gray)) - 40  # blurred print is grey, not black
     return ink.mean() < MIN_INK_SHARE
+
+
+def _text_confidence(blocks: list[Block]) -> float:
+    """Mean confidence of the text read, each block weighted by its length."""
+    total = sum(len(b.text) for b in blocks)
+    return sum((b.confidence or 0.0) * len(b.text) for b in blocks) / total if total else 0.0
 
 
 def _confidence(lines: list[OCRLine]) -> float:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from docvlm.layout import Region
 
 HEADING_RATIO = 1.15  # a line whose font is this much larger than the body's is a heading
+TITLE_MIN_RATIO = 0.95  # a line in a layout title region needs no larger font than the body
 GUTTER_GAP = 1.0  # a word gap this many font sizes wide may be a column gutter
 PARAGRAPH_GAP = 0.7  # a vertical gap above this many body font sizes starts a paragraph
 INDENT = 0.8  # a first-line indent of this many body font sizes starts a paragraph
@@ -34,7 +35,7 @@ FIGURE_TEXT_CONFIDENCE = 0.8
 _BULLET = re.compile(r"^[•·●▪◦■□➢►*–—¢-]\s+")  # ¢: Tesseract's usual reading of •
 _NUMBERED = re.compile(r"^(?:\d{1,3}[.)]|\(\d{1,3}\)|\([a-z]\)|[a-z]\))\s+")
 _HYPHENATED_END = re.compile(r"[^\W\d_]-$")
-_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,12 @@ def lines_to_blocks(
         if region.kind == "table" and image is not None:
             from docvlm.engines.ocr_tables import read_table  # imports this module
 
-            table = read_table(image, region.bbox, inside)
-            if table is None:
+            found = read_table(image, region.bbox, inside)
+            if found is None:
                 continue
+            table, placed_words = found
+            # Lines the grid left out (a caption inside the box) stay text.
+            inside = [line for line in inside if any(id(w) in placed_words for w in line.words)]
             items.append(_region_block(BlockType.TABLE, region, inside, page_number, engine))
             items[-1].table = table
             items[-1].text = ""
@@ -112,18 +116,24 @@ def lines_to_blocks(
     if not lines and not items:
         return []
     body_size = statistics.median(line.size for line in lines) if lines else 0.0
-    titles = {
-        id(line) for line in lines if placed.get(id(line)) and placed[id(line)].kind == "title"
-    }
+    kinds = {id(line): placed[id(line)].kind if id(line) in placed else None for line in lines}
+    # A page the model sees as all titles (a label, a two-line snippet) has no body to head.
+    has_body = sum(kind == "title" for kind in kinds.values()) <= len(lines) / 2
     candidates = [
         line
         for line in lines
         if _clean_heading(line)
-        and (id(line) in titles if regions else _is_heading_size(line, body_size))
+        and (
+            (kinds[id(line)] == "title" and has_body and line.size >= TITLE_MIN_RATIO * body_size)
+            or (kinds[id(line)] in (None, "title") and _is_heading_size(line, body_size))
+        )
     ]
     heading_levels = _heading_levels(candidates)
     items += lines
-    ordered = [items[i] for i in reading_order([item.bbox for item in items])]
+    if _vertical(lines):  # CJK set in columns: read right to left, each top to bottom
+        ordered = sorted(items, key=lambda item: (-item.bbox[2], item.bbox[1]))
+    else:
+        ordered = [items[i] for i in reading_order([item.bbox for item in items])]
 
     groups: list[list[OCRLine] | Block] = []
     for item in ordered:
@@ -154,6 +164,14 @@ def lines_to_blocks(
                 list_indents.append(x)
         blocks.append(_block(group, page_number, engine, heading_levels, len(list_indents)))
     return blocks
+
+
+def _vertical(lines: list[OCRLine]) -> bool:
+    """Whether most lines are vertical CJK columns (tall, thin boxes)."""
+    tall = [
+        line for line in lines if line.bbox[3] - line.bbox[1] > 2 * (line.bbox[2] - line.bbox[0])
+    ]
+    return len(tall) > len(lines) / 2 and cjk_share("".join(line.text for line in tall)) > 0.5
 
 
 def _place_in_regions(lines: list[OCRLine], regions: Sequence[Region]) -> dict[int, Region]:

@@ -15,11 +15,17 @@ from docvlm.engines.ocr_layout import OCRLine, OCRWord, join_words
 
 MARGIN = 0.02  # of the page width: layout boxes sit tight on the ink, rules may lie outside
 MIN_ROWS, MIN_COLUMNS = 2, 2
+# A grid that holds fewer of the region's words is a part of the table (a skewed scan's rules
+# broken up) or a ruled box around text: the region is then read as text.
+MIN_PLACED_SHARE = 0.8
 
 
-def read_table(image: Image.Image, bbox: BBox, lines: list[OCRLine]) -> Table | None:
-    """The table inside `bbox` of `image` (pixels), cells filled from `lines`' words; None
-    when no grid of at least 2 × 2 cells is found there."""
+def read_table(
+    image: Image.Image, bbox: BBox, lines: list[OCRLine]
+) -> tuple[Table, set[int]] | None:
+    """The table inside `bbox` of `image` (pixels), cells filled from `lines`' words, and the
+    ids of the words it placed; None when no grid of at least 2 × 2 cells holding most of the
+    words is found there."""
     from img2table.tables.extractor import TableExtractor
 
     pad = MARGIN * image.width
@@ -34,22 +40,27 @@ def read_table(image: Image.Image, bbox: BBox, lines: list[OCRLine]) -> Table | 
     grid = max(found, key=lambda t: len(t.rows) * max(len(r.cells) for r in t.rows))
     boxes = [[(c.x1 + x0, c.y1 + y0, c.x2 + x0, c.y2 + y0) for c in row.cells] for row in grid.rows]
     words = [word for line in lines for word in line.words]
-    return grid_to_table(boxes, words)
+    table, placed = grid_to_table(boxes, words)
+    if table is None or len(placed) < MIN_PLACED_SHARE * len(words):
+        return None
+    return table, placed
 
 
-def grid_to_table(boxes: list[list[BBox]], words: list[OCRWord]) -> Table | None:
+def grid_to_table(boxes: list[list[BBox]], words: list[OCRWord]) -> tuple[Table | None, set[int]]:
     """A Table from rows of cell boxes (a merged cell repeats its box in every position it
-    covers) with each word placed in the cell holding its centre."""
+    covers) with each word placed in the cell holding its centre, and the placed words' ids."""
     num_rows, num_cols = len(boxes), max((len(row) for row in boxes), default=0)
     if num_rows < MIN_ROWS or num_cols < MIN_COLUMNS:
-        return None
+        return None, set()
     texts: dict[BBox, list[OCRWord]] = {}
+    placed: set[int] = set()
     for word in words:
         cx, cy = (word.bbox[0] + word.bbox[2]) / 2, (word.bbox[1] + word.bbox[3]) / 2
         for row in boxes:
             cell = next((b for b in row if b[0] <= cx <= b[2] and b[1] <= cy <= b[3]), None)
             if cell is not None:
                 texts.setdefault(cell, []).append(word)
+                placed.add(id(word))
                 break
     cells: list[TableCell] = []
     seen: set[BBox] = set()
@@ -67,5 +78,5 @@ def grid_to_table(boxes: list[list[BBox]], words: list[OCRWord]) -> Table | None
                 )
             )
     if not any(cell.text for cell in cells):
-        return None
-    return Table(num_rows=num_rows, num_cols=num_cols, cells=cells)
+        return None, set()
+    return Table(num_rows=num_rows, num_cols=num_cols, cells=cells), placed

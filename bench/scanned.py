@@ -1,0 +1,293 @@
+"""Scanned-page benchmark: docvlm's OCR engine vs the plain `tesseract` command, same images.
+
+Pages of the real born-digital corpus (/work/corpus/born-digital, see its SOURCES.json) are
+rendered image-only at 150–300 dpi, turned by 0/90/180/270°, and degraded (blur + JPEG, or a
+1.5° skew); each page's own text layer is the ground truth. Prints, with ratios measured in
+this run (the two tools interleaved page by page):
+- mean normalized edit distance, overall and per page class (text, table, figure, cjk);
+- how far each turned copy of a page lands from the same page upright;
+- table cell-text F1 on the pages where PyMuPDF finds a ruled table in the born-digital twin;
+- errors on blank and figure-only pages;
+- seconds per page (docvlm with orientation, layout and tables included).
+
+    OMP_NUM_THREADS=1 python bench/scanned.py [--corpus DIR] [--limit N] [--turned K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pymupdf
+from PIL import Image, ImageDraw, ImageFilter
+
+from docvlm.document import Block
+from docvlm.engines.ocr import OCREngine
+from docvlm.engines.ocr_layout import cjk_share
+from docvlm.metrics import normalize_whitespace, normalized_edit_distance
+from docvlm.pipeline import Parser
+from docvlm.sources import open_source
+
+CORPUS = Path("/work/corpus/born-digital")
+DPIS = (150, 200, 300)
+DEGRADATIONS = ("clean", "blur+jpeg", "skew")
+ROTATIONS = (0, 90, 180, 270)
+
+
+@dataclass
+class Sample:
+    label: str
+    page_class: str
+    png: bytes
+    truth: str
+    group: str  # the same page turned shares a group
+    rotation: int
+    table_cells: list[str] = field(default_factory=list)
+
+
+def page_class(page: pymupdf.Page, text: str) -> tuple[str, list[str]]:
+    """text / table / figure / cjk, and the born-digital table's cell texts (if any)."""
+    cells = [
+        normalize_whitespace(cell or "")
+        for table in page.find_tables().tables
+        for row in table.extract()
+        for cell in row
+    ]
+    cells = [cell for cell in cells if cell]
+    if cjk_share(text) > 0.3:
+        return "cjk", cells
+    if len(cells) >= 6:
+        return "table", cells
+    area = abs(page.rect) or 1.0
+    covered = sum(abs(pymupdf.Rect(i["bbox"]) & page.rect) for i in page.get_image_info())
+    if covered / area > 0.15 or len(page.get_drawings()) > 200:
+        return "figure", cells
+    return "text", cells
+
+
+def render(page: pymupdf.Page, dpi: int, degradation: str, rotation: int) -> bytes:
+    pixmap = page.get_pixmap(dpi=dpi, alpha=False)
+    image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
+    if degradation == "blur+jpeg":
+        jpeg = io.BytesIO()
+        image.filter(ImageFilter.GaussianBlur(0.6 * dpi / 150)).save(jpeg, "JPEG", quality=40)
+        image = Image.open(jpeg).convert("RGB")
+    elif degradation == "skew":
+        image = image.rotate(1.5, expand=True, fillcolor="white", resample=Image.BICUBIC)
+    if rotation:
+        image = image.rotate(rotation, expand=True)  # counter-clockwise, as a scanner may
+    png = io.BytesIO()
+    image.save(png, "PNG")
+    return png.getvalue()
+
+
+def corpus_samples(corpus: Path, limit: int, turned: int) -> list[Sample]:
+    """One rendering of each selected page, and all four turns of the first `turned`."""
+    sources = json.loads((corpus / "SOURCES.json").read_text())
+    samples: list[Sample] = []
+    index = 0
+    for source in sources:
+        path = corpus / "pdfs" / f"{source['name']}.pdf"
+        if not path.is_file():
+            continue
+        pdf = pymupdf.open(path)
+        for number in (source["pages"] or [1])[:2]:
+            if number > pdf.page_count or index >= limit:
+                continue
+            page = pdf[number - 1]
+            truth = page.get_text("text")
+            if len(normalize_whitespace(truth)) < 40:
+                continue  # nearly empty text layer: no ground truth to speak of
+            kind, cells = page_class(page, truth)
+            dpi, degradation = DPIS[index % 3], DEGRADATIONS[(index // 3) % 3]
+            rotations = ROTATIONS if index < turned else (ROTATIONS[index % 4],)
+            for rotation in rotations:
+                label = f"{source['name']} p{number} {dpi}dpi {degradation} {rotation}°"
+                png = render(page, dpi, degradation, rotation)
+                group = f"{source['name']}:{number}"
+                samples.append(Sample(label, kind, png, truth, group, rotation, cells))
+            index += 1
+    return samples
+
+
+def blank_pages() -> list[bytes]:
+    """White, speckled, grey-backed and figure-only pages (no text to read)."""
+    rng = np.random.default_rng(0)
+    pages = [np.full((2200, 1700), 255, np.uint8)]
+    speckled = np.full((2200, 1700), 255, np.uint8)
+    speckled[rng.random(speckled.shape) < 2e-6] = 0
+    pages.append(speckled)
+    pages.append(np.clip(rng.normal(225, 6, (1650, 1275)), 0, 255).astype(np.uint8))
+    images = [Image.fromarray(p).convert("RGB") for p in pages]
+    figure = Image.new("RGB", (1700, 2200), "white")
+    draw = ImageDraw.Draw(figure)
+    for i in range(12):
+        draw.ellipse((200 + 90 * i, 300 + 40 * i, 500 + 90 * i, 600 + 50 * i), outline=(0, 0, 0))
+        draw.line((150, 1800 - 80 * i, 1550, 1200 + 30 * i), fill=(60, 60, 200), width=5)
+    draw.rectangle((300, 1300, 1400, 2000), fill=(90, 140, 90))
+    images.append(figure)
+    out = []
+    for image in images:
+        png = io.BytesIO()
+        image.save(png, "PNG")
+        out.append(png.getvalue())
+    return out
+
+
+def plain_tesseract(png: bytes) -> str:
+    with tempfile.NamedTemporaryFile(suffix=".png") as file:
+        Path(file.name).write_bytes(png)
+        result = subprocess.run(["tesseract", file.name, "-"], capture_output=True, text=True)
+    return result.stdout
+
+
+def blocks_text(blocks: list[Block]) -> str:
+    parts = []
+    for block in blocks:
+        if block.table is not None:
+            parts += [" ".join(cell for cell in row if cell) for row in block.table.rows()]
+        else:
+            parts.append(block.text)
+    return "\n".join(parts)
+
+
+def cell_f1(predicted: list[str], truth: list[str]) -> float:
+    """F1 of non-empty cell texts matched as multisets (whitespace-normalized)."""
+    predicted_counts = Counter(normalize_whitespace(c) for c in predicted if c.strip())
+    truth_counts = Counter(normalize_whitespace(c) for c in truth if c.strip())
+    matched = sum((predicted_counts & truth_counts).values())
+    if not matched:
+        return 0.0
+    precision = matched / sum(predicted_counts.values())
+    recall = matched / sum(truth_counts.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+_LINE_BREAK_HYPHEN = re.compile(r"(?<=[^\W\d_])-\s*\n\s*(?=[^\W\d_])")
+
+
+def distance(text: str, truth: str) -> float:
+    """Normalized edit distance, whitespace collapsed and words broken across lines joined
+    (in both: the text layer keeps "com-\npile", plain tesseract too, docvlm joins them), and
+    ligatures spelled out (NFKC: the layer has "ﬁ", both OCR tools read "fi")."""
+    text, truth = (
+        normalize_whitespace(_LINE_BREAK_HYPHEN.sub("", unicodedata.normalize("NFKC", t)))
+        for t in (text, truth)
+    )
+    return normalized_edit_distance(text, truth)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--limit", type=int, default=40, help="pages of the corpus to render")
+    parser.add_argument("--turned", type=int, default=6, help="pages rendered at all 4 turns")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if os.environ.get("OMP_NUM_THREADS") != "1":
+        print("note: run with OMP_NUM_THREADS=1 for comparable timings")
+
+    samples = corpus_samples(args.corpus, args.limit, args.turned)
+    random.Random(args.seed).shuffle(samples)
+    engine = OCREngine()
+    engine.parse(open_source(samples[0].png).page(1))  # load the models outside the timing
+
+    rows = []
+    flagged: dict[str, bool] = {}  # label → docvlm flagged the page low_confidence
+    for position, sample in enumerate(samples):
+        timings = {}
+        order = ("tesseract", "docvlm") if position % 2 else ("docvlm", "tesseract")
+        for tool in order:
+            start = time.perf_counter()
+            if tool == "tesseract":
+                text = plain_tesseract(sample.png)
+                cells: list[str] = []
+            else:
+                source_page = open_source(sample.png).page(1)
+                blocks = engine.parse(source_page)
+                flagged[sample.label] = source_page.findings.low_confidence
+                text = blocks_text(blocks)
+                cells = [c.text for b in blocks if b.table for c in b.table.cells]
+            timings[tool] = (time.perf_counter() - start, distance(text, sample.truth), cells)
+        rows.append((sample, timings))
+        t, d = timings["tesseract"], timings["docvlm"]
+        print(
+            f"{sample.label:58s} {sample.page_class:6s} tesseract {t[1]:.3f} {t[0]:5.1f}s  "
+            f"docvlm {d[1]:.3f} {d[0]:5.1f}s",
+            flush=True,
+        )
+
+    def mean(tool: str, index: int, keep=lambda sample: True) -> float:
+        values = [timings[tool][index] for sample, timings in rows if keep(sample)]
+        return statistics.mean(values) if values else float("nan")
+
+    print(f"\n{len(rows)} rendered pages; ratios are docvlm / `tesseract img.png -` in this run")
+    ref_d, ours_d = mean("tesseract", 1), mean("docvlm", 1)
+    ref_s, ours_s = mean("tesseract", 0), mean("docvlm", 0)
+    print(f"edit distance   tesseract {ref_d:.4f}  docvlm {ours_d:.4f}  ratio {ours_d / ref_d:.3f}")
+    print(f"seconds/page    tesseract {ref_s:.2f}  docvlm {ours_s:.2f}  ratio {ours_s / ref_s:.2f}")
+    for kind in sorted({sample.page_class for sample, _ in rows}):
+        keep = lambda sample, kind=kind: sample.page_class == kind  # noqa: E731
+        count = sum(1 for sample, _ in rows if keep(sample))
+        ref, ours = mean("tesseract", 1, keep), mean("docvlm", 1, keep)
+        print(
+            f"class {kind:7s} n={count:3d} tesseract {ref:.4f} docvlm {ours:.4f} "
+            f"Δ {ours - ref:+.4f}"
+        )
+    for rotation in ROTATIONS:
+        keep = lambda sample, rotation=rotation: sample.rotation == rotation  # noqa: E731
+        ref, ours = mean("tesseract", 1, keep), mean("docvlm", 1, keep)
+        print(f"turned {rotation:3d}°     tesseract {ref:.4f} docvlm {ours:.4f}")
+
+    upright = {s.group: t["docvlm"][1] for s, t in rows if s.rotation == 0}
+    gaps = defaultdict(list)
+    for sample, timings in rows:
+        if sample.rotation and sample.group in upright:
+            gaps[sample.rotation].append(timings["docvlm"][1] - upright[sample.group])
+    for rotation, values in sorted(gaps.items()):
+        print(
+            f"turned {rotation:3d}° vs upright (same page): worst {max(values):+.4f} "
+            f"mean {statistics.mean(values):+.4f} over {len(values)} pages"
+        )
+
+    tables = [(s, t) for s, t in rows if s.table_cells and s.page_class == "table"]
+    if tables:
+        scores = [cell_f1(t["docvlm"][2], s.table_cells) for s, t in tables]
+        print(f"table cell-text F1 (docvlm) {statistics.mean(scores):.3f} over {len(scores)} pages")
+
+    for name, keep in (("flagged", True), ("not flagged", False)):
+        values = [t["docvlm"][1] for s, t in rows if flagged[s.label] == keep]
+        if values:
+            print(
+                f"low_confidence {name:11s}: {len(values):3d} pages, docvlm edit distance "
+                f"mean {statistics.mean(values):.3f} max {max(values):.3f}"
+            )
+
+    blank_parser = Parser(engine="ocr")
+    errors = 0
+    blanks = blank_pages()
+    for png in blanks:
+        document = blank_parser.parse(png)
+        errors += sum(1 for page in document.pages if page.status == "error")
+        print(
+            f"blank/figure page: status {document.pages[0].status}, "
+            f"reason {document.pages[0].reason!r}, {len(document.blocks)} blocks"
+        )
+    print(f"blank and figure-only pages: {errors} errors of {len(blanks)}")
+
+
+if __name__ == "__main__":
+    main()

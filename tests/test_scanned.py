@@ -1,0 +1,373 @@
+"""Scanned pages end to end: orientation, blank and figure-only pages, languages, routing of
+short text layers, low confidence, headings, tables, and real scans with known text."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pymupdf
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+
+from docvlm.document import BlockType
+from docvlm.engines import ocr_tesseract
+from docvlm.engines.ocr import OCREngine
+from docvlm.engines.ocr_layout import OCRLine, OCRWord, lines_to_blocks
+from docvlm.engines.ocr_tables import grid_to_table
+from docvlm.engines.orientation import parse_osd
+from docvlm.metrics import normalize_whitespace, normalized_edit_distance, word_error_rate
+from docvlm.pipeline import Parser
+from docvlm.sources import open_source
+
+SCANS = Path(__file__).resolve().parent / "data" / "scans"
+TESSDATA = ocr_tesseract.find_tessdata("eng")
+PARAGRAPH = [
+    "Rivers carry sediment from the mountains down to the wide",
+    "delta near the coast where farmers plant rice every spring.",
+    "Libraries lend books and maps to anyone who shows a card",
+    "at the front desk and returns them within three weeks.",
+    "The committee reviewed the annual budget figures in detail",
+    "and approved minor changes to the regional transport plan.",
+]
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def text_page(lines: list[str] = PARAGRAPH, fontname: str = "helv", dpi: int = 200) -> Image.Image:
+    document = pymupdf.open()
+    page = document.new_page(width=420, height=60 + 16 * len(lines))
+    if fontname == "dejavu":
+        page.insert_font(fontname="dejavu", fontfile=_dejavu())
+    for row, line in enumerate(lines):
+        page.insert_text((24, 40 + 16 * row), line, fontname=fontname, fontsize=10)
+    pixmap = page.get_pixmap(dpi=dpi)
+    return Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
+
+
+def _dejavu() -> str:
+    path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if not path.is_file():
+        pytest.skip("DejaVu fonts are not installed (apt-get install fonts-dejavu-core)")
+    return str(path)
+
+
+def page_text(document) -> str:
+    return normalize_whitespace(document.to_markdown())
+
+
+@pytest.fixture(scope="module")
+def parser() -> Parser:
+    return Parser(engine="auto")
+
+
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_a_turned_page_reads_like_the_upright_one(parser: Parser, turn: int) -> None:
+    upright = parser.parse(png(text_page()))
+    turned = parser.parse(png(text_page().rotate(turn, expand=True)))
+    assert word_error_rate(page_text(upright), " ".join(PARAGRAPH)) <= 0.03
+    assert page_text(turned) == page_text(upright)
+    # PIL turned it counter-clockwise; reading it took the same turn clockwise.
+    assert turned.pages[0].orientation == turn and upright.pages[0].orientation == 0
+    # Boxes are on the page as it came (turned), not on the upright copy OCR read.
+    width, height = turned.pages[0].width, turned.pages[0].height
+    for block in turned.blocks:
+        x0, y0, x1, y1 = block.bbox
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+        if turn in (90, 270):
+            assert y1 - y0 > x1 - x0  # a text line of a page on its side is tall and thin
+
+
+def test_osd_report_parsing() -> None:
+    report = "Page number: 0\nOrientation in degrees: 270\nRotate: 90\n"
+    report += "Orientation confidence: 9.62\nScript: Cyrillic\nScript confidence: 3.03\n"
+    found = parse_osd(report)
+    assert (found.rotate, found.script) == (90, "Cyrillic")
+    unsure = parse_osd(report.replace("9.62", "0.20"))
+    assert unsure.rotate == 0 and unsure.script == "Cyrillic"
+
+
+def blank_and_figure_pages() -> list[Image.Image]:
+    rng = np.random.default_rng(0)
+    white = Image.new("RGB", (1275, 1650), "white")
+    speckled = np.full((1650, 1275), 255, np.uint8)
+    speckled[rng.random(speckled.shape) < 3e-6] = 0
+    grey = np.clip(rng.normal(225, 6, (1100, 850)), 0, 255).astype(np.uint8)
+    figure = Image.new("RGB", (1275, 1650), "white")
+    draw = ImageDraw.Draw(figure)
+    for i in range(10):
+        draw.ellipse((100 + 80 * i, 200 + 40 * i, 400 + 80 * i, 500 + 40 * i), outline="black")
+        draw.line((100, 1500 - 70 * i, 1150, 1000 + 30 * i), fill=(40, 40, 200), width=5)
+    draw.rectangle((250, 1100, 1000, 1500), fill=(90, 140, 90))
+    return [white, Image.fromarray(speckled), Image.fromarray(grey), figure]
+
+
+def test_blank_and_figure_only_pages_are_empty_and_ok() -> None:
+    parser = Parser(engine="ocr")
+    for image in blank_and_figure_pages():
+        document = parser.parse(png(image))
+        page = document.pages[0]
+        assert page.status == "ok" and page.error is None, page.error
+        assert "blank page" in page.reason or "no text found" in page.reason or page.blocks
+        assert all(b.type == BlockType.FIGURE for b in page.blocks)
+        assert document.ok
+
+
+def test_blank_pdf_page_in_a_batch_is_not_an_error(tmp_path: Path) -> None:
+    document = pymupdf.open()
+    document.new_page()
+    page = document.new_page()
+    page.insert_image(page.rect, stream=png(blank_and_figure_pages()[1]))
+    (tmp_path / "blank.pdf").write_bytes(document.tobytes())
+    (tmp_path / "out").mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "docvlm.cli",
+            "parse",
+            tmp_path / "blank.pdf",
+            "-o",
+            tmp_path / "out",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [
+        json.loads(line)
+        for line in (tmp_path / "out" / "manifest.jsonl").read_text().split("\n")
+        if line
+    ]
+    assert [row["status"] for row in rows] == ["ok", "ok"]
+
+
+def test_ocr_lang_reads_cyrillic(parser: Parser) -> None:
+    if ocr_tesseract.find_tessdata("rus") is None:
+        pytest.skip("tesseract-ocr-rus is not installed")
+    lines = ["Съешь же ещё этих мягких французских булок,", "да выпей же чаю."]
+    image = png(text_page(lines, fontname="dejavu", dpi=300))
+    document = Parser(engine="ocr", ocr_languages="rus").parse(image)
+    assert word_error_rate(page_text(document), " ".join(lines)) <= 0.1
+
+
+def test_cyrillic_without_its_data_warns_once_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    if TESSDATA is None or not (TESSDATA / "osd.traineddata").is_file():
+        pytest.skip("tesseract-ocr-osd is not installed")
+    for name in ("eng.traineddata", "osd.traineddata", "configs"):
+        (tmp_path / name).symlink_to(TESSDATA / name)
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    monkeypatch.setattr(ocr_tesseract, "TESSDATA_DIRS", ())
+    lines = ["Съешь же ещё этих мягких французских булок,", "да выпей же чаю, а потом", "ещё раз."]
+    image = png(text_page(lines * 3, fontname="dejavu", dpi=300))
+    parser = Parser(engine="ocr", ocr_backend="tesseract")
+    with pytest.warns(RuntimeWarning, match="Cyrillic script detected") as caught:
+        first = parser.parse(image)
+        parser.parse(image)
+    messages = [str(w.message) for w in caught if "Cyrillic" in str(w.message)]
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert "apt-get install tesseract-ocr-rus" in messages[0]
+    assert "Cyrillic script detected" in first.pages[0].reason
+
+
+def test_detected_script_adds_its_installed_language(parser: Parser) -> None:
+    if ocr_tesseract.find_tessdata("rus") is None:
+        pytest.skip("tesseract-ocr-rus is not installed")
+    lines = ["Съешь же ещё этих мягких французских булок,", "да выпей же чаю, а потом", "ещё раз."]
+    document = parser.parse(png(text_page(lines * 3, fontname="dejavu", dpi=300)))
+    assert word_error_rate(page_text(document), " ".join(lines * 3)) <= 0.1
+
+
+def test_vertical_japanese_keeps_its_kana(parser: Parser) -> None:
+    if ocr_tesseract.find_tessdata("jpn+jpn_vert") is None:
+        pytest.skip("tesseract-ocr-jpn and tesseract-ocr-jpn-vert are not installed")
+    columns = ["吾輩は猫である。名前はまだ無い。", "どこで生れたかとんと見当がつかぬ。"]
+    document = pymupdf.open()
+    page = document.new_page(width=200, height=340)
+    for column, text in enumerate(columns):
+        for row, char in enumerate(text):
+            page.insert_text(
+                (150 - 30 * column, 40 + 17 * row), char, fontname="japan", fontsize=15
+            )
+    image = Image.frombytes("RGB", *_pixmap(page, 300))
+    text = page_text(parser.parse(png(image))).replace(" ", "")
+    assert normalized_edit_distance(text, "".join(columns)) <= 0.1
+    assert "どこで生れたか" in text  # right column first, kana kept
+
+
+def _pixmap(page: pymupdf.Page, dpi: int):
+    pixmap = page.get_pixmap(dpi=dpi)
+    return (pixmap.width, pixmap.height), pixmap.samples
+
+
+@pytest.mark.parametrize("short_text", ["Reduced test-case", "Issue 6010"])
+def test_a_short_clean_text_layer_is_kept(parser: Parser, short_text: str) -> None:
+    document = pymupdf.open()
+    page = document.new_page(width=400, height=300)
+    page.insert_text((40, 60), short_text, fontname="helv", fontsize=7)
+    page.draw_rect(pymupdf.Rect(40, 100, 300, 250), color=(0, 0, 0), fill=(0.8, 0.8, 0.9))
+    result = parser.parse(document.tobytes())
+    assert result.pages[0].engine == "ocr"  # short layers are read by OCR where text is missing
+    text = " ".join(b.text for b in result.blocks if b.type != BlockType.FIGURE)
+    assert text == short_text
+
+
+def test_text_in_an_image_beside_a_short_text_layer_is_read(parser: Parser) -> None:
+    document = pymupdf.open()
+    page = document.new_page(width=420, height=300)
+    page.insert_text((24, 30), "Figure 1", fontname="helv", fontsize=9)
+    page.insert_image(pymupdf.Rect(0, 60, 420, 180), stream=png(text_page(PARAGRAPH[:3])))
+    text = page_text(parser.parse(document.tobytes()))
+    assert text.startswith("Figure 1")
+    assert word_error_rate(text, "Figure 1 " + " ".join(PARAGRAPH[:3])) <= 0.1
+
+
+def test_low_confidence_page_is_flagged_in_status_and_manifest(tmp_path: Path) -> None:
+    blurred = text_page(dpi=100).filter(ImageFilter.GaussianBlur(1.6))
+    (tmp_path / "blurred.png").write_bytes(png(blurred))
+    (tmp_path / "sharp.png").write_bytes(png(text_page()))
+    (tmp_path / "out").mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "docvlm.cli",
+            "parse",
+            tmp_path / "blurred.png",
+            tmp_path / "sharp.png",
+            "-o",
+            tmp_path / "out",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()
+    rows = {Path(row["input"]).name: row for row in map(json.loads, manifest)}
+    assert rows["blurred.png"]["status"] == "low_confidence"
+    assert rows["sharp.png"]["status"] == "ok"
+
+
+def noisy_line(text: str, y: float, size: float, confidence: float) -> OCRLine:
+    """A line whose words sit one space apart (half a font size per character)."""
+    words, boxes, x = text.split(), [], 50.0
+    for word in words:
+        boxes.append((x, y, x + 0.5 * size * len(word), y + size))
+        x = boxes[-1][2] + 0.3 * size
+    ocr_words = tuple(OCRWord(w, b, confidence, size) for w, b in zip(words, boxes, strict=True))
+    return OCRLine(text, (50, y, x, y + size), confidence, ocr_words, size)
+
+
+def test_ocr_noise_never_becomes_a_heading() -> None:
+    lines = [
+        noisy_line("synolds |", 20, 20, 0.45),
+        noisy_line("Annual Summary", 60, 18, 0.93),
+        *[
+            noisy_line(f"body text line number {i} of the page", 100 + 14 * i, 10, 0.92)
+            for i in range(5)
+        ],
+    ]
+    blocks = lines_to_blocks(lines, page_number=1)
+    headings = [b.text for b in blocks if b.type == BlockType.HEADING]
+    assert headings == ["Annual Summary"]
+
+
+def ruled_table_page() -> tuple[bytes, list[list[str]]]:
+    rows = [
+        ["Region", "Units", "Revenue"],
+        ["North", "1200", "$4,310"],
+        ["South", "860", "$2,045"],
+        ["East", "1475", "$5,120"],
+        ["West", "930", "$2,880"],
+    ]
+    document = pymupdf.open()
+    page = document.new_page(width=420, height=300)
+    page.insert_text(
+        (40, 40), "Table 1. Sales by region in the last quarter.", fontname="helv", fontsize=10
+    )
+    x_edges, top, height = (40, 160, 260, 380), 60, 24
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            page.insert_text(
+                (x_edges[c] + 6, top + r * height + 16), text, fontname="helv", fontsize=10
+            )
+    for r in range(len(rows) + 1):
+        page.draw_line((x_edges[0], top + r * height), (x_edges[-1], top + r * height))
+    for x in x_edges:
+        page.draw_line((x, top), (x, top + len(rows) * height))
+    pixmap = page.get_pixmap(dpi=200)
+    return png(Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)), rows
+
+
+def test_a_scanned_ruled_table_becomes_a_table_with_cells(parser: Parser) -> None:
+    image, rows = ruled_table_page()
+    blocks = parser.parse(image).blocks
+    tables = [b for b in blocks if b.type == BlockType.TABLE]
+    assert len(tables) == 1 and tables[0].table is not None
+    assert tables[0].table.rows() == rows
+
+
+def test_real_scans_beat_or_match_plain_tesseract() -> None:
+    """tesseract's own test scans (tests/data/scans/SOURCES.md), against their known text."""
+    engine = OCREngine()
+    for name in ("phototest", "eurotext"):
+        truth = normalize_whitespace((SCANS / f"{name}.txt").read_text())
+        image = (SCANS / f"{name}.png").read_bytes()
+        ours = " ".join(b.text for b in engine.parse(open_source(image).page(1)))
+        tesseract = subprocess.run(
+            [shutil.which("tesseract"), SCANS / f"{name}.png", "-"], capture_output=True, text=True
+        ).stdout
+        ours_distance = normalized_edit_distance(normalize_whitespace(ours), truth)
+        plain_distance = normalized_edit_distance(normalize_whitespace(tesseract), truth)
+        assert ours_distance <= plain_distance + 0.02, (name, ours_distance, plain_distance)
+
+
+def test_scanned_headers_and_footers_go_through_the_furniture_pass(parser: Parser) -> None:
+    document = pymupdf.open()
+    for number in (1, 2):
+        page = document.new_page(width=420, height=320)
+        page.insert_text((24, 24), "Northwind Quarterly Review", fontname="helv", fontsize=8)
+        for row, line in enumerate(PARAGRAPH[number - 1 :: 2]):
+            page.insert_text((24, 80 + 16 * row), line, fontname="helv", fontsize=10)
+        page.insert_text((190, 300), f"Page {number}", fontname="helv", fontsize=8)
+    scanned = pymupdf.open()
+    for page in document:
+        pixmap = page.get_pixmap(dpi=200)
+        image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
+        target = scanned.new_page(width=page.rect.width, height=page.rect.height)
+        target.insert_image(target.rect, stream=png(image))
+    result = parser.parse(scanned.tobytes())
+    assert [p.engine for p in result.pages] == ["ocr", "ocr"]
+    for page in result.pages:
+        kinds = {b.text: b.type for b in page.blocks}
+        assert kinds["Northwind Quarterly Review"] == BlockType.PAGE_HEADER
+        assert kinds[f"Page {page.number}"] == BlockType.PAGE_FOOTER
+    assert "Northwind" not in result.to_markdown()
+
+
+def test_grid_with_a_merged_cell_keeps_its_span() -> None:
+    merged = (0.0, 0.0, 200.0, 20.0)
+    boxes = [
+        [merged, merged],
+        [(0.0, 20.0, 100.0, 40.0), (100.0, 20.0, 200.0, 40.0)],
+    ]
+    words = [
+        OCRWord("Totals", (10, 5, 60, 15), 0.9),
+        OCRWord("12", (10, 25, 30, 35), 0.9),
+        OCRWord("7", (110, 25, 120, 35), 0.9),
+    ]
+    table, placed = grid_to_table(boxes, words)
+    assert len(placed) == 3
+    assert table is not None and table.rows() == [["Totals", ""], ["12", "7"]]
+    assert table.cells[0].col_span == 2
