@@ -28,7 +28,7 @@ class Invoice(pydantic.BaseModel):
 
 @pytest.fixture(scope="module")
 def server():
-    with running_server("--api-key", KEY, "--max-pages", "100") as running:
+    with running_server("--api-key", KEY, "--max-pages", "1000") as running:
         yield running
 
 
@@ -82,7 +82,7 @@ def test_task_helper_waits_with_progress_and_streams_pages(client) -> None:
 
 
 def test_cancel(client) -> None:
-    task_id = client.submit(dense_pdf(60))
+    task_id = client.submit(dense_pdf(600))
     client.cancel(task_id)
     assert client.status(task_id)["status"] in ("cancelled", "running", "queued")
     with pytest.raises(ServiceError) as raised:

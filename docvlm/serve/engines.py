@@ -40,10 +40,11 @@ class SharedEngines:
 
     def parser(self, engine: str | None = None, ocr_lang: str | None = None) -> Parser:
         """A Parser with the server's options, `engine` forced if given, over shared engines."""
-        options = dict(self.parser_options)
+        languages = ocr_lang or self.default_ocr_lang
+        options = {**self.parser_options, "ocr_languages": languages}
         if engine is not None:
             options["engine"] = engine
-        engines = {**self.loaded, "ocr": self.ocr_engine(ocr_lang or self.default_ocr_lang)}
+        engines = {**self.loaded, "ocr": self.ocr_engine(languages)}
         return Parser(**options, engines=engines)
 
     def describe(self) -> dict[str, str]:
@@ -69,6 +70,4 @@ def check_languages(languages: str) -> str:
 
 
 def _create_ocr(parser_options: dict[str, Any], languages: str) -> Engine:
-    from docvlm.engines.ocr import OCREngine
-
-    return OCREngine(parser_options.get("ocr_backend", "auto"), languages=languages)
+    return Parser(**{**parser_options, "ocr_languages": languages}).get_engine("ocr")
