@@ -18,15 +18,13 @@ import realdocs  # noqa: E402  (bench/realdocs.py: the corpus loader and test ch
 
 FILES, TESTS = realdocs.load_corpus(realdocs.COMMITTED)
 
-_SPLIT_ROW = "a row whose dashes sit a little lower is split in two"
+_SPLIT_ROW = "a label wrapped over two lines whose figures sit on its second line"
 _FOUR_COLUMNS = "four columns of short ballot lines are read across as rows"
 KNOWN_GAPS = {
     "la-4col": _FOUR_COLUMNS,
     "la-4col2": _FOUR_COLUMNS,
     "la-4col3": _FOUR_COLUMNS,
-    "camelot-12s0324-camelot-28": _SPLIT_ROW,
     "camelot-12s0324-camelot-33": _SPLIT_ROW,
-    "camelot-12s0324-camelot-37": _SPLIT_ROW,
 }
 
 

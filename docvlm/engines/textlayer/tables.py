@@ -22,7 +22,7 @@ MAX_CELL_WORDS = 4  # unruled tables: longer "cells" are running text
 MIN_FULL_ROWS = 0.6  # share of an unruled table's rows with two or more cells
 MAX_LABEL_WORDS = 8  # … except a row's first cell, its label
 RULED_ROWS = 3  # text rows per horizontal rule in a grid worth `find_tables`
-COLLAPSED_CELLS = 3  # cells of one ruled row holding ≥ 3 lines each: rows of text, not a cell
+COLLAPSED_CELLS = 2  # cells of one ruled row holding ≥ 3 lines each: rows of text, not a cell
 MIN_TABLE_ROWS = 3
 MIN_FILLED = 0.5  # share of a grid's cells that hold text
 MIN_FORM_WIDGETS = 5
@@ -96,7 +96,8 @@ def _collapsed(table: Table, members: list[Line]) -> bool:
     """Rows of an unruled body drawn inside one ruled frame: several cells of one grid row
     each hold a stack of lines. Such a grid is read from the text's own rows instead."""
     stacked = Counter(c.row for c in table.cells if c.text and c.text.count("\n") >= 2)
-    return any(n >= COLLAPSED_CELLS for n in stacked.values())
+    # A header row wraps its labels over lines; the body below it does not.
+    return any(n >= COLLAPSED_CELLS and (row or table.num_rows == 1) for row, n in stacked.items())
 
 
 def _rule_groups(pdf_page: pymupdf.Page) -> list[tuple[pymupdf.Rect, int]]:
