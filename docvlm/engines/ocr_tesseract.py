@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from docvlm.engines.ocr_layout import OCRLine, OCRWord
+from docvlm.engines.ocr_layout import OCRLine, OCRWord, join_words
 from docvlm.engines.orientation import UPRIGHT, Orientation, detect_orientation
 from docvlm.errors import EngineUnavailableError, PageTimeoutError
 
@@ -114,11 +114,20 @@ class TesseractBackend:
 
 def remove_rules(gray: np.ndarray) -> np.ndarray:
     """Whiten long horizontal and vertical rules: Tesseract drops ruled table rows otherwise
-    (on the sample report it lost two of three rows of a ruled table)."""
-    length = max(gray.shape[1] // 20, 40)  # far longer than any glyph stroke, dash included
+    (on the sample report it lost two of three rows of a ruled table).
+
+    A rule is a straight run of ink longer than a twentieth of the page and four glyph heights:
+    a stroke of a large glyph (a CJK character, a display heading) is never that long.
+    """
     ink = (gray < 128).astype(np.uint8)
-    horizontal = cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
-    vertical = cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    glyph = float(np.median(heights[heights > 2])) if (heights > 2).any() else 0.0
+    reach = max(4 * glyph, 40)
+    horizontal = cv2.getStructuringElement(
+        cv2.MORPH_RECT, (int(max(gray.shape[1] // 20, reach)), 1)
+    )
+    vertical = cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(max(gray.shape[0] // 20, reach))))
     rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, horizontal)
     rules |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, vertical)
     if not rules.any():
@@ -147,7 +156,7 @@ def parse_tsv(tsv: str) -> list[OCRLine]:
     lines = []
     for key, words in line_words.items():
         confidence = sum(w.confidence for w in words) / len(words)
-        text = " ".join(w.text for w in words)
+        text = join_words([w.text for w in words])
         bbox = line_boxes.get(key, words[0].bbox)
         sizes = [w.size for w in words if w.size]
         size = statistics.median(sizes) if sizes else (bbox[3] - bbox[1]) / 0.93
