@@ -14,6 +14,7 @@ from docvlm.errors import EncryptedPDFError, SchemaError, UnsupportedFileError
 from docvlm.extraction import ExtractionResult
 from tests.badinputs import encrypted_pdf
 from tests.serving import running_server
+from tests.test_serve import dense_pdf
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 KEY = "client-key-42"
@@ -27,7 +28,7 @@ class Invoice(pydantic.BaseModel):
 
 @pytest.fixture(scope="module")
 def server():
-    with running_server("--api-key", KEY, "--max-pages", "10") as running:
+    with running_server("--api-key", KEY, "--max-pages", "100") as running:
         yield running
 
 
@@ -65,10 +66,10 @@ def test_extract_returns_the_local_result(client) -> None:
 
 def test_task_helper_waits_with_progress_and_streams_pages(client) -> None:
     seen: list[tuple[int, int | None]] = []
-    task_id = client.submit(SAMPLES / "mixed.pdf")
+    task_id = client.submit(SAMPLES / "report.pdf")
     document = client.wait(task_id, progress=lambda done, total: seen.append((done, total)))
-    local = docvlm.parse(SAMPLES / "mixed.pdf")
-    local.source = "mixed.pdf"
+    local = docvlm.parse(SAMPLES / "report.pdf")
+    local.source = "report.pdf"
     same_document(document, local)
     assert seen[-1] == (2, 2)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
@@ -81,7 +82,7 @@ def test_task_helper_waits_with_progress_and_streams_pages(client) -> None:
 
 
 def test_cancel(client) -> None:
-    task_id = client.submit((SAMPLES / "report_scanned.pdf").read_bytes(), engine="ocr")
+    task_id = client.submit(dense_pdf(60))
     client.cancel(task_id)
     assert client.status(task_id)["status"] in ("cancelled", "running", "queued")
     with pytest.raises(ServiceError) as raised:

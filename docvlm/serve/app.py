@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import importlib.metadata
 import json
 import shutil
 import time
@@ -21,7 +22,6 @@ from docvlm.batch import render
 from docvlm.document import Document
 from docvlm.errors import DocVLMError, EngineUnavailableError
 from docvlm.extraction.schema import load_schema
-from docvlm.info import _version
 from docvlm.pipeline import ENGINE_NAMES
 from docvlm.serve.engines import SharedEngines, check_languages
 from docvlm.serve.errors import ApiError, install_error_handlers
@@ -202,7 +202,7 @@ def create_app(settings: ServeSettings, engines: SharedEngines | None = None) ->
         return {
             "status": "ok",
             "engines": engines.describe(),
-            "versions": {p: _version(p) for p in ("docvlm", "pymupdf", "torch", "transformers")},
+            "versions": {p: _installed(p) for p in ("docvlm", "pymupdf", "torch", "transformers")},
             "queue": {
                 "length": queue.length,
                 "capacity": queue.capacity,
@@ -223,6 +223,13 @@ def create_app(settings: ServeSettings, engines: SharedEngines | None = None) ->
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _installed(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _key_check(api_key: str | None):
