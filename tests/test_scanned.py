@@ -161,6 +161,22 @@ def test_ocr_lang_reads_cyrillic(parser: Parser) -> None:
     assert word_error_rate(page_text(document), " ".join(lines)) <= 0.1
 
 
+def test_ocr_lang_on_the_command_line(tmp_path: Path) -> None:
+    if ocr_tesseract.find_tessdata("rus") is None:
+        pytest.skip("tesseract-ocr-rus is not installed")
+    lines = ["Съешь же ещё этих мягких французских булок,", "да выпей же чаю."]
+    (tmp_path / "letter.png").write_bytes(png(text_page(lines, fontname="dejavu", dpi=300)))
+    command = [sys.executable, "-m", "docvlm.cli", "parse", tmp_path / "letter.png"]
+    result = subprocess.run(
+        [*command, "--engine", "ocr", "--ocr", "tesseract", "--ocr-lang", "rus"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert word_error_rate(normalize_whitespace(result.stdout), " ".join(lines)) <= 0.1
+
+
 def test_cyrillic_without_its_data_warns_once_in_one_line(tmp_path: Path, monkeypatch) -> None:
     if TESSDATA is None or not (TESSDATA / "osd.traineddata").is_file():
         pytest.skip("tesseract-ocr-osd is not installed")
