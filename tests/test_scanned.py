@@ -122,6 +122,7 @@ def test_blank_and_figure_only_pages_are_empty_and_ok() -> None:
         assert document.ok
 
 
+@pytest.mark.slow  # a docvlm process: imports and models load anew
 def test_blank_pdf_page_in_a_batch_is_not_an_error(tmp_path: Path) -> None:
     document = pymupdf.open()
     document.new_page()
@@ -161,6 +162,7 @@ def test_ocr_lang_reads_cyrillic(parser: Parser) -> None:
     assert word_error_rate(page_text(document), " ".join(lines)) <= 0.1
 
 
+@pytest.mark.slow  # a docvlm process: imports and models load anew
 def test_ocr_lang_on_the_command_line(tmp_path: Path) -> None:
     if ocr_tesseract.find_tessdata("rus") is None:
         pytest.skip("tesseract-ocr-rus is not installed")
@@ -248,6 +250,7 @@ def test_text_in_an_image_beside_a_short_text_layer_is_read(parser: Parser) -> N
     assert word_error_rate(text, "Figure 1 " + " ".join(PARAGRAPH[:3])) <= 0.1
 
 
+@pytest.mark.slow  # a docvlm process: imports and models load anew
 def test_low_confidence_page_is_flagged_in_status_and_manifest(tmp_path: Path) -> None:
     blurred = text_page(dpi=100).filter(ImageFilter.GaussianBlur(1.6))
     (tmp_path / "blurred.png").write_bytes(png(blurred))
