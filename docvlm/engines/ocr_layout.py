@@ -112,8 +112,9 @@ def lines_to_blocks(
             # Confident lines stay text (axis labels, and all of a dense page the model took
             # for one figure); the figure block takes the unsure ones, OCR's reading of a
             # drawing or a photo.
-            if sum(_area(line.bbox) for line in inside) > FIGURE_MAX_TEXT * _area(region.bbox):
-                continue
+            text_area = sum(_area(line.bbox) for line in lines if _holds(region.bbox, line.bbox))
+            if text_area > FIGURE_MAX_TEXT * _area(region.bbox):  # overlapping text regions
+                continue  # may have claimed its lines: all lines under it count
             inside = [line for line in inside if line.confidence < FIGURE_TEXT_CONFIDENCE]
             items.append(_region_block(BlockType.FIGURE, region, page_number, engine))
         else:
@@ -181,14 +182,17 @@ def _vertical(lines: list[OCRLine]) -> bool:
     return len(tall) > len(lines) / 2 and cjk_share("".join(line.text for line in tall)) > 0.5
 
 
+def _holds(region: BBox, box: BBox) -> bool:
+    """Whether `box`'s centre lies inside `region`."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
+
+
 def _place_in_regions(lines: list[OCRLine], regions: Sequence[Region]) -> dict[int, Region]:
     """id(line) → the best-scoring region holding the line's centre (regions may overlap)."""
     placed: dict[int, Region] = {}
     for line in lines:
-        cx, cy = (line.bbox[0] + line.bbox[2]) / 2, (line.bbox[1] + line.bbox[3]) / 2
-        holding = [
-            r for r in regions if r.bbox[0] <= cx <= r.bbox[2] and r.bbox[1] <= cy <= r.bbox[3]
-        ]
+        holding = [r for r in regions if _holds(r.bbox, line.bbox)]
         if holding:
             placed[id(line)] = max(holding, key=lambda r: r.score)
     return placed
