@@ -41,6 +41,13 @@ def _numbers(value: str, count: int, option: str, kind: type = float) -> tuple[A
     return numbers
 
 
+def _check_anchors(anchors: str | None) -> None:
+    from docvlm.anchors import ANCHOR_SOURCES
+
+    if anchors is not None and anchors not in ANCHOR_SOURCES:
+        raise DocVLMError(f"--anchors {anchors!r}: use one of {', '.join(ANCHOR_SOURCES)}")
+
+
 def _box(value: str | None) -> tuple[float, float, float, float] | None:
     if value is None:
         return None
@@ -159,6 +166,9 @@ def dataset_synth_forms(
     png: int | None = typer.Option(None, help="Write PNGs with this longer side, not PDFs."),
     crop: str | None = typer.Option(None, help="PNG of this page box only: x0,y0,x1,y1 in pt."),
     glyphs: bool = typer.Option(False, help="Add character boxes (PNG only) for --glyph-weight."),
+    anchors: str | None = typer.Option(
+        None, help="Record the page words to anchor on: auto, text, ocr or none (docvlm.anchors)."
+    ),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Synthetic forms with random realistic values and their JSON targets."""
@@ -168,7 +178,10 @@ def dataset_synth_forms(
         box = _box(crop)
         if (box or glyphs) and png is None:
             raise DocVLMError("--crop and --glyphs describe PNGs: add --png SIZE")
-        manifest = synth_forms(out, n, _split(layouts), seed, scanned, png, box, glyphs)
+        _check_anchors(anchors)
+        manifest = synth_forms(
+            out, n, _split(layouts), seed, scanned, png, box, glyphs, anchors=anchors
+        )
         typer.echo(f"wrote {manifest}")
 
 
