@@ -11,6 +11,7 @@ EPILOG = (
     "Examples:\n\n"
     "  docvlm extract invoice.pdf --schema invoice.schema.json -o invoice.json\n\n"
     "  docvlm extract scan.png --schema claim.schema.json --model ./my-finetuned-docvlm\n\n"
+    "  docvlm extract form.pdf --schema form.schema.json --model ./my-form-model\n\n"
     "Exit status: 0 all fields valid; 1 some required field not found (the JSON is still "
     "written, with the field listed under errors) or the file could not be read; 2 bad schema."
 )
@@ -20,10 +21,13 @@ def extract(
     file: Path = typer.Argument(..., help="PDF or image to read."),
     schema: Path = typer.Option(..., "--schema", "-s", help="JSON Schema file of the output."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
-    model: Path | None = typer.Option(None, "--model", help="docvlm checkpoint (else no model)."),
+    model: Path | None = typer.Option(
+        None, "--model", help="docvlm checkpoint or form model, e.g. docvlm-forms-tiny."
+    ),
     pages: str | None = typer.Option(None, "--pages", help='1-based pages, e.g. "1-3,7".'),
     password: str | None = typer.Option(None, "--password", help="Password of encrypted PDFs."),
     ocr_language: str = typer.Option("eng", "--ocr-lang", help="Tesseract languages, e.g. eng."),
+    anchors: str = typer.Option("auto", "--anchors", help="Form model words: auto, text, ocr."),
 ) -> None:
     """Extract JSON matching SCHEMA from FILE: data, per-field page/bbox/confidence, errors."""
     from docvlm.errors import DocVLMError, SchemaError
@@ -43,6 +47,7 @@ def extract(
             pages=pages,
             password=password,
             ocr_language=ocr_language,
+            anchors=anchors,
         )
     except SchemaError as error:
         typer.echo(f"docvlm: error: {schema}: {error}", err=True)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pymupdf
 
 from docvlm.document import BBox
+from docvlm.errors import DocVLMError
 from docvlm.extraction.words import PageWords, Word, drawn_checkbox, page_words
 from docvlm.sources import SourcePage
 
@@ -63,7 +64,7 @@ def page_anchors(page: SourcePage, source: str = "auto", ocr_language: str = "en
     """The anchor words of `page` from `source`: auto (text layer if trustworthy, else OCR),
     text, ocr, or none (no words)."""
     if source not in ANCHOR_SOURCES:
-        raise ValueError(f"unknown anchors {source!r}: use one of {', '.join(ANCHOR_SOURCES)}")
+        raise DocVLMError(f"unknown anchors {source!r}: use one of {', '.join(ANCHOR_SOURCES)}")
     if source == "none":
         return PageAnchors(page.number, "none", [])
     return anchors_from_words(page_words(page, ocr_language, source))

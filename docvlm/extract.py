@@ -71,18 +71,33 @@ def extract(
     pages: str | list[int] | None = None,
     password: str | None = None,
     ocr_language: str = "eng",
+    anchors: str = "auto",
 ) -> ExtractionResult:
-    """Fill `schema` (JSON Schema dict or pydantic model class) from a PDF or image."""
+    """Fill `schema` (JSON Schema dict or pydantic model class) from a PDF or image.
+
+    `model` is a VLM or a form model (`docvlm finetune --task fields`, or "docvlm-forms-tiny");
+    a form model tags the page words that `anchors` names (auto, text or ocr).
+    """
     checked = load_schema(schema)
     with open_source(path, password=password, pages=pages) as source:
         source_pages = list(source.pages())
-        if model is not None:
+        if model is not None and _is_form_model(model):
+            from docvlm.forms.extract import extract_with_form_model
+
+            found = extract_with_form_model(model, source_pages, checked, anchors)
+        elif model is not None:
             from docvlm.extraction.vlm import extract_with_model
 
             found = extract_with_model(model, source_pages, checked)
         else:
             found = extract_without_model(source_pages, checked, ocr_language)
     return assemble(checked, found)
+
+
+def _is_form_model(model: Any) -> bool:
+    from docvlm.forms.tagger import is_form_model
+
+    return is_form_model(model)
 
 
 def extract_without_model(

@@ -155,11 +155,13 @@ def synth_forms(
     ocr, none) is recorded in each row; auto resolves to what the page has: ocr for scans and
     PNGs, text otherwise.
     """
-    from .synth import LAYOUTS, PAGE_HEIGHT, PAGE_WIDTH, synth_form
+    from .synth import LAYOUTS, PAGE_HEIGHT, PAGE_WIDTH, is_layout, synth_form
 
-    unknown = set(layouts) - set(LAYOUTS)
+    unknown = {layout for layout in layouts if not is_layout(layout)}
     if unknown:
-        raise DocVLMError(f"unknown layout {', '.join(sorted(unknown))}: use {', '.join(LAYOUTS)}")
+        raise DocVLMError(
+            f"unknown layout {', '.join(sorted(unknown))}: use {', '.join(LAYOUTS)} or t0, t1, …"
+        )
     out_dir = Path(out_dir)
     (out_dir / "forms").mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)

@@ -1,5 +1,6 @@
-"""Synthetic forms with known values: invoice, claim and application layouts, born-digital or
-scanned. Used by extraction tests, `bench/extract.py` and `docvlm dataset synth-forms`."""
+"""Synthetic forms with known values: invoice, claim and application layouts and the procedural
+templates `t0`, `t1`, … (`finetune.templates`), born-digital or scanned. Used by extraction
+tests, `bench/extract.py`, `bench/finetune_forms.py` and `docvlm dataset synth-forms`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import numpy as np
 import pymupdf
 from PIL import Image, ImageFilter
+
+from .templates import template_form, template_schema
 
 LAYOUTS = ("invoice", "claim", "application")
 PAGE_WIDTH, PAGE_HEIGHT = 612.0, 792.0
@@ -40,8 +43,20 @@ class SynthForm:
     scanned: bool = False
 
 
+def is_layout(layout: str) -> bool:
+    """A hand-made layout name or a template `t<number>`."""
+    return layout in LAYOUTS or _template_number(layout) is not None
+
+
+def _template_number(layout: str) -> int | None:
+    digits = layout[1:]
+    return int(digits) if layout.startswith("t") and digits.isdigit() else None
+
+
 def form_schema(layout: str) -> dict[str, Any]:
     """The JSON Schema whose values a form of `layout` prints."""
+    if (number := _template_number(layout)) is not None:
+        return template_schema(number)
     text, day, number = {"type": "string"}, {"type": "string", "format": "date"}, {"type": "number"}
     properties: dict[str, Any]
     if layout == "invoice":
@@ -100,6 +115,9 @@ def form_schema(layout: str) -> dict[str, Any]:
 def synth_form(layout: str, seed: int, scanned: bool = False) -> SynthForm:
     """A random form of `layout`; `scanned` rasterizes it with scan noise into an image PDF."""
     rng = random.Random(f"{layout}-{seed}")
+    if (number := _template_number(layout)) is not None:
+        pdf, values = template_form(number, rng)
+        return SynthForm(layout, scan(pdf, rng) if scanned else pdf, values, {}, scanned)
     writer = _Writer()
     build = {"invoice": _invoice, "claim": _claim, "application": _application}.get(layout)
     if build is None:

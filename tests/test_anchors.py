@@ -15,6 +15,7 @@ from docvlm.anchors import (
     page_anchors,
     split_after_colon,
 )
+from docvlm.errors import DocVLMError
 from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.data import encode_example, example_anchor_text
 from docvlm.finetune.manifest import read_manifest
@@ -102,7 +103,7 @@ def test_image_pages_are_read_with_ocr(tmp_path: Path) -> None:
     with open_source(blank) as document:
         anchors = page_anchors(document.page(1), "text")
     assert anchors.source == "ocr" and anchors.words == []
-    with pytest.raises(ValueError, match="unknown anchors"):
+    with pytest.raises(DocVLMError, match="unknown anchors"):
         page_anchors(document.page(1), "pixels")
 
 
