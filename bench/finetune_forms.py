@@ -82,7 +82,7 @@ def prior_score(train: Path, test: Path) -> float:
 
 
 def _path(pointer: str) -> str:
-    """"/items/0/amount" → "items[0].amount", as `flatten_fields` names it."""
+    """ "/items/0/amount" → "items[0].amount", as `flatten_fields` names it."""
     path = ""
     for part in pointer.strip("/").split("/"):
         path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
@@ -105,8 +105,14 @@ def dataset(name: str, n: int, layouts: list[str], seed: int, scanned: float = 0
     return synth_forms(out, n, tuple(layouts), seed, scanned, anchors="auto")
 
 
-def form_row(name: str, train: Path, test: Path, minutes: float, base: str | None = None,
-             test_limit: int | None = None) -> dict[str, Any]:  # fmt: skip
+def form_row(
+    name: str,
+    train: Path,
+    test: Path,
+    minutes: float,
+    base: str | None = None,
+    test_limit: int | None = None,
+) -> dict[str, Any]:
     """Train the form model on `train` for `minutes`, score it and the references on `test`."""
     out = WORK / f"model_{name}"
     started = time.monotonic()
@@ -147,9 +153,11 @@ def main() -> None:
         train = dataset("application_train", 20 if args.smoke else 200, ["application"], 5)
         test = dataset("application_test", 10 if args.smoke else 100, ["application"], 6)
         if "base_zero_shot" in rows:
-            report["base_zero_shot"] = {**score(test, "docvlm-forms-tiny"),
-                                        "prior": prior_score(train, test),
-                                        "no_model": score(test, None)["accuracy"]}  # fmt: skip
+            report["base_zero_shot"] = {
+                **score(test, "docvlm-forms-tiny"),
+                "prior": prior_score(train, test),
+                "no_model": score(test, None)["accuracy"],
+            }
             print("base_zero_shot", json.dumps(report["base_zero_shot"]), flush=True)
         if "base_finetune" in rows:
             report["base_finetune"] = form_row(

@@ -78,8 +78,9 @@ def finetune(
         "with the target's keys; --model may name a form model such as docvlm-forms-tiny).",
     ),
     anchors: str | None = typer.Option(
-        None, help="--task fields: read every page's words from auto, text or ocr (default: "
-        "what each manifest row records)."
+        None,
+        help="--task fields: read every page's words from auto, text or ocr (default: "
+        "what each manifest row records).",
     ),
     eval_manifest: Path | None = typer.Option(None, "--eval", help="Eval manifest (JSONL)."),
     model: Path | None = typer.Option(None, help="Start from this saved model folder."),
@@ -293,8 +294,12 @@ def eval_command(
     ),
     batch_size: int = typer.Option(4, help="Pages per generation batch."),
     max_new_tokens: int = typer.Option(1024, help="Longest generation."),
+    anchors: str | None = typer.Option(
+        None, help="Form models: read page words from auto, text or ocr (default: per row)."
+    ),
 ) -> None:
-    """Score a model on a manifest: fields (JSON), CER/WER (text), TEDS (tables)."""
+    """Score a model on a manifest: fields (JSON), CER/WER (text), TEDS (tables); a form model
+    also gets precision and recall per field."""
     from docvlm.finetune.evaluate import compare as compare_reports
     from docvlm.finetune.evaluate import evaluate, metrics_table
 
@@ -305,7 +310,20 @@ def eval_command(
             return
         if manifest is None or model is None:
             raise DocVLMError("eval needs --manifest and --model (or --compare A B)")
-        result = evaluate(manifest, model, adapter, batch_size, max_new_tokens)
+        _check_anchors(anchors)
+        from docvlm.forms.tagger import is_form_model
+
+        if is_form_model(model):
+            from docvlm.forms.evaluate import evaluate_fields
+
+            result = evaluate_fields(manifest, model, anchors)
+            for key, scores in result["per_field"].items():
+                typer.echo(
+                    f"{key}\tprecision {scores['precision']:.3f}\t"
+                    f"recall {scores['recall']:.3f}\t({scores['expected']} values)"
+                )
+        else:
+            result = evaluate(manifest, model, adapter, batch_size, max_new_tokens)
     if report is not None:
         report.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     typer.echo(metrics_table(result["metrics"]))

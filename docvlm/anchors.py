@@ -113,10 +113,12 @@ def vector_checkboxes(pdf_page: pymupdf.Page) -> list[Word]:
     inside it is ticked."""
     drawings = pdf_page.get_drawings()
     squares = [
-        d["rect"] for d in drawings
-        if MIN_BOX <= d["rect"].width <= MAX_BOX and abs(d["rect"].width - d["rect"].height) <= 1.5
+        d["rect"]
+        for d in drawings
+        if MIN_BOX <= d["rect"].width <= MAX_BOX
+        and abs(d["rect"].width - d["rect"].height) <= 1.5
         and any(item[0] == "re" for item in d["items"])
-    ]  # fmt: skip
+    ]
     out = []
     for square in squares:
         inner = square + (1, 1, -1, -1)
@@ -175,8 +177,12 @@ def _to_grid(box: BBox, width: float, height: float) -> tuple[int, int, int, int
         return min(GRID, max(0, round(value)))
 
     x0, y0, x1, y1 = box
-    return (clamp(x0 / width * GRID), clamp(y0 / height * GRID), clamp(x1 / width * GRID),
-            clamp(y1 / height * GRID))  # fmt: skip
+    return (
+        clamp(x0 / width * GRID),
+        clamp(y0 / height * GRID),
+        clamp(x1 / width * GRID),
+        clamp(y1 / height * GRID),
+    )
 
 
 def _center_in(box: BBox, outer: BBox) -> bool:

@@ -1,12 +1,13 @@
 """Procedural form templates `t0`, `t1`, …: many layouts of one family of fields.
 
 A template is drawn once from its number: a domain and a subset of its fields, each field's
-label wording (half its forms use another of the field's wordings), where values sit (beside the label, below it, in a box, in a ruled grid), one to
-three columns, spacing and fonts, how check boxes read (a box per option, yes/no pairs, a
-single box), whether a table of line items is printed, and one convention for dates and one
-for amounts. Forms of a template then differ only in their values. Keys are shared across
-templates (`date_of_birth` is the same key on every form that has one), so a model trained on
-some templates can be scored on unseen ones.
+label wording (half its forms use another of the field's wordings), where values sit (beside
+the label, below it, in a box, in a ruled grid), one to three columns, spacing and fonts, how
+check boxes read (a box per option, yes/no pairs, a single box), whether a table of line items
+is printed, and one convention for dates and one for amounts. Forms of a template then differ
+in their values (and half their label wordings). Keys are shared across templates
+(`date_of_birth` is the same key on every form that has one), so a model trained on some
+templates can be scored on unseen ones.
 """
 
 from __future__ import annotations
@@ -20,24 +21,99 @@ import pymupdf
 
 PAGE_WIDTH, PAGE_HEIGHT = 612.0, 792.0
 
-_FIRST = ["Maria", "James", "Aiko", "Omar", "Elena", "Liam", "Priya", "Noah", "Sofia", "Chen",
-          "Fatima", "Lukas", "Grace", "Mateo", "Hana", "Ivan", "Amara", "Jonas", "Leila", "Ravi"]  # fmt: skip
-_LAST = ["Garcia", "Smith", "Tanaka", "Haddad", "Rossi", "Murphy", "Patel", "Keller", "Novak",
-         "Okafor", "Lindqvist", "Moreau", "Kowalski", "Silva", "Nguyen", "Brennan", "Schmidt"]  # fmt: skip
-_STREET = ["Market Street", "Harbor Road", "Oak Avenue", "Elm Drive", "King Boulevard",
-           "Mill Lane", "Cedar Court", "River Way", "Station Road", "Maple Terrace"]  # fmt: skip
-_CITY = [("Denver", "CO"), ("Portland", "OR"), ("Austin", "TX"), ("Boston", "MA"),
-         ("Madison", "WI"), ("Tucson", "AZ"), ("Raleigh", "NC"), ("Boise", "ID")]  # fmt: skip
-_COMPANY = ["Contoso Ltd.", "Fabrikam Inc.", "Northwind Traders", "Globex Corp.", "Initech LLC",
-            "Umbrella Health", "Acme Mutual", "Blue Harbor Bank"]  # fmt: skip
-_ITEMS = ["Printer paper", "Toner cartridge", "Desk organizer", "USB-C cable", "Stapler",
-          "Monitor stand", "Office chair mat", "Consultation", "X-ray", "Lab test",
-          "Physiotherapy", "Towing", "Windshield repair", "Rental car"]  # fmt: skip
+_FIRST = [
+    "Maria",
+    "James",
+    "Aiko",
+    "Omar",
+    "Elena",
+    "Liam",
+    "Priya",
+    "Noah",
+    "Sofia",
+    "Chen",
+    "Fatima",
+    "Lukas",
+    "Grace",
+    "Mateo",
+    "Hana",
+    "Ivan",
+    "Amara",
+    "Jonas",
+    "Leila",
+    "Ravi",
+]
+_LAST = [
+    "Garcia",
+    "Smith",
+    "Tanaka",
+    "Haddad",
+    "Rossi",
+    "Murphy",
+    "Patel",
+    "Keller",
+    "Novak",
+    "Okafor",
+    "Lindqvist",
+    "Moreau",
+    "Kowalski",
+    "Silva",
+    "Nguyen",
+    "Brennan",
+    "Schmidt",
+]
+_STREET = [
+    "Market Street",
+    "Harbor Road",
+    "Oak Avenue",
+    "Elm Drive",
+    "King Boulevard",
+    "Mill Lane",
+    "Cedar Court",
+    "River Way",
+    "Station Road",
+    "Maple Terrace",
+]
+_CITY = [
+    ("Denver", "CO"),
+    ("Portland", "OR"),
+    ("Austin", "TX"),
+    ("Boston", "MA"),
+    ("Madison", "WI"),
+    ("Tucson", "AZ"),
+    ("Raleigh", "NC"),
+    ("Boise", "ID"),
+]
+_COMPANY = [
+    "Contoso Ltd.",
+    "Fabrikam Inc.",
+    "Northwind Traders",
+    "Globex Corp.",
+    "Initech LLC",
+    "Umbrella Health",
+    "Acme Mutual",
+    "Blue Harbor Bank",
+]
+_ITEMS = [
+    "Printer paper",
+    "Toner cartridge",
+    "Desk organizer",
+    "USB-C cable",
+    "Stapler",
+    "Monitor stand",
+    "Office chair mat",
+    "Consultation",
+    "X-ray",
+    "Lab test",
+    "Physiotherapy",
+    "Towing",
+    "Windshield repair",
+    "Rental car",
+]
 _VEHICLES = ["Toyota Corolla", "Ford Focus", "Honda Civic", "Tesla Model 3", "Volvo XC60"]
 
 # Dates print in one convention per template; slashes are month first (US), as values.py reads.
-DATE_STYLES = ("%Y-%m-%d", "%m/%d/%Y", "%B %d, %Y", "%d %b %Y", "%d.%m.%Y", "%b %d, %Y",
-               "%d %B %Y")  # fmt: skip
+DATE_STYLES = ("%Y-%m-%d", "%m/%d/%Y", "%B %d, %Y", "%d %b %Y", "%d.%m.%Y", "%b %d, %Y", "%d %B %Y")
 AMOUNT_STYLES = ("${:,.2f}", "{:,.2f}", "{:,.2f} USD", "USD {:,.2f}", "eu", "$ {:,.2f}")
 
 
@@ -52,48 +128,115 @@ class Field:
 
 
 F = Field
-FIELDS = {f.key: f for f in (
-    F("first_name", "first", ("First Name", "Given Name", "First name", "Forename")),
-    F("last_name", "last", ("Last Name", "Surname", "Family Name", "Last name")),
-    F("full_name", "name", ("Full Name", "Name", "Applicant Name", "Name of Insured", "Patient Name")),
-    F("date_of_birth", "date", ("Date of Birth", "DOB", "Birth Date", "Date of birth")),
-    F("signature_date", "date", ("Date Signed", "Signature Date", "Date", "Signed on")),
-    F("start_date", "date", ("Start Date", "Effective Date", "Commencement Date", "From")),
-    F("date_of_loss", "date", ("Date of Loss", "Incident Date", "Date of Accident", "Loss Date")),
-    F("email", "email", ("Email", "E-mail", "Email Address", "E-mail address")),
-    F("phone", "phone", ("Phone", "Telephone", "Phone Number", "Tel.", "Mobile")),
-    F("address", "address", ("Address", "Home Address", "Mailing Address", "Street Address")),
-    F("policy_number", "id", ("Policy Number", "Policy No.", "Policy #", "Policy ID")),
-    F("claim_number", "id", ("Claim Number", "Claim No.", "Claim #", "Claim Reference")),
-    F("member_id", "id", ("Member ID", "Membership No.", "Customer ID", "Account Number")),
-    F("amount", "amount", ("Amount Claimed", "Total Amount", "Amount", "Claim Amount")),
-    F("annual_income", "amount", ("Annual Income", "Yearly Income", "Gross Income")),
-    F("monthly_rent", "amount", ("Monthly Rent", "Rent per Month", "Rent")),
-    F("deposit", "amount", ("Deposit", "Security Deposit", "Down Payment")),
-    F("dependents", "integer", ("Dependents", "Number of Dependents", "No. of Children")),
-    F("employer", "company", ("Employer", "Company", "Employer Name", "Organisation")),
-    F("vehicle", "vehicle", ("Vehicle", "Make and Model", "Vehicle Make/Model")),
-    F("marital_status", "choice", ("Marital Status", "Status"),
-      ("Single", "Married", "Divorced", "Widowed")),
-    F("payment_method", "choice", ("Payment Method", "Pay by", "Method of Payment"),
-      ("Cash", "Check", "Card", "Transfer")),
-    F("claim_type", "choice", ("Claim Type", "Type of Claim", "Loss Type"),
-      ("Auto", "Home", "Health", "Travel")),
-    F("smoker", "flag", ("Smoker", "Do you smoke?", "Tobacco user")),
-    F("us_citizen", "flag", ("US Citizen", "U.S. citizen?", "Citizen")),
-    F("police_report", "flag", ("Police report filed", "Police notified", "Police Report")),
-    F("consent", "flag", ("I consent to processing", "Consent given", "I agree to the terms")),
-)}  # fmt: skip
+FIELDS = {
+    f.key: f
+    for f in (
+        F("first_name", "first", ("First Name", "Given Name", "First name", "Forename")),
+        F("last_name", "last", ("Last Name", "Surname", "Family Name", "Last name")),
+        F(
+            "full_name",
+            "name",
+            ("Full Name", "Name", "Applicant Name", "Name of Insured", "Patient Name"),
+        ),
+        F("date_of_birth", "date", ("Date of Birth", "DOB", "Birth Date", "Date of birth")),
+        F("signature_date", "date", ("Date Signed", "Signature Date", "Date", "Signed on")),
+        F("start_date", "date", ("Start Date", "Effective Date", "Commencement Date", "From")),
+        F(
+            "date_of_loss",
+            "date",
+            ("Date of Loss", "Incident Date", "Date of Accident", "Loss Date"),
+        ),
+        F("email", "email", ("Email", "E-mail", "Email Address", "E-mail address")),
+        F("phone", "phone", ("Phone", "Telephone", "Phone Number", "Tel.", "Mobile")),
+        F("address", "address", ("Address", "Home Address", "Mailing Address", "Street Address")),
+        F("policy_number", "id", ("Policy Number", "Policy No.", "Policy #", "Policy ID")),
+        F("claim_number", "id", ("Claim Number", "Claim No.", "Claim #", "Claim Reference")),
+        F("member_id", "id", ("Member ID", "Membership No.", "Customer ID", "Account Number")),
+        F("amount", "amount", ("Amount Claimed", "Total Amount", "Amount", "Claim Amount")),
+        F("annual_income", "amount", ("Annual Income", "Yearly Income", "Gross Income")),
+        F("monthly_rent", "amount", ("Monthly Rent", "Rent per Month", "Rent")),
+        F("deposit", "amount", ("Deposit", "Security Deposit", "Down Payment")),
+        F("dependents", "integer", ("Dependents", "Number of Dependents", "No. of Children")),
+        F("employer", "company", ("Employer", "Company", "Employer Name", "Organisation")),
+        F("vehicle", "vehicle", ("Vehicle", "Make and Model", "Vehicle Make/Model")),
+        F(
+            "marital_status",
+            "choice",
+            ("Marital Status", "Status"),
+            ("Single", "Married", "Divorced", "Widowed"),
+        ),
+        F(
+            "payment_method",
+            "choice",
+            ("Payment Method", "Pay by", "Method of Payment"),
+            ("Cash", "Check", "Card", "Transfer"),
+        ),
+        F(
+            "claim_type",
+            "choice",
+            ("Claim Type", "Type of Claim", "Loss Type"),
+            ("Auto", "Home", "Health", "Travel"),
+        ),
+        F("smoker", "flag", ("Smoker", "Do you smoke?", "Tobacco user")),
+        F("us_citizen", "flag", ("US Citizen", "U.S. citizen?", "Citizen")),
+        F("police_report", "flag", ("Police report filed", "Police notified", "Police Report")),
+        F("consent", "flag", ("I consent to processing", "Consent given", "I agree to the terms")),
+    )
+}
 DOMAINS = {
-    "claim": ("full_name", "policy_number", "claim_number", "date_of_loss", "amount",
-              "claim_type", "police_report", "phone", "vehicle", "signature_date", "email"),
-    "application": ("first_name", "last_name", "date_of_birth", "email", "phone", "address",
-                    "annual_income", "employer", "marital_status", "us_citizen", "dependents"),
-    "rental": ("full_name", "address", "start_date", "monthly_rent", "deposit", "phone",
-               "payment_method", "smoker", "signature_date", "email", "member_id"),
-    "medical": ("full_name", "date_of_birth", "member_id", "policy_number", "phone", "address",
-                "smoker", "consent", "amount", "signature_date", "marital_status"),
-}  # fmt: skip
+    "claim": (
+        "full_name",
+        "policy_number",
+        "claim_number",
+        "date_of_loss",
+        "amount",
+        "claim_type",
+        "police_report",
+        "phone",
+        "vehicle",
+        "signature_date",
+        "email",
+    ),
+    "application": (
+        "first_name",
+        "last_name",
+        "date_of_birth",
+        "email",
+        "phone",
+        "address",
+        "annual_income",
+        "employer",
+        "marital_status",
+        "us_citizen",
+        "dependents",
+    ),
+    "rental": (
+        "full_name",
+        "address",
+        "start_date",
+        "monthly_rent",
+        "deposit",
+        "phone",
+        "payment_method",
+        "smoker",
+        "signature_date",
+        "email",
+        "member_id",
+    ),
+    "medical": (
+        "full_name",
+        "date_of_birth",
+        "member_id",
+        "policy_number",
+        "phone",
+        "address",
+        "smoker",
+        "consent",
+        "amount",
+        "signature_date",
+        "marital_status",
+    ),
+}
 TITLES = {
     "claim": ("INSURANCE CLAIM FORM", "Claim Notification", "First Notice of Loss"),
     "application": ("MEMBERSHIP APPLICATION", "Application Form", "Customer Registration"),
@@ -101,8 +244,12 @@ TITLES = {
     "medical": ("PATIENT INTAKE FORM", "Medical Questionnaire", "Health Insurance Enrolment"),
 }
 TABLE_KEYS = ("description", "quantity", "unit_price", "amount")
-TABLE_HEADERS = (("Description", "Item", "Service"), ("Qty", "Quantity", "Units"),
-                 ("Unit Price", "Rate", "Price"), ("Amount", "Total", "Line Total"))  # fmt: skip
+TABLE_HEADERS = (
+    ("Description", "Item", "Service"),
+    ("Qty", "Quantity", "Units"),
+    ("Unit Price", "Rate", "Price"),
+    ("Amount", "Total", "Line Total"),
+)
 
 
 @dataclass
@@ -140,16 +287,26 @@ def template(number: int) -> Template:
     if rng.random() < 0.35 and "amount" not in chosen:
         table = tuple(rng.choice(options) for options in TABLE_HEADERS)
     return Template(
-        number=number, domain=domain, title=rng.choice(TITLES[domain]), fields=fields,
+        number=number,
+        domain=domain,
+        title=rng.choice(TITLES[domain]),
+        fields=fields,
         style=rng.choice(("beside", "beside", "below", "boxed", "grid")),
-        columns=rng.choice((1, 2, 2, 3)), row_gap=rng.uniform(20, 34),
-        label_gap=rng.uniform(6, 30), size=rng.choice((8.5, 9, 10, 11)),
-        bold_labels=rng.random() < 0.6, upper_labels=rng.random() < 0.2,
-        colon=rng.random() < 0.6, choice_style=rng.choice(("boxes-before", "boxes-after", "text")),
-        flag_style=rng.choice(("box", "yes-no", "text")), date_style=rng.choice(DATE_STYLES),
-        amount_style=rng.choice(AMOUNT_STYLES), table=table, top=rng.uniform(95, 140),
+        columns=rng.choice((1, 2, 2, 3)),
+        row_gap=rng.uniform(20, 34),
+        label_gap=rng.uniform(6, 30),
+        size=rng.choice((8.5, 9, 10, 11)),
+        bold_labels=rng.random() < 0.6,
+        upper_labels=rng.random() < 0.2,
+        colon=rng.random() < 0.6,
+        choice_style=rng.choice(("boxes-before", "boxes-after", "text")),
+        flag_style=rng.choice(("box", "yes-no", "text")),
+        date_style=rng.choice(DATE_STYLES),
+        amount_style=rng.choice(AMOUNT_STYLES),
+        table=table,
+        top=rng.uniform(95, 140),
         left=rng.uniform(40, 70),
-    )  # fmt: skip
+    )
 
 
 def template_schema(number: int) -> dict[str, Any]:
@@ -158,9 +315,18 @@ def template_schema(number: int) -> dict[str, Any]:
     properties = {field.key: _field_schema(field) for field, _ in spec.fields}
     if spec.table:
         number_type = {"type": "number"}
-        properties["items"] = {"type": "array", "items": {"type": "object", "properties": {
-            "description": {"type": "string"}, "quantity": {"type": "integer"},
-            "unit_price": number_type, "amount": number_type}}}  # fmt: skip
+        properties["items"] = {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "description": {"type": "string"},
+                    "quantity": {"type": "integer"},
+                    "unit_price": number_type,
+                    "amount": number_type,
+                },
+            },
+        }
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
@@ -186,8 +352,9 @@ def template_form(number: int, rng: random.Random) -> tuple[bytes, dict[str, Any
     spec = template(number)
     # Half the forms word a label another way: one wording per template would tie each
     # wording to one layout, and a model could not tell the two apart.
-    spec.fields = [(f, rng.choice(f.labels) if rng.random() < 0.5 else label)
-                   for f, label in spec.fields]  # fmt: skip
+    spec.fields = [
+        (f, rng.choice(f.labels) if rng.random() < 0.5 else label) for f, label in spec.fields
+    ]
     pdf = pymupdf.open()
     page = pdf.new_page(width=PAGE_WIDTH, height=PAGE_HEIGHT)
     writer = _Page(page, spec.size)
@@ -204,11 +371,14 @@ def template_form(number: int, rng: random.Random) -> tuple[bytes, dict[str, Any
         if wide and column:
             column, y = 0, y + _row_height(spec)
         x = spec.left + column * column_width
-        values[field.key] = _draw_field(writer, spec, field, label, x, y, rng,
-                                        column_width * (spec.columns if wide else 1))  # fmt: skip
+        values[field.key] = _draw_field(
+            writer, spec, field, label, x, y, rng, column_width * (spec.columns if wide else 1)
+        )
         column = 0 if wide else (column + 1) % spec.columns
         if column == 0:
-            y += _row_height(spec) * (2 if field.kind == "address" and spec.style != "beside" else 1)
+            y += _row_height(spec) * (
+                2 if field.kind == "address" and spec.style != "beside" else 1
+            )
             if field.kind == "address" and spec.style == "beside":
                 y += spec.size * 1.3
     if column:
@@ -232,7 +402,9 @@ class _Page:
         self.page = page
         self.size = size
 
-    def text(self, x: float, y: float, value: str, *, bold: bool = False, size: float | None = None) -> float:
+    def text(
+        self, x: float, y: float, value: str, *, bold: bool = False, size: float | None = None
+    ) -> float:
         font = "hebo" if bold else "helv"
         size = size or self.size
         self.page.insert_text((x, y), value, fontname=font, fontsize=size)
@@ -254,8 +426,16 @@ def _label(spec: Template, label: str) -> str:
     return text + (":" if spec.colon and not text.endswith("?") else "")
 
 
-def _draw_field(w: _Page, spec: Template, field: Field, label: str, x: float, y: float,
-                rng: random.Random, width: float) -> Any:  # fmt: skip
+def _draw_field(
+    w: _Page,
+    spec: Template,
+    field: Field,
+    label: str,
+    x: float,
+    y: float,
+    rng: random.Random,
+    width: float,
+) -> Any:
     value, printed = _value(field, spec, rng)
     label_text = _label(spec, label)
     boxed_choice = field.kind == "choice" and spec.choice_style != "text"
@@ -267,7 +447,9 @@ def _draw_field(w: _Page, spec: Template, field: Field, label: str, x: float, y:
         value_x = max(end + spec.label_gap * 0.5 + 4, x + min(width * 0.42, 130))
         if spec.style == "grid":
             w.page.draw_rect(pymupdf.Rect(x - 3, y - spec.size - 3, value_x - 4, y + 5), width=0.5)
-            w.page.draw_rect(pymupdf.Rect(value_x - 4, y - spec.size - 3, x + width - 8, y + 5), width=0.5)
+            w.page.draw_rect(
+                pymupdf.Rect(value_x - 4, y - spec.size - 3, x + width - 8, y + 5), width=0.5
+            )
         size = _fitting_size(lines, spec.size, x + width - value_x - 8)
         for index, line in enumerate(lines):
             w.text(value_x, y + index * spec.size * 1.3, line, size=size)
@@ -276,8 +458,12 @@ def _draw_field(w: _Page, spec: Template, field: Field, label: str, x: float, y:
         value_y = y + spec.size * 1.5
         if spec.style == "boxed":
             height = spec.size * 1.4 * len(lines) + 4
-            w.page.draw_rect(pymupdf.Rect(x, value_y - spec.size - 2, x + width - 14,
-                                          value_y - spec.size - 2 + height), width=0.5)  # fmt: skip
+            w.page.draw_rect(
+                pymupdf.Rect(
+                    x, value_y - spec.size - 2, x + width - 14, value_y - spec.size - 2 + height
+                ),
+                width=0.5,
+            )
         size = _fitting_size(lines, spec.size, width - 20)
         for index, line in enumerate(lines):
             w.text(x + 4, value_y + index * spec.size * 1.3, line, size=size)
@@ -290,7 +476,9 @@ def _fitting_size(lines: list[str], size: float, room: float) -> float:
     return size if widest <= room else max(size * room / widest, 5.0)
 
 
-def _draw_choice(w: _Page, spec: Template, field: Field, label: str, x: float, y: float, value: Any) -> Any:
+def _draw_choice(
+    w: _Page, spec: Template, field: Field, label: str, x: float, y: float, value: Any
+) -> Any:
     end = w.text(x, y, label, bold=spec.bold_labels)
     cursor = max(end + 10, x + 120)
     if field.kind == "flag":
@@ -325,13 +513,18 @@ def _value(field: Field, spec: Template, rng: random.Random) -> tuple[Any, str]:
             day = date(1950, 1, 1) + timedelta(days=rng.randrange(75 * 365))
             return day.isoformat(), day.strftime(spec.date_style)
         case "amount":
-            amount = round(rng.uniform(50, 90000), 2) if rng.random() < 0.8 else float(rng.randrange(100, 5000, 50))
+            amount = (
+                round(rng.uniform(50, 90000), 2)
+                if rng.random() < 0.8
+                else float(rng.randrange(100, 5000, 50))
+            )
             return amount, format_amount(amount, spec.amount_style)
         case "integer":
             count = rng.randint(0, 6)
             return count, str(count)
         case "email":
-            text = f"{first.lower()}.{last.lower()}@{rng.choice(['example.com', 'mail.org', 'post.net'])}"
+            domain = rng.choice(["example.com", "mail.org", "post.net"])
+            text = f"{first.lower()}.{last.lower()}@{domain}"
             return text, text
         case "phone":
             text = f"({rng.randint(200, 989)}) {rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
@@ -342,7 +535,9 @@ def _value(field: Field, spec: Template, rng: random.Random) -> tuple[Any, str]:
             town = f"{city}, {state} {rng.randint(10000, 99999)}"
             return f"{street}, {town}", f"{street}\n{town}"
         case "id":
-            prefix = "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.randint(2, 3)))
+            prefix = "".join(
+                rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(rng.randint(2, 3))
+            )
             text = f"{prefix}-{rng.randint(10000, 9999999)}"
             return text, text
         case "company":
@@ -380,9 +575,16 @@ def _draw_table(w: _Page, spec: Template, y: float, rng: random.Random) -> list[
         price = round(rng.uniform(2, 400), 2)
         amount = round(quantity * price, 2)
         description = rng.choice(_ITEMS)
-        for text, x in zip((description, str(quantity), f"{price:,.2f}", f"{amount:,.2f}"), columns,
-                           strict=True):  # fmt: skip
+        for text, x in zip(
+            (description, str(quantity), f"{price:,.2f}", f"{amount:,.2f}"), columns, strict=True
+        ):
             w.text(x, row_y, text)
-        items.append({"description": description, "quantity": quantity, "unit_price": price,
-                      "amount": amount})  # fmt: skip
+        items.append(
+            {
+                "description": description,
+                "quantity": quantity,
+                "unit_price": price,
+                "amount": amount,
+            }
+        )
     return items

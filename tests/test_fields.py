@@ -15,6 +15,7 @@ from cli.app import app
 from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.manifest import read_manifest
 from docvlm.finetune.synth import form_schema
+from docvlm.forms.evaluate import evaluate_fields
 from docvlm.forms.extract import FormModelWarning
 from docvlm.forms.tagger import is_form_model, load_form_model
 from docvlm.forms.train import FieldsConfig, train_fields
@@ -92,15 +93,28 @@ def test_cli_trains_and_extracts(tmp_path: Path, trained) -> None:
     train, test, _ = trained
     runner = CliRunner()
     out = tmp_path / "cli-model"
-    done = runner.invoke(app, ["finetune", "--task", "fields", "--train", str(train), "--out",
-                               str(out), "--max-minutes", "0.05"])  # fmt: skip
+    done = runner.invoke(
+        app,
+        [
+            "finetune",
+            "--task",
+            "fields",
+            "--train",
+            str(train),
+            "--out",
+            str(out),
+            "--max-minutes",
+            "0.05",
+        ],
+    )
     assert done.exit_code == 0, done.output
     assert "values aligned" in done.output and is_form_model(out)
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps(form_schema(LAYOUT)))
     example = read_manifest(test)[0]
-    extracted = runner.invoke(app, ["extract", str(example.pdf), "--schema", str(schema),
-                                    "--model", str(out)])  # fmt: skip
+    extracted = runner.invoke(
+        app, ["extract", str(example.pdf), "--schema", str(schema), "--model", str(out)]
+    )
     assert extracted.exit_code in (0, 1), extracted.output
     assert json.loads(extracted.stdout)["data"].keys() == form_schema(LAYOUT)["properties"].keys()
 
@@ -113,3 +127,61 @@ def test_fine_tuning_from_a_model_keeps_its_keys(tmp_path: Path, trained) -> Non
     keys = load_form_model(out).keys
     assert keys[: len(load_form_model(base).keys)] == load_form_model(base).keys
     assert set(keys) > set(load_form_model(base).keys)
+
+
+def test_eval_reports_precision_and_recall_per_field(trained) -> None:
+    _, test, model = trained
+    done = CliRunner().invoke(app, ["eval", "--manifest", str(test), "--model", str(model)])
+    assert done.exit_code == 0, done.output
+    assert "/date_of_birth\tprecision" in done.output and "field_recall" in done.output
+    report = evaluate_fields(test, model)
+    assert report["metrics"]["field_exact"] >= 0.9
+    assert all(
+        0 <= s["precision"] <= 1 and 0 <= s["recall"] <= 1 for s in report["per_field"].values()
+    )
+
+
+def test_scanned_forms_close_the_loop_with_ocr_anchors(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for name, n, seed in (("train", 24, 5), ("test", 4, 6)):
+        done = runner.invoke(
+            app,
+            [
+                "dataset",
+                "synth-forms",
+                "--out",
+                str(tmp_path / name),
+                "--n",
+                str(n),
+                "--layouts",
+                LAYOUT,
+                "--scanned",
+                "1",
+                "--anchors",
+                "auto",
+                "--seed",
+                str(seed),
+            ],
+        )
+        assert done.exit_code == 0, done.output
+    rows = read_manifest(tmp_path / "train" / "manifest.jsonl")
+    assert {row.anchors for row in rows} == {"ocr"}
+    model = tmp_path / "model"
+    done = runner.invoke(
+        app,
+        [
+            "finetune",
+            "--task",
+            "fields",
+            "--train",
+            str(tmp_path / "train" / "manifest.jsonl"),
+            "--out",
+            str(model),
+            "--max-minutes",
+            "0.5",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    report = evaluate_fields(tmp_path / "test" / "manifest.jsonl", model)
+    prior = _prior(tmp_path / "train" / "manifest.jsonl", tmp_path / "test" / "manifest.jsonl")
+    assert report["metrics"]["field_exact"] > prior + 0.4, (report["metrics"], prior)

@@ -61,7 +61,7 @@ def target_leaves(target: dict[str, Any], pointer: str = "") -> list[tuple[str, 
 
 
 def to_key(pointer: str) -> str:
-    """"/line_items/2/amount" → "/line_items/*/amount"."""
+    """ "/line_items/2/amount" → "/line_items/*/amount"."""
     return "/".join("*" if part.isdigit() else part for part in pointer.split("/"))
 
 
@@ -163,9 +163,10 @@ def _flags(value: bool, words: list[AnchorWord]) -> list[tuple[float, list[int]]
             option = options[index]
             if option is None and word.checkbox is value:
                 found.append((1.0, [index]))
-            elif option is not None and word.checkbox:
-                if parse_boolean(words[option].text) is value:
-                    found.append((1.0, sorted([index, option])))
+            elif (
+                option is not None and word.checkbox and parse_boolean(words[option].text) is value
+            ):
+                found.append((1.0, sorted([index, option])))
         elif index not in owned and parse_boolean(word.text) is value:
             found.append((1.0, [index]))
     return found
@@ -179,7 +180,9 @@ def _option_word(words: list[AnchorWord], box: int) -> int | None:
             continue
         if words[index].checkbox is not None or parse_boolean(words[index].text) is None:
             continue
-        gap = max(words[index].grid[0] - words[box].grid[2], words[box].grid[0] - words[index].grid[2])
+        gap = max(
+            words[index].grid[0] - words[box].grid[2], words[box].grid[0] - words[index].grid[2]
+        )
         if best is None or gap < best[0]:
             best = (gap, index)
     return None if best is None else best[1]
@@ -224,7 +227,9 @@ def _textual(text: str, words: list[AnchorWord], following: list[list[int]]) -> 
     fuzzy: list[tuple[float, list[int]]] = []
     for start, word in enumerate(words):
         head = _compact(word.text)
-        if not head or (not target.startswith(head[:2]) and fuzz.ratio(head, target[: len(head)]) < 60):
+        if not head or (
+            not target.startswith(head[:2]) and fuzz.ratio(head, target[: len(head)]) < 60
+        ):
             continue
         for length in range(max(size - 1, 1), size + MAX_EXTRA_WORDS + 1):
             for span in _spans(start, length, following):
@@ -255,11 +260,19 @@ def _score(
     """Match quality, plus how well the neighbouring words name the field, plus staying on the
     line of the values already placed for the same array item."""
     first = words[span[0]]
-    before = [w.text for w in words[max(0, span[0] - CONTEXT_WORDS) : span[0]] if w.line == first.line]
-    after = [words[i].text for i in range(span[-1] + 1, min(len(words), span[-1] + 4))
-             if words[i].segment == first.segment]  # fmt: skip
-    above = [w.text for w in words if w.line < first.line and w.grid[0] <= first.grid[2]
-             and w.grid[2] >= first.grid[0]][-3:]  # fmt: skip
+    before = [
+        w.text for w in words[max(0, span[0] - CONTEXT_WORDS) : span[0]] if w.line == first.line
+    ]
+    after = [
+        words[i].text
+        for i in range(span[-1] + 1, min(len(words), span[-1] + 4))
+        if words[i].segment == first.segment
+    ]
+    above = [
+        w.text
+        for w in words
+        if w.line < first.line and w.grid[0] <= first.grid[2] and w.grid[2] >= first.grid[0]
+    ][-3:]
     name = " ".join(p for p in pointer.split("/") if p and not p.isdigit()).replace("_", " ")
     context = " ".join(before + after + above).lower()
     label = fuzz.token_set_ratio(name.lower(), context) / 100 if context else 0.0

@@ -36,8 +36,11 @@ def extract_with_form_model(
     leaves = schema_keys(schema.root)
     unknown = [key for key in leaves if key not in tagger.keys]
     if unknown:
-        warnings.warn(f"the form model never learned {', '.join(unknown)}: left null",
-                      FormModelWarning, stacklevel=2)  # fmt: skip
+        warnings.warn(
+            f"the form model never learned {', '.join(unknown)}: left null",
+            FormModelWarning,
+            stacklevel=2,
+        )
     found: dict[str, Found] = {}
     best: dict[str, float] = {}
     words_by_page = [page_anchors(page, anchors).words for page in pages]
@@ -55,8 +58,9 @@ def extract_with_form_model(
                     found[pointer], best[pointer] = hit, span.score
     low = [p for p, f in found.items() if f.confidence < RETURN_CONFIDENCE]
     if low:
-        warnings.warn(f"low confidence, left null: {', '.join(low)}", FormModelWarning,
-                      stacklevel=2)  # fmt: skip
+        warnings.warn(
+            f"low confidence, left null: {', '.join(low)}", FormModelWarning, stacklevel=2
+        )
     return {p: f for p, f in found.items() if f.confidence >= RETURN_CONFIDENCE}
 
 
@@ -65,7 +69,9 @@ def schema_keys(spec: FieldSpec, pointer: str = "") -> dict[str, FieldSpec]:
     out: dict[str, FieldSpec] = {}
     if spec.kind == "object":
         for name, child in spec.properties.items():
-            out.update(schema_keys(child, f"{pointer}/{name.replace('~', '~0').replace('/', '~1')}"))
+            out.update(
+                schema_keys(child, f"{pointer}/{name.replace('~', '~0').replace('/', '~1')}")
+            )
     elif spec.kind == "array" and spec.items is not None:
         out.update(schema_keys(spec.items, f"{pointer}/*"))
     else:

@@ -67,7 +67,9 @@ def page_features(words: list[AnchorWord], config: FormModelConfig) -> PageFeatu
         ngrams[row, : len(ids)] = torch.tensor(ids)
     return PageFeatures(
         ngrams=ngrams,
-        shapes=torch.tensor([_shape(w) for w in words], dtype=torch.float32).reshape(-1, SHAPE_FEATURES),
+        shapes=torch.tensor([_shape(w) for w in words], dtype=torch.float32).reshape(
+            -1, SHAPE_FEATURES
+        ),
         boxes=torch.tensor([w.grid for w in words], dtype=torch.float32).reshape(-1, 4),
         lines=torch.tensor([w.line for w in words], dtype=torch.long),
         segments=torch.tensor([w.segment for w in words], dtype=torch.long),
@@ -114,7 +116,9 @@ class RelativeBias(nn.Module):
         self.same_line = nn.Embedding(2, heads)
         self.same_segment = nn.Embedding(2, heads)
 
-    def forward(self, boxes: torch.Tensor, lines: torch.Tensor, segments: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, boxes: torch.Tensor, lines: torch.Tensor, segments: torch.Tensor
+    ) -> torch.Tensor:
         center_x = (boxes[..., 0] + boxes[..., 2]) / 2  # (B, N)
         center_y = (boxes[..., 1] + boxes[..., 3]) / 2
         dx = _bucket(center_x[:, None, :] - center_x[:, :, None])  # (B, N, N): key minus query
@@ -187,14 +191,19 @@ class FormModel(nn.Module):
         summed = self.ngrams(flat.clamp(min=0), per_sample_weights=weights)
         vectors = summed / weights.sum(-1, keepdim=True).clamp(min=1)  # (B·N, dim)
         scaled = boxes / 1000
-        geometry = torch.cat([scaled, (scaled[..., :2] + scaled[..., 2:]) / 2,
-                              scaled[..., 2:] - scaled[..., :2]], dim=-1)  # fmt: skip
+        geometry = torch.cat(
+            [scaled, (scaled[..., :2] + scaled[..., 2:]) / 2, scaled[..., 2:] - scaled[..., :2]],
+            dim=-1,
+        )
         x_bucket = (scaled[..., 0] * POSITION_BUCKETS).long().clamp(0, POSITION_BUCKETS - 1)
         y_bucket = (scaled[..., 1] * POSITION_BUCKETS).long().clamp(0, POSITION_BUCKETS - 1)
         hidden = (
-            vectors.view(batch, length, -1) + self.shape(shapes) + self.box(geometry)
-            + self.x_position(x_bucket) + self.y_position(y_bucket)
-        )  # fmt: skip
+            vectors.view(batch, length, -1)
+            + self.shape(shapes)
+            + self.box(geometry)
+            + self.x_position(x_bucket)
+            + self.y_position(y_bucket)
+        )
         bias = self.bias(boxes, lines, segments)
         bias = bias.masked_fill(~mask[:, None, None, :], float("-inf"))
         for layer in self.layers:

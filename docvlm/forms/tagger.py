@@ -105,13 +105,21 @@ def batch_features(features: list[PageFeatures]) -> dict[str, torch.Tensor]:
     for row, page in enumerate(features):
         count = len(page.lines)
         ngrams[row, :count], shapes[row, :count], boxes[row, :count] = (
-            page.ngrams, page.shapes, page.boxes
-        )  # fmt: skip
+            page.ngrams,
+            page.shapes,
+            page.boxes,
+        )
         lines[row, :count], segments[row, :count] = page.lines, page.segments
         mask[row, :count] = True
     mask[:, 0] = True  # an empty page still attends somewhere
-    return {"ngrams": ngrams, "shapes": shapes, "boxes": boxes, "lines": lines,
-            "segments": segments, "mask": mask}  # fmt: skip
+    return {
+        "ngrams": ngrams,
+        "shapes": shapes,
+        "boxes": boxes,
+        "lines": lines,
+        "segments": segments,
+        "mask": mask,
+    }
 
 
 def is_form_model(path: Any) -> bool:
@@ -156,8 +164,12 @@ def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
     """Write the folder: config with calibration, fp16 weights, and the card."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    config = {"model_type": MODEL_TYPE, "config": tagger.model.config.to_dict(),
-              "min_score": tagger.min_score, "info": tagger.info}  # fmt: skip
+    config = {
+        "model_type": MODEL_TYPE,
+        "config": tagger.model.config.to_dict(),
+        "min_score": tagger.min_score,
+        "info": tagger.info,
+    }
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
     state = {name: t.detach().half().contiguous() for name, t in tagger.model.state_dict().items()}
     save_file(state, out / WEIGHTS_FILE)

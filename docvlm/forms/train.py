@@ -28,7 +28,6 @@ from .align import Alignment, align
 from .model import FormModel, FormModelConfig, page_features
 from .tagger import TARGET_ERROR, FormTagger, batch_features, load_form_model, save_form_model
 
-
 MIN_CALIBRATION_ANSWERS = 50
 WARMUP_STEPS = 20
 
@@ -66,7 +65,9 @@ class FieldsResult:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-def read_pages(examples: list[Example], anchors: str | None = None) -> list[tuple[Example, list[AnchorWord], Alignment]]:
+def read_pages(
+    examples: list[Example], anchors: str | None = None
+) -> list[tuple[Example, list[AnchorWord], Alignment]]:
     """Anchor words and target alignment of every example (targets must be JSON objects)."""
     out = []
     for example in examples:
@@ -81,16 +82,22 @@ def alignment_report(pages: list[tuple[Example, list[AnchorWord], Alignment]]) -
     """How many values were aligned, and every one that was not, with its reason."""
     aligned = sum(len(a.spans) for _, _, a in pages)
     missing = [
-        {"row": row, "source": str(example.pdf or example.image), "pointer": pointer,
-         "reason": reason}
+        {
+            "row": row,
+            "source": str(example.pdf or example.image),
+            "pointer": pointer,
+            "reason": reason,
+        }
         for row, (example, _, a) in enumerate(pages, start=1)
         for pointer, reason in a.missing
-    ]  # fmt: skip
+    ]
     ambiguous = sum(len(a.ambiguous) for _, _, a in pages)
     return {"aligned": aligned, "unaligned": missing, "ambiguous": ambiguous}
 
 
-def tag_tensor(words: list[AnchorWord], alignment: Alignment, keys: list[str], max_words: int) -> torch.Tensor:
+def tag_tensor(
+    words: list[AnchorWord], alignment: Alignment, keys: list[str], max_words: int
+) -> torch.Tensor:
     """(N,) tags: 0 for O, 1 + 2k for B-key k, 2 + 2k for I-key k."""
     tags = torch.zeros(min(len(words), max_words), dtype=torch.long)
     for span in alignment.spans:
@@ -110,8 +117,10 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     pages = read_pages(examples, config.anchors)
     report = alignment_report(pages)
     for problem in report["unaligned"]:
-        print(f"docvlm: warning: row {problem['row']} {problem['pointer']}: {problem['reason']}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"docvlm: warning: row {problem['row']} {problem['pointer']}: {problem['reason']}",
+            file=sys.stderr,
+        )
     base = load_form_model(config.model) if config.model else None
     keys = list(base.keys) if base else []
     keys = list(dict.fromkeys(keys + [s.key for _, _, a in pages for s in a.spans]))
@@ -136,11 +145,21 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         tagger.min_score, calibration = fit_threshold(tagger, data, keys)
         calibration["on"] = "all rows (too few held out)"
     train_seconds = time.monotonic() - started - prepared
-    report.update({"rows": len(pages), "keys": keys, "steps": steps,
-                   "prepare_seconds": round(prepared, 1), "train_seconds": round(train_seconds, 1),
-                   "calibration": calibration})  # fmt: skip
-    tagger.info = {"keys_learned": keys, "train_manifest": str(config.train), "report": {
-        k: v for k, v in report.items() if k != "unaligned"}}  # fmt: skip
+    report.update(
+        {
+            "rows": len(pages),
+            "keys": keys,
+            "steps": steps,
+            "prepare_seconds": round(prepared, 1),
+            "train_seconds": round(train_seconds, 1),
+            "calibration": calibration,
+        }
+    )
+    tagger.info = {
+        "keys_learned": keys,
+        "train_manifest": str(config.train),
+        "report": {k: v for k, v in report.items() if k != "unaligned"},
+    }
     save_form_model(tagger, config.out, _card(config, report))
     (Path(config.out) / "alignment_report.json").write_text(json.dumps(report, indent=1) + "\n")
     return FieldsResult(Path(config.out), steps, report)
@@ -161,7 +180,9 @@ def _model_for(keys: list[str], base: FormTagger | None) -> FormModel:
     return model
 
 
-def _fit(model: FormModel, pages: list[TrainingPage], config: FieldsConfig, rng: random.Random) -> int:
+def _fit(
+    model: FormModel, pages: list[TrainingPage], config: FieldsConfig, rng: random.Random
+) -> int:
     """Adam over shuffled batches until the budget is spent, with cosine decay over it.
 
     The time budget counts this process's CPU time, so a busy shared machine buys the same
@@ -170,8 +191,10 @@ def _fit(model: FormModel, pages: list[TrainingPage], config: FieldsConfig, rng:
     """
     table = [model.ngrams.weight]
     rest = [p for name, p in model.named_parameters() if name != "ngrams.weight"]
-    optimizers = [torch.optim.SparseAdam(table, lr=config.lr),
-                  torch.optim.AdamW(rest, lr=config.lr, weight_decay=0.01)]  # fmt: skip
+    optimizers = [
+        torch.optim.SparseAdam(table, lr=config.lr),
+        torch.optim.AdamW(rest, lr=config.lr, weight_decay=0.01),
+    ]
     features = [page_features(p.words, model.config) for p in pages]
     budget_seconds = config.max_minutes * 60 if config.max_minutes else None
     total_steps = max(1, int(config.epochs * len(pages) / config.batch_size))
@@ -195,7 +218,12 @@ def _fit(model: FormModel, pages: list[TrainingPage], config: FieldsConfig, rng:
                 tags[row, : len(pages[index].tags)] = pages[index].tags
             logits = model(**inputs)
             loss = F.cross_entropy(logits.flatten(0, 1), tags.flatten(), ignore_index=-100)
-            rate = config.lr * min(1.0, (step + 1) / WARMUP_STEPS) * (1 + math.cos(progress * math.pi)) / 2
+            rate = (
+                config.lr
+                * min(1.0, (step + 1) / WARMUP_STEPS)
+                * (1 + math.cos(progress * math.pi))
+                / 2
+            )
             for optimizer in optimizers:
                 optimizer.zero_grad()
                 for group in optimizer.param_groups:
@@ -218,7 +246,9 @@ def _moved(boxes: torch.Tensor, rng: random.Random) -> torch.Tensor:
     return out
 
 
-def fit_threshold(tagger: FormTagger, pages: list[TrainingPage], keys: list[str]) -> tuple[float, dict]:
+def fit_threshold(
+    tagger: FormTagger, pages: list[TrainingPage], keys: list[str]
+) -> tuple[float, dict]:
     """The lowest span score above which at most TARGET_ERROR of held-out answers are wrong
     (a key answered where the page had no value counts as wrong)."""
     scored: list[tuple[float, bool]] = []
@@ -238,26 +268,44 @@ def fit_threshold(tagger: FormTagger, pages: list[TrainingPage], keys: list[str]
         if (wrong + 0.5) / (count + 1) <= TARGET_ERROR:
             threshold = score
     accepted = [c for s, c in scored if s >= threshold]
-    summary = {"held_out_pages": len(pages), "answers": len(scored), "threshold": round(threshold, 5),
-               "returned": len(accepted), "returned_wrong": accepted.count(False)}  # fmt: skip
+    summary = {
+        "held_out_pages": len(pages),
+        "answers": len(scored),
+        "threshold": round(threshold, 5),
+        "returned": len(accepted),
+        "returned_wrong": accepted.count(False),
+    }
     return threshold, summary
 
 
 def _card(config: FieldsConfig, report: dict[str, Any]) -> str:
     lines = [
-        "# docvlm form model", "",
+        "# docvlm form model",
+        "",
         "A word-tagging form model (`docvlm.forms`): BIO tags over the schema keys below, on the",
-        "page's anchor words (text layer or OCR).", "",
-        "## Training command", "", f"    {config.command or 'docvlm finetune --task fields ...'}", "",
-        "## Data", "",
-        f"- manifest: `{config.train}` (sha256 {manifest_hash(config.train)[:16]}…), {report['rows']} rows",
+        "page's anchor words (text layer or OCR).",
+        "",
+        "## Training command",
+        "",
+        f"    {config.command or 'docvlm finetune --task fields ...'}",
+        "",
+        "## Data",
+        "",
+        f"- manifest: `{config.train}` (sha256 {manifest_hash(config.train)[:16]}…), "
+        f"{report['rows']} rows",
         f"- start: {config.model or 'random init'}; anchors: {config.anchors or 'per row'}",
         f"- values aligned to words: {report['aligned']}; unaligned: {len(report['unaligned'])}"
-        f" (see alignment_report.json); ambiguous: {report['ambiguous']}", "",
-        "## Keys", "", *(f"- `{key}`" for key in report["keys"]), "",
-        "## Scores", "",
+        f" (see alignment_report.json); ambiguous: {report['ambiguous']}",
+        "",
+        "## Keys",
+        "",
+        *(f"- `{key}`" for key in report["keys"]),
+        "",
+        "## Scores",
+        "",
         f"- steps {report['steps']}, training {report['train_seconds']} s (reading pages "
         f"{report['prepare_seconds']} s)",
-        f"- calibration on held-out rows: {json.dumps(report['calibration'])}", "",
-    ]  # fmt: skip
+        f"- calibration on held-out rows: {json.dumps(report['calibration'])}",
+        "",
+    ]
     return "\n".join(lines)
