@@ -73,13 +73,21 @@ def page_anchors(page: SourcePage, source: str = "auto", ocr_language: str = "en
 def anchors_from_words(words: PageWords) -> PageAnchors:
     """Anchor words of a page's word layer: segments in reading order, check boxes as words.
 
-    On a PDF text layer the check boxes are the page's drawn squares; on OCR words, a square
-    found left of a segment in the raster, whose misread marks ("X", "O") are dropped.
+    On a PDF text layer the check boxes are the page's drawn squares, ticked by strokes or a
+    glyph inside them; on OCR words, a square found left of a segment in the raster, whose
+    misread marks ("X", "O") are dropped.
     """
     from_text_layer = words.source == "text" and words.pdf_page is not None
     if from_text_layer:
         boxes = vector_checkboxes(words.pdf_page)
-        words = PageWords(words.number, words.source, words.words + boxes, words.page)
+        # A flattened form's tick is a glyph (ZapfDingbats "4") printed inside the square.
+        marks = [w for w in words.words if len(w.text) <= 2 and any(_center_in(w.bbox, b.bbox)
+                 for b in boxes)]  # fmt: skip
+        for box in boxes:
+            if any(_center_in(mark.bbox, box.bbox) for mark in marks):
+                box.text = CHECKED
+        kept = [w for w in words.words if w not in marks]
+        words = PageWords(words.number, words.source, kept + boxes, words.page)
     width, height = words.page.width, words.page.height
     out: list[AnchorWord] = []
     segment_index = 0
