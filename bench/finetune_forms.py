@@ -164,7 +164,7 @@ def w9_forms(out: Path, n: int, seed: int) -> Path:
             "business_name": rng.choice(_COMPANY),
             "address": f"{rng.randint(1, 9999)} {rng.choice(_STREET)}",
             "city_state_zip": f"{city}, {state} {rng.randint(10000, 99999)}",
-            "account_number": f"{rng.choice('ABCDEFGH')}{rng.choice('KLMNPR')}-{rng.randint(1000, 999999)}",
+            "account_number": f"{rng.choice('ABCDEFGH')}K-{rng.randint(1000, 999999)}",
         }
         chosen = rng.randrange(len(W9_CLASSES))
         document = pymupdf.open(W9_PDF)

@@ -1,4 +1,4 @@
-"""The shipped base form model, docvlm-forms-tiny: it loads by name and reads its own kind of form."""
+"""The shipped base form model docvlm-forms-tiny: it loads by name and reads its kind of form."""
 
 from __future__ import annotations
 
