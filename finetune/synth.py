@@ -17,6 +17,7 @@ from PIL import Image, ImageFilter
 from .templates import template_form, template_schema
 
 LAYOUTS = ("invoice", "claim", "application")
+TOY = "toy"  # three one-word fields: the generative loop's smallest anchored form
 PAGE_WIDTH, PAGE_HEIGHT = 612.0, 792.0
 FONT, BOLD = "helv", "hebo"
 
@@ -45,7 +46,7 @@ class SynthForm:
 
 def is_layout(layout: str) -> bool:
     """A hand-made layout name or a template `t<number>`."""
-    return layout in LAYOUTS or _template_number(layout) is not None
+    return layout in (*LAYOUTS, TOY) or _template_number(layout) is not None
 
 
 def _template_number(layout: str) -> int | None:
@@ -96,6 +97,8 @@ def form_schema(layout: str) -> dict[str, Any]:
             "estimated_amount": number,
             "police_report_filed": {"type": "boolean"},
         }
+    elif layout == "toy":
+        properties = {"name": text, "code": text, "city": text}
     elif layout == "application":
         properties = {
             "first_name": text,
@@ -119,7 +122,9 @@ def synth_form(layout: str, seed: int, scanned: bool = False) -> SynthForm:
         pdf, values = template_form(number, rng)
         return SynthForm(layout, scan(pdf, rng) if scanned else pdf, values, {}, scanned)
     writer = _Writer()
-    build = {"invoice": _invoice, "claim": _claim, "application": _application}.get(layout)
+    build = {"invoice": _invoice, "claim": _claim, "application": _application, "toy": _toy}.get(
+        layout
+    )
     if build is None:
         raise ValueError(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
     values = build(writer, rng)
@@ -332,6 +337,22 @@ def _application(w: _Writer, rng: random.Random) -> dict[str, Any]:
         w.text(max(end + 8, x + 110), y, value, pointer=pointer)
     w.text(54, 260, "Signature: ______________________", size=10)
     values["date_of_birth"] = values["date_of_birth"].isoformat()
+    return values
+
+
+TOY_NAMES = ("Ada", "Bo", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal")
+TOY_CITIES = ("Oslo", "Rome", "Lima", "Kyiv", "Bern", "Doha", "Riga", "Baku")
+
+
+def _toy(w: _Writer, rng: random.Random) -> dict[str, Any]:
+    """Three short fields in random order: the smallest form a generative model must read (its
+    anchors) to answer, since each value is one of eight (or a random 3-digit code)."""
+    values = {"name": rng.choice(TOY_NAMES), "code": f"{rng.randint(100, 999)}",
+              "city": rng.choice(TOY_CITIES)}  # fmt: skip
+    order = list(values)
+    rng.shuffle(order)
+    for row, key in enumerate(order):
+        w.text(54, 80 + 30 * row, f"{key.title()}: {values[key]}", size=12, pointer=f"/{key}")
     return values
 
 
