@@ -127,8 +127,8 @@ def form_row(
         **score(test, out, test_limit),
         "prior": prior_score(train, test),
         "no_model": score(test, None, test_limit)["accuracy"],
-        "train_minutes": round(result.report["train_seconds"] / 60, 2),
-        "read_minutes": round(result.report["prepare_seconds"] / 60, 2),
+        "train_cpu_minutes": round(result.report["train_cpu_seconds"] / 60, 2),
+        "read_cpu_minutes": round(result.report["prepare_cpu_seconds"] / 60, 2),
         "wall_minutes": round((time.monotonic() - started) / 60, 2),
         "unaligned": len(result.report["unaligned"]),
     }

@@ -192,7 +192,7 @@ def _finetune_fields(
     report = result.report
     typer.echo(
         f"saved {result.out} ({report['aligned']} values aligned, {len(report['unaligned'])} "
-        f"not found, {result.steps} steps, {report['train_seconds']} s)"
+        f"not found, {result.steps} steps, {report['train_cpu_seconds']} CPU-s)"
     )
 
 
