@@ -245,7 +245,9 @@ def main() -> None:
         report["scanned"] = form_row("scanned", train, test, 10 * scale)
     if "base_finetune" in rows or "base_zero_shot" in rows:
         train = dataset("application_train", 20 if args.smoke else 200, ["application"], 5)
-        test = dataset("application_test", 10 if args.smoke else args.test_forms, ["application"], 6)
+        test = dataset(
+            "application_test", 10 if args.smoke else args.test_forms, ["application"], 6
+        )
         if "base_zero_shot" in rows:
             report["base_zero_shot"] = {
                 **score(test, "docvlm-forms-tiny"),
