@@ -229,6 +229,7 @@ def main() -> None:
     parser.add_argument("--rows", default=",".join(ROWS), help="comma list of rows to run")
     parser.add_argument("--train-per-layout", type=int, default=16)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every budget")
+    parser.add_argument("--test-forms", type=int, default=100, help="forms scored per row")
     args = parser.parse_args()
     rows = args.rows.split(",")
     scale = 0.1 if args.smoke else args.scale
@@ -244,7 +245,9 @@ def main() -> None:
         report["scanned"] = form_row("scanned", train, test, 10 * scale)
     if "base_finetune" in rows or "base_zero_shot" in rows:
         train = dataset("application_train", 20 if args.smoke else 200, ["application"], 5)
-        test = dataset("application_test", 10 if args.smoke else 100, ["application"], 6)
+        test = dataset(
+            "application_test", 10 if args.smoke else args.test_forms, ["application"], 6
+        )
         if "base_zero_shot" in rows:
             report["base_zero_shot"] = {
                 **score(test, "docvlm-forms-tiny"),
@@ -258,11 +261,12 @@ def main() -> None:
             )
             # Forgetting: the base's own templates, before and after this fine-tune.
             own = dataset("base_templates_test", 10 if args.smoke else 40, BASE_TEMPLATES, 9)
-            report["base_finetune"]["base_templates_before"] = score(own, "docvlm-forms-tiny")[
-                "accuracy"
-            ]
+            own_limit = min(40, args.test_forms)
+            report["base_finetune"]["base_templates_before"] = score(
+                own, "docvlm-forms-tiny", own_limit
+            )["accuracy"]
             report["base_finetune"]["base_templates_after"] = score(
-                own, WORK / "model_base_finetune"
+                own, WORK / "model_base_finetune", own_limit
             )["accuracy"]
             print("forgetting", json.dumps(report["base_finetune"]), flush=True)
     if "real_form" in rows:
