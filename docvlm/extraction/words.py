@@ -96,9 +96,15 @@ class PageWords:
         return Image.frombytes("L", (pixmap.width, pixmap.height), pixmap.samples), zoom
 
 
-def page_words(page: SourcePage, ocr_language: str = "eng") -> PageWords:
-    """Words of a page: its text layer when trustworthy, else Tesseract OCR of its raster."""
-    if page.pdf_page is not None and page.probe.trusted:
+def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto") -> PageWords:
+    """Words of a page: its text layer when trustworthy, else Tesseract OCR of its raster.
+
+    `source` "text" or "ocr" forces one; an image page has no text layer and is always OCRed.
+    """
+    if source not in ("auto", "text", "ocr"):
+        raise ValueError(f"unknown word source {source!r}: use auto, text or ocr")
+    has_text = page.pdf_page is not None and source != "ocr"
+    if has_text and (source == "text" or page.probe.trusted):
         raw = page.pdf_page.get_text("words", sort=True)
         return PageWords(page.number, "text", [Word(w[4], tuple(w[:4])) for w in raw], page)
     image = _ocr_raster(page)
