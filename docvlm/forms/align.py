@@ -1,7 +1,7 @@
 """Word labels from (document, JSON) pairs: find each target value among the page's anchor words.
 
 Values are matched by type: booleans to check-box words (`[x]` / `[ ]`) or yes/no words,
-numbers through `parse_number` (so "$1,234.50" is 1234.5), ISO dates through `parse_date`
+numbers through `parse_amount` (so "$1,234.50" is 1234.5), ISO dates through `parse_date`
 (so "March 5, 2024" is 2024-03-05), and text by its letters and digits, exactly or fuzzily (OCR
 misreads). A value may run over several words and on to the next line. Where a value is
 printed more than once, the copy whose neighbouring words best name the field wins (the label
@@ -19,7 +19,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from docvlm.anchors import CHECKED, UNCHECKED, AnchorWord
-from docvlm.extraction.values import parse_boolean, parse_date, parse_number
+from docvlm.extraction.values import parse_amount, parse_boolean, parse_date
 
 MIN_FUZZY = 85  # rapidfuzz ratio for a text value read with OCR slips
 # A value continues on the next line when that line starts within this many grid units of it.
@@ -144,7 +144,7 @@ def _candidates(
     if isinstance(value, bool):
         return _flags(value, words)
     if isinstance(value, int | float):
-        return _typed(words, following, lambda text: _same_number(parse_number(text), value))
+        return _typed(words, following, lambda text: _same_number(parse_amount(text), value))
     text = str(value)
     day = _iso_date(text)
     if day is not None:

@@ -14,7 +14,7 @@ from typing import Any
 from docvlm.anchors import page_anchors
 from docvlm.extraction.pairing import Found
 from docvlm.extraction.schema import ExtractionSchema, FieldSpec
-from docvlm.extraction.values import parse_value
+from docvlm.extraction.values import ParsedValue, parse_value
 from docvlm.geometry import union
 from docvlm.sources import SourcePage
 
@@ -102,12 +102,11 @@ def _read(span: Span, spec: FieldSpec, words: list, page: int, tagger: FormTagge
     texts = [words[i].text for i in span.words]
     if spec.kind == "boolean" and spec.enum is None:
         flag = read_flag(texts)
-        parsed = None if flag is None else (flag, 1.0)
+        parsed = None if flag is None else ParsedValue(flag)
     else:
         parsed = parse_value(" ".join(texts), spec)
     if parsed is None:
         return None
-    value, parse_confidence = parsed
-    confidence = tagger.confidence(span.score) * parse_confidence
+    confidence = tagger.confidence(span.score) * parsed.fit
     bbox = union([words[i].bbox for i in span.words])
-    return Found(value, page, bbox, round(confidence, 4), SOURCE)
+    return Found(parsed.value, page, bbox, round(confidence, 4), SOURCE)
