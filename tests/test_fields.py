@@ -179,8 +179,8 @@ def test_scanned_forms_close_the_loop_with_ocr_anchors(tmp_path: Path) -> None:
             str(tmp_path / "train" / "manifest.jsonl"),
             "--out",
             str(model),
-            "--max-minutes",
-            "0.5",
+            "--epochs",
+            "60",
         ],
     )
     assert done.exit_code == 0, done.output
