@@ -32,7 +32,8 @@ def trained(tmp_path_factory) -> tuple[Path, Path, Path]:
     train = synth_forms(root / "train", 40, (LAYOUT,), seed=1, anchors="auto")
     test = synth_forms(root / "test", 8, (LAYOUT,), seed=2, anchors="auto")
     out = root / "model"
-    train_fields(FieldsConfig(train=train, out=out, max_minutes=0.5))  # CPU minutes
+    # A step budget (60 passes, ~300 steps), not a time one: a busy machine must not starve it.
+    train_fields(FieldsConfig(train=train, out=out, epochs=60))
     return train, test, out
 
 
@@ -116,7 +117,8 @@ def test_cli_trains_and_extracts(tmp_path: Path, trained) -> None:
         app, ["extract", str(example.pdf), "--schema", str(schema), "--model", str(out)]
     )
     assert extracted.exit_code in (0, 1), extracted.output
-    assert json.loads(extracted.stdout)["data"].keys() == form_schema(LAYOUT)["properties"].keys()
+    written = json.loads(extracted.stdout)
+    assert {f["source"] for f in written["fields"].values()} <= {"form-model"}
 
 
 def test_fine_tuning_from_a_model_keeps_its_keys(tmp_path: Path, trained) -> None:
@@ -177,8 +179,8 @@ def test_scanned_forms_close_the_loop_with_ocr_anchors(tmp_path: Path) -> None:
             str(tmp_path / "train" / "manifest.jsonl"),
             "--out",
             str(model),
-            "--max-minutes",
-            "0.5",
+            "--epochs",
+            "60",
         ],
     )
     assert done.exit_code == 0, done.output
