@@ -41,6 +41,8 @@ from rapidfuzz import fuzz
 ROOT = Path(__file__).resolve().parent.parent
 
 CONFIDENT = 0.9
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+MONO_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 FUZZY_MATCH = 80
 
 
@@ -154,8 +156,9 @@ AMOUNT_FORMATS = [
 def _text_page(lines: list[str]) -> bytes:
     doc = pymupdf.open()
     page = doc.new_page(width=612, height=792)
+    page.insert_font(fontname="dejavu", fontfile=FONT)  # base-14 Helvetica has no €, ₹, ...
     for index, line in enumerate(lines):
-        page.insert_text((72, 90 + 22 * index), line, fontname="helv", fontsize=11)
+        page.insert_text((72, 90 + 22 * index), line, fontname="dejavu", fontsize=11)
     return doc.tobytes()
 
 
@@ -206,7 +209,7 @@ _DATES = ["%d/%m/%Y", "%d/%m/%Y", "%d.%m.%Y", "%m/%d/%Y"]
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", size)
+    return ImageFont.truetype(MONO_FONT, size)
 
 
 def receipt_cases(count: int) -> list[Case]:

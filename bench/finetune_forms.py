@@ -1,22 +1,26 @@
-"""Does fine-tuning learn to read? Reading pretraining, then forms, then LoRA to a new layout.
+"""Does fine-tuning learn forms on a CPU? The form model and the anchored generative loop.
 
-    python bench/finetune_forms.py --smoke          # ~3 minutes, checks the plumbing
-    python bench/finetune_forms.py                  # 60 + 15 + 5 minutes of CPU training
+    OMP_NUM_THREADS=1 python bench/finetune_forms.py            # every row (~40 CPU-minutes)
+    OMP_NUM_THREADS=1 python bench/finetune_forms.py --smoke    # plumbing, ~4 minutes
+    python bench/finetune_forms.py --rows unseen_layouts,base_finetune
 
-Stage 1 pretrains a tiny GOT-shaped model (SAM ViTDet, 3-layer decoder, no CLIP branch, no
-system turn in the prompt; see `bench_overrides`) from random init on prior-free random text,
-with the auxiliary glyph loss (each visual token names the characters in its cell). It reads
-small crops first (256 px → 4×4 = 16 visual tokens: many cheap steps), then `resize_vision`
-moves it to whole 1024 px pages (16×16 = 256 tokens) at the same pixel scale (`--positions
-tile`: each 256 px block of a page is encoded exactly like a crop), where it learns to read a
-page in order (`--page-minutes 0` skips that and goes straight to the forms). Stage 2
-fine-tunes it on synthetic claim forms (the 540×300 pt of the page where the fields are,
-1024 px wide). Stage 3 adapts it with LoRA to the unseen application layout.
+Rows (budgets are training minutes of one thread; reading pages is timed apart):
+- unseen_layouts: form model from random init on templates t0–t24, scored on t25–t29.
+- scanned: the same on scanned forms, anchors from OCR.
+- base_finetune / base_zero_shot: the shipped docvlm-forms-tiny on the hand-made
+  `application` layout (not among its templates), fine-tuned on 200 forms / as shipped.
+- real_form: a public fillable PDF form (`--real-form`), filled with random values and
+  flattened; 200 to train, 100 to test.
+- generative: `docvlm finetune --preset tiny` on anchored toy forms (three one-word fields,
+  `synth-forms --layouts toy`): field accuracy after each step budget (the learning curve).
 
-Each accuracy is printed next to a reference measured in the same run: the prior-only
-baseline that predicts every field's most frequent training value (what a model that ignores
-the image converges to); for character accuracy the random-init model and the same predictions
-scored against another image's text (what answering without reading scores).
+Conditions: one thread (OMP_NUM_THREADS=1) on a 2-core machine shared with other jobs; the form
+model's `--max-minutes` counts its own CPU time, so the budgets hold however busy the machine.
+
+Every accuracy (field exact: share of target values returned exactly) is printed beside the
+prior (each field's commonest training value, what a model that ignores the page scores) and
+beside no-model `docvlm extract` on the same forms. `wrong_at_0.9` is the share of values
+returned with confidence ≥ 0.9 that are wrong (target ≤ 1 %). The last line is JSON.
 """
 
 from __future__ import annotations
@@ -25,268 +29,253 @@ import argparse
 import json
 import shutil
 import time
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import torch
+import docvlm
+from docvlm.finetune.builders import synth_forms
+from docvlm.finetune.manifest import read_manifest
+from docvlm.finetune.synth import form_schema
+from docvlm.forms.train import FieldsConfig, train_fields
+from docvlm.metrics import field_scores, flatten_fields, normalize_field_value
 
-from docvlm.finetune.builders import synth_forms, synth_text
-from docvlm.finetune.evaluate import predict, score_example
-from docvlm.finetune.manifest import Example, read_manifest
-from docvlm.finetune.modeling import POSITIONS, new_model, resize_vision
-from docvlm.finetune.train import TrainConfig, train
-from docvlm.metrics import character_error_rate, field_scores
-from docvlm.model.configuration_docvlm import PRESETS
-from docvlm.model.runtime import load_runtime
-
-FORM_CROP_POINTS = (40, 40, 580, 340)  # where the synthetic forms print their fields
-PAGE_RENDER_PX = 1024
-# Random text at the forms' pixel scale (values print at 10 pt ≈ 19 px there): whole pages the
-# size of a form crop, and 256 px wide crops of them, each squeezed to a square view the same way.
-PAGE_TEXT_SIZE = (1024, 569)
-CROP_TEXT_SIZE = (256, 142)
-TEXT_FONT_PX = (16, 24)
+WORK = Path("/tmp/bench_finetune_forms")
+TRAIN_TEMPLATES = [f"t{i}" for i in range(25)]
+UNSEEN_TEMPLATES = [f"t{i}" for i in range(25, 30)]
+ROWS = ("unseen_layouts", "scanned", "base_zero_shot", "base_finetune", "real_form", "generative")
+BASE_TEMPLATES = [f"t{i}" for i in range(40)]  # what docvlm-forms-tiny was trained on
 
 
-def bench_overrides(image_size: int = PAGE_RENDER_PX) -> dict[str, Any]:
-    """Tiny GOT-shaped model: SAM (all windowed) → 256 tokens at 1024 px → 3×192 decoder."""
-    tiny = PRESETS["tiny-got"]()
+def score(manifest: Path, model: Any, limit: int | None = None) -> dict[str, float]:
+    """Field exact, precision, recall and wrong-at-0.9 of `extract(model=…)` on a manifest."""
+    correct = expected = predicted = confident = confident_wrong = 0
+    for example in read_manifest(manifest)[:limit]:
+        layout = example.pdf.stem.split("_", 1)[1]
+        schema = W9_SCHEMA if layout == "fw9" else form_schema(layout)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = docvlm.extract(example.pdf, schema, model=model)
+        scores = field_scores(_non_null(result.data), example.target)
+        correct, expected = correct + scores.correct, expected + scores.expected
+        predicted += scores.predicted
+        truth = flatten_fields(example.target)
+        for pointer, found in result.fields.items():
+            if found.confidence >= 0.9:
+                confident += 1
+                confident_wrong += truth.get(_path(pointer)) != normalize_field_value(found.value)
     return {
-        "vision_config": {
-            **tiny["vision_config"],
-            "image_size": image_size,
-            # 16-patch windows tile a 64-patch page exactly (14 pads it to 70) and a 16-patch crop
-            # is one window: half the encoder time of window 14 on crops, 12% less on pages.
-            "window_size": 16,
-            "hidden_size": 64,
-            "num_hidden_layers": 3,
-            "mlp_dim": 256,
-            "output_channels": 64,
-            "compressed_channels": 256,
-            "global_attn_indexes": [],
-        },
-        "text_config": {
-            **tiny["text_config"],
-            "hidden_size": 192,
-            "intermediate_size": 384,
-            "num_hidden_layers": 3,
-            "num_attention_heads": 6,
-            "num_key_value_heads": 3,
-        },
+        "accuracy": round(correct / max(expected, 1), 4),
+        "precision": round(correct / max(predicted, 1), 4),
+        "recall": round(correct / max(expected, 1), 4),
+        "wrong_at_0.9": round(confident_wrong / max(confident, 1), 4),
     }
 
 
-def cropped_forms(out: Path, n: int, layout: str, seed: int) -> Path:
-    """Synthetic forms of one layout as PNGs of their field region, with glyph boxes."""
-    return synth_forms(out, n, layouts=(layout,), seed=seed, png_size=PAGE_RENDER_PX,
-                       crop=FORM_CROP_POINTS, glyphs=True)  # fmt: skip
-
-
-def char_accuracy(predictions: list[str], examples: list[Example]) -> float:
-    """1 − CER over all characters (edits summed, divided by total reference characters)."""
-    edits = sum(
-        character_error_rate(p, e.target) * max(len(e.target), 1)
-        for p, e in zip(predictions, examples, strict=True)
-    )
-    total = sum(max(len(e.target), 1) for e in examples)
-    return max(0.0, 1.0 - edits / total)
-
-
-def field_accuracy(predictions: list[str], examples: list[Example]) -> float:
-    """Share of held-out fields predicted exactly (normalized values)."""
-    scores = [score_example(p, e.target) for p, e in zip(predictions, examples, strict=True)]
-    return sum(s["correct"] for s in scores) / max(1, sum(s["expected"] for s in scores))
-
-
-def prior_baseline(train_examples: list[Example], test_examples: list[Example]) -> float:
-    """Field accuracy of always answering each field's most frequent training value."""
-    values: dict[str, Counter] = {}
-    for example in train_examples:
-        for key, value in example.target.items():
-            values.setdefault(key, Counter())[json.dumps(value)] += 1
-    guess = {key: json.loads(counter.most_common(1)[0][0]) for key, counter in values.items()}
+def prior_score(train: Path, test: Path) -> float:
+    """Field exact of answering every field with its commonest training value."""
+    counts: dict[str, Counter] = {}
+    for example in read_manifest(train):
+        for path, value in flatten_fields(example.target).items():
+            counts.setdefault(path, Counter())[value] += 1
     correct = expected = 0
-    for example in test_examples:
-        scores = field_scores(guess, example.target)
-        correct, expected = correct + scores.correct, expected + scores.expected
-    return correct / max(expected, 1)
+    for example in read_manifest(test):
+        for path, value in flatten_fields(example.target).items():
+            expected += 1
+            correct += path in counts and counts[path].most_common(1)[0][0] == value
+    return round(correct / max(expected, 1), 4)
 
 
-def evaluate_model(
-    model_dir: Path, manifest: Path, adapter: Path | None, limit: int, kind: str
-) -> tuple[float, float, list[str]]:
-    """Accuracy, the same predictions scored against the next example's target (what answering
-    without reading scores: length, character and format statistics), and the predictions."""
-    runtime = load_runtime(model_dir, adapter=adapter)
-    examples = read_manifest(manifest)[:limit]
-    tokenizer = runtime.processor.tokenizer
-    longest = max(len(tokenizer(e.target_text)["input_ids"]) for e in examples)
-    predictions = predict(
-        runtime, examples, batch_size=16, max_new_tokens=longest + 16,
-        render_size=PAGE_RENDER_PX,
-    )  # fmt: skip
-    score = char_accuracy if kind == "text" else field_accuracy
-    blind = score(predictions, examples[1:] + examples[:1])
-    return score(predictions, examples), blind, predictions
+def _path(pointer: str) -> str:
+    """ "/items/0/amount" → "items[0].amount", as `flatten_fields` names it."""
+    path = ""
+    for part in pointer.strip("/").split("/"):
+        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
+    return path
+
+
+def _non_null(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _non_null(v) for k, v in data.items() if v is not None}
+    if isinstance(data, list):
+        return [_non_null(v) for v in data]
+    return data
+
+
+def dataset(name: str, n: int, layouts: list[str], seed: int, scanned: float = 0.0) -> Path:
+    out = WORK / name
+    if (out / "manifest.jsonl").is_file():
+        return out / "manifest.jsonl"
+    shutil.rmtree(out, ignore_errors=True)
+    return synth_forms(out, n, tuple(layouts), seed, scanned, anchors="auto")
+
+
+def form_row(
+    name: str,
+    train: Path,
+    test: Path,
+    minutes: float,
+    base: str | None = None,
+    test_limit: int | None = None,
+) -> dict[str, Any]:
+    """Train the form model on `train` for `minutes`, score it and the references on `test`."""
+    out = WORK / f"model_{name}"
+    started = time.monotonic()
+    result = train_fields(FieldsConfig(train=train, out=out, model=base, max_minutes=minutes))
+    row = {
+        **score(test, out, test_limit),
+        "prior": prior_score(train, test),
+        "no_model": score(test, None, test_limit)["accuracy"],
+        "train_cpu_minutes": round(result.report["train_cpu_seconds"] / 60, 2),
+        "read_cpu_minutes": round(result.report["prepare_cpu_seconds"] / 60, 2),
+        "wall_minutes": round((time.monotonic() - started) / 60, 2),
+        "unaligned": len(result.report["unaligned"]),
+    }
+    print(name, json.dumps(row), flush=True)
+    return row
+
+
+# IRS Form W-9 (Rev. October 2018), page 1: a US government work, public domain. Copied from
+# github.com/kentros/pdfs (commit b7e7d16260687408ce0718e4d16e28eb0700f88b), file fw9.pdf.
+W9_PDF = Path(__file__).parent / "data" / "fw9.pdf"
+W9_CLASSES = ["C Corporation", "S Corporation", "Partnership", "Trust/estate"]
+W9_TEXT_FIELDS = {"name": "f1_1[0]", "business_name": "f1_2[0]", "address": "f1_7[0]",
+                  "city_state_zip": "f1_8[0]", "account_number": "f1_10[0]"}  # fmt: skip
+W9_SCHEMA = {"type": "object", "properties": {
+    **{key: {"type": ["string", "null"]} for key in W9_TEXT_FIELDS},
+    "tax_classification": {"enum": [*W9_CLASSES, None]}}}  # fmt: skip
+
+
+def w9_forms(out: Path, n: int, seed: int) -> Path:
+    """`n` W-9s filled with random values through their AcroForm fields, then flattened
+    (`bake`: the values become page text and the widgets go), and their targets."""
+    import random
+
+    import pymupdf
+
+    from docvlm.finetune.manifest import Example, write_manifest
+    from docvlm.finetune.templates import _CITY, _COMPANY, _FIRST, _LAST, _STREET
+
+    if (out / "manifest.jsonl").is_file():
+        return out / "manifest.jsonl"
+    (out / "forms").mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    examples = []
+    for index in range(n):
+        city, state = rng.choice(_CITY)
+        values = {
+            "name": f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+            "business_name": rng.choice(_COMPANY),
+            "address": f"{rng.randint(1, 9999)} {rng.choice(_STREET)}",
+            "city_state_zip": f"{city}, {state} {rng.randint(10000, 99999)}",
+            "account_number": f"{rng.choice('ABCDEFGH')}K-{rng.randint(1000, 999999)}",
+        }
+        chosen = rng.randrange(len(W9_CLASSES))
+        document = pymupdf.open(W9_PDF)
+        for widget in document[0].widgets():
+            name = widget.field_name.split(".")[-1]
+            text_key = next((k for k, v in W9_TEXT_FIELDS.items() if v == name), None)
+            if text_key is not None:
+                widget.field_value = values[text_key]
+                widget.update()
+            elif name == f"c1_1[{chosen + 1}]":  # c1_1[0] is the individual / sole proprietor
+                widget.field_value = widget.on_state()
+                widget.update()
+        document.bake()
+        path = out / "forms" / f"{index:06d}_fw9.pdf"
+        document.save(path, garbage=3, deflate=True)
+        target = {**values, "tax_classification": W9_CLASSES[chosen]}
+        examples.append(Example(target=target, pdf=path, anchors="text"))
+    return write_manifest(examples, out / "manifest.jsonl")
+
+
+def generative_curve(step_budgets: tuple[int, ...]) -> dict[str, Any]:
+    """`finetune --preset tiny` on anchored toy forms: field accuracy after each budget."""
+    from docvlm.finetune.evaluate import aggregate, predict, score_example
+    from docvlm.finetune.modeling import load_for_inference
+    from docvlm.finetune.train import TrainConfig, train
+    from docvlm.model.configuration_docvlm import PRESETS
+
+    train_manifest = dataset("toy_train", 400, ["toy"], 10)
+    test_manifest = dataset("toy_test", 50, ["toy"], 11)
+    tiny = PRESETS["tiny"]()
+    overrides = {"vision_config": {**tiny["vision_config"], "image_size": 128},
+                 "clip_config": {**tiny["clip_config"], "image_size": 28}}  # fmt: skip
+    examples = read_manifest(test_manifest)
+    curve = []
+    for steps in step_budgets:
+        out = WORK / f"generative_{steps}"
+        started = time.process_time()
+        train(TrainConfig(train=train_manifest, out=out, preset="tiny", preset_overrides=overrides,
+                          max_steps=steps, lr=3e-3, batch_size=8, schedule="cosine",
+                          warmup_steps=20, render_size=128, max_length=512, system_turn=False,
+                          progress=False))  # fmt: skip
+        cpu_minutes = (time.process_time() - started) / 60
+        model, processor = load_for_inference(out)
+        predictions = predict(model, processor, examples, 10, 48, 128)
+        scored = [score_example(p, e.target) for p, e in zip(predictions, examples, strict=True)]
+        accuracy = aggregate(scored)["field_accuracy"]
+        curve.append({"steps": steps, "cpu_minutes": round(cpu_minutes, 2),
+                      "accuracy": round(accuracy, 4)})  # fmt: skip
+        print("generative", json.dumps(curve[-1]), flush=True)
+    return {"accuracy": curve[-1]["accuracy"], "prior": prior_score(train_manifest, test_manifest),
+            "no_model": score(test_manifest, None)["accuracy"], "curve": curve}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes, ~3 minutes")
-    parser.add_argument("--out", type=Path, default=Path("bench/results/finetune_forms"))
-    parser.add_argument("--crop-minutes", type=float, default=40, help="stage 1 on crops")
-    parser.add_argument(
-        "--page-minutes",
-        type=float,
-        default=20,
-        help="stage 1 on pages (0: the crop reader goes straight to forms)",
-    )
-    parser.add_argument(
-        "--positions",
-        choices=POSITIONS,
-        default="interpolate",
-        help="how the crop reader's position table moves to 1024 px",
-    )
-    parser.add_argument("--fonts", help="comma-separated faces for the random text (default all)")
-    parser.add_argument("--forms-minutes", type=float, default=15)
-    parser.add_argument("--lora-minutes", type=float, default=5)
-    parser.add_argument("--pretrained", type=Path, help="skip stage 1: start from this model")
-    parser.add_argument("--batch-size", type=int, default=8, help="pages and forms")
-    parser.add_argument("--crop-batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--glyph-weight", type=float, default=1.0)
-    parser.add_argument("--n-crops", type=int, default=40000, help="random-text crops")
-    parser.add_argument("--n-pages", type=int, default=6000, help="random-text pages")
-    parser.add_argument("--max-lines", type=int, default=10, help="lines per random-text page")
-    parser.add_argument("--stage1-only", action="store_true", help="stop after pretraining")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (1 if sharing)")
-    parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes and budgets")
+    parser.add_argument("--rows", default=",".join(ROWS), help="comma list of rows to run")
+    parser.add_argument("--train-per-layout", type=int, default=16)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every budget")
+    parser.add_argument("--test-forms", type=int, default=100, help="forms scored per row")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    smoke = args.smoke
-    if smoke:
-        n_crops, n_pages, n_forms, n_new, n_test = 64, 32, 32, 16, 8
-        minutes = (0.3, 0.3 if args.page_minutes else 0, 0.5, 0.3)
-    else:
-        n_crops, n_pages, n_forms, n_new, n_test = args.n_crops, args.n_pages, 2000, 200, 200
-        minutes = (args.crop_minutes, args.page_minutes, args.forms_minutes, args.lora_minutes)
-    out = args.out / ("smoke" if smoke else "full")
-    if out.exists():
-        shutil.rmtree(out)
-    results: dict[str, Any] = {"smoke": smoke, "model": bench_overrides()}
-    started = time.perf_counter()
-    common = dict(log_steps=10 if smoke else 25, progress=False, render_size=PAGE_RENDER_PX,
-                  max_steps=10**9, num_workers=args.workers, glyph_weight=args.glyph_weight,
-                  schedule="wsd")  # fmt: skip
-
-    if args.pretrained is None:
-        fonts = {"fonts": tuple(args.fonts.split(","))} if args.fonts else {}
-        crop_text = dict(size=CROP_TEXT_SIZE, lines=(1, 3), chars=(3, 16),
-                         font_sizes=TEXT_FONT_PX, glyphs=True, **fonts)  # fmt: skip
-        page_text = dict(size=PAGE_TEXT_SIZE, lines=(3, args.max_lines), chars=(3, 20),
-                         font_sizes=TEXT_FONT_PX, glyphs=True, **fonts)  # fmt: skip
-        crops = synth_text(out / "crop_train", n_crops, seed=1, **crop_text)
-        crops_test = synth_text(out / "crop_test", n_test, seed=2, **crop_text)
-        n_pages = n_pages if minutes[1] else 1
-        pages = synth_text(out / "page_train", n_pages, seed=3, **page_text)
-        pages_test = synth_text(out / "page_test", n_test, seed=4, **page_text)
-        print(f"data: {n_crops} crops, {n_pages} pages of random text "
-              f"({time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
-
-        torch.manual_seed(0)
-        init_dir = out / "random_init"
-        model, processor = new_model(
-            "tiny-got", system_prompt="", **bench_overrides(CROP_TEXT_SIZE[0])
-        )  # fmt: skip
-        model.save_pretrained(init_dir)
-        processor.save_pretrained(init_dir)
-        random_acc, _, _ = evaluate_model(init_dir, crops_test, None, 20, "text")  # ~0 anyway
-        crop_stage = train(TrainConfig(
-            train=crops, out=out / "crop_reader", model=init_dir, lr=args.lr, warmup_steps=50,
-            max_minutes=minutes[0], batch_size=args.crop_batch_size, **common,
-        ))  # fmt: skip
-        crop_acc, crop_blind, crop_samples = evaluate_model(
-            out / "crop_reader", crops_test, None, n_test, "text"
+    rows = args.rows.split(",")
+    scale = 0.1 if args.smoke else args.scale
+    per_layout = 2 if args.smoke else args.train_per_layout
+    report: dict[str, Any] = {}
+    if "unseen_layouts" in rows:
+        train = dataset("layouts_train", per_layout * 25, TRAIN_TEMPLATES, 1)
+        test = dataset("layouts_test", 10 if args.smoke else 100, UNSEEN_TEMPLATES, 2)
+        report["unseen_layouts"] = form_row("unseen_layouts", train, test, 10 * scale)
+    if "scanned" in rows:
+        train = dataset("scanned_train", per_layout * 25, TRAIN_TEMPLATES, 3, scanned=1.0)
+        test = dataset("scanned_test", 10 if args.smoke else 50, UNSEEN_TEMPLATES, 4, scanned=1.0)
+        report["scanned"] = form_row("scanned", train, test, 10 * scale)
+    if "base_finetune" in rows or "base_zero_shot" in rows:
+        train = dataset("application_train", 20 if args.smoke else 200, ["application"], 5)
+        test = dataset(
+            "application_test", 10 if args.smoke else args.test_forms, ["application"], 6
         )
-        print(f"stage 1a: {crop_stage.steps} steps on crops, char accuracy {crop_acc:.3f} "
-              f"(against other crops' text {crop_blind:.3f}; random init {random_acc:.3f})",
-              flush=True)  # fmt: skip
-
-        crop_reader = load_runtime(out / "crop_reader", device="cpu")
-        model, processor = crop_reader.model, crop_reader.processor
-        processor = resize_vision(model, processor, PAGE_RENDER_PX, args.positions)
-        pretrained = out / "crop_reader_1024"
-        model.save_pretrained(pretrained)
-        processor.save_pretrained(pretrained)
-        moved_acc, _, _ = evaluate_model(pretrained, pages_test, None, 20, "text")
-        results["stage1"] = {
-            "crops": {"steps": crop_stage.steps, "curve": crop_stage.history,
-                      "char_accuracy": crop_acc, "against_other_targets": crop_blind,
-                      "random_init_char_accuracy": random_acc,
-                      "samples": crop_samples[:5]},
-            "pages_before_page_training": moved_acc,
-        }  # fmt: skip
-        if minutes[1]:
-            page_stage = train(TrainConfig(
-                train=pages, out=out / "pretrained", model=pretrained, lr=args.lr,
-                warmup_steps=20, max_minutes=minutes[1], batch_size=args.batch_size,
-                save_steps=500, **common,
-            ))  # fmt: skip
-            pretrained = out / "pretrained"
-            read_acc, read_blind, samples = evaluate_model(
-                pretrained, pages_test, None, n_test, "text"
+        if "base_zero_shot" in rows:
+            report["base_zero_shot"] = {
+                **score(test, "docvlm-forms-tiny"),
+                "prior": prior_score(train, test),
+                "no_model": score(test, None)["accuracy"],
+            }
+            print("base_zero_shot", json.dumps(report["base_zero_shot"]), flush=True)
+        if "base_finetune" in rows:
+            report["base_finetune"] = form_row(
+                "base_finetune", train, test, 2 * scale, base="docvlm-forms-tiny"
             )
-            results["stage1"]["pages"] = {
-                "steps": page_stage.steps, "curve": page_stage.history,
-                "char_accuracy": read_acc, "against_other_targets": read_blind,
-                "samples": samples[:5],
-            }  # fmt: skip
-            print(f"stage 1b: {page_stage.steps} steps on pages, char accuracy {read_acc:.3f} "
-                  f"(against other pages' text {read_blind:.3f}; crop reader moved to pages, "
-                  f"before page training: {moved_acc:.3f})",
-                  flush=True)  # fmt: skip
-        if args.stage1_only:
-            (out / "results.json").write_text(json.dumps(results, indent=1))
-            return
-    else:
-        pretrained = args.pretrained
-
-    forms_train = cropped_forms(out / "claim_train", n_forms, "claim", seed=11)
-    forms_test = cropped_forms(out / "claim_test", n_test, "claim", seed=12)
-    stage2 = train(TrainConfig(
-        train=forms_train, out=out / "forms", model=pretrained, lr=args.lr / 2, warmup_steps=20,
-        max_minutes=minutes[2], batch_size=args.batch_size, **common,
-    ))  # fmt: skip
-    forms_acc, _, samples = evaluate_model(out / "forms", forms_test, None, n_test, "json")
-    prior = prior_baseline(read_manifest(forms_train), read_manifest(forms_test))
-    results["stage2"] = {
-        "steps": stage2.steps, "curve": stage2.history, "field_accuracy": forms_acc,
-        "prior_baseline": prior, "samples": samples[:3],
-    }  # fmt: skip
-    print(f"stage 2: {stage2.steps} steps, claim field accuracy {forms_acc:.3f} "
-          f"(prior-only baseline {prior:.3f}, ratio {forms_acc / max(prior, 1e-9):.2f}x)",
-          flush=True)  # fmt: skip
-
-    new_train = cropped_forms(out / "app_train", n_new, "application", seed=21)
-    new_test = cropped_forms(out / "app_test", n_test, "application", seed=22)
-    before, _, _ = evaluate_model(out / "forms", new_test, None, n_test, "json")
-    stage3 = train(TrainConfig(
-        train=new_train, out=out / "lora", model=out / "forms", mode="lora", lr=args.lr,
-        lora_r=16, lora_alpha=32, warmup_steps=10, max_minutes=minutes[3],
-        batch_size=args.batch_size, **{**common, "glyph_weight": 0.0},
-    ))  # fmt: skip
-    after, _, samples = evaluate_model(out / "forms", new_test, out / "lora", n_test, "json")
-    new_prior = prior_baseline(read_manifest(new_train), read_manifest(new_test))
-    results["stage3"] = {
-        "steps": stage3.steps, "curve": stage3.history, "before": before, "after": after,
-        "prior_baseline": new_prior, "samples": samples[:3],
-    }  # fmt: skip
-    print(f"stage 3 (LoRA, application layout): field accuracy {before:.3f} → {after:.3f} "
-          f"(prior-only baseline {new_prior:.3f})", flush=True)  # fmt: skip
-    results["minutes"] = (time.perf_counter() - started) / 60
-    (out / "results.json").write_text(json.dumps(results, indent=1))
-    print(f"total {results['minutes']:.1f} min; results in {out / 'results.json'}")
+            # Forgetting: the base's own templates, before and after this fine-tune.
+            own = dataset("base_templates_test", 10 if args.smoke else 40, BASE_TEMPLATES, 9)
+            own_limit = min(40, args.test_forms)
+            report["base_finetune"]["base_templates_before"] = score(
+                own, "docvlm-forms-tiny", own_limit
+            )["accuracy"]
+            report["base_finetune"]["base_templates_after"] = score(
+                own, WORK / "model_base_finetune", own_limit
+            )["accuracy"]
+            print("forgetting", json.dumps(report["base_finetune"]), flush=True)
+    if "real_form" in rows:
+        train = w9_forms(WORK / "w9_train", 20 if args.smoke else 200, 7)
+        test = w9_forms(WORK / "w9_test", 10 if args.smoke else 100, 8)
+        report["real_form"] = form_row("real_form", train, test, 5 * scale)
+    if "generative" in rows:
+        report["generative"] = generative_curve((150, 400) if args.smoke else (500, 1500, 4000))
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

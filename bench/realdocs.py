@@ -40,6 +40,7 @@ COMMITTED = HERE / "corpus"
 
 _CJK = r"\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
+_NUMBER_GAP = re.compile(r"(?<=\d) ?([.,]) ?(?=\d)")
 _EMPHASIS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
 _LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|>\s*)")
 _HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\s*\n\s*(?=[a-z])")  # "com-⏎pile": one word
@@ -80,7 +81,8 @@ def load_corpus(root: Path, only: list[str] | None = None) -> tuple[list[CorpusF
 def normalize(text: str) -> str:
     """Whitespace collapsed, emphasis markers and table pipes dropped, CJK spacing removed."""
     text = _EMPHASIS.sub("", text.replace("<br>", " ").replace("|", " "))
-    return _CJK_GAP.sub("", " ".join(text.split()))
+    text = _NUMBER_GAP.sub(r"\1", " ".join(text.split()))  # "75 .2" and "75. 2" print 75.2
+    return _CJK_GAP.sub("", text)
 
 
 def _lines(markdown: str) -> list[str]:

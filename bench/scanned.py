@@ -109,8 +109,8 @@ def corpus_samples(corpus: Path, limit: int, turned: int) -> list[Sample]:
                 continue
             page = pdf[number - 1]
             truth = page.get_text("text")
-            if len(normalize_whitespace(truth)) < 40:
-                continue  # nearly empty text layer: no ground truth to speak of
+            if len(normalize_whitespace(truth)) < 40 or not readable(truth):
+                continue  # nearly empty or garbled text layer: no ground truth to speak of
             kind, cells = page_class(page, truth)
             dpi, degradation = DPIS[index % 3], DEGRADATIONS[(index // 3) % 3]
             rotations = ROTATIONS if index < turned else (ROTATIONS[index % 4],)
@@ -121,6 +121,14 @@ def corpus_samples(corpus: Path, limit: int, turned: int) -> list[Sample]:
                 samples.append(Sample(label, kind, png, truth, group, rotation, cells))
             index += 1
     return samples
+
+
+def readable(text: str) -> bool:
+    """Whether a text layer holds real characters (a font without a Unicode map gives control
+    codes and private-use points instead)."""
+    visible = [c for c in text if not c.isspace()]
+    bad = sum(1 for c in visible if ord(c) < 0x20 or 0xE000 <= ord(c) <= 0xF8FF or c == "\ufffd")
+    return bool(visible) and bad <= 0.02 * len(visible)
 
 
 def blank_pages() -> list[bytes]:

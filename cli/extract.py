@@ -15,6 +15,7 @@ EPILOG = (
     "  docvlm extract claim.pdf -s claim.schema.json --date-order dmy --pages 1-2\n\n"
     "Values the reader is unsure of are left null and named on stderr as warnings; a value "
     "kept with an assumption (a date like 03/04/2026) is warned about too.\n\n"
+    "  docvlm extract form.pdf --schema form.schema.json --model ./my-form-model\n\n"
     "Exit status: 0 all fields valid; 1 some required field not found (the JSON is still "
     "written, with the field listed under errors) or the file could not be read; 2 bad schema."
 )
@@ -27,7 +28,7 @@ def extract(
     model: Path | None = typer.Option(
         None,
         "--model",
-        help="Checkpoint folder or Hugging Face id (else no model: widgets and labels).",
+        help="Checkpoint folder, Hugging Face id or form model (e.g. docvlm-forms-tiny).",
     ),
     adapter: Path | None = typer.Option(
         None, "--adapter", help="LoRA adapter folder or Hugging Face id."
@@ -44,6 +45,7 @@ def extract(
         "--date-order",
         help="How to read dates like 03/04/2026 (default: as the document's other dates).",
     ),
+    anchors: str = typer.Option("auto", "--anchors", help="Form model words: auto, text, ocr."),
 ) -> None:
     """Extract JSON matching SCHEMA from FILE: data, per-field page/bbox/confidence, errors."""
     from docvlm.errors import DocVLMError, SchemaError
@@ -67,6 +69,7 @@ def extract(
             password=password,
             ocr_language=ocr_language,
             date_order=date_order,
+            anchors=anchors,
         )
     except SchemaError as error:
         typer.echo(f"docvlm: error: {schema}: {error}", err=True)

@@ -41,6 +41,25 @@ def _numbers(value: str, count: int, option: str, kind: type = float) -> tuple[A
     return numbers
 
 
+def _layouts(value: str) -> tuple[str, ...]:
+    """Layout names, with template ranges "t0-t29" spelled out."""
+    names: list[str] = []
+    for part in _split(value):
+        first, dash, last = part.partition("-")
+        if dash and first[1:].isdigit() and last.lstrip("t").isdigit() and first.startswith("t"):
+            names += [f"t{i}" for i in range(int(first[1:]), int(last.lstrip("t")) + 1)]
+        else:
+            names.append(part)
+    return tuple(names)
+
+
+def _check_anchors(anchors: str | None) -> None:
+    from docvlm.anchors import ANCHOR_SOURCES
+
+    if anchors is not None and anchors not in ANCHOR_SOURCES:
+        raise DocVLMError(f"--anchors {anchors!r}: use one of {', '.join(ANCHOR_SOURCES)}")
+
+
 def _box(value: str | None) -> tuple[float, float, float, float] | None:
     if value is None:
         return None
@@ -53,6 +72,16 @@ def _box(value: str | None) -> tuple[float, float, float, float] | None:
 def finetune(
     train: Path = typer.Option(..., help="Training manifest (JSONL)."),
     out: Path = typer.Option(..., help="Folder for the model or adapter, processor and card."),
+    task: str = typer.Option(
+        "generate",
+        help="generate (the VLM writes the target) or fields (the form model tags page words "
+        "with the target's keys; --model may name a form model such as docvlm-forms-tiny).",
+    ),
+    anchors: str | None = typer.Option(
+        None,
+        help="--task fields: read every page's words from auto, text or ocr (default: "
+        "what each manifest row records).",
+    ),
     eval_manifest: Path | None = typer.Option(None, "--eval", help="Eval manifest (JSONL)."),
     model: Path | None = typer.Option(None, help="Start from this saved model folder."),
     preset: str | None = typer.Option(None, help="Start from random init: tiny, got-ocr2…"),
@@ -61,13 +90,13 @@ def finetune(
     lora_r: int = typer.Option(16, help="LoRA rank."),
     lora_alpha: int = typer.Option(32, help="LoRA alpha."),
     lora_targets: str | None = typer.Option(None, help="Comma list of LLM linear names."),
-    epochs: float = typer.Option(1.0, help="Passes over the training set."),
+    epochs: float | None = typer.Option(None, help="Passes over the training set [1; fields: 30]."),
     max_steps: int | None = typer.Option(None, help="Stop after this many optimizer steps."),
     max_minutes: float | None = typer.Option(None, help="Stop after this many minutes."),
-    lr: float = typer.Option(1e-4, help="Peak learning rate."),
+    lr: float | None = typer.Option(None, help="Peak learning rate [1e-4; fields: 2e-3]."),
     schedule: str = typer.Option("constant", help="constant, cosine or wsd."),
     warmup_steps: int = typer.Option(0, help="Linear warmup steps."),
-    batch_size: int = typer.Option(4, help="Examples per device per micro-batch."),
+    batch_size: int | None = typer.Option(None, help="Examples per micro-batch [4; fields: 8]."),
     grad_accum: int = typer.Option(1, help="Micro-batches per optimizer step."),
     max_length: int = typer.Option(2048, help="Longest sequence; targets are cut to fit."),
     bf16: bool = typer.Option(False, help="bf16 mixed precision."),
@@ -94,6 +123,12 @@ def finetune(
     seed: int = typer.Option(0, help="Seed for init and data order."),
 ) -> None:
     """Fine-tune a model (full, LoRA or QLoRA) on a manifest; runs under `accelerate launch`."""
+    if task == "fields":
+        _finetune_fields(train, out, model, anchors, max_minutes, epochs, lr, batch_size, seed)
+        return
+    if task != "generate":
+        typer.echo(f"docvlm: error: unknown --task {task!r}: use generate or fields", err=True)
+        raise typer.Exit(1)
     from docvlm.finetune.modeling import DEFAULT_LORA_TARGETS
     from docvlm.finetune.train import TrainConfig
     from docvlm.finetune.train import train as run_training
@@ -109,13 +144,13 @@ def finetune(
         lora_r=lora_r,
         lora_alpha=lora_alpha,
         lora_targets=_split(lora_targets) or DEFAULT_LORA_TARGETS,
-        epochs=epochs,
+        epochs=epochs or 1.0,
         max_steps=max_steps,
         max_minutes=max_minutes,
-        lr=lr,
+        lr=lr or 1e-4,
         schedule=schedule,  # type: ignore[arg-type]
         warmup_steps=warmup_steps,
-        batch_size=batch_size,
+        batch_size=batch_size or 4,
         grad_accum=grad_accum,
         max_length=max_length,
         bf16=bf16,
@@ -137,6 +172,30 @@ def finetune(
     typer.echo(f"saved {result.out} ({summary})")
 
 
+def _finetune_fields(
+    train: Path, out: Path, model: Path | None, anchors: str | None, max_minutes: float | None,
+    epochs: float | None, lr: float | None, batch_size: int | None, seed: int,
+) -> None:  # fmt: skip
+    import sys
+
+    from docvlm.forms.train import FieldsConfig, train_fields
+
+    with _user_errors():
+        _check_anchors(anchors)
+        config = FieldsConfig(
+            train=train, out=out, model=str(model) if model else None, anchors=anchors,
+            max_minutes=max_minutes, epochs=epochs or FieldsConfig.epochs,
+            lr=lr or FieldsConfig.lr, batch_size=batch_size or FieldsConfig.batch_size, seed=seed,
+            command="docvlm " + " ".join(sys.argv[1:]),
+        )  # fmt: skip
+        result = train_fields(config)
+    report = result.report
+    typer.echo(
+        f"saved {result.out} ({report['aligned']} values aligned, {len(report['unaligned'])} "
+        f"not found, {result.steps} steps, {report['train_cpu_seconds']} CPU-s)"
+    )
+
+
 @dataset_app.command("export")
 def dataset_export(
     manifest: Path = typer.Argument(..., help="Manifest to convert."),
@@ -154,11 +213,18 @@ def dataset_export(
 def dataset_synth_forms(
     out: Path = typer.Option(..., help="Output folder (forms + manifest.jsonl)."),
     n: int = typer.Option(2000, help="Number of forms."),
-    layouts: str = typer.Option("invoice,claim,application", help="Comma list of layouts."),
+    layouts: str = typer.Option(
+        "invoice,claim,application",
+        help="Comma list of layouts: invoice, claim, application, templates t0, t1, … or a "
+        "range of templates t0-t29.",
+    ),
     scanned: float = typer.Option(0.0, help="Share of forms with scan noise (0–1)."),
     png: int | None = typer.Option(None, help="Write PNGs with this longer side, not PDFs."),
     crop: str | None = typer.Option(None, help="PNG of this page box only: x0,y0,x1,y1 in pt."),
     glyphs: bool = typer.Option(False, help="Add character boxes (PNG only) for --glyph-weight."),
+    anchors: str | None = typer.Option(
+        None, help="Record the page words to anchor on: auto, text, ocr or none (docvlm.anchors)."
+    ),
     seed: int = typer.Option(0, help="Random seed."),
 ) -> None:
     """Synthetic forms with random realistic values and their JSON targets."""
@@ -168,7 +234,10 @@ def dataset_synth_forms(
         box = _box(crop)
         if (box or glyphs) and png is None:
             raise DocVLMError("--crop and --glyphs describe PNGs: add --png SIZE")
-        manifest = synth_forms(out, n, _split(layouts), seed, scanned, png, box, glyphs)
+        _check_anchors(anchors)
+        manifest = synth_forms(
+            out, n, _layouts(layouts), seed, scanned, png, box, glyphs, anchors=anchors
+        )
         typer.echo(f"wrote {manifest}")
 
 
@@ -225,8 +294,12 @@ def eval_command(
     ),
     batch_size: int = typer.Option(4, help="Pages per generation batch."),
     max_new_tokens: int = typer.Option(1024, help="Longest generation."),
+    anchors: str | None = typer.Option(
+        None, help="Form models: read page words from auto, text or ocr (default: per row)."
+    ),
 ) -> None:
-    """Score a model on a manifest: fields (JSON), CER/WER (text), TEDS (tables)."""
+    """Score a model on a manifest: fields (JSON), CER/WER (text), TEDS (tables); a form model
+    also gets precision and recall per field."""
     from docvlm.finetune.evaluate import compare as compare_reports
     from docvlm.finetune.evaluate import evaluate, metrics_table
 
@@ -237,7 +310,20 @@ def eval_command(
             return
         if manifest is None or model is None:
             raise DocVLMError("eval needs --manifest and --model (or --compare A B)")
-        result = evaluate(manifest, model, adapter, batch_size, max_new_tokens)
+        _check_anchors(anchors)
+        from docvlm.forms.tagger import is_form_model
+
+        if is_form_model(model):
+            from docvlm.forms.evaluate import evaluate_fields
+
+            result = evaluate_fields(manifest, model, anchors)
+            for key, scores in result["per_field"].items():
+                typer.echo(
+                    f"{key}\tprecision {scores['precision']:.3f}\t"
+                    f"recall {scores['recall']:.3f}\t({scores['expected']} values)"
+                )
+        else:
+            result = evaluate(manifest, model, adapter, batch_size, max_new_tokens)
     if report is not None:
         report.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     typer.echo(metrics_table(result["metrics"]))

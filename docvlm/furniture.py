@@ -19,6 +19,7 @@ from docvlm.document import Block, BlockType
 FURNITURE_SHARE = 0.25  # a header/footer repeats on at least this share of pages (and ≥ 2)
 EDGE_ROWS = 2  # rows of blocks per page edge that may be furniture
 MAX_WORDS = 15  # furniture is short: a running title, a page number, a slug
+EDGE_BAND = 0.12  # … and lies within this share of the page's text height from its edge
 
 _DIGITS = re.compile(r"\d+")
 _NOISE = re.compile(r"[^\w#]+")
@@ -58,10 +59,18 @@ def _edge_blocks(blocks: list[Block], edge: str) -> list[Block]:
         return [
             b
             for b in text_blocks
-            if (b.bbox[3] - b.bbox[1]) > 3 * (b.bbox[2] - b.bbox[0])
-            and (b.bbox[0] <= left + 1 or b.bbox[2] >= right - 1)
+            if _sideways(b) and (b.bbox[0] <= left + 1 or b.bbox[2] >= right - 1)
         ]
-    every = [b for b in blocks if b.bbox]
+    every = [b for b in blocks if b.bbox and not _sideways(b)]
+    if not every:
+        return []
+    top = min(b.bbox[1] for b in every)
+    bottom = max(b.bbox[3] for b in every)
+    band = EDGE_BAND * (bottom - top)
+    if edge == "top":
+        text_blocks = [b for b in text_blocks if b.bbox[3] <= top + band]
+    else:
+        text_blocks = [b for b in text_blocks if b.bbox[1] >= bottom - band]
     if edge == "top":
         outer = sorted(every, key=lambda b: b.bbox[1])
     else:
@@ -75,6 +84,11 @@ def _edge_blocks(blocks: list[Block], edge: str) -> list[Block]:
             break
         rows.append((top, bottom))
     return [b for b in text_blocks if any(b.bbox[1] < r[1] and r[0] < b.bbox[3] for r in rows)]
+
+
+def _sideways(block: Block) -> bool:
+    x0, y0, x1, y1 = block.bbox
+    return (y1 - y0) > 3 * (x1 - x0)
 
 
 def _furniture_key(block: Block) -> str:

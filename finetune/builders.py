@@ -145,18 +145,23 @@ def synth_forms(
     png_size: int | None = None,
     crop: Box | None = None,
     glyphs: bool = False,
+    anchors: str | None = None,
 ) -> Path:
     """Write `n` synthetic forms (PDF, or PNG when `png_size` is set) and their JSON targets.
 
     `scanned` is the share of forms given scan noise (blur, rotation, JPEG). PNGs show the
     `crop` box of the page (points) with its longer side at `png_size`; `glyphs` adds each
-    printed character's box in the PNG to the rows, for the glyph loss.
+    printed character's box in the PNG to the rows, for the glyph loss. `anchors` (auto, text,
+    ocr, none) is recorded in each row; auto resolves to what the page has: ocr for scans and
+    PNGs, text otherwise.
     """
-    from .synth import LAYOUTS, PAGE_HEIGHT, PAGE_WIDTH, synth_form
+    from .synth import LAYOUTS, PAGE_HEIGHT, PAGE_WIDTH, is_layout, synth_form
 
-    unknown = set(layouts) - set(LAYOUTS)
+    unknown = {layout for layout in layouts if not is_layout(layout)}
     if unknown:
-        raise DocVLMError(f"unknown layout {', '.join(sorted(unknown))}: use {', '.join(LAYOUTS)}")
+        raise DocVLMError(
+            f"unknown layout {', '.join(sorted(unknown))}: use {', '.join(LAYOUTS)} or t0, t1, …"
+        )
     out_dir = Path(out_dir)
     (out_dir / "forms").mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -166,8 +171,11 @@ def synth_forms(
         form = synth_form(layout, seed=seed * 1_000_003 + index, scanned=rng.random() < scanned)
         pdf_path = out_dir / "forms" / f"{index:06d}_{layout}.pdf"
         pdf_path.write_bytes(form.pdf)
+        row_anchors = anchors
+        if anchors == "auto":
+            row_anchors = "ocr" if form.scanned or png_size is not None else "text"
         if png_size is None:
-            examples.append(Example(target=form.values, pdf=pdf_path))
+            examples.append(Example(target=form.values, pdf=pdf_path, anchors=row_anchors))
             continue
         png_path = pdf_path.with_suffix(".png")
         clip = pymupdf.Rect(crop) if crop else pymupdf.Rect(0, 0, PAGE_WIDTH, PAGE_HEIGHT)
@@ -180,7 +188,9 @@ def synth_forms(
                 synth_form(layout, seed=seed * 1_000_003 + index).pdf if form.scanned else form.pdf
             )
             boxes = pdf_glyphs(born_digital, clip)
-        examples.append(Example(target=form.values, image=png_path, glyphs=boxes))
+        examples.append(
+            Example(target=form.values, image=png_path, glyphs=boxes, anchors=row_anchors)
+        )
     return write_manifest(examples, out_dir / "manifest.jsonl")
 
 

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from docvlm.anchors import DEFAULT_MAX_TOKENS, anchor_text
 from docvlm.model.processing_docvlm import DocVLMProcessor, build_query
 from docvlm.sources import DEFAULT_SIZE
 
@@ -28,17 +29,19 @@ def encode_example(
     query: str,
     target_text: str | None,
     max_length: int | None = None,
+    anchors: str | None = None,
 ) -> dict[str, Any]:
     """input_ids, labels, pixel values and views of one example, as inference would build them.
 
-    With `target_text=None` only the prompt is encoded (for generation).
+    With `target_text=None` only the prompt is encoded (for generation); `anchors` is the page's
+    anchor text (`example_anchor_text`).
     """
     crop = processor.image_processor.crop_to_patches
     if query == OCR_QUERY:
         query = build_query("ocr", multi_view=crop)  # what inference sends for plain OCR
     vision = processor.image_processor([image], return_tensors="pt", crop_to_patches=crop)
     num_views = int(vision.pop("num_views")[0])
-    prompt = processor.prompt(query, num_views)
+    prompt = processor.prompt(query, num_views, anchors)
     prompt_ids = processor.tokenizer(prompt, add_special_tokens=False)["input_ids"]
     target_ids: list[int] = []
     if target_text is not None:
@@ -57,6 +60,20 @@ def encode_example(
         "num_views": num_views,
         **{name: tensor for name, tensor in vision.items()},
     }
+
+
+def example_anchor_text(
+    example: Example, processor: DocVLMProcessor, max_tokens: int = DEFAULT_MAX_TOKENS
+) -> str | None:
+    """The anchor text the prompt of `example` carries (None where its row has no anchors),
+    within `max_tokens` of the processor's tokenizer."""
+    if example.anchors in (None, "none"):
+        return None
+
+    def count(text: str) -> int:
+        return len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    return anchor_text(example.page_anchors(), max_tokens, count)
 
 
 # Two stride-2 3×3 convs centre token t on patch 4t: its receptive field starts 3/8 of a cell
@@ -114,7 +131,8 @@ class ManifestDataset(Dataset):
     """Examples rasterized and encoded on the fly, so pages never sit in memory as tensors.
 
     With `glyph_slots`, examples that carry glyph boxes also get `glyph_labels`
-    (`glyph_slot_labels`); the others get none and the batch skips the glyph loss.
+    (`glyph_slot_labels`); the others get none and the batch skips the glyph loss. Anchor texts
+    are built once per example (OCR is slow) and kept.
     """
 
     def __init__(
@@ -131,6 +149,7 @@ class ManifestDataset(Dataset):
         self.render_size = render_size
         self.glyph_slots = glyph_slots
         self._char_ids: dict[str, int | None] = {}
+        self._anchors: dict[int, str | None] = {}
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -138,9 +157,12 @@ class ManifestDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         example = self.examples[index]
         image = example.load_image(self.render_size)
+        if index not in self._anchors:
+            self._anchors[index] = example_anchor_text(example, self.processor)
         encoded = encode_example(
-            self.processor, image, example.query, example.target_text, self.max_length
-        )
+            self.processor, image, example.query, example.target_text, self.max_length,
+            self._anchors[index],
+        )  # fmt: skip
         if self.glyph_slots and example.glyphs is not None:
             if encoded["num_views"] != 1:
                 raise ManifestError("the glyph loss needs one image view per example (no tiles)")

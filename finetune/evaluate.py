@@ -28,7 +28,7 @@ from docvlm.metrics import (
 from docvlm.model.runtime import Runtime, load_runtime
 from docvlm.sources import DEFAULT_SIZE
 
-from .data import encode_example
+from .data import encode_example, example_anchor_text
 from .manifest import Example, read_manifest
 
 # Metrics where lower is better; `compare` flips the sign of their regressions.
@@ -51,7 +51,14 @@ def predict(
     for start in range(0, len(examples), batch_size):
         chunk = examples[start : start + batch_size]
         encoded = [
-            encode_example(processor, e.load_image(render_size), e.query, None) for e in chunk
+            encode_example(
+                processor,
+                e.load_image(render_size),
+                e.query,
+                None,
+                anchors=example_anchor_text(e, processor),
+            )  # fmt: skip
+            for e in chunk
         ]
         length = max(len(e["input_ids"]) for e in encoded)
         # Left padding: every prompt ends at the same position, so generation starts together.

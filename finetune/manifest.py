@@ -6,7 +6,9 @@
 Paths are relative to the manifest's folder. `prompt` is the query after the image; without
 it, text targets get GOT's `OCR: ` and JSON targets `JSON_QUERY`. Synthetic data may add
 `"glyphs": [["A", x0, y0, x1, y1], ...]`, each printed character's box as a share of the
-image's width and height, for the auxiliary glyph loss (`finetune.glyphs`).
+image's width and height, for the auxiliary glyph loss (`finetune.glyphs`). `"anchors": "text"`
+(or "ocr", "none") records which word layer gives the page's anchors (`docvlm.anchors`): the
+prompt then carries them, the same at training and inference, and the form model tags them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from PIL import Image
 
+from docvlm.anchors import ANCHOR_SOURCES, PageAnchors, page_anchors
 from docvlm.errors import DocVLMError
 from docvlm.sources import DEFAULT_SIZE, open_source
 
@@ -44,6 +47,7 @@ class Example:
     page: int = 1
     prompt: str | None = None
     glyphs: list[Glyph] | None = None
+    anchors: str | None = None  # word layer of the page's anchors: auto, text, ocr or none
 
     @property
     def query(self) -> str:
@@ -70,6 +74,11 @@ class Example:
         with open_source(self.pdf, pages=[self.page]) as document:
             return document.page(self.page).render(size)
 
+    def page_anchors(self, source: str | None = None) -> PageAnchors:
+        """The page's anchor words from `source` (default: the row's own `anchors`, else auto)."""
+        with open_source(self.image or self.pdf, pages=[self.page]) as document:
+            return page_anchors(document.page(self.page), source or self.anchors or "auto")
+
     def to_row(self, base_dir: Path) -> dict[str, Any]:
         """The manifest row, with paths relative to `base_dir` where they lie under it."""
         row: dict[str, Any] = {}
@@ -80,6 +89,8 @@ class Example:
         if self.prompt is not None:
             row["prompt"] = self.prompt
         row["target"] = self.target
+        if self.anchors is not None:
+            row["anchors"] = self.anchors
         if self.glyphs is not None:
             row["glyphs"] = [[char, *(round(v, 5) for v in box)] for char, *box in self.glyphs]
         return row
@@ -140,12 +151,17 @@ def _parse_row(line: str, path: Path, number: int) -> Example:
     if not source.is_file():
         raise ManifestError(f"{where}: {source} does not exist")
     glyphs = _parse_glyphs(row.get("glyphs"), where)
+    anchors = row.get("anchors")
+    if anchors is not None and anchors not in ANCHOR_SOURCES:
+        raise ManifestError(f"{where}: 'anchors' must be one of {', '.join(ANCHOR_SOURCES)}")
     if "image" in row:
-        return Example(target=target, image=source, prompt=prompt, glyphs=glyphs)
+        return Example(target=target, image=source, prompt=prompt, glyphs=glyphs, anchors=anchors)
     page = row.get("page", 1)
     if not isinstance(page, int) or page < 1:
         raise ManifestError(f"{where}: 'page' must be a page number from 1")
-    return Example(target=target, pdf=source, page=page, prompt=prompt, glyphs=glyphs)
+    return Example(
+        target=target, pdf=source, page=page, prompt=prompt, glyphs=glyphs, anchors=anchors
+    )
 
 
 def _parse_glyphs(glyphs: Any, where: str) -> list[Glyph] | None:

@@ -1,5 +1,6 @@
-"""Synthetic forms with known values: invoice, claim and application layouts, born-digital or
-scanned. Used by extraction tests, `bench/extract.py` and `docvlm dataset synth-forms`."""
+"""Synthetic forms with known values: invoice, claim and application layouts and the procedural
+templates `t0`, `t1`, … (`finetune.templates`), born-digital or scanned. Used by extraction
+tests, `bench/extract.py`, `bench/finetune_forms.py` and `docvlm dataset synth-forms`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import numpy as np
 import pymupdf
 from PIL import Image, ImageFilter
 
+from .templates import template_form, template_schema
+
 LAYOUTS = ("invoice", "claim", "application")
+TOY = "toy"  # three one-word fields: the generative loop's smallest anchored form
 PAGE_WIDTH, PAGE_HEIGHT = 612.0, 792.0
 FONT, BOLD = "helv", "hebo"
 
@@ -40,8 +44,20 @@ class SynthForm:
     scanned: bool = False
 
 
+def is_layout(layout: str) -> bool:
+    """A hand-made layout name or a template `t<number>`."""
+    return layout in (*LAYOUTS, TOY) or _template_number(layout) is not None
+
+
+def _template_number(layout: str) -> int | None:
+    digits = layout[1:]
+    return int(digits) if layout.startswith("t") and digits.isdigit() else None
+
+
 def form_schema(layout: str) -> dict[str, Any]:
     """The JSON Schema whose values a form of `layout` prints."""
+    if (number := _template_number(layout)) is not None:
+        return template_schema(number)
     text, day, number = {"type": "string"}, {"type": "string", "format": "date"}, {"type": "number"}
     properties: dict[str, Any]
     if layout == "invoice":
@@ -81,6 +97,8 @@ def form_schema(layout: str) -> dict[str, Any]:
             "estimated_amount": number,
             "police_report_filed": {"type": "boolean"},
         }
+    elif layout == "toy":
+        properties = {"name": text, "code": text, "city": text}
     elif layout == "application":
         properties = {
             "first_name": text,
@@ -100,8 +118,13 @@ def form_schema(layout: str) -> dict[str, Any]:
 def synth_form(layout: str, seed: int, scanned: bool = False) -> SynthForm:
     """A random form of `layout`; `scanned` rasterizes it with scan noise into an image PDF."""
     rng = random.Random(f"{layout}-{seed}")
+    if (number := _template_number(layout)) is not None:
+        pdf, values = template_form(number, rng)
+        return SynthForm(layout, scan(pdf, rng) if scanned else pdf, values, {}, scanned)
     writer = _Writer()
-    build = {"invoice": _invoice, "claim": _claim, "application": _application}.get(layout)
+    build = {"invoice": _invoice, "claim": _claim, "application": _application, "toy": _toy}.get(
+        layout
+    )
     if build is None:
         raise ValueError(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
     values = build(writer, rng)
@@ -314,6 +337,22 @@ def _application(w: _Writer, rng: random.Random) -> dict[str, Any]:
         w.text(max(end + 8, x + 110), y, value, pointer=pointer)
     w.text(54, 260, "Signature: ______________________", size=10)
     values["date_of_birth"] = values["date_of_birth"].isoformat()
+    return values
+
+
+TOY_NAMES = ("Ada", "Bo", "Cy", "Dee", "Eve", "Fay", "Gus", "Hal")
+TOY_CITIES = ("Oslo", "Rome", "Lima", "Kyiv", "Bern", "Doha", "Riga", "Baku")
+
+
+def _toy(w: _Writer, rng: random.Random) -> dict[str, Any]:
+    """Three short fields in random order: the smallest form a generative model must read (its
+    anchors) to answer, since each value is one of eight (or a random 3-digit code)."""
+    values = {"name": rng.choice(TOY_NAMES), "code": f"{rng.randint(100, 999)}",
+              "city": rng.choice(TOY_CITIES)}  # fmt: skip
+    order = list(values)
+    rng.shuffle(order)
+    for row, key in enumerate(order):
+        w.text(54, 80 + 30 * row, f"{key.title()}: {values[key]}", size=12, pointer=f"/{key}")
     return values
 
 

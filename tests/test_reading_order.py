@@ -58,3 +58,12 @@ def test_words_on_one_line_read_left_to_right():
 
 def test_empty_input():
     assert reading_order([]) == []
+
+
+def test_three_columns_with_a_gutter_narrower_than_a_line_are_not_interleaved():
+    # The Federal Register's 9 pt columns are 7 pt apart: less than 1.5 % of the page width.
+    columns = [(45.0, 215.0), (222.0, 392.0), (399.0, 569.0)]
+    lines = [_column(x, 100, 6, pitch=10.0) for x in columns]
+    boxes = [box for row in zip(*lines, strict=True) for box in row]
+    order = [boxes[i] for i in reading_order(boxes)]
+    assert order == lines[0] + lines[1] + lines[2]

@@ -122,6 +122,7 @@ def test_blank_and_figure_only_pages_are_empty_and_ok() -> None:
         assert document.ok
 
 
+@pytest.mark.slow  # a docvlm process: imports and models load anew
 def test_blank_pdf_page_in_a_batch_is_not_an_error(tmp_path: Path) -> None:
     document = pymupdf.open()
     document.new_page()
@@ -159,6 +160,23 @@ def test_ocr_lang_reads_cyrillic(parser: Parser) -> None:
     image = png(text_page(lines, fontname="dejavu", dpi=300))
     document = Parser(engine="ocr", ocr_languages="rus").parse(image)
     assert word_error_rate(page_text(document), " ".join(lines)) <= 0.1
+
+
+@pytest.mark.slow  # a docvlm process: imports and models load anew
+def test_ocr_lang_on_the_command_line(tmp_path: Path) -> None:
+    if ocr_tesseract.find_tessdata("rus") is None:
+        pytest.skip("tesseract-ocr-rus is not installed")
+    lines = ["Съешь же ещё этих мягких французских булок,", "да выпей же чаю."]
+    (tmp_path / "letter.png").write_bytes(png(text_page(lines, fontname="dejavu", dpi=300)))
+    command = [sys.executable, "-m", "docvlm.cli", "parse", tmp_path / "letter.png"]
+    result = subprocess.run(
+        [*command, "--engine", "ocr", "--ocr", "tesseract", "--ocr-lang", "rus"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert word_error_rate(normalize_whitespace(result.stdout), " ".join(lines)) <= 0.1
 
 
 def test_cyrillic_without_its_data_warns_once_in_one_line(tmp_path: Path, monkeypatch) -> None:
@@ -232,6 +250,7 @@ def test_text_in_an_image_beside_a_short_text_layer_is_read(parser: Parser) -> N
     assert word_error_rate(text, "Figure 1 " + " ".join(PARAGRAPH[:3])) <= 0.1
 
 
+@pytest.mark.slow  # a docvlm process: imports and models load anew
 def test_low_confidence_page_is_flagged_in_status_and_manifest(tmp_path: Path) -> None:
     blurred = text_page(dpi=100).filter(ImageFilter.GaussianBlur(1.6))
     (tmp_path / "blurred.png").write_bytes(png(blurred))

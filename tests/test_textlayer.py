@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pymupdf
 import pytest
 
-from docvlm.document import BlockType, Document, Page
+from docvlm.document import Block, BlockType, Document, Page
 from docvlm.engines.textlayer import TextLayerEngine
+from docvlm.engines.textlayer.lines import normalize_text
 from docvlm.errors import EngineUnavailableError
 from docvlm.furniture import mark_furniture
 from docvlm.metrics import normalized_edit_distance
@@ -163,3 +167,143 @@ def test_image_pages_raise_typed_error(samples_dir, tmp_path):
         pytest.raises(EngineUnavailableError, match="page 1 .* --engine ocr"),
     ):
         engine.parse(source.page(1))
+
+
+# ---- real public pages (bench/corpus, committed) and constructed ones -------------------
+
+CORPUS = Path(__file__).resolve().parent.parent / "bench" / "corpus" / "pdfs"
+
+
+def _page_blocks(path: Path, number: int = 1) -> list:
+    engine = TextLayerEngine()
+    with open_source(path) as source:
+        return engine.parse(source.page(number))
+
+
+@pytest.mark.parametrize(
+    ("layer", "normalized"),
+    [
+        ("difﬁcult ﬂow", "difficult flow"),  # ligatures
+        ("اﻧﻮاع اﳋﻄﻮط", "انواع الخطوط"),  # Arabic presentation forms
+        ("na¨ıve caf´e", "naïve café"),  # TeX's detached accents before their letter
+        ("don´t", "don´t"),  # no letter takes it: left alone
+        ("e\u0301tude", "étude"),  # a combining mark composed
+        ("½ ™ ２", "½ ™ ２"),  # other compatibility characters are not touched
+    ],
+)
+def test_unicode_repair_touches_only_ligatures_forms_and_accents(layer, normalized):
+    assert normalize_text(layer) == normalized
+
+
+def test_code_listing_is_fenced_line_by_line_with_its_comments():
+    blocks = _page_blocks(CORPUS / "tracemonkey.pdf", 3)
+    code = [b for b in blocks if b.type == BlockType.CODE]
+    assert len(code) == 2
+    first = code[0].text.splitlines()
+    assert " ".join(first[0].split()) == (
+        "v0 := ld state[748] // load primes from the trace activation record"
+    )
+    assert first[1].startswith("     st sp[0], v0")  # the indentation of the listing is kept
+    captions = [b.text for b in blocks if b.text.startswith("**Figure 3.")]
+    assert captions and blocks.index(code[0]) < [b.text for b in blocks].index(captions[0])
+
+
+def test_rotated_page_reads_in_its_text_direction():
+    blocks = _page_blocks(CORPUS / "rotation.pdf", 2)  # /Rotate 90, text running up the page
+    text = " ".join(b.text for b in blocks)
+    assert text.index("This is my second page.") < text.index("Second line here.")
+
+
+def test_vertical_cjk_reads_top_to_bottom_right_to_left():
+    text = "".join(b.text for b in _page_blocks(CORPUS / "cjk-vertical.pdf"))
+    assert text == "あいうえお日本語"
+
+
+def test_spaced_out_cjk_heading_is_one_heading():
+    blocks = _page_blocks(CORPUS / "cjk-xiaobiaosong.pdf")
+    headings = [b.text for b in blocks if b.type == BlockType.HEADING]
+    assert headings == ["目录"]
+    assert "关于红军作战的原则" in [b.text for b in blocks]
+
+
+def test_filled_acroform_fields_are_key_values_and_empty_ones_write_nothing():
+    blocks = _page_blocks(CORPUS / "acroform-test.pdf")
+    pairs = {b.key: b.text for b in blocks if b.type == BlockType.KEY_VALUE}
+    assert pairs == {"DROPDOWN": "111", "LIST": "fff"}
+    assert not [b for b in blocks if b.type == BlockType.TABLE]
+
+
+def test_ruled_frame_around_an_unruled_body_is_read_by_its_rows():
+    blocks = _page_blocks(CORPUS / "camelot-12s0324.pdf")
+    rows = [r for b in blocks if b.table for r in b.table.rows()]
+    assert [
+        "Robbery",
+        "102.1",
+        "25.5",
+        "76.6",
+        "90.0",
+        "22.9",
+        "67.1",
+        "12.1",
+        "2.5",
+        "9.5",
+    ] in rows
+
+
+def _ruled_pdf(tmp_path: Path, boxes: int) -> Path:
+    """A page of one big frame around a paragraph and a row of empty check boxes."""
+    pdf = pymupdf.open()
+    page = pdf.new_page()
+    page.draw_rect(pymupdf.Rect(30, 30, 580, 760))
+    page.insert_textbox(pymupdf.Rect(50, 50, 550, 200), "A questionnaire. " * 20, fontsize=10)
+    for k in range(boxes):
+        page.draw_rect(pymupdf.Rect(50 + 40 * k, 300, 60 + 40 * k, 310))
+        page.insert_text((62 + 40 * k, 309), "no", fontsize=8)
+    path = tmp_path / "frame.pdf"
+    pdf.save(path)
+    return path
+
+
+def test_page_frame_and_check_boxes_are_no_table(tmp_path):
+    blocks = _page_blocks(_ruled_pdf(tmp_path, 8))
+    assert not [b for b in blocks if b.type == BlockType.TABLE]
+    assert "A questionnaire." in blocks[0].text
+
+
+def test_side_slug_and_print_slug_are_furniture_but_a_repeated_paragraph_is_not():
+    def page_blocks(number: int) -> list[Block]:
+        body = "A body paragraph that opens every page alike, " * 4  # long: never furniture
+        return [
+            Block(type=BlockType.PARAGRAPH, text=body, page=number, bbox=(50, 60, 550, 90)),
+            Block(
+                type=BlockType.PARAGRAPH,
+                text=f"text {number}",
+                page=number,
+                bbox=(50, 100, 550, 700),
+            ),
+            Block(
+                type=BlockType.PARAGRAPH,
+                text="VerDate Sep<11>2014",
+                page=number,
+                bbox=(25, 767, 93, 773),
+            ),
+            Block(
+                type=BlockType.PARAGRAPH,
+                text=f"Frm 0000{number}",
+                page=number,
+                bbox=(239, 767, 271, 773),
+            ),
+            Block(
+                type=BlockType.PARAGRAPH,
+                text="jbell on DSK with PROPOSALS",
+                page=number,
+                bbox=(18, 667, 23, 774),
+            ),
+        ]
+
+    pages = [page_blocks(n) for n in (1, 2, 3)]
+    mark_furniture(pages)
+    kinds = [[b.type for b in blocks] for blocks in pages]
+    for page_kinds in kinds:
+        assert page_kinds[:2] == [BlockType.PARAGRAPH, BlockType.PARAGRAPH]
+        assert set(page_kinds[2:]) == {BlockType.PAGE_FOOTER}

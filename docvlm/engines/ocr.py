@@ -44,6 +44,11 @@ SCRIPT_RECHECK_CONFIDENCE = 0.8
 ORIENTATION_RECHECK_CONFIDENCE = 0.6
 # A page read below this mean word confidence is flagged low_confidence: see bench/scanned.py.
 LOW_CONFIDENCE = 0.7
+# On a page whose median line reads at WELL_READ_CONFIDENCE, a line of at most NOISE_MAX_WORDS
+# words below NOISE_CONFIDENCE is noise (bench/scanned.py measures the page with and without).
+WELL_READ_CONFIDENCE = 0.85
+NOISE_CONFIDENCE = 0.5
+NOISE_MAX_WORDS = 2
 # Share of a page's pixels that must be ink (after despeckling) for it to be read at all.
 MIN_INK_SHARE = 2e-5
 
@@ -127,6 +132,7 @@ class OCREngine(Engine):
             if _confidence(flipped_lines) > _confidence(lines):
                 orientation, readable, lines = flipped, flipped_image, flipped_lines
         page.findings.orientation = orientation.rotate
+        lines = drop_noise(lines)
         if self.keep_text_layer and _clean_text_layer(page):
             to_pixels = image.width / page.width
             kept = text_layer_lines(page, to_pixels, orientation.rotate, image.size)
@@ -204,6 +210,18 @@ class OCREngine(Engine):
 
             self._rapid = RapidOCRBackend()
         return self._rapid
+
+
+def drop_noise(lines: list[OCRLine]) -> list[OCRLine]:
+    """Lines of a well-read page minus its short unsure ones: OCR's reading of a logo, a stamp
+    or a stain ("sjnolds |-¢" beside a journal page) that no reader of the page would write."""
+    if not lines or statistics.median(line.confidence for line in lines) < WELL_READ_CONFIDENCE:
+        return lines
+    return [
+        line
+        for line in lines
+        if line.confidence >= NOISE_CONFIDENCE or len(line.text.split()) > NOISE_MAX_WORDS
+    ]
 
 
 def _clean_text_layer(page: SourcePage) -> bool:

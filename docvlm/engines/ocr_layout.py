@@ -31,6 +31,9 @@ INDENT = 0.8  # a first-line indent of this many body font sizes starts a paragr
 HEADING_CONFIDENCE = 0.75
 HEADING_LETTER_SHARE = 0.7
 FIGURE_TEXT_CONFIDENCE = 0.8
+# A "figure" whose area is this much OCR'd text is text: a dense page the layout model took
+# for one figure had 0.65, a diagram of labelled boxes 0.27 (its confident labels stay text).
+FIGURE_MAX_TEXT = 0.4
 
 _BULLET = re.compile(r"^[•·●▪◦■□➢►*–—¢-]\s+")  # ¢: Tesseract's usual reading of •
 _NUMBERED = re.compile(r"^(?:\d{1,3}[.)]|\(\d{1,3}\)|\([a-z]\)|[a-z]\))\s+")
@@ -103,12 +106,17 @@ def lines_to_blocks(
             table, placed_words = found
             # Lines the grid left out (a caption inside the box) stay text.
             inside = [line for line in inside if any(id(w) in placed_words for w in line.words)]
-            items.append(_region_block(BlockType.TABLE, region, inside, page_number, engine))
+            items.append(_region_block(BlockType.TABLE, region, page_number, engine))
             items[-1].table = table
-            items[-1].text = ""
         elif region.kind == "figure":
-            confident = [line for line in inside if line.confidence >= FIGURE_TEXT_CONFIDENCE]
-            items.append(_region_block(BlockType.FIGURE, region, confident, page_number, engine))
+            # Confident lines stay text (axis labels, and all of a dense page the model took
+            # for one figure); the figure block takes the unsure ones, OCR's reading of a
+            # drawing or a photo.
+            text_area = sum(_area(line.bbox) for line in lines if _holds(region.bbox, line.bbox))
+            if text_area > FIGURE_MAX_TEXT * _area(region.bbox):  # overlapping text regions
+                continue  # may have claimed its lines: all lines under it count
+            inside = [line for line in inside if line.confidence < FIGURE_TEXT_CONFIDENCE]
+            items.append(_region_block(BlockType.FIGURE, region, page_number, engine))
         else:
             continue
         consumed = {id(line) for line in inside}
@@ -174,31 +182,35 @@ def _vertical(lines: list[OCRLine]) -> bool:
     return len(tall) > len(lines) / 2 and cjk_share("".join(line.text for line in tall)) > 0.5
 
 
+def _holds(region: BBox, box: BBox) -> bool:
+    """Whether `box`'s centre lies inside `region`."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
+
+
 def _place_in_regions(lines: list[OCRLine], regions: Sequence[Region]) -> dict[int, Region]:
     """id(line) → the best-scoring region holding the line's centre (regions may overlap)."""
     placed: dict[int, Region] = {}
     for line in lines:
-        cx, cy = (line.bbox[0] + line.bbox[2]) / 2, (line.bbox[1] + line.bbox[3]) / 2
-        holding = [
-            r for r in regions if r.bbox[0] <= cx <= r.bbox[2] and r.bbox[1] <= cy <= r.bbox[3]
-        ]
+        holding = [r for r in regions if _holds(r.bbox, line.bbox)]
         if holding:
             placed[id(line)] = max(holding, key=lambda r: r.score)
     return placed
 
 
-def _region_block(
-    block_type: BlockType, region: Region, lines: list[OCRLine], page_number: int, engine: str
-) -> Block:
-    ordered = [lines[i] for i in reading_order([line.bbox for line in lines])]
+def _region_block(block_type: BlockType, region: Region, page_number: int, engine: str) -> Block:
+    """A table or figure block over a layout region (its table or caption comes separately)."""
     return Block(
         type=block_type,
-        text=join_lines([line.text.strip() for line in ordered]),
         page=page_number,
         bbox=region.bbox,
         engine=engine,
         confidence=round(region.score, 4),
     )
+
+
+def _area(box: BBox) -> float:
+    return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
 
 
 def _clean_heading(line: OCRLine) -> bool:

@@ -32,9 +32,10 @@ def read_table(
     x0, y0 = max(int(bbox[0] - pad), 0), max(int(bbox[1] - pad), 0)
     x1, y1 = min(int(bbox[2] + pad), image.width), min(int(bbox[3] + pad), image.height)
     crop = np.ascontiguousarray(np.asarray(image.convert("RGB"))[y0:y1, x0:x1])
-    found = TableExtractor(img=crop).extract_tables(
-        implicit_rows=False, implicit_columns=False, borderless_tables=True
-    )
+    # Ruled grids first: the borderless search (word alignment) costs seconds per region.
+    found = TableExtractor(img=crop).extract_tables(borderless_tables=False)
+    if not found:
+        found = TableExtractor(img=crop).extract_tables(borderless_tables=True)
     if not found:
         return None
     grid = max(found, key=lambda t: len(t.rows) * max(len(r.cells) for r in t.rows))

@@ -37,11 +37,14 @@ def extract(
     password: str | None = None,
     ocr_language: str = "eng",
     date_order: DateOrder | None = None,
+    anchors: str = "auto",
 ) -> ExtractionResult:
     """Fill `schema` (JSON Schema dict or pydantic model class) from a PDF or image.
 
     `model` is a checkpoint folder (loaded with `adapter`, `device`, `quantize`) or a loaded
-    `VLMEngine`; without one, widgets and printed labels are read. `date_order` ("dmy" or
+    `VLMEngine`, or a form model (`docvlm finetune --task fields`, or "docvlm-forms-tiny") that
+    tags the page words `anchors` names (auto, text or ocr); without one, widgets and printed
+    labels are read. `date_order` ("dmy" or
     "mdy") decides dates like 03/04/2026; by default the document's unambiguous dates do.
     """
     if date_order is not None and date_order not in DATE_ORDERS:
@@ -49,6 +52,11 @@ def extract(
     checked = load_schema(schema)
     with open_source(path, password=password, pages=pages) as source:
         source_pages = list(source.pages())
+        if model is not None and _is_form_model(model):
+            from docvlm.forms.extract import extract_with_form_model
+
+            found = extract_with_form_model(model, source_pages, checked, anchors)
+            return assemble(checked, found)
         if model is not None:
             from docvlm.engines.vlm import VLMEngine
             from docvlm.extraction.vlm import extract_with_model
@@ -60,6 +68,12 @@ def extract(
         found = extract_without_model(words, checked, date_order)
         unsure = unsure_fields(checked.root, words, found)
     return assemble(checked, found, unsure)
+
+
+def _is_form_model(model: Any) -> bool:
+    from docvlm.forms.tagger import is_form_model  # torch: imported only when a model is given
+
+    return is_form_model(model)
 
 
 def extract_without_model(

@@ -23,9 +23,6 @@ OCR_DPI = 300  # Tesseract reads 9–10 pt form text best near 300 dpi
 SEGMENT_GAP = 0.6
 SEGMENT_GAP_CHARS = 1.8
 CHECKBOX_DPI = 150
-# Tesseract's sparse-text mode: a form's fields are scattered words, not paragraphs, and the
-# default layout analysis drops some (FUNSD training pages: 28 % of pairs read vs 23 %).
-SPARSE_TEXT = 11
 MIN_OCR_SIDE = 2000  # pixels on the longer side; ~ 180 dpi for a letter page
 MAX_OCR_UPSCALE = 3.0
 # Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
@@ -99,14 +96,20 @@ class PageWords:
         return Image.frombytes("L", (pixmap.width, pixmap.height), pixmap.samples), zoom
 
 
-def page_words(page: SourcePage, ocr_language: str = "eng") -> PageWords:
-    """Words of a page: its text layer when trustworthy, else Tesseract OCR of its raster."""
-    if page.pdf_page is not None and page.probe.trusted:
+def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto") -> PageWords:
+    """Words of a page: its text layer when trustworthy, else Tesseract OCR of its raster.
+
+    `source` "text" or "ocr" forces one; an image page has no text layer and is always OCRed.
+    """
+    if source not in ("auto", "text", "ocr"):
+        raise ValueError(f"unknown word source {source!r}: use auto, text or ocr")
+    has_text = page.pdf_page is not None and source != "ocr"
+    if has_text and (source == "text" or page.probe.trusted):
         raw = page.pdf_page.get_text("words", sort=True)
         return PageWords(page.number, "text", [Word(w[4], tuple(w[:4])) for w in raw], page)
     image = _ocr_raster(page)
     points_per_pixel = page.width / image.width
-    lines = _tesseract(ocr_language).recognize(image, psm=SPARSE_TEXT)
+    lines = _tesseract(ocr_language).recognize(image)
     words = [
         Word(text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
         for line in lines

@@ -221,16 +221,22 @@ def build_query(
 
 
 def build_prompt(
-    query: str, num_views: int, num_image_tokens: int, system: str = SYSTEM_PROMPT
+    query: str,
+    num_views: int,
+    num_image_tokens: int,
+    system: str = SYSTEM_PROMPT,
+    anchors: str | None = None,
 ) -> str:
     """The chat prompt GOT and Vary were trained on, with one image slot for all views.
 
     An empty `system` drops the system turn (models trained from scratch need not spend
-    ~115 byte-level tokens per example on it).
+    ~115 byte-level tokens per example on it). `anchors` (`docvlm.anchors.anchor_text`) go
+    between the image and the query.
     """
     image = IMG_START + IMG_PAD * (num_image_tokens * num_views) + IMG_END
     system_turn = f"{IM_START}system\n{system}{IM_END}" if system else ""
-    return f"{system_turn}{IM_START}user\n{image}\n{query}{IM_END}{IM_START}assistant\n"
+    page_text = f"{anchors}\n" if anchors else ""
+    return f"{system_turn}{IM_START}user\n{image}\n{page_text}{query}{IM_END}{IM_START}assistant\n"
 
 
 def box_to_1000(box: Sequence[float], width: int, height: int) -> list[int]:
@@ -278,19 +284,22 @@ class DocVLMProcessor(ProcessorMixin):
         crop: bool | None = None,
         max_tiles: int | None = None,
         return_tensors: str = "pt",
+        anchors: Sequence[str | None] | None = None,
     ) -> BatchFeature:
         """Model inputs for a batch of pages: ids, mask, pixel values and views per page.
 
         `boxes` are in each image's pixel coordinates; `crop` and `max_tiles` override the
-        image processor's multi-crop settings for this call.
+        image processor's multi-crop settings for this call; `anchors` is each page's anchor
+        text (or None).
         """
         images = [images] if isinstance(images, Image.Image) else list(images)
         if not images:
             raise DocVLMError("no images to process")
         boxes = list(boxes) if boxes is not None else [None] * len(images)
         colors = list(colors) if colors is not None else [None] * len(images)
-        if len(boxes) != len(images) or len(colors) != len(images):
-            raise DocVLMError("give one box and one color (or None) per image")
+        anchors = list(anchors) if anchors is not None else [None] * len(images)
+        if not len(boxes) == len(colors) == len(anchors) == len(images):
+            raise DocVLMError("give one box, color and anchor text (or None) per image")
         crop = self.image_processor.crop_to_patches if crop is None else crop
         image_kwargs: dict[str, Any] = {"crop_to_patches": crop}
         if max_tiles is not None:
@@ -298,10 +307,12 @@ class DocVLMProcessor(ProcessorMixin):
         vision = self.image_processor(images, return_tensors=return_tensors, **image_kwargs)
         num_views = [int(n) for n in vision.pop("num_views")]
         prompts = []
-        for image, box, color, views in zip(images, boxes, colors, num_views, strict=True):
+        for image, box, color, page_text, views in zip(
+            images, boxes, colors, anchors, num_views, strict=True
+        ):
             box_1000 = None if box is None else box_to_1000(box, *image.size)
             query = build_query(task, box_1000, color, multi_view=crop)
-            prompts.append(self.prompt(query, views))
+            prompts.append(self.prompt(query, views, page_text))
         # The prompt spells out every special token itself: nothing may be added around it.
         text = self.tokenizer(
             prompts,
@@ -315,9 +326,10 @@ class DocVLMProcessor(ProcessorMixin):
             tensor_type=return_tensors,
         )
 
-    def prompt(self, query: str, num_views: int = 1) -> str:
-        """The full prompt for `query` over `num_views` views, with this model's system turn."""
-        return build_prompt(query, num_views, self.num_image_tokens, self.system_prompt)
+    def prompt(self, query: str, num_views: int = 1, anchors: str | None = None) -> str:
+        """The full prompt for `query` over `num_views` views, with this model's system turn
+        and the page's anchor text if given."""
+        return build_prompt(query, num_views, self.num_image_tokens, self.system_prompt, anchors)
 
     def batch_decode(
         self, sequences: torch.Tensor, prompt_length: int = 0, **kwargs: Any

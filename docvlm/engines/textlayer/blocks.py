@@ -22,7 +22,7 @@ from docvlm.geometry import union
 
 HEADING_RATIO = 1.15  # a line this much larger than body text is a heading
 MAX_HEADING_LEVELS = 6
-SIZE_SCAN_PAGES = 50  # pages sampled for the document's font-size statistics
+SIZE_SCAN_PAGES = 20  # pages sampled for the document's font-size statistics
 PARAGRAPH_GAP = 0.3  # a gap this fraction of the font size above the usual line gap: new block
 CODE_GAP = 1.2  # code lines this many sizes apart (a blank line) stay one listing
 MONO_WIDTH = 0.6  # a monospace glyph's advance, in font sizes

@@ -268,7 +268,9 @@ def _fragment_pad(left: Line, right: Line) -> str | None:
         return None
     if left.mono and right.mono:
         return " " * max(1, round(gap / (0.6 * size)))
-    return ""
+    # A sub- or superscript (smaller) or a CJK neighbour is glued; touching words stay apart.
+    smaller = abs(left.size - right.size) > 0.1 * max(left.size, right.size)
+    return "" if cjk or smaller else " "
 
 
 def _cjk_edge(char: str) -> bool:

@@ -21,7 +21,8 @@ from docvlm.geometry import union
 MAX_CELL_WORDS = 4  # unruled tables: longer "cells" are running text
 MIN_FULL_ROWS = 0.6  # share of an unruled table's rows with two or more cells
 MAX_LABEL_WORDS = 8  # … except a row's first cell, its label
-COLLAPSED_CELLS = 3  # cells of one ruled row holding ≥ 3 lines each: rows of text, not a cell
+RULED_ROWS = 3  # text rows per horizontal rule in a grid worth `find_tables`
+COLLAPSED_CELLS = 2  # cells of one ruled row holding ≥ 3 lines each: rows of text, not a cell
 MIN_TABLE_ROWS = 3
 MIN_FILLED = 0.5  # share of a grid's cells that hold text
 MIN_FORM_WIDGETS = 5
@@ -54,9 +55,7 @@ def ruled_tables(pdf_page: pymupdf.Page, lines: list[Line]) -> list[TableRegion]
     page_area = abs(pdf_page.rect)
     # Only grids holding text are searched: `find_tables` reads the page's characters on every
     # call, which costs more than the search itself.
-    grids = [
-        g for g in _rule_groups(pdf_page) if sum(center_in(ln.page_bbox, g) for ln in lines) >= 2
-    ]
+    grids = [g for g, rules in _rule_groups(pdf_page) if _rows_ruled(g, rules, lines)]
     claimed: set[int] = set()  # nested tables: each line goes to the first table only
     found_tables = [t for g in grids for t in pdf_page.find_tables(clip=g, use_layout=False).tables]
     for found in sorted(found_tables, key=lambda t: -abs(pymupdf.Rect(t.bbox))):
@@ -85,15 +84,25 @@ def is_real_table(table: Table) -> bool:
     return len(used_rows) >= 2 and len(used_cols) >= 2 and filled >= MIN_FILLED * len(table.cells)
 
 
+def _rows_ruled(area: pymupdf.Rect, horizontal_rules: int, lines: list[Line]) -> bool:
+    """Whether a grid has text and rules between most of its text rows; one ruled only around
+    its header is left to the text-row detector (and spares `find_tables` its cost)."""
+    inside = [ln for ln in lines if center_in(ln.page_bbox, area)]
+    text_rows = len({round(mid_y(ln.page_bbox) / 3) for ln in inside})
+    return len(inside) >= 2 and text_rows <= RULED_ROWS * horizontal_rules + 2
+
+
 def _collapsed(table: Table, members: list[Line]) -> bool:
     """Rows of an unruled body drawn inside one ruled frame: several cells of one grid row
     each hold a stack of lines. Such a grid is read from the text's own rows instead."""
     stacked = Counter(c.row for c in table.cells if c.text and c.text.count("\n") >= 2)
-    return any(n >= COLLAPSED_CELLS for n in stacked.values())
+    # A header row wraps its labels over lines; the body below it does not.
+    return any(n >= COLLAPSED_CELLS and (row or table.num_rows == 1) for row, n in stacked.items())
 
 
-def _rule_groups(pdf_page: pymupdf.Page) -> list[pymupdf.Rect]:
-    """Areas of touching straight rules and rectangles with enough of both to form a grid."""
+def _rule_groups(pdf_page: pymupdf.Page) -> list[tuple[pymupdf.Rect, int]]:
+    """Areas of touching straight rules and rectangles with enough of both to form a grid,
+    with their count of horizontal edges."""
     groups: list[list] = []  # [area, horizontal edges, vertical edges]
     for path in pdf_page.get_cdrawings():
         horizontal = vertical = 0
@@ -117,7 +126,11 @@ def _rule_groups(pdf_page: pymupdf.Page) -> list[pymupdf.Rect]:
             vertical += group[2]
         groups.append([area, horizontal, vertical])
     # Three rules each way: a lone box (a checkbox, a frame) has only two.
-    return [area for area, horizontal, vertical in groups if horizontal >= 3 and vertical >= 3]
+    return [
+        (area, horizontal)
+        for area, horizontal, vertical in groups
+        if horizontal >= 3 and vertical >= 3
+    ]
 
 
 def _grid_table(cells: list[BBox], lines: list[Line]) -> tuple[Table, list[Line]]:
@@ -232,12 +245,19 @@ def _is_cell_row(row: list[int], lines: list[Line], min_cells: int) -> bool:
     if len(row) < min_cells:
         return False
     counts = [len(_WORD.findall(lines[i].text)) for i in row]
-    # A longer first cell is a row label only when the rest are figures.
-    figures = all(
-        any(c.isdigit() for c in lines[i].text) or lines[i].text.strip() in "–—-" for i in row[1:]
-    )
-    label_limit = MAX_LABEL_WORDS if figures and len(row) >= 2 else MAX_CELL_WORDS
-    return counts[0] <= label_limit and all(n <= MAX_CELL_WORDS for n in counts[1:])
+    # One longer cell may be a row label (or a name) when the rest are short: figures, codes.
+    figures = all(_is_figure(lines[i].text) for i in row[1:])
+    longer_allowed = len(row) >= 3 or figures
+    long_cells = [n for n in counts if n > MAX_CELL_WORDS]
+    if not long_cells:
+        return True
+    return longer_allowed and len(long_cells) == 1 and long_cells[0] <= MAX_LABEL_WORDS
+
+
+def _is_figure(text: str) -> bool:
+    """A number, amount or dash: mostly digits among its letters and digits."""
+    alnum = [c for c in text if c.isalnum()]
+    return text.strip() in "–—-" or sum(c.isdigit() for c in alnum) > 0.5 * len(alnum)
 
 
 def _follows(previous: list[int], row: list[int], lines: list[Line]) -> bool:

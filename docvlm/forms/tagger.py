@@ -1,0 +1,177 @@
+"""A trained form model folder: load, save, and read tagged spans off a page.
+
+    config.json        {"model_type": "docvlm-forms", "config": {...}, "min_score": 0.97, ...}
+    model.safetensors  fp16 weights
+    card.md            training command, data and scores
+
+A span's raw score is its weakest word's tag probability (times the chance that no rival span
+holds the key). `min_score` is fitted on held-out pages at training time so that at most
+`TARGET_ERROR` of the values scoring above it are wrong; the confidence reported maps that
+score to 0.9, so returned values have confidence ≥ 0.9 and the rest are null.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from docvlm.anchors import AnchorWord
+from docvlm.errors import CheckpointError
+
+from .model import FormModel, FormModelConfig, PageFeatures, page_features
+
+MODEL_TYPE = "docvlm-forms"
+CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "card.md"
+TARGET_ERROR = 0.01
+RETURN_CONFIDENCE = 0.9
+SHIPPED = Path(__file__).parent / "models"
+
+
+@dataclass
+class Span:
+    """Words tagged with one key, and how sure the model is of them."""
+
+    key: str
+    words: list[int]
+    score: float
+
+
+@dataclass
+class FormTagger:
+    """A form model with its keys and calibration, ready to tag pages."""
+
+    model: FormModel
+    min_score: float = 0.99
+    info: dict[str, Any] | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        return self.model.config.keys
+
+    def confidence(self, score: float) -> float:
+        """The raw span score mapped so that `min_score` reads as RETURN_CONFIDENCE."""
+        if score >= self.min_score:
+            share = (score - self.min_score) / max(1 - self.min_score, 1e-6)
+            return round(RETURN_CONFIDENCE + (1 - RETURN_CONFIDENCE) * share, 4)
+        return round(RETURN_CONFIDENCE * score / max(self.min_score, 1e-6), 4)
+
+    @torch.no_grad()
+    def tag_probabilities(self, pages: list[list[AnchorWord]]) -> list[torch.Tensor]:
+        """(N, num_tags) tag probabilities for each page's words."""
+        self.model.eval()
+        features = [page_features(words, self.model.config) for words in pages]
+        logits = self.model(**batch_features(features))
+        return [logits[i, : len(f.lines)].softmax(-1) for i, f in enumerate(features)]
+
+    def spans(self, probabilities: torch.Tensor) -> dict[str, list[Span]]:
+        """Spans per key from argmax tags: B starts one, I extends the key's last one."""
+        best = probabilities.argmax(-1).tolist()
+        found: dict[str, list[Span]] = {}
+        scores: dict[int, float] = {}
+        for index, tag in enumerate(best):
+            if tag == 0:
+                continue
+            key = self.keys[(tag - 1) // 2]
+            starts = (tag - 1) % 2 == 0 or key not in found
+            if starts:
+                found.setdefault(key, []).append(Span(key, [], 1.0))
+            span = found[key][-1]
+            span.words.append(index)
+            scores[index] = float(probabilities[index, tag])
+            span.score = min(span.score, scores[index])
+        for key, spans in found.items():
+            if "*" not in key and len(spans) > 1:
+                spans.sort(key=lambda s: -s.score)
+                spans[0].score *= 1 - spans[1].score
+                del spans[1:]
+        return found
+
+
+def batch_features(features: list[PageFeatures]) -> dict[str, torch.Tensor]:
+    """Pad pages to the longest one; `mask` marks real words."""
+    length = max(max(len(f.lines) for f in features), 1)
+    size = len(features)
+    ngrams = torch.full((size, length, features[0].ngrams.shape[1]), -1, dtype=torch.long)
+    shapes = torch.zeros((size, length, features[0].shapes.shape[1]))
+    boxes = torch.zeros((size, length, 4))
+    lines = torch.full((size, length), -1, dtype=torch.long)
+    segments = torch.full((size, length), -1, dtype=torch.long)
+    mask = torch.zeros((size, length), dtype=torch.bool)
+    for row, page in enumerate(features):
+        count = len(page.lines)
+        ngrams[row, :count], shapes[row, :count], boxes[row, :count] = (
+            page.ngrams,
+            page.shapes,
+            page.boxes,
+        )
+        lines[row, :count], segments[row, :count] = page.lines, page.segments
+        mask[row, :count] = True
+    mask[:, 0] = True  # an empty page still attends somewhere
+    return {
+        "ngrams": ngrams,
+        "shapes": shapes,
+        "boxes": boxes,
+        "lines": lines,
+        "segments": segments,
+        "mask": mask,
+    }
+
+
+def is_form_model(path: Any) -> bool:
+    """Whether `path` names a form-model folder (or a shipped one by name)."""
+    if isinstance(path, FormTagger):
+        return True
+    if not isinstance(path, str | Path):
+        return False
+    folder = resolve_form_model(path)
+    if folder is None:
+        return False
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    return config.get("model_type") == MODEL_TYPE
+
+
+def resolve_form_model(path: str | Path) -> Path | None:
+    """The folder of `path`, or of the shipped model of that name, if it holds a config."""
+    for folder in (Path(path), SHIPPED / str(path)):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    return None
+
+
+def load_form_model(path: str | Path | FormTagger) -> FormTagger:
+    """The form model in folder `path` (or shipped under that name, e.g. docvlm-forms-tiny)."""
+    if isinstance(path, FormTagger):
+        return path
+    folder = resolve_form_model(path)
+    if folder is None:
+        raise CheckpointError(f"{path}: no form model here (no {CONFIG_FILE})")
+    saved = json.loads((folder / CONFIG_FILE).read_text())
+    if saved.get("model_type") != MODEL_TYPE:
+        raise CheckpointError(f"{path}: {CONFIG_FILE} is not a {MODEL_TYPE} model")
+    model = FormModel(FormModelConfig(**saved["config"]))
+    state = {name: tensor.float() for name, tensor in load_file(folder / WEIGHTS_FILE).items()}
+    model.load_state_dict(state)
+    model.eval()
+    return FormTagger(model, saved["min_score"], saved.get("info"))
+
+
+def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
+    """Write the folder: config with calibration, fp16 weights, and the card."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = {
+        "model_type": MODEL_TYPE,
+        "config": tagger.model.config.to_dict(),
+        "min_score": tagger.min_score,
+        "info": tagger.info,
+    }
+    (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
+    state = {name: t.detach().half().contiguous() for name, t in tagger.model.state_dict().items()}
+    save_file(state, out / WEIGHTS_FILE)
+    (out / CARD_FILE).write_text(card)
+    return out

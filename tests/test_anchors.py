@@ -1,0 +1,119 @@
+"""Document anchors: one word layer, `[x,y]text` lines, check boxes, the token budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from docvlm.anchors import (
+    CHECKED,
+    UNCHECKED,
+    anchor_lines,
+    anchor_text,
+    page_anchors,
+    split_after_colon,
+)
+from docvlm.errors import DocVLMError
+from docvlm.finetune.builders import synth_forms
+from docvlm.finetune.data import encode_example, example_anchor_text
+from docvlm.finetune.manifest import read_manifest
+from docvlm.finetune.synth import synth_form
+from docvlm.model.processing_docvlm import DocVLMProcessor
+from docvlm.sources import open_source
+
+from .test_finetune_data import TinyConfig
+
+
+@pytest.fixture(scope="module")
+def processor() -> DocVLMProcessor:
+    return DocVLMProcessor.from_config(TinyConfig())
+
+
+@pytest.fixture(scope="module")
+def claim_anchors():
+    form = synth_form("claim", 3)
+    with open_source(form.pdf) as document:
+        return form, page_anchors(document.page(1))
+
+
+def test_lines_carry_grid_positions_and_check_boxes(claim_anchors) -> None:
+    form, anchors = claim_anchors
+    lines = anchor_lines(anchors)
+    assert anchors.source == "text"
+    assert lines[0].startswith("[") and "INSURANCE CLAIM FORM" in lines[0]
+    x, y = (int(v) for v in lines[0][1:].split("]")[0].split(","))
+    assert 60 <= x <= 110 and 40 <= y <= 90  # 54 pt of 612, 60 pt of 792
+    ticked = [line for line in lines if f"{CHECKED} " in line]
+    unticked = [line for line in lines if f"{UNCHECKED} " in line]
+    assert any(line.endswith(form.values["claim_type"]) for line in ticked)
+    assert len(ticked) + len(unticked) == 5  # four claim types and the police report
+    police = CHECKED if form.values["police_report_filed"] else UNCHECKED
+    assert any(line.endswith(f"{police} Police report filed") for line in lines)
+
+
+def test_training_and_inference_build_identical_prompts(tmp_path: Path, processor) -> None:
+    manifest = synth_forms(tmp_path, 4, ("claim", "invoice"), seed=2, scanned=0.5, anchors="auto")
+    examples = read_manifest(manifest)
+    assert {e.anchors for e in examples} <= {"text", "ocr"}
+    for example in examples:
+        trained = example_anchor_text(example, processor)
+        # Inference: the page opened the way `parse` / `extract` open it, anchors from the row.
+        with open_source(example.pdf) as document:
+            page = document.page(1)
+            served = page_anchors(page, example.anchors)
+            image = page.render(256)
+        assert anchor_text(served, count_tokens=_counter(processor)) == trained
+        prompt_ids = encode_example(processor, image, example.query, None, anchors=trained)
+        expected = processor.prompt(example.query, 1, trained)
+        decoded = processor.tokenizer.decode(prompt_ids["input_ids"])
+        assert decoded == expected and trained in decoded
+
+
+def test_budget_keeps_whole_leading_lines(claim_anchors) -> None:
+    _, anchors = claim_anchors
+    lines = anchor_lines(anchors)
+    full = anchor_text(anchors, max_tokens=10**6)
+    assert full == "\n".join(lines)
+    budget = len("\n".join(lines[:5]).encode()) + 3  # room for 5 lines, not the sixth
+    cut = anchor_text(anchors, max_tokens=budget)
+    assert cut == "\n".join(lines[:5])
+    assert len(cut.encode()) <= budget
+    words = anchor_text(anchors, max_tokens=40, count_tokens=lambda text: len(text.split()))
+    kept = words.split("\n")
+    assert kept == lines[: len(kept)]
+    assert sum(len(line.split()) for line in kept) + len(kept) - 1 <= 40
+    assert anchor_text(anchors, max_tokens=1) == ""
+
+
+def test_scanned_page_anchors_come_from_ocr() -> None:
+    form = synth_form("application", 4, scanned=True)
+    with open_source(form.pdf) as document:
+        anchors = page_anchors(document.page(1), "auto")
+        none = page_anchors(document.page(1), "none")
+    assert anchors.source == "ocr" and none.words == []
+    text = anchor_text(anchors)
+    assert form.values["email"] in text and "First Name:" in text
+
+
+def test_image_pages_are_read_with_ocr(tmp_path: Path) -> None:
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (600, 400), "white").save(blank)
+    with open_source(blank) as document:
+        anchors = page_anchors(document.page(1), "text")
+    assert anchors.source == "ocr" and anchors.words == []
+    with pytest.raises(DocVLMError, match="unknown anchors"):
+        page_anchors(document.page(1), "pixels")
+
+
+def test_colon_splits_labels_from_values() -> None:
+    parts = split_after_colon("Name:John", (0, 0, 90, 10))
+    assert [p[0] for p in parts] == ["Name:", "John"]
+    assert parts[0][1][2] == pytest.approx(50) and parts[1][1][0] == pytest.approx(50)
+    assert [p[0] for p in split_after_colon("10:30", (0, 0, 5, 1))] == ["10:30"]
+    assert [p[0] for p in split_after_colon("Date:", (0, 0, 5, 1))] == ["Date:"]
+
+
+def _counter(processor):
+    return lambda text: len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -1,0 +1,37 @@
+"""The shipped base form model docvlm-forms-tiny: it loads by name and reads its kind of form."""
+
+from __future__ import annotations
+
+import warnings
+
+import docvlm
+from docvlm.finetune.synth import form_schema, synth_form
+from docvlm.forms.extract import FormModelWarning
+from docvlm.forms.tagger import SHIPPED, is_form_model, load_form_model
+from docvlm.metrics import field_scores
+
+BASE = "docvlm-forms-tiny"
+
+
+def test_base_resolves_by_name_within_size() -> None:
+    assert is_form_model(BASE)
+    tagger = load_form_model(BASE)
+    assert "/date_of_birth" in tagger.keys and 0.5 <= tagger.min_score < 1
+    size = sum(path.stat().st_size for path in (SHIPPED / BASE).iterdir())
+    assert size <= 15 * 2**20
+    card = (SHIPPED / BASE / "card.md").read_text()
+    assert "docvlm dataset synth-forms" in card and "docvlm finetune --task fields" in card
+
+
+def test_base_smoke_extraction_reads_a_template_it_knows() -> None:
+    correct = expected = 0
+    for seed in (101, 102):
+        form = synth_form("t7", seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FormModelWarning)
+            result = docvlm.extract(form.pdf, form_schema("t7"), model=BASE)
+        scores = field_scores({k: v for k, v in result.data.items() if v is not None}, form.values)
+        correct, expected = correct + scores.correct, expected + scores.expected
+        assert all(found.source == "form-model" for found in result.fields.values())
+    # The prior (commonest value per field) gets none of these names, numbers and addresses.
+    assert correct / expected >= 0.4, (correct, expected)
