@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
 from docvlm.document import Table
+from docvlm.extraction.values import parse_date
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -141,18 +141,6 @@ def teds(prediction: Table, reference: Table, structure_only: bool = False) -> f
 # --- key-value fields: exact match, precision, recall, F1 -----------------------------------
 
 _NUMBER = re.compile(r"^[-+]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
-_DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%m/%d/%Y",
-    "%d/%m/%Y",
-    "%d.%m.%Y",
-    "%d-%m-%Y",
-    "%B %d, %Y",
-    "%b %d, %Y",
-    "%d %B %Y",
-    "%d %b %Y",
-)
 
 
 def normalize_field_value(value: Any) -> str:
@@ -169,12 +157,8 @@ def normalize_field_value(value: Any) -> str:
     if any(ch.isdigit() for ch in text) and _NUMBER.match(text):
         number = float(re.sub(r"[^\d.+-]", "", text) or "nan")
         return format(number, ".12g")
-    for date_format in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, date_format).date().isoformat()
-        except ValueError:
-            continue
-    return text
+    printed_date = parse_date(text, "mdy")
+    return text if printed_date is None else printed_date.isoformat()
 
 
 def flatten_fields(value: Any, prefix: str = "") -> dict[str, str]:
