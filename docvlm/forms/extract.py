@@ -104,9 +104,19 @@ def _read(span: Span, spec: FieldSpec, words: list, page: int, tagger: FormTagge
         flag = read_flag(texts)
         parsed = None if flag is None else ParsedValue(flag)
     else:
-        parsed = parse_value(" ".join(texts), spec)
+        parsed = parse_value(_span_text([words[i] for i in span.words]), spec)
     if parsed is None:
         return None
     confidence = tagger.confidence(span.score) * parsed.fit
     bbox = union([words[i].bbox for i in span.words])
     return Found(parsed.value, page, bbox, round(confidence, 4), SOURCE)
+
+
+def _span_text(span_words: list) -> str:
+    """The span's words as one value; a value printed over several lines (an address) reads
+    with a comma where a line ends without punctuation, as such values are written inline."""
+    text = span_words[0].text
+    for previous, word in zip(span_words, span_words[1:], strict=False):
+        joint = ", " if word.line != previous.line and previous.text[-1].isalnum() else " "
+        text += joint + word.text
+    return text
