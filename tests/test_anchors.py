@@ -102,9 +102,9 @@ def test_image_pages_are_read_with_ocr(tmp_path: Path) -> None:
     Image.new("RGB", (600, 400), "white").save(blank)
     with open_source(blank) as document:
         anchors = page_anchors(document.page(1), "text")
+        with pytest.raises(DocVLMError, match="unknown anchors"):
+            page_anchors(document.page(1), "pixels")
     assert anchors.source == "ocr" and anchors.words == []
-    with pytest.raises(DocVLMError, match="unknown anchors"):
-        page_anchors(document.page(1), "pixels")
 
 
 def test_colon_splits_labels_from_values() -> None:
