@@ -94,18 +94,15 @@ def parse(
         batch_size=batch_size,
         max_pages=max_pages,
         page_timeout=page_timeout,
-    )
-    if model is not None:
-        parser_options.update(
-            device=device,
-            dtype=dtype,
-            quantize=quantize,
-            attn=attn,
-            max_new_tokens=max_new_tokens,
-            crop=crop,
-            max_tiles=max_tiles,
-            task=task,
-        )
+        device=device,
+        dtype=dtype,
+        quantize=quantize,
+        attn=attn,
+        max_new_tokens=max_new_tokens,
+        crop=crop,
+        max_tiles=max_tiles,
+        task=task,
+    )  # the VLM options apply only with a model (Parser decides)
     if engine == "vlm" and model is None:
         raise typer.BadParameter("--engine vlm needs --model DIR", param_hint="--model")
 
