@@ -1,14 +1,15 @@
 """Real public PDFs: docvlm's text path vs pymupdf4llm vs the raw text layer, in one run.
 
-Runs the three tools over every selected page of the born-digital corpus (bench/corpus.py)
+Runs the three tools over every selected page of one split of the born-digital corpus
+(bench/corpus.py: `dev`, the files the text engine was tuned on, or `validation`, held out)
 and prints, per tool: the pass rate of the corpus's unit tests by test type, the words lost
 and duplicated against the raw text layer (word multisets, NFKC, case-folded), pages/s with
 ratios, and the slowest page. docvlm's words are counted over every block of its JSON
 (furniture and figure labels included): nothing of the layer may be lost or doubled.
 
-    python bench/realdocs.py [--corpus /work/corpus/born-digital] [--only NAME ...] [--fails]
+    python bench/realdocs.py [--split dev|validation] [--corpus DIR] [--only NAME ...] [--fails]
 
-Without the corpus folder it runs on the committed subset in bench/corpus.
+Without the corpus folder it runs on the split's committed subset (bench/corpus, its validation/).
 """
 
 from __future__ import annotations
@@ -33,10 +34,7 @@ from docvlm.pipeline import Parser
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from corpus import load_tests  # noqa: E402
-
-DEFAULT_CORPUS = Path("/work/corpus/born-digital")
-COMMITTED = HERE / "corpus"
+from corpus import COMMITTED, DEFAULT_OUT, load_tests  # noqa: E402
 
 _CJK = r"\u3000-\u30ff\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
@@ -61,8 +59,8 @@ def load_corpus(root: Path, only: list[str] | None = None) -> tuple[list[CorpusF
     """Files (present on disk) and tests of a corpus folder."""
     sources = json.loads((root / "SOURCES.json").read_text())
     tests = load_tests(root / "expectations.jsonl")
-    if root == COMMITTED:
-        tests += load_tests(root / "camelot_expected.jsonl")
+    for extra in sorted(root.glob("*_expected.jsonl")):  # a committed folder's camelot tests
+        tests += load_tests(extra)
     files = []
     for source in sources:
         path = root / "pdfs" / f"{source['name']}.pdf"
@@ -276,13 +274,15 @@ def duplication(run: ToolRun, reference: ToolRun) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--split", choices=sorted(COMMITTED), default="dev")
+    parser.add_argument("--corpus", type=Path, help="default: the split's /work/corpus folder")
     parser.add_argument("--only", nargs="*", help="corpus file names to run")
     parser.add_argument("--fails", action="store_true", help="list docvlm's failed tests")
     parser.add_argument("--lost", action="store_true", help="list pages where docvlm loses words")
     parser.add_argument("--skip", nargs="*", default=[], help="tools to leave out")
     args = parser.parse_args()
-    root = args.corpus if (args.corpus / "SOURCES.json").exists() else COMMITTED
+    corpus = args.corpus or DEFAULT_OUT[args.split]
+    root = corpus if (corpus / "SOURCES.json").exists() else COMMITTED[args.split]
     files, tests = load_corpus(root, args.only)
     pages = sum(len(f.pages) for f in files)
     print(f"corpus {root}: {len(files)} files, {pages} pages, {len(tests)} tests")
