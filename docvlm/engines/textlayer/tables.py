@@ -102,35 +102,41 @@ def _collapsed(table: Table, members: list[Line]) -> bool:
 
 def _rule_groups(pdf_page: pymupdf.Page) -> list[tuple[pymupdf.Rect, int]]:
     """Areas of touching straight rules and rectangles with enough of both to form a grid,
-    with their count of horizontal edges."""
+    with their count of horizontal edges. Rules are grouped one by one, not path by path: one
+    path may draw two tables apart on the page, and `find_tables` run over both at once
+    makes one grid of them, the text between included."""
     groups: list[list] = []  # [area, horizontal edges, vertical edges]
     for path in pdf_page.get_cdrawings():
-        horizontal = vertical = 0
         if sum(item[0] == "c" for item in path["items"]) > len(path["items"]) // 2:
             continue  # mostly curves: a figure's strokes, not a grid
         for item in path["items"]:
             if item[0] == "l":
                 (x0, y0), (x1, y1) = item[1], item[2]
-                horizontal += abs(y1 - y0) < 1
-                vertical += abs(x1 - x0) < 1
+                horizontal, vertical = int(abs(y1 - y0) < 1), int(abs(x1 - x0) < 1)
+                area = pymupdf.Rect(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
             elif item[0] == "re":
-                horizontal, vertical = horizontal + 2, vertical + 2
-        if not horizontal + vertical:
-            continue
-        area = pymupdf.Rect(path["rect"]) + (-2, -2, 2, 2)
-        touching = [g for g in groups if g[0].intersects(area)]
-        for group in touching:
-            groups.remove(group)
-            area |= group[0]
-            horizontal += group[1]
-            vertical += group[2]
-        groups.append([area, horizontal, vertical])
+                horizontal = vertical = 2
+                area = pymupdf.Rect(item[1])
+            else:
+                continue
+            if horizontal + vertical:
+                _add_rule(groups, area + (-2, -2, 2, 2), horizontal, vertical)
     # Three rules each way: a lone box (a checkbox, a frame) has only two.
     return [
         (area, horizontal)
         for area, horizontal, vertical in groups
         if horizontal >= 3 and vertical >= 3
     ]
+
+
+def _add_rule(groups: list[list], area: pymupdf.Rect, horizontal: int, vertical: int) -> None:
+    """Merge a rule into the groups it touches."""
+    for group in [g for g in groups if g[0].intersects(area)]:
+        groups.remove(group)
+        area |= group[0]
+        horizontal += group[1]
+        vertical += group[2]
+    groups.append([area, horizontal, vertical])
 
 
 def _grid_table(cells: list[BBox], lines: list[Line]) -> tuple[Table, list[Line]]:
