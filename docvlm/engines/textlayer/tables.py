@@ -21,6 +21,8 @@ from docvlm.geometry import union
 MAX_CELL_WORDS = 4  # unruled tables: longer "cells" are running text
 MIN_FULL_ROWS = 0.6  # share of an unruled table's rows with two or more cells
 MAX_LABEL_WORDS = 8  # … except a row's first cell, its label
+STRAY_ROWS = 0.15  # share of a table's rows whose cells may cross a column gutter
+MAX_LONE_ROWS = 3  # lone-cell rows (group labels) a table body may hold in a row
 RULED_ROWS = 3  # text rows per horizontal rule in a grid worth `find_tables`
 COLLAPSED_CELLS = 2  # cells of one ruled row holding ≥ 3 lines each: rows of text, not a cell
 MIN_TABLE_ROWS = 3
@@ -220,16 +222,18 @@ def unruled_tables(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
 
 
 def _body_ends(run: list[list[int]]) -> list[list[int]]:
-    """The run up to its last row of ≥ 2 cells after the header, which alone has lone cells."""
+    """The run up to its last row of ≥ 2 cells after the header, which alone has lone cells.
+
+    Inside the body, a few lone cells just above a full row are group labels ("Outlays:",
+    "Mandatory programs:") or the first lines of a wrapped cell.
+    """
     if not run:
         return run
     most = max(len(r) for r in run)
     first_full = next(k for k, r in enumerate(run) if len(r) >= max(2, most - 1))
     end = first_full
-    while end < len(run) and (
-        len(run[end]) >= 2 or (end + 1 < len(run) and len(run[end + 1]) >= 2)
-    ):
-        end += 1  # a lone cell just above a full row is the first line of a wrapped cell
+    while end < len(run) and any(len(r) >= 2 for r in run[end : end + 1 + MAX_LONE_ROWS]):
+        end += 1
     return run[:end]
 
 
@@ -283,7 +287,7 @@ def _table_from_rows(rows: list[list[int]], lines: list[Line]) -> TableRegion | 
         return None
     most = max(len(r) for r in rows)
     full = [r for r in rows if len(r) >= max(2, most - 1)]
-    bands = _bands([lines[i].bbox for r in full for i in r])
+    bands = _bands([lines[i].bbox for r in full for i in r], len(full))
     if len(bands) < 2:
         return None
     first_full = next(k for k, r in enumerate(rows) if len(r) >= max(2, most - 1))
@@ -343,14 +347,24 @@ def _band_of(box: BBox, bands: list[tuple[float, float]]) -> int:
     return max(range(len(bands)), key=score)
 
 
-def _bands(boxes: list[BBox]) -> list[tuple[float, float]]:
-    """Merge the boxes' horizontal extents into disjoint column bands, left to right."""
+def _bands(boxes: list[BBox], rows: int = 1) -> list[tuple[float, float]]:
+    """Column bands, left to right: where the boxes of more than a few of `rows` rows lie.
+
+    A cell that strays over a gutter in one or two rows (dot leaders, a wide note) does not
+    join two columns of a long table into one.
+    """
+    stray = int(STRAY_ROWS * rows)
+    edges = sorted([(b[0], 1) for b in boxes] + [(b[2], -1) for b in boxes])
     bands: list[list[float]] = []
-    for x0, _, x1, _ in sorted(boxes):
-        if bands and x0 <= bands[-1][1]:
-            bands[-1][1] = max(bands[-1][1], x1)
-        else:
-            bands.append([x0, x1])
+    covering = 0
+    for x, step in edges:
+        before, covering = covering, covering + step
+        if before <= stray < covering:
+            if bands and x <= bands[-1][1]:
+                continue
+            bands.append([x, x])
+        elif covering <= stray < before:
+            bands[-1][1] = x
     return [(b[0], b[1]) for b in bands]
 
 
