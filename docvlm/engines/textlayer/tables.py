@@ -201,8 +201,26 @@ def _edge_index(edges: list[float], value: float) -> int:
 def unruled_tables(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
     """Find runs of ≥3 rows of short cells that share column bands; return them and the rest.
 
-    A row of one short cell (a wrapped header, a group label) may sit inside a run.
+    The page is searched whole, then each strip of it between gutters that run its full
+    height: a table in a side panel shares its rows with the running text beside it.
     """
+    tables, rest = _unruled_in(lines)
+    strips = _bands([ln.bbox for ln in rest])
+    if len(strips) < 2:
+        return tables, rest
+    by_strip: dict[int, list[Line]] = {}
+    for line in rest:
+        by_strip.setdefault(_band_of(line.bbox, strips), []).append(line)
+    kept: set[int] = set()
+    for strip_lines in by_strip.values():
+        found, left = _unruled_in(strip_lines)
+        tables += found
+        kept.update(id(ln) for ln in left)
+    return tables, [ln for ln in rest if id(ln) in kept]
+
+
+def _unruled_in(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
+    """Unruled tables of a set of lines (a row of one short cell may sit inside a run)."""
     rows = _rows(lines)
     tables: list[TableRegion] = []
     used: set[int] = set()
