@@ -22,6 +22,7 @@ MAX_CELL_WORDS = 4  # unruled tables: longer "cells" are running text
 MIN_FULL_ROWS = 0.6  # share of an unruled table's rows with two or more cells
 MAX_LABEL_WORDS = 8  # … except a row's first cell, its label
 STRAY_ROWS = 0.15  # share of a table's rows whose cells may cross a column gutter
+HEADER_GAP = 4.0  # line heights a lone header row may stand above its table body
 MAX_LONE_ROWS = 3  # lone-cell rows (group labels) a table body may hold in a row
 RULED_ROWS = 3  # text rows per horizontal rule in a grid worth `find_tables`
 COLLAPSED_CELLS = 2  # cells of one ruled row holding ≥ 3 lines each: rows of text, not a cell
@@ -167,7 +168,9 @@ def _grid_table(cells: list[BBox], lines: list[Line]) -> tuple[Table, list[Line]
             )
         )
     table = Table(num_rows=len(ys) - 1, num_cols=len(xs) - 1, cells=table_cells)
-    return _with_header(table), [ln for placed in inside.values() for ln in placed]
+    return _group_header_merged(_with_header(table)), [
+        ln for placed in inside.values() for ln in placed
+    ]
 
 
 def joined_cells(table: Table) -> Table:
@@ -184,6 +187,28 @@ def _with_header(table: Table) -> Table:
         for cell in first_row:
             cell.header = False
     return table
+
+
+def _group_header_merged(table: Table) -> Table:
+    """Leading rows with a spanning group label ("Totals", a scenario's title) and the row of
+    labels under them become one header row: markdown has one header row per table. A
+    spanning label is written once, in its first column."""
+    groups = 0
+    while groups < table.num_rows - 2 and any(
+        c.row == groups and c.col_span > 1 and c.text for c in table.cells
+    ):
+        groups += 1
+    if not groups:
+        return table
+    header = [""] * table.num_cols
+    for cell in sorted(table.cells, key=lambda c: c.row):
+        if cell.row <= groups and cell.text:
+            header[cell.col] = f"{header[cell.col]} {cell.text}".strip()
+    cells = [TableCell(row=0, col=k, text=t, header=True) for k, t in enumerate(header)]
+    for cell in table.cells:
+        if cell.row > groups:
+            cells.append(cell.model_copy(update={"row": cell.row - groups}))
+    return Table(num_rows=table.num_rows - groups, num_cols=table.num_cols, cells=cells)
 
 
 def _edges(values: list[float], tolerance: float = 2.0) -> list[float]:
@@ -227,7 +252,7 @@ def _unruled_in(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
     run: list[list[int]] = []
     for row in [*rows, []]:  # the empty sentinel row closes the last run
         inside = _is_cell_row(row, lines, 1 if run else 2)
-        if inside and (not run or _follows(run[-1], row, lines)):
+        if inside and (not run or _follows(run, row, lines)):
             run.append(row)
             continue
         run = _body_ends(run)
@@ -288,11 +313,17 @@ def _is_figure(text: str) -> bool:
     return text.strip() in "–—-" or sum(c.isdigit() for c in alnum) > 0.5 * len(alnum)
 
 
-def _follows(previous: list[int], row: list[int], lines: list[Line]) -> bool:
-    above = max(lines[i].bbox[3] for i in previous)
+def _follows(run: list[list[int]], row: list[int], lines: list[Line]) -> bool:
+    """Whether `row` sits just below the run; a lone header row of short labels (years,
+    column names) may stand further apart from the body it heads."""
+    above = max(lines[i].bbox[3] for i in run[-1])
     below = min(lines[i].bbox[1] for i in row)
     height = lines[row[0]].bbox[3] - lines[row[0]].bbox[1]
-    return below - above < 1.5 * height
+    if below - above < 1.5 * height:
+        return True
+    header = len(run) == 1 and len(run[0]) >= 3
+    labels = all(len(_WORD.findall(lines[i].text)) <= 2 for i in run[0])
+    return header and labels and below - above < HEADER_GAP * height
 
 
 def _table_from_rows(rows: list[list[int]], lines: list[Line]) -> TableRegion | None:
