@@ -150,9 +150,11 @@ def test_invoice_line_items_and_totals_without_furniture(samples_dir):
             ["Toner cartridge, black", "3", "89.00", "267.00"],
             ["Desk organizer", "5", "15.75", "78.75"],
         ],
+        # the invoice's own label/value grid, in the right-hand strip beside the address
+        [["Invoice No.:", "INV-2024-0173"], ["Date:", "2024-03-15"], ["Due Date:", "2024-04-14"]],
         [["Subtotal:", "639.75 USD"], ["Tax (8%):", "51.18 USD"], ["Total:", "690.93 USD"]],
     ]
-    assert [t.header_rows for t in tables] == [1, 0]
+    assert [t.header_rows for t in tables] == [1, 0, 0]
 
 
 def test_image_pages_raise_typed_error(samples_dir, tmp_path):
