@@ -216,6 +216,9 @@ def _join_two(before: str, after: str) -> str:
 
 
 def _hyphen_break(before: str, after: str) -> bool:
+    """A word broken over two lines: a hyphen before a lowercase letter, or a soft hyphen."""
+    if before.endswith("\u00ad"):
+        return True
     return bool(re.search(r"[^\W\d_]-$", before)) and after[:1].islower()
 
 

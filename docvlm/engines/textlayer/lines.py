@@ -36,6 +36,7 @@ VERTICAL = 1  # the frame of text running downwards (and of vertical CJK)
 # PyMuPDF splits a line only at a wide gap (a table column, a tab stop): other pieces of one
 # row join only when they touch (a sub- or superscript, a kerning break).
 FRAGMENT_GAP = 0.1
+SPACE_WIDTH = 0.25  # the narrowest space of common fonts, in font sizes
 CJK_LETTERSPACE = 3.0  # spaced-out CJK glyphs (a "目　录" heading) join up to this × size
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
@@ -168,8 +169,23 @@ def extract_lines(pdf_page: pymupdf.Page) -> list[Line]:
             if any(s.text.strip() for s in spans):
                 frame = _frame_of(line["dir"], line.get("wmode", 0))
                 box = tuple(line["bbox"])
-                lines.append(Line(spans, to_frame(frame, box), box, frame))
+                lines.append(Line(spans, _trimmed(to_frame(frame, box), spans), box, frame))
     return join_fragments(_stack_vertical_cjk(lines))
+
+
+def _trimmed(box: BBox, spans: list[Span]) -> BBox:
+    """A line's frame box without the spaces at its ends, which PyMuPDF counts in its width
+    and which would narrow a column gutter (a space is at least a quarter of the size)."""
+    text = "".join(s.text for s in spans)
+    lead = len(text) - len(text.lstrip(" "))
+    trail = len(text) - len(text.rstrip(" "))
+    x0, y0, x1, y1 = box
+    return (
+        x0 + SPACE_WIDTH * lead * spans[0].size,
+        y0,
+        x1 - SPACE_WIDTH * trail * spans[-1].size,
+        y1,
+    )
 
 
 def _stack_vertical_cjk(lines: list[Line]) -> list[Line]:

@@ -23,6 +23,7 @@ MIN_FULL_ROWS = 0.6  # share of an unruled table's rows with two or more cells
 MAX_LABEL_WORDS = 8  # … except a row's first cell, its label
 STRAY_ROWS = 0.15  # share of a table's rows whose cells may cross a column gutter
 HEADER_GAP = 4.0  # line heights a lone header row may stand above its table body
+PROSE_WORDS = 6  # a line of running text has at least this many words
 MAX_LONE_ROWS = 3  # lone-cell rows (group labels) a table body may hold in a row
 RULED_ROWS = 3  # text rows per horizontal rule in a grid worth `find_tables`
 COLLAPSED_CELLS = 2  # cells of one ruled row holding ≥ 3 lines each: rows of text, not a cell
@@ -227,21 +228,58 @@ def unruled_tables(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
     """Find runs of ≥3 rows of short cells that share column bands; return them and the rest.
 
     The page is searched whole, then each strip of it between gutters that run its full
-    height: a table in a side panel shares its rows with the running text beside it.
+    height: a table in a side panel shares its rows with the running text beside it. A table
+    found across the gutter of two text columns is searched again column by column.
     """
-    tables, rest = _unruled_in(lines)
+    found, rest = _unruled_in(lines)
+    tables: list[TableRegion] = []
+    for table in found:
+        columns = _text_columns_crossed(table, lines)
+        if columns is None:
+            tables.append(table)
+            continue
+        split, left = _search_strips(table.members, columns)
+        tables += split
+        rest += left
     strips = _bands([ln.bbox for ln in rest])
     if len(strips) < 2:
         return tables, rest
+    split, rest = _search_strips(rest, strips)
+    return tables + split, rest
+
+
+def _search_strips(
+    lines: list[Line], strips: list[tuple[float, float]]
+) -> tuple[list[TableRegion], list[Line]]:
+    """Unruled tables of each strip's lines (a line belongs to the strip it overlaps most)."""
     by_strip: dict[int, list[Line]] = {}
-    for line in rest:
+    for line in lines:
         by_strip.setdefault(_band_of(line.bbox, strips), []).append(line)
+    tables: list[TableRegion] = []
     kept: set[int] = set()
     for strip_lines in by_strip.values():
         found, left = _unruled_in(strip_lines)
         tables += found
         kept.update(id(ln) for ln in left)
-    return tables, [ln for ln in rest if id(ln) in kept]
+    return tables, [ln for ln in lines if id(ln) in kept]
+
+
+def _text_columns_crossed(
+    table: TableRegion, lines: list[Line]
+) -> list[tuple[float, float]] | None:
+    """The text columns around a table when its rows join two columns of running text (a
+    contents list beside a column of equations), else None."""
+    y0, y1 = table.bbox[1], table.bbox[3]
+    around = [ln for ln in lines if ln.bbox[3] > 2 * y0 - y1 and ln.bbox[1] < 2 * y1 - y0]
+    columns = _bands([ln.bbox for ln in around])
+    crossed = {_band_of(ln.bbox, columns) for ln in table.members}
+    members = {id(ln) for ln in table.members}
+    prose = {
+        _band_of(ln.bbox, columns)
+        for ln in around
+        if id(ln) not in members and len(_WORD.findall(ln.text)) >= PROSE_WORDS
+    }
+    return columns if len(crossed & prose) >= 2 else None
 
 
 def _unruled_in(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
