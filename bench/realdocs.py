@@ -41,7 +41,8 @@ _CJK_GAP = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
 _NUMBER_GAP = re.compile(r"(?<=\d) ?([.,]) ?(?=\d)")
 _EMPHASIS = re.compile(r"(\*\*|__|`+|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w))")
 _LINE_MARKUP = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|>\s*)")
-_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-\s*\n\s*(?=[a-z])")  # "com-⏎pile": one word
+# "com-⏎pile" (or a soft hyphen before the break): one word
+_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])(?:-\s*\n\s*(?=[a-z])|\u00ad\s*\n\s*)")
 _WORD = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+")  # a CJK glyph is a word
 
 

@@ -76,7 +76,10 @@ def usual_line_gap(lines: list[Line]) -> float:
     for above, below in pairwise(lines):
         gap = below.bbox[1] - above.bbox[3]
         overlaps = below.bbox[0] < above.bbox[2] and above.bbox[0] < below.bbox[2]
-        if overlaps and abs(below.size - above.size) < 0.5 and -0.5 < gap / above.size < 1.5:
+        # Boxes of tall fonts overlap the next line's box; half a box is a line of its own.
+        height = above.bbox[3] - above.bbox[1]
+        same_size = abs(below.size - above.size) < 0.5
+        if overlaps and same_size and -0.5 * height < gap < 1.5 * above.size:
             gaps[round(gap * 2) / 2] += 1
     return gaps.most_common(1)[0][0] if gaps else 0.0
 
@@ -149,7 +152,8 @@ def _continues(pending: _Pending, line: Line, line_gap: float) -> bool:
     if pending.code_page and line.mono != pending.lines[-1].mono:
         return False
     overlaps = line.bbox[0] < last[2] and last[0] < line.bbox[2]
-    if not (-0.5 * pending.size < gap < line_gap + PARAGRAPH_GAP * pending.size and overlaps):
+    above = -0.5 * (last[3] - last[1])
+    if not (above < gap < line_gap + PARAGRAPH_GAP * pending.size and overlaps):
         return False
     if abs(line.size - pending.size) > 0.5:
         return False

@@ -348,7 +348,10 @@ def _follower(lines: list[Line], index: int, absorbed: set[int]) -> int | None:
 
 
 _BULLETS = "•◦▪▫‣●○■□·-–—*"
-MARKER = re.compile(rf"^\s*(?:([{re.escape(_BULLETS)}])|\(?(\d{{1,3}}|[a-zA-Z])[.)])(?=\s|$)")
+# A capital letter and a period is an initial ("M. Gagné", "J. Smith"), not an item marker.
+MARKER = re.compile(
+    rf"^\s*(?:([{re.escape(_BULLETS)}])|\(?(\d{{1,3}}|[a-z])[.)]|\(?[A-Z]\))(?=\s|$)"
+)
 
 
 def is_cjk(char: str) -> bool:
