@@ -1,8 +1,10 @@
 """The committed part of the real-document corpus (bench/corpus) with its expectations as tests.
 
-Each olmOCR-bench-style test (text present/absent, reading order, table cells), written from
-the rendered pages or taken from camelot's expected tables, runs on docvlm's markdown of that
-page. Known gaps are strict xfails: one that starts passing fails the suite until it is moved.
+Both splits run: `dev` (the files the text engine's rules were tuned on) and `validation`
+(held-out files, bench/corpus/validation). Each olmOCR-bench-style test (text present/absent,
+reading order, table cells), written from the rendered pages or taken from camelot's expected
+tables, runs on docvlm's markdown of that page. Known gaps are strict xfails: one that starts
+passing fails the suite until it is moved.
 """
 
 from __future__ import annotations
@@ -16,51 +18,78 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import realdocs  # noqa: E402  (bench/realdocs.py: the corpus loader and test checker)
 
-FILES, TESTS = realdocs.load_corpus(realdocs.COMMITTED["dev"])
+SPLITS = {split: realdocs.load_corpus(folder) for split, folder in realdocs.COMMITTED.items()}
+FILES, TESTS = SPLITS["dev"]
 
 _SPLIT_ROW = "a label wrapped over two lines whose figures sit on its second line"
 _FOUR_COLUMNS = "four columns of short ballot lines are read across as rows"
+_VERTICAL_TIERS = "vertical text in two tiers: the lower tier's first column is read first"
+_CHART_BESIDE_TABLE = "a chart's axis labels beside an unruled table are read as its rows"
+_DROP_CAP = "a drop cap is not joined to the word it begins"
+_FIGURE_LABELS = "vector figures are not detected, so their labels stay in the body text"
+_WRAPPED_LABELS = "row labels wrapped over two lines split an unruled table's rows"
+_TWO_LINE_RECORDS = "records printed over two lines are not read as one table row"
 KNOWN_GAPS = {
     "la-4col": _FOUR_COLUMNS,
     "la-4col2": _FOUR_COLUMNS,
     "la-4col3": _FOUR_COLUMNS,
     "camelot-12s0324-camelot-33": _SPLIT_ROW,
+    "v-jo-vertical-1-4": _VERTICAL_TIERS,
+    "v-labor-1-3": _DROP_CAP,
+    "v-us-023-2-6": _WRAPPED_LABELS,
+    "v-us-023-2-7": _WRAPPED_LABELS,
+    "v-us-023-2-8": _WRAPPED_LABELS,
+    "v-us-023-2-9": _WRAPPED_LABELS,
+    "v-us-023-2-14": _FIGURE_LABELS,
+    "v-ag-energy-1-2": _CHART_BESIDE_TABLE,
+    "v-ag-energy-1-3": _CHART_BESIDE_TABLE,
+    "v-ag-energy-1-4": _CHART_BESIDE_TABLE,
+    "v-ag-energy-1-7": _FIGURE_LABELS,
+    "v-sanjose-1-6": _TWO_LINE_RECORDS,
 }
 
 
 @pytest.fixture(scope="module")
-def docvlm_run() -> realdocs.ToolRun:
-    return realdocs.run_docvlm(FILES)
-
-
-@pytest.fixture(scope="module")
-def raw_run() -> realdocs.ToolRun:
-    return realdocs.run_raw(FILES)
+def docvlm_runs() -> dict[str, realdocs.ToolRun]:
+    return {split: realdocs.run_docvlm(files) for split, (files, _) in SPLITS.items()}
 
 
 def _cases():
-    for test in TESTS:
-        marks = []
-        if test["id"] in KNOWN_GAPS:
-            marks.append(pytest.mark.xfail(reason=KNOWN_GAPS[test["id"]], strict=True))
-        yield pytest.param(test, id=test["id"], marks=marks)
+    for split, (_, tests) in SPLITS.items():
+        for test in tests:
+            marks = []
+            if test["id"] in KNOWN_GAPS:
+                marks.append(pytest.mark.xfail(reason=KNOWN_GAPS[test["id"]], strict=True))
+            yield pytest.param(split, test, id=test["id"], marks=marks)
 
 
-@pytest.mark.parametrize("test", list(_cases()))
-def test_expectation(test: dict, docvlm_run: realdocs.ToolRun):
-    markdown = docvlm_run.markdown[(test["pdf"], test["page"])]
+@pytest.mark.parametrize(("split", "test"), list(_cases()))
+def test_expectation(split: str, test: dict, docvlm_runs: dict[str, realdocs.ToolRun]):
+    markdown = docvlm_runs[split].markdown[(test["pdf"], test["page"])]
     assert realdocs.passes(test, markdown), markdown[:2000]
 
 
-def test_corpus_is_real_and_sized():
-    pages = sum(len(f.pages) for f in FILES)
-    assert pages >= 60 and len(TESTS) >= 100
-    assert {t["type"] for t in TESTS} == {"present", "absent", "order", "table"}
+@pytest.mark.parametrize(
+    ("split", "min_pages", "min_tests"), [("dev", 60, 100), ("validation", 20, 100)]
+)
+def test_corpus_is_real_and_sized(split: str, min_pages: int, min_tests: int):
+    files, tests = SPLITS[split]
+    assert sum(len(f.pages) for f in files) >= min_pages and len(tests) >= min_tests
+    assert {t["type"] for t in tests} == {"present", "absent", "order", "table"}
 
 
-def test_nothing_of_the_layer_lost_or_doubled(docvlm_run, raw_run):
-    assert realdocs.recall(docvlm_run, raw_run) >= 0.99
-    assert realdocs.duplication(docvlm_run, raw_run) <= 0.005
+def test_validation_files_are_not_in_dev():
+    dev_names = {f.name for f in SPLITS["dev"][0]}
+    dev_bytes = {f.path.read_bytes() for f in SPLITS["dev"][0]}
+    for file in SPLITS["validation"][0]:
+        assert file.name not in dev_names and file.path.read_bytes() not in dev_bytes
+
+
+@pytest.mark.parametrize("split", list(SPLITS))
+def test_nothing_of_the_layer_lost_or_doubled(split: str, docvlm_runs):
+    raw_run = realdocs.run_raw(SPLITS[split][0])
+    assert realdocs.recall(docvlm_runs[split], raw_run) >= 0.99
+    assert realdocs.duplication(docvlm_runs[split], raw_run) <= 0.005
 
 
 def test_checker_reads_tables_and_order():
