@@ -27,7 +27,6 @@ _VERTICAL_TIERS = "vertical text in two tiers: the lower tier's first column is 
 _CHART_BESIDE_TABLE = "a chart's axis labels beside an unruled table are read as its rows"
 _DROP_CAP = "a drop cap is not joined to the word it begins"
 _FIGURE_LABELS = "vector figures are not detected, so their labels stay in the body text"
-_WRAPPED_LABELS = "row labels wrapped over two lines split an unruled table's rows"
 _TWO_LINE_RECORDS = "records printed over two lines are not read as one table row"
 KNOWN_GAPS = {
     "la-4col": _FOUR_COLUMNS,
@@ -36,10 +35,6 @@ KNOWN_GAPS = {
     "camelot-12s0324-camelot-33": _SPLIT_ROW,
     "v-jo-vertical-1-4": _VERTICAL_TIERS,
     "v-labor-1-3": _DROP_CAP,
-    "v-us-023-2-6": _WRAPPED_LABELS,
-    "v-us-023-2-7": _WRAPPED_LABELS,
-    "v-us-023-2-8": _WRAPPED_LABELS,
-    "v-us-023-2-9": _WRAPPED_LABELS,
     "v-us-023-2-14": _FIGURE_LABELS,
     "v-ag-energy-1-2": _CHART_BESIDE_TABLE,
     "v-ag-energy-1-3": _CHART_BESIDE_TABLE,

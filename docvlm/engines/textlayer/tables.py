@@ -22,6 +22,7 @@ MAX_CELL_WORDS = 4  # unruled tables: longer "cells" are running text
 MIN_FULL_ROWS = 0.6  # share of an unruled table's rows with two or more cells
 MAX_LABEL_WORDS = 8  # … except a row's first cell, its label
 STRAY_ROWS = 0.15  # share of a table's rows whose cells may cross a column gutter
+SPACED_ROWS = 2.5  # line heights between two rows of as many cells of one table
 HEADER_GAP = 4.0  # line heights a lone header row may stand above its table body
 PROSE_WORDS = 6  # a line of running text has at least this many words
 MAX_LONE_ROWS = 3  # lone-cell rows (group labels) a table body may hold in a row
@@ -293,7 +294,7 @@ def _unruled_in(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
         if inside and (not run or _follows(run, row, lines)):
             run.append(row)
             continue
-        run = _body_ends(run)
+        run = _body_ends(run, lines)
         region = _table_from_rows(run, lines)
         if region is not None:
             tables.append(region)
@@ -302,11 +303,12 @@ def _unruled_in(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
     return tables, [ln for i, ln in enumerate(lines) if i not in used]
 
 
-def _body_ends(run: list[list[int]]) -> list[list[int]]:
+def _body_ends(run: list[list[int]], lines: list[Line]) -> list[list[int]]:
     """The run up to its last row of ≥ 2 cells after the header, which alone has lone cells.
 
     Inside the body, a few lone cells just above a full row are group labels ("Outlays:",
-    "Mandatory programs:") or the first lines of a wrapped cell.
+    "Mandatory programs:") or the first lines of a wrapped cell; a lone cell tight under the
+    last row is the end of its wrapped label.
     """
     if not run:
         return run
@@ -315,6 +317,9 @@ def _body_ends(run: list[list[int]]) -> list[list[int]]:
     end = first_full
     while end < len(run) and any(len(r) >= 2 for r in run[end : end + 1 + MAX_LONE_ROWS]):
         end += 1
+    if end < len(run) and len(run[end]) == 1:
+        last, lone = lines[run[end - 1][-1]].bbox, lines[run[end][0]].bbox
+        end += abs(mid_y(lone) - mid_y(last)) < last[3] - last[1]
     return run[:end]
 
 
@@ -352,13 +357,16 @@ def _is_figure(text: str) -> bool:
 
 
 def _follows(run: list[list[int]], row: list[int], lines: list[Line]) -> bool:
-    """Whether `row` sits just below the run; a lone header row of short labels (years,
-    column names) may stand further apart from the body it heads."""
+    """Whether `row` sits just below the run; a row with as many cells as the last, or a
+    body under a lone header row of short labels (years, column names), may stand further
+    apart."""
     above = max(lines[i].bbox[3] for i in run[-1])
     below = min(lines[i].bbox[1] for i in row)
     height = lines[row[0]].bbox[3] - lines[row[0]].bbox[1]
     if below - above < 1.5 * height:
         return True
+    if len(row) >= 3 and len(run[-1]) == len(row) and below - above < SPACED_ROWS * height:
+        return True  # rows of as many cells, set apart: a table with airy rows
     header = len(run) == 1 and len(run[0]) >= 3
     labels = all(len(_WORD.findall(lines[i].text)) <= 2 for i in run[0])
     return header and labels and below - above < HEADER_GAP * height
@@ -386,7 +394,10 @@ def _table_from_rows(rows: list[list[int]], lines: list[Line]) -> TableRegion | 
             texts[band] = f"{texts[band]} {cell_text(lines[i].text)}".strip()
         grid.append(texts)
     header = [" ".join(t for t in column if t) for column in zip(*grid[:first_full], strict=True)]
-    body = _wrapped_cells_merged(grid[first_full:])
+    middles = [mid_y(union([lines[i].bbox for i in row])) for row in rows]
+    height = lines[rows[first_full][0]].bbox[3] - lines[rows[first_full][0]].bbox[1]
+    body = _centred_labels_merged(grid[first_full:], middles[first_full:], height)
+    body = _wrapped_cells_merged(body)
     if header and any(header):
         body = [header, *body]
     elif all(lines[i].bold for i in rows[0]):
@@ -404,6 +415,28 @@ def _table_from_rows(rows: list[list[int]], lines: list[Line]) -> TableRegion | 
         members[0].frame,
         members,
     )
+
+
+def _centred_labels_merged(
+    grid: list[list[str]], middles: list[float], height: float
+) -> list[list[str]]:
+    """A row label wrapped over two lines, with the row's figures set midway between them:
+    the label's lines (rows of a lone first cell just above and below) join that row."""
+    merged = [list(row) for row in grid]
+    taken: set[int] = set()
+    for k, row in enumerate(grid):
+        if row[0] or sum(1 for t in row if t) < 2:
+            continue
+        for near in (k - 1, k + 1):
+            lone = 0 <= near < len(grid) and near not in taken and _lone_label(grid[near])
+            if lone and abs(middles[near] - middles[k]) < height:
+                merged[k][0] = f"{merged[k][0]} {grid[near][0]}".strip()
+                taken.add(near)
+    return [row for k, row in enumerate(merged) if k not in taken]
+
+
+def _lone_label(row: list[str]) -> bool:
+    return bool(row[0]) and not any(row[1:])
 
 
 def _wrapped_cells_merged(grid: list[list[str]]) -> list[list[str]]:
