@@ -105,43 +105,73 @@ def _collapsed(table: Table, members: list[Line]) -> bool:
     return any(n >= COLLAPSED_CELLS and (row or table.num_rows == 1) for row, n in stacked.items())
 
 
+Rule = tuple[float, float, float, float, int, int]  # padded box, horizontal, vertical edges
+
+
 def _rule_groups(pdf_page: pymupdf.Page) -> list[tuple[pymupdf.Rect, int]]:
     """Areas of touching straight rules and rectangles with enough of both to form a grid,
-    with their count of horizontal edges. Rules are grouped one by one, not path by path: one
-    path may draw two tables apart on the page, and `find_tables` run over both at once
-    makes one grid of them, the text between included."""
-    groups: list[list] = []  # [area, horizontal edges, vertical edges]
-    for path in pdf_page.get_cdrawings():
-        if sum(item[0] == "c" for item in path["items"]) > len(path["items"]) // 2:
-            continue  # mostly curves: a figure's strokes, not a grid
-        for item in path["items"]:
-            if item[0] == "l":
-                (x0, y0), (x1, y1) = item[1], item[2]
-                horizontal, vertical = int(abs(y1 - y0) < 1), int(abs(x1 - x0) < 1)
-                area = pymupdf.Rect(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-            elif item[0] == "re":
-                horizontal = vertical = 2
-                area = pymupdf.Rect(item[1])
-            else:
-                continue
-            if horizontal + vertical:
-                _add_rule(groups, area + (-2, -2, 2, 2), horizontal, vertical)
-    # Three rules each way: a lone box (a checkbox, a frame) has only two.
-    return [
-        (area, horizontal)
-        for area, horizontal, vertical in groups
-        if horizontal >= 3 and vertical >= 3
+    with their count of horizontal edges. The page's rules are cut into parts at empty bands
+    rather than grouped path by path: one path may draw two tables apart on the page, and
+    `find_tables` run over both at once makes one grid of them, the text between included."""
+    rules = [
+        rule
+        for path in pdf_page.get_cdrawings()
+        # mostly curves: a figure's strokes, not a grid
+        if sum(item[0] == "c" for item in path["items"]) <= len(path["items"]) // 2
+        for item in path["items"]
+        if (rule := _rule(item)) is not None
     ]
+    groups = []
+    for part in _separate(rules):
+        horizontal, vertical = sum(r[4] for r in part), sum(r[5] for r in part)
+        # Three rules each way: a lone box (a checkbox, a frame) has only two.
+        if horizontal >= 3 and vertical >= 3:
+            x0, y0 = min(r[0] for r in part), min(r[1] for r in part)
+            x1, y1 = max(r[2] for r in part), max(r[3] for r in part)
+            groups.append((pymupdf.Rect(x0, y0, x1, y1), horizontal))
+    return groups
 
 
-def _add_rule(groups: list[list], area: pymupdf.Rect, horizontal: int, vertical: int) -> None:
-    """Merge a rule into the groups it touches."""
-    for group in [g for g in groups if g[0].intersects(area)]:
-        groups.remove(group)
-        area |= group[0]
-        horizontal += group[1]
-        vertical += group[2]
-    groups.append([area, horizontal, vertical])
+def _rule(item: tuple) -> Rule | None:
+    """A drawing item as a rule: its box padded to touch its neighbours, and its edges."""
+    if item[0] == "l":
+        (x0, y0), (x1, y1) = item[1], item[2]
+        horizontal, vertical = int(abs(y1 - y0) < 1), int(abs(x1 - x0) < 1)
+        if not horizontal + vertical:
+            return None
+        return (
+            min(x0, x1) - 2,
+            min(y0, y1) - 2,
+            max(x0, x1) + 2,
+            max(y0, y1) + 2,
+            horizontal,
+            vertical,
+        )
+    if item[0] == "re":
+        x0, y0, x1, y1 = item[1]
+        return (x0 - 2, y0 - 2, x1 + 2, y1 + 2, 2, 2)
+    return None
+
+
+def _separate(rules: list[Rule]) -> list[list[Rule]]:
+    """Rules cut into parts at empty bands, across then along the page, as long as one cuts."""
+    for axis in (1, 0):
+        parts = _cut(rules, axis)
+        if len(parts) > 1:
+            return [piece for part in parts for piece in _separate(part)]
+    return [rules] if rules else []
+
+
+def _cut(rules: list[Rule], axis: int) -> list[list[Rule]]:
+    """Rules grouped where their extents along one axis (0: x, 1: y) overlap."""
+    parts: list[list[Rule]] = []
+    end = float("-inf")
+    for rule in sorted(rules, key=lambda r: r[axis]):
+        if rule[axis] > end:
+            parts.append([])
+        parts[-1].append(rule)
+        end = max(end, rule[axis + 2])
+    return parts
 
 
 def _grid_table(cells: list[BBox], lines: list[Line]) -> tuple[Table, list[Line]]:
