@@ -92,5 +92,9 @@ def _sideways(block: Block) -> bool:
 
 
 def _furniture_key(block: Block) -> str:
-    """Text with digits and punctuation normalized: "Page 1" and "Page 2." count as one line."""
-    return _NOISE.sub(" ", _DIGITS.sub("#", block.text.lower())).strip()
+    """Text with digits and punctuation normalized: "Page 1" and "Page 2." count as one line.
+
+    Case is kept: a title page's "THE DIGITAL MILLENNIUM COPYRIGHT ACT" is not the running
+    header "The Digital Millennium Copyright Act" of the pages after it.
+    """
+    return _NOISE.sub(" ", _DIGITS.sub("#", block.text)).strip()
