@@ -23,7 +23,6 @@ FILES, TESTS = SPLITS["dev"]
 
 _SPLIT_ROW = "a label wrapped over two lines whose figures sit on its second line"
 _FOUR_COLUMNS = "four columns of short ballot lines are read across as rows"
-_VERTICAL_TIERS = "vertical text in two tiers: the lower tier's first column is read first"
 _CHART_BESIDE_TABLE = "a chart's axis labels beside an unruled table are read as its rows"
 _DROP_CAP = "a drop cap is not joined to the word it begins"
 _FIGURE_LABELS = "vector figures are not detected, so their labels stay in the body text"
@@ -33,7 +32,6 @@ KNOWN_GAPS = {
     "la-4col2": _FOUR_COLUMNS,
     "la-4col3": _FOUR_COLUMNS,
     "camelot-12s0324-camelot-33": _SPLIT_ROW,
-    "v-jo-vertical-1-4": _VERTICAL_TIERS,
     "v-labor-1-3": _DROP_CAP,
     "v-us-023-2-14": _FIGURE_LABELS,
     "v-ag-energy-1-2": _CHART_BESIDE_TABLE,

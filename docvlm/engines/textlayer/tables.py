@@ -35,6 +35,8 @@ MAX_PAGE_SHARE = 0.85  # a "table" covering more of the page than this is a fram
 
 
 _WORD = re.compile(r"\w+")
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
+CJK_WORD = 2  # characters of a CJK word, on average (CJK writes no spaces between words)
 _LEADER = re.compile(r"(?:\s*[.…⋯·]){3,}\s*$")  # "Robbery. . . . . ." → "Robbery"
 
 
@@ -308,7 +310,7 @@ def _text_columns_crossed(
     prose = {
         _band_of(ln.bbox, columns)
         for ln in around
-        if id(ln) not in members and len(_WORD.findall(ln.text)) >= PROSE_WORDS
+        if id(ln) not in members and _words(ln.text) >= PROSE_WORDS
     }
     return columns if len(crossed & prose) >= 2 else None
 
@@ -370,7 +372,7 @@ def _is_cell_row(row: list[int], lines: list[Line], min_cells: int) -> bool:
     """Enough short cells (dot leaders are no words; the first cell may be a longer label)."""
     if len(row) < min_cells:
         return False
-    counts = [len(_WORD.findall(lines[i].text)) for i in row]
+    counts = [_words(lines[i].text) for i in row]
     # One longer cell may be a row label (or a name) when the rest are short: figures, codes.
     figures = all(_is_figure(lines[i].text) for i in row[1:])
     longer_allowed = len(row) >= 3 or figures
@@ -378,6 +380,12 @@ def _is_cell_row(row: list[int], lines: list[Line], min_cells: int) -> bool:
     if not long_cells:
         return True
     return longer_allowed and len(long_cells) == 1 and long_cells[0] <= MAX_LABEL_WORDS
+
+
+def _words(text: str) -> float:
+    """Words of a line: spaced words, and runs of CJK counted a word per two characters."""
+    cjk = sum(len(run) for run in _CJK_RUN.findall(text))
+    return len(_WORD.findall(_CJK_RUN.sub(" ", text))) + cjk / CJK_WORD
 
 
 def _is_figure(text: str) -> bool:
@@ -398,7 +406,7 @@ def _follows(run: list[list[int]], row: list[int], lines: list[Line]) -> bool:
     if len(row) >= 3 and len(run[-1]) == len(row) and below - above < SPACED_ROWS * height:
         return True  # rows of as many cells, set apart: a table with airy rows
     header = len(run) == 1 and len(run[0]) >= 3
-    labels = all(len(_WORD.findall(lines[i].text)) <= 2 for i in run[0])
+    labels = all(_words(lines[i].text) <= 2 for i in run[0])
     return header and labels and below - above < HEADER_GAP * height
 
 
