@@ -23,9 +23,8 @@ FILES, TESTS = SPLITS["dev"]
 
 _SPLIT_ROW = "a label wrapped over two lines whose figures sit on its second line"
 _FOUR_COLUMNS = "four columns of short ballot lines are read across as rows"
-_CHART_BESIDE_TABLE = "a chart's axis labels beside an unruled table are read as its rows"
 _DROP_CAP = "a drop cap is not joined to the word it begins"
-_FIGURE_LABELS = "vector figures are not detected, so their labels stay in the body text"
+_FIGURE_LABELS = "a figure's labels are in its markdown (alt text); ticks outside its frame in the text"
 _TWO_LINE_RECORDS = "records printed over two lines are not read as one table row"
 KNOWN_GAPS = {
     "la-4col": _FOUR_COLUMNS,
@@ -34,9 +33,6 @@ KNOWN_GAPS = {
     "camelot-12s0324-camelot-33": _SPLIT_ROW,
     "v-labor-1-3": _DROP_CAP,
     "v-us-023-2-14": _FIGURE_LABELS,
-    "v-ag-energy-1-2": _CHART_BESIDE_TABLE,
-    "v-ag-energy-1-3": _CHART_BESIDE_TABLE,
-    "v-ag-energy-1-4": _CHART_BESIDE_TABLE,
     "v-ag-energy-1-7": _FIGURE_LABELS,
     "v-sanjose-1-6": _TWO_LINE_RECORDS,
 }

@@ -21,6 +21,7 @@ from docvlm.engines.textlayer.blocks import (
     scan_sizes,
     usual_line_gap,
 )
+from docvlm.engines.textlayer.figures import figure_labels, figure_regions
 from docvlm.engines.textlayer.forms import form_fields
 from docvlm.engines.textlayer.lines import Line, extract_lines, merge_markers
 from docvlm.engines.textlayer.tables import ruled_tables, unruled_tables
@@ -55,7 +56,9 @@ class TextLayerEngine(Engine):
             raise EngineUnavailableError(
                 f"page {page.number} is a scan without a text layer: use --engine ocr or vlm"
             )
-        tables = ruled_tables(page.pdf_page, lines)
+        drawings = page.pdf_page.get_cdrawings()
+        figures, lines = figure_labels(figure_regions(drawings, page.pdf_page.rect), lines)
+        tables = ruled_tables(page.pdf_page, lines, drawings)
         fields, labels = form_fields(page.pdf_page, lines)
         placed = {id(ln) for t in tables for ln in t.members} | {id(ln) for ln in labels}
         lines = [ln for ln in lines if id(ln) not in placed]
@@ -67,10 +70,11 @@ class TextLayerEngine(Engine):
             items: list[Item] = [*framed, *unruled]
             items += [t for t in tables if t.frame == frame]
             items += [f for f in fields if f.frame == frame]
+            items += [f for f in figures if f.frame == frame]
             ordered = [items[i] for i in reading_order([item.bbox for item in items])]
             blocks += build_blocks(ordered, page.number, levels, usual_line_gap(framed), code)
-        if not lines:  # a page of tables or fields only
-            items = [*tables, *fields]
+        if not lines:  # a page of tables, fields or figures only
+            items = [*tables, *fields, *figures]
             ordered = [items[i] for i in reading_order([item.bbox for item in items])]
             blocks += build_blocks(ordered, page.number, levels, 0.0, code)
         return blocks

@@ -15,6 +15,7 @@ from itertools import pairwise
 import pymupdf
 
 from docvlm.document import BBox, Block, BlockType
+from docvlm.engines.textlayer.figures import FigureRegion, label_text
 from docvlm.engines.textlayer.forms import FormField
 from docvlm.engines.textlayer.lines import MARKER, Line, is_cjk, span_sizes
 from docvlm.engines.textlayer.tables import TableRegion, table_text
@@ -27,7 +28,7 @@ PARAGRAPH_GAP = 0.3  # a gap this fraction of the font size above the usual line
 CODE_GAP = 1.2  # code lines this many sizes apart (a blank line) stay one listing
 MONO_WIDTH = 0.6  # a monospace glyph's advance, in font sizes
 
-Item = Line | TableRegion | FormField
+Item = Line | TableRegion | FormField | FigureRegion
 
 
 @dataclass
@@ -99,6 +100,12 @@ def build_blocks(
             text = table_text(item.table)
             box = item.page_bbox
             blocks.append(_block(BlockType.TABLE, text, box, page_number, table=item.table))
+            continue
+        if isinstance(item, FigureRegion):
+            if pending:
+                blocks.append(_finish(pending, page_number))
+            pending, list_indents = None, []
+            blocks.append(_block(BlockType.FIGURE, label_text(item), item.page_bbox, page_number))
             continue
         if isinstance(item, FormField):
             if pending:

@@ -25,6 +25,8 @@ STRAY_ROWS = 0.15  # share of a table's rows whose cells may cross a column gutt
 SPACED_ROWS = 2.5  # line heights between two rows of as many cells of one table
 HEADER_GAP = 4.0  # line heights a lone header row may stand above its table body
 PROSE_WORDS = 6  # a line of running text has at least this many words
+AROUND_LINES = 4  # lines above and below a table searched for the text columns beside it
+PROSE_SHARE = 0.3  # share of a strip's lines that are running text in a text column
 MAX_LONE_ROWS = 3  # lone-cell rows (group labels) a table body may hold in a row
 RULED_ROWS = 3  # text rows per horizontal rule in a grid worth `find_tables`
 COLLAPSED_CELLS = 2  # cells of one ruled row holding ≥ 3 lines each: rows of text, not a cell
@@ -34,7 +36,7 @@ MIN_FORM_WIDGETS = 5
 MAX_PAGE_SHARE = 0.85  # a "table" covering more of the page than this is a frame
 
 
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"[^\s]*\w[^\s]*")
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
 CJK_WORD = 2  # characters of a CJK word, on average (CJK writes no spaces between words)
 _LEADER = re.compile(r"(?:\s*[.…⋯·]){3,}\s*$")  # "Robbery. . . . . ." → "Robbery"
@@ -54,7 +56,9 @@ class TableRegion:
     members: list[Line] = field(default_factory=list)  # the lines placed in its cells
 
 
-def ruled_tables(pdf_page: pymupdf.Page, lines: list[Line]) -> list[TableRegion]:
+def ruled_tables(
+    pdf_page: pymupdf.Page, lines: list[Line], drawings: list[dict]
+) -> list[TableRegion]:
     """Tables drawn with grid lines, each read in the frame of most of its text."""
     if sum(1 for _ in pdf_page.widgets()) >= MIN_FORM_WIDGETS:
         return []  # a fillable form: its ruled boxes are the form's layout, not tables
@@ -62,7 +66,7 @@ def ruled_tables(pdf_page: pymupdf.Page, lines: list[Line]) -> list[TableRegion]
     page_area = abs(pdf_page.rect)
     # Only grids holding text are searched: `find_tables` reads the page's characters on every
     # call, which costs more than the search itself.
-    grids = [g for g, rules in _rule_groups(pdf_page) if _rows_ruled(g, rules, lines)]
+    grids = [g for g, rules in _rule_groups(drawings) if _rows_ruled(g, rules, lines)]
     claimed: set[int] = set()  # nested tables: each line goes to the first table only
     found_tables = [t for g in grids for t in pdf_page.find_tables(clip=g, use_layout=False).tables]
     for found in sorted(found_tables, key=lambda t: -abs(pymupdf.Rect(t.bbox))):
@@ -110,14 +114,14 @@ def _collapsed(table: Table, members: list[Line]) -> bool:
 Rule = tuple[float, float, float, float, int, int]  # padded box, horizontal, vertical edges
 
 
-def _rule_groups(pdf_page: pymupdf.Page) -> list[tuple[pymupdf.Rect, int]]:
+def _rule_groups(drawings: list[dict]) -> list[tuple[pymupdf.Rect, int]]:
     """Areas of touching straight rules and rectangles with enough of both to form a grid,
     with their count of horizontal edges. The page's rules are cut into parts at empty bands
     rather than grouped path by path: one path may draw two tables apart on the page, and
     `find_tables` run over both at once makes one grid of them, the text between included."""
     rules = [
         rule
-        for path in pdf_page.get_cdrawings()
+        for path in drawings
         # mostly curves: a figure's strokes, not a grid
         if sum(item[0] == "c" for item in path["items"]) <= len(path["items"]) // 2
         for item in path["items"]
@@ -260,9 +264,9 @@ def _edge_index(edges: list[float], value: float) -> int:
 def unruled_tables(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
     """Find runs of ≥3 rows of short cells that share column bands; return them and the rest.
 
-    The page is searched whole, then each strip of it between gutters that run its full
-    height: a table in a side panel shares its rows with the running text beside it. A table
-    found across the gutter of two text columns is searched again column by column.
+    The page is searched whole, then each strip of it between a column of running text and
+    the gutter beside it: a table in a side panel shares its rows with the text beside it. A
+    table found across the gutter of two text columns is searched again column by column.
     """
     found, rest = _unruled_in(lines)
     tables: list[TableRegion] = []
@@ -274,11 +278,34 @@ def unruled_tables(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
         split, left = _search_strips(table.members, columns)
         tables += split
         rest += left
-    strips = _bands([ln.bbox for ln in rest])
+    strips = _text_strips(rest)
     if len(strips) < 2:
         return tables, rest
     split, rest = _search_strips(rest, strips)
     return tables + split, rest
+
+
+def _text_strips(lines: list[Line]) -> list[tuple[float, float]]:
+    """Strips between gutters that run the page's full height, where a column of running
+    text stands apart; neighbouring strips without running text (a table's own columns)
+    stay one strip."""
+    strips = _bands([ln.bbox for ln in lines])
+    prose: Counter[int] = Counter()
+    total: Counter[int] = Counter()
+    for line in lines:
+        strip = _band_of(line.bbox, strips)
+        total[strip] += 1
+        prose[strip] += _words(line.text) >= PROSE_WORDS
+    merged: list[tuple[float, float]] = []
+    was_text = True
+    for k, strip in enumerate(strips):
+        text = prose[k] >= PROSE_SHARE * total[k]
+        if merged and not text and not was_text:
+            merged[-1] = (merged[-1][0], strip[1])
+        else:
+            merged.append(strip)
+        was_text = text
+    return merged
 
 
 def _search_strips(
@@ -302,8 +329,10 @@ def _text_columns_crossed(
 ) -> list[tuple[float, float]] | None:
     """The text columns around a table when its rows join two columns of running text (a
     contents list beside a column of equations), else None."""
-    y0, y1 = table.bbox[1], table.bbox[3]
-    around = [ln for ln in lines if ln.bbox[3] > 2 * y0 - y1 and ln.bbox[1] < 2 * y1 - y0]
+    line = table.members[0].bbox
+    margin = AROUND_LINES * (line[3] - line[1])
+    y0, y1 = table.bbox[1] - margin, table.bbox[3] + margin
+    around = [ln for ln in lines if ln.bbox[3] > y0 and ln.bbox[1] < y1]
     columns = _bands([ln.bbox for ln in around])
     crossed = {_band_of(ln.bbox, columns) for ln in table.members}
     members = {id(ln) for ln in table.members}
@@ -383,7 +412,8 @@ def _is_cell_row(row: list[int], lines: list[Line], min_cells: int) -> bool:
 
 
 def _words(text: str) -> float:
-    """Words of a line: spaced words, and runs of CJK counted a word per two characters."""
+    """Words of a line: spaced words ("IA/MN/NE", "1.35" are one each), and runs of CJK
+    counted a word per two characters."""
     cjk = sum(len(run) for run in _CJK_RUN.findall(text))
     return len(_WORD.findall(_CJK_RUN.sub(" ", text))) + cjk / CJK_WORD
 
