@@ -24,7 +24,7 @@ FILES, TESTS = SPLITS["dev"]
 _SPLIT_ROW = "a label wrapped over two lines whose figures sit on its second line"
 _FOUR_COLUMNS = "four columns of short ballot lines are read across as rows"
 _DROP_CAP = "a drop cap is not joined to the word it begins"
-_FIGURE_LABELS = "a figure's labels are in its markdown (alt text); ticks outside its frame in the text"
+_FIGURE_LABELS = "figure labels are in its markdown (alt text), ticks outside its frame in the text"
 _TWO_LINE_RECORDS = "records printed over two lines are not read as one table row"
 KNOWN_GAPS = {
     "la-4col": _FOUR_COLUMNS,
