@@ -68,7 +68,14 @@ def ruled_tables(
     # call, which costs more than the search itself.
     grids = [g for g, rules in _rule_groups(drawings) if _rows_ruled(g, rules, lines)]
     claimed: set[int] = set()  # nested tables: each line goes to the first table only
-    found_tables = [t for g in grids for t in pdf_page.find_tables(clip=g, use_layout=False).tables]
+    paths = _as_paths(drawings) if grids else []
+    found_tables = [
+        table
+        for grid in grids
+        for table in pdf_page.find_tables(
+            clip=grid, use_layout=False, paths=[_fresh(path) for path in paths]
+        ).tables
+    ]
     for found in sorted(found_tables, key=lambda t: -abs(pymupdf.Rect(t.bbox))):
         cells = [c for c in found.cells if c]
         page_box = tuple(found.bbox)
@@ -109,6 +116,40 @@ def _collapsed(table: Table, members: list[Line]) -> bool:
     stacked = Counter(c.row for c in table.cells if c.text and c.text.count("\n") >= 2)
     # A header row wraps its labels over lines; the body below it does not.
     return any(n >= COLLAPSED_CELLS and (row or table.num_rows == 1) for row, n in stacked.items())
+
+
+_PATH_KEYS = (
+    "closePath", "fill", "color", "width", "lineCap", "lineJoin", "dashes",
+    "stroke_opacity", "fill_opacity", "even_odd",
+)  # fmt: skip
+
+
+def _as_paths(drawings: list[dict]) -> list[dict]:
+    """The drawings as `get_drawings` gives them (Rect and Point objects), made once for
+    `find_tables(paths=...)`, which would otherwise extract and convert every drawing of the
+    page again for each grid (seconds on a page of many thousand strokes)."""
+    paths = []
+    for path in drawings:
+        items = [
+            ("re", pymupdf.Rect(item[1]).normalize(), item[2])
+            if item[0] == "re"
+            else ("qu", pymupdf.Quad(item[1]))
+            if item[0] == "qu"
+            else (item[0], *(pymupdf.Point(point) for point in item[1:]))
+            for item in path["items"]
+        ]
+        paths.append(
+            {key: path.get(key) for key in _PATH_KEYS}
+            | path
+            | {"rect": pymupdf.Rect(path["rect"]), "items": items}
+        )
+    return paths
+
+
+def _fresh(path: dict) -> dict:
+    """A path's copy for one `find_tables` call, which extends its rect and items in place."""
+    items = [(i[0], pymupdf.Rect(i[1]), *i[2:]) if i[0] == "re" else i for i in path["items"]]
+    return dict(path, rect=pymupdf.Rect(path["rect"]), items=items)
 
 
 Rule = tuple[float, float, float, float, int, int]  # padded box, horizontal, vertical edges
