@@ -9,7 +9,7 @@ import pytest
 
 from docvlm.document import Block, BlockType, Document, Page
 from docvlm.engines.textlayer import TextLayerEngine
-from docvlm.engines.textlayer.lines import normalize_text
+from docvlm.engines.textlayer.lines import MARKER, normalize_text
 from docvlm.errors import EngineUnavailableError
 from docvlm.furniture import mark_furniture
 from docvlm.metrics import normalized_edit_distance
@@ -348,3 +348,32 @@ def test_a_title_in_capitals_is_not_the_running_header_of_later_pages():
         BlockType.PAGE_HEADER,
         BlockType.PAGE_HEADER,
     ]
+
+
+def test_a_table_in_a_side_panel_is_found_beside_running_text(tmp_path):
+    pdf = pymupdf.open()
+    page = pdf.new_page(width=842, height=595)
+    prose = "Revenue growth will be driven by the rail projects added to the order book."
+    rows = [("", "2024", "2025e", "2026e"), ("Revenue", "275.5", "295.6", "319.4")]
+    rows += [("EBITA", "8.8", "10.3", "12.2"), ("Net income", "4.4", "5.6", "7.1")]
+    for line in range(12):
+        page.insert_text((40, 80 + 14 * line), prose, fontsize=10)
+    for k, row in enumerate(rows):
+        for col, cell in enumerate(row):
+            page.insert_text((560 + 70 * col, 80 + 14 * (k + 2)), cell, fontsize=10)
+    path = tmp_path / "panel.pdf"
+    pdf.save(path)
+    blocks = _page_blocks(path)
+    tables = [b.table.rows() for b in blocks if b.type == BlockType.TABLE]
+    assert tables == [[list(row) for row in rows]]
+    paragraphs = " ".join(b.text for b in blocks if b.type == BlockType.PARAGRAPH)
+    assert paragraphs.count("added to the order book.") == 12
+
+
+@pytest.mark.parametrize(
+    ("line", "item"),
+    [("1. First step", True), ("a) an option", True), ("(B) a clause", True)]
+    + [("M. Gaëtan Gagné, conseiller municipal", False), ("J. Smith wrote", False)],
+)
+def test_list_markers_are_not_initials(line, item):
+    assert bool(MARKER.match(line)) == item
