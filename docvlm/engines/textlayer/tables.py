@@ -396,16 +396,18 @@ def _unruled_in(lines: list[Line]) -> tuple[list[TableRegion], list[Line]]:
         if inside and (not run or _follows(run, row, lines)):
             run.append(row)
             continue
-        run = _body_ends(run, lines)
-        region = _table_from_rows(run, lines)
-        if region is not None:
-            tables.append(region)
-            used.update(i for r in run for i in r)
+        for lone_rows in (MAX_LONE_ROWS, 1):  # group labels inside, else a stricter end
+            body = _body_ends(run, lines, lone_rows)
+            region = _table_from_rows(body, lines)
+            if region is not None:
+                tables.append(region)
+                used.update(i for r in body for i in r)
+                break
         run = [row] if _is_cell_row(row, lines, 2) else []
     return tables, [ln for i, ln in enumerate(lines) if i not in used]
 
 
-def _body_ends(run: list[list[int]], lines: list[Line]) -> list[list[int]]:
+def _body_ends(run: list[list[int]], lines: list[Line], lone_rows: int) -> list[list[int]]:
     """The run up to its last row of ≥ 2 cells after the header, which alone has lone cells.
 
     Inside the body, a few lone cells just above a full row are group labels ("Outlays:",
@@ -417,7 +419,7 @@ def _body_ends(run: list[list[int]], lines: list[Line]) -> list[list[int]]:
     most = max(len(r) for r in run)
     first_full = next(k for k, r in enumerate(run) if len(r) >= max(2, most - 1))
     end = first_full
-    while end < len(run) and any(len(r) >= 2 for r in run[end : end + 1 + MAX_LONE_ROWS]):
+    while end < len(run) and any(len(r) >= 2 for r in run[end : end + 1 + lone_rows]):
         end += 1
     if end < len(run) and len(run[end]) == 1:
         last, lone = lines[run[end - 1][-1]].bbox, lines[run[end][0]].bbox
