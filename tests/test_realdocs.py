@@ -23,7 +23,6 @@ FILES, TESTS = SPLITS["dev"]
 
 _SPLIT_ROW = "a label wrapped over two lines whose figures sit on its second line"
 _FOUR_COLUMNS = "four columns of short ballot lines are read across as rows"
-_DROP_CAP = "a drop cap is not joined to the word it begins"
 _FIGURE_LABELS = "figure labels are in its markdown (alt text), ticks outside its frame in the text"
 _TWO_LINE_RECORDS = "records printed over two lines are not read as one table row"
 KNOWN_GAPS = {
@@ -31,7 +30,6 @@ KNOWN_GAPS = {
     "la-4col2": _FOUR_COLUMNS,
     "la-4col3": _FOUR_COLUMNS,
     "camelot-12s0324-camelot-33": _SPLIT_ROW,
-    "v-labor-1-3": _DROP_CAP,
     "v-us-023-2-14": _FIGURE_LABELS,
     "v-ag-energy-1-7": _FIGURE_LABELS,
     "v-sanjose-1-6": _TWO_LINE_RECORDS,

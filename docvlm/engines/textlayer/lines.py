@@ -36,6 +36,7 @@ VERTICAL = 1  # the frame of text running downwards (and of vertical CJK)
 # PyMuPDF splits a line only at a wide gap (a table column, a tab stop): other pieces of one
 # row join only when they touch (a sub- or superscript, a kerning break).
 FRAGMENT_GAP = 0.1
+DROP_CAP = 2.0  # a drop cap is at least this many times the size of its paragraph
 SPACE_WIDTH = 0.25  # the narrowest space of common fonts, in font sizes
 CJK_LETTERSPACE = 3.0  # spaced-out CJK glyphs (a "目　录" heading) join up to this × size
 
@@ -155,22 +156,72 @@ def extract_lines(pdf_page: pymupdf.Page) -> list[Line]:
     lines: list[Line] = []
     for block in pdf_page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
         for line in block.get("lines", ()):
-            spans = [
-                Span(
-                    normalize_text(s["text"]),
-                    s["size"],
-                    bool(s["flags"] & _BOLD),
-                    bool(s["flags"] & _ITALIC),
-                    bool(s["flags"] & _MONO) or bool(_MONO_FONT.search(s["font"])),
-                )
-                for s in line["spans"]
-                if s["text"]
-            ]
-            if any(s.text.strip() for s in spans):
-                frame = _frame_of(line["dir"], line.get("wmode", 0))
-                box = tuple(line["bbox"])
-                lines.append(Line(spans, _trimmed(to_frame(frame, box), spans), box, frame))
-    return join_fragments(_stack_vertical_cjk(lines))
+            frame = _frame_of(line["dir"], line.get("wmode", 0))
+            for raw_spans, box in _drop_cap_apart(line):
+                spans = [
+                    Span(
+                        normalize_text(s["text"]),
+                        s["size"],
+                        bool(s["flags"] & _BOLD),
+                        bool(s["flags"] & _ITALIC),
+                        bool(s["flags"] & _MONO) or bool(_MONO_FONT.search(s["font"])),
+                    )
+                    for s in raw_spans
+                    if s["text"]
+                ]
+                if any(s.text.strip() for s in spans):
+                    lines.append(Line(spans, _trimmed(to_frame(frame, box), spans), box, frame))
+    return join_fragments(_drop_caps_joined(_stack_vertical_cjk(lines)))
+
+
+def _is_drop_cap(span: dict, others: list[dict]) -> bool:
+    text = span["text"].strip()
+    sizes = [s["size"] for s in others if s["text"].strip()]
+    big = bool(sizes) and span["size"] >= DROP_CAP * max(sizes)
+    return len(text) == 1 and text.isupper() and big
+
+
+def _drop_cap_apart(line: dict) -> list[tuple[list[dict], BBox]]:
+    """A PyMuPDF line's spans, with a drop cap that it put at the end of a line beside it
+    (a margin note's last word) as a line of its own."""
+    spans = line["spans"]
+    if len(spans) >= 2 and _is_drop_cap(spans[-1], spans[:-1]):
+        rest = union([tuple(s["bbox"]) for s in spans[:-1]])
+        return [(spans[:-1], rest), (spans[-1:], tuple(spans[-1]["bbox"]))]
+    return [(spans, tuple(line["bbox"]))]
+
+
+def _drop_caps_joined(lines: list[Line]) -> list[Line]:
+    """A large capital letter that opens a paragraph, set beside its first lines: joined to
+    the first of them, the word it begins ("T" + "his release" = "This release")."""
+    caps = {
+        i
+        for i, ln in enumerate(lines)
+        if len(ln.text.strip()) == 1 and ln.text.strip().isupper() and ln.frame == 0
+    }
+    joined: dict[int, Line | None] = {}
+    for c in caps:
+        cap = lines[c]
+        height = cap.bbox[3] - cap.bbox[1]
+        beside = [
+            i
+            for i, ln in enumerate(lines)
+            if i not in caps
+            and i not in joined
+            and ln.frame == cap.frame
+            and cap.size >= DROP_CAP * ln.size
+            and -1 <= ln.bbox[0] - cap.bbox[2] < cap.size / 2
+            and abs(ln.bbox[1] - cap.bbox[1]) < height / 2
+        ]
+        if beside:
+            first = min(beside, key=lambda i: lines[i].bbox[1])
+            line = lines[first]
+            opening = replace(line.spans[0], text=cap.text.strip() + line.spans[0].text.lstrip())
+            # The line keeps its own height: the cap's would swallow the lines below it.
+            box = (min(cap.bbox[0], line.bbox[0]), *line.bbox[1:])
+            joined[first] = Line([opening, *line.spans[1:]], box, box, line.frame)
+            joined[c] = None
+    return [joined.get(i, ln) for i, ln in enumerate(lines) if joined.get(i, ln) is not None]
 
 
 def _trimmed(box: BBox, spans: list[Span]) -> BBox:
