@@ -72,3 +72,11 @@ def test_one_misread_word_lowers_an_ocr_value_but_does_not_drop_it() -> None:
     found = pair_fields(schema.root, [_ocr_page(words)], set())
     assert found["/f0"].value == "Larry Odum"
     assert 0.4 <= found["/f0"].confidence < 0.7
+
+
+def test_a_value_run_on_into_its_label_is_split_off() -> None:
+    # A filled field baked into the page: the value sits right after the label, no gap.
+    pdf = _page([(57, 100, "First Name 8843.88"), (216, 100, "Last Name 13938")])
+    result = docvlm.extract(pdf, _schema("First Name", "Last Name"))
+    assert result.data == {"f0": "8843.88", "f1": "13938"}
+    assert result.fields["/f0"].confidence < 0.9

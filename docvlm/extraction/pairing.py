@@ -321,18 +321,17 @@ def _scalar_candidates(
 
 def _label_in(segment: Segment, names: list[str]) -> tuple[Segment | None, Segment | None, float]:
     """The segment as a label, or its leading words as one with the rest as the value
-    ("Date of loss 14/03/2026" printed without a gap), with the label's score."""
+    ("Date of loss 14/03/2026" printed without a gap), with the label's score. The split is
+    taken where the leading words name the field better than the whole segment does."""
     score = label_score(segment.text, names)
-    if score >= MIN_LABEL_SCORE:
-        return segment, None, score
     best: tuple[float, int] | None = None
     for split in range(1, len(segment.words)):
         prefix = " ".join(w.text for w in segment.words[:split])
         prefix_score = label_score(prefix, names)
         if prefix_score >= STRONG_LABEL_SCORE and (best is None or prefix_score > best[0]):
             best = (prefix_score, split)
-    if best is None:
-        return None, None, 0.0
+    if best is None or best[0] <= score:
+        return (segment, None, score) if score >= MIN_LABEL_SCORE else (None, None, 0.0)
     score, split = best
     label = Segment(segment.words[:split], segment.page, segment.line)
     rest = Segment(segment.words[split:], segment.page, segment.line)
