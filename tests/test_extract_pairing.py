@@ -80,3 +80,9 @@ def test_a_value_run_on_into_its_label_is_split_off() -> None:
     result = docvlm.extract(pdf, _schema("First Name", "Last Name"))
     assert result.data == {"f0": "8843.88", "f1": "13938"}
     assert result.fields["/f0"].confidence < 0.9
+
+
+def test_a_stray_mark_between_label_and_value_is_skipped() -> None:
+    pdf = _page([(72, 100, "Porosity"), (160, 100, "-"), (220, 100, "Non Porous")])
+    result = docvlm.extract(pdf, _schema("Porosity"))
+    assert result.data["f0"] == "Non Porous"

@@ -364,6 +364,8 @@ class _Reading:
             ticked = self._ticked_option(label, right, printed)
             if ticked is not None:
                 return ticked
+        while right and not right[0].widget and _fragment(right[0].text):
+            right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
         options: list[tuple[Segment, float, list[int]]] = []
         if rest is not None:
             if self._can_be_value(rest) and not rest.text.startswith("("):
