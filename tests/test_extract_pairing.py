@@ -86,3 +86,11 @@ def test_a_stray_mark_between_label_and_value_is_skipped() -> None:
     pdf = _page([(72, 100, "Porosity"), (160, 100, "-"), (220, 100, "Non Porous")])
     result = docvlm.extract(pdf, _schema("Porosity"))
     assert result.data["f0"] == "Non Porous"
+
+
+def test_an_answer_typed_down_and_right_of_its_label_is_read_unless_a_row_label_owns_it() -> None:
+    pdf = _page([(300, 100, "Approved by:"), (393, 118, "Director of Operations"),
+                 (72, 200, "Brand:"), (72, 218, "Style:"), (130, 218, "HLB - KS")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Approved by:", "Brand:"))
+    assert result.data["f0"] == "Director of Operations"
+    assert result.data["f1"] is None  # "HLB - KS" is the Style row's answer

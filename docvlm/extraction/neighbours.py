@@ -13,6 +13,7 @@ from docvlm.extraction.words import PageWords, Segment
 
 BAND_SLACK = 0.3  # label heights a value's centre may sit above or below the label's box
 BELOW_LINES = 2.5  # label heights between a label and the value under it
+DIAGONAL = 4.0  # label heights past a label's end an answer below it may start
 CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
 ALIGN = 1.2  # line heights a continued line's start may sit from the value's start
 MAX_CONTINUED_LINES = 10
@@ -35,12 +36,20 @@ def right_of(page: PageWords, label: Segment) -> list[Segment]:
 
 
 def below(page: PageWords, label: Segment) -> Segment | None:
-    """The nearest segment under `label` that overlaps it horizontally and is not far below."""
+    """The nearest segment under `label` that overlaps it horizontally, or starts just past
+    its end with nothing left of it (an answer typed down and to the right), and is not far
+    below."""
     x0, _, x1, y1 = label.bbox
+    segments = _segments(page)
     under = [
         s
-        for s in _segments(page)
-        if s.bbox[1] >= y1 - 0.3 * label.height and s.bbox[0] < x1 and x0 < s.bbox[2]
+        for s in segments
+        if s.bbox[1] >= y1 - 0.3 * label.height
+        and x0 < s.bbox[2]
+        and (
+            s.bbox[0] < x1
+            or (s.bbox[0] <= x1 + DIAGONAL * label.height and not _row_has_left(segments, s, x0))
+        )
     ]
     if not under:
         return None
