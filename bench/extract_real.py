@@ -15,6 +15,7 @@ Sets (ground truth never comes from docvlm):
 Across all sets no value returned with confidence ≥ 0.9 may be wrong ("confident wrong").
 
     python bench/extract_real.py --funsd /path/to/FUNSD/training_data --funsd-count 40
+    python bench/extract_real.py --sets funsd --funsd ... --funsd-skip 40  # does a gain carry?
 """
 
 from __future__ import annotations
@@ -81,12 +82,13 @@ def acroform_cases(flatten: bool) -> list[Case]:
 # --- funsd ------------------------------------------------------------------------------
 
 
-def funsd_cases(folder: Path, count: int) -> list[Case]:
-    """Question→answer links of FUNSD training pages as fields titled by the question."""
+def funsd_cases(folder: Path, count: int, skip: int = 0) -> list[Case]:
+    """Question→answer links of FUNSD training pages (`count` pages after the first `skip`, in
+    file-name order) as fields titled by the question."""
     if "testing" in str(folder):
         raise SystemExit("FUNSD's test split is held out: pass the training_data folder")
     cases = []
-    for annotation in sorted((folder / "annotations").glob("*.json"))[:count]:
+    for annotation in sorted((folder / "annotations").glob("*.json"))[skip : skip + count]:
         form = json.loads(annotation.read_text())["form"]
         by_id = {entity["id"]: entity for entity in form}
         properties: dict[str, Any] = {}
@@ -402,6 +404,9 @@ def main() -> None:
         "--funsd", type=Path, help="FUNSD training_data folder (images/, annotations/)"
     )
     parser.add_argument("--funsd-count", type=int, default=40)
+    parser.add_argument(
+        "--funsd-skip", type=int, default=0, help="pages to skip first (40: the dev-check pages)"
+    )
     parser.add_argument("--receipts", type=int, default=8)
     parser.add_argument(
         "--baseline", default="main", help='git ref whose docvlm is the baseline ("" skips it)'
@@ -421,7 +426,7 @@ def main() -> None:
     if "flattened" in wanted:
         cases += acroform_cases(flatten=True)
     if "funsd" in wanted and args.funsd:
-        cases += funsd_cases(args.funsd, args.funsd_count)
+        cases += funsd_cases(args.funsd, args.funsd_count, args.funsd_skip)
     if "formats" in wanted:
         cases += format_cases()
     if "receipts" in wanted:

@@ -1,0 +1,103 @@
+"""Where a label's value can be printed, by geometry alone: right of it on the same band, the
+block under it, and the lines that continue a value.
+
+Bands, not line indices: a typed or handwritten answer sits a few points above or below its
+printed label, so grouping words into lines can put the two on different lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from docvlm.extraction.words import PageWords, Segment
+
+BAND_SLACK = 0.3  # label heights a value's centre may sit above or below the label's box
+BELOW_LINES = 2.5  # label heights between a label and the value under it
+DIAGONAL = 4.0  # label heights past a label's end an answer below it may start
+CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
+ALIGN = 1.2  # line heights a continued line's start may sit from the value's start
+MAX_CONTINUED_LINES = 10
+
+
+def _segments(page: PageWords) -> list[Segment]:
+    return [segment for line in page.lines for segment in line]
+
+
+def right_of(page: PageWords, label: Segment) -> list[Segment]:
+    """Segments right of `label` whose centre lies in its band, left to right."""
+    x0, y0, x1, y1 = label.bbox
+    slack = BAND_SLACK * label.height
+    band = [
+        s
+        for s in _segments(page)
+        if s.bbox[0] >= x1 - 1 and y0 - slack <= (s.bbox[1] + s.bbox[3]) / 2 <= y1 + slack
+    ]
+    return sorted(band, key=lambda s: s.bbox[0])
+
+
+def below(page: PageWords, label: Segment) -> Segment | None:
+    """The nearest segment under `label` that overlaps it horizontally, or starts just past
+    its end with nothing left of it (an answer typed down and to the right), and is not far
+    below."""
+    x0, _, x1, y1 = label.bbox
+    segments = _segments(page)
+    under = [
+        s
+        for s in segments
+        if s.bbox[1] >= y1 - 0.3 * label.height
+        and x0 < s.bbox[2]
+        and (
+            s.bbox[0] < x1
+            or (s.bbox[0] <= x1 + DIAGONAL * label.height and not _row_has_left(segments, s, x0))
+        )
+    ]
+    if not under:
+        return None
+    nearest = min(under, key=lambda s: s.bbox[1])
+    return nearest if nearest.bbox[1] - y1 <= BELOW_LINES * label.height else None
+
+
+def continuation(
+    page: PageWords, value: Segment, row_start: float, stops: Callable[[Segment], bool]
+) -> list[Segment]:
+    """The lines continuing `value` (a wrapped address, a paragraph answer): each is the next
+    segment down that overlaps the value's column, starts where the value starts, follows
+    without a gap, is not a stop (a label, a widget, a check box) and has nothing printed
+    left of it from `row_start` on: there, the next row's own label would be."""
+    lines: list[Segment] = []
+    previous = value
+    left, right = value.bbox[0], value.bbox[2]
+    segments = _segments(page)
+    while len(lines) < MAX_CONTINUED_LINES:
+        top = previous.bbox[3] - 0.3 * previous.height
+        under = [
+            s
+            for s in segments
+            if s.bbox[1] >= top and s is not previous and s.bbox[0] < right and left < s.bbox[2]
+        ]
+        if not under:
+            break
+        nearest = min(under, key=lambda s: s.bbox[1])
+        aligned = abs(nearest.bbox[0] - left) <= ALIGN * value.height
+        if (
+            not aligned
+            or nearest.bbox[1] - previous.bbox[3] > CONTINUED_GAP * value.height
+            or stops(nearest)
+            or _row_has_left(segments, nearest, row_start)
+        ):
+            break
+        lines.append(nearest)
+        previous = nearest
+        right = max(right, nearest.bbox[2])
+    return lines
+
+
+def _row_has_left(segments: list[Segment], segment: Segment, row_start: float) -> bool:
+    x0, y0, _, y1 = segment.bbox
+    slack = BAND_SLACK * segment.height
+    return any(
+        s.bbox[2] <= x0 + 1
+        and s.bbox[0] >= row_start - segment.height
+        and y0 - slack <= (s.bbox[1] + s.bbox[3]) / 2 <= y1 + slack
+        for s in segments
+    )

@@ -1,0 +1,96 @@
+"""Label–value pairing on printed forms: where a value sits, how far it reaches, how sure it is."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pymupdf
+
+import docvlm
+from docvlm.extraction.pairing import pair_fields
+from docvlm.extraction.schema import load_schema
+from docvlm.extraction.words import PageWords, Word
+
+
+def _page(texts: list[tuple[float, float, str]]) -> bytes:
+    """A born-digital page with each text at its (x, baseline y)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    for x, y, text in texts:
+        page.insert_text((x, y), text, fontname="helv", fontsize=11)
+    return doc.tobytes()
+
+
+def _schema(*titles: str) -> dict:
+    properties = {f"f{i}": {"type": ["string", "null"], "title": t} for i, t in enumerate(titles)}
+    return {"type": "object", "properties": properties}
+
+
+def test_a_value_typed_below_its_labels_baseline_is_read_from_the_labels_band() -> None:
+    # A typewriter's answer sits a few points off the printed label's line.
+    pdf = _page([(72, 100, "Supervisor:"), (200, 109, "J. S. Wigand"),
+                 (72, 130, "Suggestion:"), (200, 130, "Delete the coal analyses")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Supervisor:", "Suggestion:"))
+    assert result.data == {"f0": "J. S. Wigand", "f1": "Delete the coal analyses"}
+
+
+def test_a_wrapped_answer_is_read_whole_and_stops_at_the_next_rows_label() -> None:
+    pdf = _page([(72, 100, "Brand:"), (200, 100, "PHOENIX"),
+                 (72, 114, "Style"), (200, 114, "HLB - KS"),
+                 (72, 160, "Comments:"), (200, 160, "The sample was"),
+                 (200, 174, "received late and"), (200, 188, "tested twice."),
+                 (72, 230, "Approved:"), (200, 230, "yes")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Brand", "Comments"))
+    assert result.data["f0"] == "PHOENIX"  # "HLB - KS" answers the unlisted "Style" row
+    assert result.data["f1"] == "The sample was received late and tested twice."
+
+
+def test_words_printed_just_after_a_value_belong_to_it() -> None:
+    pdf = _page([(72, 100, "Laboratory:"), (200, 100, "One"), (238, 100, "Tray"),
+                 (420, 100, "Shipping:"), (500, 100, "Routh")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Laboratory", "Shipping"))
+    assert result.data == {"f0": "One Tray", "f1": "Routh"}
+
+
+def test_the_rest_of_a_fields_own_label_is_not_its_value() -> None:
+    pdf = _page([(72, 100, "This Change:"), (150, 100, "(From Current Budget)"),
+                 (72, 116, "+14,165.00")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("This Change: (From Current Budget)"))
+    assert result.data["f0"] == "+14,165.00"
+    assert result.fields["/f0"].confidence < 0.9  # free text under its label
+
+
+def _ocr_page(words: list[Word]) -> PageWords:
+    scan = SimpleNamespace(pdf_page=None)  # an image page: no text layer, no widgets
+    return PageWords(1, "ocr", words, scan)  # type: ignore[arg-type]
+
+
+def test_one_misread_word_lowers_an_ocr_value_but_does_not_drop_it() -> None:
+    words = [Word("Contact:", (72, 100, 120, 111), 0.96), Word("Larry", (200, 100, 230, 111), 0.95),
+             Word("Odum", (234, 100, 262, 111), 0.2)]  # fmt: skip
+    schema = load_schema(_schema("Contact"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Larry Odum"
+    assert 0.4 <= found["/f0"].confidence < 0.7
+
+
+def test_a_value_run_on_into_its_label_is_split_off() -> None:
+    # A filled field baked into the page: the value sits right after the label, no gap.
+    pdf = _page([(57, 100, "First Name 8843.88"), (216, 100, "Last Name 13938")])
+    result = docvlm.extract(pdf, _schema("First Name", "Last Name"))
+    assert result.data == {"f0": "8843.88", "f1": "13938"}
+    assert result.fields["/f0"].confidence < 0.9
+
+
+def test_a_stray_mark_between_label_and_value_is_skipped() -> None:
+    pdf = _page([(72, 100, "Porosity"), (160, 100, "-"), (220, 100, "Non Porous")])
+    result = docvlm.extract(pdf, _schema("Porosity"))
+    assert result.data["f0"] == "Non Porous"
+
+
+def test_an_answer_typed_down_and_right_of_its_label_is_read_unless_a_row_label_owns_it() -> None:
+    pdf = _page([(300, 100, "Approved by:"), (393, 118, "Director of Operations"),
+                 (72, 200, "Brand:"), (72, 218, "Style:"), (130, 218, "HLB - KS")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Approved by:", "Brand:"))
+    assert result.data["f0"] == "Director of Operations"
+    assert result.data["f1"] is None  # "HLB - KS" is the Style row's answer
