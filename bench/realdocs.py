@@ -179,7 +179,7 @@ def block_words(block: Block) -> Counter[str]:
             counted += words(cell.text)
     else:
         counted += words(block.text)
-    for label in getattr(block, "labels", None) or []:
+    for label in block.labels:
         counted += words(label)
     return counted
 

@@ -137,6 +137,7 @@ class Block(BaseModel):
     ordered: bool = False  # list items: numbered or bulleted
     table: Table | None = None
     key: str | None = None  # key-value blocks: the label; `text` holds the value
+    labels: list[str] = Field(default_factory=list)  # figures: words drawn inside (axis ticks)
     flags: list[str] = Field(default_factory=list)  # e.g. "malformed", "truncated"
 
     def to_markdown(self, number: int = 1) -> str:

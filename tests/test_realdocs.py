@@ -23,15 +23,14 @@ FILES, TESTS = SPLITS["dev"]
 
 _SPLIT_ROW = "a label wrapped over two lines whose figures sit on its second line"
 _FOUR_COLUMNS = "four columns of short ballot lines are read across as rows"
-_FIGURE_LABELS = "figure labels are in its markdown (alt text), ticks outside its frame in the text"
+_FIGURE_TICKS = "a chart's tick labels printed outside its frame are read as text"
 _TWO_LINE_RECORDS = "records printed over two lines are not read as one table row"
 KNOWN_GAPS = {
     "la-4col": _FOUR_COLUMNS,
     "la-4col2": _FOUR_COLUMNS,
     "la-4col3": _FOUR_COLUMNS,
     "camelot-12s0324-camelot-33": _SPLIT_ROW,
-    "v-us-023-2-14": _FIGURE_LABELS,
-    "v-ag-energy-1-7": _FIGURE_LABELS,
+    "v-us-023-2-14": _FIGURE_TICKS,
     "v-sanjose-1-6": _TWO_LINE_RECORDS,
 }
 

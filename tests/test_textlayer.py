@@ -325,7 +325,12 @@ def test_chart_labels_become_one_figure_beside_the_running_text(tmp_path):
     pdf.save(path)
     blocks = _page_blocks(path)
     figures = [b for b in blocks if b.type == BlockType.FIGURE]
-    assert len(figures) == 1 and "2.60" in figures[0].text and "J F M" in figures[0].text
+    assert (
+        len(figures) == 1
+        and "2.60" in figures[0].labels
+        and "J F M A M J J A S O N D" in figures[0].labels
+    )
+    assert figures[0].text == "" and "2.60" not in figures[0].to_markdown()
     paragraphs = " ".join(b.text for b in blocks if b.type == BlockType.PARAGRAPH)
     assert paragraphs.count("soybean oil stayed flat") == 8 and "2.40" not in paragraphs
 

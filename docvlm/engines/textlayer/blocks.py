@@ -15,7 +15,7 @@ from itertools import pairwise
 import pymupdf
 
 from docvlm.document import BBox, Block, BlockType
-from docvlm.engines.textlayer.figures import FigureRegion, label_text
+from docvlm.engines.textlayer.figures import FigureRegion, figure_labels_text
 from docvlm.engines.textlayer.forms import FormField
 from docvlm.engines.textlayer.lines import MARKER, Line, is_cjk, span_sizes
 from docvlm.engines.textlayer.tables import TableRegion, table_text
@@ -105,7 +105,8 @@ def build_blocks(
             if pending:
                 blocks.append(_finish(pending, page_number))
             pending, list_indents = None, []
-            blocks.append(_block(BlockType.FIGURE, label_text(item), item.page_bbox, page_number))
+            labels = figure_labels_text(item)
+            blocks.append(_block(BlockType.FIGURE, "", item.page_bbox, page_number, labels=labels))
             continue
         if isinstance(item, FormField):
             if pending:

@@ -83,7 +83,7 @@ def _running_text(text: str) -> bool:
     return sum(len(word) >= 3 for word in text.split()) > MAX_LABEL_WORDS
 
 
-def label_text(figure: FigureRegion) -> str:
+def figure_labels_text(figure: FigureRegion) -> list[str]:
     """The labels in reading order, top to bottom and left to right."""
     ordered = sorted(figure.labels, key=lambda ln: (round(ln.page_bbox[1]), ln.page_bbox[0]))
-    return " ".join(ln.text.strip() for ln in ordered)
+    return [ln.text.strip() for ln in ordered]
