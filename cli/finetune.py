@@ -119,6 +119,15 @@ def finetune(
     system_turn: bool = typer.Option(
         True, help="--no-system-turn: prompts without GOT's system turn (--preset only)."
     ),
+    anchor_grid: int = typer.Option(
+        1000, help="Anchor positions on a 0–N grid; 0 drops them (--preset only)."
+    ),
+    join_anchor_lines: bool = typer.Option(
+        False, help="One anchor line per page line, not per segment (--preset only)."
+    ),
+    prompt_loss: bool = typer.Option(
+        False, help="Predict the prompt's text (anchors, query) too, not only the target."
+    ),
     resume: bool = typer.Option(False, help="Continue from the last checkpoint in --out."),
     seed: int = typer.Option(0, help="Seed for init and data order."),
 ) -> None:
@@ -163,6 +172,9 @@ def finetune(
         image_size=image_size,
         positions=positions,  # type: ignore[arg-type]
         system_turn=system_turn,
+        anchor_grid=anchor_grid,
+        join_anchor_lines=join_anchor_lines,
+        prompt_loss=prompt_loss,
         resume=resume,
         seed=seed,
     )
