@@ -130,10 +130,17 @@ def finetune(
     ),
     resume: bool = typer.Option(False, help="Continue from the last checkpoint in --out."),
     seed: int = typer.Option(0, help="Seed for init and data order."),
+    mix_base: float = typer.Option(
+        0.0,
+        help="--task fields with --model docvlm-forms-tiny: train on this many of the base's "
+        "own synthetic forms per row too, so the fine-tune keeps the base's layouts.",
+    ),
 ) -> None:
     """Fine-tune a model (full, LoRA or QLoRA) on a manifest; runs under `accelerate launch`."""
     if task == "fields":
-        _finetune_fields(train, out, model, anchors, max_minutes, epochs, lr, batch_size, seed)
+        _finetune_fields(
+            train, out, model, anchors, max_minutes, epochs, lr, batch_size, seed, mix_base
+        )
         return
     if task != "generate":
         typer.echo(f"docvlm: error: unknown --task {task!r}: use generate or fields", err=True)
@@ -186,7 +193,7 @@ def finetune(
 
 def _finetune_fields(
     train: Path, out: Path, model: Path | None, anchors: str | None, max_minutes: float | None,
-    epochs: float | None, lr: float | None, batch_size: int | None, seed: int,
+    epochs: float | None, lr: float | None, batch_size: int | None, seed: int, mix_base: float,
 ) -> None:  # fmt: skip
     import sys
 
@@ -198,6 +205,7 @@ def _finetune_fields(
             train=train, out=out, model=str(model) if model else None, anchors=anchors,
             max_minutes=max_minutes, epochs=epochs or FieldsConfig.epochs,
             lr=lr or FieldsConfig.lr, batch_size=batch_size or FieldsConfig.batch_size, seed=seed,
+            mix_base=mix_base,
             command="docvlm " + " ".join(sys.argv[1:]),
         )  # fmt: skip
         result = train_fields(config)
