@@ -6,7 +6,7 @@ The smallest setting seen to learn within two CPU-minutes of one thread: 128 px 
 vision branch frozen (the values are in the anchors), anchors as text lines without positions
 (`--anchor-grid 0 --join-anchor-lines`), the loss on the prompt too (`--prompt-loss`), a
 128-wide decoder, 1,000 steps of 8 at 3e-3. Measured there: name and city 100 %, the code (a
-copy of unseen digits) not yet; it needs longer (bench/finetune_forms.py, the generative row).
+copy of unseen digits) not yet, nor at 2,500 steps (bench/finetune_forms.py, generative row).
 """
 
 from __future__ import annotations
