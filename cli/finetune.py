@@ -119,12 +119,28 @@ def finetune(
     system_turn: bool = typer.Option(
         True, help="--no-system-turn: prompts without GOT's system turn (--preset only)."
     ),
+    anchor_grid: int = typer.Option(
+        1000, help="Anchor positions on a 0–N grid; 0 drops them (--preset only)."
+    ),
+    join_anchor_lines: bool = typer.Option(
+        False, help="One anchor line per page line, not per segment (--preset only)."
+    ),
+    prompt_loss: bool = typer.Option(
+        False, help="Predict the prompt's text (anchors, query) too, not only the target."
+    ),
     resume: bool = typer.Option(False, help="Continue from the last checkpoint in --out."),
     seed: int = typer.Option(0, help="Seed for init and data order."),
+    mix_base: float = typer.Option(
+        0.0,
+        help="--task fields with --model docvlm-forms-tiny: train on this many of the base's "
+        "own synthetic forms per row too, so the fine-tune keeps the base's layouts.",
+    ),
 ) -> None:
     """Fine-tune a model (full, LoRA or QLoRA) on a manifest; runs under `accelerate launch`."""
     if task == "fields":
-        _finetune_fields(train, out, model, anchors, max_minutes, epochs, lr, batch_size, seed)
+        _finetune_fields(
+            train, out, model, anchors, max_minutes, epochs, lr, batch_size, seed, mix_base
+        )
         return
     if task != "generate":
         typer.echo(f"docvlm: error: unknown --task {task!r}: use generate or fields", err=True)
@@ -163,6 +179,9 @@ def finetune(
         image_size=image_size,
         positions=positions,  # type: ignore[arg-type]
         system_turn=system_turn,
+        anchor_grid=anchor_grid,
+        join_anchor_lines=join_anchor_lines,
+        prompt_loss=prompt_loss,
         resume=resume,
         seed=seed,
     )
@@ -174,7 +193,7 @@ def finetune(
 
 def _finetune_fields(
     train: Path, out: Path, model: Path | None, anchors: str | None, max_minutes: float | None,
-    epochs: float | None, lr: float | None, batch_size: int | None, seed: int,
+    epochs: float | None, lr: float | None, batch_size: int | None, seed: int, mix_base: float,
 ) -> None:  # fmt: skip
     import sys
 
@@ -186,6 +205,7 @@ def _finetune_fields(
             train=train, out=out, model=str(model) if model else None, anchors=anchors,
             max_minutes=max_minutes, epochs=epochs or FieldsConfig.epochs,
             lr=lr or FieldsConfig.lr, batch_size=batch_size or FieldsConfig.batch_size, seed=seed,
+            mix_base=mix_base,
             command="docvlm " + " ".join(sys.argv[1:]),
         )  # fmt: skip
         result = train_fields(config)

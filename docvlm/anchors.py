@@ -8,7 +8,9 @@ here, the same way at training and at inference.
 
 Positions are on a 0–1000 grid of the page (x across, y down), like GOT's boxes. A line is one
 segment of the page (a run of words with no wide gap: a label, a value, or both), at its
-top-left corner.
+top-left corner. `AnchorFormat` makes the text shorter for small models trained from scratch:
+a coarser grid (`grid=0` drops positions) and one line per page line, its segments joined by
+a space.
 
 Truncation rule (`anchor_text`): lines are kept whole, top to bottom and left to right, each
 costing its own tokens plus one for the newline before it; the first line that would push the
@@ -32,6 +34,22 @@ DEFAULT_MAX_TOKENS = 1024
 CHECKED, UNCHECKED = "[x]", "[ ]"
 GRID = 1000
 MIN_BOX, MAX_BOX = 5.0, 16.0  # side in points of a drawn square read as a check box
+
+
+@dataclass(frozen=True)
+class AnchorFormat:
+    """How anchor words become prompt lines: positions on a 0–`grid` grid (0: no positions),
+    one line per segment or, with `join_lines`, per page line."""
+
+    grid: int = GRID
+    join_lines: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.grid <= GRID:
+            raise DocVLMError(f"anchor grid {self.grid}: use 0 (no positions) to {GRID}")
+
+
+DEFAULT_FORMAT = AnchorFormat()
 
 
 @dataclass
@@ -145,16 +163,21 @@ def split_after_colon(text: str, box: BBox) -> list[tuple[str, BBox]]:
     return [(head + colon, (x0, y0, cut, y1)), *split_after_colon(tail, (cut, y0, x1, y1))]
 
 
-def anchor_lines(anchors: PageAnchors) -> list[str]:
-    """One `[x,y]text` line per segment, at the segment's top-left on the 0–1000 grid."""
+def anchor_lines(anchors: PageAnchors, form: AnchorFormat = DEFAULT_FORMAT) -> list[str]:
+    """One `[x,y]text` line per segment (or page line), at its top-left on the grid."""
     lines: list[str] = []
     current = -1
     for word in anchors.words:
-        if word.segment != current:
-            current = word.segment
-            lines.append(f"[{word.grid[0]},{word.grid[1]}]{word.text}")
-        else:
+        started = word.line if form.join_lines else word.segment
+        if started == current:
             lines[-1] += " " + word.text
+            continue
+        current = started
+        position = ""
+        if form.grid:
+            x, y = (round(v * form.grid / GRID) for v in word.grid[:2])
+            position = f"[{x},{y}]"
+        lines.append(position + word.text)
     return lines
 
 
@@ -162,6 +185,7 @@ def anchor_text(
     anchors: PageAnchors,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     count_tokens: Callable[[str], int] | None = None,
+    form: AnchorFormat = DEFAULT_FORMAT,
 ) -> str:
     """The anchor lines joined by newlines, cut by the module's truncation rule.
 
@@ -171,7 +195,7 @@ def anchor_text(
     count = count_tokens or (lambda text: len(text.encode("utf-8")))
     kept: list[str] = []
     used = 0
-    for line in anchor_lines(anchors):
+    for line in anchor_lines(anchors, form):
         cost = count(line) + (1 if kept else 0)
         if used + cost > max_tokens:
             break

@@ -1,7 +1,9 @@
 """Manifest examples → model inputs: the inference processor's views and prompt, loss on targets.
 
 The prompt (system, image slots, query) and every image token are labelled -100, so the loss
-counts only the target tokens and the closing `<|im_end|>` the model must learn to emit.
+counts only the target tokens and the closing `<|im_end|>` the model must learn to emit. With
+`prompt_loss` the prompt's text tokens are predicted too (image tokens never are): a model
+trained from scratch then learns the page text it must copy from, not only the answer.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from docvlm.anchors import DEFAULT_MAX_TOKENS, anchor_text
-from docvlm.model.processing_docvlm import DocVLMProcessor, build_query
+from docvlm.anchors import DEFAULT_MAX_TOKENS, AnchorFormat, anchor_text
+from docvlm.model.processing_docvlm import IMG_END, IMG_START, DocVLMProcessor, build_query
 from docvlm.sources import DEFAULT_SIZE
 
 from .manifest import OCR_QUERY, Example, Glyph, ManifestError
@@ -30,11 +32,12 @@ def encode_example(
     target_text: str | None,
     max_length: int | None = None,
     anchors: str | None = None,
+    prompt_loss: bool = False,
 ) -> dict[str, Any]:
     """input_ids, labels, pixel values and views of one example, as inference would build them.
 
     With `target_text=None` only the prompt is encoded (for generation); `anchors` is the page's
-    anchor text (`example_anchor_text`).
+    anchor text (`example_anchor_text`); `prompt_loss` labels the prompt's text tokens too.
     """
     crop = processor.image_processor.crop_to_patches
     if query == OCR_QUERY:
@@ -54,9 +57,14 @@ def encode_example(
                 f"raise --max-length above {max_length} or lower the number of tiles"
             )
         target_ids = target_ids[: max_length - len(prompt_ids)]
+    prompt_labels = [IGNORE_INDEX] * len(prompt_ids)
+    if prompt_loss:
+        image_ids = {processor.image_token_id, *processor.tokenizer.convert_tokens_to_ids(
+            [IMG_START, IMG_END])}  # fmt: skip
+        prompt_labels = [IGNORE_INDEX if i in image_ids else i for i in prompt_ids]
     return {
         "input_ids": torch.tensor(prompt_ids + target_ids),
-        "labels": torch.tensor([IGNORE_INDEX] * len(prompt_ids) + target_ids),
+        "labels": torch.tensor(prompt_labels + target_ids),
         "num_views": num_views,
         **{name: tensor for name, tensor in vision.items()},
     }
@@ -66,14 +74,15 @@ def example_anchor_text(
     example: Example, processor: DocVLMProcessor, max_tokens: int = DEFAULT_MAX_TOKENS
 ) -> str | None:
     """The anchor text the prompt of `example` carries (None where its row has no anchors),
-    within `max_tokens` of the processor's tokenizer."""
+    within `max_tokens` of the processor's tokenizer, in the processor's anchor format."""
     if example.anchors in (None, "none"):
         return None
 
     def count(text: str) -> int:
         return len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    return anchor_text(example.page_anchors(), max_tokens, count)
+    form = AnchorFormat(**processor.anchor_format)
+    return anchor_text(example.page_anchors(), max_tokens, count, form)
 
 
 # Two stride-2 3×3 convs centre token t on patch 4t: its receptive field starts 3/8 of a cell
@@ -142,12 +151,14 @@ class ManifestDataset(Dataset):
         max_length: int | None = None,
         render_size: int = DEFAULT_SIZE,
         glyph_slots: int = 0,
+        prompt_loss: bool = False,
     ) -> None:
         self.examples = list(examples)
         self.processor = processor
         self.max_length = max_length
         self.render_size = render_size
         self.glyph_slots = glyph_slots
+        self.prompt_loss = prompt_loss
         self._char_ids: dict[str, int | None] = {}
         self._anchors: dict[int, str | None] = {}
 
@@ -161,7 +172,7 @@ class ManifestDataset(Dataset):
             self._anchors[index] = example_anchor_text(example, self.processor)
         encoded = encode_example(
             self.processor, image, example.query, example.target_text, self.max_length,
-            self._anchors[index],
+            self._anchors[index], self.prompt_loss,
         )  # fmt: skip
         if self.glyph_slots and example.glyphs is not None:
             if encoded["num_views"] != 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from docvlm.metrics import (
     FieldScores,
     character_error_rate,
     field_scores,
+    flatten_fields,
     normalized_edit_distance,
     teds,
     word_error_rate,
@@ -106,6 +108,21 @@ def score_example(prediction: str, target: str | dict[str, Any]) -> dict[str, fl
         ]
         scores["teds"] = sum(pairs) / len(pairs)
     return scores
+
+
+def prior_accuracy(train: Sequence[Example], test: Sequence[Example]) -> float:
+    """Field accuracy of answering every field with its commonest training value: what a model
+    that ignores the page scores."""
+    counts: dict[str, Counter] = {}
+    for example in train:
+        for path, value in flatten_fields(example.target).items():
+            counts.setdefault(path, Counter())[value] += 1
+    hits = [
+        path in counts and counts[path].most_common(1)[0][0] == value
+        for example in test
+        for path, value in flatten_fields(example.target).items()
+    ]
+    return sum(hits) / max(len(hits), 1)
 
 
 def parse_json_prediction(text: str) -> Any | None:

@@ -36,11 +36,16 @@ FREEZABLE = {
 
 
 def new_model(
-    preset: str, *, system_prompt: str = SYSTEM_PROMPT, **overrides: Any
+    preset: str,
+    *,
+    system_prompt: str = SYSTEM_PROMPT,
+    anchor_format: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> tuple[DocVLMForConditionalGeneration, DocVLMProcessor]:
     """A randomly initialized preset with the bundled byte-level tokenizer (training from zero).
 
-    `system_prompt=""` drops GOT's system turn from every prompt the model will see.
+    `system_prompt=""` drops GOT's system turn from every prompt the model will see;
+    `anchor_format` (`docvlm.anchors.AnchorFormat` fields) is how its prompts write anchors.
     """
     tokenizer = AutoTokenizer.from_pretrained(TOKENIZER_DIR, local_files_only=True)
     ids = {
@@ -54,7 +59,11 @@ def new_model(
     model = DocVLMForConditionalGeneration(config)
     normalization = SAM_NORMALIZATION.get(preset, SAM_NORMALIZATION["tiny"])
     processor = DocVLMProcessor.from_config(
-        config, tokenizer, normalization=normalization, system_prompt=system_prompt
+        config,
+        tokenizer,
+        normalization=normalization,
+        system_prompt=system_prompt,
+        anchor_format=anchor_format,
     )
     return model, processor
 
@@ -154,6 +163,7 @@ def resize_vision(
         normalization,
         max_tiles=image_processor.max_patches,
         system_prompt=processor.system_prompt,
+        anchor_format=processor.anchor_format,
     )
 
 

@@ -20,6 +20,7 @@ from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from docvlm.anchors import DEFAULT_FORMAT, GRID, AnchorFormat
 from docvlm.errors import DocVLMError
 from docvlm.model.processing_docvlm import SYSTEM_PROMPT
 from docvlm.model.runtime import load_runtime
@@ -93,6 +94,12 @@ class TrainConfig:
     positions: Positions = "interpolate"
     # False drops GOT's system turn from the prompts of a model trained from --preset.
     system_turn: bool = True
+    # How a --preset model's prompts write anchors (`docvlm.anchors.AnchorFormat`): positions
+    # on a 0–anchor_grid grid (0: none), one line per page line. Shorter prompts copy sooner.
+    anchor_grid: int = GRID
+    join_anchor_lines: bool = False
+    # Predict the prompt's text tokens too, not only the target (`finetune.data`).
+    prompt_loss: bool = False
     seed: int = 0
     num_workers: int = 0
     render_size: int = DEFAULT_SIZE
@@ -112,6 +119,18 @@ class TrainConfig:
             raise DocVLMError(f"unknown --positions {self.positions!r}: use interpolate or tile")
         if not self.system_turn and self.model is not None:
             raise DocVLMError("--no-system-turn starts a --preset model: a saved one keeps its own")
+        if self.anchor_format and self.model is not None:
+            raise DocVLMError(
+                "--anchor-grid / --join-anchor-lines start a --preset model: a saved one keeps "
+                "its own anchor format"
+            )
+        AnchorFormat(**self.anchor_format)  # raises on a grid out of range
+
+    @property
+    def anchor_format(self) -> dict[str, Any]:
+        """The AnchorFormat fields that differ from the default (what the processor stores)."""
+        chosen = {"grid": self.anchor_grid, "join_lines": self.join_anchor_lines}
+        return {k: v for k, v in chosen.items() if v != getattr(DEFAULT_FORMAT, k)}
 
 
 @dataclass
@@ -137,8 +156,9 @@ def train(config: TrainConfig) -> TrainResult:
     examples = read_manifest(config.train)
     glyph_slots = config.glyph_slots if config.glyph_weight else 0
     dataset = ManifestDataset(
-        examples, processor, config.max_length, config.render_size, glyph_slots
-    )
+        examples, processor, config.max_length, config.render_size, glyph_slots,
+        config.prompt_loss,
+    )  # fmt: skip
     collate = Collator(processor.tokenizer.pad_token_id)
     micro_per_epoch = math.ceil(len(dataset) / config.batch_size)
     steps_per_epoch = max(1, micro_per_epoch // config.grad_accum)
@@ -302,7 +322,10 @@ def _build_model(config: TrainConfig) -> tuple[Any, Any]:
     if config.model is None:
         system_prompt = SYSTEM_PROMPT if config.system_turn else ""
         model, processor = new_model(
-            config.preset, system_prompt=system_prompt, **config.preset_overrides
+            config.preset,
+            system_prompt=system_prompt,
+            anchor_format=config.anchor_format,
+            **config.preset_overrides,
         )
     else:
         # Weights train in float32 (accelerate moves them and applies --bf16); QLoRA's NF4

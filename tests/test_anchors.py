@@ -10,6 +10,7 @@ from PIL import Image
 from docvlm.anchors import (
     CHECKED,
     UNCHECKED,
+    AnchorFormat,
     anchor_lines,
     anchor_text,
     page_anchors,
@@ -85,6 +86,31 @@ def test_budget_keeps_whole_leading_lines(claim_anchors) -> None:
     assert kept == lines[: len(kept)]
     assert sum(len(line.split()) for line in kept) + len(kept) - 1 <= 40
     assert anchor_text(anchors, max_tokens=1) == ""
+
+
+def test_anchor_format_coarsens_or_drops_positions_and_joins_lines(
+    claim_anchors, tmp_path: Path, processor
+) -> None:
+    _, anchors = claim_anchors
+    segments = anchor_lines(anchors)
+    coarse = anchor_lines(anchors, AnchorFormat(grid=100))
+    assert [line.split("]", 1)[1] for line in coarse] == [s.split("]", 1)[1] for s in segments]
+    x, y = (int(v) for v in segments[0][1:].split("]")[0].split(","))
+    assert coarse[0].startswith(f"[{round(x / 10)},{round(y / 10)}]")
+    joined = anchor_lines(anchors, AnchorFormat(grid=0, join_lines=True))
+    assert len(joined) == len({word.line for word in anchors.words}) < len(segments)
+    assert " ".join(joined) == " ".join(w.text for w in anchors.words)  # no positions left
+    with pytest.raises(DocVLMError, match="anchor grid"):
+        AnchorFormat(grid=2000)
+    # The processor a model is saved with carries its format to inference.
+    compact = DocVLMProcessor.from_config(TinyConfig(), anchor_format={"grid": 0})
+    compact.save_pretrained(tmp_path)
+    loaded = DocVLMProcessor.from_pretrained(tmp_path)
+    manifest = synth_forms(tmp_path / "forms", 1, ("toy",), seed=1, anchors="text")
+    example = read_manifest(manifest)[0]
+    assert example_anchor_text(example, loaded) == example_anchor_text(example, compact)
+    assert example_anchor_text(example, loaded) != example_anchor_text(example, processor)
+    assert "[" not in example_anchor_text(example, loaded)
 
 
 def test_scanned_page_anchors_come_from_ocr() -> None:

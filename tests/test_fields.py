@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,14 @@ from typer.testing import CliRunner
 import docvlm
 from cli.app import app
 from docvlm.finetune.builders import synth_forms
+from docvlm.finetune.evaluate import prior_accuracy
 from docvlm.finetune.manifest import read_manifest
 from docvlm.finetune.synth import form_schema
 from docvlm.forms.evaluate import evaluate_fields
 from docvlm.forms.extract import FormModelWarning
 from docvlm.forms.tagger import is_form_model, load_form_model
 from docvlm.forms.train import FieldsConfig, train_fields
-from docvlm.metrics import field_scores, flatten_fields
+from docvlm.metrics import field_scores
 
 LAYOUT = "t3"
 # Training for half a CPU-minute is the point of the first test; the others reuse that model.
@@ -49,16 +49,7 @@ def _accuracy(manifest: Path, model) -> float:
 
 
 def _prior(train: Path, test: Path) -> float:
-    counts: dict[str, Counter] = {}
-    for example in read_manifest(train):
-        for path, value in flatten_fields(example.target).items():
-            counts.setdefault(path, Counter())[value] += 1
-    hits = total = 0
-    for example in read_manifest(test):
-        for path, value in flatten_fields(example.target).items():
-            total += 1
-            hits += path in counts and counts[path].most_common(1)[0][0] == value
-    return hits / total
+    return prior_accuracy(read_manifest(train), read_manifest(test))
 
 
 def test_learns_a_layout_far_above_the_prior(trained) -> None:

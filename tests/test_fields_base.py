@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
+
+import pytest
 
 import docvlm
+from docvlm.errors import DocVLMError
+from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.synth import form_schema, synth_form
 from docvlm.forms.extract import FormModelWarning
 from docvlm.forms.tagger import SHIPPED, is_form_model, load_form_model
+from docvlm.forms.train import FieldsConfig, train_fields
 from docvlm.metrics import field_scores
 
 BASE = "docvlm-forms-tiny"
@@ -35,3 +41,17 @@ def test_base_smoke_extraction_reads_a_template_it_knows() -> None:
         assert all(found.source == "form-model" for found in result.fields.values())
     # The prior (commonest value per field) gets none of these names, numbers and addresses.
     assert correct / expected >= 0.4, (correct, expected)
+
+
+def test_mix_base_replays_the_bases_own_templates(tmp_path: Path) -> None:
+    train = synth_forms(tmp_path / "mine", 12, ("application",), seed=3, anchors="auto")
+    out = tmp_path / "tuned"
+    result = train_fields(
+        FieldsConfig(train=train, out=out, model=BASE, max_minutes=0.01, mix_base=0.5)
+    )
+    assert result.report["replay_rows"] == 6
+    tuned = load_form_model(out)
+    assert tuned.info["replay"] == load_form_model(BASE).info["replay"]  # replayable again
+    assert "replayed base forms (mix_base 0.5): 6" in (out / "card.md").read_text()
+    with pytest.raises(DocVLMError, match="--mix-base"):
+        train_fields(FieldsConfig(train=train, out=tmp_path / "x", max_minutes=0.01, mix_base=1))

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
 from docvlm.errors import DocVLMError
@@ -72,6 +73,26 @@ def test_labels_mask_exactly_the_prompt_and_image_tokens(processor: DocVLMProces
     assert int(image_positions.sum()) == processor.num_image_tokens
     assert (labels[image_positions] == IGNORE_INDEX).all()
     assert tokenizer.decode(labels[prompt_length:]) == "Total: $12.50" + IM_END
+
+
+def test_prompt_loss_labels_the_prompt_text_but_never_image_tokens(
+    processor: DocVLMProcessor,
+) -> None:
+    image = Image.new("RGB", (300, 120), "white")
+    anchors = "Name: Ada\nCode: 704"
+    plain = encode_example(processor, image, JSON_QUERY, '{"name":"Ada"}', anchors=anchors)
+    encoded = encode_example(
+        processor, image, JSON_QUERY, '{"name":"Ada"}', anchors=anchors, prompt_loss=True
+    )
+    ids, labels = encoded["input_ids"], encoded["labels"]
+    assert ids.tolist() == plain["input_ids"].tolist()
+    image_ids = processor.tokenizer.convert_tokens_to_ids(["<img>", "<imgpad>", "</img>"])
+    is_image = torch.isin(ids, torch.tensor(image_ids))
+    assert int(is_image.sum()) == processor.num_image_tokens + 2
+    assert (labels[is_image] == IGNORE_INDEX).all()
+    assert (labels[~is_image] == ids[~is_image]).all()  # every text token, prompt and target
+    targets = plain["labels"] != IGNORE_INDEX
+    assert (labels[targets] == plain["labels"][targets]).all()
 
 
 def test_multi_crop_examples_get_one_image_slot_per_view(processor: DocVLMProcessor) -> None:

@@ -276,7 +276,7 @@ def test_tiled_positions_encode_each_block_of_a_page_like_a_crop() -> None:
 def test_crop_reader_moves_to_pages_without_a_system_turn(manifest: Path, tmp_path: Path) -> None:
     single = {"vision_config": small_overrides()["vision_config"]}
     crops = train(config(manifest, tmp_path / "crops", preset="tiny-got", preset_overrides=single,
-                         system_turn=False, max_steps=1))  # fmt: skip
+                         system_turn=False, anchor_grid=0, max_steps=1))  # fmt: skip
     pages = train(config(manifest, tmp_path / "pages", model=crops.out, image_size=256,
                          max_steps=1))  # fmt: skip
     runtime = load_runtime(pages.out)
@@ -284,6 +284,9 @@ def test_crop_reader_moves_to_pages_without_a_system_turn(manifest: Path, tmp_pa
     assert model.config.vision_config.image_size == 256
     assert model.model.vision_tower.pos_embed.shape[1:3] == (16, 16)
     assert processor.num_image_tokens == 16 and processor.system_prompt == ""
+    assert processor.anchor_format == {"grid": 0}  # kept through the move to pages
     assert processor([Image.new("RGB", (90, 60))])["pixel_values"].shape[-1] == 256
     with pytest.raises(DocVLMError, match="--no-system-turn"):
         train(config(manifest, tmp_path / "x", model=crops.out, system_turn=False))
+    with pytest.raises(DocVLMError, match="--anchor-grid"):
+        train(config(manifest, tmp_path / "x", model=crops.out, join_anchor_lines=True))

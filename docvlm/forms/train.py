@@ -5,6 +5,11 @@ words (`align`), and the model learns the BIO tags. A tenth of the rows (at leas
 out to fit the confidence threshold (`tagger.TARGET_ERROR`), whole layouts at a time when
 there are several. Training runs for `max_minutes`
 (or `epochs`) with a learning rate that decays over that budget.
+
+Fine-tuning a base on one layout forgets the others. `mix_base` replays the base's own data
+beside the user's rows: a base whose info names its synthetic layouts (`replay`, as
+docvlm-forms-tiny does) gets that many fresh forms of them per user row, trained on but never
+used for calibration, which stays on the user's layout.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 import math
 import random
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +52,7 @@ class FieldsConfig:
     lr: float = 2e-3
     batch_size: int = 8
     seed: int = 0
+    mix_base: float = 0.0  # base replay forms per training row (needs a base with `replay`)
     command: str = ""
 
 
@@ -109,6 +116,19 @@ def tag_tensor(
     return tags
 
 
+def training_pages(
+    pages: list[tuple[Example, list[AnchorWord], Alignment]],
+    keys: list[str],
+    max_words: int,
+    first_row: int = 0,
+) -> list[TrainingPage]:
+    """Read pages with their tags over `keys`, numbered from `first_row`."""
+    return [
+        TrainingPage(words, tag_tensor(words, alignment, keys, max_words), alignment, row)
+        for row, (_, words, alignment) in enumerate(pages, start=first_row)
+    ]
+
+
 def train_fields(config: FieldsConfig) -> FieldsResult:
     """Read, align, train, calibrate and save a form model; return where it went."""
     started = time.process_time()
@@ -123,17 +143,18 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
             file=sys.stderr,
         )
     base = load_form_model(config.model) if config.model else None
+    recipe = replay_recipe(base, config.mix_base)
+    replayed = replay_pages(recipe, config, len(examples)) if recipe else []
     keys = list(base.keys) if base else []
-    keys = list(dict.fromkeys(keys + [s.key for _, _, a in pages for s in a.spans]))
+    keys = list(dict.fromkeys(keys + [s.key for _, _, a in pages + replayed for s in a.spans]))
     if not keys:
         raise DocVLMError(f"{config.train}: no target value was found on any page")
     model = _model_for(keys, base)
     max_words = model.config.max_words
-    data = [
-        TrainingPage(words, tag_tensor(words, alignment, keys, max_words), alignment, row)
-        for row, (_, words, alignment) in enumerate(pages)
-    ]
+    data = training_pages(pages, keys, max_words)
+    replay_data = training_pages(replayed, keys, max_words, first_row=len(pages))
     held, trained = split_for_calibration(data, rng)
+    trained = trained + replay_data
     prepared = time.process_time() - started
     steps = _fit(model, trained, config, rng)
     tagger = FormTagger(model)
@@ -149,6 +170,7 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
             "rows": len(pages),
             "keys": keys,
             "steps": steps,
+            "replay_rows": len(replay_data),
             "prepare_cpu_seconds": round(prepared, 1),
             "train_cpu_seconds": round(train_seconds, 1),
             "calibration": calibration,
@@ -159,9 +181,37 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         "train_manifest": str(config.train),
         "report": {k: v for k, v in report.items() if k != "unaligned"},
     }
+    if base is not None and (base.info or {}).get("replay"):
+        tagger.info["replay"] = base.info["replay"]  # a fine-tune can replay the same forms
     save_form_model(tagger, config.out, _card(config, report))
     (Path(config.out) / "alignment_report.json").write_text(json.dumps(report, indent=1) + "\n")
     return FieldsResult(Path(config.out), steps, report)
+
+
+def replay_recipe(base: FormTagger | None, mix_base: float) -> dict[str, Any] | None:
+    """The base's replay data (synthetic layouts) when `mix_base` asks for it."""
+    if not mix_base:
+        return None
+    recipe = (base.info or {}).get("replay") if base is not None else None
+    if not recipe:
+        raise DocVLMError(
+            "--mix-base replays a base's own forms: give --model docvlm-forms-tiny or another "
+            "base whose config.json info names its synthetic layouts ('replay')"
+        )
+    return recipe
+
+
+def replay_pages(
+    recipe: dict[str, Any], config: FieldsConfig, rows: int
+) -> list[tuple[Example, list[AnchorWord], Alignment]]:
+    """`mix_base` forms per row of the base's synthetic layouts, born-digital, read and aligned."""
+    from docvlm.finetune.builders import synth_forms
+
+    count = max(1, round(config.mix_base * rows))
+    with tempfile.TemporaryDirectory(prefix="docvlm-replay-") as folder:
+        manifest = synth_forms(folder, count, tuple(recipe["layouts"]), config.seed + 1, 0.0,
+                               anchors="text")  # fmt: skip
+        return read_pages(read_manifest(manifest))
 
 
 def split_for_calibration(
@@ -316,6 +366,7 @@ def _card(config: FieldsConfig, report: dict[str, Any]) -> str:
         f"- manifest: `{config.train}` (sha256 {manifest_hash(config.train)[:16]}…), "
         f"{report['rows']} rows",
         f"- start: {config.model or 'random init'}; anchors: {config.anchors or 'per row'}",
+        f"- replayed base forms (mix_base {config.mix_base}): {report['replay_rows']}",
         f"- values aligned to words: {report['aligned']}; unaligned: {len(report['unaligned'])}"
         f" (see alignment_report.json); ambiguous: {report['ambiguous']}",
         "",

@@ -266,10 +266,13 @@ class DocVLMProcessor(ProcessorMixin):
         num_image_tokens: int = 256,
         chat_template: str | None = None,
         system_prompt: str = SYSTEM_PROMPT,
+        anchor_format: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(image_processor, tokenizer, chat_template=chat_template)
         self.num_image_tokens = num_image_tokens
         self.system_prompt = system_prompt
+        # `docvlm.anchors.AnchorFormat` fields the model was trained with (empty: the default).
+        self.anchor_format = dict(anchor_format or {})
         if tokenizer.pad_token is None:
             tokenizer.pad_token = END_OF_TEXT
         self.image_token_id = tokenizer.convert_tokens_to_ids(IMG_PAD)
@@ -352,6 +355,7 @@ class DocVLMProcessor(ProcessorMixin):
             "processor_class": type(self).__name__,
             "num_image_tokens": self.num_image_tokens,
             "system_prompt": self.system_prompt,
+            "anchor_format": self.anchor_format,
         }
         config_path.write_text(json.dumps(config, indent=2) + "\n")
         return [str(config_path)]
@@ -370,6 +374,7 @@ class DocVLMProcessor(ProcessorMixin):
             tokenizer,
             num_image_tokens=config["num_image_tokens"],
             system_prompt=config.get("system_prompt", SYSTEM_PROMPT),
+            anchor_format=config.get("anchor_format"),
         )
 
     @classmethod
@@ -380,6 +385,7 @@ class DocVLMProcessor(ProcessorMixin):
         normalization: Normalization = CLIP_NORMALIZATION,
         max_tiles: int = 6,
         system_prompt: str = SYSTEM_PROMPT,
+        anchor_format: dict[str, Any] | None = None,
     ) -> DocVLMProcessor:
         """A processor sized for a DocVLMConfig; `tokenizer` defaults to the tiny one.
 
@@ -402,6 +408,7 @@ class DocVLMProcessor(ProcessorMixin):
             tokenizer,
             num_image_tokens=config.num_image_tokens,
             system_prompt=system_prompt,
+            anchor_format=anchor_format,
         )
         processor.check_config(config)
         return processor
