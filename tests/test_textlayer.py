@@ -382,3 +382,25 @@ def test_a_table_in_a_side_panel_is_found_beside_running_text(tmp_path):
 )
 def test_list_markers_are_not_initials(line, item):
     assert bool(MARKER.match(line)) == item
+
+
+def test_a_picture_is_a_figure_block_holding_its_caption(tmp_path):
+    pdf = pymupdf.open()
+    page = pdf.new_page(width=612, height=792)
+    page.insert_text(
+        (72, 90), "The survey covered every county of the state in one year.", fontsize=10
+    )
+    picture = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 60, 40), False)
+    picture.clear_with(180)
+    page.insert_image(pymupdf.Rect(150, 120, 450, 320), pixmap=picture)
+    page.insert_text((150, 338), "Figure 2: Counties by response rate.", fontsize=10)
+    page.insert_text(
+        (72, 380), "Response rates were highest where the survey was mailed.", fontsize=10
+    )
+    path = tmp_path / "picture.pdf"
+    pdf.save(path)
+    blocks = _page_blocks(path)
+    assert [b.type for b in blocks] == [BlockType.PARAGRAPH, BlockType.FIGURE, BlockType.PARAGRAPH]
+    assert blocks[1].text == "Figure 2: Counties by response rate."
+    assert "Figure 2" not in blocks[0].text + blocks[2].text
+    assert blocks[1].to_markdown() == "![Figure 2: Counties by response rate.]()"

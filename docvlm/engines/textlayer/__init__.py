@@ -21,7 +21,12 @@ from docvlm.engines.textlayer.blocks import (
     scan_sizes,
     usual_line_gap,
 )
-from docvlm.engines.textlayer.figures import figure_labels, figure_regions
+from docvlm.engines.textlayer.figures import (
+    attach_captions,
+    figure_labels,
+    figure_regions,
+    image_regions,
+)
 from docvlm.engines.textlayer.forms import form_fields
 from docvlm.engines.textlayer.lines import Line, extract_lines, merge_markers
 from docvlm.engines.textlayer.tables import ruled_tables, unruled_tables
@@ -58,6 +63,7 @@ class TextLayerEngine(Engine):
             )
         drawings = page.pdf_page.get_cdrawings()
         figures, lines = figure_labels(figure_regions(drawings, page.pdf_page.rect), lines)
+        figures += image_regions(page.pdf_page, lines, figures)
         tables = ruled_tables(page.pdf_page, lines, drawings)
         fields, labels = form_fields(page.pdf_page, lines)
         placed = {id(ln) for t in tables for ln in t.members} | {id(ln) for ln in labels}
@@ -77,7 +83,7 @@ class TextLayerEngine(Engine):
             items = [*tables, *fields, *figures]
             ordered = [items[i] for i in reading_order([item.bbox for item in items])]
             blocks += build_blocks(ordered, page.number, levels, 0.0, code)
-        return blocks
+        return attach_captions(blocks)
 
     def _levels_for(self, page: SourcePage) -> SizeLevels:
         levels = self._size_levels.get(page.source)

@@ -9,17 +9,23 @@ block. An area holding a line of running text is a text box, not a figure.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pymupdf
 
-from docvlm.document import BBox
+from docvlm.document import BBox, Block, BlockType
 from docvlm.engines.textlayer.lines import Line, center_in, to_frame
 
 MIN_STROKES = 6  # slanted lines or curves in one path: a chart's data line, a diagram
 MAX_PAGE_SHARE = 0.6  # a "figure" over more of the page than this is a page frame
 MAX_LABEL_WORDS = 5  # a label is short: a tick, a legend entry, a node's name
 MAX_TEXT_SHARE = 0.3  # labels cover little of their figure
+MIN_IMAGE_SHARE = 0.02  # a smaller picture is a logo or an icon, not a figure
+CAPTION = re.compile(
+    r"^(fig(ure)?|chart|graph|map|plate|diagram|illustration|abbildung)\.?\s*\d", re.I
+)
+CAPTION_GAP = 3.0  # caption line heights between a figure and its caption
 
 
 @dataclass
@@ -87,3 +93,51 @@ def figure_labels_text(figure: FigureRegion) -> list[str]:
     """The labels in reading order, top to bottom and left to right."""
     ordered = sorted(figure.labels, key=lambda ln: (round(ln.page_bbox[1]), ln.page_bbox[0]))
     return [ln.text.strip() for ln in ordered]
+
+
+def image_regions(
+    page: pymupdf.Page, lines: list[Line], vector: list[FigureRegion]
+) -> list[FigureRegion]:
+    """Raster pictures of the page large enough to be figures, with no text printed over them
+    and not inside a vector figure already found."""
+    area = abs(page.rect)
+    regions = []
+    for info in page.get_image_info():
+        box = pymupdf.Rect(info["bbox"]) & page.rect
+        if not MIN_IMAGE_SHARE * area <= abs(box) <= MAX_PAGE_SHARE * area:
+            continue
+        if any(center_in(ln.page_bbox, box) for ln in lines):
+            continue  # a background or a watermark under text
+        if any(pymupdf.Rect(f.page_bbox).intersects(box) for f in [*vector, *regions]):
+            continue
+        regions.append(FigureRegion(to_frame(0, tuple(box)), tuple(box)))
+    return regions
+
+
+def attach_captions(blocks: list[Block]) -> list[Block]:
+    """Each figure block takes the caption paragraph just below it (or just above), which
+    leaves the running text: "Figure 3: ..." is the figure's text."""
+    taken: set[int] = set()
+    for index, block in enumerate(blocks):
+        if block.type != BlockType.FIGURE or block.text or block.bbox is None:
+            continue
+        for neighbour in (index + 1, index - 1):
+            if 0 <= neighbour < len(blocks) and neighbour not in taken:
+                caption = blocks[neighbour]
+                if _is_caption_of(caption, block):
+                    block.text = caption.text
+                    taken.add(neighbour)
+                    break
+    return [b for i, b in enumerate(blocks) if i not in taken]
+
+
+def _is_caption_of(caption: Block, figure: Block) -> bool:
+    if caption.type != BlockType.PARAGRAPH or caption.bbox is None or figure.bbox is None:
+        return False
+    if not CAPTION.match(caption.text.strip()):
+        return False
+    fx0, fy0, fx1, fy1 = figure.bbox
+    cx0, cy0, cx1, cy1 = caption.bbox
+    first_line = min(cy1 - cy0, 14.0)
+    gap = cy0 - fy1 if cy0 >= fy1 - first_line else fy0 - cy1
+    return cx0 < fx1 and fx0 < cx1 and -first_line <= gap <= CAPTION_GAP * first_line
