@@ -119,7 +119,10 @@ def corpus_samples(corpus: Path, limit: int, turned: int) -> list[Sample]:
     samples: list[Sample] = []
     for index, (kind, (name, page, truth, cells)) in enumerate(chosen[:limit]):
         dpi, degradation = DPIS[index % 3], DEGRADATIONS[(index // 3) % 3]
-        rotations = ROTATIONS if index < turned else (ROTATIONS[index % 4],)
+        # Classes come in turn (4 of them): the turn steps once per round, so that every
+        # class is seen at every turn.
+        turn = ROTATIONS[(index + index // len(queues)) % 4]
+        rotations = ROTATIONS if index < turned else (turn,)
         for rotation in rotations:
             png = render(page, dpi, degradation, rotation)
             label = f"{name} {dpi}dpi {degradation} {rotation}°"
