@@ -134,10 +134,10 @@ def test_rapidocr_rebuilds_dropped_spaces() -> None:
 
 
 def test_auto_picks_rapidocr_for_chinese_and_tesseract_for_english(engine: OCREngine) -> None:
-    backend, lines = engine.recognize(chinese_image())
-    assert backend == "rapidocr" and "光学字符" in "".join(line.text for line in lines)
-    backend, lines = engine.recognize(english_image())
-    assert backend == "tesseract" and "revenue" in lines[0].text
+    languages, lines = engine.recognize(chinese_image())
+    assert languages is None and "光学字符" in "".join(line.text for line in lines)  # RapidOCR
+    languages, lines = engine.recognize(english_image())
+    assert languages == "eng" and "revenue" in lines[0].text  # Tesseract
 
 
 def test_missing_tessdata_falls_back_to_rapidocr(monkeypatch, tmp_path) -> None:
@@ -145,8 +145,8 @@ def test_missing_tessdata_falls_back_to_rapidocr(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(ocr_tesseract, "TESSDATA_DIRS", ())
     with pytest.warns(RuntimeWarning, match="tessdata.*falling back to RapidOCR"):
         fallback = OCREngine("tesseract")
-    backend, lines = fallback.recognize(english_image())
-    assert backend == "rapidocr" and "revenue" in lines[0].text
+    languages, lines = fallback.recognize(english_image())
+    assert languages is None and "revenue" in lines[0].text  # read by RapidOCR
 
 
 def test_tessdata_prefix_is_honoured(monkeypatch, tmp_path) -> None:

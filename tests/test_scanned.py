@@ -390,3 +390,41 @@ def test_grid_with_a_merged_cell_keeps_its_span() -> None:
     assert len(placed) == 3
     assert table is not None and table.rows() == [["Totals", ""], ["12", "7"]]
     assert table.cells[0].col_span == 2
+
+
+def test_bench_table_truth_reads_cells_from_the_text_layer() -> None:
+    """bench/scanned_tables.py: a ruled table's cells read whole (a decimal point set lower, a
+    glyph drawn twice for bold), a form's frame of mostly empty boxes is no table."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from scanned_tables import cell_f1, normalize_cell, truth_tables
+
+    document = pymupdf.open()
+    page = document.new_page(width=300, height=200)
+    edges = (20, 120, 220)
+    for y in (20, 50, 80):
+        page.draw_line((edges[0], y), (edges[-1], y))
+    for x in edges:
+        page.draw_line((x, 20), (x, 80))
+    page.insert_text((26, 40), "Balasore", fontname="helv", fontsize=10)
+    page.insert_text((26.4, 40), "Balasore", fontname="helv", fontsize=10)  # fake bold
+    page.insert_text((126, 40), "23", fontname="helv", fontsize=10)
+    page.insert_text((137.2, 42), ".", fontname="helv", fontsize=10)  # set 2 pt lower
+    page.insert_text((140, 40), "65", fontname="helv", fontsize=10)
+    page.insert_text((26, 70), "Bhadrak", fontname="helv", fontsize=10)
+    page.insert_text((126, 70), "15.34", fontname="helv", fontsize=10)
+    (table,) = truth_tables("table", page)
+    assert [[cell for cell in row if cell] for row in table] == [
+        ["Balasore", "23.65"],
+        ["Bhadrak", "15.34"],
+    ]
+
+    form = pymupdf.open().new_page(width=300, height=200)
+    for y in (20, 50, 80, 110):
+        form.draw_line((20, y), (220, y))
+    for x in (20, 120, 220):
+        form.draw_line((x, 20), (x, 110))
+    form.insert_text((26, 40), "Name", fontname="helv", fontsize=10)
+    assert truth_tables("form", form) == []
+
+    assert normalize_cell("ﬁ 1 234 . 5\n关 于") == "fi 1234.5 关于"
+    assert cell_f1(["23 . 65", "Bhadrak", "junk"], ["23.65", "Bhadrak"]) == 0.8

@@ -49,6 +49,10 @@ LOW_CONFIDENCE = 0.7
 WELL_READ_CONFIDENCE = 0.85
 NOISE_CONFIDENCE = 0.5
 NOISE_MAX_WORDS = 2
+# Table regions are read on their own as one uniform block of text (Tesseract's psm 6), their
+# box padded by this share of the page width (layout boxes sit tight on the ink).
+TABLE_PSM = 6
+TABLE_MARGIN = 0.02
 # Share of a page's pixels that must be ink (after despeckling) for it to be read at all.
 MIN_INK_SHARE = 2e-5
 
@@ -122,22 +126,22 @@ class OCREngine(Engine):
             return []
         orientation = self._tesseract.orientation(image) if self._tesseract else UPRIGHT
         readable = upright(image, orientation)
-        _, lines = self.recognize(readable, orientation, page.findings.notes)
+        lines, regions = self._read(readable, orientation, page.findings.notes)
         if self._tesseract is not None and _confidence(lines) < ORIENTATION_RECHECK_CONFIDENCE:
             # OSD swaps 0° and 180° on pages of figures and capitals (tables of numbers): a page
             # read poorly is read upside down too, and the more confident reading is kept.
             flipped = replace(orientation, rotate=(orientation.rotate + 180) % 360)
             flipped_image = upright(image, flipped)
-            _, flipped_lines = self.recognize(flipped_image, flipped, [])
+            flipped_lines, flipped_regions = self._read(flipped_image, flipped, [])
             if _confidence(flipped_lines) > _confidence(lines):
-                orientation, readable, lines = flipped, flipped_image, flipped_lines
+                orientation, readable = flipped, flipped_image
+                lines, regions = flipped_lines, flipped_regions
         page.findings.orientation = orientation.rotate
         lines = drop_noise(lines)
         if self.keep_text_layer and _clean_text_layer(page):
             to_pixels = image.width / page.width
             kept = text_layer_lines(page, to_pixels, orientation.rotate, image.size)
             lines = [*_outside(lines, kept), *kept]
-        regions = self._regions(readable)
         blocks = lines_to_blocks(lines, page.number, self.name, regions=regions, image=readable)
         read = [b for b in blocks if b.text and b.type != BlockType.FIGURE]
         if not read and not any(b.table for b in blocks):
@@ -155,26 +159,27 @@ class OCREngine(Engine):
 
     def recognize(
         self, image: Image.Image, orientation: Orientation = UPRIGHT, notes: list[str] | None = None
-    ) -> tuple[str, list[OCRLine]]:
-        """(backend used, lines in pixels) for one upright page image. A page that the chosen
-        languages read poorly and whose script OSD names is read again in that script."""
+    ) -> tuple[str | None, list[OCRLine]]:
+        """(Tesseract languages that read it, None for RapidOCR; lines in pixels) for one
+        upright page image. A page that the chosen languages read poorly and whose script OSD
+        names is read again in that script."""
         if self._tesseract is None:
-            return "rapidocr", self._rapidocr().recognize(image)
-        lines = self._tesseract.recognize(image)
+            return None, self._rapidocr().recognize(image)
+        languages, lines = self.languages, self._tesseract.recognize(image)
         if _confidence(lines) < SCRIPT_RECHECK_CONFIDENCE:
             script_languages = self._script_languages(orientation, [] if notes is None else notes)
             if script_languages:
                 again = self._tesseract.recognize(image, script_languages)
                 if _confidence(again) > _confidence(lines):
                     if set(script_languages.split("+")) & OWN_SCRIPT_LANGUAGES:
-                        return "tesseract", again
-                    lines = again
+                        return script_languages, again
+                    languages, lines = script_languages, again
         if self.backend == "tesseract" or _confidence(lines) >= AUTO_RECHECK_CONFIDENCE:
-            return "tesseract", lines
+            return languages, lines
         rapid_lines = self._rapidocr().recognize(image)
         if cjk_share(" ".join(line.text for line in rapid_lines)) >= AUTO_CJK_SHARE:
-            return "rapidocr", rapid_lines
-        return "tesseract", lines
+            return None, rapid_lines
+        return languages, lines
 
     def _script_languages(self, orientation: Orientation, notes: list[str]) -> str | None:
         """Tesseract languages for the script OSD saw (with the chosen ones), or None when it
@@ -196,6 +201,34 @@ class OCREngine(Engine):
             self._warned_scripts.add(orientation.script)
             warnings.warn(message, RuntimeWarning, stacklevel=4)
         return None
+
+    def _read(
+        self, image: Image.Image, orientation: Orientation, notes: list[str]
+    ) -> tuple[list[OCRLine], list]:
+        """Lines (pixels) and layout regions of an upright page image. Table regions are read
+        on their own, Tesseract's as one block of text (psm 6): its page segmentation drops
+        columns of figures as non-text (on one corpus table it read 208 of 387 words, 297 as
+        a block; on another 98 of 390, 384), and the page around them is read without them."""
+        regions = self._regions(image)
+        tables = [region.bbox for region in regions if region.kind == "table"]
+        rest = image
+        if tables:
+            rest = image.copy()
+            for box in tables:
+                rest.paste("white", tuple(round(v) for v in box))
+        languages, lines = self.recognize(rest, orientation, notes)
+        for box in tables:
+            pad = TABLE_MARGIN * image.width
+            x0, y0 = round(max(box[0] - pad, 0)), round(max(box[1] - pad, 0))
+            x1, y1 = round(min(box[2] + pad, image.width)), round(min(box[3] + pad, image.height))
+            crop = image.crop((x0, y0, x1, y1))
+            if languages is None:
+                found = self._rapidocr().recognize(crop)
+            else:
+                found = self._tesseract.recognize(crop, languages, psm=TABLE_PSM)
+            shifted = [line.shifted(x0, y0) for line in found]
+            lines += [line for line in shifted if _holds(box, line)]
+        return lines, regions
 
     def _regions(self, image: Image.Image) -> list:
         if not self.layout:
@@ -260,6 +293,12 @@ def _outside(lines: list[OCRLine], kept: list[OCRLine]) -> list[OCRLine]:
         for line in lines
         if not any(_overlap(line.bbox, k.bbox) > 0.3 * _area(line.bbox) for k in kept)
     ]
+
+
+def _holds(box: tuple[float, ...], line: OCRLine) -> bool:
+    """Whether `line`'s centre lies inside `box`."""
+    x, y = (line.bbox[0] + line.bbox[2]) / 2, (line.bbox[1] + line.bbox[3]) / 2
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
 def _area(box: tuple[float, ...]) -> float:

@@ -61,6 +61,15 @@ class OCRLine:
     words: tuple[OCRWord, ...] = ()
     size: float = 0.0  # font-size estimate; only compared with other lines of the same page
 
+    def shifted(self, dx: float, dy: float) -> OCRLine:
+        """The same line with every box moved by (dx, dy) (a crop's pixels → the page's)."""
+
+        def move(box: BBox) -> BBox:
+            return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
+
+        words = tuple(replace(w, bbox=move(w.bbox)) for w in self.words)
+        return replace(self, bbox=move(self.bbox), words=words)
+
     def scaled(self, factor: float) -> OCRLine:
         """The same line with every box multiplied by `factor` (pixels → points)."""
         words = tuple(
