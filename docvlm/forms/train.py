@@ -209,8 +209,8 @@ def replay_pages(
 
     count = max(1, round(config.mix_base * rows))
     with tempfile.TemporaryDirectory(prefix="docvlm-replay-") as folder:
-        manifest = synth_forms(folder, count, tuple(recipe["layouts"]), config.seed + 1, 0.0,
-                               anchors="text")  # fmt: skip
+        layouts = tuple(recipe["layouts"])
+        manifest = synth_forms(folder, count, layouts, seed=config.seed + 1, anchors="text")
         return read_pages(read_manifest(manifest))
 
 
