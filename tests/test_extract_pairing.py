@@ -94,3 +94,18 @@ def test_an_answer_typed_down_and_right_of_its_label_is_read_unless_a_row_label_
     result = docvlm.extract(pdf, _schema("Approved by:", "Brand:"))
     assert result.data["f0"] == "Director of Operations"
     assert result.data["f1"] is None  # "HLB - KS" is the Style row's answer
+
+
+def test_a_dashed_leader_read_into_the_value_is_trimmed_but_a_sign_is_kept() -> None:
+    words = [Word("Copies", (72, 100, 110, 111), 0.95), Word("to", (113, 100, 125, 111), 0.95),
+             Word("---Dr.", (200, 100, 236, 111), 0.9), Word("A.", (240, 100, 252, 111), 0.9),
+             Word("Spears", (256, 100, 292, 111), 0.9), Word("—", (296, 100, 310, 111), 0.3),
+             Word("Balance", (72, 130, 118, 141), 0.95),
+             Word("-70,825.00", (200, 130, 260, 141), 0.9),
+             Word("Travel", (72, 160, 110, 171), 0.95),
+             Word("~~", (200, 160, 230, 171), 0.4)]  # fmt: skip
+    schema = load_schema(_schema("Copies to", "Balance", "Travel"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Dr. A. Spears"
+    assert found["/f1"].value == "-70,825.00"
+    assert "/f2" not in found  # nothing but the leader was printed

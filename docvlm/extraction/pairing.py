@@ -22,7 +22,7 @@ from docvlm.extraction import neighbours
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import DateOrder, is_typed, parse_boolean, parse_value
-from docvlm.extraction.words import PageWords, Segment, drawn_checkbox
+from docvlm.extraction.words import PageWords, Segment, drawn_checkbox, trim_leaders
 from docvlm.geometry import union
 
 MIN_LABEL_SCORE = 70.0
@@ -459,6 +459,10 @@ class _Reading:
     def _candidate(
         self, segment: Segment, position_fit: float, claimed: list[int]
     ) -> _Candidate | None:
+        if not segment.widget:
+            segment = trim_leaders(segment)
+            if segment is None:
+                return None
         parsed = parse_value(segment.text, self.spec, self.date_order)
         if parsed is None or (not segment.widget and _fragment(segment.text)):
             return None

@@ -31,6 +31,9 @@ MAX_OCR_UPSCALE = 3.0
 OCR_PSM = 11
 # Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
 _RULE_CHARS = "|[]_"
+# A dotted or dashed leader between a label and its answer ("Copies to ---Dr. A. W. Spears")
+# is read as runs of these; a lone "-" before a digit is a sign, so is kept.
+_LEADER_CHARS = "-—–~_=.·…\"“”‘’'|:"
 
 
 @dataclass
@@ -138,6 +141,26 @@ def _ocr_raster(page: SourcePage) -> Image.Image:
 @lru_cache(maxsize=4)
 def _tesseract(languages: str) -> TesseractBackend:
     return TesseractBackend(languages)
+
+
+def trim_leaders(segment: Segment) -> Segment | None:
+    """`segment` without the leader marks OCR read before and after its words: whole words of
+    leader characters, and a run of them glued to the first word's letters or the last word's
+    end. None when nothing else is left."""
+    words = [w for w in segment.words if w.text.strip(_LEADER_CHARS)]
+    if not words:
+        return None
+    first = words[0]
+    head = first.text.lstrip(_LEADER_CHARS)
+    if head != first.text and (head[0].isalpha() or len(first.text) - len(head) >= 2):
+        words[0] = Word(head, first.bbox, first.confidence)
+    last = words[-1]
+    tail = last.text.rstrip(_LEADER_CHARS.replace(".", ""))  # "Jr." keeps its full stop
+    if tail and len(last.text) - len(tail) >= 2:
+        words[-1] = Word(tail, last.bbox, last.confidence)
+    if words == segment.words:
+        return segment
+    return Segment(words, segment.page, segment.line, segment.checkbox, segment.widget)
 
 
 def _segment_lines(words: list[Word], widgets: list[Segment], page: int) -> list[list[Segment]]:
