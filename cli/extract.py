@@ -52,6 +52,10 @@ def extract(
     from docvlm.extraction import extract as run_extract
     from docvlm.output import atomic_write_text
 
+    if model is None and (adapter is not None or quantize is not None):
+        flag = "--adapter" if adapter is not None else "--quantize"
+        typer.echo(f"docvlm: error: {flag} applies to a model: add --model", err=True)
+        raise typer.Exit(2)
     try:
         schema_text = schema.read_text()
     except OSError as error:

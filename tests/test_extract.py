@@ -416,3 +416,14 @@ def test_cli_bad_schema_exits_2(tmp_path: Path, schema_text: str) -> None:
     result = run_cli(str(SAMPLES / "invoice.pdf"), "--schema", str(schema))
     assert result.exit_code == 2
     assert "docvlm: error:" in result.output and "keyword" in result.output
+
+
+@pytest.mark.parametrize("flag", [["--adapter", "lora-dir"], ["--quantize", "4bit"]])
+def test_cli_model_options_without_a_model_are_a_usage_error(tmp_path: Path, flag) -> None:
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps(INVOICE_SCHEMA))
+    result = run_cli(str(SAMPLES / "invoice.pdf"), "--schema", str(schema), *flag)
+    assert result.exit_code == 2
+    assert f"{flag[0]} applies to a model: add --model" in result.output
+    with pytest.raises(ValueError, match="pass model"):
+        extract(SAMPLES / "invoice.pdf", INVOICE_SCHEMA, adapter="lora-dir")

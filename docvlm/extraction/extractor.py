@@ -49,6 +49,8 @@ def extract(
     """
     if date_order is not None and date_order not in DATE_ORDERS:
         raise ValueError(f"date_order must be one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
+    if model is None and (adapter is not None or quantize is not None):
+        raise ValueError("adapter and quantize apply to a model: pass model as well")
     checked = load_schema(schema)
     with open_source(path, password=password, pages=pages) as source:
         source_pages = list(source.pages())
