@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pymupdf
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 import docvlm
+from docvlm.engines.ocr_rapid import RapidOCRBackend
 from tests.forms import FORMS, fill_form
 
 FORM_FILES = sorted(FORMS.glob("*.pdf"))
@@ -158,3 +160,54 @@ def test_a_scanned_receipt_gives_the_total_and_its_issuer(tmp_path: Path) -> Non
     assert result.data["company"] == "GREEN LEAF CAFE SDN BHD"
     assert result.data["address"] == "NO. 12, JALAN MAWAR 3, 47301 PETALING JAYA"
     assert all(found.confidence < 0.9 for found in result.fields.values())  # read by OCR
+
+
+def _low_resolution_form_png() -> bytes:
+    """A form scanned at ~100 dpi: 10-pixel print, slightly blurred, with dust."""
+    image = Image.new("L", (760, 400), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 11)
+    rows = [("SUBMITTED BY:", "Carol S. Lincoln"), ("SUPPLIER:", "Kapuler Marketing Research"),
+            ("DATE:", "12/04/1987")]  # fmt: skip
+    for index, (label, value) in enumerate(rows):
+        draw.text((60, 80 + 40 * index), label, fill=0, font=font)
+        draw.text((200, 80 + 40 * index), value, fill=30, font=font)
+    rng = random.Random(7)
+    for _ in range(400):
+        draw.point((rng.randrange(760), rng.randrange(400)), fill=rng.randrange(100))
+    buffer = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(0.5)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_low_resolution_form_scan_is_read_by_the_small_print_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readers: list[str] = []
+    recognize = RapidOCRBackend.recognize
+
+    def spy(self: RapidOCRBackend, image: Image.Image) -> list:
+        readers.append("rapidocr")
+        return recognize(self, image)
+
+    monkeypatch.setattr(RapidOCRBackend, "recognize", spy)
+    path = tmp_path / "scan.png"
+    path.write_bytes(_low_resolution_form_png())
+    titles = {"submitted_by": "Submitted by", "supplier": "Supplier", "date": "Date"}
+    schema = {
+        "type": "object",
+        "properties": {key: {"type": ["string", "null"], "title": t} for key, t in titles.items()},
+    }
+    result = docvlm.extract(path, schema)
+    assert readers == ["rapidocr"]
+    assert result.data == {
+        "submitted_by": "Carol S. Lincoln",
+        "supplier": "Kapuler Marketing Research",
+        "date": "12/04/1987",
+    }
+    assert all(found.confidence < 0.9 for found in result.fields.values())
+    readers.clear()
+    receipt = tmp_path / "receipt.png"
+    receipt.write_bytes(_receipt_png())  # print ~20 px high: Tesseract reads it
+    docvlm.extract(receipt, schema)
+    assert readers == []

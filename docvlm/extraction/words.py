@@ -5,7 +5,7 @@ label/value segments, plus the two geometric look-ups extraction needs: where a 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
 import pymupdf
@@ -13,7 +13,7 @@ from PIL import Image
 from rapidfuzz import fuzz
 
 from docvlm.document import BBox
-from docvlm.engines.ocr_layout import OCRLine
+from docvlm.engines.ocr_layout import OCRWord, is_cjk
 from docvlm.engines.ocr_rapid import RapidOCRBackend
 from docvlm.engines.ocr_tesseract import TesseractBackend
 from docvlm.errors import EngineUnavailableError
@@ -124,11 +124,9 @@ def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto"
     source_image = page.render_dpi(OCR_DPI)
     image = _enlarged(source_image)
     points_per_pixel = page.width / image.width
-    lines = _ocr_lines(image, image.width / source_image.width, ocr_language)
     words = [
         Word(text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
-        for line in lines
-        for word in line.words
+        for word in _ocr_words(image, image.width / source_image.width, ocr_language)
         if (text := word.text.strip(_RULE_CHARS))
     ]
     return PageWords(page.number, "ocr", words, page)
@@ -145,18 +143,31 @@ def _enlarged(image: Image.Image) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
-def _ocr_lines(image: Image.Image, enlarged_by: float, ocr_language: str) -> list[OCRLine]:
-    """Tesseract's lines of a page raster; small print (a low-resolution scan) in a language
+def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> list[OCRWord]:
+    """Tesseract's words of a page raster; small print (a low-resolution scan) in a language
     RapidOCR reads is read again by RapidOCR instead."""
-    lines = _tesseract(ocr_language).recognize(image)
-    heights = [w.bbox[3] - w.bbox[1] for line in lines for w in line.words if len(w.text) > 1]
+    words = [word for line in _tesseract(ocr_language).recognize(image) for word in line.words]
+    heights = [w.bbox[3] - w.bbox[1] for w in words if len(w.text) > 1]
     small = bool(heights) and statistics.median(heights) / enlarged_by < SMALL_PRINT_PX
-    if small and set(ocr_language.split("+")) <= RAPID_LANGUAGES:
-        try:
-            return RapidOCRBackend().recognize(image)
-        except EngineUnavailableError:
-            pass  # rapidocr not installed: keep Tesseract's reading
-    return lines
+    if not small or not set(ocr_language.split("+")) <= RAPID_LANGUAGES:
+        return words
+    try:
+        lines = RapidOCRBackend().recognize(image)
+    except EngineUnavailableError:
+        return words  # rapidocr not installed: keep Tesseract's reading
+    rapid_words = [word for line in lines for word in line.words]
+    return rapid_words if "chi_sim" in ocr_language else _latin_only(rapid_words)
+
+
+def _latin_only(words: list[OCRWord]) -> list[OCRWord]:
+    """Words without the Chinese characters RapidOCR's recognizer sees in marks on a Latin
+    page; an empty check box reads as 口 ("mouth") and stays as ☐."""
+    kept = []
+    for word in words:
+        text = "☐" if word.text == "口" else "".join(c for c in word.text if not is_cjk(c))
+        if text:
+            kept.append(replace(word, text=text))
+    return kept
 
 
 @lru_cache(maxsize=4)
