@@ -37,9 +37,6 @@ class FormModelConfig:
     ffn: int = 256
     dropout: float = 0.1
     max_words: int = 256  # words attended together: longer pages are read in windows
-    # Where a word sits on the page, beside where it sits relative to the others: it pins
-    # values of a known layout but lets a model memorize its training layouts.
-    absolute_positions: bool = True
 
     @property
     def num_tags(self) -> int:
@@ -201,10 +198,9 @@ class FormModel(nn.Module):
         self.config = config
         self.ngrams = nn.EmbeddingBag(config.hash_buckets, config.dim, mode="sum", sparse=True)
         self.shape = nn.Linear(SHAPE_FEATURES, config.dim)
-        if config.absolute_positions:
-            self.box = nn.Linear(8, config.dim)
-            self.x_position = nn.Embedding(POSITION_BUCKETS, config.dim)
-            self.y_position = nn.Embedding(POSITION_BUCKETS, config.dim)
+        self.box = nn.Linear(8, config.dim)
+        self.x_position = nn.Embedding(POSITION_BUCKETS, config.dim)
+        self.y_position = nn.Embedding(POSITION_BUCKETS, config.dim)
         self.bias = RelativeBias(config.heads)
         self.layers = nn.ModuleList(Layer(config) for _ in range(config.layers))
         self.norm = nn.LayerNorm(config.dim)
@@ -225,9 +221,7 @@ class FormModel(nn.Module):
         # The mean over each word's valid ids only: pads point at bucket 0 with weight 0.
         summed = self.ngrams(flat.clamp(min=0), per_sample_weights=weights)
         vectors = summed / weights.sum(-1, keepdim=True).clamp(min=1)  # (B·N, dim)
-        hidden = vectors.view(batch, length, -1) + self.shape(shapes)
-        if self.config.absolute_positions:
-            hidden = hidden + self._position(boxes / 1000)
+        hidden = vectors.view(batch, length, -1) + self.shape(shapes) + self._position(boxes / 1000)
         bias = self.bias(boxes, lines, segments)
         # A finite floor rather than -inf: SDPA then skips its all-masked-row checks.
         bias = bias.masked_fill(~mask[:, None, None, :], -1e9)
