@@ -50,3 +50,14 @@ def test_training_windows_fit_the_page_and_often_hold_a_value() -> None:
     holding = sum(start <= 900 < end for start, end in spans)
     assert holding >= 100  # uniform windows alone would hold it about a quarter of the time
     assert _window(tags[:100], 256, rng) == (0, 100)
+
+
+def test_threshold_returns_nothing_when_no_score_keeps_errors_under_one_percent() -> None:
+    tagger = _Fixed(FormModel(FormModelConfig(keys=["/a", "/b"], hash_buckets=64, dim=8)))
+    pages = [_page(row) for row in range(60)]
+    for page in pages:  # the gold /a is another word now: every /a answer is wrong
+        page.alignment.spans[0].words = [1]
+    threshold, summary = fit_threshold(tagger, pages)
+    assert summary["returned"] == 0 and threshold > 1
+    tagger.min_score = threshold
+    assert tagger.confidence(0.9999) < 0.9  # so extraction returns every value as null

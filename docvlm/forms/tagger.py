@@ -6,8 +6,9 @@
 
 A span's raw score is its weakest word's tag probability (times the chance that no rival span
 holds the key). `min_score` is fitted on held-out pages at training time so that at most
-`TARGET_ERROR` of the values scoring above it are wrong; the confidence reported maps that
-score to 0.9, so returned values have confidence ≥ 0.9 and the rest are null.
+`TARGET_ERROR` of the values scoring above it are wrong (`ABSTAIN` where no score is: then
+every value is null); the confidence reported maps that score to 0.9, so returned values have
+confidence ≥ 0.9 and the rest are null.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ MODEL_TYPE = "docvlm-forms"
 CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "card.md"
 TARGET_ERROR = 0.01
 RETURN_CONFIDENCE = 0.9
+ABSTAIN = 1.5  # a min_score above every span score: calibration vouched for none
 SHIPPED = Path(__file__).parent / "models"
 
 

@@ -33,7 +33,14 @@ from docvlm.finetune.manifest import Example, manifest_hash, read_manifest
 
 from .align import Alignment, align, target_leaves
 from .model import FormModel, FormModelConfig, page_features
-from .tagger import TARGET_ERROR, FormTagger, batch_features, load_form_model, save_form_model
+from .tagger import (
+    ABSTAIN,
+    TARGET_ERROR,
+    FormTagger,
+    batch_features,
+    load_form_model,
+    save_form_model,
+)
 
 # What `docvlm finetune --task fields` starts from when not told: on the W-9 (900-word pages,
 # 200 rows, 5 CPU-min) it reached 99 % against 80 % from random init.
@@ -365,7 +372,7 @@ def fit_threshold(tagger: FormTagger, pages: list[TrainingPage]) -> tuple[float,
             for span in spans:
                 scored.append((span.score, sorted(span.words) in gold.get(key, [])))
     scored.sort(key=lambda pair: -pair[0])
-    threshold, wrong = 0.999, 0
+    threshold, wrong = ABSTAIN, 0
     for count, (score, correct) in enumerate(scored, start=1):
         wrong += not correct
         # Half a pseudo-error: fewer than 50 clean held-out answers cannot vouch for 1 %.
