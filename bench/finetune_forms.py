@@ -11,8 +11,9 @@ Rows (budgets are training minutes of one thread; reading pages is timed apart):
   `application` layout (not among its templates), fine-tuned on 200 forms (with `--mix-base`
   replay forms of its own templates per row, default 0.5) / as shipped; forgetting is the
   base's own templates scored before and after.
-- real_form: a public fillable PDF form (`--real-form`), filled with random values and
-  flattened; 200 to train, 100 to test.
+- real_form: a public fillable PDF form (IRS W-9), filled with random values and flattened;
+  200 to train, 100 to test; trained as `docvlm finetune --task fields` trains by default
+  (from docvlm-forms-tiny).
 - generative: `docvlm finetune --preset tiny` on anchored toy forms (three one-word fields,
   `synth-forms --layouts toy`): field accuracy after each step budget (the learning curve).
 
@@ -40,7 +41,7 @@ from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.evaluate import prior_accuracy
 from docvlm.finetune.manifest import read_manifest
 from docvlm.finetune.synth import form_schema
-from docvlm.forms.train import FieldsConfig, train_fields
+from docvlm.forms.train import DEFAULT_START, FieldsConfig, train_fields
 from docvlm.metrics import field_scores, flatten_fields, normalize_field_value
 
 WORK = Path("/tmp/bench_finetune_forms")
@@ -280,7 +281,7 @@ def main() -> None:
     if "real_form" in rows:
         train = w9_forms(WORK / "w9_train", 20 if args.smoke else 200, 7)
         test = w9_forms(WORK / "w9_test", 10 if args.smoke else 100, 8)
-        report["real_form"] = form_row("real_form", train, test, 5 * scale)
+        report["real_form"] = form_row("real_form", train, test, 5 * scale, DEFAULT_START)
     if "generative" in rows:
         report["generative"] = generative_curve((150, 400) if args.smoke else (500, 1000, 2500))
     print(json.dumps(report))

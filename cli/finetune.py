@@ -75,7 +75,8 @@ def finetune(
     task: str = typer.Option(
         "generate",
         help="generate (the VLM writes the target) or fields (the form model tags page words "
-        "with the target's keys; --model may name a form model such as docvlm-forms-tiny).",
+        "with the target's keys; it starts from the shipped docvlm-forms-tiny unless --model "
+        "names another form model, or none for random init).",
     ),
     anchors: str | None = typer.Option(
         None,
@@ -202,7 +203,7 @@ def _finetune_fields(
     with _user_errors():
         _check_anchors(anchors)
         config = FieldsConfig(
-            train=train, out=out, model=str(model) if model else None, anchors=anchors,
+            train=train, out=out, model=_fields_start(model), anchors=anchors,
             max_minutes=max_minutes, epochs=epochs or FieldsConfig.epochs,
             lr=lr or FieldsConfig.lr, batch_size=batch_size or FieldsConfig.batch_size, seed=seed,
             mix_base=mix_base,
@@ -214,6 +215,15 @@ def _finetune_fields(
         f"saved {result.out} ({report['aligned']} values aligned, {len(report['unaligned'])} "
         f"not found, {result.steps} steps, {report['train_cpu_seconds']} CPU-s)"
     )
+
+
+def _fields_start(model: Path | None) -> str | None:
+    """The form model `--task fields` starts from: the shipped base unless told otherwise."""
+    from docvlm.forms.train import DEFAULT_START
+
+    if model is None:
+        return DEFAULT_START
+    return None if str(model) == "none" else str(model)
 
 
 @dataset_app.command("export")

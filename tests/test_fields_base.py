@@ -6,8 +6,10 @@ import warnings
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import docvlm
+from cli.app import app
 from docvlm.errors import DocVLMError
 from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.synth import form_schema, synth_form
@@ -55,3 +57,16 @@ def test_mix_base_replays_the_bases_own_templates(tmp_path: Path) -> None:
     assert "replayed base forms (mix_base 0.5): 6" in (out / "card.md").read_text()
     with pytest.raises(DocVLMError, match="--mix-base"):
         train_fields(FieldsConfig(train=train, out=tmp_path / "x", max_minutes=0.01, mix_base=1))
+
+
+def test_cli_fields_start_from_the_base_unless_told(tmp_path: Path) -> None:
+    train = synth_forms(tmp_path / "mine", 4, ("application",), seed=4, anchors="auto")
+    for start, expected in ((None, BASE), ("none", "random init")):
+        out = tmp_path / f"model-{start}"
+        args = ["finetune", "--task", "fields", "--train", str(train), "--out", str(out)]
+        args += ["--max-minutes", "0.01"] + (["--model", start] if start else [])
+        done = CliRunner().invoke(app, args)
+        assert done.exit_code == 0, done.output
+        assert f"start: {expected};" in (out / "card.md").read_text()
+        # A claim-form key only the base knows: kept from it, absent from random init.
+        assert ("/police_report" in load_form_model(out).keys) == (start is None)

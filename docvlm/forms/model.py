@@ -36,7 +36,7 @@ class FormModelConfig:
     heads: int = 4
     ffn: int = 256
     dropout: float = 0.1
-    max_words: int = 512
+    max_words: int = 256  # words attended together: longer pages are read in windows
 
     @property
     def num_tags(self) -> int:
@@ -57,10 +57,19 @@ class PageFeatures:
     lines: torch.Tensor
     segments: torch.Tensor
 
+    def window(self, start: int, end: int) -> PageFeatures:
+        """The features of words `start` to `end` (exclusive)."""
+        return PageFeatures(
+            self.ngrams[start:end],
+            self.shapes[start:end],
+            self.boxes[start:end],
+            self.lines[start:end],
+            self.segments[start:end],
+        )
+
 
 def page_features(words: list[AnchorWord], config: FormModelConfig) -> PageFeatures:
-    """Inputs for the first `config.max_words` words of a page."""
-    words = words[: config.max_words]
+    """Inputs for every word of a page."""
     ngrams = torch.full((len(words), MAX_NGRAMS), -1, dtype=torch.long)
     for row, word in enumerate(words):
         ids = word_ngrams(word.text, config.hash_buckets)[:MAX_NGRAMS]
@@ -74,6 +83,16 @@ def page_features(words: list[AnchorWord], config: FormModelConfig) -> PageFeatu
         lines=torch.tensor([w.line for w in words], dtype=torch.long),
         segments=torch.tensor([w.segment for w in words], dtype=torch.long),
     )
+
+
+def windows(count: int, size: int) -> list[tuple[int, int]]:
+    """(start, end) of the windows a page of `count` words is read in: `size` words each,
+    overlapping by half, so every word sits away from a window's edge in one of them."""
+    if count <= size:
+        return [(0, count)]
+    stride = size // 2
+    starts = list(range(0, count - size, stride)) + [count - size]
+    return [(start, start + size) for start in starts]
 
 
 def word_ngrams(text: str, buckets: int) -> list[int]:
@@ -107,7 +126,12 @@ def _shape(word: AnchorWord) -> list[float]:
 
 
 class RelativeBias(nn.Module):
-    """(B, heads, N, N) attention bias from relative x / y distance, same line, same segment."""
+    """(B, heads, N, N) attention bias from relative x / y distance, same line, same segment.
+
+    The four learned terms add up; they are summed into one table over every combination
+    (33·33·2·2 rows) and read with a single gather, since gathering (and, backward,
+    scattering) B·N² entries four times was most of a training step on long pages.
+    """
 
     def __init__(self, heads: int) -> None:
         super().__init__()
@@ -123,10 +147,17 @@ class RelativeBias(nn.Module):
         center_y = (boxes[..., 1] + boxes[..., 3]) / 2
         dx = _bucket(center_x[:, None, :] - center_x[:, :, None])  # (B, N, N): key minus query
         dy = _bucket(center_y[:, None, :] - center_y[:, :, None])
-        line = (lines[:, None, :] == lines[:, :, None]).long()
-        segment = (segments[:, None, :] == segments[:, :, None]).long()
-        bias = self.dx(dx) + self.dy(dy) + self.same_line(line) + self.same_segment(segment)
-        return bias.permute(0, 3, 1, 2)  # (B, heads, N, N)
+        line = lines[:, None, :] == lines[:, :, None]
+        segment = segments[:, None, :] == segments[:, :, None]
+        index = ((dx * (2 * DISTANCE_BUCKETS + 1) + dy) * 2 + line) * 2 + segment
+        table = (
+            self.dx.weight[:, None, None, None]
+            + self.dy.weight[None, :, None, None]
+            + self.same_line.weight[None, None, :, None]
+            + self.same_segment.weight[None, None, None, :]
+        ).flatten(0, 3)  # (33·33·2·2, heads)
+        bias = table.t()[:, index]  # (heads, B, N, N)
+        return bias.transpose(0, 1)  # (B, heads, N, N)
 
 
 def _bucket(distance: torch.Tensor) -> torch.Tensor:
@@ -190,22 +221,20 @@ class FormModel(nn.Module):
         # The mean over each word's valid ids only: pads point at bucket 0 with weight 0.
         summed = self.ngrams(flat.clamp(min=0), per_sample_weights=weights)
         vectors = summed / weights.sum(-1, keepdim=True).clamp(min=1)  # (B·N, dim)
-        scaled = boxes / 1000
+        hidden = vectors.view(batch, length, -1) + self.shape(shapes) + self._position(boxes / 1000)
+        bias = self.bias(boxes, lines, segments)
+        # A finite floor rather than -inf: SDPA then skips its all-masked-row checks.
+        bias = bias.masked_fill(~mask[:, None, None, :], -1e9)
+        for layer in self.layers:
+            hidden = layer(hidden, bias)
+        return self.tags(self.norm(hidden))  # (B, N, num_tags)
+
+    def _position(self, scaled: torch.Tensor) -> torch.Tensor:
+        """(B, N, dim) from boxes on a 0–1 grid: the box, its centre and size, and buckets."""
         geometry = torch.cat(
             [scaled, (scaled[..., :2] + scaled[..., 2:]) / 2, scaled[..., 2:] - scaled[..., :2]],
             dim=-1,
         )
         x_bucket = (scaled[..., 0] * POSITION_BUCKETS).long().clamp(0, POSITION_BUCKETS - 1)
         y_bucket = (scaled[..., 1] * POSITION_BUCKETS).long().clamp(0, POSITION_BUCKETS - 1)
-        hidden = (
-            vectors.view(batch, length, -1)
-            + self.shape(shapes)
-            + self.box(geometry)
-            + self.x_position(x_bucket)
-            + self.y_position(y_bucket)
-        )
-        bias = self.bias(boxes, lines, segments)
-        bias = bias.masked_fill(~mask[:, None, None, :], float("-inf"))
-        for layer in self.layers:
-            hidden = layer(hidden, bias)
-        return self.tags(self.norm(hidden))  # (B, N, num_tags)
+        return self.box(geometry) + self.x_position(x_bucket) + self.y_position(y_bucket)

@@ -6,13 +6,15 @@
 
 A span's raw score is its weakest word's tag probability (times the chance that no rival span
 holds the key). `min_score` is fitted on held-out pages at training time so that at most
-`TARGET_ERROR` of the values scoring above it are wrong; the confidence reported maps that
-score to 0.9, so returned values have confidence ≥ 0.9 and the rest are null.
+`TARGET_ERROR` of the values scoring above it are wrong (`ABSTAIN` where no score is: then
+every value is null); the confidence reported maps that score to 0.9, so returned values have
+confidence ≥ 0.9 and the rest are null.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,13 @@ from safetensors.torch import load_file, save_file
 from docvlm.anchors import AnchorWord
 from docvlm.errors import CheckpointError
 
-from .model import FormModel, FormModelConfig, PageFeatures, page_features
+from .model import FormModel, FormModelConfig, PageFeatures, page_features, windows
 
 MODEL_TYPE = "docvlm-forms"
 CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "card.md"
 TARGET_ERROR = 0.01
 RETURN_CONFIDENCE = 0.9
+ABSTAIN = 1.5  # a min_score above every span score: calibration vouched for none
 SHIPPED = Path(__file__).parent / "models"
 
 
@@ -61,15 +64,39 @@ class FormTagger:
         return round(RETURN_CONFIDENCE * score / max(self.min_score, 1e-6), 4)
 
     @torch.no_grad()
-    def tag_probabilities(self, pages: list[list[AnchorWord]]) -> list[torch.Tensor]:
-        """(N, num_tags) tag probabilities for each page's words."""
+    def tag_probabilities(
+        self, pages: list[list[AnchorWord]], batch_size: int = 16
+    ) -> list[torch.Tensor]:
+        """(N, num_tags) tag probabilities for each page's words. A page longer than the
+        model's window is read in overlapping windows; each word keeps the reading of the
+        window where it sits farthest from a cut edge."""
         self.model.eval()
+        size = self.model.config.max_words
         features = [page_features(words, self.model.config) for words in pages]
-        logits = self.model(**batch_features(features))
-        return [logits[i, : len(f.lines)].softmax(-1) for i, f in enumerate(features)]
+        pieces = [
+            (page, start, end)
+            for page, feature in enumerate(features)
+            for start, end in windows(len(feature.lines), size)
+        ]
+        out = [torch.zeros(len(f.lines), self.model.config.num_tags) for f in features]
+        room = [torch.full((len(f.lines),), -1.0) for f in features]
+        for first in range(0, len(pieces), batch_size):
+            chunk = pieces[first : first + batch_size]
+            inputs = batch_features([features[p].window(s, e) for p, s, e in chunk])
+            logits = self.model(**inputs)
+            for row, (page, start, end) in enumerate(chunk):
+                position = torch.arange(start, end, dtype=torch.float32)
+                after = position - start if start > 0 else torch.full_like(position, math.inf)
+                before = end - 1 - position if end < len(out[page]) else math.inf
+                edge = torch.minimum(after, torch.as_tensor(before).expand_as(after))
+                better = edge > room[page][start:end]
+                out[page][start:end][better] = logits[row, : end - start][better].softmax(-1)
+                room[page][start:end][better] = edge[better]
+        return out
 
     def spans(self, probabilities: torch.Tensor) -> dict[str, list[Span]]:
-        """Spans per key from argmax tags: B starts one, I extends the key's last one."""
+        """Spans per key from argmax tags: B starts one; I extends the span of the word just
+        before it when that word holds the same key, and otherwise starts one."""
         best = probabilities.argmax(-1).tolist()
         found: dict[str, list[Span]] = {}
         scores: dict[int, float] = {}
@@ -77,8 +104,11 @@ class FormTagger:
             if tag == 0:
                 continue
             key = self.keys[(tag - 1) // 2]
-            starts = (tag - 1) % 2 == 0 or key not in found
-            if starts:
+            previous = best[index - 1] if index else 0
+            continues = (
+                (tag - 1) % 2 == 1 and previous != 0 and (previous - 1) // 2 == (tag - 1) // 2
+            )
+            if not continues:
                 found.setdefault(key, []).append(Span(key, [], 1.0))
             span = found[key][-1]
             span.words.append(index)
