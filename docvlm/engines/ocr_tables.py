@@ -76,8 +76,8 @@ def aligned_grid(lines: list[OCRLine]) -> list[list[BBox]]:
     rows = sorted((line for line in lines if line.words), key=lambda line: line.bbox[1])
     if len(rows) < MIN_ROWS:
         return []
-    left = min(line.bbox[0] for line in rows)
-    right = max(line.bbox[2] for line in rows)
+    left = min(word.bbox[0] for line in rows for word in line.words)
+    right = max(word.bbox[2] for line in rows for word in line.words)
     covered = np.zeros(int(right - left) + 2, np.int32)
     for line in rows:
         inked = np.zeros_like(covered, dtype=bool)
