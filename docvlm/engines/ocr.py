@@ -1,5 +1,5 @@
-"""The bundled OCR engine: blank check, orientation, script → language, Tesseract or RapidOCR,
-layout regions and tables, then lines → blocks in reading order."""
+"""The bundled OCR engine: blank check, orientation, deskew, script → language, Tesseract or
+RapidOCR, layout regions and tables, then lines → blocks in reading order."""
 
 from __future__ import annotations
 
