@@ -24,6 +24,10 @@ MIN_PLACED_SHARE = 0.8
 # words of at most this share of the table's rows (a header spanning two columns).
 MIN_GUTTER = 0.8
 GUTTER_CROSSINGS = 0.1
+# Cells of a table hold a word or two; the line pieces of prose in columns hold more (3.9 on
+# a three-column Federal Register page the layout model called a table), and cut at their
+# gutters row by row they lose their reading order.
+MAX_CELL_WORDS = 3
 
 
 def read_table(
@@ -40,32 +44,41 @@ def read_table(
     crop = np.ascontiguousarray(np.asarray(image.convert("RGB"))[y0:y1, x0:x1])
     words = [word for line in lines for word in line.words]
     # Ruled grids first: the borderless search costs seconds per region. A ruled grid is
-    # the table's own; without rules img2table's columns are compared with the gutters.
+    # the table's own; without rules img2table's columns are compared with the gutters'.
     found = TableExtractor(img=crop).extract_tables(borderless_tables=False)
-    grids = [_cell_boxes(found, x0, y0)] if found else []
-    if not found:
-        found = TableExtractor(img=crop).extract_tables(borderless_tables=True)
-        grids = [_cell_boxes(found, x0, y0)] if found else []
-        grids.append(aligned_grid(lines))
-    best = None
-    for boxes in grids:
-        table, placed = grid_to_table(boxes, words)
-        if table is None or len(placed) < MIN_PLACED_SHARE * len(words):
-            continue
-        if best is None or _filled(table) > _filled(best[0]):
-            best = table, placed
-    return best
+    if found:
+        return _filled_from(_cell_boxes(found, x0, y0), words)
+    found = TableExtractor(img=crop).extract_tables(borderless_tables=True)
+    candidates = [_filled_from(_cell_boxes(found, x0, y0), words)] if found else []
+    aligned = _filled_from(aligned_grid(lines), words)
+    if aligned is not None and _words_per_cell(aligned[0]) <= MAX_CELL_WORDS:
+        candidates.append(aligned)  # more words a cell: columns of prose, not a table
+    candidates = [c for c in candidates if c is not None]
+    return max(candidates, key=lambda c: _filled(c[0]), default=None)
 
 
-def _filled(table: Table) -> int:
-    """Cells with text: a grid that keeps apart what the other lumps together has more."""
-    return sum(1 for cell in table.cells if cell.text)
+def _filled_from(boxes: list[list[BBox]], words: list[OCRWord]) -> tuple[Table, set[int]] | None:
+    """grid_to_table's table when it places most of the words, else None."""
+    table, placed = grid_to_table(boxes, words)
+    if table is None or len(placed) < MIN_PLACED_SHARE * len(words):
+        return None
+    return table, placed
 
 
 def _cell_boxes(found: list, x0: int, y0: int) -> list[list[BBox]]:
     """Rows of cell boxes (page pixels) of img2table's largest table in a crop at (x0, y0)."""
     grid = max(found, key=lambda t: len(t.rows) * max(len(r.cells) for r in t.rows))
     return [[(c.x1 + x0, c.y1 + y0, c.x2 + x0, c.y2 + y0) for c in row.cells] for row in grid.rows]
+
+
+def _words_per_cell(table: Table) -> float:
+    filled = [cell.text for cell in table.cells if cell.text]
+    return sum(len(text.split()) for text in filled) / max(len(filled), 1)
+
+
+def _filled(table: Table) -> int:
+    """Cells with text: a grid that keeps apart what the other lumps together has more."""
+    return sum(1 for cell in table.cells if cell.text)
 
 
 def aligned_grid(lines: list[OCRLine]) -> list[list[BBox]]:
