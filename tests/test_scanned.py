@@ -20,7 +20,7 @@ from docvlm.engines import ocr_tesseract
 from docvlm.engines.ocr import OCREngine
 from docvlm.engines.ocr_deskew import deskew, skew_angle
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, lines_to_blocks
-from docvlm.engines.ocr_tables import aligned_grid, grid_to_table
+from docvlm.engines.ocr_tables import aligned_grid, grid_to_table, read_table
 from docvlm.engines.orientation import parse_osd
 from docvlm.metrics import normalize_whitespace, normalized_edit_distance, word_error_rate
 from docvlm.pipeline import Parser
@@ -384,19 +384,45 @@ def test_unruled_columns_are_cut_at_whitespace_gutters() -> None:
         [("Online", 0), ("333", 200), ("$999", 400)],
         [("Retail", 0), ("444", 200), ("$888", 400)],
     ]
-    lines = []
-    for r, row in enumerate(table_rows):
-        top = 30.0 * r
-        words = tuple(
-            OCRWord(text, (x, top, x + 12.0 * len(text), top + 20), 0.9) for text, x in row
-        )
-        lines.append(OCRLine(" ".join(w.text for w in words), words[0].bbox, 0.9, words, 20))
+    lines = _word_rows(table_rows)
     boxes = aligned_grid(lines)
     table, placed = grid_to_table(boxes, [w for line in lines for w in line.words])
     assert table is not None and table.num_cols == 3 and table.num_rows == len(table_rows)
     assert len(placed) == sum(len(row) for row in table_rows)
     assert table.rows()[1] == ["", "Units sold", "Revenue"]
     assert table.rows()[2] == ["North", "1200", "$4,310"]
+
+
+def _word_rows(rows: list[list[tuple[str, float]]]) -> list[OCRLine]:
+    lines = []
+    for r, row in enumerate(rows):
+        top = 30.0 * r
+        words = tuple(
+            OCRWord(text, (x, top, x + 12.0 * len(text), top + 20), 0.9) for text, x in row
+        )
+        lines.append(OCRLine(" ".join(w.text for w in words), words[0].bbox, 0.9, words, 20))
+    return lines
+
+
+def test_two_columns_of_prose_are_no_unruled_table() -> None:
+    """Line pieces of prose either side of a gutter line up like columns, but a table's cells
+    hold a word or two: cut row by row, the prose would lose its reading order."""
+    prose = ["rivers", "carry", "silt", "from", "the", "hills", "down", "to", "a", "wide", "delta"]
+
+    def piece(words: list[str], x: float) -> list[tuple[str, float]]:
+        placed = []
+        for word in words:
+            placed.append((word, x))
+            x += 12.0 * len(word) + 12
+        return placed
+
+    rows = [piece(prose[r % 3 : r % 3 + 4], 0) + piece(prose[r % 4 :][:4], 420) for r in range(8)]
+    page = Image.new("RGB", (800, 300), "white")  # no ink: img2table finds no grid of its own
+    assert len(aligned_grid(_word_rows(rows))[0]) == 2  # the gutter is there
+    assert read_table(page, (0, 0, 800, 240), _word_rows(rows)) is None
+    numbers = [[(f"{r}{c}", 200.0 * c) for c in range(3)] for r in range(8)]
+    found = read_table(page, (0, 0, 800, 240), _word_rows(numbers))
+    assert found is not None and found[0].rows()[1] == ["10", "11", "12"]
 
 
 def test_real_scans_beat_or_match_plain_tesseract() -> None:
