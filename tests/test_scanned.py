@@ -18,8 +18,9 @@ from PIL import Image, ImageDraw, ImageFilter
 from docvlm.document import BlockType
 from docvlm.engines import ocr_tesseract
 from docvlm.engines.ocr import OCREngine
+from docvlm.engines.ocr_deskew import deskew, skew_angle
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, lines_to_blocks
-from docvlm.engines.ocr_tables import grid_to_table
+from docvlm.engines.ocr_tables import aligned_grid, grid_to_table, read_table
 from docvlm.engines.orientation import parse_osd
 from docvlm.metrics import normalize_whitespace, normalized_edit_distance, word_error_rate
 from docvlm.pipeline import Parser
@@ -335,6 +336,93 @@ def test_a_scanned_ruled_table_becomes_a_table_with_cells(parser: Parser) -> Non
     tables = [b for b in blocks if b.type == BlockType.TABLE]
     assert len(tables) == 1 and tables[0].table is not None
     assert tables[0].table.rows() == rows
+
+
+def _skewed(image: Image.Image) -> Image.Image:
+    return image.rotate(1.5, expand=True, fillcolor="white", resample=Image.BICUBIC)
+
+
+def _blurred_jpeg(image: Image.Image) -> Image.Image:
+    buffer = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(0.8)).save(buffer, "JPEG", quality=40)
+    return Image.open(buffer).convert("RGB")
+
+
+@pytest.mark.parametrize("degrade", [_skewed, _blurred_jpeg], ids=["skewed", "blurred"])
+def test_a_degraded_scan_of_a_ruled_table_keeps_its_cells(parser: Parser, degrade) -> None:
+    """A table scanned 1.5° askew is levelled before img2table looks for its grid, and blurred
+    rules are removed before Tesseract reads the cells (else "|" and "[" in every cell)."""
+    image, rows = ruled_table_page()
+    document = parser.parse(png(degrade(Image.open(io.BytesIO(image)).convert("RGB"))))
+    tables = [b.table for b in document.blocks if b.table is not None]
+    assert len(tables) == 1 and tables[0].rows() == rows
+
+
+def test_deskew_measures_the_skew_and_maps_boxes_back() -> None:
+    level = Image.open(io.BytesIO(ruled_table_page()[0])).convert("RGB")
+    assert skew_angle(level) == 0.0 and deskew(level) == (level, None)
+    turned, skew = deskew(_skewed(level))
+    assert skew is not None and skew.angle == pytest.approx(-1.5, abs=0.2)
+    box = (100.0, 200.0, 300.0, 240.0)
+    back = skew.box_after(skew.box_before(box))  # bounding boxes grow a little each way
+    assert back[0] <= box[0] and back[2] >= box[2] and back[2] - back[0] < 1.2 * 200
+
+
+def test_unruled_columns_are_cut_at_whitespace_gutters() -> None:
+    """Words aligned in columns with no rules: a gutter is a band no row's words cross, bar a
+    header spanning two columns."""
+    table_rows = [
+        [("Region", 0)],
+        [("Units", 200), ("sold", 260), ("Revenue", 400)],  # "Units sold": one cell
+        [("North", 0), ("1200", 200), ("$4,310", 400)],
+        [("South", 0), ("860", 200), ("$2,045", 400)],
+        [("East", 0), ("1475", 200), ("$5,120", 400)],
+        [("West", 0), ("930", 200), ("$2,880", 400)],
+        [("Central", 0), ("1010", 200), ("$3,300", 400)],
+        [("Overseas", 0), ("2020", 200), ("$9,150", 400)],
+        [("All regions together", 0), ("$36,960", 400)],  # spans the first gutter
+        [("Online", 0), ("333", 200), ("$999", 400)],
+        [("Retail", 0), ("444", 200), ("$888", 400)],
+    ]
+    lines = _word_rows(table_rows)
+    boxes = aligned_grid(lines)
+    table, placed = grid_to_table(boxes, [w for line in lines for w in line.words])
+    assert table is not None and table.num_cols == 3 and table.num_rows == len(table_rows)
+    assert len(placed) == sum(len(row) for row in table_rows)
+    assert table.rows()[1] == ["", "Units sold", "Revenue"]
+    assert table.rows()[2] == ["North", "1200", "$4,310"]
+
+
+def _word_rows(rows: list[list[tuple[str, float]]]) -> list[OCRLine]:
+    lines = []
+    for r, row in enumerate(rows):
+        top = 30.0 * r
+        words = tuple(
+            OCRWord(text, (x, top, x + 12.0 * len(text), top + 20), 0.9) for text, x in row
+        )
+        lines.append(OCRLine(" ".join(w.text for w in words), words[0].bbox, 0.9, words, 20))
+    return lines
+
+
+def test_two_columns_of_prose_are_no_unruled_table() -> None:
+    """Line pieces of prose either side of a gutter line up like columns, but a table's cells
+    hold a word or two: cut row by row, the prose would lose its reading order."""
+    prose = ["rivers", "carry", "silt", "from", "the", "hills", "down", "to", "a", "wide", "delta"]
+
+    def piece(words: list[str], x: float) -> list[tuple[str, float]]:
+        placed = []
+        for word in words:
+            placed.append((word, x))
+            x += 12.0 * len(word) + 12
+        return placed
+
+    rows = [piece(prose[r % 3 : r % 3 + 4], 0) + piece(prose[r % 4 :][:4], 420) for r in range(8)]
+    page = Image.new("RGB", (800, 300), "white")  # no ink: img2table finds no grid of its own
+    assert len(aligned_grid(_word_rows(rows))[0]) == 2  # the gutter is there
+    assert read_table(page, (0, 0, 800, 240), _word_rows(rows)) is None
+    numbers = [[(f"{r}{c}", 200.0 * c) for c in range(3)] for r in range(8)]
+    found = read_table(page, (0, 0, 800, 240), _word_rows(numbers))
+    assert found is not None and found[0].rows()[1] == ["10", "11", "12"]
 
 
 def test_real_scans_beat_or_match_plain_tesseract() -> None:

@@ -1,5 +1,5 @@
-"""The bundled OCR engine: blank check, orientation, script → language, Tesseract or RapidOCR,
-layout regions and tables, then lines → blocks in reading order."""
+"""The bundled OCR engine: blank check, orientation, deskew, script → language, Tesseract or
+RapidOCR, layout regions and tables, then lines → blocks in reading order."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from PIL import Image
 
 from docvlm.document import Block, BlockType
 from docvlm.engines.base import Engine
+from docvlm.engines.ocr_deskew import deskew
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, join_words, lines_to_blocks
 from docvlm.engines.orientation import (
     MIN_SCRIPT_CONFIDENCE,
@@ -35,6 +36,10 @@ RENDER_DPI = 300
 # 150 dpi) and Chinese pages at ~0.3 or not at all; below this RapidOCR takes a second look.
 AUTO_RECHECK_CONFIDENCE = 0.6
 AUTO_CJK_SHARE = 0.3  # RapidOCR's reading has this share of CJK characters → a Chinese page
+# A page OSD names Latin this surely gets no second look: on 54 corpus renderings OSD's Latin
+# score was ≤ 0.95 on every Chinese or Japanese page (those it turned wrong) and 1.0–42 on
+# most Latin ones, where RapidOCR's look cost 3 s to be thrown away.
+LATIN_SCRIPT = 1.0
 # OSD also names Cyrillic for English pages set in capitals (5.6 on one of the corpus's): a
 # page the chosen languages read this well is not read again in OSD's script.
 SCRIPT_RECHECK_CONFIDENCE = 0.8
@@ -125,22 +130,31 @@ class OCREngine(Engine):
             page.findings.notes.append("blank page: nothing to read")
             return []
         orientation = self._tesseract.orientation(image) if self._tesseract else UPRIGHT
-        readable = upright(image, orientation)
+        turned = upright(image, orientation)
+        readable, skew = deskew(turned)
         lines, regions = self._read(readable, orientation, page.findings.notes)
         if self._tesseract is not None and _confidence(lines) < ORIENTATION_RECHECK_CONFIDENCE:
             # OSD swaps 0° and 180° on pages of figures and capitals (tables of numbers): a page
             # read poorly is read upside down too, and the more confident reading is kept.
             flipped = replace(orientation, rotate=(orientation.rotate + 180) % 360)
-            flipped_image = upright(image, flipped)
+            flipped_turned = upright(image, flipped)
+            flipped_image, flipped_skew = deskew(flipped_turned)
             flipped_lines, flipped_regions = self._read(flipped_image, flipped, [])
             if _confidence(flipped_lines) > _confidence(lines):
-                orientation, readable = flipped, flipped_image
+                orientation, turned, readable, skew = (
+                    flipped,
+                    flipped_turned,
+                    flipped_image,
+                    flipped_skew,
+                )
                 lines, regions = flipped_lines, flipped_regions
         page.findings.orientation = orientation.rotate
         lines = drop_noise(lines)
         if self.keep_text_layer and _clean_text_layer(page):
             to_pixels = image.width / page.width
             kept = text_layer_lines(page, to_pixels, orientation.rotate, image.size)
+            if skew is not None:
+                kept = [line.mapped(skew.box_after) for line in kept]
             lines = [*_outside(lines, kept), *kept]
         blocks = lines_to_blocks(lines, page.number, self.name, regions=regions, image=readable)
         read = [b for b in blocks if b.text and b.type != BlockType.FIGURE]
@@ -153,7 +167,8 @@ class OCREngine(Engine):
         to_points = page.width / image.width
         for block in blocks:
             if block.bbox is not None:
-                box = box_before_turn(block.bbox, orientation.rotate, readable.size)
+                box = block.bbox if skew is None else skew.box_before(block.bbox)
+                box = box_before_turn(box, orientation.rotate, turned.size)
                 block.bbox = tuple(round(v * to_points, 2) for v in box)
         return blocks
 
@@ -174,7 +189,11 @@ class OCREngine(Engine):
                     if set(script_languages.split("+")) & OWN_SCRIPT_LANGUAGES:
                         return script_languages, again
                     languages, lines = script_languages, again
-        if self.backend == "tesseract" or _confidence(lines) >= AUTO_RECHECK_CONFIDENCE:
+        if (
+            self.backend == "tesseract"
+            or _confidence(lines) >= AUTO_RECHECK_CONFIDENCE
+            or (orientation.script == "Latin" and orientation.script_confidence >= LATIN_SCRIPT)
+        ):
             return languages, lines
         rapid_lines = self._rapidocr().recognize(image)
         if cjk_share(" ".join(line.text for line in rapid_lines)) >= AUTO_CJK_SHARE:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -63,10 +63,10 @@ class OCRLine:
 
     def shifted(self, dx: float, dy: float) -> OCRLine:
         """The same line with every box moved by (dx, dy) (a crop's pixels → the page's)."""
+        return self.mapped(lambda box: (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy))
 
-        def move(box: BBox) -> BBox:
-            return (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
-
+    def mapped(self, move: Callable[[BBox], BBox]) -> OCRLine:
+        """The same line with `move` applied to every box (onto another image's pixels)."""
         words = tuple(replace(w, bbox=move(w.bbox)) for w in self.words)
         return replace(self, bbox=move(self.bbox), words=words)
 

@@ -7,6 +7,8 @@ Tesseract call would read it again. Its grid finder works on the pixels alone.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 from PIL import Image
 
@@ -18,6 +20,14 @@ MIN_ROWS, MIN_COLUMNS = 2, 2
 # A grid that holds fewer of the region's words is a part of the table (a skewed scan's rules
 # broken up) or a ruled box around text: the region is then read as text.
 MIN_PLACED_SHARE = 0.8
+# A gutter between unruled columns: at least this many glyph heights wide, crossed by the
+# words of at most this share of the table's rows (a header spanning two columns).
+MIN_GUTTER = 0.8
+GUTTER_CROSSINGS = 0.1
+# Cells of a table hold a word or two; the line pieces of prose in columns hold more (3.9 on
+# a three-column Federal Register page the layout model called a table), and cut at their
+# gutters row by row they lose their reading order.
+MAX_CELL_WORDS = 3
 
 
 def read_table(
@@ -32,19 +42,84 @@ def read_table(
     x0, y0 = max(int(bbox[0] - pad), 0), max(int(bbox[1] - pad), 0)
     x1, y1 = min(int(bbox[2] + pad), image.width), min(int(bbox[3] + pad), image.height)
     crop = np.ascontiguousarray(np.asarray(image.convert("RGB"))[y0:y1, x0:x1])
-    # Ruled grids first: the borderless search (word alignment) costs seconds per region.
-    found = TableExtractor(img=crop).extract_tables(borderless_tables=False)
-    if not found:
-        found = TableExtractor(img=crop).extract_tables(borderless_tables=True)
-    if not found:
-        return None
-    grid = max(found, key=lambda t: len(t.rows) * max(len(r.cells) for r in t.rows))
-    boxes = [[(c.x1 + x0, c.y1 + y0, c.x2 + x0, c.y2 + y0) for c in row.cells] for row in grid.rows]
     words = [word for line in lines for word in line.words]
+    # Ruled grids first: the borderless search costs seconds per region. A ruled grid is
+    # the table's own; without rules img2table's columns are compared with the gutters'.
+    found = TableExtractor(img=crop).extract_tables(borderless_tables=False)
+    if found:
+        return _filled_from(_cell_boxes(found, x0, y0), words)
+    found = TableExtractor(img=crop).extract_tables(borderless_tables=True)
+    candidates = [_filled_from(_cell_boxes(found, x0, y0), words)] if found else []
+    aligned = _filled_from(aligned_grid(lines), words)
+    if aligned is not None and _words_per_cell(aligned[0]) <= MAX_CELL_WORDS:
+        candidates.append(aligned)  # more words a cell: columns of prose, not a table
+    candidates = [c for c in candidates if c is not None]
+    return max(candidates, key=lambda c: _filled(c[0]), default=None)
+
+
+def _filled_from(boxes: list[list[BBox]], words: list[OCRWord]) -> tuple[Table, set[int]] | None:
+    """grid_to_table's table when it places most of the words, else None."""
     table, placed = grid_to_table(boxes, words)
     if table is None or len(placed) < MIN_PLACED_SHARE * len(words):
         return None
     return table, placed
+
+
+def _cell_boxes(found: list, x0: int, y0: int) -> list[list[BBox]]:
+    """Rows of cell boxes (page pixels) of img2table's largest table in a crop at (x0, y0)."""
+    grid = max(found, key=lambda t: len(t.rows) * max(len(r.cells) for r in t.rows))
+    return [[(c.x1 + x0, c.y1 + y0, c.x2 + x0, c.y2 + y0) for c in row.cells] for row in grid.rows]
+
+
+def _words_per_cell(table: Table) -> float:
+    filled = [cell.text for cell in table.cells if cell.text]
+    return sum(len(text.split()) for text in filled) / max(len(filled), 1)
+
+
+def _filled(table: Table) -> int:
+    """Cells with text: a grid that keeps apart what the other lumps together has more."""
+    return sum(1 for cell in table.cells if cell.text)
+
+
+def aligned_grid(lines: list[OCRLine]) -> list[list[BBox]]:
+    """Rows of cell boxes of an unruled table: a row per text line, a column between each
+    pair of gutters, the vertical bands that (next to) no row's words cross. A header that
+    spans two columns crosses a gutter in one or two rows of many, so gutters may be crossed
+    by GUTTER_CROSSINGS of the rows."""
+    rows = sorted((line for line in lines if line.words), key=lambda line: line.bbox[1])
+    if len(rows) < MIN_ROWS:
+        return []
+    left = min(word.bbox[0] for line in rows for word in line.words)
+    right = max(word.bbox[2] for line in rows for word in line.words)
+    covered = np.zeros(int(right - left) + 2, np.int32)
+    for line in rows:
+        inked = np.zeros_like(covered, dtype=bool)
+        for word in line.words:
+            inked[int(word.bbox[0] - left) : int(word.bbox[2] - left) + 1] = True
+        covered += inked
+    heights = [word.bbox[3] - word.bbox[1] for line in rows for word in line.words]
+    min_gutter = MIN_GUTTER * float(np.median(heights))
+    open_columns = covered > GUTTER_CROSSINGS * len(rows)
+    edges = [left]
+    for start, end in _runs(~open_columns):
+        if start > 0 and end < len(covered) and end - start >= min_gutter:
+            edges.append(left + (start + end) / 2)
+    edges.append(right)
+    if len(edges) < MIN_COLUMNS + 1:
+        return []
+    tops = [rows[0].bbox[1]]
+    tops += [(above.bbox[3] + below.bbox[1]) / 2 for above, below in pairwise(rows)]
+    tops.append(rows[-1].bbox[3])
+    return [
+        [(x_left, top, x_right, bottom) for x_left, x_right in pairwise(edges)]
+        for top, bottom in pairwise(tops)
+    ]
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of True in a 1-D mask."""
+    edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
 def grid_to_table(boxes: list[list[BBox]], words: list[OCRWord]) -> tuple[Table | None, set[int]]:

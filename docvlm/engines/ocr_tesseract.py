@@ -33,6 +33,7 @@ TESSDATA_DIRS = (
     "/usr/local/share/tessdata",
     "/opt/homebrew/share/tessdata",
 )
+RULE_CONTRAST = 60  # a pixel this much darker than the paper may be part of a rule
 
 
 def find_tessdata(languages: str = "eng") -> Path | None:
@@ -119,7 +120,9 @@ def remove_rules(gray: np.ndarray) -> np.ndarray:
     A rule is a straight run of ink longer than a twentieth of the page and four glyph heights:
     a stroke of a large glyph (a CJK character, a display heading) is never that long.
     """
-    ink = (gray < 128).astype(np.uint8)
+    # Measured from the paper's shade: a thin rule blurred and JPEG-compressed is mid-grey
+    # (~130 on white), and grey rules left in a table are read as "|" and "[" in every cell.
+    ink = (gray < int(np.median(gray)) - RULE_CONTRAST).astype(np.uint8)
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     heights = stats[1:, cv2.CC_STAT_HEIGHT]
     glyph = float(np.median(heights[heights > 2])) if (heights > 2).any() else 0.0
