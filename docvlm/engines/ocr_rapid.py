@@ -34,8 +34,8 @@ class RapidOCRBackend:
 
     name = "rapidocr"
 
-    def __init__(self) -> None:
-        self._ocr = _load_rapidocr()
+    def __init__(self, max_side: int = MAX_SIDE) -> None:
+        self._ocr = _load_rapidocr(max_side)
 
     def recognize(self, image: Image.Image) -> list[OCRLine]:
         """Lines of `image` with spaces rebuilt, boxes in image pixels."""
@@ -46,8 +46,8 @@ class RapidOCRBackend:
 
 
 @functools.cache
-def _load_rapidocr():
-    """One RapidOCR per process: loading its three ONNX sessions takes seconds."""
+def _load_rapidocr(max_side: int):
+    """One RapidOCR per process and size: loading its three ONNX sessions takes seconds."""
     try:
         from rapidocr_onnxruntime import RapidOCR
     except ImportError:
@@ -62,7 +62,7 @@ def _load_rapidocr():
         use_cls=False,
         intra_op_num_threads=1,
         inter_op_num_threads=1,
-        max_side_len=MAX_SIDE,
+        max_side_len=max_side,
     )
 
 

@@ -152,7 +152,9 @@ def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> lis
     if not small or not set(ocr_language.split("+")) <= RAPID_LANGUAGES:
         return words
     try:
-        lines = RapidOCRBackend().recognize(image)
+        # The page was enlarged for small print: RapidOCR must not shrink it back to the
+        # engine's page size (at 1200 px FUNSD recall fell from 52.8 % to 46.7 %).
+        lines = RapidOCRBackend(max_side=MIN_OCR_SIDE).recognize(image)
     except EngineUnavailableError:
         return words  # rapidocr not installed: keep Tesseract's reading
     rapid_words = [word for line in lines for word in line.words]
