@@ -134,11 +134,6 @@ def test_eval_reports_precision_and_recall_per_field(trained) -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="known gap: from 24 scanned forms the OCR-anchored model reaches 0.375 field exact "
-    "against a 0.25 prior (measured), short of prior + 0.4",
-    strict=False,
-)
 def test_scanned_forms_close_the_loop_with_ocr_anchors(tmp_path: Path) -> None:
     runner = CliRunner()
     for name, n, seed in (("train", 24, 5), ("test", 4, 6)):
