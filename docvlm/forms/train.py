@@ -47,6 +47,7 @@ from .tagger import (
 DEFAULT_START = "docvlm-forms-tiny"
 MIN_CALIBRATION_ANSWERS = 50
 WARMUP_STEPS = 20
+CALIBRATION_SAMPLE = 4  # held-out pages tagged before training to price calibration
 
 
 @dataclass
@@ -169,8 +170,13 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     held, trained = split_for_calibration(data, rng)
     trained = trained + replay_data
     prepared = time.process_time() - started
-    steps = _fit(model, trained, config, rng)
     tagger = FormTagger(model)
+    budget = None
+    if config.max_minutes:
+        # The budget covers the whole command: what reading took and what calibration will
+        # take are not spent on steps.
+        budget = config.max_minutes * 60 - prepared - _calibration_seconds(tagger, held)
+    steps = _fit(model, trained, config, rng, budget)
     tagger.min_score, calibration = fit_threshold(tagger, held)
     if calibration["answers"] < MIN_CALIBRATION_ANSWERS and held is not data:
         # Too few held-out answers to vouch for 1 %: fit on every row (optimistic; the card
@@ -272,8 +278,22 @@ def _model_for(keys: list[str], base: FormTagger | None) -> FormModel:
     return model
 
 
+def _calibration_seconds(tagger: FormTagger, held: list[TrainingPage]) -> float:
+    """CPU seconds tagging the held-out pages will take: a few of them tagged now, scaled."""
+    sample = held[:CALIBRATION_SAMPLE]
+    if not sample:
+        return 0.0
+    started = time.process_time()
+    tagger.tag_probabilities([p.words for p in sample])
+    return (time.process_time() - started) * len(held) / len(sample)
+
+
 def _fit(
-    model: FormModel, pages: list[TrainingPage], config: FieldsConfig, rng: random.Random
+    model: FormModel,
+    pages: list[TrainingPage],
+    config: FieldsConfig,
+    rng: random.Random,
+    budget_seconds: float | None,
 ) -> int:
     """Adam over shuffled batches until the budget is spent, with cosine decay over it.
 
@@ -287,11 +307,10 @@ def _fit(
         torch.optim.SparseAdam(table, lr=config.lr),
         torch.optim.AdamW(rest, lr=config.lr, weight_decay=0.01),
     ]
+    started = time.process_time()
     features = [page_features(p.words, model.config) for p in pages]
     size = model.config.max_words
-    budget_seconds = config.max_minutes * 60 if config.max_minutes else None
     total_steps = max(1, int(config.epochs * len(pages) / config.batch_size))
-    started = time.process_time()
     step = 0
     model.train()
     while True:
@@ -299,7 +318,10 @@ def _fit(
         rng.shuffle(order)
         for start in range(0, len(order), config.batch_size):
             elapsed = time.process_time() - started
-            progress = elapsed / budget_seconds if budget_seconds else step / total_steps
+            if budget_seconds is not None:
+                progress = elapsed / max(budget_seconds, 1.0)
+            else:
+                progress = step / total_steps
             if progress >= 1:
                 model.eval()
                 return step
