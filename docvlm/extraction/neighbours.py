@@ -17,6 +17,7 @@ DIAGONAL = 4.0  # label heights past a label's end an answer below it may start
 CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
 ALIGN = 1.2  # line heights a continued line's start may sit from the value's start
 MAX_CONTINUED_LINES = 10
+SENTENCE_WORDS = 4  # words with letters on a line that wraps like running text
 
 
 def _segments(page: PageWords) -> list[Segment]:
@@ -61,7 +62,8 @@ def continuation(
     page: PageWords, value: Segment, row_start: float, stops: Callable[[Segment], bool]
 ) -> list[Segment]:
     """The lines continuing `value` (a wrapped address, a paragraph answer): each is the next
-    segment down that overlaps the value's column, starts where the value starts, follows
+    segment down that overlaps the value's column, starts where the value starts (or, a
+    sentence wrapped, at the row's left margin), follows
     without a gap, is not a stop (a label, a widget, a check box) and has nothing printed
     left of it from `row_start` on: there, the next row's own label would be."""
     lines: list[Segment] = []
@@ -79,6 +81,8 @@ def continuation(
             break
         nearest = min(under, key=lambda s: s.bbox[1])
         aligned = abs(nearest.bbox[0] - left) <= ALIGN * value.height
+        if not aligned and _wraps_to_margin(previous, nearest, row_start, value.height):
+            aligned, left = True, nearest.bbox[0]
         if (
             not aligned
             or nearest.bbox[1] - previous.bbox[3] > CONTINUED_GAP * value.height
@@ -90,6 +94,19 @@ def continuation(
         previous = nearest
         right = max(right, nearest.bbox[2])
     return lines
+
+
+def _wraps_to_margin(previous: Segment, segment: Segment, row_start: float, height: float) -> bool:
+    """A sentence wrapped back to the row's left margin, under the label ("Comments: Please
+    contact the | suggester..."): the line above is a sentence's words, and this one starts
+    where the row starts and in lower case, where the next row's own label would start with
+    a capital."""
+    words = sum(any(c.isalpha() for c in w.text) for w in previous.words)
+    return (
+        words >= SENTENCE_WORDS
+        and abs(segment.bbox[0] - row_start) <= ALIGN * height
+        and segment.text[:1].islower()
+    )
 
 
 def _row_has_left(segments: list[Segment], segment: Segment, row_start: float) -> bool:

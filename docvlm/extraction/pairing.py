@@ -77,6 +77,7 @@ class _Candidate:
     label_score: float
     claimed: list[int]  # ids of the segments the label and value were read from
     found: Found
+    run_on: bool = False  # the label is the start of a longer printed segment
 
 
 def normalize_label(text: str) -> str:
@@ -192,12 +193,14 @@ def _kind_name(spec: FieldSpec) -> str:
 
 def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
     """A label printed twice with different values beside it ("Last name" for you and for a
-    spouse): keep the first reading, but not as a sure one."""
+    spouse): keep the first reading, but not as a sure one. The field's words opening a
+    sentence ("Nature of work should be specified...") are no second label."""
     rivals = [
         c
         for c in candidates
         if c.field is chosen.field
         and c is not chosen
+        and not c.run_on
         and c.label_score >= chosen.label_score - 1
         and c.found.value != chosen.found.value
     ]
@@ -240,7 +243,6 @@ def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
         for spec, parent in scalars
         for name in label_candidates(spec, parent)
     }
-    names = {n for n in names if len(n) >= 2}
     for page in pages:
         for line in page.lines:
             index = 0
@@ -257,12 +259,19 @@ def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
 
 
 def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
-    """The word a label of several words starts at inside `segment` (not at its start)."""
+    """The word a label starts at inside `segment` (not at its start): one of several words,
+    or a single word where its colon marks it as a label and a number before it as a value
+    run into it ("June 21, 1993 DEPARTMENT:"; not "PROJECT NUMBER:")."""
     words = [normalize_label(w.text) for w in segment.words]
     for start in range(1, len(words)):
         for name in names:
             end = start + len(name)
             if end > len(words) or not words[start]:
+                continue
+            if len(name) == 1 and not (
+                segment.words[start].text.endswith(":")
+                and any(c.isdigit() for c in segment.words[start - 1].text)
+            ):
                 continue
             text = " ".join(w for w in words[start:end] if w)
             if fuzz.ratio(text, " ".join(name)) >= STRONG_LABEL_SCORE:
@@ -315,6 +324,7 @@ def _scalar_candidates(
             read = _Reading(page, spec, names, label_like, date_order, score)
             candidate = read.value(label, rest, right_of(page, segment), segment)
             if candidate:
+                candidate.run_on = rest is not None
                 out.append(candidate)
     return out
 
@@ -422,7 +432,8 @@ class _Reading:
             unit = _UNIT.fullmatch(segment.text) is not None
             gap = segment.bbox[0] - right[count - 1].bbox[2]
             near = gap <= 2.0 * value.height and not _fragment(segment.text)
-            if not (unit or near or (numeric and _NUMBER_CELL.fullmatch(segment.text))):
+            repeated = fuzz.ratio(segment.text.lower(), value.text.lower()) >= 80
+            if not (unit or near or repeated or (numeric and _NUMBER_CELL.fullmatch(segment.text))):
                 break
             count += 1
         if count == 1:

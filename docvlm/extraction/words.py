@@ -4,6 +4,7 @@ label/value segments, plus the two geometric look-ups extraction needs: where a 
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
@@ -41,6 +42,10 @@ _RULE_CHARS = "|[]_"
 # A dotted or dashed leader between a label and its answer ("Copies to ---Dr. A. W. Spears")
 # is read as runs of these; a lone "-" before a digit is a sign, so is kept.
 _LEADER_CHARS = "-—–~_=.·…\"“”‘’'|:"
+# A colon after a word's letters with more text glued on ("DATE:June"; not "10:45"), and a
+# capitalised label with its colon glued to the text before it ("21,1993DEPARTMENT:").
+_GLUED_AFTER = re.compile(r"(?<=[A-Za-z)]):(?=[A-Za-z0-9$#(])")
+_GLUED_BEFORE = re.compile(r"(?<=[a-z0-9,.])(?=[A-Z]{3,}:$)")
 
 
 @dataclass
@@ -125,11 +130,32 @@ def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto"
     image = _enlarged(source_image)
     points_per_pixel = page.width / image.width
     words = [
-        Word(text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
+        part
         for word in _ocr_words(image, image.width / source_image.width, ocr_language)
         if (text := word.text.strip(_RULE_CHARS))
+        for part in _unglued(
+            Word(text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
+        )
     ]
     return PageWords(page.number, "ocr", words, page)
+
+
+def _unglued(word: Word) -> list[Word]:
+    """An OCR word cut where a label's colon was read glued to its neighbours ("DATE:June",
+    "1993DEPARTMENT:"): a colon ends a label, so what follows it is the value. Each part gets
+    its share of the box by characters."""
+    cuts = [m.end() for m in _GLUED_AFTER.finditer(word.text)]
+    cuts += [m.start() for m in _GLUED_BEFORE.finditer(word.text)]
+    cuts = sorted(set(c for c in cuts if 0 < c < len(word.text)))
+    if not cuts:
+        return [word]
+    x0, y0, x1, y1 = word.bbox
+    per_char = (x1 - x0) / len(word.text)
+    bounds = [0, *cuts, len(word.text)]
+    return [
+        Word(word.text[a:b], (x0 + a * per_char, y0, x0 + b * per_char, y1), word.confidence)
+        for a, b in zip(bounds, bounds[1:], strict=False)
+    ]
 
 
 def _enlarged(image: Image.Image) -> Image.Image:
