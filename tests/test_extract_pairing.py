@@ -9,7 +9,7 @@ import pymupdf
 import docvlm
 from docvlm.extraction.pairing import pair_fields
 from docvlm.extraction.schema import load_schema
-from docvlm.extraction.words import PageWords, Word
+from docvlm.extraction.words import PageWords, Word, _unglued
 
 
 def _page(texts: list[tuple[float, float, str]]) -> bytes:
@@ -109,3 +109,51 @@ def test_a_dashed_leader_read_into_the_value_is_trimmed_but_a_sign_is_kept() -> 
     assert found["/f0"].value == "Dr. A. Spears"
     assert found["/f1"].value == "-70,825.00"
     assert "/f2" not in found  # nothing but the leader was printed
+
+
+def test_a_label_glued_by_ocr_to_its_neighbours_is_cut_at_its_colon() -> None:
+    # RapidOCR reads "DATE: June 21, 1993   DEPARTMENT: R&D Library" as run-together words.
+    words = [Word(w.text, w.bbox, 0.95) for w in _unglued(Word("DATE:June", (10, 100, 100, 112)))]
+    words += _unglued(Word("21,1993DEPARTMENT:", (104, 100, 280, 112), 0.95))
+    words.append(Word("R&D Library", (300, 100, 380, 112), 0.95))
+    schema = load_schema(_schema("DATE:", "DEPARTMENT:"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "June 21,1993"
+    assert found["/f1"].value == "R&D Library"
+    assert [w.text for w in _unglued(Word("10:45", (0, 0, 50, 10)))] == ["10:45"]
+
+
+def _line(x: float, y: float, text: str) -> list[Word]:
+    """OCR words of `text` from (x, y), 6 points a character, 11 high."""
+    words = []
+    for token in text.split():
+        words.append(Word(token, (x, y, x + 6 * len(token), y + 11), 0.95))
+        x += 6 * len(token) + 4
+    return words
+
+
+def test_a_fields_words_opening_a_sentence_do_not_make_its_answer_unsure() -> None:
+    words = [*_line(72, 100, "NATURE OF WORK:"), *_line(90, 116, "Advise if honey will do"),
+             *_line(72, 160, "NOTES:"), *_line(150, 160, "Nature of work is exact")]  # fmt: skip
+    schema = load_schema(_schema("NATURE OF WORK:"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Advise if honey will do"
+
+
+def test_a_value_repeated_across_a_rows_columns_is_read_whole() -> None:
+    pdf = _page([(72, 100, "Porosity"), (250, 100, "Non Porous"), (420, 100, "Non Porous"),
+                 (72, 120, "Supplier"), (250, 120, "Ecusta"), (420, 120, "Glatz")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Porosity", "Supplier"))
+    assert result.data == {"f0": "Non Porous Non Porous", "f1": "Ecusta"}
+
+
+def test_a_sentence_wrapped_back_under_its_label_continues_the_answer() -> None:
+    pdf = _page([(72, 100, "Comments:"), (190, 100, "Manager, please contact the suggester"),
+                 (72, 113, "and forward comments to the Council."),
+                 (72, 150, "Reviewed by:"), (190, 150, "J. Smith"),
+                 (72, 163, "Approved"), (190, 163, "yes")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Comments:", "Reviewed by:"))
+    assert result.data["f0"] == (
+        "Manager, please contact the suggester and forward comments to the Council."
+    )
+    assert result.data["f1"] == "J. Smith"  # "Approved" starts a row: it is no wrapped line
