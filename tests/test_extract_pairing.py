@@ -157,3 +157,15 @@ def test_a_sentence_wrapped_back_under_its_label_continues_the_answer() -> None:
         "Manager, please contact the suggester and forward comments to the Council."
     )
     assert result.data["f1"] == "J. Smith"  # "Approved" starts a row: it is no wrapped line
+
+
+def test_a_field_titled_by_punctuation_alone_cuts_no_other_value() -> None:
+    pdf = _page([(72, 100, "CONCLUSION:"), (160, 100, "This compound is judged safe.")])
+    result = docvlm.extract(pdf, _schema("( - )", "CONCLUSION:"))
+    assert result.data["f1"] == "This compound is judged safe."
+
+
+def test_a_label_inside_another_fields_longer_label_is_not_read_there() -> None:
+    pdf = _page([(400, 100, "DATE 11/2/61"), (72, 300, "Date Made 11/3/61")])
+    result = docvlm.extract(pdf, _schema("DATE", "Date Made"))
+    assert result.data == {"f0": "11/2/61", "f1": "11/3/61"}

@@ -130,11 +130,14 @@ def pair_fields(
     _split_at_labels(pages, scalars)
     best_scores = _best_label_scores(pages, scalars)
     label_like = _label_like(pages, best_scores)
+    all_names = [label_candidates(spec, parent) for spec, parent in scalars]
     candidates = [
         candidate
         for page in pages
         for spec, parent in scalars
-        for candidate in _scalar_candidates(page, spec, parent, label_like, best_scores, date_order)
+        for candidate in _scalar_candidates(
+            page, spec, parent, label_like, (best_scores, all_names), date_order
+        )
     ]
     # Stable sort: among equally good candidates the first in reading order wins.
     candidates.sort(key=lambda c: -c.found.confidence)
@@ -243,6 +246,7 @@ def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
         for spec, parent in scalars
         for name in label_candidates(spec, parent)
     }
+    names.discard(())  # a label of punctuation only names nothing
     for page in pages:
         for line in page.lines:
             index = 0
@@ -309,10 +313,11 @@ def _scalar_candidates(
     spec: FieldSpec,
     parent: FieldSpec | None,
     label_like: set[int],
-    best_scores: dict[int, float],
+    best: tuple[dict[int, float], list[list[str]]],
     date_order: DateOrder | None,
 ) -> list[_Candidate]:
     names = label_candidates(spec, parent)
+    best_scores, all_names = best
     out: list[_Candidate] = []
     for line in page.lines:
         for segment in line:
@@ -321,6 +326,8 @@ def _scalar_candidates(
             label, rest, score = _label_in(segment, names)
             if label is None or (rest is None and score < best_scores[id(segment)]):
                 continue  # no label of this field, or one that names another field better
+            if rest is not None and _longer_label(segment, len(label.words), names, all_names):
+                continue  # "Date" at the start of "Date Made 11/3/61": another field's label
             read = _Reading(page, spec, names, label_like, date_order, score)
             candidate = read.value(label, rest, right_of(page, segment), segment)
             if candidate:
@@ -346,6 +353,18 @@ def _label_in(segment: Segment, names: list[str]) -> tuple[Segment | None, Segme
     label = Segment(segment.words[:split], segment.page, segment.line)
     rest = Segment(segment.words[split:], segment.page, segment.line)
     return label, rest, score
+
+
+def _longer_label(
+    segment: Segment, words: int, names: list[str], all_names: list[list[str]]
+) -> bool:
+    """Whether more than the first `words` words of `segment` name another field."""
+    return any(
+        label_score(" ".join(w.text for w in segment.words[:end]), other) >= STRONG_LABEL_SCORE
+        for end in range(words + 1, len(segment.words) + 1)
+        for other in all_names
+        if other != names
+    )
 
 
 @dataclass
