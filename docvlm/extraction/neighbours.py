@@ -17,6 +17,7 @@ DIAGONAL = 4.0  # label heights past a label's end an answer below it may start
 CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
 ALIGN = 1.2  # line heights a continued line's start may sit from the value's start
 MAX_CONTINUED_LINES = 10
+LINE_SLACK = 0.5  # line heights the segments of one printed line may start apart vertically
 SENTENCE_WORDS = 4  # words with letters on a line that wraps like running text
 
 
@@ -61,11 +62,11 @@ def below(page: PageWords, label: Segment) -> Segment | None:
 def continuation(
     page: PageWords, value: Segment, row_start: float, stops: Callable[[Segment], bool]
 ) -> list[Segment]:
-    """The lines continuing `value` (a wrapped address, a paragraph answer): each is the next
-    segment down that overlaps the value's column, starts where the value starts (or, a
-    sentence wrapped, at the row's left margin), follows
-    without a gap, is not a stop (a label, a widget, a check box) and has nothing printed
-    left of it from `row_start` on: there, the next row's own label would be."""
+    """The lines continuing `value` (a wrapped address, a paragraph answer): each is the
+    leftmost segment of the next line down that overlaps the value's column, starts where the
+    value starts (or, a sentence wrapped, at the row's left margin), follows without a gap, is
+    not a stop (a label, a widget, a check box) and has nothing printed left of it from
+    `row_start` on: there, the next row's own label would be."""
     lines: list[Segment] = []
     previous = value
     left, right = value.bbox[0], value.bbox[2]
@@ -79,7 +80,12 @@ def continuation(
         ]
         if not under:
             break
-        nearest = min(under, key=lambda s: s.bbox[1])
+        # The next line's leftmost segment: a line's words can start a little apart vertically.
+        first_top = min(s.bbox[1] for s in under)
+        nearest = min(
+            (s for s in under if s.bbox[1] - first_top <= LINE_SLACK * value.height),
+            key=lambda s: s.bbox[0],
+        )
         aligned = abs(nearest.bbox[0] - left) <= ALIGN * value.height
         if not aligned and _wraps_to_margin(previous, nearest, row_start, value.height):
             aligned, left = True, nearest.bbox[0]
