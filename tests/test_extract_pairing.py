@@ -169,3 +169,12 @@ def test_a_label_inside_another_fields_longer_label_is_not_read_there() -> None:
     pdf = _page([(400, 100, "DATE 11/2/61"), (72, 300, "Date Made 11/3/61")])
     result = docvlm.extract(pdf, _schema("DATE", "Date Made"))
     assert result.data == {"f0": "11/2/61", "f1": "11/3/61"}
+
+
+def test_a_column_headers_answer_is_the_cells_under_it() -> None:
+    pdf = _page([(72, 100, "Supplier"), (260, 100, "Cost"), (400, 100, "Weeks"),  # rows 30 pt apart
+                 (72, 130, "Kapuler Research"), (260, 130, "70,825"), (400, 130, "6"),
+                 (72, 160, "Market Facts"), (260, 160, "112,000"), (400, 160, "8")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Supplier", "Cost", "Weeks"))
+    assert result.data["f0"] == "Kapuler Research Market Facts"
+    assert result.data["f1"] == "70,825 112,000"

@@ -17,6 +17,8 @@ DIAGONAL = 4.0  # label heights past a label's end an answer below it may start
 CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
 ALIGN = 1.2  # line heights a continued line's start may sit from the value's start
 MAX_CONTINUED_LINES = 10
+COLUMN_GAP = 2.0  # header heights between one cell of a table's column and the next
+MAX_COLUMN_CELLS = 30
 LINE_SLACK = 0.5  # line heights the segments of one printed line may start apart vertically
 SENTENCE_WORDS = 4  # words with letters on a line that wraps like running text
 
@@ -25,16 +27,56 @@ def _segments(page: PageWords) -> list[Segment]:
     return [segment for line in page.lines for segment in line]
 
 
-def right_of(page: PageWords, label: Segment) -> list[Segment]:
-    """Segments right of `label` whose centre lies in its band, left to right."""
-    x0, y0, x1, y1 = label.bbox
+def band(page: PageWords, label: Segment) -> list[Segment]:
+    """Segments other than `label` whose centre lies in its band, left to right."""
+    _, y0, _, y1 = label.bbox
     slack = BAND_SLACK * label.height
-    band = [
+    inside = [
         s
         for s in _segments(page)
-        if s.bbox[0] >= x1 - 1 and y0 - slack <= (s.bbox[1] + s.bbox[3]) / 2 <= y1 + slack
+        if s is not label and y0 - slack <= (s.bbox[1] + s.bbox[3]) / 2 <= y1 + slack
     ]
-    return sorted(band, key=lambda s: s.bbox[0])
+    return sorted(inside, key=lambda s: s.bbox[0])
+
+
+def right_of(page: PageWords, label: Segment) -> list[Segment]:
+    """Segments right of `label` whose centre lies in its band, left to right."""
+    return [s for s in band(page, label) if s.bbox[0] >= label.bbox[2] - 1]
+
+
+def in_column(cell: Segment, header: Segment) -> bool:
+    """Whether `cell` sits in the column `header` heads: its centre under the header, give or
+    take a line height, or its start aligned with the header's (a text column)."""
+    slack = ALIGN * header.height
+    centre = (cell.bbox[0] + cell.bbox[2]) / 2
+    return (
+        header.bbox[0] - slack <= centre <= header.bbox[2] + slack
+        or abs(cell.bbox[0] - header.bbox[0]) <= slack
+    )
+
+
+def column_cells(
+    page: PageWords, header: Segment, first: Segment, stops: Callable[[Segment], bool]
+) -> list[Segment]:
+    """The cells under `first` in the column `header` heads: each the next segment down in
+    its column, no further than a table row's spacing, until a stop (a label, a widget, a
+    check box)."""
+    cells: list[Segment] = []
+    previous = first
+    segments = _segments(page)
+    while len(cells) < MAX_COLUMN_CELLS:
+        top = previous.bbox[3] - 0.3 * previous.height
+        under = [
+            s for s in segments if s.bbox[1] >= top and s is not previous and in_column(s, header)
+        ]
+        if not under:
+            break
+        nearest = min(under, key=lambda s: s.bbox[1])
+        if nearest.bbox[1] - previous.bbox[3] > COLUMN_GAP * header.height or stops(nearest):
+            break
+        cells.append(nearest)
+        previous = nearest
+    return cells
 
 
 def below(page: PageWords, label: Segment) -> Segment | None:

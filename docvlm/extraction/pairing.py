@@ -408,8 +408,13 @@ class _Reading:
             options.append(
                 (below, self._layout_fit(label, below, "below"), [id(printed), id(below)])
             )
+        header = self._heads_column(printed)
         for segment, position_fit, claimed in options:
-            segment, more = self._continued(segment, min(label.bbox[0], segment.bbox[0]))
+            under = (
+                header is not None and segment is below and neighbours.in_column(segment, header)
+            )
+            column = header if under else None
+            segment, more = self._continued(segment, min(label.bbox[0], segment.bbox[0]), column)
             candidate = self._candidate(segment, position_fit, claimed + more)
             if candidate:
                 return candidate
@@ -422,15 +427,36 @@ class _Reading:
         marked = 1.0 if label.text.endswith(":") else UNMARKED_LABEL_FIT
         return marked * {"right": 1.0, "below": FREE_BELOW_FIT, "run-on": RUN_ON_FIT}[where]
 
-    def _continued(self, value: Segment, row_start: float) -> tuple[Segment, list[int]]:
-        """A free-text value with the lines that continue it."""
+    def _continued(
+        self, value: Segment, row_start: float, column: Segment | None
+    ) -> tuple[Segment, list[int]]:
+        """A free-text value with the lines that continue it: under a column's `header`, the
+        column's further cells."""
         if is_typed(self.spec) or value.widget:
             return value, []
-        lines = neighbours.continuation(self.page, value, row_start, self._stops)
+        if column is not None:
+            lines = neighbours.column_cells(self.page, column, value, self._stops)
+        else:
+            lines = neighbours.continuation(self.page, value, row_start, self._stops)
         if not lines:
             return value, []
         words = [w for segment in [value, *lines] for w in segment.words]
         return Segment(words, value.page, value.line), [id(s) for s in lines]
+
+    def _heads_column(self, printed: Segment) -> Segment | None:
+        """`printed` itself where it heads a table's column: its nearest neighbour along its
+        line, on either side, is another label (a header row), so its answers are the cells
+        under it."""
+        if printed.text.endswith(":"):
+            return None  # a colon asks for the answer beside or under it, not a column
+        band = neighbours.band(self.page, printed)
+        left = [s for s in band if s.bbox[2] <= printed.bbox[0] + 1]
+        right = [s for s in band if s.bbox[0] >= printed.bbox[2] - 1]
+        nearest = [max(left, key=lambda s: s.bbox[2])] if left else []
+        nearest += [min(right, key=lambda s: s.bbox[0])] if right else []
+        if nearest and all(id(s) in self.label_like for s in nearest):
+            return printed
+        return None
 
     def _stops(self, segment: Segment) -> bool:
         return segment.widget or segment.checkbox is not None or id(segment) in self.label_like
