@@ -178,3 +178,10 @@ def test_a_column_headers_answer_is_the_cells_under_it() -> None:
     result = docvlm.extract(pdf, _schema("Supplier", "Cost", "Weeks"))
     assert result.data["f0"] == "Kapuler Research Market Facts"
     assert result.data["f1"] == "70,825 112,000"
+
+
+def test_words_after_a_label_that_end_in_a_colon_are_the_next_label_not_its_value() -> None:
+    pdf = _page([(72, 100, "COMPOUND VEHICLE:"), (200, 100, "Corn oil")])
+    result = docvlm.extract(pdf, _schema("COMPOUND", "VEHICLE"))
+    assert result.data["f0"] is None
+    assert result.data["f1"] == "Corn oil"

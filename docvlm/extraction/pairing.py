@@ -397,7 +397,9 @@ class _Reading:
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
         options: list[tuple[Segment, float, list[int]]] = []
         if rest is not None:
-            if self._can_be_value(rest) and not rest.text.startswith("("):
+            # Words ending in a colon after the label are the next label ("INITIATED BY:").
+            run_on = not rest.text.startswith("(") and not rest.text.endswith(":")
+            if run_on and self._can_be_value(rest):
                 options.append((rest, self._layout_fit(label, rest, "run-on"), [id(printed)]))
         elif right and self._can_be_value(right[0]):
             value, count = self._with_units(right)
