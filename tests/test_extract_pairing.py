@@ -185,3 +185,12 @@ def test_words_after_a_label_that_end_in_a_colon_are_the_next_label_not_its_valu
     result = docvlm.extract(pdf, _schema("COMPOUND", "VEHICLE"))
     assert result.data["f0"] is None
     assert result.data["f1"] == "Corn oil"
+
+
+def test_an_answer_line_read_as_underscores_separates_label_and_value() -> None:
+    # RapidOCR reads the rule a typed answer sits on as "_" glued between the words.
+    words = _unglued(Word("MARKET_Lakeland_Metro", (72, 100, 200, 111), 0.95))
+    assert [w.text for w in words] == ["MARKET", "Lakeland", "Metro"]
+    schema = load_schema(_schema("MARKET"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Lakeland Metro"

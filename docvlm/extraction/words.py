@@ -4,6 +4,7 @@ label/value segments, plus the two geometric look-ups extraction needs: where a 
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,7 @@ _LEADER_CHARS = "-—–~_=.·…\"“”‘’'|:"
 # capitalised label with its colon glued to the text before it ("21,1993DEPARTMENT:").
 _GLUED_AFTER = re.compile(r"(?<=[A-Za-z)]):(?=[A-Za-z0-9$#(])")
 _GLUED_BEFORE = re.compile(r"(?<=[a-z0-9,.])(?=[A-Z]{3,}:$)")
+_UNDERLINED = re.compile(r"[^_]+")  # the parts of a word between underscores
 
 
 @dataclass
@@ -142,19 +144,24 @@ def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto"
 
 def _unglued(word: Word) -> list[Word]:
     """An OCR word cut where a label's colon was read glued to its neighbours ("DATE:June",
-    "1993DEPARTMENT:"): a colon ends a label, so what follows it is the value. Each part gets
+    "1993DEPARTMENT:"): a colon ends a label, so what follows it is the value; and where the
+    answer line under typed words was read as underscores ("Date_March 18"). Each part gets
     its share of the box by characters."""
-    cuts = [m.end() for m in _GLUED_AFTER.finditer(word.text)]
-    cuts += [m.start() for m in _GLUED_BEFORE.finditer(word.text)]
-    cuts = sorted(set(c for c in cuts if 0 < c < len(word.text)))
-    if not cuts:
+    spans = [m.span() for m in _UNDERLINED.finditer(word.text)]
+    cuts = {m.end() for m in _GLUED_AFTER.finditer(word.text)}
+    cuts |= {m.start() for m in _GLUED_BEFORE.finditer(word.text)}
+    parts = [
+        (a, b)
+        for start, end in spans
+        for a, b in itertools.pairwise([start, *sorted(c for c in cuts if start < c < end), end])
+    ]
+    if parts == [(0, len(word.text))]:
         return [word]
     x0, y0, x1, y1 = word.bbox
     per_char = (x1 - x0) / len(word.text)
-    bounds = [0, *cuts, len(word.text)]
     return [
         Word(word.text[a:b], (x0 + a * per_char, y0, x0 + b * per_char, y1), word.confidence)
-        for a, b in zip(bounds, bounds[1:], strict=False)
+        for a, b in parts
     ]
 
 
