@@ -26,18 +26,12 @@ from .align import read_flag, to_key
 from .tagger import (
     ABSTAIN,
     RETURN_CONFIDENCE,
-    TARGET_ERROR,
     FormTagger,
     Span,
     load_form_model,
 )
 
 SOURCE = "form-model"
-# A value no-model extraction does not read alike needs the model this sure of its tags as
-# well as the held-out threshold. Held-out layouts are few: on unseen layouts unlike them the
-# model was sure and wrong (a check box read for its neighbour's label at 0.9995), while no
-# value both readers read alike was wrong.
-SURE_TAG = 1 - TARGET_ERROR / 10
 
 
 class FormModelWarning(UserWarning):
@@ -58,10 +52,7 @@ def extract_with_form_model(
         )
     found = {}
     for pointer, reading in read_fields(tagger, pages, schema, anchors).items():
-        confidence = tagger.confidence(reading.score, reading.agrees)
-        if not reading.agrees and reading.tag_score < SURE_TAG:
-            confidence = min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
-        found[pointer] = replace(reading.found, confidence=confidence)
+        found[pointer] = replace(reading.found, confidence=reading_confidence(tagger, reading))
     low = [p for p, f in found.items() if f.confidence < RETURN_CONFIDENCE]
     if low:
         warnings.warn(
@@ -86,6 +77,16 @@ class Reading:
     @property
     def score(self) -> float:
         return self.tag_score * self.legibility * self.fit
+
+
+def reading_confidence(tagger: FormTagger, reading: Reading) -> float:
+    """The reading's calibrated confidence: its score against the tagger's floor (the lower
+    one where no-model extraction read it alike); alone, under 0.9 unless its tag score
+    reaches the tagger's `sure_tag`."""
+    confidence = tagger.confidence(reading.score, reading.agrees)
+    if not reading.agrees and reading.tag_score < tagger.sure_tag:
+        return min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
+    return confidence
 
 
 def read_fields(

@@ -35,6 +35,11 @@ CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "card
 TARGET_ERROR = 0.01
 RETURN_CONFIDENCE = 0.9
 ABSTAIN = 1.5  # a min_score above every span score: calibration vouched for none
+# What a model trained on several layouts must be sure of its tags to return a value alone
+# (no-model extraction not reading it alike), besides the held-out threshold: held-out layouts
+# are few, and on unseen layouts unlike them the model was sure and wrong (a check box read
+# for its neighbour's label at 0.9995), while no value both readers read alike was wrong.
+SURE_TAG = 1 - TARGET_ERROR / 10
 SHIPPED = Path(__file__).parent / "models"
 
 
@@ -55,6 +60,7 @@ class FormTagger:
     min_score: float = 0.99
     info: dict[str, Any] | None = None
     agree_score: float = ABSTAIN  # the min_score of values no-model extraction reads alike
+    sure_tag: float = 0.0  # the tag score a value alone needs (SURE_TAG: several layouts)
 
     @property
     def keys(self) -> list[str]:
@@ -215,8 +221,8 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
     state = {name: tensor.float() for name, tensor in load_file(folder / WEIGHTS_FILE).items()}
     model.load_state_dict(state)
     model.eval()
-    agree_score = saved.get("agree_score", ABSTAIN)
-    return FormTagger(model, saved["min_score"], saved.get("info"), agree_score)
+    agree_score, sure_tag = saved.get("agree_score", ABSTAIN), saved.get("sure_tag", 0.0)
+    return FormTagger(model, saved["min_score"], saved.get("info"), agree_score, sure_tag)
 
 
 def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
@@ -228,6 +234,7 @@ def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
         "config": tagger.model.config.to_dict(),
         "min_score": tagger.min_score,
         "agree_score": tagger.agree_score,
+        "sure_tag": tagger.sure_tag,
         "info": tagger.info,
     }
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")

@@ -37,10 +37,11 @@ from docvlm.sources import open_source
 
 from .align import Alignment, align, target_leaves
 from .evaluate import target_schema
-from .extract import SURE_TAG, read_fields
+from .extract import read_fields
 from .model import FormModel, FormModelConfig, page_features
 from .tagger import (
     ABSTAIN,
+    SURE_TAG,
     TARGET_ERROR,
     FormTagger,
     allowed_tags,
@@ -54,6 +55,7 @@ from .tagger import (
 DEFAULT_START = "docvlm-forms-tiny"
 MIN_CALIBRATION_ANSWERS = 50
 WARMUP_STEPS = 20
+LAYOUT_SPLIT = 5  # rows of this many layouts (schemas) or more: held out by whole layouts
 CALIBRATION_SAMPLE = 4  # held-out pages tagged before training to price calibration
 
 
@@ -177,6 +179,7 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     data = training_pages(pages, keys)
     replay_data = training_pages(replayed, keys, first_row=len(pages))
     held, trained = split_for_calibration(data, rng)
+    several_layouts = len({page.schema for page in data}) >= LAYOUT_SPLIT
     trained = trained + replay_data
     prepared = time.process_time() - started
     tagger = FormTagger(model)
@@ -186,6 +189,7 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         # take are not spent on steps.
         budget = config.max_minutes * 60 - prepared - _calibration_seconds(tagger, held)
     steps = _fit(model, trained, config, rng, budget)
+    tagger.sure_tag = SURE_TAG if several_layouts else 0.0
     answers = held_out_answers(tagger, held, config.anchors)
     if len(answers) < MIN_CALIBRATION_ANSWERS and held is not data:
         # Too few held-out answers to vouch for 1 %: fit on every row (optimistic; the card
@@ -263,7 +267,7 @@ def split_for_calibration(
     order = list(groups.values())
     rng.shuffle(order)
     held: list[TrainingPage] = []
-    if len(order) >= 5:
+    if len(order) >= LAYOUT_SPLIT:
         while len(held) < len(data) // 5:
             held += order.pop()
     else:
@@ -395,7 +399,7 @@ def _moved(boxes: torch.Tensor, rng: random.Random) -> torch.Tensor:
 class Answer:
     """One value the model read on a held-out page: its score, whether it is the target's
     value, whether no-model extraction read the same, and whether the model alone is sure
-    enough of its tags to return it (`extract.SURE_TAG`)."""
+    enough of its tags to return it (`FormTagger.sure_tag`)."""
 
     score: float
     correct: bool
@@ -424,7 +428,7 @@ def held_out_answers(
             correct = expected is not None and normalize_field_value(
                 expected
             ) == normalize_field_value(reading.found.value)
-            sure = reading.tag_score >= SURE_TAG
+            sure = reading.tag_score >= tagger.sure_tag
             answers.append(Answer(reading.score, correct, reading.agrees, sure))
     return answers
 
