@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 python bench/finetune_forms.py            # every row (~40 CPU-minutes)
     OMP_NUM_THREADS=1 python bench/finetune_forms.py --smoke    # plumbing, ~4 minutes
     python bench/finetune_forms.py --rows unseen_layouts,base_finetune
+    python bench/finetune_forms.py --work /tmp/mine   # data and models elsewhere (reused there)
 
 Rows (budgets are training minutes of one thread; reading pages is timed apart):
 - unseen_layouts: form model from random init on templates t0–t24, scored on t25–t29.
