@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 python bench/finetune_forms.py            # every row (~40 CPU-minutes)
     OMP_NUM_THREADS=1 python bench/finetune_forms.py --smoke    # plumbing, ~4 minutes
     python bench/finetune_forms.py --rows unseen_layouts,base_finetune
+    python bench/finetune_forms.py --work /tmp/mine   # data and models elsewhere (reused there)
 
 Rows (budgets are training minutes of one thread; reading pages is timed apart):
 - unseen_layouts: form model from random init on templates t0–t24, scored on t25–t29.
@@ -231,8 +232,10 @@ def generative_curve(step_budgets: tuple[int, ...]) -> dict[str, Any]:
 
 
 def main() -> None:
+    global WORK
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes and budgets")
+    parser.add_argument("--work", type=Path, help=f"data and models, reused (default {WORK})")
     parser.add_argument("--rows", default=",".join(ROWS), help="comma list of rows to run")
     parser.add_argument("--train-per-layout", type=int, default=16)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every budget")
@@ -240,6 +243,8 @@ def main() -> None:
     parser.add_argument("--mix-base", type=float, default=0.5,
                         help="base_finetune: base replay forms per training row")  # fmt: skip
     args = parser.parse_args()
+    if args.work:
+        WORK = args.work
     rows = args.rows.split(",")
     scale = 0.1 if args.smoke else args.scale
     per_layout = 2 if args.smoke else args.train_per_layout

@@ -1,4 +1,4 @@
-"""Training the form model: windows of long pages, and the confidence threshold's fit."""
+"""Training the form model: schema masks, windows of long pages, the confidence thresholds."""
 
 from __future__ import annotations
 
@@ -7,38 +7,52 @@ import random
 import torch
 
 from docvlm.anchors import AnchorWord
-from docvlm.forms.align import Alignment, FieldSpan
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import FormTagger
-from docvlm.forms.train import TrainingPage, _window, fit_threshold
+from docvlm.forms.train import Answer, _window, fit_threshold
 
 
-class _Fixed(FormTagger):
-    """A tagger whose tag probabilities are given: word 0 is /a, word 2 is /b."""
-
-    def tag_probabilities(self, pages, batch_size=16):
-        probabilities = torch.zeros(3, 5)
-        probabilities[0, 1], probabilities[0, 0] = 0.99, 0.01  # B-/a
-        probabilities[1, 0] = 1.0
-        probabilities[2, 3], probabilities[2, 0] = 0.995, 0.005  # B-/b
-        return [probabilities.clone() for _ in pages]
+def _answers(count: int, score: float, correct: bool, agrees: bool) -> list[Answer]:
+    return [Answer(score - i * 1e-4, correct, agrees) for i in range(count)]
 
 
-def _page(row: int) -> TrainingPage:
+def test_a_schema_keeps_the_model_off_keys_it_does_not_ask_for() -> None:
+    torch.manual_seed(0)
+    tagger = FormTagger(FormModel(FormModelConfig(keys=["/a", "/b"], hash_buckets=64, dim=8)))
     box = (0.0, 0.0, 10.0, 10.0)
     words = [AnchorWord(text, box, (0, 0, 10, 10), 0, 0) for text in ("Ada", "x", "Bo")]
-    alignment = Alignment(spans=[FieldSpan("/a", "/a", [0])])
-    return TrainingPage(words, torch.tensor([1, 0, 0]), alignment, row, frozenset({"/a"}))
+    free, asked = tagger.tag_probabilities([words, words], [None, {"/a"}])
+    assert free[:, 3:].sum() > 0  # B-/b and I-/b
+    assert asked[:, 3:].sum() == 0
+    torch.testing.assert_close(asked.sum(-1), torch.ones(3))
 
 
-def test_threshold_counts_only_keys_of_the_pages_schema() -> None:
-    tagger = _Fixed(FormModel(FormModelConfig(keys=["/a", "/b"], hash_buckets=64, dim=8)))
-    # /b is tagged confidently on every page, but no page's schema asks for it: extraction
-    # would never return it, so it must not make the threshold refuse the right /a answers.
-    threshold, summary = fit_threshold(tagger, [_page(row) for row in range(60)])
-    assert threshold < 0.991
-    assert summary["answers"] == 60 and summary["returned"] == 60
+def test_agreement_with_no_model_extraction_vouches_for_values_the_model_alone_cannot() -> None:
+    # The model alone is right only half the time below 0.99; where no-model extraction read
+    # the same value it was always right: those values are returned, the others are not.
+    answers = (
+        _answers(60, 0.999, True, False)
+        + _answers(100, 0.9, True, True)
+        + _answers(100, 0.9, False, False)
+        + _answers(100, 0.9, True, False)
+    )
+    min_score, agree_score, summary = fit_threshold(answers)
+    assert 0.99 < min_score <= 0.999 and agree_score <= 0.9 - 99e-4
+    assert summary["returned"] == 160 and summary["returned_agreeing"] == 100
     assert summary["returned_wrong"] == 0
+    tagger = FormTagger(FormModel(FormModelConfig(keys=["/a"], hash_buckets=64, dim=8)))
+    tagger.min_score, tagger.agree_score = min_score, agree_score
+    assert tagger.confidence(0.895, agrees=True) >= 0.9 > tagger.confidence(0.895)
+
+
+def test_the_union_of_both_floors_stays_within_one_percent() -> None:
+    # Each group alone is within 1 % wrong; together they must be as well.
+    answers = _answers(99, 0.999, True, False) + _answers(1, 0.9985, False, False)
+    answers += _answers(99, 0.9, True, True) + _answers(1, 0.8, False, True)
+    answers += _answers(100, 0.7, True, True) + _answers(3, 0.6, False, True)
+    _, _, summary = fit_threshold(answers)
+    assert summary["returned_wrong"] / summary["returned"] <= 0.01
+    assert summary["returned"] >= 199
 
 
 def test_training_windows_fit_the_page_and_often_hold_a_value() -> None:
@@ -53,11 +67,9 @@ def test_training_windows_fit_the_page_and_often_hold_a_value() -> None:
 
 
 def test_threshold_returns_nothing_when_no_score_keeps_errors_under_one_percent() -> None:
-    tagger = _Fixed(FormModel(FormModelConfig(keys=["/a", "/b"], hash_buckets=64, dim=8)))
-    pages = [_page(row) for row in range(60)]
-    for page in pages:  # the gold /a is another word now: every /a answer is wrong
-        page.alignment.spans[0].words = [1]
-    threshold, summary = fit_threshold(tagger, pages)
-    assert summary["returned"] == 0 and threshold > 1
-    tagger.min_score = threshold
-    assert tagger.confidence(0.9999) < 0.9  # so extraction returns every value as null
+    answers = _answers(60, 0.99, True, False) + _answers(60, 0.995, False, True)
+    min_score, agree_score, summary = fit_threshold(answers)
+    assert summary["returned"] == 0 and min_score > 1 and agree_score > 1
+    tagger = FormTagger(FormModel(FormModelConfig(keys=["/a"], hash_buckets=64, dim=8)))
+    tagger.min_score, tagger.agree_score = min_score, agree_score
+    assert tagger.confidence(0.9999, agrees=True) < 0.9  # so extraction returns every value null

@@ -9,17 +9,27 @@ confidence is worse than none.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, replace
 from typing import Any
 
-from docvlm.anchors import page_anchors
+from docvlm.anchors import CHECKED, UNCHECKED, anchors_from_words
+from docvlm.extraction.extractor import extract_without_model
 from docvlm.extraction.pairing import Found
 from docvlm.extraction.schema import ExtractionSchema, FieldSpec
 from docvlm.extraction.values import ParsedValue, parse_value
+from docvlm.extraction.words import page_words
 from docvlm.geometry import union
+from docvlm.metrics import normalize_field_value
 from docvlm.sources import SourcePage
 
 from .align import read_flag, to_key
-from .tagger import RETURN_CONFIDENCE, FormTagger, Span, load_form_model
+from .tagger import (
+    ABSTAIN,
+    RETURN_CONFIDENCE,
+    FormTagger,
+    Span,
+    load_form_model,
+)
 
 SOURCE = "form-model"
 
@@ -33,35 +43,88 @@ def extract_with_form_model(
 ) -> dict[str, Found]:
     """Values by JSON pointer for every schema field the model tags with enough confidence."""
     tagger = load_form_model(model)
-    leaves = schema_keys(schema.root)
-    unknown = [key for key in leaves if key not in tagger.keys]
+    unknown = [key for key in schema_keys(schema.root) if key not in tagger.keys]
     if unknown:
         warnings.warn(
             f"the form model never learned {', '.join(unknown)}: left null",
             FormModelWarning,
             stacklevel=2,
         )
-    found: dict[str, Found] = {}
-    best: dict[str, float] = {}
-    words_by_page = [page_anchors(page, anchors).words for page in pages]
-    probabilities = tagger.tag_probabilities(words_by_page)
-    for page, words, probs in zip(pages, words_by_page, probabilities, strict=True):
-        tagged = {k: spans for k, spans in tagger.spans(probs).items() if k in leaves}
-        rows = _item_lines(tagged, words)
-        for key, spans in tagged.items():
-            spec, pointers = leaves[key], _pointers(key, spans, words, rows)
-            for pointer, span in zip(pointers, spans, strict=True):
-                if best.get(pointer, -1.0) >= span.score:
-                    continue
-                hit = _read(span, spec, words, page.number, tagger)
-                if hit is not None:
-                    found[pointer], best[pointer] = hit, span.score
+    found = {}
+    for pointer, reading in read_fields(tagger, pages, schema, anchors).items():
+        found[pointer] = replace(reading.found, confidence=reading_confidence(tagger, reading))
     low = [p for p, f in found.items() if f.confidence < RETURN_CONFIDENCE]
     if low:
         warnings.warn(
             f"low confidence, left null: {', '.join(low)}", FormModelWarning, stacklevel=2
         )
     return {p: f for p, f in found.items() if f.confidence >= RETURN_CONFIDENCE}
+
+
+@dataclass
+class Reading:
+    """The model's value for one field: its span's tag score, its least legible word's OCR
+    confidence (1 on a text layer: a misread digit is a wrong value however sure the tag),
+    how well the words parsed as the field's type, and whether no-model extraction read the
+    same value."""
+
+    found: Found
+    tag_score: float
+    legibility: float
+    fit: float
+    agrees: bool = False
+
+    @property
+    def score(self) -> float:
+        return self.tag_score * self.legibility * self.fit
+
+
+def reading_confidence(tagger: FormTagger, reading: Reading) -> float:
+    """The reading's calibrated confidence: its score against the tagger's floor (the lower
+    one where no-model extraction read it alike); alone, under 0.9 unless its tag score
+    reaches the tagger's `sure_tag`."""
+    confidence = tagger.confidence(reading.score, reading.agrees)
+    if not reading.agrees and reading.tag_score < tagger.sure_tag:
+        return min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
+    return confidence
+
+
+def read_fields(
+    tagger: FormTagger,
+    pages: list[SourcePage],
+    schema: ExtractionSchema,
+    anchors: str = "auto",
+    compare: bool | None = None,
+) -> dict[str, Reading]:
+    """Every value the model tags for the schema's fields, by JSON pointer, before any
+    confidence cut; with `compare` (default: where the tagger has an agreement threshold),
+    each is compared with what no-model extraction reads from the same words."""
+    leaves = schema_keys(schema.root)
+    layers = [page_words(page, source=anchors) for page in pages] if anchors != "none" else []
+    words_by_page = [anchors_from_words(layer).words for layer in layers] or [[] for _ in pages]
+    probabilities = tagger.tag_probabilities(words_by_page, [leaves] * len(words_by_page))
+    readings: dict[str, Reading] = {}
+    for page, words, probs in zip(pages, words_by_page, probabilities, strict=True):
+        tagged = {k: spans for k, spans in tagger.spans(probs).items() if k in leaves}
+        rows = _item_lines(tagged, words)
+        for key, spans in tagged.items():
+            spec, pointers = leaves[key], _pointers(key, spans, words, rows)
+            for pointer, span in zip(pointers, spans, strict=True):
+                if pointer in readings and readings[pointer].tag_score >= span.score:
+                    continue
+                reading = _read(span, spec, words, page.number)
+                if reading is not None:
+                    readings[pointer] = reading
+    if compare is None:
+        compare = tagger.agree_score < ABSTAIN
+    if layers and compare:
+        fallback = extract_without_model(layers, schema)
+        for pointer, reading in readings.items():
+            other = fallback.get(pointer)
+            reading.agrees = other is not None and normalize_field_value(
+                other.value
+            ) == normalize_field_value(reading.found.value)
+    return readings
 
 
 def schema_keys(spec: FieldSpec, pointer: str = "") -> dict[str, FieldSpec]:
@@ -98,18 +161,21 @@ def _pointers(key: str, spans: list[Span], words: list, rows: dict[str, list[int
     return [f"{head}/{rows[head].index(words[s.words[0]].line)}{tail}" for s in spans]
 
 
-def _read(span: Span, spec: FieldSpec, words: list, page: int, tagger: FormTagger) -> Found | None:
-    texts = [words[i].text for i in span.words]
+def _read(span: Span, spec: FieldSpec, words: list, page: int) -> Reading | None:
+    """The span's value, or None where its words do not parse as the field's type."""
+    span_words = [words[i] for i in span.words]
     if spec.kind == "boolean" and spec.enum is None:
-        flag = read_flag(texts)
+        flag = read_flag([word.text for word in span_words])
         parsed = None if flag is None else ParsedValue(flag)
     else:
-        parsed = parse_value(_span_text([words[i] for i in span.words]), spec)
+        # A check box drawn beside a value (or a ruled box read as one) is no part of it.
+        span_words = [word for word in span_words if word.text not in (CHECKED, UNCHECKED)]
+        parsed = parse_value(_span_text(span_words), spec) if span_words else None
     if parsed is None:
         return None
-    confidence = tagger.confidence(span.score) * parsed.fit
-    bbox = union([words[i].bbox for i in span.words])
-    return Found(parsed.value, page, bbox, round(confidence, 4), SOURCE)
+    bbox = union([word.bbox for word in span_words])
+    legibility = min(word.confidence for word in span_words)
+    return Reading(Found(parsed.value, page, bbox, 0.0, SOURCE), span.score, legibility, parsed.fit)
 
 
 def _span_text(span_words: list) -> str:

@@ -8,13 +8,16 @@ A span's raw score is its weakest word's tag probability (times the chance that 
 holds the key). `min_score` is fitted on held-out pages at training time so that at most
 `TARGET_ERROR` of the values scoring above it are wrong (`ABSTAIN` where no score is: then
 every value is null); the confidence reported maps that score to 0.9, so returned values have
-confidence ≥ 0.9 and the rest are null.
+confidence ≥ 0.9 and the rest are null. `agree_score`, fitted the same way, is the lower floor
+of values that no-model extraction (label–value pairing) reads alike: two readers that fail
+differently rarely agree on a wrong value.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,11 @@ CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "card
 TARGET_ERROR = 0.01
 RETURN_CONFIDENCE = 0.9
 ABSTAIN = 1.5  # a min_score above every span score: calibration vouched for none
+# What a model trained on several layouts must be sure of its tags to return a value alone
+# (no-model extraction not reading it alike), besides the held-out threshold: held-out layouts
+# are few, and on unseen layouts unlike them the model was sure and wrong (a check box read
+# for its neighbour's label at 0.9995), while no value both readers read alike was wrong.
+SURE_TAG = 1 - TARGET_ERROR / 10
 SHIPPED = Path(__file__).parent / "models"
 
 
@@ -51,26 +59,38 @@ class FormTagger:
     model: FormModel
     min_score: float = 0.99
     info: dict[str, Any] | None = None
+    agree_score: float = ABSTAIN  # the min_score of values no-model extraction reads alike
+    sure_tag: float = 0.0  # the tag score a value alone needs (SURE_TAG: several layouts)
 
     @property
     def keys(self) -> list[str]:
         return self.model.config.keys
 
-    def confidence(self, score: float) -> float:
-        """The raw span score mapped so that `min_score` reads as RETURN_CONFIDENCE."""
-        if score >= self.min_score:
-            share = (score - self.min_score) / max(1 - self.min_score, 1e-6)
+    def confidence(self, score: float, agrees: bool = False) -> float:
+        """The raw span score mapped so that the calibrated floor reads as RETURN_CONFIDENCE:
+        `min_score`, or `agree_score` where no-model extraction read the same value."""
+        floor = min(self.min_score, self.agree_score) if agrees else self.min_score
+        if score >= floor:
+            share = (score - floor) / max(1 - floor, 1e-6)
             return round(RETURN_CONFIDENCE + (1 - RETURN_CONFIDENCE) * share, 4)
-        return round(RETURN_CONFIDENCE * score / max(self.min_score, 1e-6), 4)
+        return round(RETURN_CONFIDENCE * score / max(floor, 1e-6), 4)
 
     @torch.no_grad()
     def tag_probabilities(
-        self, pages: list[list[AnchorWord]], batch_size: int = 16
+        self,
+        pages: list[list[AnchorWord]],
+        asked: list[Collection[str]] | None = None,
+        batch_size: int = 16,
     ) -> list[torch.Tensor]:
-        """(N, num_tags) tag probabilities for each page's words. A page longer than the
+        """(N, num_tags) tag probabilities for each page's words, over the keys `asked` of
+        that page (its schema's; every key when None). A page longer than the
         model's window is read in overlapping windows; each word keeps the reading of the
         window where it sits farthest from a cut edge."""
         self.model.eval()
+        masks = [
+            allowed_tags(self.keys, None if asked is None else asked[page])
+            for page in range(len(pages))
+        ]
         size = self.model.config.max_words
         features = [page_features(words, self.model.config) for words in pages]
         pieces = [
@@ -85,6 +105,7 @@ class FormTagger:
             inputs = batch_features([features[p].window(s, e) for p, s, e in chunk])
             logits = self.model(**inputs)
             for row, (page, start, end) in enumerate(chunk):
+                logits[row] = logits[row].masked_fill(~masks[page], -math.inf)
                 position = torch.arange(start, end, dtype=torch.float32)
                 after = position - start if start > 0 else torch.full_like(position, math.inf)
                 before = end - 1 - position if end < len(out[page]) else math.inf
@@ -120,6 +141,19 @@ class FormTagger:
                 spans[0].score *= 1 - spans[1].score
                 del spans[1:]
         return found
+
+
+def allowed_tags(keys: list[str], asked: Collection[str] | None) -> torch.Tensor:
+    """(num_tags,) True for O and for the B and I tags of the keys `asked` (all when None).
+
+    A schema says which keys a page can hold: telling the model so turns "which of the 30
+    keys is this value" into "which of the schema's 7", and a key no schema asks for never
+    takes a value from the key it resembles (monthly rent from an annual income)."""
+    mask = torch.ones(1 + 2 * len(keys), dtype=torch.bool)
+    if asked is not None:
+        for index, key in enumerate(keys):
+            mask[1 + 2 * index : 3 + 2 * index] = key in asked
+    return mask
 
 
 def batch_features(features: list[PageFeatures]) -> dict[str, torch.Tensor]:
@@ -187,7 +221,8 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
     state = {name: tensor.float() for name, tensor in load_file(folder / WEIGHTS_FILE).items()}
     model.load_state_dict(state)
     model.eval()
-    return FormTagger(model, saved["min_score"], saved.get("info"))
+    agree_score, sure_tag = saved.get("agree_score", ABSTAIN), saved.get("sure_tag", 0.0)
+    return FormTagger(model, saved["min_score"], saved.get("info"), agree_score, sure_tag)
 
 
 def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
@@ -198,6 +233,8 @@ def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
         "model_type": MODEL_TYPE,
         "config": tagger.model.config.to_dict(),
         "min_score": tagger.min_score,
+        "agree_score": tagger.agree_score,
+        "sure_tag": tagger.sure_tag,
         "info": tagger.info,
     }
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")

@@ -20,6 +20,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,21 @@ import torch.nn.functional as F
 
 from docvlm.anchors import AnchorWord
 from docvlm.errors import DocVLMError
+from docvlm.extraction.schema import load_schema
 from docvlm.finetune.manifest import Example, manifest_hash, read_manifest
+from docvlm.metrics import normalize_field_value
+from docvlm.sources import open_source
 
 from .align import Alignment, align, target_leaves
+from .evaluate import target_schema
+from .extract import read_fields
 from .model import FormModel, FormModelConfig, page_features
 from .tagger import (
     ABSTAIN,
+    SURE_TAG,
     TARGET_ERROR,
     FormTagger,
+    allowed_tags,
     batch_features,
     load_form_model,
     save_form_model,
@@ -47,6 +55,7 @@ from .tagger import (
 DEFAULT_START = "docvlm-forms-tiny"
 MIN_CALIBRATION_ANSWERS = 50
 WARMUP_STEPS = 20
+LAYOUT_SPLIT = 5  # rows of this many layouts (schemas) or more: held out by whole layouts
 CALIBRATION_SAMPLE = 4  # held-out pages tagged before training to price calibration
 
 
@@ -77,6 +86,7 @@ class TrainingPage:
     alignment: Alignment
     row: int
     schema: frozenset[str]
+    example: Example
 
 
 @dataclass
@@ -139,6 +149,7 @@ def training_pages(
             alignment,
             row,
             frozenset(key for key, _, _ in target_leaves(example.target)),
+            example,
         )
         for row, (example, words, alignment) in enumerate(pages, start=first_row)
     ]
@@ -168,6 +179,7 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     data = training_pages(pages, keys)
     replay_data = training_pages(replayed, keys, first_row=len(pages))
     held, trained = split_for_calibration(data, rng)
+    several_layouts = len({page.schema for page in data}) >= LAYOUT_SPLIT
     trained = trained + replay_data
     prepared = time.process_time() - started
     tagger = FormTagger(model)
@@ -177,11 +189,16 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         # take are not spent on steps.
         budget = config.max_minutes * 60 - prepared - _calibration_seconds(tagger, held)
     steps = _fit(model, trained, config, rng, budget)
-    tagger.min_score, calibration = fit_threshold(tagger, held)
-    if calibration["answers"] < MIN_CALIBRATION_ANSWERS and held is not data:
+    tagger.sure_tag = SURE_TAG if several_layouts else 0.0
+    answers = held_out_answers(tagger, held, config.anchors)
+    if len(answers) < MIN_CALIBRATION_ANSWERS and held is not data:
         # Too few held-out answers to vouch for 1 %: fit on every row (optimistic; the card
         # says so) rather than return nothing.
-        tagger.min_score, calibration = fit_threshold(tagger, data)
+        answers = held_out_answers(tagger, data, config.anchors)
+        held = data
+    tagger.min_score, tagger.agree_score, calibration = fit_threshold(answers)
+    calibration["held_out_pages"] = len(held)
+    if held is data:
         calibration["on"] = "all rows (too few held out)"
     train_seconds = time.process_time() - started - prepared
     report.update(
@@ -250,7 +267,7 @@ def split_for_calibration(
     order = list(groups.values())
     rng.shuffle(order)
     held: list[TrainingPage] = []
-    if len(order) >= 5:
+    if len(order) >= LAYOUT_SPLIT:
         while len(held) < len(data) // 5:
             held += order.pop()
     else:
@@ -284,7 +301,7 @@ def _calibration_seconds(tagger: FormTagger, held: list[TrainingPage]) -> float:
     if not sample:
         return 0.0
     started = time.process_time()
-    tagger.tag_probabilities([p.words for p in sample])
+    held_out_answers(tagger, sample)
     return (time.process_time() - started) * len(held) / len(sample)
 
 
@@ -332,7 +349,8 @@ def _fit(
             tags = torch.full(inputs["mask"].shape, -100, dtype=torch.long)
             for row, (index, s, e) in enumerate(chosen):
                 tags[row, : e - s] = pages[index].tags[s:e]
-            logits = model(**inputs)
+            asked = torch.stack([allowed_tags(model.config.keys, pages[i].schema) for i in batch])
+            logits = model(**inputs).masked_fill(~asked[:, None, :], -math.inf)
             loss = F.cross_entropy(logits.flatten(0, 1), tags.flatten(), ignore_index=-100)
             rate = (
                 config.lr
@@ -377,38 +395,83 @@ def _moved(boxes: torch.Tensor, rng: random.Random) -> torch.Tensor:
     return out
 
 
-def fit_threshold(tagger: FormTagger, pages: list[TrainingPage]) -> tuple[float, dict]:
-    """The lowest span score above which at most TARGET_ERROR of held-out answers are wrong.
+@dataclass
+class Answer:
+    """One value the model read on a held-out page: its score, whether it is the target's
+    value, whether no-model extraction read the same, and whether the model alone is sure
+    enough of its tags to return it (`FormTagger.sure_tag`)."""
 
-    Only keys of the page's own schema count, as extraction asks for no other; one answered
-    where the page has no value is wrong."""
-    scored: list[tuple[float, bool]] = []
-    probabilities = tagger.tag_probabilities([p.words for p in pages])
-    for page, probs in zip(pages, probabilities, strict=True):
-        gold = {}
-        for span in page.alignment.spans:
-            gold.setdefault(span.key, []).append(sorted(span.words))
-        for key, spans in tagger.spans(probs).items():
-            if key not in page.schema:
-                continue
-            for span in spans:
-                scored.append((span.score, sorted(span.words) in gold.get(key, [])))
-    scored.sort(key=lambda pair: -pair[0])
-    threshold, wrong = ABSTAIN, 0
-    for count, (score, correct) in enumerate(scored, start=1):
-        wrong += not correct
-        # Half a pseudo-error: fewer than 50 clean held-out answers cannot vouch for 1 %.
-        if (wrong + 0.5) / (count + 1) <= TARGET_ERROR:
-            threshold = score
-    accepted = [c for s, c in scored if s >= threshold]
+    score: float
+    correct: bool
+    agrees: bool
+    sure: bool = True
+
+
+def held_out_answers(
+    tagger: FormTagger, pages: list[TrainingPage], anchors: str | None = None
+) -> list[Answer]:
+    """Every value the model reads on `pages`, through extraction's own path, judged against
+    the target by value (OCR splits and merges words differently from page to page; the
+    value is what a user gets). A value read where the target holds none is wrong."""
+    answers = []
+    for page in pages:
+        example = page.example
+        schema = load_schema(target_schema(example.target))
+        truth = {pointer: value for _, pointer, value in target_leaves(example.target)}
+        with open_source(example.image or example.pdf, pages=[example.page]) as document:
+            source = document.page(example.page)
+            readings = read_fields(
+                tagger, [source], schema, anchors or example.anchors or "auto", compare=True
+            )
+        for pointer, reading in readings.items():
+            expected = truth.get(pointer)
+            correct = expected is not None and normalize_field_value(
+                expected
+            ) == normalize_field_value(reading.found.value)
+            sure = reading.tag_score >= tagger.sure_tag
+            answers.append(Answer(reading.score, correct, reading.agrees, sure))
+    return answers
+
+
+def fit_threshold(answers: list[Answer]) -> tuple[float, float, dict]:
+    """(min_score, agree_score): the lowest scores above which at most TARGET_ERROR of the
+    held-out answers returned are wrong, first over the answers the model is sure of alone,
+    then over the answers no-model extraction read alike, added to those (the union stays
+    within TARGET_ERROR)."""
+    sure = [a for a in answers if a.sure]
+    min_score = _lowest_safe(sure, lambda score: [a for a in sure if a.score >= score])
+    agreeing = [a for a in answers if a.agrees]
+
+    def returned(floor: float) -> list[Answer]:
+        return [
+            a
+            for a in answers
+            if (a.sure and a.score >= min_score) or (a.agrees and a.score >= floor)
+        ]
+
+    agree_score = min(_lowest_safe(agreeing, returned), min_score)
+    accepted = returned(agree_score)
     summary = {
-        "held_out_pages": len(pages),
-        "answers": len(scored),
-        "threshold": round(threshold, 5),
+        "answers": len(answers),
+        "threshold": round(min_score, 5),
+        "agree_threshold": round(agree_score, 5),
         "returned": len(accepted),
-        "returned_wrong": accepted.count(False),
+        "returned_agreeing": sum(not a.sure or a.score < min_score for a in accepted),
+        "returned_wrong": sum(not a.correct for a in accepted),
     }
-    return threshold, summary
+    return min_score, agree_score, summary
+
+
+def _lowest_safe(candidates: list[Answer], returned: Callable[[float], list[Answer]]) -> float:
+    """The lowest candidate score whose returned answers are at most TARGET_ERROR wrong,
+    counting half a pseudo-error: fewer than 50 clean answers cannot vouch for 1 %."""
+    threshold = ABSTAIN
+    for score in sorted({a.score for a in candidates}, reverse=True):
+        kept = returned(score)
+        wrong = sum(not a.correct for a in kept)
+        if (wrong + 0.5) / (len(kept) + 1) <= TARGET_ERROR:
+            threshold = score
+    return threshold
 
 
 def _card(config: FieldsConfig, report: dict[str, Any]) -> str:
