@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from PIL import Image, ImageDraw
 
-from docvlm.engines.ocr_layout import OCRLine, OCRWord
+from docvlm.document import BlockType
+from docvlm.engines.ocr_layout import OCRLine, OCRWord, lines_to_blocks
 from docvlm.engines.ocr_tables import read_table
+from docvlm.layout.regions import Region
 
 COLUMN_X = (20, 160, 320, 460, 620, 760)  # six columns of one word each
 ROW_HEIGHT, ROWS = 40, 8
@@ -53,3 +55,15 @@ def test_a_ruled_grid_that_agrees_with_the_gutters_is_kept() -> None:
     assert [cell.text for cell in table.cells if cell.row == 3] == [
         f"r3c{c}" for c in range(len(COLUMN_X))
     ]
+
+
+def test_a_table_also_called_a_figure_is_read_as_a_table() -> None:
+    """The layout model calls a table of numbers a figure too, over the same box and scored
+    higher: the table still gets its lines, and its cells."""
+    page, lines = _table_page(rule_x=(150, 310, 450, 610, 750))
+    box = (10.0, 20.0, 880.0, 20.0 + ROWS * ROW_HEIGHT)
+    regions = [Region("figure", box, 0.9), Region("table", box, 0.6)]
+    blocks = lines_to_blocks(lines, 1, regions=regions, image=page)
+    tables = [block.table for block in blocks if block.type == BlockType.TABLE]
+    assert len(tables) == 1 and tables[0].num_cols == len(COLUMN_X)
+    assert "r5c2" in {cell.text for cell in tables[0].cells}
