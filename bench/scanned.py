@@ -14,6 +14,7 @@ this run (the two tools interleaved page by page):
   processes instead).
 
     OMP_NUM_THREADS=1 python bench/scanned.py [--corpus DIR] [--limit N] [--turned K] [--verbose]
+        [--tables-only]
 """
 
 from __future__ import annotations
@@ -226,11 +227,14 @@ def main() -> None:
     parser.add_argument("--turned", type=int, default=6, help="pages rendered at all 4 turns")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--verbose", action="store_true", help="table F1 page by page")
+    parser.add_argument("--tables-only", action="store_true", help="only pages with real tables")
     args = parser.parse_args()
     if os.environ.get("OMP_NUM_THREADS") != "1":
         print("note: run with OMP_NUM_THREADS=1 for comparable timings")
 
     samples = corpus_samples(args.corpus, args.limit, args.turned)
+    if args.tables_only:
+        samples = [sample for sample in samples if sample.table_cells]
     random.Random(args.seed).shuffle(samples)
     engine = OCREngine()
     engine.parse(open_source(samples[0].png).page(1))  # load the models outside the timing

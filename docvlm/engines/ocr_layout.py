@@ -198,10 +198,15 @@ def _holds(region: BBox, box: BBox) -> bool:
 
 
 def _place_in_regions(lines: list[OCRLine], regions: Sequence[Region]) -> dict[int, Region]:
-    """id(line) → the best-scoring region holding the line's centre (regions may overlap)."""
+    """id(line) → the best-scoring region holding the line's centre (regions may overlap),
+    a table before a figure: the model often calls a table of numbers both, over the same box
+    (two corpus tables lost every cell to a figure scored higher), and a table's grid is
+    checked (no grid: its lines stay text)."""
     placed: dict[int, Region] = {}
     for line in lines:
         holding = [r for r in regions if _holds(r.bbox, line.bbox)]
+        if any(r.kind == "table" for r in holding):
+            holding = [r for r in holding if r.kind != "figure"]
         if holding:
             placed[id(line)] = max(holding, key=lambda r: r.score)
     return placed

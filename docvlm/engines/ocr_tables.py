@@ -28,6 +28,9 @@ GUTTER_CROSSINGS = 0.1
 # a three-column Federal Register page the layout model called a table), and cut at their
 # gutters row by row they lose their reading order.
 MAX_CELL_WORDS = 3
+# A ruled grid lumping columns in more than this share of its filled cells missed them (a
+# header spanning two columns lumps a few).
+MISSED_COLUMN_SHARE = 0.1
 
 
 def read_table(
@@ -43,18 +46,41 @@ def read_table(
     x1, y1 = min(int(bbox[2] + pad), image.width), min(int(bbox[3] + pad), image.height)
     crop = np.ascontiguousarray(np.asarray(image.convert("RGB"))[y0:y1, x0:x1])
     words = [word for line in lines for word in line.words]
+    gutters = aligned_grid(lines)
+    aligned = _filled_from(gutters, words)
+    if aligned is not None and _words_per_cell(aligned[0]) > MAX_CELL_WORDS:
+        aligned = None  # more words a cell: columns of prose, not a table
     # Ruled grids first: the borderless search costs seconds per region. A ruled grid is
-    # the table's own; without rules img2table's columns are compared with the gutters'.
+    # the table's own unless its cells hold words on both sides of a gutter (faint or short
+    # rules found around rows, the columns between them missed).
     found = TableExtractor(img=crop).extract_tables(borderless_tables=False)
     if found:
-        return _filled_from(_cell_boxes(found, x0, y0), words)
+        ruled_boxes = _cell_boxes(found, x0, y0)
+        if aligned is not None and _misses_columns(ruled_boxes, gutters, words):
+            return aligned
+        return _filled_from(ruled_boxes, words)
     found = TableExtractor(img=crop).extract_tables(borderless_tables=True)
     candidates = [_filled_from(_cell_boxes(found, x0, y0), words)] if found else []
-    aligned = _filled_from(aligned_grid(lines), words)
-    if aligned is not None and _words_per_cell(aligned[0]) <= MAX_CELL_WORDS:
-        candidates.append(aligned)  # more words a cell: columns of prose, not a table
-    candidates = [c for c in candidates if c is not None]
+    candidates = [c for c in [*candidates, aligned] if c is not None]
     return max(candidates, key=lambda c: _filled(c[0]), default=None)
+
+
+def _misses_columns(
+    boxes: list[list[BBox]], gutters: list[list[BBox]], words: list[OCRWord]
+) -> bool:
+    """Whether more than MISSED_COLUMN_SHARE of a grid's filled cells hold words on both
+    sides of a gutter of the white-gap grid `gutters` (one cell lumping two columns)."""
+    edges = [box[0] for box in gutters[0][1:]] if gutters else []
+    cells = {box for row in boxes for box in row}
+    centres = [((w.bbox[0] + w.bbox[2]) / 2, (w.bbox[1] + w.bbox[3]) / 2) for w in words]
+    filled = lumped = 0
+    for x0, y0, x1, y1 in cells:
+        inside = [x for x, y in centres if x0 <= x <= x1 and y0 <= y <= y1]
+        if not inside:
+            continue
+        filled += 1
+        lumped += any(min(inside) < edge < max(inside) for edge in edges if x0 < edge < x1)
+    return lumped > MISSED_COLUMN_SHARE * filled
 
 
 def _filled_from(boxes: list[list[BBox]], words: list[OCRWord]) -> tuple[Table, set[int]] | None:

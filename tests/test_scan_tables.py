@@ -1,0 +1,69 @@
+"""Tables on scans (docvlm/engines/ocr_tables.py): which grid a table region is read with."""
+
+from __future__ import annotations
+
+from PIL import Image, ImageDraw
+
+from docvlm.document import BlockType
+from docvlm.engines.ocr_layout import OCRLine, OCRWord, lines_to_blocks
+from docvlm.engines.ocr_tables import read_table
+from docvlm.layout.regions import Region
+
+COLUMN_X = (20, 160, 320, 460, 620, 760)  # six columns of one word each
+ROW_HEIGHT, ROWS = 40, 8
+
+
+def _table_page(rule_x: tuple[int, ...]) -> tuple[Image.Image, list[OCRLine]]:
+    """A ruled box with a rule under every row and vertical rules at `rule_x`, holding six
+    unruled columns of words (drawn, and given as OCR lines)."""
+    page = Image.new("RGB", (900, 60 + ROWS * ROW_HEIGHT), "white")
+    draw = ImageDraw.Draw(page)
+    left, top, right, bottom = 10, 20, 880, 20 + ROWS * ROW_HEIGHT
+    draw.rectangle((left, top, right, bottom), outline="black", width=2)
+    for r in range(1, ROWS):
+        draw.line((left, top + r * ROW_HEIGHT, right, top + r * ROW_HEIGHT), fill="black", width=2)
+    for x in rule_x:
+        draw.line((x, top, x, bottom), fill="black", width=2)
+    lines = []
+    for r in range(ROWS):
+        y = top + r * ROW_HEIGHT + 12
+        words = []
+        for c, x in enumerate(COLUMN_X):
+            text = f"r{r}c{c}"
+            draw.text((x + 10, y), text, fill="black")
+            words.append(OCRWord(text, (x + 10, y, x + 70, y + 14), 0.9, 14))
+        lines.append(OCRLine(" ".join(w.text for w in words), words[0].bbox, 0.9, tuple(words), 14))
+    return page, lines
+
+
+def test_a_ruled_grid_that_lumps_columns_gives_way_to_the_white_gaps() -> None:
+    """Rules found around rows but only every other column (faint rules of a scan): each
+    ruled cell would hold two columns' words; the gutters between them cut the table."""
+    page, lines = _table_page(rule_x=(300, 600))
+    found = read_table(page, (10, 20, 880, 20 + ROWS * ROW_HEIGHT), lines)
+    assert found is not None
+    table = found[0]
+    assert table.num_cols == len(COLUMN_X)
+    assert {cell.text for cell in table.cells} >= {"r0c0", "r0c1", "r7c5"}
+
+
+def test_a_ruled_grid_that_agrees_with_the_gutters_is_kept() -> None:
+    """Rules between every column: the ruled grid is the table's own (its rows and columns)."""
+    page, lines = _table_page(rule_x=(150, 310, 450, 610, 750))
+    table = read_table(page, (10, 20, 880, 20 + ROWS * ROW_HEIGHT), lines)[0]
+    assert (table.num_rows, table.num_cols) == (ROWS, len(COLUMN_X))
+    assert [cell.text for cell in table.cells if cell.row == 3] == [
+        f"r3c{c}" for c in range(len(COLUMN_X))
+    ]
+
+
+def test_a_table_also_called_a_figure_is_read_as_a_table() -> None:
+    """The layout model calls a table of numbers a figure too, over the same box and scored
+    higher: the table still gets its lines, and its cells."""
+    page, lines = _table_page(rule_x=(150, 310, 450, 610, 750))
+    box = (10.0, 20.0, 880.0, 20.0 + ROWS * ROW_HEIGHT)
+    regions = [Region("figure", box, 0.9), Region("table", box, 0.6)]
+    blocks = lines_to_blocks(lines, 1, regions=regions, image=page)
+    tables = [block.table for block in blocks if block.type == BlockType.TABLE]
+    assert len(tables) == 1 and tables[0].num_cols == len(COLUMN_X)
+    assert "r5c2" in {cell.text for cell in tables[0].cells}
