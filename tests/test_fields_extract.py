@@ -3,12 +3,18 @@ and the confidence a value gets alone or where no-model extraction reads it alik
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pymupdf
+import torch
+
 from docvlm.anchors import CHECKED, AnchorWord
 from docvlm.extraction.pairing import Found
 from docvlm.extraction.schema import load_schema
-from docvlm.forms.extract import Reading, _read, reading_confidence
+from docvlm.forms.extract import Reading, _read, read_fields, reading_confidence
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import RETURN_CONFIDENCE, SURE_TAG, FormTagger, Span
+from docvlm.sources import open_source
 
 
 def _word(text: str, line: int, column: int, confidence: float = 1.0) -> AnchorWord:
@@ -42,3 +48,59 @@ def test_agreement_lowers_the_floor_and_a_value_alone_needs_a_sure_tag() -> None
     assert confidence(SURE_TAG, agrees=False) >= RETURN_CONFIDENCE
     tagger.sure_tag = 0.0  # a model of one layout: its held-out rows are of that layout
     assert confidence(0.96, agrees=False) >= RETURN_CONFIDENCE
+
+
+def test_best_span_starts_at_the_likeliest_begin_and_runs_while_inside_wins() -> None:
+    tagger = FormTagger(FormModel(FormModelConfig(keys=["/a", "/b"], hash_buckets=64, dim=8)))
+    # Tags: O, B-/a, I-/a, B-/b, I-/b; no word's argmax holds /b.
+    probabilities = torch.tensor(
+        [[0.9, 0.0, 0.0, 0.1, 0.0],
+         [0.5, 0.0, 0.0, 0.4, 0.1],
+         [0.55, 0.0, 0.0, 0.0, 0.45],
+         [0.6, 0.0, 0.0, 0.1, 0.3]])  # fmt: skip
+    assert "/b" not in tagger.spans(probabilities)
+    span = tagger.best_span(probabilities, "/b")
+    assert span.words == [1, 2] and abs(span.score - 0.4) < 1e-6
+
+
+def test_an_untagged_key_is_read_from_its_likeliest_span_only_where_no_model_agrees(
+    tmp_path: Path,
+) -> None:
+    pdf = tmp_path / "form.pdf"
+    document = pymupdf.open()
+    page = document.new_page()
+    page.insert_text((72, 100), "Full name: Ravi Okafor")
+    page.insert_text((72, 130), "Phone: (625) 476-4203")
+    document.save(pdf)
+    schema = load_schema({"type": "object", "properties": {
+        "full_name": {"type": "string"}, "phone": {"type": "string"}}})  # fmt: skip
+    tagger = FormTagger(
+        FormModel(FormModelConfig(keys=["/full_name", "/phone"], hash_buckets=64, dim=8))
+    )
+    tagger.min_score = tagger.agree_score = 0.05
+
+    def untagged(begin: str, inside: str):
+        def tag_probabilities(pages, asked=None):
+            out = []
+            for words in pages:
+                texts = [word.text for word in words]
+                probabilities = torch.zeros(len(words), 5)
+                probabilities[:, 0] = 0.8
+                probabilities[:, 1] = 0.1  # B-/full_name, never the argmax
+                probabilities[texts.index(begin), 1] = 0.3
+                probabilities[texts.index(inside), 2] = 0.7
+                probabilities[:, 3] = 0.1
+                out.append(probabilities / probabilities.sum(-1, keepdim=True))
+            return out
+
+        return tag_probabilities
+
+    with open_source(pdf) as source:
+        pages = [source.page(1)]
+        tagger.tag_probabilities = untagged("Ravi", "Okafor")
+        readings = read_fields(tagger, pages, schema, "text")
+        assert readings["/full_name"].found.value == "Ravi Okafor"
+        assert readings["/full_name"].guessed and readings["/full_name"].agrees
+        assert "/phone" not in readings  # its guess, "Full", is not what no-model extraction reads
+        tagger.tag_probabilities = untagged("Phone:", "(625)")
+        assert "/full_name" not in read_fields(tagger, pages, schema, "text")

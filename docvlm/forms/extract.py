@@ -65,14 +65,15 @@ def extract_with_form_model(
 class Reading:
     """The model's value for one field: its span's tag score, its least legible word's OCR
     confidence (1 on a text layer: a misread digit is a wrong value however sure the tag),
-    how well the words parsed as the field's type, and whether no-model extraction read the
-    same value."""
+    how well the words parsed as the field's type, whether no-model extraction read the
+    same value, and whether the span is a guess for a key no word was tagged with."""
 
     found: Found
     tag_score: float
     legibility: float
     fit: float
     agrees: bool = False
+    guessed: bool = False  # an untagged key's likeliest span: returned only where agreeing
 
     @property
     def score(self) -> float:
@@ -98,14 +99,24 @@ def read_fields(
 ) -> dict[str, Reading]:
     """Every value the model tags for the schema's fields, by JSON pointer, before any
     confidence cut; with `compare` (default: where the tagger has an agreement threshold),
-    each is compared with what no-model extraction reads from the same words."""
+    each is compared with what no-model extraction reads from the same words; a key no word
+    is tagged with is read from its likeliest span, kept only where no-model extraction
+    reads it alike."""
     leaves = schema_keys(schema.root)
     layers = [page_words(page, source=anchors) for page in pages] if anchors != "none" else []
+    if compare is None:
+        compare = tagger.agree_score < ABSTAIN
     words_by_page = [anchors_from_words(layer).words for layer in layers] or [[] for _ in pages]
     probabilities = tagger.tag_probabilities(words_by_page, [leaves] * len(words_by_page))
     readings: dict[str, Reading] = {}
     for page, words, probs in zip(pages, words_by_page, probabilities, strict=True):
         tagged = {k: spans for k, spans in tagger.spans(probs).items() if k in leaves}
+        guessed = set()
+        if words and layers and compare:
+            # A key left untagged still has a likeliest span; only agreement can vouch for it.
+            untagged = leaves.keys() - tagged.keys()
+            guessed = {k for k in untagged if "*" not in k and k in tagger.keys}
+            tagged.update({key: [tagger.best_span(probs, key)] for key in guessed})
         rows = _item_lines(tagged, words)
         for key, spans in tagged.items():
             spec, pointers = leaves[key], _pointers(key, spans, words, rows)
@@ -114,9 +125,8 @@ def read_fields(
                     continue
                 reading = _read(span, spec, words, page.number)
                 if reading is not None:
+                    reading.guessed = key in guessed
                     readings[pointer] = reading
-    if compare is None:
-        compare = tagger.agree_score < ABSTAIN
     if layers and compare:
         fallback = extract_without_model(layers, schema)
         for pointer, reading in readings.items():
@@ -124,7 +134,7 @@ def read_fields(
             reading.agrees = other is not None and normalize_field_value(
                 other.value
             ) == normalize_field_value(reading.found.value)
-    return readings
+    return {p: r for p, r in readings.items() if r.agrees or not r.guessed}
 
 
 def schema_keys(spec: FieldSpec, pointer: str = "") -> dict[str, FieldSpec]:

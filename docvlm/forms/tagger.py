@@ -142,6 +142,21 @@ class FormTagger:
                 del spans[1:]
         return found
 
+    def best_span(self, probabilities: torch.Tensor, key: str) -> Span:
+        """The key's likeliest span where no word's argmax tag holds it: the word likeliest
+        to begin it, extended over the next words while inside it is likelier than beginning
+        it anew and at least as likely as the span so far (its score, its least likely tag,
+        never drops: outside wins every word of an untagged key)."""
+        begin = 1 + 2 * self.keys.index(key)
+        start = int(probabilities[:, begin].argmax())
+        span = Span(key, [start], float(probabilities[start, begin]))
+        for index in range(start + 1, len(probabilities)):
+            inside = float(probabilities[index, begin + 1])
+            if inside < span.score or inside <= float(probabilities[index, begin]):
+                break
+            span.words.append(index)
+        return span
+
 
 def allowed_tags(keys: list[str], asked: Collection[str] | None) -> torch.Tensor:
     """(num_tags,) True for O and for the B and I tags of the keys `asked` (all when None).
