@@ -12,7 +12,7 @@ from PIL import Image
 from docvlm.document import Block, BlockType
 from docvlm.engines import ocr_tesseract
 from docvlm.engines.ocr import OCREngine
-from docvlm.engines.ocr_layout import OCRLine, OCRWord, lines_to_blocks
+from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, lines_to_blocks
 from docvlm.engines.ocr_rapid import RapidOCRBackend
 from docvlm.engines.ocr_tesseract import TesseractBackend
 from docvlm.errors import EngineUnavailableError
@@ -121,6 +121,13 @@ def test_backend_returns_lines_with_boxes_inside_the_image(backend_class) -> Non
 def test_rapidocr_reads_chinese() -> None:
     lines = RapidOCRBackend().recognize(chinese_image())
     assert "".join(line.text for line in lines) == "文档理解光学字符识别"
+
+
+def test_rapidocr_sample_tells_chinese_from_latin() -> None:
+    backend = RapidOCRBackend()
+    assert cjk_share(backend.sample_text(chinese_image())) > 0.9
+    sample = backend.sample_text(english_image())
+    assert "revenue" in sample and cjk_share(sample) == 0
 
 
 def test_rapidocr_rebuilds_dropped_spaces() -> None:

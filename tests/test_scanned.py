@@ -17,11 +17,18 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from docvlm.document import BlockType
 from docvlm.engines import ocr_tesseract
-from docvlm.engines.ocr import OCREngine
+from docvlm.engines.ocr import OCREngine, _vertical_lines
 from docvlm.engines.ocr_deskew import deskew, skew_angle
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, lines_to_blocks
 from docvlm.engines.ocr_tables import aligned_grid, grid_to_table, read_table
-from docvlm.engines.orientation import parse_osd
+from docvlm.engines.orientation import (
+    FULL_CHARACTERS,
+    QUICK_CHARACTERS,
+    QUICK_MIN_CONFIDENCE,
+    Orientation,
+    PageOSD,
+    parse_osd,
+)
 from docvlm.metrics import normalize_whitespace, normalized_edit_distance, word_error_rate
 from docvlm.pipeline import Parser
 from docvlm.sources import open_source
@@ -95,6 +102,41 @@ def test_osd_report_parsing() -> None:
     assert (found.rotate, found.script) == (90, "Cyrillic")
     unsure = parse_osd(report.replace("9.62", "0.20"))
     assert unsure.rotate == 0 and unsure.script == "Cyrillic"
+
+
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_osd_quick_look_turns_a_text_page_upright_and_is_sure(turn: int) -> None:
+    if TESSDATA is None or not (TESSDATA / "osd.traineddata").is_file():
+        pytest.skip("tesseract-ocr-osd is not installed")
+    image = text_page(PARAGRAPH * 3).rotate(turn, expand=True)
+    quick = ocr_tesseract.TesseractBackend().orientation(image, QUICK_CHARACTERS)
+    assert quick.rotate == turn and quick.confidence >= QUICK_MIN_CONFIDENCE
+
+
+@pytest.mark.parametrize("quick_confidence, full_runs", [(4.0, 0), (0.2, 1)])
+def test_full_osd_runs_once_and_only_where_the_quick_look_is_unsure(
+    quick_confidence: float, full_runs: int
+) -> None:
+    calls = []
+
+    def detect(characters: int) -> Orientation:
+        calls.append(characters)
+        if characters == QUICK_CHARACTERS:
+            return Orientation(90, quick_confidence, "Latin", 1.0)
+        return Orientation(270, 6.0, "Cyrillic", 2.0)
+
+    osd = PageOSD(detect)
+    assert osd.turn.rotate == (90 if full_runs == 0 else 270)
+    assert calls.count(FULL_CHARACTERS) == full_runs
+    assert osd.full.script == "Cyrillic" and osd.full.script == "Cyrillic"  # asked twice
+    assert calls.count(FULL_CHARACTERS) == 1 and calls.count(QUICK_CHARACTERS) == 1
+
+
+def test_vertical_columns_are_told_from_lines() -> None:
+    column = OCRLine("吾輩は猫である", (10, 10, 40, 240), 0.3)
+    line = OCRLine("a line of text", (10, 10, 240, 40), 0.3)
+    assert _vertical_lines([column, column, column, line])
+    assert not _vertical_lines([line, line, column])
 
 
 def blank_and_figure_pages() -> list[Image.Image]:

@@ -34,6 +34,10 @@ FIGURE_TEXT_CONFIDENCE = 0.8
 # A "figure" whose area is this much OCR'd text is text: a dense page the layout model took
 # for one figure had 0.65, a diagram of labelled boxes 0.27 (its confident labels stay text).
 FIGURE_MAX_TEXT = 0.4
+# A "figure" of this much text and at most FIGURE_MAX_TEXT may be a table on a shaded ground
+# (one such read 0.25; above FIGURE_MAX_TEXT it is text: a big ruled table the model took for
+# a figure read worse cut into img2table's cells, 14 rows of its 60, than as text).
+FIGURE_TABLE_TEXT = 0.15
 
 _BULLET = re.compile(r"^[•·●▪◦■□➢►*–—¢-]\s+")  # ¢: Tesseract's usual reading of •
 _NUMBERED = re.compile(r"^(?:\d{1,3}[.)]|\(\d{1,3}\)|\([a-z]\)|[a-z]\))\s+")
@@ -106,28 +110,34 @@ def lines_to_blocks(
     items: list[OCRLine | Block] = []
     for region in regions:
         inside = [line for line in lines if placed.get(id(line)) is region]
-        if region.kind == "table" and image is not None:
-            from docvlm.engines.ocr_tables import read_table  # imports this module
-
-            found = read_table(image, region.bbox, inside)
-            if found is None:
-                continue
-            table, placed_words = found
-            # Lines the grid left out (a caption inside the box) stay text.
-            inside = [line for line in inside if any(id(w) in placed_words for w in line.words)]
-            items.append(_region_block(BlockType.TABLE, region, page_number, engine))
-            items[-1].table = table
-        elif region.kind == "figure":
+        if region.kind == "figure":
             # Confident lines stay text (axis labels, and all of a dense page the model took
             # for one figure); the figure block takes the unsure ones, OCR's reading of a
             # drawing or a photo.
-            text_area = sum(_area(line.bbox) for line in lines if _holds(region.bbox, line.bbox))
-            if text_area > FIGURE_MAX_TEXT * _area(region.bbox):  # overlapping text regions
-                continue  # may have claimed its lines: all lines under it count
-            inside = [line for line in inside if line.confidence < FIGURE_TEXT_CONFIDENCE]
-            items.append(_region_block(BlockType.FIGURE, region, page_number, engine))
+            # All lines under it count: overlapping text regions may have claimed them.
+            under = [line for line in lines if _holds(region.bbox, line.bbox)]
+            text_share = sum(_area(line.bbox) for line in under) / max(_area(region.bbox), 1.0)
+            # The model takes a table on a shaded ground for a figure: a grid holding the
+            # words makes it a table (unless a table region over them reads it already).
+            in_table = any(placed.get(id(line), region).kind == "table" for line in under)
+            found = None
+            if FIGURE_TABLE_TEXT < text_share <= FIGURE_MAX_TEXT and not in_table:
+                found = _table_block(region, under, image, page_number, engine)
+            if found is not None:
+                block, inside = found
+            elif text_share > FIGURE_MAX_TEXT:
+                continue
+            else:
+                inside = [line for line in inside if line.confidence < FIGURE_TEXT_CONFIDENCE]
+                block = _region_block(BlockType.FIGURE, region, page_number, engine)
+        elif region.kind == "table":
+            found = _table_block(region, inside, image, page_number, engine)
+            if found is None:
+                continue
+            block, inside = found
         else:
             continue
+        items.append(block)
         consumed = {id(line) for line in inside}
         lines = [line for line in lines if id(line) not in consumed]
     if not lines and not items:
@@ -210,6 +220,24 @@ def _place_in_regions(lines: list[OCRLine], regions: Sequence[Region]) -> dict[i
         if holding:
             placed[id(line)] = max(holding, key=lambda r: r.score)
     return placed
+
+
+def _table_block(
+    region: Region, lines: list[OCRLine], image: Image.Image | None, page_number: int, engine: str
+) -> tuple[Block, list[OCRLine]] | None:
+    """A table block over `region` from the grid found there, and the lines it holds (lines
+    the grid left out, a caption inside the box, stay text); None when no grid holds them."""
+    if image is None:
+        return None
+    from docvlm.engines.ocr_tables import read_table  # imports this module
+
+    found = read_table(image, region.bbox, lines)
+    if found is None:
+        return None
+    table, placed_words = found
+    block = _region_block(BlockType.TABLE, region, page_number, engine)
+    block.table = table
+    return block, [line for line in lines if any(id(w) in placed_words for w in line.words)]
 
 
 def _region_block(block_type: BlockType, region: Region, page_number: int, engine: str) -> Block:

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, join_words
-from docvlm.engines.orientation import UPRIGHT, Orientation, detect_orientation
+from docvlm.engines.orientation import FULL_CHARACTERS, UPRIGHT, Orientation, detect_orientation
 from docvlm.errors import EngineUnavailableError, PageTimeoutError
 
 # Debian/Ubuntu (tesseract 5 and 4), Fedora/Arch/Alpine, Homebrew (Apple silicon and Intel).
@@ -77,11 +77,12 @@ class TesseractBackend:
             (self.tessdata / f"{lang}.traineddata").is_file() for lang in languages.split("+")
         )
 
-    def orientation(self, image: Image.Image) -> Orientation:
-        """OSD's orientation and script for `image` (UPRIGHT without osd data)."""
+    def orientation(self, image: Image.Image, characters: int = FULL_CHARACTERS) -> Orientation:
+        """OSD's orientation and script for `image` from `characters` blobs (UPRIGHT without
+        osd data)."""
         if not self.has_languages("osd"):
             return UPRIGHT
-        return detect_orientation(image, self.executable, str(self.tessdata))
+        return detect_orientation(image, self.executable, str(self.tessdata), characters)
 
     def recognize(
         self, image: Image.Image, languages: str | None = None, psm: int | None = None
