@@ -194,3 +194,21 @@ def test_an_answer_line_read_as_underscores_separates_label_and_value() -> None:
     schema = load_schema(_schema("MARKET"))
     found = pair_fields(schema.root, [_ocr_page(words)], set())
     assert found["/f0"].value == "Lakeland Metro"
+
+
+def test_boxes_drawn_after_their_options_tick_the_option_before_them(tmp_path):
+    """ "Single ☒ Married ☐": the ticked box sits between two options and belongs to the one
+    on its left, because the row's first option has no box before it and its last has one
+    after it (a synthetic layout whose boxes follow their options)."""
+    import random
+
+    from docvlm.finetune.templates import template, template_form, template_schema
+
+    assert template(25).choice_style == "boxes-after"
+    schema = template_schema(25)
+    for seed in range(6):
+        pdf, target = template_form(25, random.Random(seed))
+        path = tmp_path / f"form{seed}.pdf"
+        path.write_bytes(pdf)
+        found = docvlm.extract(path, schema).fields["/marital_status"]
+        assert found.value == target["marital_status"]

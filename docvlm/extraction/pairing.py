@@ -505,8 +505,11 @@ class _Reading:
     def _ticked_option(
         self, label: Segment, right: list[Segment], printed: Segment
     ) -> _Candidate | None:
+        side = _box_side(
+            self.page, [s for s in right if parse_value(s.text, self.spec) is not None]
+        )
         for segment in right:
-            box = _ticked_box(self.page, segment)
+            box = _ticked_box(self.page, segment, side)
             if box is not None:
                 candidate = self._candidate(segment, 1.0, [id(printed), id(segment)])
                 if candidate:  # else OCR read the box itself as a letter: the option follows
@@ -593,12 +596,25 @@ def _boolean_value(
     return _Candidate(spec, score, [id(label), *(id(v) for v in values)], found)
 
 
-def _ticked_box(page: PageWords, segment: Segment) -> BBox | None:
-    """The box of a ticked checkbox that belongs to `segment` (a glyph in it, or drawn left)."""
+def _ticked_box(page: PageWords, segment: Segment, side: str = "left") -> BBox | None:
+    """The box of a ticked checkbox that belongs to `segment` (a glyph in it, or drawn on
+    `side`)."""
     if segment.checkbox is not None:
         return segment.bbox if segment.checkbox else None
-    drawn = drawn_checkbox(page, segment.bbox)
+    drawn = drawn_checkbox(page, segment.bbox, side)
     return drawn[1] if drawn is not None and drawn[0] else None
+
+
+def _box_side(page: PageWords, options: list[Segment]) -> str:
+    """Which side of its option a row's drawn boxes sit: "right" where the first option has
+    no box before it and the last one has a box after it ("Single ☒ Married ☐"), since
+    a box between two options would otherwise be read as the next one's."""
+    if not options or options[0].checkbox is not None:
+        return "left"
+    after = drawn_checkbox(page, options[0].bbox) is None and drawn_checkbox(
+        page, options[-1].bbox, "right"
+    )
+    return "right" if after else "left"
 
 
 def _has_own_labels(spec: FieldSpec, pages: list[PageWords]) -> bool:

@@ -300,13 +300,20 @@ def _pull_glyph(segment: Segment) -> Segment:
     return segment
 
 
-def drawn_checkbox(page_words: PageWords, label: BBox) -> tuple[bool, BBox] | None:
+def drawn_checkbox(
+    page_words: PageWords, label: BBox, side: str = "left"
+) -> tuple[bool, BBox] | None:
     """(ticked, box) for a square box drawn just left of a label (or under the label's first
-    characters, where OCR read the box as letters), or None if there is none."""
+    characters, where OCR read the box as letters), or just right of it with `side="right"`;
+    None if there is none."""
     image, zoom = page_words.gray
     height = label[3] - label[1]
-    region = (label[0] - 2.2 * height, label[1] - 0.4 * height, label[0] + 1.5 * height,
-              label[3] + 0.4 * height)  # fmt: skip
+    edge = label[0] if side == "left" else label[2]
+    inward, outward = (
+        (1.5 * height, -2.2 * height) if side == "left" else (-1.5 * height, 2.2 * height)
+    )
+    region = (min(edge + inward, edge + outward), label[1] - 0.4 * height,
+              max(edge + inward, edge + outward), label[3] + 0.4 * height)  # fmt: skip
     left, top = max(round(region[0] * zoom), 0), max(round(region[1] * zoom), 0)
     crop = image.crop((left, top, round(region[2] * zoom), round(region[3] * zoom)))
     width, rows = crop.size
@@ -326,7 +333,7 @@ def drawn_checkbox(page_words: PageWords, label: BBox) -> tuple[bool, BBox] | No
             continue
         if not _is_outline(component, x0, x1, y0, y1):
             continue
-        distance = abs(x1 - (label[0] * zoom - left))
+        distance = abs((x1 if side == "left" else x0) - (edge * zoom - left))
         if best is None or distance < best[0]:
             best = (distance, (x0, y0, x1, y1))
     if best is None:
