@@ -212,3 +212,46 @@ def test_boxes_drawn_after_their_options_tick_the_option_before_them(tmp_path):
         path.write_bytes(pdf)
         found = docvlm.extract(path, schema).fields["/marital_status"]
         assert found.value == target["marital_status"]
+
+
+def _flag_scan(ticked: bool, seed: int) -> bytes:
+    """A scanned page with "Consent given" and its box drawn after it, ticked or not."""
+    import random
+
+    from docvlm.finetune.synth import scan
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((306, 210), "Consent given", fontname="helv", fontsize=9)
+    box = pymupdf.Rect(372, 201, 381, 210)
+    page.draw_rect(box, color=(0, 0, 0), width=0.8)
+    if ticked:
+        page.draw_line(box.tl + (2, 2), box.br - (2, 2), color=(0, 0, 0), width=0.8)
+        page.draw_line(box.tr + (-2, 2), box.bl + (2, -2), color=(0, 0, 0), width=0.8)
+    page.insert_text((72, 120), "Application for cover", fontname="helv", fontsize=14)
+    return scan(doc.tobytes(), random.Random(seed))
+
+
+def test_a_yes_no_box_drawn_after_its_label_is_read_there_not_in_the_labels_letters() -> None:
+    """On a scan the "o" of "Consent" is an outline too; it is a letter of the label, not a
+    box. A box read from a scan's pixels is never a sure reading."""
+    schema = {"type": "object", "properties": {"consent": {"type": "boolean"}}}
+    for seed, ticked in enumerate([True, False]):
+        found = docvlm.extract(_flag_scan(ticked, seed), schema).fields["/consent"]
+        assert found.value is ticked, seed
+        assert found.bbox[2] > 375  # the box after the words
+        assert found.confidence < 0.9
+
+
+def test_an_address_block_read_by_ocr_is_never_sure() -> None:
+    words = [Word("Bill", (72, 100, 92, 111), 0.97), Word("To:", (95, 100, 112, 111), 0.97),
+             Word("Globex", (72, 114, 110, 125), 0.96), Word("Corp.", (113, 114, 140, 125), 0.96),
+             Word("12", (72, 128, 84, 139), 0.96), Word("Oak", (87, 128, 107, 139), 0.96),
+             Word("Avenue", (110, 128, 150, 139), 0.96)]  # fmt: skip
+    text = {"type": "string"}
+    schema = load_schema({"type": "object", "properties": {"bill_to": {
+        "type": "object", "properties": {"name": text, "address": text}}}})  # fmt: skip
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/bill_to/name"].value == "Globex Corp."
+    assert found["/bill_to/address"].value == "12 Oak Avenue"
+    assert found["/bill_to/name"].confidence < 0.9

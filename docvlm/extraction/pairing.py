@@ -388,7 +388,7 @@ class _Reading:
         """The first place that holds a value of the field's type: the label's own segment,
         the next segment on its line, the segment below it."""
         if self.spec.kind == "boolean":
-            return _boolean_value(self.page, self.spec, label, right, self.score)
+            return _boolean_value(self.page, self.spec, label, right, self.score, printed)
         if self.spec.enum is not None:
             ticked = self._ticked_option(label, right, printed)
             if ticked is not None:
@@ -564,8 +564,9 @@ def _label_fit(score: float) -> float:
 
 def _read_fit(page: PageWords, segments: list[Segment]) -> float:
     """How sure the reading of the value's characters is: OCR's own word confidence, capped
-    below a text layer's, because a scan can misread a character and still be confident."""
-    if all(s.widget for s in segments) or page.source == "text":
+    below a text layer's, because a scan can misread a character and still be confident. A box
+    drawn on a scan (no words) is read from its pixels, which noise can mislead alike."""
+    if page.source == "text" or (segments and all(s.widget for s in segments)):
         return 1.0
     words = [w for s in segments for w in s.words]
     characters = sum(len(w.text) for w in words)
@@ -576,7 +577,12 @@ def _read_fit(page: PageWords, segments: list[Segment]) -> float:
 
 
 def _boolean_value(
-    page: PageWords, spec: FieldSpec, label: Segment, right: list[Segment], score: float
+    page: PageWords,
+    spec: FieldSpec,
+    label: Segment,
+    right: list[Segment],
+    score: float,
+    printed: Segment,
 ) -> _Candidate | None:
     state = label.checkbox
     values: list[Segment] = []
@@ -585,7 +591,7 @@ def _boolean_value(
         values = [right[0]] if state is not None else []
     bbox = union([s.bbox for s in values]) if values else label.bbox
     if state is None:
-        drawn = drawn_checkbox(page, label.bbox)
+        drawn = _nearest_box(page, label, printed)
         if drawn is None:
             return None
         state, box = drawn
@@ -593,7 +599,19 @@ def _boolean_value(
     source = "acroform" if values and values[0].widget else page.source
     confidence = _label_fit(score) * _read_fit(page, values)
     found = Found(state, page.number, bbox, round(confidence, 3), source)
-    return _Candidate(spec, score, [id(label), *(id(v) for v in values)], found)
+    return _Candidate(spec, score, [id(printed), *(id(v) for v in values)], found)
+
+
+def _nearest_box(page: PageWords, label: Segment, printed: Segment) -> tuple[bool, BBox] | None:
+    """A yes/no label's drawn box: the one just before the label ("☒ Smoker") or just after
+    the words printed with it ("Consent given ☐"), whichever is nearer the text."""
+    before = drawn_checkbox(page, label.bbox)
+    after = drawn_checkbox(page, printed.bbox, "right")
+    if before is None or after is None:
+        return before or after
+    gap_before = label.bbox[0] - before[1][2]
+    gap_after = after[1][0] - printed.bbox[2]
+    return before if gap_before <= gap_after else after
 
 
 def _ticked_box(page: PageWords, segment: Segment, side: str = "left") -> BBox | None:
@@ -663,8 +681,9 @@ def _address_block(spec: FieldSpec, pages: list[PageWords], used: set[int]) -> d
         lines = block[position:] if last else [block[position]]
         text = ", ".join(s.text for s in lines)
         found[child.pointer] = Found(
-            text, page.number, union([s.bbox for s in lines]), round(score / 100, 3), page.source
-        )
+            text, page.number, union([s.bbox for s in lines]),
+            round(score / 100 * _read_fit(page, lines), 3), page.source,
+        )  # fmt: skip
         used.update(id(s) for s in lines)
     return found
 

@@ -29,6 +29,7 @@ OCR_DPI = 300  # Tesseract reads 9–10 pt form text best near 300 dpi
 SEGMENT_GAP = 0.6
 SEGMENT_GAP_CHARS = 1.8
 CHECKBOX_DPI = 150
+LETTER_INSET = 0.35  # label heights a box read as letters may start inside the label
 MIN_OCR_SIDE = 2000  # pixels on the longer side; ~ 180 dpi for a letter page
 MAX_OCR_UPSCALE = 3.0
 # Small print in a scan's own pixels (a ~100 dpi archive page: words ~10 px high) is read by
@@ -332,6 +333,11 @@ def drawn_checkbox(
         if not squareish or not 0.4 * pixel_height <= side_w <= 1.4 * pixel_height:
             continue
         if not _is_outline(component, x0, x1, y0, y1):
+            continue
+        # Inside the label a box can only be where OCR read it as the label's first letters;
+        # an outline further in is one of the label's own letters ("o" of "Consent").
+        reach = edge * zoom - left + (1 if side == "left" else -1) * LETTER_INSET * pixel_height
+        if (x0 > reach) if side == "left" else (x1 < reach):
             continue
         distance = abs((x1 if side == "left" else x0) - (edge * zoom - left))
         if best is None or distance < best[0]:
