@@ -13,6 +13,7 @@ Sets (ground truth never comes from docvlm):
 - formats: one born-digital page per date / amount format. Target: 100 %.
 - receipts: generated receipt scans (issuer, address, date, total in real-world formats).
 Across all sets no value returned with confidence ≥ 0.9 may be wrong ("confident wrong").
+After the table, each set's values by confidence band (the calibration).
 
     python bench/extract_real.py --funsd /path/to/FUNSD/training_data --funsd-count 40
     python bench/extract_real.py --sets funsd --funsd ... --funsd-skip 40  # does a gain carry?
@@ -356,7 +357,7 @@ def score(cases: list[Case], reports: list[dict[str, Any]]) -> dict[str, dict[st
     for case, report in zip(cases, reports, strict=True):
         tally = sets.setdefault(
             case.set_name,
-            dict(expected=0, returned=0, right=0, confident_wrong=0, seconds=0.0, docs=0),
+            dict(expected=0, returned=0, right=0, confident_wrong=0, seconds=0.0, docs=0, bands={}),
         )
         tally["seconds"] += report.get("seconds", 0.0)
         tally["docs"] += 1
@@ -372,7 +373,30 @@ def score(cases: list[Case], reports: list[dict[str, Any]]) -> dict[str, dict[st
             confidence = (fields.get(f"/{key}") or {}).get("confidence") or 0.0
             if not right and confidence >= CONFIDENT:
                 tally["confident_wrong"] += 1
+            band = tally["bands"].setdefault(_band(confidence), [0, 0])
+            band[0], band[1] = band[0] + 1, band[1] + right
     return sets
+
+
+def _band(confidence: float) -> float:
+    """The confidence band a value falls in: 0.9 holds 0.9–1.0, below 0.5 is one band."""
+    return max(0.4, min(int(confidence * 10 + 1e-9) / 10, 0.9))
+
+
+def _print_bands(ours: dict) -> None:
+    """Per set and confidence band: values returned, share right in the band, and recall and
+    precision of returning only values at that band or above (the calibration)."""
+    print("set        band | returned  right% | at or above: recall precision")
+    for name, tally in ours.items():
+        returned = right = 0
+        for band in sorted(tally["bands"], reverse=True):
+            count, correct = tally["bands"][band]
+            returned, right = returned + count, right + correct
+            edge = "<0.5" if band < 0.5 else f"{band:.1f}+"
+            print(
+                f"{name:<10} {edge:>4} | {count:>8} {correct / count:>6.1%} | "
+                f"{right / max(tally['expected'], 1):>11.1%} {right / returned:>9.1%}"
+            )
 
 
 def _rates(tally: dict) -> tuple[float, float]:
@@ -441,7 +465,9 @@ def main() -> None:
             for c, r, b in zip(cases, ours_reports, baseline_reports, strict=True)
         ]
         args.dump.write_text(json.dumps(rows, indent=1, default=str, ensure_ascii=False))
-    _print(score(cases, ours_reports), score(cases, baseline_reports))
+    ours = score(cases, ours_reports)
+    _print(ours, score(cases, baseline_reports))
+    _print_bands(ours)
 
 
 if __name__ == "__main__":
