@@ -255,3 +255,10 @@ def test_an_address_block_read_by_ocr_is_never_sure() -> None:
     assert found["/bill_to/name"].value == "Globex Corp."
     assert found["/bill_to/address"].value == "12 Oak Avenue"
     assert found["/bill_to/name"].confidence < 0.9
+
+
+def test_text_past_the_tick_after_an_option_is_the_next_options_not_its_answer() -> None:
+    pdf = _page([(72, 100, "New Product"), (300, 100, "X"), (360, 100, "Discontinue Product"),
+                 (72, 130, "Brand"), (300, 130, "Phoenix")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("New Product", "Brand"))
+    assert result.data == {"f0": None, "f1": "Phoenix"}

@@ -21,7 +21,13 @@ from docvlm.document import BBox
 from docvlm.extraction import neighbours
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.schema import FieldSpec, label_candidates
-from docvlm.extraction.values import DateOrder, is_typed, parse_boolean, parse_value
+from docvlm.extraction.values import (
+    CHECKED_GLYPHS,
+    DateOrder,
+    is_typed,
+    parse_boolean,
+    parse_value,
+)
 from docvlm.extraction.words import PageWords, Segment, drawn_checkbox, trim_leaders
 from docvlm.geometry import union
 
@@ -394,6 +400,8 @@ class _Reading:
             if ticked is not None:
                 return ticked
         while right and not right[0].widget and _fragment(right[0].text):
+            if _tick(right[0]):
+                return None  # the label is a ticked option: its answer is the mark
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
         options: list[tuple[Segment, float, list[int]]] = []
         if rest is not None:
@@ -550,6 +558,12 @@ def _part_of(text: str, names: list[str]) -> bool:
         len(piece) < len(name) and fuzz.partial_ratio(piece, name.lower()) >= PART_SCORE
         for name in names
     )
+
+
+def _tick(segment: Segment) -> bool:
+    """A tick printed after a label ("New Product  X  Discontinue Product"): the text past it
+    is the next option's, not this label's answer."""
+    return bool(segment.checkbox) or segment.text.strip() in CHECKED_GLYPHS | {"x", "X"}
 
 
 def _fragment(text: str) -> bool:
