@@ -262,3 +262,16 @@ def test_text_past_the_tick_after_an_option_is_the_next_options_not_its_answer()
                  (72, 130, "Brand"), (300, 130, "Phoenix")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("New Product", "Brand"))
     assert result.data == {"f0": None, "f1": "Phoenix"}
+
+
+def test_a_header_over_figures_answers_with_its_column_not_the_next_header() -> None:
+    header = [(72, "Supplier"), (200, "Travel"), (300, "Total Cost"), (420, "Interview")]
+    rows = [[(72, "Kapuler"), (200, "$2000"), (300, "$35,675"), (420, "$84.2")],
+            [(72, "Market Facts"), (200, "$2000"), (300, "$37,000"), (420, "$87.5")]]  # fmt: skip
+    # Two label–value pairs side by side: a label under the label, not figures.
+    pairs = [[(72, "Brand"), (200, "Phoenix"), (300, "Company"), (420, "Globex")],
+             [(72, "Code"), (200, "4411"), (300, "Country"), (420, "Cyprus")]]  # fmt: skip
+    lines = [(100, header), (130, rows[0]), (160, rows[1]), (220, pairs[0]), (240, pairs[1])]
+    pdf = _page([(x, y, text) for y, cells in lines for x, text in cells])
+    result = docvlm.extract(pdf, _schema("Total Cost", "Brand"))
+    assert result.data == {"f0": "$35,675 $37,000", "f1": "Phoenix"}

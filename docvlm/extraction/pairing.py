@@ -404,12 +404,13 @@ class _Reading:
                 return None  # the label is a ticked option: its answer is the mark
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
         options: list[tuple[Segment, float, list[int]]] = []
+        header = self._heads_column(printed)  # its neighbours on the row are headers too
         if rest is not None:
             # Words ending in a colon after the label are the next label ("INITIATED BY:").
             run_on = not rest.text.startswith("(") and not rest.text.endswith(":")
             if run_on and self._can_be_value(rest):
                 options.append((rest, self._layout_fit(label, rest, "run-on"), [id(printed)]))
-        elif right and self._can_be_value(right[0]):
+        elif right and header is None and self._can_be_value(right[0]):
             value, count = self._with_units(right)
             claimed = [id(printed), *(id(s) for s in right[:count])]
             options.append((value, self._layout_fit(label, value, "right"), claimed))
@@ -418,7 +419,6 @@ class _Reading:
             options.append(
                 (below, self._layout_fit(label, below, "below"), [id(printed), id(below)])
             )
-        header = self._heads_column(printed)
         for segment, position_fit, claimed in options:
             under = (
                 header is not None and segment is below and neighbours.in_column(segment, header)
@@ -466,7 +466,7 @@ class _Reading:
         nearest += [min(right, key=lambda s: s.bbox[0])] if right else []
         if nearest and all(id(s) in self.label_like for s in nearest):
             return printed
-        return None
+        return printed if _heads_figures(self.page, printed, [printed, *band]) else None
 
     def _stops(self, segment: Segment) -> bool:
         return segment.widget or segment.checkbox is not None or id(segment) in self.label_like
@@ -558,6 +558,32 @@ def _part_of(text: str, names: list[str]) -> bool:
         len(piece) < len(name) and fuzz.partial_ratio(piece, name.lower()) >= PART_SCORE
         for name in names
     )
+
+
+def _heads_figures(page: PageWords, printed: Segment, row: list[Segment]) -> bool:
+    """A table's header over figures: a row of three or more cells of words alone, with figures
+    under `printed` and under the next header right of it ("Cost ($) | Travel" over "$33,675 |
+    $2000"), where two label–value pairs side by side have a label under the label."""
+    if len(row) < 3 or any(_has_digit(s.text) or _fragment(s.text) for s in row):
+        return False
+    after = [s for s in row if s.bbox[0] >= printed.bbox[2] - 1]
+    if not after:
+        return False
+    for cell in (printed, min(after, key=lambda s: s.bbox[0])):
+        under = neighbours.below(page, cell)
+        if under is None or not _figures(under.text):
+            return False
+    return True
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
+def _figures(text: str) -> bool:
+    """Mostly digits ("$33,675 ±10% Est."): an amount or a count, not words."""
+    digits = sum(c.isdigit() for c in text)
+    return digits >= 0.5 * sum(c.isalnum() for c in text)
 
 
 def _tick(segment: Segment) -> bool:
