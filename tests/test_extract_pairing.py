@@ -257,11 +257,12 @@ def test_an_address_block_read_by_ocr_is_never_sure() -> None:
     assert found["/bill_to/name"].confidence < 0.9
 
 
-def test_text_past_the_tick_after_an_option_is_the_next_options_not_its_answer() -> None:
+def test_a_tick_after_an_option_is_its_answer_and_the_text_past_it_the_next_options() -> None:
     pdf = _page([(72, 100, "New Product"), (300, 100, "X"), (360, 100, "Discontinue Product"),
                  (72, 130, "Brand"), (300, 130, "Phoenix")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("New Product", "Brand"))
-    assert result.data == {"f0": None, "f1": "Phoenix"}
+    assert result.data == {"f0": "X", "f1": "Phoenix"}  # the option is ticked: its answer
+    assert result.fields["/f0"].confidence < 0.9
 
 
 def test_a_header_over_figures_answers_with_its_column_not_the_next_header() -> None:

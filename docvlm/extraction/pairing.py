@@ -401,7 +401,7 @@ class _Reading:
                 return ticked
         while right and not right[0].widget and _fragment(right[0].text):
             if _tick(right[0]):
-                return None  # the label is a ticked option: its answer is the mark
+                return self._mark(label, right[0], printed)  # the label is a ticked option
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
         options: list[tuple[Segment, float, list[int]]] = []
         header = self._heads_column(printed)  # its neighbours on the row are headers too
@@ -524,6 +524,21 @@ class _Reading:
                     candidate.found.bbox = union([box, segment.bbox])
                     return candidate
         return None
+
+    def _mark(self, label: Segment, tick: Segment, printed: Segment) -> _Candidate | None:
+        """The tick itself as a free-text answer ("New Product  X"); a typed field has none."""
+        if is_typed(self.spec):
+            return None
+        confidence = (
+            _label_fit(self.score)
+            * self._layout_fit(label, tick, "right")
+            * FREE_TEXT_FIT
+            * _read_fit(self.page, [tick])
+        )
+        found = Found(
+            tick.text.strip(), self.page.number, tick.bbox, round(confidence, 3), self.page.source
+        )
+        return _Candidate(self.spec, self.score, [id(printed), id(tick)], found)
 
     def _candidate(
         self, segment: Segment, position_fit: float, claimed: list[int]
