@@ -276,3 +276,26 @@ def test_a_header_over_figures_answers_with_its_column_not_the_next_header() -> 
     pdf = _page([(x, y, text) for y, cells in lines for x, text in cells])
     result = docvlm.extract(pdf, _schema("Total Cost", "Brand"))
     assert result.data == {"f0": "$35,675 $37,000", "f1": "Phoenix"}
+
+
+def test_a_yes_no_pair_with_boxes_reads_the_ticked_option_not_the_first_word(tmp_path):
+    """ "Police report filed: ☐ Yes ☒ No" is False: the printed "Yes" is an option, not the
+    answer, once boxes are drawn beside the options (before them or after them)."""
+    import random
+
+    from docvlm.finetune.templates import template, template_form, template_schema
+
+    cases = {0: "police_report", 7: "consent", 8: "police_report"}
+    assert {template(number).flag_style for number in cases} == {"yes-no"}
+    assert template(7).choice_style == "boxes-after"
+    answers = []
+    for number, key in cases.items():
+        for seed in range(4):
+            pdf, target = template_form(number, random.Random(seed))
+            path = tmp_path / f"t{number}_{seed}.pdf"
+            path.write_bytes(pdf)
+            found = docvlm.extract(path, template_schema(number)).fields.get(f"/{key}")
+            if found is not None:  # some wordings ("Police notified") name no field
+                assert found.value is target[key]
+                answers.append(target[key])
+    assert len(answers) >= 8 and set(answers) == {True, False}

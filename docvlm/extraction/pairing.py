@@ -602,8 +602,8 @@ def _figures(text: str) -> bool:
 
 
 def _tick(segment: Segment) -> bool:
-    """A tick printed after a label ("New Product  X  Discontinue Product"): the text past it
-    is the next option's, not this label's answer."""
+    """A tick printed after a label ("New Product  X  Discontinue Product"): the label's
+    answer, and the text past it the next option's."""
     return bool(segment.checkbox) or segment.text.strip() in CHECKED_GLYPHS | {"x", "X"}
 
 
@@ -641,7 +641,12 @@ def _boolean_value(
 ) -> _Candidate | None:
     state = label.checkbox
     values: list[Segment] = []
-    if state is None and right:
+    boxed = _boxed_answer(page, right) if state is None else None
+    if boxed is not None:
+        state, values = boxed
+        if state is None:
+            return None
+    elif state is None and right:
         state = right[0].checkbox if right[0].checkbox is not None else parse_boolean(right[0].text)
         values = [right[0]] if state is not None else []
     bbox = union([s.bbox for s in values]) if values else label.bbox
@@ -667,6 +672,27 @@ def _nearest_box(page: PageWords, label: Segment, printed: Segment) -> tuple[boo
     gap_before = label.bbox[0] - before[1][2]
     gap_after = after[1][0] - printed.bbox[2]
     return before if gap_before <= gap_after else after
+
+
+def _boxed_answer(
+    page: PageWords, right: list[Segment]
+) -> tuple[bool | None, list[Segment]] | None:
+    """A yes/no answer ticked in boxes drawn beside printed options ("☐ Yes ☒ No"): the
+    ticked option's meaning and segment, (None, []) where not exactly one box is ticked, and
+    None where the options have no boxes (then a printed "Yes" is the answer itself)."""
+    options = []
+    for segment in right[:2]:
+        if segment.checkbox is not None or parse_boolean(segment.text) is None:
+            break
+        options.append(segment)
+    side = _box_side(page, options)
+    boxes = [drawn_checkbox(page, option.bbox, side) for option in options]
+    if all(box is None for box in boxes):
+        return None
+    ticked = [o for o, box in zip(options, boxes, strict=True) if box is not None and box[0]]
+    if len(ticked) != 1:
+        return None, []
+    return parse_boolean(ticked[0].text), ticked
 
 
 def _ticked_box(page: PageWords, segment: Segment, side: str = "left") -> BBox | None:
