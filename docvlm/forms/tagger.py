@@ -61,6 +61,7 @@ class FormTagger:
     info: dict[str, Any] | None = None
     agree_score: float = ABSTAIN  # the min_score of values no-model extraction reads alike
     sure_tag: float = 0.0  # the tag score a value alone needs (SURE_TAG: several layouts)
+    fallback: bool = False  # calibration vouched for no-model values where the model abstains
 
     @property
     def keys(self) -> list[str]:
@@ -180,6 +181,8 @@ def batch_features(features: list[PageFeatures]) -> dict[str, torch.Tensor]:
     boxes = torch.zeros((size, length, 4))
     lines = torch.full((size, length), -1, dtype=torch.long)
     segments = torch.full((size, length), -1, dtype=torch.long)
+    left = torch.full((size, length, features[0].left.shape[1]), -1, dtype=torch.long)
+    above = torch.full_like(left, -1)
     mask = torch.zeros((size, length), dtype=torch.bool)
     for row, page in enumerate(features):
         count = len(page.lines)
@@ -189,6 +192,7 @@ def batch_features(features: list[PageFeatures]) -> dict[str, torch.Tensor]:
             page.boxes,
         )
         lines[row, :count], segments[row, :count] = page.lines, page.segments
+        left[row, :count], above[row, :count] = page.left, page.above
         mask[row, :count] = True
     mask[:, 0] = True  # an empty page still attends somewhere
     return {
@@ -198,6 +202,8 @@ def batch_features(features: list[PageFeatures]) -> dict[str, torch.Tensor]:
         "lines": lines,
         "segments": segments,
         "mask": mask,
+        "left": left,
+        "above": above,
     }
 
 
@@ -232,12 +238,13 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
     saved = json.loads((folder / CONFIG_FILE).read_text())
     if saved.get("model_type") != MODEL_TYPE:
         raise CheckpointError(f"{path}: {CONFIG_FILE} is not a {MODEL_TYPE} model")
-    model = FormModel(FormModelConfig(**saved["config"]))
+    model = FormModel(FormModelConfig(**{"context": False, **saved["config"]}))
     state = {name: tensor.float() for name, tensor in load_file(folder / WEIGHTS_FILE).items()}
     model.load_state_dict(state)
     model.eval()
     agree_score, sure_tag = saved.get("agree_score", ABSTAIN), saved.get("sure_tag", 0.0)
-    return FormTagger(model, saved["min_score"], saved.get("info"), agree_score, sure_tag)
+    fallback = saved.get("fallback", False)
+    return FormTagger(model, saved["min_score"], saved.get("info"), agree_score, sure_tag, fallback)
 
 
 def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
@@ -250,6 +257,7 @@ def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
         "min_score": tagger.min_score,
         "agree_score": tagger.agree_score,
         "sure_tag": tagger.sure_tag,
+        "fallback": tagger.fallback,
         "info": tagger.info,
     }
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
