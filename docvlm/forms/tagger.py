@@ -10,7 +10,8 @@ holds the key). `min_score` is fitted on held-out pages at training time so that
 every value is null); the confidence reported maps that score to 0.9, so returned values have
 confidence ≥ 0.9 and the rest are null. `agree_score`, fitted the same way, is the lower floor
 of values that no-model extraction (label–value pairing) reads alike: two readers that fail
-differently rarely agree on a wrong value.
+differently rarely agree on a wrong value. `fallback`, also fitted there, says whether
+no-model extraction's own values of confidence ≥ 0.9 may fill the fields the model leaves null.
 """
 
 from __future__ import annotations
