@@ -9,7 +9,7 @@ import torch
 from docvlm.anchors import AnchorWord
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import FormTagger
-from docvlm.forms.train import Answer, _moved, _window, fit_fallback, fit_threshold
+from docvlm.forms.train import Answer, _window, fit_fallback, fit_threshold
 
 
 def _answers(count: int, score: float, correct: bool, agrees: bool) -> list[Answer]:
@@ -86,14 +86,3 @@ def test_no_model_values_fill_the_models_nulls_only_where_held_out_pages_vouch_f
     wrong = [Answer(0.95, row % 10 == 0, False, where=(row, "/b")) for row in range(100)]
     assert not fit_fallback(answers, wrong, 0.99, 0.99)[0]  # 90 of 200 returned wrong
     assert not fit_fallback(answers, [], 0.99, 0.99)[0]  # nothing seen, nothing vouched for
-
-
-def test_training_warps_each_page_keeping_order_but_not_gaps() -> None:
-    rng = random.Random(0)
-    boxes = torch.tensor([[[100.0, 100, 200, 120], [300, 100, 400, 120], [100, 700, 200, 720]]])
-    moved = [_moved(boxes, rng)[0] for _ in range(20)]
-    for page in moved:
-        assert page[0, 2] < page[1, 0] and page[0, 3] < page[2, 1]  # left stays left, above above
-    # Gaps change from page to page, and not in proportion to one another.
-    ratios = [float((p[1, 0] - p[0, 2]) / (p[2, 1] - p[0, 3])) for p in moved]
-    assert max(ratios) > 1.3 * min(ratios)

@@ -389,29 +389,14 @@ def _window(tags: torch.Tensor, size: int, rng: random.Random) -> tuple[int, int
 
 
 def _moved(boxes: torch.Tensor, rng: random.Random) -> torch.Tensor:
-    """Each page shifted, scaled and warped at random (a layout is not its absolute
-    position, nor its exact gaps)."""
+    """Each page shifted and scaled at random (a layout is not its absolute position)."""
     out = boxes.clone()
     for row in range(len(out)):
         scale = rng.uniform(0.85, 1.15)
         shift_x, shift_y = rng.uniform(-120, 120), rng.uniform(-120, 120)
-        out[row, :, 0::2] = (_warp(out[row, :, 0::2], rng) * scale + shift_x).clamp(0, 1000)
-        out[row, :, 1::2] = (_warp(out[row, :, 1::2], rng) * scale + shift_y).clamp(0, 1000)
+        out[row, :, 0::2] = (out[row, :, 0::2] * scale + shift_x).clamp(0, 1000)
+        out[row, :, 1::2] = (out[row, :, 1::2] * scale + shift_y).clamp(0, 1000)
     return out
-
-
-WARP_PIECES = 4
-
-
-def _warp(coordinates: torch.Tensor, rng: random.Random) -> torch.Tensor:
-    """Coordinates on the 0–1000 grid through a random increasing piecewise-linear map: each
-    quarter of the page stretched or squeezed, so gaps between rows and columns vary as they
-    do between layouts, while what is left of or above a word stays so."""
-    lengths = torch.tensor([rng.uniform(0.6, 1.4) for _ in range(WARP_PIECES)])
-    knots = torch.cat([torch.zeros(1), lengths.cumsum(0) / lengths.sum() * 1000])
-    piece = (coordinates / (1000 / WARP_PIECES)).long().clamp(0, WARP_PIECES - 1)
-    slope = lengths / lengths.sum() * WARP_PIECES
-    return knots[piece] + (coordinates - piece * (1000 / WARP_PIECES)) * slope[piece]
 
 
 @dataclass
