@@ -5,18 +5,8 @@ from __future__ import annotations
 import torch
 
 from docvlm.anchors import AnchorWord
-from docvlm.forms.model import (
-    FormModel,
-    FormModelConfig,
-    RelativeBias,
-    _bucket,
-    _segment_ngrams,
-    neighbour_ngrams,
-    page_features,
-    windows,
-    word_ngrams,
-)
-from docvlm.forms.tagger import FormTagger, batch_features
+from docvlm.forms.model import FormModel, FormModelConfig, RelativeBias, _bucket, windows
+from docvlm.forms.tagger import FormTagger
 
 
 def _page(count: int) -> list[AnchorWord]:
@@ -61,43 +51,10 @@ def test_a_long_page_is_tagged_word_for_word_from_its_windows() -> None:
     probabilities = tagger.tag_probabilities([page])[0]
     assert probabilities.shape == (200, config.num_tags)
     torch.testing.assert_close(probabilities.sum(-1), torch.ones(200))
-    # A word at the middle of a window reads as that window alone reads it (its neighbours
-    # are the page's, whichever window it sits in).
-    with torch.no_grad():
-        alone = tagger.model(**batch_features([page_features(page, config).window(32, 96)]))
-    torch.testing.assert_close(probabilities[64], alone[0, 32].softmax(-1))
+    # A word at the middle of a window reads as that window alone reads it.
+    alone = tagger.tag_probabilities([page[32:96]])[0]
+    torch.testing.assert_close(probabilities[64], alone[32])
     # A page that fits one window reads the same whether batched with a long one or not.
     short = _page(50)
     together = tagger.tag_probabilities([page, short])[1]
     torch.testing.assert_close(together, tagger.tag_probabilities([short])[0])
-
-
-def test_each_word_is_handed_the_segment_left_of_it_and_the_one_above_it() -> None:
-    def word(text: str, x: int, y: int, line: int, segment: int) -> AnchorWord:
-        box = (x, y, x + 60, y + 12)
-        return AnchorWord(text, box, box, line, segment)
-
-    words = [
-        word("Name:", 50, 100, 0, 0), word("Ada", 200, 100, 0, 1), word("Lovelace", 265, 100, 0, 1),
-        word("Phone", 600, 100, 0, 2),  # a label of the next column, right of the value
-        word("Date", 50, 140, 1, 3), word("of", 112, 140, 1, 3), word("birth", 174, 140, 1, 3),
-        word("1815-12-10", 55, 160, 2, 4),  # below its label
-    ]  # fmt: skip
-    left, above = neighbour_ngrams(words, 1 << 12)
-
-    def ids(*texts: str) -> list[int]:
-        return _segment_ngrams(list(texts), 1 << 12)
-
-    def held(row: torch.Tensor) -> list[int]:
-        return [i for i in row.tolist() if i >= 0]
-
-    assert held(left[1]) == held(left[2]) == ids("Name:")  # both words of the value
-    assert held(left[3]) == ids("Ada", "Lovelace")
-    assert held(left[0]) == [] and held(above[0]) == []
-    assert held(above[7]) == ids("Date", "of", "birth")
-    assert {word_ngrams(t, 1 << 12)[0] for t in ("Date", "of", "birth")} <= set(held(above[7]))
-    assert held(above[4]) == ids("Name:")
-    config = FormModelConfig(keys=["/name"], hash_buckets=1 << 12, dim=16, heads=2)
-    tagger = FormTagger(FormModel(config))
-    (probabilities,) = tagger.tag_probabilities([words])
-    assert probabilities.shape == (len(words), 3)

@@ -1,11 +1,7 @@
 """The form model: a small transformer that tags each anchor word of a page with a schema key.
 
 Each word enters as the mean of its hashed character n-grams (of the word and of its digit
-shape, "12/03/2024" → "00/00/0000"), simple shape features and its box on the 0–1000 grid,
-plus the n-grams of its neighbours: the segment just left of its own on its line and the
-nearest segment above that overlaps it across, where a form prints a value's label. Attention
-could find the label, but on layouts it never saw a model trained on a few dozen learns the
-label's words far sooner when they are handed to each word than where they sit.
+shape, "12/03/2024" → "00/00/0000"), simple shape features and its box on the 0–1000 grid.
 Attention carries per-head biases learned from the relative x and y distance between two
 words and from whether they share a line or a segment: what tells a value from its label is
 where it sits beside it, and these biases let a few layers learn that from a few hundred pages.
@@ -17,7 +13,6 @@ from __future__ import annotations
 import math
 import zlib
 from dataclasses import asdict, dataclass, field
-from itertools import zip_longest
 
 import torch
 import torch.nn.functional as F
@@ -27,7 +22,6 @@ from docvlm.anchors import CHECKED, UNCHECKED, AnchorWord
 
 NGRAM_SIZES = (1, 2, 3, 4)
 MAX_NGRAMS = 48  # per word: long words keep their first n-grams
-CONTEXT_NGRAMS = 32  # per neighbour segment
 SHAPE_FEATURES = 12
 DISTANCE_BUCKETS = 16  # per sign: log-spaced relative distances on the 0–1000 grid
 POSITION_BUCKETS = 40
@@ -43,7 +37,6 @@ class FormModelConfig:
     ffn: int = 256
     dropout: float = 0.1
     max_words: int = 256  # words attended together: longer pages are read in windows
-    context: bool = True  # the left and above neighbours' n-grams (models saved before: False)
 
     @property
     def num_tags(self) -> int:
@@ -56,16 +49,13 @@ class FormModelConfig:
 @dataclass
 class PageFeatures:
     """Model inputs of one page: (N, MAX_NGRAMS) n-gram ids (-1 pads), (N, SHAPE_FEATURES)
-    shapes, (N, 4) grid boxes, (N,) line and segment ids, and (N, CONTEXT_NGRAMS) n-gram ids
-    of the segments left of and above each word's."""
+    shapes, (N, 4) grid boxes, (N,) line and segment ids."""
 
     ngrams: torch.Tensor
     shapes: torch.Tensor
     boxes: torch.Tensor
     lines: torch.Tensor
     segments: torch.Tensor
-    left: torch.Tensor
-    above: torch.Tensor
 
     def window(self, start: int, end: int) -> PageFeatures:
         """The features of words `start` to `end` (exclusive)."""
@@ -75,8 +65,6 @@ class PageFeatures:
             self.boxes[start:end],
             self.lines[start:end],
             self.segments[start:end],
-            self.left[start:end],
-            self.above[start:end],
         )
 
 
@@ -86,7 +74,6 @@ def page_features(words: list[AnchorWord], config: FormModelConfig) -> PageFeatu
     for row, word in enumerate(words):
         ids = word_ngrams(word.text, config.hash_buckets)[:MAX_NGRAMS]
         ngrams[row, : len(ids)] = torch.tensor(ids)
-    left, above = neighbour_ngrams(words, config.hash_buckets)
     return PageFeatures(
         ngrams=ngrams,
         shapes=torch.tensor([_shape(w) for w in words], dtype=torch.float32).reshape(
@@ -95,67 +82,7 @@ def page_features(words: list[AnchorWord], config: FormModelConfig) -> PageFeatu
         boxes=torch.tensor([w.grid for w in words], dtype=torch.float32).reshape(-1, 4),
         lines=torch.tensor([w.line for w in words], dtype=torch.long),
         segments=torch.tensor([w.segment for w in words], dtype=torch.long),
-        left=left,
-        above=above,
     )
-
-
-def neighbour_ngrams(words: list[AnchorWord], buckets: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N, CONTEXT_NGRAMS) n-gram ids (-1 pads) of the segment left of each word's own on its
-    line, and of the nearest segment above it that overlaps it across (a label, or the line
-    of a value it continues)."""
-    members: dict[int, list[int]] = {}
-    for index, word in enumerate(words):
-        members.setdefault(word.segment, []).append(index)
-    order = list(members)
-    boxes = torch.tensor(
-        [
-            [
-                min(words[i].grid[0] for i in members[s]),
-                min(words[i].grid[1] for i in members[s]),
-                max(words[i].grid[2] for i in members[s]),
-                max(words[i].grid[3] for i in members[s]),
-            ]
-            for s in order
-        ],
-        dtype=torch.float32,
-    ).reshape(-1, 4)
-    lines = torch.tensor([words[members[s][0]].line for s in order])
-    x0, y0, x1, y1 = boxes.unbind(-1)
-    # (S, S): candidate (column) against segment (row).
-    left_of = (lines[None, :] == lines[:, None]) & (x1[None, :] <= x0[:, None] + 2)
-    height = (y1 - y0).clamp(min=1)
-    overlaps = torch.minimum(x1[None, :], x1[:, None]) > torch.maximum(x0[None, :], x0[:, None])
-    higher = y1[None, :] <= y0[:, None] + height[:, None] / 2
-    above_of = (lines[None, :] != lines[:, None]) & higher & overlaps
-    left = _nearest(left_of, x1[None, :].expand(len(order), -1))
-    above = _nearest(above_of, y1[None, :].expand(len(order), -1))
-    ids = [_segment_ngrams([words[i].text for i in members[s]], buckets) for s in order]
-    position = {segment: row for row, segment in enumerate(order)}
-    out = []
-    for chosen in (left, above):
-        table = torch.full((len(words), CONTEXT_NGRAMS), -1, dtype=torch.long)
-        for index, word in enumerate(words):
-            neighbour = int(chosen[position[word.segment]])
-            if neighbour >= 0:
-                table[index, : len(ids[neighbour])] = torch.tensor(ids[neighbour])
-        out.append(table)
-    return out[0], out[1]
-
-
-def _nearest(candidates: torch.Tensor, closeness: torch.Tensor) -> torch.Tensor:
-    """(S,) for each row the candidate column of greatest closeness, -1 where none."""
-    scored = closeness.masked_fill(~candidates, -math.inf)
-    best = scored.argmax(-1) if len(scored) else torch.zeros(0, dtype=torch.long)
-    return torch.where(candidates.any(-1), best, torch.full_like(best, -1))
-
-
-def _segment_ngrams(texts: list[str], buckets: int) -> list[int]:
-    """A segment's ids, its words' in turn (each word's own id first): a long label keeps
-    every word within CONTEXT_NGRAMS."""
-    ranked = zip_longest(*(word_ngrams(text, buckets) for text in texts))
-    ids = [i for rank in ranked for i in rank if i is not None]
-    return list(dict.fromkeys(ids))[:CONTEXT_NGRAMS]
 
 
 def windows(count: int, size: int) -> list[tuple[int, int]]:
@@ -274,9 +201,6 @@ class FormModel(nn.Module):
         self.box = nn.Linear(8, config.dim)
         self.x_position = nn.Embedding(POSITION_BUCKETS, config.dim)
         self.y_position = nn.Embedding(POSITION_BUCKETS, config.dim)
-        if config.context:
-            self.left = nn.Linear(config.dim, config.dim)
-            self.above = nn.Linear(config.dim, config.dim)
         self.bias = RelativeBias(config.heads)
         self.layers = nn.ModuleList(Layer(config) for _ in range(config.layers))
         self.norm = nn.LayerNorm(config.dim)
@@ -290,26 +214,20 @@ class FormModel(nn.Module):
         lines: torch.Tensor,
         segments: torch.Tensor,
         mask: torch.Tensor,
-        left: torch.Tensor,
-        above: torch.Tensor,
     ) -> torch.Tensor:
-        hidden = self._embed(ngrams) + self.shape(shapes) + self._position(boxes / 1000)
-        if self.config.context:
-            hidden = hidden + self.left(self._embed(left)) + self.above(self._embed(above))
+        batch, length, _ = ngrams.shape
+        flat = ngrams.view(batch * length, -1)
+        weights = (flat >= 0).float()
+        # The mean over each word's valid ids only: pads point at bucket 0 with weight 0.
+        summed = self.ngrams(flat.clamp(min=0), per_sample_weights=weights)
+        vectors = summed / weights.sum(-1, keepdim=True).clamp(min=1)  # (B·N, dim)
+        hidden = vectors.view(batch, length, -1) + self.shape(shapes) + self._position(boxes / 1000)
         bias = self.bias(boxes, lines, segments)
         # A finite floor rather than -inf: SDPA then skips its all-masked-row checks.
         bias = bias.masked_fill(~mask[:, None, None, :], -1e9)
         for layer in self.layers:
             hidden = layer(hidden, bias)
         return self.tags(self.norm(hidden))  # (B, N, num_tags)
-
-    def _embed(self, ngrams: torch.Tensor) -> torch.Tensor:
-        """(B, N, dim): the mean of each row's n-gram vectors (ids -1 are padding)."""
-        batch, length, _ = ngrams.shape
-        flat = ngrams.reshape(batch * length, -1)
-        weights = (flat >= 0).float()
-        summed = self.ngrams(flat.clamp(min=0), per_sample_weights=weights)
-        return (summed / weights.sum(-1, keepdim=True).clamp(min=1)).view(batch, length, -1)
 
     def _position(self, scaled: torch.Tensor) -> torch.Tensor:
         """(B, N, dim) from boxes on a 0–1 grid: the box, its centre and size, and buckets."""

@@ -182,8 +182,6 @@ def batch_features(features: list[PageFeatures]) -> dict[str, torch.Tensor]:
     boxes = torch.zeros((size, length, 4))
     lines = torch.full((size, length), -1, dtype=torch.long)
     segments = torch.full((size, length), -1, dtype=torch.long)
-    left = torch.full((size, length, features[0].left.shape[1]), -1, dtype=torch.long)
-    above = torch.full_like(left, -1)
     mask = torch.zeros((size, length), dtype=torch.bool)
     for row, page in enumerate(features):
         count = len(page.lines)
@@ -193,7 +191,6 @@ def batch_features(features: list[PageFeatures]) -> dict[str, torch.Tensor]:
             page.boxes,
         )
         lines[row, :count], segments[row, :count] = page.lines, page.segments
-        left[row, :count], above[row, :count] = page.left, page.above
         mask[row, :count] = True
     mask[:, 0] = True  # an empty page still attends somewhere
     return {
@@ -203,8 +200,6 @@ def batch_features(features: list[PageFeatures]) -> dict[str, torch.Tensor]:
         "lines": lines,
         "segments": segments,
         "mask": mask,
-        "left": left,
-        "above": above,
     }
 
 
@@ -239,7 +234,7 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
     saved = json.loads((folder / CONFIG_FILE).read_text())
     if saved.get("model_type") != MODEL_TYPE:
         raise CheckpointError(f"{path}: {CONFIG_FILE} is not a {MODEL_TYPE} model")
-    model = FormModel(FormModelConfig(**{"context": False, **saved["config"]}))
+    model = FormModel(FormModelConfig(**saved["config"]))
     state = {name: tensor.float() for name, tensor in load_file(folder / WEIGHTS_FILE).items()}
     model.load_state_dict(state)
     model.eval()
