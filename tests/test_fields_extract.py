@@ -1,17 +1,26 @@
 """Reading a tagged span into a value: check box marks left out, OCR legibility in the score,
-and the confidence a value gets alone or where no-model extraction reads it alike."""
+the confidence a value gets alone or where no-model extraction reads it alike, and no-model
+extraction's values where the model abstains."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pymupdf
 import torch
 
+import docvlm
 from docvlm.anchors import CHECKED, AnchorWord
 from docvlm.extraction.pairing import Found
 from docvlm.extraction.schema import load_schema
-from docvlm.forms.extract import Reading, _read, read_fields, reading_confidence
+from docvlm.forms.extract import (
+    FormModelWarning,
+    Reading,
+    _read,
+    read_fields,
+    reading_confidence,
+)
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import RETURN_CONFIDENCE, SURE_TAG, FormTagger, Span
 from docvlm.sources import open_source
@@ -98,9 +107,39 @@ def test_an_untagged_key_is_read_from_its_likeliest_span_only_where_no_model_agr
     with open_source(pdf) as source:
         pages = [source.page(1)]
         tagger.tag_probabilities = untagged("Ravi", "Okafor")
-        readings = read_fields(tagger, pages, schema, "text")
+        readings, _ = read_fields(tagger, pages, schema, "text")
         assert readings["/full_name"].found.value == "Ravi Okafor"
         assert readings["/full_name"].guessed and readings["/full_name"].agrees
         assert "/phone" not in readings  # its guess, "Full", is not what no-model extraction reads
         tagger.tag_probabilities = untagged("Phone:", "(625)")
-        assert "/full_name" not in read_fields(tagger, pages, schema, "text")
+        assert "/full_name" not in read_fields(tagger, pages, schema, "text")[0]
+
+
+def test_where_calibration_vouched_for_it_a_field_the_model_leaves_null_is_read_without_it(
+    tmp_path: Path,
+) -> None:
+    pdf = tmp_path / "form.pdf"
+    document = pymupdf.open()
+    page = document.new_page()
+    page.insert_text((72, 100), "Date of birth: 14/03/1990")
+    page.insert_text((72, 130), "Full name: Ravi Okafor")
+    document.save(pdf)
+    date = {"type": "string", "format": "date"}
+    schema = {
+        "type": "object",
+        "properties": {"date_of_birth": date, "full_name": {"type": "string"}},
+    }
+    torch.manual_seed(0)
+    tagger = FormTagger(
+        FormModel(FormModelConfig(keys=["/date_of_birth", "/full_name"], hash_buckets=64, dim=8))
+    )
+    tagger.min_score = 1.5  # the model abstains on every value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FormModelWarning)
+        assert docvlm.extract(pdf, schema, model=tagger).data.get("date_of_birth") is None
+        tagger.fallback = True
+        result = docvlm.extract(pdf, schema, model=tagger)
+    # The typed date is no-model extraction's at ≥ 0.9; its free text stays below 0.9: null.
+    assert result.data.get("date_of_birth") == "1990-03-14"
+    assert result.data.get("full_name") is None
+    assert result.fields["/date_of_birth"].confidence >= RETURN_CONFIDENCE

@@ -9,7 +9,7 @@ import torch
 from docvlm.anchors import AnchorWord
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import FormTagger
-from docvlm.forms.train import Answer, _window, fit_threshold
+from docvlm.forms.train import Answer, _window, fit_fallback, fit_threshold
 
 
 def _answers(count: int, score: float, correct: bool, agrees: bool) -> list[Answer]:
@@ -73,3 +73,16 @@ def test_threshold_returns_nothing_when_no_score_keeps_errors_under_one_percent(
     tagger = FormTagger(FormModel(FormModelConfig(keys=["/a"], hash_buckets=64, dim=8)))
     tagger.min_score, tagger.agree_score = min_score, agree_score
     assert tagger.confidence(0.9999, agrees=True) < 0.9  # so extraction returns every value null
+
+
+def test_no_model_values_fill_the_models_nulls_only_where_held_out_pages_vouch_for_them() -> None:
+    answers = [Answer(0.999, True, False, where=(row, "/a")) for row in range(100)]
+    answers += [Answer(0.5, False, False, where=(row, "/b")) for row in range(100)]
+    right = [Answer(0.95, True, False, where=(row, "/b")) for row in range(100)]
+    # Where the model's own value is returned, no-model extraction's is not counted at all.
+    wrong_under_returned = [Answer(0.95, False, False, where=(row, "/a")) for row in range(20)]
+    safe, summary = fit_fallback(answers, right + wrong_under_returned, 0.99, 0.99)
+    assert safe and summary["fallback_added"] == 100 and summary["fallback_added_wrong"] == 0
+    wrong = [Answer(0.95, row % 10 == 0, False, where=(row, "/b")) for row in range(100)]
+    assert not fit_fallback(answers, wrong, 0.99, 0.99)[0]  # 90 of 200 returned wrong
+    assert not fit_fallback(answers, [], 0.99, 0.99)[0]  # nothing seen, nothing vouched for

@@ -3,12 +3,14 @@
 Each span's words are read through extraction's value parsers (dates and amounts normalized,
 check boxes as booleans). A key the model never learned is null with a warning; a value whose
 confidence is below 0.9 (see `tagger`) is null with a warning, since a wrong answer with high
-confidence is worse than none.
+confidence is worse than none. Where calibration vouched for it (`FormTagger.fallback`), a
+field the model leaves null takes no-model extraction's value when that reaches 0.9 itself.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -46,19 +48,37 @@ def extract_with_form_model(
     unknown = [key for key in schema_keys(schema.root) if key not in tagger.keys]
     if unknown:
         warnings.warn(
-            f"the form model never learned {', '.join(unknown)}: left null",
+            f"the form model never learned {', '.join(unknown)}: "
+            + ("read without it" if tagger.fallback else "left null"),
             FormModelWarning,
             stacklevel=2,
         )
-    found = {}
-    for pointer, reading in read_fields(tagger, pages, schema, anchors).items():
-        found[pointer] = replace(reading.found, confidence=reading_confidence(tagger, reading))
-    low = [p for p, f in found.items() if f.confidence < RETURN_CONFIDENCE]
+    readings, no_model = read_fields(tagger, pages, schema, anchors)
+    found = {
+        pointer: replace(reading.found, confidence=reading_confidence(tagger, reading))
+        for pointer, reading in readings.items()
+    }
+    returned = {p: f for p, f in found.items() if f.confidence >= RETURN_CONFIDENCE}
+    if tagger.fallback:
+        returned.update(fallback_values(no_model, returned))
+    low = [p for p in found if p not in returned]
     if low:
         warnings.warn(
             f"low confidence, left null: {', '.join(low)}", FormModelWarning, stacklevel=2
         )
-    return {p: f for p, f in found.items() if f.confidence >= RETURN_CONFIDENCE}
+    return returned
+
+
+def fallback_values(no_model: dict[str, Found], returned: Collection[str]) -> dict[str, Found]:
+    """No-model extraction's values of confidence ≥ 0.9 for scalar fields the model left null
+    (an array's items stay the model's: rows from two readers need not line up)."""
+    return {
+        pointer: found
+        for pointer, found in no_model.items()
+        if pointer not in returned
+        and "*" not in to_key(pointer)
+        and found.confidence >= RETURN_CONFIDENCE
+    }
 
 
 @dataclass
@@ -96,16 +116,17 @@ def read_fields(
     schema: ExtractionSchema,
     anchors: str = "auto",
     compare: bool | None = None,
-) -> dict[str, Reading]:
+) -> tuple[dict[str, Reading], dict[str, Found]]:
     """Every value the model tags for the schema's fields, by JSON pointer, before any
-    confidence cut; with `compare` (default: where the tagger has an agreement threshold),
-    each is compared with what no-model extraction reads from the same words; a key no word
-    is tagged with is read from its likeliest span, kept only where no-model extraction
-    reads it alike."""
+    confidence cut, and what no-model extraction reads from the same words. With `compare`
+    (default: where the tagger has an agreement threshold or a fallback; else no-model
+    extraction is not run), each value is compared with no-model extraction's; a key no
+    word is tagged with is read from its likeliest span, kept only where no-model
+    extraction reads it alike."""
     leaves = schema_keys(schema.root)
     layers = [page_words(page, source=anchors) for page in pages] if anchors != "none" else []
     if compare is None:
-        compare = tagger.agree_score < ABSTAIN
+        compare = tagger.agree_score < ABSTAIN or tagger.fallback
     words_by_page = [anchors_from_words(layer).words for layer in layers] or [[] for _ in pages]
     probabilities = tagger.tag_probabilities(words_by_page, [leaves] * len(words_by_page))
     readings: dict[str, Reading] = {}
@@ -127,14 +148,13 @@ def read_fields(
                 if reading is not None:
                     reading.guessed = key in guessed
                     readings[pointer] = reading
-    if layers and compare:
-        fallback = extract_without_model(layers, schema)
-        for pointer, reading in readings.items():
-            other = fallback.get(pointer)
-            reading.agrees = other is not None and normalize_field_value(
-                other.value
-            ) == normalize_field_value(reading.found.value)
-    return {p: r for p, r in readings.items() if r.agrees or not r.guessed}
+    no_model = extract_without_model(layers, schema) if layers and compare else {}
+    for pointer, reading in readings.items():
+        other = no_model.get(pointer)
+        reading.agrees = other is not None and normalize_field_value(
+            other.value
+        ) == normalize_field_value(reading.found.value)
+    return {p: r for p, r in readings.items() if r.agrees or not r.guessed}, no_model
 
 
 def schema_keys(spec: FieldSpec, pointer: str = "") -> dict[str, FieldSpec]:

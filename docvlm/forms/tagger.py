@@ -10,7 +10,8 @@ holds the key). `min_score` is fitted on held-out pages at training time so that
 every value is null); the confidence reported maps that score to 0.9, so returned values have
 confidence ≥ 0.9 and the rest are null. `agree_score`, fitted the same way, is the lower floor
 of values that no-model extraction (label–value pairing) reads alike: two readers that fail
-differently rarely agree on a wrong value.
+differently rarely agree on a wrong value. `fallback`, also fitted there, says whether
+no-model extraction's own values of confidence ≥ 0.9 may fill the fields the model leaves null.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class FormTagger:
     info: dict[str, Any] | None = None
     agree_score: float = ABSTAIN  # the min_score of values no-model extraction reads alike
     sure_tag: float = 0.0  # the tag score a value alone needs (SURE_TAG: several layouts)
+    fallback: bool = False  # calibration vouched for no-model values where the model abstains
 
     @property
     def keys(self) -> list[str]:
@@ -237,7 +239,8 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
     model.load_state_dict(state)
     model.eval()
     agree_score, sure_tag = saved.get("agree_score", ABSTAIN), saved.get("sure_tag", 0.0)
-    return FormTagger(model, saved["min_score"], saved.get("info"), agree_score, sure_tag)
+    fallback = saved.get("fallback", False)
+    return FormTagger(model, saved["min_score"], saved.get("info"), agree_score, sure_tag, fallback)
 
 
 def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
@@ -250,6 +253,7 @@ def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
         "min_score": tagger.min_score,
         "agree_score": tagger.agree_score,
         "sure_tag": tagger.sure_tag,
+        "fallback": tagger.fallback,
         "info": tagger.info,
     }
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")

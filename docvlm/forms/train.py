@@ -37,7 +37,7 @@ from docvlm.sources import open_source
 
 from .align import Alignment, align, target_leaves
 from .evaluate import target_schema
-from .extract import read_fields
+from .extract import fallback_values, read_fields
 from .model import FormModel, FormModelConfig, page_features
 from .tagger import (
     ABSTAIN,
@@ -190,13 +190,17 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         budget = config.max_minutes * 60 - prepared - _calibration_seconds(tagger, held)
     steps = _fit(model, trained, config, rng, budget)
     tagger.sure_tag = SURE_TAG if several_layouts else 0.0
-    answers = held_out_answers(tagger, held, config.anchors)
+    answers, fallbacks = held_out_answers(tagger, held, config.anchors)
     if len(answers) < MIN_CALIBRATION_ANSWERS and held is not data:
         # Too few held-out answers to vouch for 1 %: fit on every row (optimistic; the card
         # says so) rather than return nothing.
-        answers = held_out_answers(tagger, data, config.anchors)
+        answers, fallbacks = held_out_answers(tagger, data, config.anchors)
         held = data
     tagger.min_score, tagger.agree_score, calibration = fit_threshold(answers)
+    tagger.fallback, fallback_summary = fit_fallback(
+        answers, fallbacks, tagger.min_score, tagger.agree_score
+    )
+    calibration.update(fallback_summary)
     calibration["held_out_pages"] = len(held)
     if held is data:
         calibration["on"] = "all rows (too few held out)"
@@ -405,32 +409,65 @@ class Answer:
     correct: bool
     agrees: bool
     sure: bool = True
+    where: tuple[int, str] = (0, "")  # the page's row and the value's JSON pointer
+
+    def returned(self, min_score: float, agree_score: float) -> bool:
+        """Whether extraction returns this value under these floors."""
+        return (self.sure and self.score >= min_score) or (
+            self.agrees and self.score >= agree_score
+        )
 
 
 def held_out_answers(
     tagger: FormTagger, pages: list[TrainingPage], anchors: str | None = None
-) -> list[Answer]:
+) -> tuple[list[Answer], list[Answer]]:
     """Every value the model reads on `pages`, through extraction's own path, judged against
     the target by value (OCR splits and merges words differently from page to page; the
-    value is what a user gets). A value read where the target holds none is wrong."""
-    answers = []
+    value is what a user gets), and no-model extraction's values that could stand in for
+    them (`fallback_values`), judged alike. A value read where the target holds none is
+    wrong."""
+    answers, fallbacks = [], []
     for page in pages:
         example = page.example
         schema = load_schema(target_schema(example.target))
         truth = {pointer: value for _, pointer, value in target_leaves(example.target)}
         with open_source(example.image or example.pdf, pages=[example.page]) as document:
             source = document.page(example.page)
-            readings = read_fields(
+            readings, no_model = read_fields(
                 tagger, [source], schema, anchors or example.anchors or "auto", compare=True
             )
         for pointer, reading in readings.items():
-            expected = truth.get(pointer)
-            correct = expected is not None and normalize_field_value(
-                expected
-            ) == normalize_field_value(reading.found.value)
+            correct = _is_value(truth.get(pointer), reading.found.value)
             sure = reading.tag_score >= tagger.sure_tag
-            answers.append(Answer(reading.score, correct, reading.agrees, sure))
-    return answers
+            where = (page.row, pointer)
+            answers.append(Answer(reading.score, correct, reading.agrees, sure, where))
+        for pointer, found in fallback_values(no_model, ()).items():
+            correct = _is_value(truth.get(pointer), found.value)
+            fallbacks.append(Answer(found.confidence, correct, False, where=(page.row, pointer)))
+    return answers, fallbacks
+
+
+def _is_value(expected: Any, value: Any) -> bool:
+    return expected is not None and normalize_field_value(expected) == normalize_field_value(value)
+
+
+def fit_fallback(
+    answers: list[Answer], fallbacks: list[Answer], min_score: float, agree_score: float
+) -> tuple[bool, dict]:
+    """Whether no-model extraction's values may fill the fields the model leaves null: only
+    where, on the held-out pages, the values then returned stay within TARGET_ERROR wrong
+    (counting half a pseudo-error, as the floors do) and some were added at all."""
+    returned = [a for a in answers if a.returned(min_score, agree_score)]
+    taken = {a.where for a in returned}
+    added = [f for f in fallbacks if f.where not in taken]
+    wrong = sum(not a.correct for a in returned + added)
+    safe = bool(added) and (wrong + 0.5) / (len(returned) + len(added) + 1) <= TARGET_ERROR
+    summary = {
+        "fallback": safe,
+        "fallback_added": len(added),
+        "fallback_added_wrong": sum(not f.correct for f in added),
+    }
+    return safe, summary
 
 
 def fit_threshold(answers: list[Answer]) -> tuple[float, float, dict]:
@@ -443,11 +480,7 @@ def fit_threshold(answers: list[Answer]) -> tuple[float, float, dict]:
     agreeing = [a for a in answers if a.agrees]
 
     def returned(floor: float) -> list[Answer]:
-        return [
-            a
-            for a in answers
-            if (a.sure and a.score >= min_score) or (a.agrees and a.score >= floor)
-        ]
+        return [a for a in answers if a.returned(min_score, floor)]
 
     agree_score = min(_lowest_safe(agreeing, returned), min_score)
     accepted = returned(agree_score)
