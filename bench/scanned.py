@@ -9,7 +9,8 @@ this run (the two tools interleaved page by page):
 - table cell-text F1 on the pages with real tables (bench/scanned_tables.py), docvlm's and
   img2table's own (with its Tesseract OCR);
 - errors on blank and figure-only pages;
-- seconds per page (docvlm with orientation, layout and tables included), both tools with
+- seconds per page (docvlm with orientation, layout and tables included; by stage, see
+  bench/stages.py), both tools with
   Tesseract's OpenMP capped at one thread (docvlm's backend caps it: pages run in parallel
   processes instead).
 
