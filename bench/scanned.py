@@ -9,7 +9,8 @@ this run (the two tools interleaved page by page):
 - table cell-text F1 on the pages with real tables (bench/scanned_tables.py), docvlm's and
   img2table's own (with its Tesseract OCR);
 - errors on blank and figure-only pages;
-- seconds per page (docvlm with orientation, layout and tables included), both tools with
+- seconds per page (docvlm with orientation, layout and tables included; by stage, see
+  bench/stages.py), both tools with
   Tesseract's OpenMP capped at one thread (docvlm's backend caps it: pages run in parallel
   processes instead).
 
@@ -38,6 +39,7 @@ import numpy as np
 import pymupdf
 from PIL import Image, ImageDraw, ImageFilter
 from scanned_tables import cell_f1, img2table_cells, truth_tables
+from stages import instrument
 
 from docvlm.document import Block
 from docvlm.engines.ocr import OCREngine
@@ -228,6 +230,12 @@ def table_f1(rows: list, verbose: bool) -> None:
         )
 
 
+def _stage_line(seconds: dict[str, float]) -> str:
+    """Stages by time spent, largest first."""
+    ranked = sorted(seconds.items(), key=lambda item: -item[1])
+    return "  ".join(f"{stage} {value:.2f}" for stage, value in ranked if value >= 0.005)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
@@ -244,8 +252,11 @@ def main() -> None:
     if args.tables_only:
         samples = [sample for sample in samples if sample.table_cells]
     random.Random(args.seed).shuffle(samples)
+    timer = instrument()
     engine = OCREngine()
     engine.parse(open_source(samples[0].png).page(1))  # load the models outside the timing
+    timer.reset()
+    stage_seconds: dict[str, float] = defaultdict(float)
 
     rows = []
     flagged: dict[str, bool] = {}  # label → docvlm flagged the page low_confidence
@@ -264,6 +275,11 @@ def main() -> None:
                 text = blocks_text(blocks)
                 cells = [c.text for b in blocks if b.table for c in b.table.cells]
             elapsed = time.perf_counter() - start
+            if tool == "docvlm":
+                stages = timer.reset()
+                stages["other"] = elapsed - sum(stages.values())
+                for stage, seconds in stages.items():
+                    stage_seconds[stage] += seconds
             joined = distance(text, sample.truth, join_cjk=True)
             timings[tool] = (elapsed, distance(text, sample.truth), cells, joined)
         rows.append((sample, timings))
@@ -273,6 +289,8 @@ def main() -> None:
             f"docvlm {d[1]:.3f} {d[0]:5.1f}s",
             flush=True,
         )
+        if args.verbose:
+            print("    " + _stage_line(stages))
 
     def mean(tool: str, index: int, keep=lambda sample: True) -> float:
         values = [timings[tool][index] for sample, timings in rows if keep(sample)]
@@ -291,6 +309,10 @@ def main() -> None:
         f"ratio {ours_j / ref_j:.3f}"
     )
     print(f"seconds/page    tesseract {ref_s:.2f}  docvlm {ours_s:.2f}  ratio {ours_s / ref_s:.2f}")
+    print(
+        "docvlm seconds/page by stage: "
+        + _stage_line({k: v / len(rows) for k, v in stage_seconds.items()})
+    )
     for kind in sorted({sample.page_class for sample, _ in rows}):
         keep = lambda sample, kind=kind: sample.page_class == kind  # noqa: E731
         count = sum(1 for sample, _ in rows if keep(sample))

@@ -47,6 +47,10 @@ MAX_SPLIT_SHARE = 0.05
 # decimal point, a superscript sits lower or higher than the digits around it).
 LINE_TOLERANCE = 0.5
 SPACE_GAP = 0.15  # a gap this many font sizes wide between glyphs is a space
+# A glyph repeated less than this many font sizes further along is drawn twice over itself
+# (a PDF's fake bold); further is a second glyph ("11" set in full-width digits at half
+# advance repeats "１" half a font size along).
+FAKE_BOLD_SHIFT = 0.2
 
 Rows = list[list[str]]
 _NUMBER_SPACE = re.compile(r"(?<=[\d.,]) (?=[\d.,])")
@@ -162,7 +166,10 @@ def _join_glyphs(glyphs: list[_Glyph]) -> tuple[str, bool]:
     text, last, split = "", None, False
     for glyph in sorted(glyphs, key=lambda g: g.along0):
         if last is not None:
-            if glyph.char == last.char and glyph.along0 < (last.along0 + last.along1) / 2:
+            if (
+                glyph.char == last.char
+                and glyph.along0 - last.along0 < FAKE_BOLD_SHIFT * glyph.size
+            ):
                 continue
             gap = glyph.along0 - last.along1
             text += " " if gap > SPACE_GAP * glyph.size else ""

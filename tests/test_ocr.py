@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pymupdf
 import pytest
 from PIL import Image
@@ -16,6 +17,7 @@ from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, lines_to_bloc
 from docvlm.engines.ocr_rapid import RapidOCRBackend
 from docvlm.engines.ocr_tesseract import TesseractBackend
 from docvlm.errors import EngineUnavailableError
+from docvlm.layout.regions import Region
 from docvlm.metrics import character_error_rate, word_error_rate
 from docvlm.sources import open_source
 
@@ -216,3 +218,64 @@ def test_line_across_the_gutter_is_split_into_its_columns() -> None:
     text = " ".join(b.text for b in blocks)
     assert text.index("Results") < text.index("left column") < text.index("Batching")
     assert text.index("Batching") < text.index("right column")
+
+
+def test_rapidocr_detects_a_table_strip_at_its_own_size() -> None:
+    """A table crop a few lines high is not enlarged for detection (RapidOCR's default scaled
+    the shorter side up to 736 px: a 169-px strip was detected at 5520 × 736, 14 s)."""
+    detector = RapidOCRBackend()._ocr.text_det
+    strip = np.full((160, 1200, 3), 255, np.uint8)
+    tensor = detector.get_preprocess(max(strip.shape))(strip)
+    assert tensor.shape[-2] <= 192  # 160 rounded to RapidOCR's multiple of 32
+
+
+def _table_image() -> tuple[Image.Image, tuple[float, float, float, float]]:
+    """A page holding only a small-print table of figures, and the table's box (pixels)."""
+    page = pymupdf.open().new_page(width=300, height=200)
+    for row in range(4):
+        y = 30 + 14 * row
+        page.insert_text((20, y), f"Item {row}", fontname="helv", fontsize=7)
+        page.insert_text((120, y), f"{row + 1}2,499.96", fontname="helv", fontsize=7)
+    image = render(page, dpi=150)
+    return image, (20.0, 40.0, 420.0, 170.0)
+
+
+def test_small_table_print_is_read_at_twice_its_size(monkeypatch) -> None:
+    """Decimal points of small figures are lost at their own size: a table region whose glyphs
+    are small is read enlarged, its boxes brought back to the page."""
+    engine = OCREngine("tesseract")
+    image, box = _table_image()
+    sizes = []
+    original = TesseractBackend.recognize
+
+    def recognize(self, crop, languages=None, psm=None):
+        sizes.append(crop.size)
+        return original(self, crop, languages, psm)
+
+    monkeypatch.setattr(TesseractBackend, "recognize", recognize)
+    crop = image.crop(tuple(round(v) for v in box))
+    lines = engine._read_table_crop(crop, "eng")
+    assert sizes == [(crop.width * 2, crop.height * 2)]
+    assert "12,499.96" in " ".join(line.text for line in lines)
+    assert all(line.bbox[2] <= crop.width + 1 and line.bbox[3] <= crop.height + 1 for line in lines)
+
+
+def test_a_page_of_tables_is_not_read_around_them(monkeypatch) -> None:
+    """Tables filling the page leave nothing around them to read: only the tables are."""
+    engine = OCREngine("tesseract")
+    image, _ = _table_image()
+    table = Region("table", (0.0, 0.0, float(image.width), float(image.height)), 0.9)
+    monkeypatch.setattr(OCREngine, "_regions", lambda self, image: [table])
+    modes = []
+    original = TesseractBackend.recognize
+
+    def recognize(self, crop, languages=None, psm=None):
+        modes.append(psm)
+        return original(self, crop, languages, psm)
+
+    monkeypatch.setattr(TesseractBackend, "recognize", recognize)
+    blocks = engine.parse(image_source(image).page(1))
+    assert modes and set(modes) == {6}
+    read = [block.text for block in blocks]
+    read += [cell.text for block in blocks if block.table for cell in block.table.cells]
+    assert any("Item" in text for text in read)

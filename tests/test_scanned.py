@@ -541,11 +541,13 @@ def test_bench_table_truth_reads_cells_from_the_text_layer() -> None:
     page.insert_text((137.2, 42), ".", fontname="helv", fontsize=10)  # set 2 pt lower
     page.insert_text((140, 40), "65", fontname="helv", fontsize=10)
     page.insert_text((26, 70), "Bhadrak", fontname="helv", fontsize=10)
-    page.insert_text((126, 70), "15.34", fontname="helv", fontsize=10)
+    # "11" in full-width digits set at half advance: "１" repeated under half a size along.
+    page.insert_text((126, 70), "１", fontname="china-s", fontsize=10)
+    page.insert_text((130.5, 70), "１", fontname="china-s", fontsize=10)
     (table,) = truth_tables("table", page)
     assert [[cell for cell in row if cell] for row in table] == [
         ["Balasore", "23.65"],
-        ["Bhadrak", "15.34"],
+        ["Bhadrak", "１１"],
     ]
 
     form = pymupdf.open().new_page(width=300, height=200)

@@ -75,11 +75,16 @@ def _load_rapidocr(max_side: int):
     # is then dropped (a 150-dpi page lost 16 of 39 lines); page images come upright.
     # One thread, as Tesseract: pages are parallelised by worker processes, and on a busy
     # 2-core machine ONNX Runtime's own threads made a page 2–3× slower (21 s vs 9 s).
+    # Detection never enlarges an image (its default scales the shorter side up to 736 px):
+    # a table crop 169 px high was detected at 5520 × 736, 14 s for 11 lines, and text the
+    # page's detection finds at MAX_SIDE is no smaller in a crop at its own size.
     return RapidOCR(
         use_cls=False,
         intra_op_num_threads=1,
         inter_op_num_threads=1,
         max_side_len=max_side,
+        det_limit_type="max",
+        det_limit_side_len=max_side,
     )
 
 

@@ -123,11 +123,8 @@ def remove_rules(gray: np.ndarray) -> np.ndarray:
     """
     # Measured from the paper's shade: a thin rule blurred and JPEG-compressed is mid-grey
     # (~130 on white), and grey rules left in a table are read as "|" and "[" in every cell.
-    ink = (gray < int(np.median(gray)) - RULE_CONTRAST).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    heights = stats[1:, cv2.CC_STAT_HEIGHT]
-    glyph = float(np.median(heights[heights > 2])) if (heights > 2).any() else 0.0
-    reach = max(4 * glyph, 40)
+    ink = ink_mask(gray)
+    reach = max(4 * glyph_height(ink), 40)
     horizontal = cv2.getStructuringElement(
         cv2.MORPH_RECT, (int(max(gray.shape[1] // 20, reach)), 1)
     )
@@ -139,6 +136,18 @@ def remove_rules(gray: np.ndarray) -> np.ndarray:
     cleaned = gray.copy()
     cleaned[cv2.dilate(rules, np.ones((3, 3), np.uint8)) > 0] = 255
     return cleaned
+
+
+def ink_mask(gray: np.ndarray) -> np.ndarray:
+    """1 where a pixel is RULE_CONTRAST darker than the paper (its median shade)."""
+    return (gray < int(np.median(gray)) - RULE_CONTRAST).astype(np.uint8)
+
+
+def glyph_height(ink: np.ndarray) -> float:
+    """Median height in pixels of the ink's connected pieces taller than 2 px (0: none)."""
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    heights = stats[1:, cv2.CC_STAT_HEIGHT]
+    return float(np.median(heights[heights > 2])) if (heights > 2).any() else 0.0
 
 
 def parse_tsv(tsv: str) -> list[OCRLine]:
