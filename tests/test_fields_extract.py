@@ -26,6 +26,16 @@ from docvlm.forms.tagger import RETURN_CONFIDENCE, SURE_TAG, FormTagger, Span
 from docvlm.sources import open_source
 
 
+def _two_line_form(folder: Path, first: str, second: str) -> Path:
+    pdf = folder / "form.pdf"
+    document = pymupdf.open()
+    page = document.new_page()
+    page.insert_text((72, 100), first)
+    page.insert_text((72, 130), second)
+    document.save(pdf)
+    return pdf
+
+
 def _word(text: str, line: int, column: int, confidence: float = 1.0) -> AnchorWord:
     box = (10.0 + 40 * column, 10.0 + 12 * line, 45.0 + 40 * column, 20.0 + 12 * line)
     return AnchorWord(text, box, (0, 0, 10, 10), line, line, confidence)
@@ -75,12 +85,7 @@ def test_best_span_starts_at_the_likeliest_begin_and_runs_while_inside_wins() ->
 def test_an_untagged_key_is_read_from_its_likeliest_span_only_where_no_model_agrees(
     tmp_path: Path,
 ) -> None:
-    pdf = tmp_path / "form.pdf"
-    document = pymupdf.open()
-    page = document.new_page()
-    page.insert_text((72, 100), "Full name: Ravi Okafor")
-    page.insert_text((72, 130), "Phone: (625) 476-4203")
-    document.save(pdf)
+    pdf = _two_line_form(tmp_path, "Full name: Ravi Okafor", "Phone: (625) 476-4203")
     schema = load_schema({"type": "object", "properties": {
         "full_name": {"type": "string"}, "phone": {"type": "string"}}})  # fmt: skip
     tagger = FormTagger(
@@ -118,12 +123,7 @@ def test_an_untagged_key_is_read_from_its_likeliest_span_only_where_no_model_agr
 def test_where_calibration_vouched_for_it_a_field_the_model_leaves_null_is_read_without_it(
     tmp_path: Path,
 ) -> None:
-    pdf = tmp_path / "form.pdf"
-    document = pymupdf.open()
-    page = document.new_page()
-    page.insert_text((72, 100), "Date of birth: 14/03/1990")
-    page.insert_text((72, 130), "Full name: Ravi Okafor")
-    document.save(pdf)
+    pdf = _two_line_form(tmp_path, "Date of birth: 14/03/1990", "Full name: Ravi Okafor")
     date = {"type": "string", "format": "date"}
     schema = {
         "type": "object",
