@@ -216,9 +216,12 @@ class OCREngine(Engine):
     ) -> tuple[str | None, list[OCRLine]]:
         """(Tesseract languages that read it, None for RapidOCR; lines in pixels) for one
         upright page image. A page that the chosen languages read poorly and whose script OSD
-        (`osd`, of the page) names is read again in that script."""
+        (`osd`, of the page) names is read again in that script. A blank image (the rest of a
+        page its tables fill) is not read: there is nothing to read or to tell the script by."""
         if self._tesseract is None:
-            return None, self._rapidocr().recognize(image)
+            return None, [] if is_blank(image) else self._rapidocr().recognize(image)
+        if is_blank(image):
+            return self.languages, []
         languages, lines = self.languages, self._tesseract.recognize(image)
         if _confidence(lines) < SCRIPT_RECHECK_CONFIDENCE and _vertical_lines(lines):
             vertical = self._vertical_languages()
@@ -291,12 +294,7 @@ class OCREngine(Engine):
             rest = image.copy()
             for box in tables:
                 rest.paste("white", tuple(round(v) for v in box))
-        if tables and is_blank(rest):
-            # Tables fill the page: nothing around them to read (or to tell the script by).
-            languages = self.languages if self._tesseract is not None else None
-            lines: list[OCRLine] = []
-        else:
-            languages, lines = self.recognize(rest, osd, notes)
+        languages, lines = self.recognize(rest, osd, notes)
         for box in tables:
             pad = TABLE_MARGIN * image.width
             x0, y0 = round(max(box[0] - pad, 0)), round(max(box[1] - pad, 0))
