@@ -159,6 +159,37 @@ def test_a_sentence_wrapped_back_under_its_label_continues_the_answer() -> None:
     assert result.data["f1"] == "J. Smith"  # "Approved" starts a row: it is no wrapped line
 
 
+def test_a_label_read_a_little_low_does_not_stop_the_list_beside_it() -> None:
+    # OCR boxes the label lower than its answer's first line: it is no label of the next row.
+    second = [
+        Word(w.text, (w.bbox[0], 112, w.bbox[2], 128), 0.95) for w in _line(348, 0, "Ms. Gray")
+    ]
+    words = [*_line(94, 102, "Copies to:"), *_line(348, 100, "Dr. H. J. Minnemeyer"), *second]
+    found = pair_fields(load_schema(_schema("Copies to:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Dr. H. J. Minnemeyer Ms. Gray"
+
+
+def test_a_value_stops_where_a_line_reaching_in_from_the_left_holds_another_answer() -> None:
+    # A signature under the row starts left of it but runs into it: the words after it are its.
+    words = [*_line(400, 100, "NOTEBOOK PAGE:"), *_line(500, 100, "B1014-23"),
+             *_line(360, 114, "M. Fati (l"), *_line(500, 114, "a. Poole)")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("NOTEBOOK PAGE:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "B1014-23"
+
+
+def test_a_line_spaced_out_under_a_value_makes_where_it_ends_unsure() -> None:
+    def confidence(*under: list[Word]) -> float:
+        words = [*_line(72, 100, "cc:"), *_line(150, 100, "MRA File")]
+        words += [w for line in under for w in line]
+        found = pair_fields(load_schema(_schema("cc:")).root, [_ocr_page(words)], set())
+        assert found["/f0"].value == "MRA File"
+        return found["/f0"].confidence
+
+    alone = confidence()
+    assert confidence(_line(150, 124, "N. W. Kremer")) < alone  # a list spaced out, or not
+    assert confidence(_line(72, 124, "Style:"), _line(150, 124, "HLB")) == alone  # a new row
+
+
 def test_a_field_titled_by_punctuation_alone_cuts_no_other_value() -> None:
     pdf = _page([(72, 100, "CONCLUSION:"), (160, 100, "This compound is judged safe.")])
     result = docvlm.extract(pdf, _schema("( - )", "CONCLUSION:"))

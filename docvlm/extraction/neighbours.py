@@ -7,6 +7,7 @@ printed label, so grouping words into lines can put the two on different lines.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from docvlm.extraction.words import PageWords, Segment
@@ -17,6 +18,7 @@ DIAGONAL = 4.0  # label heights past a label's end an answer below it may start
 CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
 ALIGN = 1.2  # line heights a continued line's start may sit from the value's start
 MAX_CONTINUED_LINES = 10
+SPACED_GAP = 2.0  # line heights between a value's last line and a spaced-out line after it
 COLUMN_GAP = 2.0  # header heights between one cell of a table's column and the next
 MAX_COLUMN_CELLS = 30
 LINE_SLACK = 0.5  # line heights the segments of one printed line may start apart vertically
@@ -110,38 +112,67 @@ def continuation(
     not a stop (a label, a widget, a check box) and has nothing printed left of it from
     `row_start` on: there, the next row's own label would be."""
     lines: list[Segment] = []
-    previous = value
-    left, right = value.bbox[0], value.bbox[2]
     segments = _segments(page)
+    left, right = value.bbox[0], value.bbox[2]
     while len(lines) < MAX_CONTINUED_LINES:
-        top = previous.bbox[3] - 0.3 * previous.height
-        under = [
-            s
-            for s in segments
-            if s.bbox[1] >= top and s is not previous and s.bbox[0] < right and left < s.bbox[2]
-        ]
-        if not under:
+        above = [value, *lines]
+        step = _next_line(segments, above, (left, right), row_start, stops)
+        if step is None or step[0].bbox[1] - above[-1].bbox[3] > CONTINUED_GAP * value.height:
             break
-        # The next line's leftmost segment: a line's words can start a little apart vertically.
-        first_top = min(s.bbox[1] for s in under)
-        nearest = min(
-            (s for s in under if s.bbox[1] - first_top <= LINE_SLACK * value.height),
-            key=lambda s: s.bbox[0],
-        )
-        aligned = abs(nearest.bbox[0] - left) <= ALIGN * value.height
-        if not aligned and _wraps_to_margin(previous, nearest, row_start, value.height):
-            aligned, left = True, nearest.bbox[0]
-        if (
-            not aligned
-            or nearest.bbox[1] - previous.bbox[3] > CONTINUED_GAP * value.height
-            or stops(nearest)
-            or _row_has_left(segments, nearest, row_start)
-        ):
-            break
-        lines.append(nearest)
-        previous = nearest
-        right = max(right, nearest.bbox[2])
+        lines.append(step[0])
+        left, right = step[1], max(right, step[0].bbox[2])
     return lines
+
+
+def runs_past(
+    page: PageWords, value: list[Segment], row_start: float, stops: Callable[[Segment], bool]
+) -> bool:
+    """Whether a line that could continue the value's lines follows them after a wider gap
+    than a wrapped line's (a list spaced out, a second paragraph): then where the value ends
+    is a guess."""
+    left = min(s.bbox[0] for s in value)
+    right = max(s.bbox[2] for s in value)
+    step = _next_line(_segments(page), value, (left, right), row_start, stops)
+    return step is not None and step[0].bbox[1] - value[-1].bbox[3] <= (
+        SPACED_GAP * value[0].height
+    )
+
+
+def _next_line(
+    segments: list[Segment],
+    above: list[Segment],
+    column: tuple[float, float],
+    row_start: float,
+    stops: Callable[[Segment], bool],
+) -> tuple[Segment, float] | None:
+    """The leftmost segment of the next line under `above`'s last line that may continue it,
+    with the left edge further lines align to; None where that line does not continue it."""
+    value, previous = above[0], above[-1]
+    left, right = column
+    top = previous.bbox[3] - 0.3 * previous.height
+    under = [
+        s
+        for s in segments
+        if s.bbox[1] >= top and s is not previous and s.bbox[0] < right and left < s.bbox[2]
+    ]
+    if not under:
+        return None
+    # The next line's leftmost segment: a line's words can start a little apart vertically.
+    first_top = min(s.bbox[1] for s in under)
+    nearest = min(
+        (s for s in under if s.bbox[1] - first_top <= LINE_SLACK * value.height),
+        key=lambda s: s.bbox[0],
+    )
+    aligned = abs(nearest.bbox[0] - left) <= ALIGN * value.height
+    if not aligned and _wraps_to_margin(previous, nearest, row_start, value.height):
+        aligned, left = True, nearest.bbox[0]
+    if (
+        not aligned
+        or stops(nearest)
+        or _row_has_left(segments, nearest, row_start, previous.bbox[3])
+    ):
+        return None
+    return nearest, left
 
 
 def _wraps_to_margin(previous: Segment, segment: Segment, row_start: float, height: float) -> bool:
@@ -157,12 +188,18 @@ def _wraps_to_margin(previous: Segment, segment: Segment, row_start: float, heig
     )
 
 
-def _row_has_left(segments: list[Segment], segment: Segment, row_start: float) -> bool:
+def _row_has_left(
+    segments: list[Segment], segment: Segment, row_start: float, below: float = -math.inf
+) -> bool:
+    """Whether something is printed left of `segment` on its band, reaching past `row_start`, with
+    its centre under `below` (the label of the line above, read a little low, is not this
+    row's)."""
     x0, y0, _, y1 = segment.bbox
     slack = BAND_SLACK * segment.height
     return any(
         s.bbox[2] <= x0 + 1
-        and s.bbox[0] >= row_start - segment.height
+        and s.bbox[2] > row_start
         and y0 - slack <= (s.bbox[1] + s.bbox[3]) / 2 <= y1 + slack
+        and (s.bbox[1] + s.bbox[3]) / 2 > below
         for s in segments
     )

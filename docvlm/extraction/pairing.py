@@ -49,6 +49,9 @@ FREE_TEXT_FIT = 0.85
 UNMARKED_LABEL_FIT = 0.85
 FREE_BELOW_FIT = 0.7
 RUN_ON_FIT = 0.7
+# Free text with a line under it that could continue it, spaced further apart than a wrapped
+# line (a list of names, a second paragraph): where the value ends is a guess.
+SPACED_FIT = 0.8
 OCR_FIT = 0.85
 RIVAL_PENALTY = 0.7
 MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported unsure)
@@ -424,8 +427,11 @@ class _Reading:
                 header is not None and segment is below and neighbours.in_column(segment, header)
             )
             column = header if under else None
-            segment, more = self._continued(segment, min(label.bbox[0], segment.bbox[0]), column)
-            candidate = self._candidate(segment, position_fit, claimed + more)
+            segment, more, spaced = self._continued(
+                segment, min(label.bbox[0], segment.bbox[0]), column
+            )
+            fit = position_fit * (SPACED_FIT if spaced else 1.0)
+            candidate = self._candidate(segment, fit, claimed + more)
             if candidate:
                 return candidate
         return None
@@ -439,19 +445,21 @@ class _Reading:
 
     def _continued(
         self, value: Segment, row_start: float, column: Segment | None
-    ) -> tuple[Segment, list[int]]:
-        """A free-text value with the lines that continue it: under a column's `header`, the
-        column's further cells."""
+    ) -> tuple[Segment, list[int], bool]:
+        """A free-text value with the lines that continue it (under a column's `header`, the
+        column's further cells), and whether a line spaced further apart may continue it too."""
         if is_typed(self.spec) or value.widget:
-            return value, []
+            return value, [], False
         if column is not None:
             lines = neighbours.column_cells(self.page, column, value, self._stops)
+            spaced = False
         else:
             lines = neighbours.continuation(self.page, value, row_start, self._stops)
+            spaced = neighbours.runs_past(self.page, [value, *lines], row_start, self._stops)
         if not lines:
-            return value, []
+            return value, [], spaced
         words = [w for segment in [value, *lines] for w in segment.words]
-        return Segment(words, value.page, value.line), [id(s) for s in lines]
+        return Segment(words, value.page, value.line), [id(s) for s in lines], spaced
 
     def _heads_column(self, printed: Segment) -> Segment | None:
         """`printed` itself where it heads a table's column: its nearest neighbour along its
