@@ -190,6 +190,13 @@ def test_a_line_spaced_out_under_a_value_makes_where_it_ends_unsure() -> None:
     assert confidence(_line(72, 124, "Style:"), _line(150, 124, "HLB")) == alone  # a new row
 
 
+def test_text_with_a_check_box_after_it_is_a_printed_option_not_the_answer() -> None:
+    words = [*_line(46, 100, "Copies to:"), *_line(314, 98, "TRANSFER"), *_line(482, 100, "☐"),
+             *_line(130, 116, "Factory Cost Dept.")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Copies to:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Factory Cost Dept."
+
+
 def test_a_field_titled_by_punctuation_alone_cuts_no_other_value() -> None:
     pdf = _page([(72, 100, "CONCLUSION:"), (160, 100, "This compound is judged safe.")])
     result = docvlm.extract(pdf, _schema("( - )", "CONCLUSION:"))

@@ -23,6 +23,7 @@ from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import (
     CHECKED_GLYPHS,
+    UNCHECKED_GLYPHS,
     DateOrder,
     is_typed,
     parse_boolean,
@@ -416,7 +417,9 @@ class _Reading:
         elif right and header is None and self._can_be_value(right[0]):
             value, count = self._with_units(right)
             claimed = [id(printed), *(id(s) for s in right[:count])]
-            options.append((value, self._layout_fit(label, value, "right"), claimed))
+            if count == len(right) or not _box(right[count]) or is_typed(self.spec):
+                options.append((value, self._layout_fit(label, value, "right"), claimed))
+            # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
         below = neighbours.below(self.page, label)
         if below is not None and self._can_be_value(below):
             options.append(
@@ -613,6 +616,11 @@ def _tick(segment: Segment) -> bool:
     """A tick printed after a label ("New Product  X  Discontinue Product"): the label's
     answer, and the text past it the next option's."""
     return bool(segment.checkbox) or segment.text.strip() in CHECKED_GLYPHS | {"x", "X"}
+
+
+def _box(segment: Segment) -> bool:
+    """A check box printed as a glyph, alone or leading its option's words."""
+    return segment.checkbox is not None or segment.text.strip() in CHECKED_GLYPHS | UNCHECKED_GLYPHS
 
 
 def _fragment(text: str) -> bool:
