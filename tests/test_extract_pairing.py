@@ -197,6 +197,15 @@ def test_text_with_a_check_box_after_it_is_a_printed_option_not_the_answer() -> 
     assert found["/f0"].value == "Factory Cost Dept."
 
 
+def test_a_value_read_on_past_its_first_line_is_less_sure_than_a_lone_one() -> None:
+    pdf = _page([(72, 100, "Brand:"), (200, 100, "PHOENIX"),
+                 (72, 160, "Comments:"), (200, 160, "The sample was"),
+                 (200, 174, "received late.")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Brand", "Comments"))
+    assert result.data["f1"] == "The sample was received late."
+    assert result.fields["/f1"].confidence < 0.6 < result.fields["/f0"].confidence
+
+
 def test_a_field_titled_by_punctuation_alone_cuts_no_other_value() -> None:
     pdf = _page([(72, 100, "CONCLUSION:"), (160, 100, "This compound is judged safe.")])
     result = docvlm.extract(pdf, _schema("( - )", "CONCLUSION:"))
