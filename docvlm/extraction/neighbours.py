@@ -109,8 +109,8 @@ def continuation(
     """The lines continuing `value` (a wrapped address, a paragraph answer): each is the
     leftmost segment of the next line down that overlaps the value's column, starts where the
     value starts (or, a sentence wrapped, at the row's left margin), follows without a gap, is
-    not a stop (a label, a widget, a check box) and has nothing printed left of it from
-    `row_start` on: there, the next row's own label would be."""
+    not a stop (a label, a widget, a check box) and has nothing printed left of it reaching
+    past `row_start`: there, the next row's own label (or answer) would be."""
     lines: list[Segment] = []
     segments = _segments(page)
     left, right = value.bbox[0], value.bbox[2]
@@ -191,9 +191,9 @@ def _wraps_to_margin(previous: Segment, segment: Segment, row_start: float, heig
 def _row_has_left(
     segments: list[Segment], segment: Segment, row_start: float, below: float = -math.inf
 ) -> bool:
-    """Whether something is printed left of `segment` on its band, reaching past `row_start`, with
-    its centre under `below` (the label of the line above, read a little low, is not this
-    row's)."""
+    """Whether something is printed left of `segment` on its band, reaching past
+    `row_start`, with its centre under `below` (the label of the line above, read a little
+    low, is not this row's)."""
     x0, y0, _, y1 = segment.bbox
     slack = BAND_SLACK * segment.height
     return any(
