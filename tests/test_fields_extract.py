@@ -22,7 +22,7 @@ from docvlm.forms.extract import (
     reading_confidence,
 )
 from docvlm.forms.model import FormModel, FormModelConfig
-from docvlm.forms.tagger import RETURN_CONFIDENCE, FormTagger, Span
+from docvlm.forms.tagger import RETURN_CONFIDENCE, SURE_TAG, FormTagger, Span
 from docvlm.sources import open_source
 
 
@@ -55,7 +55,7 @@ def test_a_check_box_mark_is_no_part_of_a_text_value_and_a_blurred_word_lowers_t
 
 def test_agreement_lowers_the_floor_and_a_value_alone_needs_a_sure_tag() -> None:
     tagger = FormTagger(FormModel(FormModelConfig(keys=["/a"], hash_buckets=64, dim=8)))
-    tagger.min_score, tagger.agree_score, tagger.sure_tag = 0.95, 0.5, 0.999
+    tagger.min_score, tagger.agree_score, tagger.sure_tag = 0.95, 0.5, SURE_TAG
     found = Found("x", 1, None, 0.0, "form-model")
 
     def confidence(tag_score: float, agrees: bool) -> float:
@@ -63,8 +63,8 @@ def test_agreement_lowers_the_floor_and_a_value_alone_needs_a_sure_tag() -> None
 
     assert confidence(0.6, agrees=True) >= RETURN_CONFIDENCE > confidence(0.6, agrees=False)
     # Above the held-out threshold, but alone and not sure of its tags: null.
-    assert confidence(0.9989, agrees=False) < RETURN_CONFIDENCE
-    assert confidence(0.999, agrees=False) >= RETURN_CONFIDENCE
+    assert confidence(SURE_TAG - 1e-4, agrees=False) < RETURN_CONFIDENCE
+    assert confidence(SURE_TAG, agrees=False) >= RETURN_CONFIDENCE
     tagger.sure_tag = 0.0  # a model of one layout: its held-out rows are of that layout
     assert confidence(0.96, agrees=False) >= RETURN_CONFIDENCE
 
