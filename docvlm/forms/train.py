@@ -487,7 +487,9 @@ def fit_sure_tag(answers: list[Answer]) -> float:
     five held-out templates (0.869) let 1.2 % wrong through on five unseen ones, check
     boxes read for their neighbour's label at 0.998."""
     alone = [a for a in answers if not a.agrees]
-    fitted = _lowest_safe({a.tag for a in alone}, lambda tag: [a for a in alone if a.tag >= tag])
+    fitted = _lowest_safe(
+        {a.tag for a in alone}, lambda tag: [a for a in alone if a.tag >= tag], each_layout=True
+    )
     return max(fitted, SURE_TAG)
 
 
@@ -518,10 +520,12 @@ def fit_threshold(answers: list[Answer], sure_tag: float = 0.0) -> tuple[float, 
     return min_score, agree_score, summary
 
 
-def _lowest_safe(scores: Iterable[float], returned: Callable[[float], list[Answer]]) -> float:
+def _lowest_safe(
+    scores: Iterable[float], returned: Callable[[float], list[Answer]], each_layout: bool = False
+) -> float:
     """The lowest of `scores` whose returned answers are at most TARGET_ERROR wrong, counting
-    half a pseudo-error (fewer than 50 clean answers cannot vouch for 1 %), and at most that
-    on each layout alone."""
+    half a pseudo-error (fewer than 50 clean answers cannot vouch for 1 %), and with
+    `each_layout` at most that on each layout alone."""
     threshold = ABSTAIN
     for score in sorted(scores, reverse=True):
         kept = returned(score)
@@ -529,7 +533,7 @@ def _lowest_safe(scores: Iterable[float], returned: Callable[[float], list[Answe
         layouts: dict[frozenset[str], list[Answer]] = {}
         for answer in kept:
             layouts.setdefault(answer.layout, []).append(answer)
-        each = all(
+        each = not each_layout or all(
             sum(not a.correct for a in group) <= TARGET_ERROR * len(group)
             for group in layouts.values()
         )
