@@ -8,8 +8,8 @@ import torch
 
 from docvlm.anchors import AnchorWord
 from docvlm.forms.model import FormModel, FormModelConfig
-from docvlm.forms.tagger import FormTagger
-from docvlm.forms.train import Answer, _window, fit_fallback, fit_threshold
+from docvlm.forms.tagger import ABSTAIN, SURE_TAG, FormTagger
+from docvlm.forms.train import Answer, _window, fit_fallback, fit_sure_tag, fit_threshold
 
 
 def _answers(count: int, score: float, correct: bool, agrees: bool) -> list[Answer]:
@@ -86,3 +86,23 @@ def test_no_model_values_fill_the_models_nulls_only_where_held_out_pages_vouch_f
     wrong = [Answer(0.95, row % 10 == 0, False, where=(row, "/b")) for row in range(100)]
     assert not fit_fallback(answers, wrong, 0.99, 0.99)[0]  # 90 of 200 returned wrong
     assert not fit_fallback(answers, [], 0.99, 0.99)[0]  # nothing seen, nothing vouched for
+
+
+def test_the_sure_tag_floor_rises_for_any_held_out_layout_wrong_above_it_and_never_falls() -> None:
+    # Layout b's one wrong value at 0.9993 hides among a's right ones when pooled (1 of 150,
+    # under 1 %), but is 2 % of b's own: the floor rises above it. Agreeing values never set it.
+    a, b = frozenset({"/a"}), frozenset({"/b"})
+    answers = [Answer(0.99, True, False, 0.99999 - i * 1e-7, layout=a) for i in range(100)]
+    answers += [Answer(0.99, True, False, 0.9999 - i * 1e-7, layout=b) for i in range(49)]
+    answers += [Answer(0.98, False, False, 0.9993, layout=b)]
+    answers += [Answer(0.98, False, True, 0.99999, layout=b)]  # read alike: the other floor
+    sure_tag = fit_sure_tag(answers)
+    assert 0.9993 < sure_tag <= 0.9999
+    pooled = [Answer(x.score, x.correct, x.agrees, x.tag) for x in answers]
+    assert fit_sure_tag(pooled) == 0.9993  # the same answers as one layout: let through
+    min_score, _, summary = fit_threshold(answers, sure_tag)
+    assert summary["returned_wrong"] <= 0.01 * summary["returned"] and summary["returned"] >= 149
+    assert not Answer(0.99, True, False, 0.9993).returned(min_score, ABSTAIN, sure_tag)
+    # Held-out layouts without a wrong value do not lower it: unseen ones may be unlike them.
+    clean = [Answer(0.99, True, False, 0.9 - i * 1e-4, layout=a) for i in range(200)]
+    assert fit_sure_tag(clean) == SURE_TAG

@@ -10,8 +10,11 @@ holds the key). `min_score` is fitted on held-out pages at training time so that
 every value is null); the confidence reported maps that score to 0.9, so returned values have
 confidence ≥ 0.9 and the rest are null. `agree_score`, fitted the same way, is the lower floor
 of values that no-model extraction (label–value pairing) reads alike: two readers that fail
-differently rarely agree on a wrong value. `fallback`, also fitted there, says whether
-no-model extraction's own values of confidence ≥ 0.9 may fill the fields the model leaves null.
+differently rarely agree on a wrong value. `sure_tag` (models of several layouts: `SURE_TAG`,
+raised where a held-out layout has more than `TARGET_ERROR` wrong above it) is the tag score
+a value needs where no-model extraction does not read it alike. `fallback`, also
+fitted there, says whether no-model extraction's own values of confidence ≥ 0.9 may fill the
+fields the model leaves null.
 """
 
 from __future__ import annotations
@@ -36,10 +39,10 @@ CONFIG_FILE, WEIGHTS_FILE, CARD_FILE = "config.json", "model.safetensors", "card
 TARGET_ERROR = 0.01
 RETURN_CONFIDENCE = 0.9
 ABSTAIN = 1.5  # a min_score above every span score: calibration vouched for none
-# What a model trained on several layouts must be sure of its tags to return a value alone
-# (no-model extraction not reading it alike), besides the held-out threshold: held-out layouts
-# are few, and on unseen layouts unlike them the model was sure and wrong (a check box read
-# for its neighbour's label at 0.9995), while no value both readers read alike was wrong.
+# The least tag score a model of several layouts needs to return a value alone (no-model
+# extraction not reading it alike), whatever its held-out layouts say: they are few, and
+# on unseen layouts unlike them the model was sure and wrong (check boxes read for their
+# neighbour's label at 0.998), while no value both readers read alike was wrong.
 SURE_TAG = 1 - TARGET_ERROR / 10
 SHIPPED = Path(__file__).parent / "models"
 
@@ -61,7 +64,7 @@ class FormTagger:
     min_score: float = 0.99
     info: dict[str, Any] | None = None
     agree_score: float = ABSTAIN  # the min_score of values no-model extraction reads alike
-    sure_tag: float = 0.0  # the tag score a value alone needs (SURE_TAG: several layouts)
+    sure_tag: float = 0.0  # the tag score a value alone needs (several layouts)
     fallback: bool = False  # calibration vouched for no-model values where the model abstains
 
     @property
