@@ -132,6 +132,24 @@ def test_full_osd_runs_once_and_only_where_the_quick_look_is_unsure(
     assert calls.count(FULL_CHARACTERS) == 1 and calls.count(QUICK_CHARACTERS) == 1
 
 
+@pytest.mark.parametrize("quick_script, full_runs", [("Han", 0), ("Latin", 1)])
+def test_the_script_comes_from_the_quick_look_only_where_it_names_han(
+    quick_script: str, full_runs: int
+) -> None:
+    calls = []
+
+    def detect(characters: int) -> Orientation:
+        calls.append(characters)
+        if characters == QUICK_CHARACTERS:
+            return Orientation(0, 4.0, quick_script, 1.2)
+        return Orientation(0, 6.0, "Cyrillic", 2.0)
+
+    osd = PageOSD(detect)
+    assert osd.turn.rotate == 0
+    assert osd.script.script == ("Han" if full_runs == 0 else "Cyrillic")
+    assert calls.count(FULL_CHARACTERS) == full_runs and calls.count(QUICK_CHARACTERS) == 1
+
+
 def test_vertical_columns_are_told_from_lines() -> None:
     column = OCRLine("吾輩は猫である", (10, 10, 40, 240), 0.3)
     line = OCRLine("a line of text", (10, 10, 240, 40), 0.3)

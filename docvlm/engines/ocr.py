@@ -250,7 +250,7 @@ class OCREngine(Engine):
                     return vertical, again
         orientation = UPRIGHT
         if _confidence(lines) < SCRIPT_RECHECK_CONFIDENCE and osd is not None:
-            orientation = osd.full
+            orientation = osd.script
             script_languages = self._script_languages(orientation, [] if notes is None else notes)
             if script_languages:
                 again = self._tesseract.recognize(image, script_languages)
