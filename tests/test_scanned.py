@@ -578,3 +578,24 @@ def test_bench_table_truth_reads_cells_from_the_text_layer() -> None:
 
     assert normalize_cell("ﬁ 1 234 . 5\n关 于") == "fi 1234.5 关于"
     assert cell_f1(["23 . 65", "Bhadrak", "junk"], ["23.65", "Bhadrak"]) == 0.8
+
+
+@pytest.mark.parametrize("numbers, is_table", [(("1", "5", "12"), False), (("12", "5", "1"), True)])
+def test_bench_table_truth_leaves_out_a_table_of_contents(
+    numbers: tuple[str, ...], is_table: bool
+) -> None:
+    """bench/scanned_tables.py: entries led by dot leaders to page numbers that never go back
+    are a contents list, not a table; the same rows with numbers going back stay one."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from scanned_tables import truth_tables
+
+    page = pymupdf.open().new_page(width=300, height=200)
+    edges, tops = (20, 160, 220), (20, 50, 80, 110)
+    for y in tops:
+        page.draw_line((edges[0], y), (edges[-1], y))
+    for x in edges:
+        page.draw_line((x, tops[0]), (x, tops[-1]))
+    for top, entry, number in zip(tops, ("Methods", "Results", "Notes"), numbers, strict=False):
+        page.insert_text((26, top + 20), f"{entry} . . . . . . .", fontname="helv", fontsize=10)
+        page.insert_text((166, top + 20), number, fontname="helv", fontsize=10)
+    assert len(truth_tables("contents", page)) == (1 if is_table else 0)
