@@ -4,7 +4,9 @@ The truth of a page is, in order of trust:
 - camelot's own expected tables (its tests/data.py) for the camelot test files that have them;
 - otherwise the tables PyMuPDF's `find_tables()` finds on the born-digital page that are real
   tables: at least 2 × 2 and more than half of their cells filled (a form's frame of mostly
-  empty boxes is not one), each cell's text read from the text layer inside its box.
+  empty boxes is not one), each cell's text read from the text layer inside its box. A table of
+  contents (two columns, entries led by dot leaders to page numbers that never go back) is a
+  list, not a table: it is no truth table.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import subprocess
 import unicodedata
 from collections import Counter
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -56,6 +59,7 @@ Rows = list[list[str]]
 _NUMBER_SPACE = re.compile(r"(?<=[\d.,]) (?=[\d.,])")
 _SPACE_BETWEEN = re.compile(r"(\S) (?=(\S))")
 _SIZE_FLAG = re.compile(r"</?s>")  # camelot's flag_size marks superscripts <s>…</s>
+_DOT_LEADER = re.compile(r"(?:[.·…⋯]\s*){3,}$")  # dots leading an entry to its page number
 
 
 def normalize_cell(text: str) -> str:
@@ -102,9 +106,27 @@ def truth_tables(name: str, page: pymupdf.Page) -> list[Rows]:
             and len(filled) > MIN_FILLED_SHARE * size
             and sum(len(text) for text, _ in filled) <= MAX_MEAN_CELL_CHARS * len(filled)
             and sum(split for _, split in filled) <= MAX_SPLIT_SHARE * len(filled)
+            and not is_contents_list(rows)
         ):
             tables.append(rows)
     return tables
+
+
+def is_contents_list(rows: Rows) -> bool:
+    """Whether rows are a table of contents: no row fills more than two cells, every row that
+    fills two leads from its entry to a page number by dot leaders, and the page numbers
+    never go back."""
+    filled = [[cell.strip() for cell in row if cell.strip()] for row in rows]
+    if any(len(cells) > 2 for cells in filled):
+        return False
+    entries = [cells for cells in filled if len(cells) == 2]
+    pages = [unicodedata.normalize("NFKC", page) for _, page in entries]
+    return (
+        bool(entries)
+        and all(page.isdigit() for page in pages)
+        and all(_DOT_LEADER.search(entry) for entry, _ in entries)
+        and all(int(a) <= int(b) for a, b in pairwise(pages))
+    )
 
 
 @cache

@@ -16,6 +16,7 @@ from docvlm.engines.ocr import OCREngine
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, lines_to_blocks
 from docvlm.engines.ocr_rapid import RapidOCRBackend
 from docvlm.engines.ocr_tesseract import TesseractBackend
+from docvlm.engines.orientation import Orientation
 from docvlm.errors import EngineUnavailableError
 from docvlm.layout.regions import Region
 from docvlm.metrics import character_error_rate, word_error_rate
@@ -279,3 +280,50 @@ def test_a_page_of_tables_is_not_read_around_them(monkeypatch) -> None:
     read = [block.text for block in blocks]
     read += [cell.text for block in blocks if block.table for cell in block.table.cells]
     assert any("Item" in text for text in read)
+
+
+def test_a_page_osd_names_han_is_read_by_rapidocr_without_a_sample(monkeypatch) -> None:
+    """OSD's Han settles the script: RapidOCR reads the page at once, no sample of it first
+    (the sample cost nearly a full reading), and its reading is still checked for CJK."""
+    engine = OCREngine("auto")
+    han = Orientation(0, 5.0, "Han", 1.2)
+    monkeypatch.setattr(TesseractBackend, "orientation", lambda self, image, characters=50: han)
+    sampled = []
+    monkeypatch.setattr(RapidOCRBackend, "sample_text", lambda self, image: sampled.append(1))
+    blocks = engine.parse(image_source(chinese_image()).page(1))
+    assert not sampled
+    assert cjk_share(" ".join(block.text for block in blocks)) > 0.8
+
+
+def test_tables_are_read_only_at_the_turn_kept(monkeypatch) -> None:
+    """A page OSD turns wrong is read again the other way: its table region is read once, at
+    the turn whose reading is kept, not at the wrong one too."""
+    page = pymupdf.open().new_page(width=420, height=300)
+    for row in range(8):
+        text = f"Rivers carry sediment from the mountains down to the coast {row}"
+        page.insert_text((20, 30 + 16 * row), text, fontname="helv", fontsize=10)
+    for row in range(3):
+        page.insert_text((20, 200 + 16 * row), f"Item {row}", fontname="helv", fontsize=10)
+        page.insert_text((200, 200 + 16 * row), f"{row + 1}2,499.96", fontname="helv", fontsize=10)
+    image = render(page)
+    engine = OCREngine("tesseract")
+    wrong = Orientation(180, 5.0, "Latin", 2.0)
+    monkeypatch.setattr(TesseractBackend, "orientation", lambda self, image, characters=50: wrong)
+
+    def bottom_table(self, image):
+        return [Region("table", (0.0, 0.6 * image.height, image.width, image.height), 0.9)]
+
+    monkeypatch.setattr(OCREngine, "_regions", bottom_table)
+    modes = []
+    original = TesseractBackend.recognize
+
+    def recognize(self, crop, languages=None, psm=None):
+        modes.append(psm)
+        return original(self, crop, languages, psm)
+
+    monkeypatch.setattr(TesseractBackend, "recognize", recognize)
+    source = image_source(image).page(1)
+    blocks = engine.parse(source)
+    assert source.findings.orientation == 0
+    assert modes.count(6) == 1
+    assert "sediment" in " ".join(block.text for block in blocks)

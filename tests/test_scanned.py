@@ -132,6 +132,24 @@ def test_full_osd_runs_once_and_only_where_the_quick_look_is_unsure(
     assert calls.count(FULL_CHARACTERS) == 1 and calls.count(QUICK_CHARACTERS) == 1
 
 
+@pytest.mark.parametrize("quick_script, full_runs", [("Han", 0), ("Latin", 1)])
+def test_the_script_comes_from_the_quick_look_only_where_it_names_han(
+    quick_script: str, full_runs: int
+) -> None:
+    calls = []
+
+    def detect(characters: int) -> Orientation:
+        calls.append(characters)
+        if characters == QUICK_CHARACTERS:
+            return Orientation(0, 4.0, quick_script, 1.2)
+        return Orientation(0, 6.0, "Cyrillic", 2.0)
+
+    osd = PageOSD(detect)
+    assert osd.turn.rotate == 0
+    assert osd.script.script == ("Han" if full_runs == 0 else "Cyrillic")
+    assert calls.count(FULL_CHARACTERS) == full_runs and calls.count(QUICK_CHARACTERS) == 1
+
+
 def test_vertical_columns_are_told_from_lines() -> None:
     column = OCRLine("吾輩は猫である", (10, 10, 40, 240), 0.3)
     line = OCRLine("a line of text", (10, 10, 240, 40), 0.3)
@@ -560,3 +578,24 @@ def test_bench_table_truth_reads_cells_from_the_text_layer() -> None:
 
     assert normalize_cell("ﬁ 1 234 . 5\n关 于") == "fi 1234.5 关于"
     assert cell_f1(["23 . 65", "Bhadrak", "junk"], ["23.65", "Bhadrak"]) == 0.8
+
+
+@pytest.mark.parametrize("numbers, is_table", [(("1", "5", "12"), False), (("12", "5", "1"), True)])
+def test_bench_table_truth_leaves_out_a_table_of_contents(
+    numbers: tuple[str, ...], is_table: bool
+) -> None:
+    """bench/scanned_tables.py: entries led by dot leaders to page numbers that never go back
+    are a contents list, not a table; the same rows with numbers going back stay one."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from scanned_tables import truth_tables
+
+    page = pymupdf.open().new_page(width=300, height=200)
+    edges, tops = (20, 160, 220), (20, 50, 80, 110)
+    for y in tops:
+        page.draw_line((edges[0], y), (edges[-1], y))
+    for x in edges:
+        page.draw_line((x, tops[0]), (x, tops[-1]))
+    for top, entry, number in zip(tops, ("Methods", "Results", "Notes"), numbers, strict=False):
+        page.insert_text((26, top + 20), f"{entry} . . . . . . .", fontname="helv", fontsize=10)
+        page.insert_text((166, top + 20), number, fontname="helv", fontsize=10)
+    assert len(truth_tables("contents", page)) == (1 if is_table else 0)

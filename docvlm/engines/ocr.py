@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from docvlm.document import Block, BlockType
+from docvlm.document import BBox, Block, BlockType
 from docvlm.engines.base import Engine
 from docvlm.engines.ocr_deskew import Deskew, deskew
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, join_words, lines_to_blocks
@@ -63,6 +63,9 @@ NOISE_MAX_WORDS = 2
 # box padded by this share of the page width (layout boxes sit tight on the ink).
 TABLE_PSM = 6
 TABLE_MARGIN = 0.02
+# The page around its tables tells its turn when it holds this many words; on less (a page
+# all table, a caption) its tables are read at once and tell it too.
+MIN_TURN_WORDS = 20
 # Table print whose median glyph is under this many pixels tall (10 pt at 200 dpi and less)
 # is read at twice its size.
 SMALL_TABLE_GLYPH = 20
@@ -105,6 +108,8 @@ class _Reading:
     skew: Deskew | None
     lines: list[OCRLine]
     regions: list
+    languages: str | None  # Tesseract's that read the page, None for RapidOCR
+    unread_tables: tuple[BBox, ...] = ()  # table regions whose lines are not in `lines` yet
 
     @property
     def confidence(self) -> float:
@@ -175,6 +180,7 @@ class OCREngine(Engine):
             other = self._read_turned(image, replace(osd.full, rotate=rotate), osd, [])
             if other.confidence > reading.confidence:
                 reading = other
+        reading = self._with_tables(reading)
         orientation, skew = reading.orientation, reading.skew
         page.findings.orientation = orientation.rotate
         lines = drop_noise(reading.lines)
@@ -205,11 +211,24 @@ class OCREngine(Engine):
     def _read_turned(
         self, image: Image.Image, orientation: Orientation, osd: PageOSD | None, notes: list[str]
     ) -> _Reading:
-        """The page image turned by `orientation`, levelled and read."""
+        """The page image turned by `orientation`, levelled and read around its table regions;
+        the tables are left for `_with_tables` (a page is read at a wrong turn first where OSD
+        erred, and its tables took most of that time: 31 s of 93 on a vertical Japanese page)
+        unless the page around them holds too few words to judge the turn by."""
         turned = upright(image, orientation)
         readable, skew = deskew(turned)
-        lines, regions = self._read(readable, osd, notes)
-        return _Reading(orientation, turned, readable, skew, lines, regions)
+        regions = self._regions(readable)
+        tables = tuple(region.bbox for region in regions if region.kind == "table")
+        rest = readable
+        if tables:
+            rest = readable.copy()
+            for box in tables:
+                rest.paste("white", tuple(round(v) for v in box))
+        languages, lines = self.recognize(rest, osd, notes)
+        reading = _Reading(orientation, turned, readable, skew, lines, regions, languages, tables)
+        if sum(len(line.words) for line in lines) < MIN_TURN_WORDS:
+            reading = self._with_tables(reading)
+        return reading
 
     def recognize(
         self, image: Image.Image, osd: PageOSD | None = None, notes: list[str] | None = None
@@ -231,7 +250,7 @@ class OCREngine(Engine):
                     return vertical, again
         orientation = UPRIGHT
         if _confidence(lines) < SCRIPT_RECHECK_CONFIDENCE and osd is not None:
-            orientation = osd.full
+            orientation = osd.script
             script_languages = self._script_languages(orientation, [] if notes is None else notes)
             if script_languages:
                 again = self._tesseract.recognize(image, script_languages)
@@ -246,7 +265,10 @@ class OCREngine(Engine):
         ):
             return languages, lines
         rapid = self._rapidocr()
-        if cjk_share(rapid.sample_text(image)) < AUTO_CJK_SHARE:
+        # A page OSD names Han is read by RapidOCR at once: its sample of the page cost nearly
+        # a full reading on the corpus's Chinese pages (the detection is most of both).
+        han = orientation.script == "Han" and orientation.script_confidence >= MIN_SCRIPT_CONFIDENCE
+        if not han and cjk_share(rapid.sample_text(image)) < AUTO_CJK_SHARE:
             return languages, lines
         rapid_lines = rapid.recognize(image)
         if cjk_share(" ".join(line.text for line in rapid_lines)) >= AUTO_CJK_SHARE:
@@ -280,33 +302,23 @@ class OCREngine(Engine):
             warnings.warn(message, RuntimeWarning, stacklevel=4)
         return None
 
-    def _read(
-        self, image: Image.Image, osd: PageOSD | None, notes: list[str]
-    ) -> tuple[list[OCRLine], list]:
-        """Lines (pixels) and layout regions of an upright page image. Table regions are read
-        on their own, Tesseract's as one block of text (psm 6): its page segmentation drops
-        columns of figures as non-text (on one corpus table it read 208 of 387 words, 297 as
-        a block; on another 98 of 390, 384), and the page around them is read without them."""
-        regions = self._regions(image)
-        tables = [region.bbox for region in regions if region.kind == "table"]
-        rest = image
-        if tables:
-            rest = image.copy()
-            for box in tables:
-                rest.paste("white", tuple(round(v) for v in box))
-        languages, lines = self.recognize(rest, osd, notes)
-        for box in tables:
+    def _with_tables(self, reading: _Reading) -> _Reading:
+        """`reading` with its table regions read, each on its own, Tesseract's as one block of
+        text (psm 6): its page segmentation drops columns of figures as non-text (on one corpus
+        table it read 208 of 387 words, 297 as a block; on another 98 of 390, 384)."""
+        image, lines = reading.readable, list(reading.lines)
+        for box in reading.unread_tables:
             pad = TABLE_MARGIN * image.width
             x0, y0 = round(max(box[0] - pad, 0)), round(max(box[1] - pad, 0))
             x1, y1 = round(min(box[2] + pad, image.width)), round(min(box[3] + pad, image.height))
             crop = image.crop((x0, y0, x1, y1))
-            if languages is None:
+            if reading.languages is None:
                 found = self._rapidocr().recognize(crop)
             else:
-                found = self._read_table_crop(crop, languages)
+                found = self._read_table_crop(crop, reading.languages)
             shifted = [line.shifted(x0, y0) for line in found]
             lines += [line for line in shifted if _holds(box, line)]
-        return lines, regions
+        return replace(reading, lines=lines, unread_tables=())
 
     def _read_table_crop(self, crop: Image.Image, languages: str) -> list[OCRLine]:
         """Tesseract's lines of a table region (psm 6), small print read at twice its size:

@@ -9,7 +9,8 @@ renderings it was right on 87 at 2400 px and on 83 at 1600 px).
 OSD classifies blobs one by one until `min_characters_to_try` (50) are seen: 1.0–1.5 s a page.
 `PageOSD` first looks at QUICK_CHARACTERS (0.6–1.0 s) for the turn, and asks for the full count
 only where the quick look is unsure, or where a page read poorly wants its script (on 20
-characters OSD named a short Cyrillic page Latin, and an English page Cyrillic).
+characters OSD named a short Cyrillic page Latin, and an English page Cyrillic) and the quick
+look did not name Han.
 """
 
 from __future__ import annotations
@@ -69,9 +70,22 @@ class PageOSD:
         return self._detect(FULL_CHARACTERS)
 
     @cached_property
+    def quick(self) -> Orientation:
+        return self._detect(QUICK_CHARACTERS)
+
+    @cached_property
     def turn(self) -> Orientation:
-        quick = self._detect(QUICK_CHARACTERS)
-        return quick if quick.confidence >= QUICK_MIN_CONFIDENCE else self.full
+        return self.quick if self.quick.confidence >= QUICK_MIN_CONFIDENCE else self.full
+
+    @property
+    def script(self) -> Orientation:
+        """The look that names the page's script: the quick one where it names Han, which
+        sends the page to RapidOCR, whose reading is checked for CJK anyway (on the corpus's
+        Chinese pages the quick look named Han as the full one did, at a third of the cost);
+        the full one otherwise."""
+        if "full" in self.__dict__ or self.quick.script != "Han":
+            return self.full
+        return self.quick
 
 
 def detect_orientation(
