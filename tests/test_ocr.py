@@ -261,12 +261,8 @@ def test_small_table_print_is_read_at_twice_its_size(monkeypatch) -> None:
     assert all(line.bbox[2] <= crop.width + 1 and line.bbox[3] <= crop.height + 1 for line in lines)
 
 
-def test_a_page_of_tables_is_not_read_around_them(monkeypatch) -> None:
-    """Tables filling the page leave nothing around them to read: only the tables are."""
-    engine = OCREngine("tesseract")
-    image, _ = _table_image()
-    table = Region("table", (0.0, 0.0, float(image.width), float(image.height)), 0.9)
-    monkeypatch.setattr(OCREngine, "_regions", lambda self, image: [table])
+def _page_segmentation_modes(monkeypatch) -> list:
+    """The page-segmentation mode of every Tesseract read from now on, in order."""
     modes = []
     original = TesseractBackend.recognize
 
@@ -275,6 +271,16 @@ def test_a_page_of_tables_is_not_read_around_them(monkeypatch) -> None:
         return original(self, crop, languages, psm)
 
     monkeypatch.setattr(TesseractBackend, "recognize", recognize)
+    return modes
+
+
+def test_a_page_of_tables_is_not_read_around_them(monkeypatch) -> None:
+    """Tables filling the page leave nothing around them to read: only the tables are."""
+    engine = OCREngine("tesseract")
+    image, _ = _table_image()
+    table = Region("table", (0.0, 0.0, float(image.width), float(image.height)), 0.9)
+    monkeypatch.setattr(OCREngine, "_regions", lambda self, image: [table])
+    modes = _page_segmentation_modes(monkeypatch)
     blocks = engine.parse(image_source(image).page(1))
     assert modes and set(modes) == {6}
     read = [block.text for block in blocks]
@@ -314,14 +320,7 @@ def test_tables_are_read_only_at_the_turn_kept(monkeypatch) -> None:
         return [Region("table", (0.0, 0.6 * image.height, image.width, image.height), 0.9)]
 
     monkeypatch.setattr(OCREngine, "_regions", bottom_table)
-    modes = []
-    original = TesseractBackend.recognize
-
-    def recognize(self, crop, languages=None, psm=None):
-        modes.append(psm)
-        return original(self, crop, languages, psm)
-
-    monkeypatch.setattr(TesseractBackend, "recognize", recognize)
+    modes = _page_segmentation_modes(monkeypatch)
     source = image_source(image).page(1)
     blocks = engine.parse(source)
     assert source.findings.orientation == 0
