@@ -22,7 +22,8 @@ from docvlm.forms.extract import (
     reading_confidence,
 )
 from docvlm.forms.model import FormModel, FormModelConfig
-from docvlm.forms.tagger import RETURN_CONFIDENCE, SURE_TAG, FormTagger, Span
+from docvlm.forms.tagger import LEGIBLE, RETURN_CONFIDENCE, SURE_TAG, FormTagger, Span
+from docvlm.forms.train import Answer
 from docvlm.sources import open_source
 
 
@@ -67,6 +68,22 @@ def test_agreement_lowers_the_floor_and_a_value_alone_needs_a_sure_tag() -> None
     assert confidence(SURE_TAG, agrees=False) >= RETURN_CONFIDENCE
     tagger.sure_tag = 0.0  # a model of one layout: its held-out rows are of that layout
     assert confidence(0.96, agrees=False) >= RETURN_CONFIDENCE
+
+
+def test_a_word_ocr_read_poorly_keeps_its_value_under_0_9_however_sure_or_agreed() -> None:
+    """The tagger and no-model extraction read the same OCR words: a misread character ("ionas"
+    for "jonas") is tagged surely and agreed on alike, so OCR's own doubt caps the value."""
+    tagger = FormTagger(FormModel(FormModelConfig(keys=["/a"], hash_buckets=64, dim=8)))
+    tagger.min_score, tagger.agree_score, tagger.sure_tag = 0.5, 0.01, 0.0
+    found = Found("ionas", 1, None, 0.0, "form-model")
+    for agrees in (True, False):
+        poor = Reading(found, 1.0, LEGIBLE - 0.01, 1.0, agrees)
+        clear = Reading(found, 1.0, LEGIBLE, 1.0, agrees)
+        assert reading_confidence(tagger, poor) < RETURN_CONFIDENCE
+        assert reading_confidence(tagger, clear) >= RETURN_CONFIDENCE
+    # Calibration counts what extraction returns: a poorly read value is not returned.
+    assert not Answer(0.9, False, True, 1.0, legibility=LEGIBLE - 0.01).returned(0.5, 0.01)
+    assert Answer(0.9, True, True, 1.0, legibility=LEGIBLE).returned(0.5, 0.01)
 
 
 def test_best_span_starts_at_the_likeliest_begin_and_runs_while_inside_wins() -> None:

@@ -27,6 +27,7 @@ from docvlm.sources import SourcePage
 from .align import read_flag, to_key
 from .tagger import (
     ABSTAIN,
+    LEGIBLE,
     RETURN_CONFIDENCE,
     FormTagger,
     Span,
@@ -103,10 +104,12 @@ class Reading:
 def reading_confidence(tagger: FormTagger, reading: Reading) -> float:
     """The reading's calibrated confidence: its score against the tagger's floor (the lower
     one where no-model extraction read it alike); alone, under 0.9 unless its tag score
-    reaches the tagger's `sure_tag`."""
+    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under `LEGIBLE`."""
     confidence = tagger.confidence(reading.score, reading.agrees)
     if not reading.agrees and reading.tag_score < tagger.sure_tag:
-        return min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
+        confidence = min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
+    if reading.legibility < LEGIBLE:
+        confidence = min(confidence, round(RETURN_CONFIDENCE * reading.legibility, 4))
     return confidence
 
 

@@ -44,6 +44,11 @@ ABSTAIN = 1.5  # a min_score above every span score: calibration vouched for non
 # on unseen layouts unlike them the model was sure and wrong (check boxes read for their
 # neighbour's label at 0.998), while no value both readers read alike was wrong.
 SURE_TAG = 1 - TARGET_ERROR / 10
+# The OCR confidence a value's least legible word needs for the model to return the value:
+# the tagger and no-model extraction read the same OCR words, so neither a sure tag nor their
+# agreement catches a misread character (scanned bench, 168 values at >= 0.9: the 4 wrong ones,
+# "ionas" for "jonas" among them, each had a word OCR read at under 0.87; none at or above 0.9).
+LEGIBLE = 0.9
 SHIPPED = Path(__file__).parent / "models"
 
 

@@ -41,6 +41,7 @@ from .extract import fallback_values, read_fields
 from .model import FormModel, FormModelConfig, page_features
 from .tagger import (
     ABSTAIN,
+    LEGIBLE,
     SURE_TAG,
     TARGET_ERROR,
     FormTagger,
@@ -412,9 +413,12 @@ class Answer:
     tag: float = 1.0
     where: tuple[int, str] = (0, "")  # the page's row and the value's JSON pointer
     layout: frozenset[str] = frozenset()  # the page's schema: rows of one schema, one layout
+    legibility: float = 1.0  # OCR's confidence in the value's least legible word
 
     def returned(self, min_score: float, agree_score: float, sure_tag: float = 0.0) -> bool:
         """Whether extraction returns this value under these floors."""
+        if self.legibility < LEGIBLE:
+            return False
         return (self.tag >= sure_tag and self.score >= min_score) or (
             self.agrees and self.score >= agree_score
         )
@@ -443,7 +447,13 @@ def held_out_answers(
             where = (page.row, pointer)
             answers.append(
                 Answer(
-                    reading.score, correct, reading.agrees, reading.tag_score, where, page.schema
+                    reading.score,
+                    correct,
+                    reading.agrees,
+                    reading.tag_score,
+                    where,
+                    page.schema,
+                    reading.legibility,
                 )
             )
         for pointer, found in fallback_values(no_model, ()).items():
