@@ -440,10 +440,9 @@ class _Reading:
             )
             fit = position_fit * (SPACED_FIT if spaced else 1.0)
             candidate = self._candidate(segment, fit, claimed + more)
-            if candidate and (extended or more):
-                confidence = min(candidate.found.confidence, EXTENDED_CEILING)
-                candidate.found.confidence = confidence
             if candidate:
+                if extended or more:
+                    candidate.found.confidence = min(candidate.found.confidence, EXTENDED_CEILING)
                 return candidate
         return None
 

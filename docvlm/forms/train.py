@@ -540,16 +540,21 @@ def _lowest_safe(
     for score in sorted(scores, reverse=True):
         kept = returned(score)
         wrong = sum(not a.correct for a in kept)
-        layouts: dict[frozenset[str], list[Answer]] = {}
-        for answer in kept:
-            layouts.setdefault(answer.layout, []).append(answer)
-        each = not each_layout or all(
-            sum(not a.correct for a in group) <= TARGET_ERROR * len(group)
-            for group in layouts.values()
-        )
-        if each and (wrong + 0.5) / (len(kept) + 1) <= TARGET_ERROR:
+        if (wrong + 0.5) / (len(kept) + 1) <= TARGET_ERROR and (
+            not each_layout or _each_layout_safe(kept)
+        ):
             threshold = score
     return threshold
+
+
+def _each_layout_safe(kept: list[Answer]) -> bool:
+    """Whether no one layout's answers among `kept` are more than TARGET_ERROR wrong."""
+    layouts: dict[frozenset[str], list[Answer]] = {}
+    for answer in kept:
+        layouts.setdefault(answer.layout, []).append(answer)
+    return all(
+        sum(not a.correct for a in group) <= TARGET_ERROR * len(group) for group in layouts.values()
+    )
 
 
 def _card(config: FieldsConfig, report: dict[str, Any]) -> str:
