@@ -346,3 +346,16 @@ def test_a_yes_no_pair_with_boxes_reads_the_ticked_option_not_the_first_word(tmp
                 assert found.value is target[key]
                 answers.append(target[key])
     assert len(answers) >= 8 and set(answers) == {True, False}
+
+
+def test_free_text_across_a_wide_empty_stretch_of_the_band_is_less_sure() -> None:
+    def confidence(*between: list[Word], at: float) -> float:
+        words = [*_line(72, 100, "Brand:"), *(w for line in between for w in line)]
+        words += _line(at, 100, "PHOENIX")
+        found = pair_fields(load_schema(_schema("Brand:")).root, [_ocr_page(words)], set())
+        assert found["/f0"].value == "PHOENIX"
+        return found["/f0"].confidence
+
+    near = confidence(at=150)
+    assert confidence(at=300) < near  # as often the next column's entry as this label's
+    assert confidence(_line(120, 100, "." * 28), at=300) == near  # a dot leader to follow
