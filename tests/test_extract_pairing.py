@@ -197,13 +197,18 @@ def test_text_with_a_check_box_after_it_is_a_printed_option_not_the_answer() -> 
     assert found["/f0"].value == "Accounts Office"
 
 
-def test_a_value_read_on_past_its_first_line_is_less_sure_than_a_lone_one() -> None:
+def test_a_value_read_on_past_its_second_line_is_less_sure_than_a_lone_one() -> None:
     pdf = _page([(72, 100, "Brand:"), (200, 100, "PHOENIX"),
                  (72, 160, "Comments:"), (200, 160, "The sample was"),
-                 (200, 174, "received late.")])  # fmt: skip
-    result = docvlm.extract(pdf, _schema("Brand", "Comments"))
-    assert result.data["f1"] == "The sample was received late."
+                 (200, 174, "received late and"), (200, 188, "tested twice."),
+                 (72, 230, "Remarks:"), (200, 230, "The sample was"),
+                 (200, 244, "received late.")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Brand", "Comments", "Remarks"))
+    assert result.data["f1"] == "The sample was received late and tested twice."
+    assert result.data["f2"] == "The sample was received late."
     assert result.fields["/f1"].confidence < 0.6 < result.fields["/f0"].confidence
+    # One wrapped line is no guess at where the answer ends.
+    assert result.fields["/f2"].confidence == result.fields["/f0"].confidence
 
 
 def test_a_field_titled_by_punctuation_alone_cuts_no_other_value() -> None:
