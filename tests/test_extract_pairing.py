@@ -317,6 +317,15 @@ def test_a_tick_after_an_option_is_its_answer_and_the_text_past_it_the_next_opti
     assert result.fields["/f0"].confidence < 0.9
 
 
+def test_a_tick_read_glued_to_the_next_options_words_is_still_the_answer() -> None:
+    words = [*_line(72, 100, "Yes"), *_line(120, 100, "X No"),
+             *_line(72, 130, "Brand:"), *_line(150, 130, "Phoenix")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Yes", "Brand:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "X"  # "Yes" is ticked; "No" is the next option's text
+    assert found["/f0"].confidence < 0.9
+    assert found["/f1"].value == "Phoenix"
+
+
 def test_a_header_over_figures_answers_with_its_column_not_the_next_header() -> None:
     header = [(72, "Supplier"), (200, "Travel"), (300, "Total Cost"), (420, "Interview")]
     rows = [[(72, "Kapuler"), (200, "$2000"), (300, "$35,675"), (420, "$84.2")],

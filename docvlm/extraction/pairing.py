@@ -421,6 +421,10 @@ class _Reading:
                 return self._mark(label, right[0], printed)  # the label is a ticked option
             reach = right[0].bbox[2]
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
+        if right and not is_typed(self.spec) and _leads_with_tick(right[0]):
+            # OCR read the tick and the next option's words as one segment ("X No")
+            tick = Segment(right[0].words[:1], right[0].page, right[0].line)
+            return self._mark(label, tick, printed)
         options: list[tuple[Segment, float, list[int], bool]] = []
         header = self._heads_column(printed)  # its neighbours on the row are headers too
         if rest is not None:
@@ -635,6 +639,16 @@ def _tick(segment: Segment) -> bool:
     """A tick printed after a label ("New Product  X  Discontinue Product"): the label's
     answer, and the text past it the next option's."""
     return bool(segment.checkbox) or segment.text.strip() in CHECKED_GLYPHS | {"x", "X"}
+
+
+def _leads_with_tick(segment: Segment) -> bool:
+    """A tick glued to the words after it ("X No", "X APPROVE IN ITS ENTIRETY"): those words
+    are the next option's, the tick is the answer."""
+    return (
+        not segment.widget
+        and len(segment.words) > 1
+        and segment.words[0].text in CHECKED_GLYPHS | {"x", "X"}
+    )
 
 
 def _box(segment: Segment) -> bool:
