@@ -437,9 +437,7 @@ class _Reading:
             value, count = self._with_units(right)
             claimed = [id(printed), *(id(s) for s in right[:count])]
             if count == len(right) or not _box(right[count]) or is_typed(self.spec):
-                fit = self._layout_fit(label, value, "right")
-                if not is_typed(self.spec) and value.bbox[0] - reach > FAR_RIGHT * label.height:
-                    fit *= FAR_RIGHT_FIT
+                fit = self._layout_fit(label, value, "right", reach)
                 options.append((value, fit, claimed, count > 1))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
         below = neighbours.below(self.page, label)
@@ -462,12 +460,17 @@ class _Reading:
                 return candidate
         return None
 
-    def _layout_fit(self, label: Segment, value: Segment, where: str) -> float:
-        """How far where the value sits says it answers the label."""
+    def _layout_fit(
+        self, label: Segment, value: Segment, where: str, reach: float | None = None
+    ) -> float:
+        """How far where the value sits says it answers the label; `reach` is where the
+        printing before a value right of the label ends (the label, or a leader after it)."""
         if is_typed(self.spec) or value.widget:
             return BELOW_FIT if where == "below" else 1.0
         marked = 1.0 if label.text.endswith(":") else UNMARKED_LABEL_FIT
-        return marked * {"right": 1.0, "below": FREE_BELOW_FIT, "run-on": RUN_ON_FIT}[where]
+        far = reach is not None and value.bbox[0] - reach > FAR_RIGHT * label.height
+        fit = {"right": 1.0, "below": FREE_BELOW_FIT, "run-on": RUN_ON_FIT}[where]
+        return marked * fit * (FAR_RIGHT_FIT if far else 1.0)
 
     def _continued(
         self, value: Segment, row_start: float, column: Segment | None
