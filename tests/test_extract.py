@@ -427,3 +427,19 @@ def test_cli_model_options_without_a_model_are_a_usage_error(tmp_path: Path, fla
     assert f"{flag[0]} applies to a model: add --model" in result.output
     with pytest.raises(ValueError, match="pass model"):
         extract(SAMPLES / "invoice.pdf", INVOICE_SCHEMA, adapter="lora-dir")
+
+
+def test_bench_reports_the_recall_kept_at_the_target_precision() -> None:
+    """bench/extract_real.py: the best confidence cut with at least 90 % of its values right;
+    values tied at one confidence are kept or dropped together."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from extract_real import _kept_at_precision
+
+    values = [(0.9, True)] * 9 + [(0.8, False), (0.8, True), (0.7, True), (0.5, False)]
+    assert _kept_at_precision({"expected": 20, "values": values}) == (11 / 20, 0.7)
+    tied = [(0.9, True)] * 8 + [(0.6, True), (0.6, False), (0.6, False)]
+    assert _kept_at_precision({"expected": 10, "values": tied}) == (0.8, 0.9)
+    assert _kept_at_precision({"expected": 4, "values": [(0.9, False)]}) == (0.0, None)
