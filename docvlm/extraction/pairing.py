@@ -422,9 +422,7 @@ class _Reading:
             reach = right[0].bbox[2]
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
         if right and not is_typed(self.spec) and _leads_with_tick(right[0]):
-            # OCR read the tick and the next option's words as one segment ("X No")
-            tick = Segment(right[0].words[:1], right[0].page, right[0].line)
-            return self._mark(label, tick, printed)
+            return self._mark(label, right[0], printed)  # read glued to the next option's words
         options: list[tuple[Segment, float, list[int], bool]] = []
         header = self._heads_column(printed)  # its neighbours on the row are headers too
         if rest is not None:
@@ -562,10 +560,12 @@ class _Reading:
                     return candidate
         return None
 
-    def _mark(self, label: Segment, tick: Segment, printed: Segment) -> _Candidate | None:
-        """The tick itself as a free-text answer ("New Product  X"); a typed field has none."""
+    def _mark(self, label: Segment, marked: Segment, printed: Segment) -> _Candidate | None:
+        """The tick opening `marked` as a free-text answer ("New Product  X", or glued to the
+        next option's words: "X No"); a typed field has none."""
         if is_typed(self.spec):
             return None
+        tick = Segment(marked.words[:1], marked.page, marked.line)
         confidence = (
             _label_fit(self.score)
             * self._layout_fit(label, tick, "right")
@@ -575,7 +575,7 @@ class _Reading:
         found = Found(
             tick.text.strip(), self.page.number, tick.bbox, round(confidence, 3), self.page.source
         )
-        return _Candidate(self.spec, self.score, [id(printed), id(tick)], found)
+        return _Candidate(self.spec, self.score, [id(printed), id(marked)], found)
 
     def _candidate(
         self, segment: Segment, position_fit: float, claimed: list[int]
