@@ -5,7 +5,9 @@ label wording (half its forms use another of the field's wordings), where values
 the label, below it, in a box, in a ruled grid), one to three columns, spacing and fonts, how
 check boxes read (a box per option, yes/no pairs, a single box), whether a table of line items
 is printed, and one convention for dates and one for amounts. Forms of a template then differ
-in their values (and half their label wordings). Keys are shared across templates
+in their values (and half their label wordings); restyled forms (layouts `v<n>`) draw their
+own look and field order, so a few templates' fields print in as many layouts as there are
+forms. Keys are shared across templates
 (`date_of_birth` is the same key on every form that has one), so a model trained on some
 templates can be scored on unseen ones.
 """
