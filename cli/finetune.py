@@ -42,12 +42,13 @@ def _numbers(value: str, count: int, option: str, kind: type = float) -> tuple[A
 
 
 def _layouts(value: str) -> tuple[str, ...]:
-    """Layout names, with template ranges "t0-t29" spelled out."""
+    """Layout names, with template ranges "t0-t29" (or restyled "v0-v29") spelled out."""
     names: list[str] = []
     for part in _split(value):
         first, dash, last = part.partition("-")
-        if dash and first[1:].isdigit() and last.lstrip("t").isdigit() and first.startswith("t"):
-            names += [f"t{i}" for i in range(int(first[1:]), int(last.lstrip("t")) + 1)]
+        kind = first[:1]
+        if dash and kind in ("t", "v") and first[1:].isdigit() and last.lstrip(kind).isdigit():
+            names += [f"{kind}{i}" for i in range(int(first[1:]), int(last.lstrip(kind)) + 1)]
         else:
             names.append(part)
     return tuple(names)
@@ -246,7 +247,8 @@ def dataset_synth_forms(
     layouts: str = typer.Option(
         "invoice,claim,application",
         help="Comma list of layouts: invoice, claim, application, templates t0, t1, … or a "
-        "range of templates t0-t29.",
+        "range of templates t0-t29; v0-v29: those templates' fields, each form in a look of "
+        "its own.",
     ),
     scanned: float = typer.Option(0.0, help="Share of forms with scan noise (0–1)."),
     png: int | None = typer.Option(None, help="Write PNGs with this longer side, not PDFs."),

@@ -45,13 +45,15 @@ class SynthForm:
 
 
 def is_layout(layout: str) -> bool:
-    """A hand-made layout name or a template `t<number>`."""
+    """A hand-made layout name, a template `t<number>` or its restyled forms `v<number>`."""
     return layout in (*LAYOUTS, TOY) or _template_number(layout) is not None
 
 
 def _template_number(layout: str) -> int | None:
+    """The template behind `t<number>` (its own look) or `v<number>` (its fields, each form
+    drawn with a look of its own: more layouts from the same few field sets)."""
     digits = layout[1:]
-    return int(digits) if layout.startswith("t") and digits.isdigit() else None
+    return int(digits) if layout[:1] in ("t", "v") and digits.isdigit() else None
 
 
 def form_schema(layout: str) -> dict[str, Any]:
@@ -119,7 +121,7 @@ def synth_form(layout: str, seed: int, scanned: bool = False) -> SynthForm:
     """A random form of `layout`; `scanned` rasterizes it with scan noise into an image PDF."""
     rng = random.Random(f"{layout}-{seed}")
     if (number := _template_number(layout)) is not None:
-        pdf, values = template_form(number, rng)
+        pdf, values = template_form(number, rng, restyle=layout.startswith("v"))
         return SynthForm(layout, scan(pdf, rng) if scanned else pdf, values, {}, scanned)
     writer = _Writer()
     build = {"invoice": _invoice, "claim": _claim, "application": _application, "toy": _toy}.get(

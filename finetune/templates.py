@@ -5,7 +5,9 @@ label wording (half its forms use another of the field's wordings), where values
 the label, below it, in a box, in a ruled grid), one to three columns, spacing and fonts, how
 check boxes read (a box per option, yes/no pairs, a single box), whether a table of line items
 is printed, and one convention for dates and one for amounts. Forms of a template then differ
-in their values (and half their label wordings). Keys are shared across templates
+in their values (and half their label wordings); restyled forms (layouts `v<n>`) draw their
+own look and field order, so a few templates' fields print in as many layouts as there are
+forms. Keys are shared across templates
 (`date_of_birth` is the same key on every form that has one), so a model trained on some
 templates can be scored on unseen ones.
 """
@@ -13,7 +15,7 @@ templates can be scored on unseen ones.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -286,11 +288,16 @@ def template(number: int) -> Template:
     table = None
     if rng.random() < 0.35 and "amount" not in chosen:
         table = tuple(rng.choice(options) for options in TABLE_HEADERS)
+    title = rng.choice(TITLES[domain])
     return Template(
-        number=number,
-        domain=domain,
-        title=rng.choice(TITLES[domain]),
-        fields=fields,
+        number=number, domain=domain, title=title, fields=fields, table=table, **_look(rng)
+    )
+
+
+def _look(rng: random.Random) -> dict[str, Any]:
+    """How a template prints its fields: style, columns, spacing, fonts, conventions, margins
+    (drawn in this order: a template's look follows from its number)."""
+    return dict(
         style=rng.choice(("beside", "beside", "below", "boxed", "grid")),
         columns=rng.choice((1, 2, 2, 3)),
         row_gap=rng.uniform(20, 34),
@@ -303,7 +310,6 @@ def template(number: int) -> Template:
         flag_style=rng.choice(("box", "yes-no", "text")),
         date_style=rng.choice(DATE_STYLES),
         amount_style=rng.choice(AMOUNT_STYLES),
-        table=table,
         top=rng.uniform(95, 140),
         left=rng.uniform(40, 70),
     )
@@ -347,9 +353,15 @@ def _field_schema(field: Field) -> dict[str, Any]:
     return {"type": "string"}
 
 
-def template_form(number: int, rng: random.Random) -> tuple[bytes, dict[str, Any]]:
-    """A PDF of template `number` filled with random values, and the values."""
+def template_form(
+    number: int, rng: random.Random, restyle: bool = False
+) -> tuple[bytes, dict[str, Any]]:
+    """A PDF of template `number` filled with random values, and the values; `restyle` draws
+    the form's look afresh and shuffles its fields (the template's fields, another layout)."""
     spec = template(number)
+    if restyle:
+        spec = replace(spec, **_look(rng))
+        rng.shuffle(spec.fields)
     # Half the forms word a label another way: one wording per template would tie each
     # wording to one layout, and a model could not tell the two apart.
     spec.fields = [

@@ -205,3 +205,9 @@ def test_extract_bad_schema_exits_2(tmp_path, schema_text):
     result = docvlm("extract", SAMPLES / "invoice.pdf", "--schema", tmp_path / "s.json")
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_layout_ranges_spell_out_templates_and_their_restyled_forms():
+    from docvlm.cli.finetune import _layouts
+
+    assert _layouts("t0-t2,v3-v4,claim") == ("t0", "t1", "t2", "v3", "v4", "claim")

@@ -229,6 +229,20 @@ def test_synth_forms_writes_json_targets(tmp_path: Path) -> None:
     assert max(examples[0].load_image().size) == 300
 
 
+def test_restyled_template_forms_keep_its_fields_but_draw_a_look_of_their_own() -> None:
+    """`v<n>` forms print template n's fields (its schema), each in its own field order and
+    style; `t<n>` forms all share the template's."""
+    from docvlm.finetune.synth import form_schema, synth_form
+
+    assert form_schema("v3") == form_schema("t3")
+    keys = set(form_schema("t3")["properties"])
+    fixed = {tuple(synth_form("t3", seed).values) for seed in range(6)}
+    restyled = [synth_form("v3", seed) for seed in range(6)]
+    assert len(fixed) == 1
+    assert all(set(form.values) == keys for form in restyled)
+    assert len({tuple(form.values) for form in restyled}) > 1
+
+
 def test_from_pdfs_pairs_pages_with_text_layer_markdown(tmp_path: Path) -> None:
     (tmp_path / "pdfs").mkdir()
     (tmp_path / "pdfs" / "invoice.pdf").write_bytes((SAMPLES / "invoice.pdf").read_bytes())
