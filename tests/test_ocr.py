@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from docvlm.document import Block, BlockType
-from docvlm.engines import ocr_tesseract
+from docvlm.engines import ocr, ocr_tesseract
 from docvlm.engines.ocr import OCREngine
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, lines_to_blocks
-from docvlm.engines.ocr_rapid import RapidOCRBackend
+from docvlm.engines.ocr_rapid import SAMPLE_BAND_ROWS, RapidOCRBackend
 from docvlm.engines.ocr_tesseract import TesseractBackend
 from docvlm.engines.orientation import Orientation
 from docvlm.errors import EngineUnavailableError
@@ -131,6 +131,23 @@ def test_rapidocr_sample_tells_chinese_from_latin() -> None:
     assert cjk_share(backend.sample_text(chinese_image())) > 0.9
     sample = backend.sample_text(english_image())
     assert "revenue" in sample and cjk_share(sample) == 0
+
+
+def test_rapidocr_sample_detects_in_the_inkiest_band_only(monkeypatch) -> None:
+    """The script sample's detection, most of its cost, sees a third of a tall page: the band
+    where its text is."""
+    page = pymupdf.open().new_page(width=400, height=1000)
+    page.insert_text((20, 900), "文档理解光学字符识别", fontname="china-s", fontsize=20)
+    backend = RapidOCRBackend()
+    detect, heights = backend._ocr.text_det, []
+
+    def text_det(image):
+        heights.append(image.shape[0])
+        return detect(image)
+
+    monkeypatch.setattr(backend._ocr, "text_det", text_det)
+    assert cjk_share(backend.sample_text(render(page, dpi=150))) > 0.9
+    assert heights == [SAMPLE_BAND_ROWS]
 
 
 def test_rapidocr_rebuilds_dropped_spaces() -> None:
@@ -320,9 +337,41 @@ def test_tables_are_read_only_at_the_turn_kept(monkeypatch) -> None:
         return [Region("table", (0.0, 0.6 * image.height, image.width, image.height), 0.9)]
 
     monkeypatch.setattr(OCREngine, "_regions", bottom_table)
-    modes = _page_segmentation_modes(monkeypatch)
+    table_reads = []
+    read_table_crop = OCREngine._read_table_crop
+
+    def record_table_read(self, crop, languages):
+        table_reads.append(crop.size)
+        return read_table_crop(self, crop, languages)
+
+    monkeypatch.setattr(OCREngine, "_read_table_crop", record_table_read)
     source = image_source(image).page(1)
     blocks = engine.parse(source)
     assert source.findings.orientation == 0
-    assert modes.count(6) == 1
+    assert len(table_reads) == 1
+    assert "sediment" in " ".join(block.text for block in blocks)
+
+
+def test_a_page_read_poorly_but_upright_is_not_read_upside_down(monkeypatch) -> None:
+    """A page under the recheck bar is tried upside down on a sample of its middle lines
+    first: upright, the sample reads worse and the whole page is not read again turned."""
+    page = pymupdf.open().new_page(width=420, height=300)
+    for row in range(12):
+        text = f"Rivers carry sediment from the mountains down to the coast {row}"
+        page.insert_text((20, 30 + 16 * row), text, fontname="helv", fontsize=10)
+    engine = OCREngine("tesseract")
+    sure = Orientation(0, 5.0, "Latin", 2.0)
+    monkeypatch.setattr(TesseractBackend, "orientation", lambda self, image, characters=50: sure)
+    monkeypatch.setattr(ocr, "ORIENTATION_RECHECK_CONFIDENCE", 1.01)  # any page reads "poorly"
+    turns = []
+    read_turned = OCREngine._read_turned
+
+    def record_turn(self, image, orientation, osd, notes):
+        turns.append(orientation.rotate)
+        return read_turned(self, image, orientation, osd, notes)
+
+    monkeypatch.setattr(OCREngine, "_read_turned", record_turn)
+    source = image_source(render(page)).page(1)
+    blocks = engine.parse(source)
+    assert turns == [0] and source.findings.orientation == 0
     assert "sediment" in " ".join(block.text for block in blocks)

@@ -24,6 +24,7 @@ from docvlm.engines.ocr_tables import aligned_grid, grid_to_table, read_table
 from docvlm.engines.orientation import (
     FULL_CHARACTERS,
     QUICK_CHARACTERS,
+    QUICK_LATIN_SCRIPT,
     QUICK_MIN_CONFIDENCE,
     Orientation,
     PageOSD,
@@ -132,21 +133,24 @@ def test_full_osd_runs_once_and_only_where_the_quick_look_is_unsure(
     assert calls.count(FULL_CHARACTERS) == 1 and calls.count(QUICK_CHARACTERS) == 1
 
 
-@pytest.mark.parametrize("quick_script, full_runs", [("Han", 0), ("Latin", 1)])
-def test_the_script_comes_from_the_quick_look_only_where_it_names_han(
-    quick_script: str, full_runs: int
+@pytest.mark.parametrize(
+    "quick_script, quick_score, full_runs",
+    [("Han", 1.2, 0), ("Latin", QUICK_LATIN_SCRIPT, 0), ("Latin", 0.8, 1), ("Cyrillic", 5.0, 1)],
+)
+def test_the_script_comes_from_the_quick_look_only_where_it_names_han_or_surely_latin(
+    quick_script: str, quick_score: float, full_runs: int
 ) -> None:
     calls = []
 
     def detect(characters: int) -> Orientation:
         calls.append(characters)
         if characters == QUICK_CHARACTERS:
-            return Orientation(0, 4.0, quick_script, 1.2)
+            return Orientation(0, 4.0, quick_script, quick_score)
         return Orientation(0, 6.0, "Cyrillic", 2.0)
 
     osd = PageOSD(detect)
     assert osd.turn.rotate == 0
-    assert osd.script.script == ("Han" if full_runs == 0 else "Cyrillic")
+    assert osd.script.script == (quick_script if full_runs == 0 else "Cyrillic")
     assert calls.count(FULL_CHARACTERS) == full_runs and calls.count(QUICK_CHARACTERS) == 1
 
 
