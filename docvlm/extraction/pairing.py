@@ -43,14 +43,13 @@ BELOW_FIT = 0.92  # a value under its label could belong to the next label's row
 # Free text is not checked by a type, so a stray label could pass: it never reaches 0.9.
 FREE_TEXT_FIT = 0.85
 # Without a type check, where free text sits is the only evidence it answers the label: text
-# right of a label ending in ":" is the form's own convention, and so is text under it; text
-# below printed words without a colon is as often a heading or another row's value. Text
-# run on into a label (no gap: "Copies to --- Dr. A. W. Spears") sits right of it like any
-# other. (FUNSD training pages 0-40, values returned: right of a colon label 84 % right,
-# below one 81 %, run on 87 %, below words without a colon 61 %.)
+# right of a label ending in ":" is the form's own convention; text below a label, run on
+# into it, or beside printed words without a colon is as often a heading, another row's
+# value or the label's own wording. (Measured on FUNSD training pages: right of a colon label
+# about 80 % right, below a label about 25 %.)
 UNMARKED_LABEL_FIT = 0.85
 FREE_BELOW_FIT = 0.7
-MARKED_BELOW_FIT = 0.85
+RUN_ON_FIT = 0.7
 # Free text with a line under it that could continue it, spaced further apart than a wrapped
 # line (a list of names, a second paragraph): where the value ends is a guess.
 SPACED_FIT = 0.8
@@ -472,12 +471,9 @@ class _Reading:
         printing before a value right of the label ends (the label, or a leader after it)."""
         if is_typed(self.spec) or value.widget:
             return BELOW_FIT if where == "below" else 1.0
-        colon = label.text.endswith(":")
-        marked = 1.0 if colon else UNMARKED_LABEL_FIT
+        marked = 1.0 if label.text.endswith(":") else UNMARKED_LABEL_FIT
         far = reach is not None and value.bbox[0] - reach > FAR_RIGHT * label.height
-        fit = 1.0  # right of the label, or run on into it
-        if where == "below":
-            fit = MARKED_BELOW_FIT if colon else FREE_BELOW_FIT
+        fit = {"right": 1.0, "below": FREE_BELOW_FIT, "run-on": RUN_ON_FIT}[where]
         return marked * fit * (FAR_RIGHT_FIT if far else 1.0)
 
     def _continued(
