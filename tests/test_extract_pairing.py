@@ -89,6 +89,12 @@ def test_words_going_on_with_a_labels_wording_are_not_its_value() -> None:
     assert result.data == {"f0": "Dr. Gary Huber", "f1": "Red Cross"}
 
 
+def test_a_typed_value_run_on_into_its_label_may_open_in_lower_case() -> None:
+    pdf = _page([(72, 100, "Email jane.roe@example.com")])
+    schema = {"type": "object", "properties": {"email": {"type": "string", "format": "email"}}}
+    assert docvlm.extract(pdf, schema).data == {"email": "jane.roe@example.com"}
+
+
 def test_a_stray_mark_between_label_and_value_is_skipped() -> None:
     pdf = _page([(72, 100, "Porosity"), (160, 100, "-"), (220, 100, "Non Porous")])
     result = docvlm.extract(pdf, _schema("Porosity"))

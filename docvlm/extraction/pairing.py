@@ -427,12 +427,13 @@ class _Reading:
         header = self._heads_column(printed)  # its neighbours on the row are headers too
         if rest is not None:
             # Words ending in a colon after the label are the next label ("INITIATED BY:");
-            # words opening in lower case or with "&" go on with the label's own wording
-            # ("Requested by", "ALLIES & ORGANIZATIONS").
+            # free text opening in lower case or with "&" goes on with the label's own
+            # wording ("Requested by", "ALLIES & ORGANIZATIONS"); a typed value parses or not.
+            wording = rest.text[:1].islower() or rest.text.startswith("&")
             run_on = not (
-                rest.text.startswith(("(", "&"))
+                rest.text.startswith("(")
                 or rest.text.endswith(":")
-                or rest.text[:1].islower()
+                or (wording and not is_typed(self.spec))
             )
             if run_on and self._can_be_value(rest):
                 fit = self._layout_fit(label, rest, "run-on")
