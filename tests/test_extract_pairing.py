@@ -182,6 +182,33 @@ def test_a_label_read_a_little_low_does_not_stop_the_list_beside_it() -> None:
     assert found["/f0"].value == "Dr. A. B. Carter Ms. Lopez"
 
 
+def _tall(words: list[Word], height: float) -> list[Word]:
+    """`words` boxed `height` high: OCR boxes can be taller than the line pitch."""
+    return [
+        Word(w.text, (w.bbox[0], w.bbox[1], w.bbox[2], w.bbox[1] + height), 0.95) for w in words
+    ]
+
+
+def test_a_paragraph_answer_keeps_lines_whose_boxes_overlap_and_lines_split_by_a_gap() -> None:
+    words = [*_line(72, 100, "Solution:"), *_tall(_line(200, 96, "Delete the coal tests"), 20),
+             *_tall(_line(200, 109, "from the list of"), 20),
+             *_tall(_line(200, 122, "samples."), 20),
+             *_tall(_line(268, 121, "Special requests"), 20),
+             *_tall(_line(200, 135, "can still be sent."), 20)]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Solution:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == (
+        "Delete the coal tests from the list of samples. Special requests can still be sent."
+    )
+
+
+def test_a_line_under_a_value_stops_at_a_columns_gap() -> None:
+    words = [*_line(72, 100, "Description"), *_line(200, 100, "MALE AND FEMALE SMOKERS"),
+             *_line(210, 115, "PM6"), *_line(330, 115, "RECALL"),
+             *_line(450, 115, "COMMENTS")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Description")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "MALE AND FEMALE SMOKERS PM6"
+
+
 def test_a_value_stops_where_a_line_reaching_in_from_the_left_holds_another_answer() -> None:
     # A signature under the row starts left of it but runs into it: the words after it are its.
     words = [*_line(400, 100, "FILE REF:"), *_line(500, 100, "K2231-07"),

@@ -23,6 +23,8 @@ COLUMN_GAP = 2.0  # header heights between one cell of a table's column and the 
 MAX_COLUMN_CELLS = 30
 LINE_SLACK = 0.5  # line heights the segments of one printed line may start apart vertically
 SENTENCE_WORDS = 4  # words with letters on a line that wraps like running text
+WORD_GAP = 2.0  # line heights between two segments of one line of a value
+NEXT_LINE = 0.4  # line heights the next line's centre sits at least under the line above's
 
 
 def _segments(page: PageWords) -> list[Segment]:
@@ -31,14 +33,14 @@ def _segments(page: PageWords) -> list[Segment]:
 
 def band(page: PageWords, label: Segment) -> list[Segment]:
     """Segments other than `label` whose centre lies in its band, left to right."""
+    return sorted(band_of(_segments(page), label), key=lambda s: s.bbox[0])
+
+
+def band_of(segments: list[Segment], label: Segment) -> list[Segment]:
+    """Those of `segments` other than `label` whose centre lies in its band."""
     _, y0, _, y1 = label.bbox
     slack = BAND_SLACK * label.height
-    inside = [
-        s
-        for s in _segments(page)
-        if s is not label and y0 - slack <= (s.bbox[1] + s.bbox[3]) / 2 <= y1 + slack
-    ]
-    return sorted(inside, key=lambda s: s.bbox[0])
+    return [s for s in segments if s is not label and y0 - slack <= _centre(s) <= y1 + slack]
 
 
 def right_of(page: PageWords, label: Segment) -> list[Segment]:
@@ -114,14 +116,37 @@ def continuation(
     lines: list[Segment] = []
     segments = _segments(page)
     left, right = value.bbox[0], value.bbox[2]
+    previous = value
     while len(lines) < MAX_CONTINUED_LINES:
-        above = [value, *lines]
-        step = _next_line(segments, above, (left, right), row_start, stops)
-        if step is None or step[0].bbox[1] - above[-1].bbox[3] > CONTINUED_GAP * value.height:
+        step = _next_line(segments, value, previous, (left, right), row_start, stops)
+        if step is None or step[0].bbox[1] - previous.bbox[3] > CONTINUED_GAP * value.height:
             break
-        lines.append(step[0])
-        left, right = step[1], max(right, step[0].bbox[2])
+        line = [step[0], *_rest_of_line(segments, step[0], right, stops)]
+        lines.extend(line)
+        previous = step[0]
+        left, right = step[1], max(right, line[-1].bbox[2])
     return lines
+
+
+def _rest_of_line(
+    segments: list[Segment], first: Segment, right: float, stops: Callable[[Segment], bool]
+) -> list[Segment]:
+    """The segments after `first` on its line that start inside the value's column (ending
+    at `right`), up to a stop or a column's gap: OCR splits a line into segments at gaps
+    narrower than a column's."""
+    after = sorted(
+        (s for s in band_of(segments, first) if s.bbox[0] >= first.bbox[2] - 1),
+        key=lambda s: s.bbox[0],
+    )
+    rest: list[Segment] = []
+    end = first.bbox[2]
+    for segment in after:
+        far = segment.bbox[0] - end > WORD_GAP * first.height  # the next column's text
+        if far or segment.bbox[0] >= right or stops(segment):
+            break
+        rest.append(segment)
+        end = segment.bbox[2]
+    return rest
 
 
 def runs_past(
@@ -132,7 +157,7 @@ def runs_past(
     is a guess."""
     left = min(s.bbox[0] for s in value)
     right = max(s.bbox[2] for s in value)
-    step = _next_line(_segments(page), value, (left, right), row_start, stops)
+    step = _next_line(_segments(page), value[0], value[-1], (left, right), row_start, stops)
     return step is not None and step[0].bbox[1] - value[-1].bbox[3] <= (
         SPACED_GAP * value[0].height
     )
@@ -140,20 +165,22 @@ def runs_past(
 
 def _next_line(
     segments: list[Segment],
-    above: list[Segment],
+    value: Segment,
+    previous: Segment,
     column: tuple[float, float],
     row_start: float,
     stops: Callable[[Segment], bool],
 ) -> tuple[Segment, float] | None:
-    """The leftmost segment of the next line under `above`'s last line that may continue it,
-    with the left edge further lines align to; None where that line does not continue it."""
-    value, previous = above[0], above[-1]
+    """The leftmost segment of the line under `previous` that may continue `value`, with the
+    left edge further lines align to; None where that line does not continue it."""
     left, right = column
-    top = previous.bbox[3] - 0.3 * previous.height
+    # By centres, not by box edges: OCR boxes can be taller than the line pitch, so a
+    # line's box can reach well into the next line's.
+    below = _centre(previous) + NEXT_LINE * previous.height
     under = [
         s
         for s in segments
-        if s.bbox[1] >= top and s is not previous and s.bbox[0] < right and left < s.bbox[2]
+        if _centre(s) >= below and s is not previous and s.bbox[0] < right and left < s.bbox[2]
     ]
     if not under:
         return None
@@ -173,6 +200,10 @@ def _next_line(
     ):
         return None
     return nearest, left
+
+
+def _centre(segment: Segment) -> float:
+    return (segment.bbox[1] + segment.bbox[3]) / 2
 
 
 def _wraps_to_margin(previous: Segment, segment: Segment, row_start: float, height: float) -> bool:
