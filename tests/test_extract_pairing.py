@@ -209,6 +209,20 @@ def test_a_line_under_a_value_stops_at_a_columns_gap() -> None:
     assert found["/f0"].value == "MALE AND FEMALE SMOKERS PM6"
 
 
+def test_a_lone_digit_is_an_answer_unless_it_is_one_of_a_stack_of_characters() -> None:
+    def read(x: float, *extra: list[Word]) -> tuple[str | None, float]:
+        words = [*_line(72, 100, "Quantity:"), *_line(x, 100, "6")]
+        words += [w for line in extra for w in line]
+        found = pair_fields(load_schema(_schema("Quantity:")).root, [_ocr_page(words)], set())
+        return (found["/f0"].value, found["/f0"].confidence) if "/f0" in found else (None, 0.0)
+
+    near, far = read(140), read(300)
+    assert near[0] == far[0] == "6"
+    assert far[1] < near[1]  # far right of its label, one character may be a stray mark
+    stamp = [_line(300, y, c) for y, c in ((89, "8"), (111, "0"), (122, "2"))]
+    assert read(300, *stamp)[0] is None  # a number printed down the margin, a digit a line
+
+
 def test_a_value_stops_where_a_line_reaching_in_from_the_left_holds_another_answer() -> None:
     # A signature under the row starts left of it but runs into it: the words after it are its.
     words = [*_line(400, 100, "FILE REF:"), *_line(500, 100, "K2231-07"),

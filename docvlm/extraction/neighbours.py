@@ -24,6 +24,7 @@ MAX_COLUMN_CELLS = 30
 LINE_SLACK = 0.5  # line heights the segments of one printed line may start apart vertically
 SENTENCE_WORDS = 4  # words with letters on a line that wraps like running text
 WORD_GAP = 2.0  # line heights between two segments of one line of a value
+STACK_GAP = 0.5  # character heights between two characters printed one under another
 NEXT_LINE = 0.4  # line heights the next line's centre sits at least under the line above's
 
 
@@ -81,6 +82,21 @@ def column_cells(
         cells.append(nearest)
         previous = nearest
     return cells
+
+
+def stacked(page: PageWords, segment: Segment) -> bool:
+    """Whether a segment of at most two characters touches `segment` from above or below in
+    its column: text printed vertically, one character a line."""
+    x0, y0, x1, y1 = segment.bbox
+    touch = STACK_GAP * segment.height
+    return any(
+        s is not segment
+        and len(s.text.strip()) <= 2
+        and s.bbox[0] < x1
+        and x0 < s.bbox[2]
+        and (abs(s.bbox[1] - y1) <= touch or abs(y0 - s.bbox[3]) <= touch)
+        for s in _segments(page)
+    )
 
 
 def below(page: PageWords, label: Segment) -> Segment | None:

@@ -65,6 +65,7 @@ EXTENDED_CEILING = 0.55
 # 76 %). A dot leader or rule end in the stretch is no gap: the eye follows it.
 FAR_RIGHT = 8.0  # label heights
 FAR_RIGHT_FIT = 0.8
+LONE_REACH = 0.5  # of FAR_RIGHT, for a one-character value
 OCR_FIT = 0.85
 RIVAL_PENALTY = 0.7
 MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported unsure)
@@ -416,7 +417,7 @@ class _Reading:
             if ticked is not None:
                 return ticked
         reach = printed.bbox[2]  # where the band's last printed mark before the value ends
-        while right and not right[0].widget and _fragment(right[0].text):
+        while right and not right[0].widget and _stray(self.page, right[0]):
             if _tick(right[0]):
                 return self._mark(label, right[0], printed)  # the label is a ticked option
             reach = right[0].bbox[2]
@@ -473,7 +474,11 @@ class _Reading:
         if is_typed(self.spec) or value.widget:
             return BELOW_FIT if where == "below" else 1.0
         marked = 1.0 if label.text.endswith(":") else UNMARKED_LABEL_FIT
-        far = reach is not None and value.bbox[0] - reach > FAR_RIGHT * label.height
+        # A lone character is the weakest read: a stamp's or a stray mark's as often.
+        lone = sum(c.isalnum() for c in value.text) == 1
+        far = reach is not None and value.bbox[0] - reach > FAR_RIGHT * label.height * (
+            LONE_REACH if lone else 1.0
+        )
         fit = {"right": 1.0, "below": FREE_BELOW_FIT, "run-on": RUN_ON_FIT}[where]
         return marked * fit * (FAR_RIGHT_FIT if far else 1.0)
 
@@ -592,7 +597,7 @@ class _Reading:
             if segment is None:
                 return None
         parsed = parse_value(segment.text, self.spec, self.date_order)
-        if parsed is None or (not segment.widget and _fragment(segment.text)):
+        if parsed is None or (not segment.widget and _stray(self.page, segment)):
             return None
         confidence = (
             _label_fit(self.score)
@@ -667,8 +672,17 @@ def _box(segment: Segment) -> bool:
 
 
 def _fragment(text: str) -> bool:
-    """A printed one-character "value" ("N", "|") is a stray mark or OCR noise, not an answer."""
-    return sum(c.isalnum() for c in text) < 2
+    """A printed one-character "value" ("N", "|") is a stray mark or OCR noise, not an answer;
+    a lone digit is a count."""
+    return sum(c.isalnum() for c in text) < 2 and not text.strip().isdigit()
+
+
+def _stray(page: PageWords, segment: Segment) -> bool:
+    """A stray mark, or a lone digit of characters printed one under another (a number
+    stamped down the margin): OCR reads those as a stack of one-character segments."""
+    return _fragment(segment.text) or (
+        sum(c.isalnum() for c in segment.text) == 1 and neighbours.stacked(page, segment)
+    )
 
 
 def _label_fit(score: float) -> float:
