@@ -393,6 +393,16 @@ def test_a_header_over_figures_answers_with_its_column_not_the_next_header() -> 
     assert result.data == {"f0": "$35,675 $37,000", "f1": "Phoenix"}
 
 
+def test_a_header_beside_an_empty_column_is_no_answer_of_the_header_before_it() -> None:
+    header = [(72, "Supplier"), (200, "Travel"), (300, "Total Cost"), (420, "Interview")]
+    rows = [[(72, "Kapuler"), (200, "$2000"), (300, "$35,675")],
+            [(72, "Market Facts"), (200, "$2000"), (300, "$37,000")]]  # fmt: skip
+    lines = [(100, header), (130, rows[0]), (160, rows[1])]
+    pdf = _page([(x, y, text) for y, cells in lines for x, text in cells])
+    result = docvlm.extract(pdf, _schema("Total Cost"))
+    assert result.data["f0"] == "$35,675 $37,000"  # its column, not the next header
+
+
 def test_a_yes_no_pair_with_boxes_reads_the_ticked_option_not_the_first_word(tmp_path):
     """ "Police report filed: ☐ Yes ☒ No" is False: the printed "Yes" is an option, not the
     answer, once boxes are drawn beside the options (before them or after them)."""

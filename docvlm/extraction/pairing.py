@@ -626,18 +626,19 @@ def _part_of(text: str, names: list[str]) -> bool:
 
 def _heads_figures(page: PageWords, printed: Segment, row: list[Segment]) -> bool:
     """A table's header over figures: a row of three or more cells of words alone, with figures
-    under `printed` and under the next header right of it ("Cost ($) | Travel" over "$33,675 |
-    $2000"), where two label–value pairs side by side have a label under the label."""
+    under `printed` and under the next header right of it, or nothing there (an empty column)
+    ("Cost ($) | Travel" over "$33,675 | $2000"), where two label–value pairs side by side have
+    a label under the label."""
     if len(row) < 3 or any(_has_digit(s.text) or _fragment(s.text) for s in row):
         return False
     after = [s for s in row if s.bbox[0] >= printed.bbox[2] - 1]
     if not after:
         return False
-    for cell in (printed, min(after, key=lambda s: s.bbox[0])):
-        under = neighbours.below(page, cell)
-        if under is None or not _figures(under.text):
-            return False
-    return True
+    under = neighbours.below(page, printed)
+    if under is None or not _figures(under.text):
+        return False
+    beside = neighbours.below(page, min(after, key=lambda s: s.bbox[0]))
+    return beside is None or _figures(beside.text)
 
 
 def _has_digit(text: str) -> bool:
