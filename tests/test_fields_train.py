@@ -8,7 +8,7 @@ import torch
 
 from docvlm.anchors import AnchorWord
 from docvlm.forms.model import FormModel, FormModelConfig
-from docvlm.forms.tagger import ABSTAIN, SURE_TAG, FormTagger
+from docvlm.forms.tagger import ABSTAIN, LEGIBLE, SURE_TAG, FormTagger
 from docvlm.forms.train import Answer, _window, fit_fallback, fit_sure_tag, fit_threshold
 
 
@@ -106,3 +106,15 @@ def test_the_sure_tag_floor_rises_for_any_held_out_layout_wrong_above_it_and_nev
     # Held-out layouts without a wrong value do not lower it: unseen ones may be unlike them.
     clean = [Answer(0.99, True, False, 0.9 - i * 1e-4, layout=a) for i in range(200)]
     assert fit_sure_tag(clean) == SURE_TAG
+
+
+def test_values_ocr_read_under_the_legibility_floor_set_no_floor() -> None:
+    # Extraction never returns a value with a word OCR read under LEGIBLE: its misreads
+    # ("ionas" for "jonas", tagged surely) must not raise the floors of the legible values.
+    legible = [Answer(0.9995, True, False, 0.9995 - i * 1e-7) for i in range(200)]
+    misread = [Answer(0.5, False, False, 0.99999, legibility=LEGIBLE - 0.3) for _ in range(5)]
+    sure_tag = fit_sure_tag(legible + misread)
+    assert SURE_TAG <= sure_tag < 0.9995
+    min_score, _, summary = fit_threshold(legible + misread, sure_tag)
+    assert summary["returned"] == 200 and summary["returned_wrong"] == 0
+    assert Answer(0.9995, True, False, 0.9995).returned(min_score, ABSTAIN, sure_tag)

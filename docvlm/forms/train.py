@@ -495,8 +495,9 @@ def fit_sure_tag(answers: list[Answer]) -> float:
     TARGET_ERROR wrong above it, pooled and on each held-out layout alone (pooled, one
     layout's errors hide among another's right answers). Never lower: a floor fitted on
     five held-out templates (0.869) let 1.2 % wrong through on five unseen ones, check
-    boxes read for their neighbour's label at 0.998."""
-    alone = [a for a in answers if not a.agrees]
+    boxes read for their neighbour's label at 0.998. Values OCR read under `LEGIBLE` are
+    left out: extraction never returns them, so their errors say nothing of this floor."""
+    alone = [a for a in _legible(answers) if not a.agrees]
     fitted = _lowest_safe(
         {a.tag for a in alone}, lambda tag: [a for a in alone if a.tag >= tag], each_layout=True
     )
@@ -507,7 +508,9 @@ def fit_threshold(answers: list[Answer], sure_tag: float = 0.0) -> tuple[float, 
     """(min_score, agree_score): the lowest scores above which at most TARGET_ERROR of the
     held-out answers returned are wrong, first over the answers whose tags reach `sure_tag`,
     then over the answers no-model extraction read alike, added to those (the union stays
-    within TARGET_ERROR)."""
+    within TARGET_ERROR). Values OCR read under `LEGIBLE` are left out, as extraction leaves
+    them out."""
+    answers = _legible(answers)
     sure = [a for a in answers if a.tag >= sure_tag]
     min_score = _lowest_safe(
         {a.score for a in sure}, lambda score: [a for a in sure if a.score >= score]
@@ -528,6 +531,11 @@ def fit_threshold(answers: list[Answer], sure_tag: float = 0.0) -> tuple[float, 
         "returned_wrong": sum(not a.correct for a in accepted),
     }
     return min_score, agree_score, summary
+
+
+def _legible(answers: list[Answer]) -> list[Answer]:
+    """The answers whose words OCR read at `LEGIBLE` or above: those extraction may return."""
+    return [a for a in answers if a.legibility >= LEGIBLE]
 
 
 def _lowest_safe(
