@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import pymupdf
 import pytest
@@ -81,3 +82,12 @@ def test_a_page_past_its_timeout_is_a_timeout_error() -> None:
     backend = TesseractBackend(timeout=0.001)
     with pytest.raises(PageTimeoutError):
         backend.recognize(text_page())
+
+
+def test_threads_sharing_a_backend_read_as_one_does(loaded: TesseractBackend) -> None:
+    """The server's worker threads share one engine: each reads with its own handle."""
+    pages = [text_page(size) for size in (10, 11, 12, 13)]
+    alone = [loaded.recognize(page) for page in pages]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(loaded.recognize, pages))
+    assert together == alone

@@ -5,8 +5,9 @@ scanned page makes several reads (OSD, the page, its tables, a sample turned ove
 ships with the Debian/Homebrew library that the command itself uses, so this needs no compile
 step and no extra package; without the library the backend runs the command instead.
 
-A handle is loaded once per (languages, data folder) and reused for every page after; its
-output is Tesseract's TSV, the same text the command prints for the same image and settings.
+A handle is loaded once per language set (and thread: a handle reads one image at a time) and
+reused for every page after; its output is Tesseract's TSV, the same text the command prints
+for the same image and settings.
 """
 
 from __future__ import annotations
@@ -48,21 +49,33 @@ class OSDResult:
 @cache
 def _library() -> ctypes.CDLL | None:
     """libtesseract with the C API's signatures declared, or None where it is not installed."""
-    # OpenMP reads its thread limit when it loads: set it first (pages run in parallel
-    # processes; see ocr_tesseract on why one thread).
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     names = list(LIBRARY_NAMES)
     found = ctypes.util.find_library("tesseract")
     if found:
         names.insert(0, found)
     for name in names:
         try:
-            lib = ctypes.CDLL(name)
+            lib = _load_one_threaded(name)
         except OSError:
             continue
         if hasattr(lib, "TessBaseAPIDetectOrientationScript"):
             return _declare(lib)
     return None
+
+
+def _load_one_threaded(name: str) -> ctypes.CDLL:
+    """The library loaded with its OpenMP runtime capped at one thread (see ocr_tesseract on
+    why). OpenMP reads the cap from the environment as it loads; the cap is lifted again so
+    that libraries loaded later (torch's own OpenMP) keep their threads."""
+    previous = os.environ.get("OMP_THREAD_LIMIT")
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    try:
+        return ctypes.CDLL(name)
+    finally:
+        if previous is None:
+            del os.environ["OMP_THREAD_LIMIT"]
+        else:
+            os.environ["OMP_THREAD_LIMIT"] = previous
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:

@@ -17,6 +17,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import threading
 from pathlib import Path
 
 import cv2
@@ -97,7 +98,7 @@ class TesseractBackend:
             )
         self.languages = languages
         self.timeout = timeout
-        self._loaded: dict[str, LoadedTesseract] = {}
+        self._per_thread = threading.local()  # a handle reads one image at a time
 
     def has_languages(self, languages: str) -> bool:
         """Whether "rus" / "jpn+jpn_vert" data sits beside the backend's own tessdata."""
@@ -136,10 +137,12 @@ class TesseractBackend:
         return parse_tsv(self._command_tsv(gray, languages, psm))
 
     def _handle(self, languages: str) -> LoadedTesseract:
-        """The loaded Tesseract for `languages` (loaded on first use, then kept)."""
-        if languages not in self._loaded:
-            self._loaded[languages] = LoadedTesseract(str(self.tessdata), languages)
-        return self._loaded[languages]
+        """This thread's loaded Tesseract for `languages` (loaded on first use, then kept):
+        the server's worker threads share one engine."""
+        loaded = self._per_thread.__dict__.setdefault("loaded", {})
+        if languages not in loaded:
+            loaded[languages] = LoadedTesseract(str(self.tessdata), languages)
+        return loaded[languages]
 
     def _command_tsv(self, gray: np.ndarray, languages: str, psm: int | None) -> str:
         """The `tesseract` command's TSV of a grayscale image."""
