@@ -1,8 +1,10 @@
-"""Tesseract backend: the `tesseract` command with TSV output (word boxes and confidences).
+"""Tesseract backend: Tesseract's TSV output (word boxes and confidences), from libtesseract kept
+loaded in the process (`ocr_libtesseract`), or from the `tesseract` command where the library
+cannot be loaded; both give the same TSV for the same image.
 
-Why the command rather than PyMuPDF's built-in OCR or tesserocr: the TSV gives per-word
-confidences (PyMuPDF's OCR text page has none), needs no compile step (tesserocr does), and on
-this machine it was as fast as PyMuPDF's OCR on the same page (1.2 s vs 2.6 s at 150 dpi).
+Why Tesseract's TSV rather than PyMuPDF's built-in OCR: the TSV gives per-word confidences
+(PyMuPDF's OCR text page has none), and on this machine the command alone was as fast as
+PyMuPDF's OCR on the same page (1.2 s vs 2.6 s at 150 dpi).
 Tesseract's OpenMP threads are capped at one: on a busy 2-core machine the default threading
 made a page about 5× slower (7.3 s vs 1.2 s), and pages are parallelised by worker processes.
 """
@@ -15,14 +17,24 @@ import os
 import shutil
 import statistics
 import subprocess
+import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from docvlm.engines import ocr_libtesseract
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, join_words
-from docvlm.engines.orientation import FULL_CHARACTERS, UPRIGHT, Orientation, detect_orientation
+from docvlm.engines.ocr_libtesseract import LoadedTesseract
+from docvlm.engines.orientation import (
+    FULL_CHARACTERS,
+    UPRIGHT,
+    Orientation,
+    detect_orientation,
+    osd_image,
+    trusted,
+)
 from docvlm.errors import EngineUnavailableError, PageTimeoutError
 
 # Debian/Ubuntu (tesseract 5 and 4), Fedora/Arch/Alpine, Homebrew (Apple silicon and Intel).
@@ -32,6 +44,21 @@ TESSDATA_DIRS = (
     "/usr/share/tessdata",
     "/usr/local/share/tessdata",
     "/opt/homebrew/share/tessdata",
+)
+# Tesseract's TSV columns (the command prints them as a header line, the library does not).
+TSV_COLUMNS = (
+    "level",
+    "page_num",
+    "block_num",
+    "par_num",
+    "line_num",
+    "word_num",
+    "left",
+    "top",
+    "width",
+    "height",
+    "conf",
+    "text",
 )
 RULE_CONTRAST = 60  # a pixel this much darker than the paper may be part of a rule
 
@@ -51,14 +78,15 @@ def find_tessdata(languages: str = "eng") -> Path | None:
 
 
 class TesseractBackend:
-    """Runs `tesseract` on a page image and returns its lines with word boxes (pixels)."""
+    """Runs Tesseract on a page image and returns its lines with word boxes (pixels)."""
 
     name = "tesseract"
 
     def __init__(self, languages: str = "eng", timeout: float = 120.0) -> None:
         self.executable = shutil.which("tesseract")
         self.tessdata = find_tessdata(languages)
-        if self.executable is None:
+        self.in_process = ocr_libtesseract.available()
+        if self.executable is None and not self.in_process:
             raise EngineUnavailableError(
                 "tesseract is not installed: apt-get install tesseract-ocr (or brew install "
                 "tesseract)"
@@ -70,6 +98,7 @@ class TesseractBackend:
             )
         self.languages = languages
         self.timeout = timeout
+        self._per_thread = threading.local()  # a handle reads one image at a time
 
     def has_languages(self, languages: str) -> bool:
         """Whether "rus" / "jpn+jpn_vert" data sits beside the backend's own tessdata."""
@@ -82,7 +111,18 @@ class TesseractBackend:
         osd data)."""
         if not self.has_languages("osd"):
             return UPRIGHT
-        return detect_orientation(image, self.executable, str(self.tessdata), characters)
+        if not self.in_process:
+            return detect_orientation(image, self.executable, str(self.tessdata), characters)
+        found = self._handle("osd").osd(np.asarray(osd_image(image)), characters)
+        if found is None:
+            return UPRIGHT
+        # Rounded as the command prints them, so that both decide alike at the thresholds.
+        return trusted(
+            (360 - found.degrees) % 360,
+            round(found.confidence, 2),
+            found.script,
+            round(found.script_confidence, 2),
+        )
 
     def recognize(
         self, image: Image.Image, languages: str | None = None, psm: int | None = None
@@ -90,11 +130,27 @@ class TesseractBackend:
         """Lines of `image` in Tesseract's order, boxes in image pixels; `languages` (e.g.
         "rus+eng") overrides the backend's own for this page, `psm` Tesseract's page
         segmentation mode (11, sparse text, finds scattered form fields)."""
+        gray = remove_rules(np.asarray(image.convert("L")))
+        languages = languages or self.languages
+        if self.in_process:
+            return parse_tsv(self._handle(languages).tsv(gray, psm, self.timeout))
+        return parse_tsv(self._command_tsv(gray, languages, psm))
+
+    def _handle(self, languages: str) -> LoadedTesseract:
+        """This thread's loaded Tesseract for `languages` (loaded on first use, then kept):
+        the server's worker threads share one engine."""
+        loaded = self._per_thread.__dict__.setdefault("loaded", {})
+        if languages not in loaded:
+            loaded[languages] = LoadedTesseract(str(self.tessdata), languages)
+        return loaded[languages]
+
+    def _command_tsv(self, gray: np.ndarray, languages: str, psm: int | None) -> str:
+        """The `tesseract` command's TSV of a grayscale image."""
         # PNM is read by Leptonica as-is; PNG encoding would cost ~0.2 s per 300-dpi page.
         buffer = io.BytesIO()
-        Image.fromarray(remove_rules(np.asarray(image.convert("L")))).save(buffer, format="PPM")
+        Image.fromarray(gray).save(buffer, format="PPM")
         command = [self.executable, "stdin", "stdout", "--tessdata-dir", str(self.tessdata)]
-        command += ["-l", languages or self.languages]
+        command += ["-l", languages]
         command += ["--psm", str(psm), "tsv"] if psm is not None else ["tsv"]
         env = dict(os.environ, OMP_THREAD_LIMIT="1")
         try:
@@ -111,7 +167,8 @@ class TesseractBackend:
         if result.returncode != 0:
             message = result.stderr.decode(errors="replace").strip().splitlines()
             raise EngineUnavailableError(f"tesseract failed: {message[-1] if message else '?'}")
-        return parse_tsv(result.stdout.decode("utf-8", errors="replace"))
+        _header, _, rows = result.stdout.decode("utf-8", errors="replace").partition("\n")
+        return rows
 
 
 def remove_rules(gray: np.ndarray) -> np.ndarray:
@@ -151,10 +208,11 @@ def glyph_height(ink: np.ndarray) -> float:
 
 
 def parse_tsv(tsv: str) -> list[OCRLine]:
-    """Lines from Tesseract's TSV output (level 4 = line, 5 = word; conf in 0–100)."""
+    """Lines from the rows of Tesseract's TSV output, header line dropped (level 4 = line,
+    5 = word; conf in 0–100)."""
     line_boxes: dict[tuple[str, ...], tuple[float, float, float, float]] = {}
     line_words: dict[tuple[str, ...], list[OCRWord]] = {}
-    rows = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+    rows = csv.DictReader(io.StringIO(tsv), TSV_COLUMNS, delimiter="\t", quoting=csv.QUOTE_NONE)
     for row in rows:
         key = (row["page_num"], row["block_num"], row["par_num"], row["line_num"])
         left, top = float(row["left"]), float(row["top"])

@@ -94,16 +94,22 @@ class PageOSD:
         return quick if settled and "full" not in self.__dict__ else self.full
 
 
-def detect_orientation(
-    image: Image.Image, executable: str, tessdata: str, characters: int = FULL_CHARACTERS
-) -> Orientation:
-    """OSD's reading of `image` from `characters` blobs; UPRIGHT when it finds too little text."""
+def osd_image(image: Image.Image) -> Image.Image:
+    """The grayscale copy of `image` that OSD reads: at most OSD_LONGER_SIDE px."""
     small = image.convert("L")
     scale = OSD_LONGER_SIDE / max(small.size)
     if scale < 1:
         small = small.resize((round(small.width * scale), round(small.height * scale)))
+    return small
+
+
+def detect_orientation(
+    image: Image.Image, executable: str, tessdata: str, characters: int = FULL_CHARACTERS
+) -> Orientation:
+    """OSD's reading of `image` from `characters` blobs by the `tesseract` command; UPRIGHT
+    when it finds too little text."""
     buffer = io.BytesIO()
-    small.save(buffer, format="PPM")
+    osd_image(image).save(buffer, format="PPM")
     command = [executable, "stdin", "stdout", "--tessdata-dir", tessdata, "--psm", "0"]
     command += ["-c", f"min_characters_to_try={characters}"]
     result = subprocess.run(
@@ -127,8 +133,14 @@ def parse_osd(text: str) -> Orientation:
         confidence = float(fields["Orientation confidence"])
     except (KeyError, ValueError):
         return UPRIGHT
-    script = fields.get("Script")
     script_confidence = float(fields.get("Script confidence", 0) or 0)
+    return trusted(rotate, confidence, fields.get("Script"), script_confidence)
+
+
+def trusted(
+    rotate: int, confidence: float, script: str | None, script_confidence: float
+) -> Orientation:
+    """OSD's findings as an Orientation, its turn dropped where its confidence is too low."""
     if confidence < MIN_ORIENTATION_CONFIDENCE:
         rotate = 0
     return Orientation(rotate, confidence, script, script_confidence)
