@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -70,3 +71,28 @@ def test_cli_fields_start_from_the_base_unless_told(tmp_path: Path) -> None:
         assert f"start: {expected};" in (out / "card.md").read_text()
         # A claim-form key only the base knows: kept from it, absent from random init.
         assert ("/police_report" in load_form_model(out).keys) == (start is None)
+
+
+def test_reading_the_pages_is_not_taken_from_the_training_budget(tmp_path, monkeypatch) -> None:
+    # Reading scans (OCR in this process) can take longer than the whole budget; the model
+    # must still train for its minutes.
+    import docvlm.forms.train as train_module
+
+    read, fit, budgets = train_module.read_pages, train_module._fit, []
+
+    def slow_read(*args, **kwargs):
+        started = time.process_time()
+        while time.process_time() - started < 3.0:
+            pass
+        return read(*args, **kwargs)
+
+    def fit_seen(model, pages, config, rng, budget):
+        budgets.append(budget)
+        return fit(model, pages, config, rng, budget)
+
+    monkeypatch.setattr(train_module, "read_pages", slow_read)
+    monkeypatch.setattr(train_module, "_fit", fit_seen)
+    train = synth_forms(tmp_path / "mine", 6, ("application",), seed=4, anchors="auto")
+    config = FieldsConfig(train=train, out=tmp_path / "m", model=None, max_minutes=0.05)
+    assert train_fields(config).report["prepare_cpu_seconds"] >= 3.0
+    assert budgets[0] >= 2.0  # its 3 s less calibration's share, not what reading left

@@ -3,8 +3,9 @@
 Each row's page is read into anchor words (`docvlm.anchors`), its target values are aligned to
 words (`align`), and the model learns the BIO tags. Rows are held out to fit the confidence
 threshold (`tagger.TARGET_ERROR`): a tenth of them, or, where the rows come from several
-layouts, a fifth of those layouts whole. Training runs for `max_minutes` (or `epochs`) with a
-learning rate that decays over that budget.
+layouts, a fifth of those layouts whole. Training runs for `max_minutes` of CPU time (or
+`epochs`), calibration included and reading the pages not, with a learning rate that decays
+over that budget.
 
 Fine-tuning a base on one layout forgets the others. `mix_base` replays the base's own data
 beside the user's rows: a base whose info names its synthetic layouts (`replay`, as
@@ -189,9 +190,10 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     tagger = FormTagger(model)
     budget = None
     if config.max_minutes:
-        # The budget covers the whole command: what reading took and what calibration will
-        # take are not spent on steps.
-        budget = config.max_minutes * 60 - prepared - _calibration_seconds(tagger, held)
+        # The budget covers training and calibration, not reading the pages: OCR of scans
+        # (Tesseract runs in this process) can take longer than the whole budget, which would
+        # leave a model that never took a step.
+        budget = config.max_minutes * 60 - _calibration_seconds(tagger, held)
     steps = _fit(model, trained, config, rng, budget)
     answers, fallbacks = held_out_answers(tagger, held, config.anchors)
     if len(answers) < MIN_CALIBRATION_ANSWERS and held is not data:
