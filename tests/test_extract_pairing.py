@@ -437,3 +437,15 @@ def test_free_text_across_a_wide_empty_stretch_of_the_band_is_less_sure() -> Non
     near = confidence(at=150)
     assert confidence(at=300) < near  # as often the next column's entry as this label's
     assert confidence(_line(120, 100, "." * 28), at=300) == near  # a dot leader to follow
+
+
+def test_capitals_far_right_of_a_label_in_capitals_are_the_next_columns_heading() -> None:
+    def read(label: str, far_text: str) -> str | None:
+        words = [*_line(72, 100, label), *_line(400, 100, far_text)]
+        found = pair_fields(load_schema(_schema(label)).root, [_ocr_page(words)], set())
+        return found["/f0"].value if "/f0" in found else None
+
+    assert read("DESCRIPTION", "UNIT PRICE") is None  # a header row, not an answer
+    assert read("DESCRIPTION", "Unit price") == "Unit price"  # written, not printed alike
+    assert read("DESCRIPTION:", "UNIT PRICE") == "UNIT PRICE"  # a colon asks for it
+    assert read("DESCRIPTION", "LOT 45") == "LOT 45"  # figures are an entry

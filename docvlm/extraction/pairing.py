@@ -65,6 +65,9 @@ EXTENDED_CEILING = 0.55
 # 76 %). A dot leader or rule end in the stretch is no gap: the eye follows it.
 FAR_RIGHT = 8.0  # label heights
 FAR_RIGHT_FIT = 0.8
+# Capitals without figures that far from a label in capitals without a colon are the next
+# column's printed heading ("DESCRIPTION ... UNIT PRICE"), not the label's answer (FUNSD
+# training pages 0-105: 1 of 11 such values right).
 LONE_REACH = 0.5  # of FAR_RIGHT, for a one-character value
 OCR_FIT = 0.85
 RIVAL_PENALTY = 0.7
@@ -439,7 +442,12 @@ class _Reading:
             if run_on and self._can_be_value(rest):
                 fit = self._layout_fit(label, rest, "run-on")
                 options.append((rest, fit, [id(printed)], False))
-        elif right and header is None and self._can_be_value(right[0]):
+        elif (
+            right
+            and header is None
+            and self._can_be_value(right[0])
+            and not self._heading_across_gap(label, right[0], reach)
+        ):
             value, count = self._with_units(right)
             claimed = [id(printed), *(id(s) for s in right[:count])]
             if count == len(right) or not _box(right[count]) or is_typed(self.spec):
@@ -474,13 +482,22 @@ class _Reading:
         if is_typed(self.spec) or value.widget:
             return BELOW_FIT if where == "below" else 1.0
         marked = 1.0 if label.text.endswith(":") else UNMARKED_LABEL_FIT
-        # A lone character is the weakest read: a stamp's or a stray mark's as often.
-        lone = sum(c.isalnum() for c in value.text) == 1
-        far = reach is not None and value.bbox[0] - reach > FAR_RIGHT * label.height * (
-            LONE_REACH if lone else 1.0
-        )
+        far = reach is not None and _far(label, value, reach)
         fit = {"right": 1.0, "below": FREE_BELOW_FIT, "run-on": RUN_ON_FIT}[where]
         return marked * fit * (FAR_RIGHT_FIT if far else 1.0)
+
+    def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
+        """Free text across a wide gap right of a label in capitals without a colon, printed
+        as that label is: a row of headings."""
+        return (
+            not is_typed(self.spec)
+            and not value.widget
+            and not label.text.endswith(":")
+            and _capitals(label.text)
+            and _capitals(value.text)
+            and not _has_digit(value.text)
+            and _far(label, value, reach)
+        )
 
     def _continued(
         self, value: Segment, row_start: float, column: Segment | None
@@ -612,6 +629,19 @@ class _Reading:
             parsed.warning,
         )  # fmt: skip
         return _Candidate(self.spec, self.score, claimed, found)
+
+
+def _far(label: Segment, value: Segment, reach: float) -> bool:
+    """Whether `value` starts across a wide empty stretch of the band past `reach`."""
+    # A lone character is the weakest read: a stamp's or a stray mark's as often.
+    lone = sum(c.isalnum() for c in value.text) == 1
+    return value.bbox[0] - reach > FAR_RIGHT * label.height * (LONE_REACH if lone else 1.0)
+
+
+def _capitals(text: str) -> bool:
+    """Printed in capitals (OCR may read a few in lower case)."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 3 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
 
 
 def _part_of(text: str, names: list[str]) -> bool:
