@@ -449,3 +449,15 @@ def test_capitals_far_right_of_a_label_in_capitals_are_the_next_columns_heading(
     assert read("DESCRIPTION", "Unit price") == "Unit price"  # written, not printed alike
     assert read("DESCRIPTION:", "UNIT PRICE") == "UNIT PRICE"  # a colon asks for it
     assert read("DESCRIPTION", "LOT 45") == "LOT 45"  # figures are an entry
+
+
+def test_fields_titled_alike_take_their_values_in_the_order_the_page_prints_them() -> None:
+    # The first date is read less surely, so confidence alone would hand it to the second field.
+    words = [*_line(72, 100, "Date:"), Word("4/16/90", (130, 100, 172, 111), 0.8),
+             *_line(72, 140, "Date:"), *_line(130, 140, "5/2/90")]  # fmt: skip
+    schema = {"type": "object", "properties": {
+        "sent": {"type": ["string", "null"], "title": "Date:"},
+        "received": {"type": ["string", "null"], "title": "Date:"},
+    }}  # fmt: skip
+    found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
+    assert (found["/sent"].value, found["/received"].value) == ("4/16/90", "5/2/90")
