@@ -461,3 +461,15 @@ def test_fields_titled_alike_take_their_values_in_the_order_the_page_prints_them
     }}  # fmt: skip
     found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
     assert (found["/sent"].value, found["/received"].value) == ("4/16/90", "5/2/90")
+
+
+def test_a_value_read_at_the_second_of_two_labels_titled_alike_is_the_second_fields() -> None:
+    words = [*_line(72, 100, "Date:"), Word("4/16/90", (130, 100, 172, 111), 0.1),
+             *_line(72, 140, "Date:"), *_line(130, 140, "5/2/90")]  # fmt: skip
+    schema = {"type": "object", "properties": {
+        "sent": {"type": ["string", "null"], "title": "Date:"},
+        "received": {"type": ["string", "null"], "title": "Date:"},
+    }}  # fmt: skip
+    found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
+    assert "/sent" not in found  # its own reading is too unsure to return
+    assert found["/received"].value == "5/2/90"

@@ -177,7 +177,7 @@ def pair_fields(
             continue
         chosen[pointer] = candidate
         used.update(candidate.claimed)
-    found.update(_titled_alike_in_reading_order(scalars, chosen, pages))
+    found.update(_titled_alike_in_reading_order(scalars, candidates, chosen, pages))
     for spec in arrays:
         if spec.pointer not in taken:
             found.update(_table_rows(spec, pages, date_order) or _list_value(spec, pages, used))
@@ -189,17 +189,25 @@ def pair_fields(
 
 def _titled_alike_in_reading_order(
     scalars: list[tuple[FieldSpec, FieldSpec | None]],
+    candidates: list[_Candidate],
     chosen: dict[str, _Candidate],
     pages: list[PageWords],
 ) -> dict[str, Found]:
     """Each chosen reading's value; fields titled alike ("Date", "Date") take theirs in the
     order the page prints their labels: their labels cannot tell them apart, and a schema
     lists such fields as the document does (FUNSD training pages 0-105: 63 of 75 such
-    groups), where confidence alone hands them out at random."""
+    groups), where confidence alone hands them out at random. Where the page prints as many
+    such labels with a value as there are fields, the k-th label's reading is the k-th
+    field's, though another label's reading went unread."""
     segments = {id(s): s for page in pages for line in page.lines for s in line}
+
+    def position(candidate: _Candidate) -> tuple[int, int, float]:
+        label = segments[candidate.claimed[0]]
+        return label.page, label.line, label.bbox[0]
+
     groups: dict[tuple, list[str]] = {}
     for spec, parent in scalars:
-        if spec.pointer in chosen and spec.title:
+        if spec.title:
             # Alike in everything a reading depends on, so one's reading is the other's.
             alike = (
                 normalize_label(spec.title), spec.description, parent and parent.pointer,
@@ -208,16 +216,18 @@ def _titled_alike_in_reading_order(
             groups.setdefault(alike, []).append(spec.pointer)
     found = {pointer: candidate.found for pointer, candidate in chosen.items()}
     for pointers in groups.values():
-        labels = sorted(
-            (chosen[p] for p in pointers),
-            key=lambda c: _reading_position(segments[c.claimed[0]]),
-        )
-        found.update({p: c.found for p, c in zip(pointers, labels, strict=True)})
+        readings = sorted((chosen[p] for p in pointers if p in chosen), key=position)
+        printed = sorted({position(c) for c in candidates if c.field.pointer == pointers[0]})
+        if len(pointers) < 2 or not readings:
+            continue
+        if len(printed) == len(pointers):
+            targets = [pointers[printed.index(position(c))] for c in readings]
+        else:
+            targets = [p for p in pointers if p in chosen]
+        for pointer in pointers:
+            found.pop(pointer, None)
+        found.update({p: c.found for p, c in zip(targets, readings, strict=True)})
     return found
-
-
-def _reading_position(segment: Segment) -> tuple[int, int, float]:
-    return segment.page, segment.line, segment.bbox[0]
 
 
 def unsure_fields(
