@@ -473,3 +473,14 @@ def test_a_value_read_at_the_second_of_two_labels_titled_alike_is_the_second_fie
     found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
     assert "/sent" not in found  # its own reading is too unsure to return
     assert found["/received"].value == "5/2/90"
+
+
+def test_fields_titled_alike_keep_the_values_their_own_names_label() -> None:
+    words = [*_line(72, 100, "Received date:"), *_line(170, 100, "5/2/90"),
+             *_line(72, 140, "Sent date:"), *_line(170, 140, "4/16/90")]  # fmt: skip
+    schema = {"type": "object", "properties": {
+        "sent_date": {"type": ["string", "null"], "title": "Date"},
+        "received_date": {"type": ["string", "null"], "title": "Date"},
+    }}  # fmt: skip
+    found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
+    assert (found["/sent_date"].value, found["/received_date"].value) == ("4/16/90", "5/2/90")

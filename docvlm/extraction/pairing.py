@@ -4,7 +4,8 @@ A field's label is a segment whose text fuzzily matches the field's title or nam
 No." for `invoice_number`); its value is the segment to the right in the label's band, else the
 one just below it (see `neighbours`), free text with the lines that continue it, and must parse
 as the field's type, so a date field skips a label whose neighbour is not a date. Candidates
-from all pages compete by score and each segment is used once.
+from all pages compete by score and each segment is used once; fields titled alike take their
+values in the order their labels are printed.
 Arrays of objects are read from a table whose header row names the item's properties.
 """
 
@@ -200,34 +201,45 @@ def _titled_alike_in_reading_order(
     such labels with a value as there are fields, the k-th label's reading is the k-th
     field's, though another label's reading went unread."""
     segments = {id(s): s for page in pages for line in page.lines for s in line}
+    names = {spec.pointer: label_candidates(spec, parent) for spec, parent in scalars}
 
     def position(candidate: _Candidate) -> tuple[int, int, float]:
         label = segments[candidate.claimed[0]]
         return label.page, label.line, label.bbox[0]
 
+    def interchangeable(reading: _Candidate, pointers: list[str]) -> bool:
+        """Whether the reading's label names each of the fields as well as its own (not so
+        for "Sent date" where the fields are `sent_date` and `received_date`)."""
+        label = segments[reading.claimed[0]]
+        return all(_label_in(label, names[p])[2] == reading.label_score for p in pointers)
+
+    found = {pointer: candidate.found for pointer, candidate in chosen.items()}
+    for pointers in _titled_alike(scalars):
+        readings = sorted((chosen[p] for p in pointers if p in chosen), key=position)
+        if not readings or not all(interchangeable(r, pointers) for r in readings):
+            continue
+        printed = sorted({position(c) for c in candidates if c.field.pointer == pointers[0]})
+        if len(printed) == len(pointers):
+            targets = [pointers[printed.index(position(r))] for r in readings]
+        else:
+            targets = [p for p in pointers if p in chosen]
+        for pointer in pointers:
+            found.pop(pointer, None)
+        found.update({p: r.found for p, r in zip(targets, readings, strict=True)})
+    return found
+
+
+def _titled_alike(scalars: list[tuple[FieldSpec, FieldSpec | None]]) -> list[list[str]]:
+    """Pointers of fields alike in all a reading depends on but their names, two or more."""
     groups: dict[tuple, list[str]] = {}
     for spec, parent in scalars:
         if spec.title:
-            # Alike in everything a reading depends on, so one's reading is the other's.
             alike = (
                 normalize_label(spec.title), spec.description, parent and parent.pointer,
                 spec.kind, spec.format, repr(spec.enum),
             )  # fmt: skip
             groups.setdefault(alike, []).append(spec.pointer)
-    found = {pointer: candidate.found for pointer, candidate in chosen.items()}
-    for pointers in groups.values():
-        readings = sorted((chosen[p] for p in pointers if p in chosen), key=position)
-        printed = sorted({position(c) for c in candidates if c.field.pointer == pointers[0]})
-        if len(pointers) < 2 or not readings:
-            continue
-        if len(printed) == len(pointers):
-            targets = [pointers[printed.index(position(c))] for c in readings]
-        else:
-            targets = [p for p in pointers if p in chosen]
-        for pointer in pointers:
-            found.pop(pointer, None)
-        found.update({p: c.found for p, c in zip(targets, readings, strict=True)})
-    return found
+    return [pointers for pointers in groups.values() if len(pointers) > 1]
 
 
 def unsure_fields(
