@@ -437,3 +437,50 @@ def test_free_text_across_a_wide_empty_stretch_of_the_band_is_less_sure() -> Non
     near = confidence(at=150)
     assert confidence(at=300) < near  # as often the next column's entry as this label's
     assert confidence(_line(120, 100, "." * 28), at=300) == near  # a dot leader to follow
+
+
+def test_capitals_far_right_of_a_label_in_capitals_are_the_next_columns_heading() -> None:
+    def read(label: str, far_text: str) -> str | None:
+        words = [*_line(72, 100, label), *_line(400, 100, far_text)]
+        found = pair_fields(load_schema(_schema(label)).root, [_ocr_page(words)], set())
+        return found["/f0"].value if "/f0" in found else None
+
+    assert read("DESCRIPTION", "UNIT PRICE") is None  # a header row, not an answer
+    assert read("DESCRIPTION", "Unit price") == "Unit price"  # written, not printed alike
+    assert read("DESCRIPTION:", "UNIT PRICE") == "UNIT PRICE"  # a colon asks for it
+    assert read("DESCRIPTION", "LOT 45") == "LOT 45"  # figures are an entry
+
+
+def test_fields_titled_alike_take_their_values_in_the_order_the_page_prints_them() -> None:
+    # The first date is read less surely, so confidence alone would hand it to the second field.
+    words = [*_line(72, 100, "Date:"), Word("4/16/90", (130, 100, 172, 111), 0.8),
+             *_line(72, 140, "Date:"), *_line(130, 140, "5/2/90")]  # fmt: skip
+    schema = {"type": "object", "properties": {
+        "sent": {"type": ["string", "null"], "title": "Date:"},
+        "received": {"type": ["string", "null"], "title": "Date:"},
+    }}  # fmt: skip
+    found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
+    assert (found["/sent"].value, found["/received"].value) == ("4/16/90", "5/2/90")
+
+
+def test_a_value_read_at_the_second_of_two_labels_titled_alike_is_the_second_fields() -> None:
+    words = [*_line(72, 100, "Date:"), Word("4/16/90", (130, 100, 172, 111), 0.1),
+             *_line(72, 140, "Date:"), *_line(130, 140, "5/2/90")]  # fmt: skip
+    schema = {"type": "object", "properties": {
+        "sent": {"type": ["string", "null"], "title": "Date:"},
+        "received": {"type": ["string", "null"], "title": "Date:"},
+    }}  # fmt: skip
+    found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
+    assert "/sent" not in found  # its own reading is too unsure to return
+    assert found["/received"].value == "5/2/90"
+
+
+def test_fields_titled_alike_keep_the_values_their_own_names_label() -> None:
+    words = [*_line(72, 100, "Received date:"), *_line(170, 100, "5/2/90"),
+             *_line(72, 140, "Sent date:"), *_line(170, 140, "4/16/90")]  # fmt: skip
+    schema = {"type": "object", "properties": {
+        "sent_date": {"type": ["string", "null"], "title": "Date"},
+        "received_date": {"type": ["string", "null"], "title": "Date"},
+    }}  # fmt: skip
+    found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
+    assert (found["/sent_date"].value, found["/received_date"].value) == ("4/16/90", "5/2/90")

@@ -4,7 +4,8 @@ A field's label is a segment whose text fuzzily matches the field's title or nam
 No." for `invoice_number`); its value is the segment to the right in the label's band, else the
 one just below it (see `neighbours`), free text with the lines that continue it, and must parse
 as the field's type, so a date field skips a label whose neighbour is not a date. Candidates
-from all pages compete by score and each segment is used once.
+from all pages compete by score and each segment is used once; fields titled alike take their
+values in the order their labels are printed.
 Arrays of objects are read from a table whose header row names the item's properties.
 """
 
@@ -65,6 +66,9 @@ EXTENDED_CEILING = 0.55
 # 76 %). A dot leader or rule end in the stretch is no gap: the eye follows it.
 FAR_RIGHT = 8.0  # label heights
 FAR_RIGHT_FIT = 0.8
+# Capitals without figures that far from a label in capitals without a colon are the next
+# column's printed heading ("DESCRIPTION ... UNIT PRICE"), not the label's answer (FUNSD
+# training pages 0-105: 1 of 11 such values right).
 LONE_REACH = 0.5  # of FAR_RIGHT, for a one-character value
 OCR_FIT = 0.85
 RIVAL_PENALTY = 0.7
@@ -164,15 +168,17 @@ def pair_fields(
     ]
     # Stable sort: among equally good candidates the first in reading order wins.
     candidates.sort(key=lambda c: -c.found.confidence)
+    chosen: dict[str, _Candidate] = {}
     for candidate in candidates:
         pointer = candidate.field.pointer
-        if pointer in found or any(key in used for key in candidate.claimed):
+        if pointer in chosen or any(key in used for key in candidate.claimed):
             continue
         _doubt_rivals(candidate, candidates)
         if candidate.found.confidence < MIN_CONFIDENCE:
             continue
-        found[pointer] = candidate.found
+        chosen[pointer] = candidate
         used.update(candidate.claimed)
+    found.update(_titled_alike_in_reading_order(scalars, candidates, chosen, pages))
     for spec in arrays:
         if spec.pointer not in taken:
             found.update(_table_rows(spec, pages, date_order) or _list_value(spec, pages, used))
@@ -180,6 +186,60 @@ def pair_fields(
         if spec.pointer not in found and spec.enum is not None:
             found.update(_lone_enum_value(spec, pages))
     return found
+
+
+def _titled_alike_in_reading_order(
+    scalars: list[tuple[FieldSpec, FieldSpec | None]],
+    candidates: list[_Candidate],
+    chosen: dict[str, _Candidate],
+    pages: list[PageWords],
+) -> dict[str, Found]:
+    """Each chosen reading's value; fields titled alike ("Date", "Date") take theirs in the
+    order the page prints their labels: their labels cannot tell them apart, and a schema
+    lists such fields as the document does (FUNSD training pages 0-105: 63 of 75 such
+    groups), where confidence alone hands them out at random. Where the page prints as many
+    such labels with a value as there are fields, the k-th label's reading is the k-th
+    field's, though another label's reading went unread."""
+    segments = {id(s): s for page in pages for line in page.lines for s in line}
+    names = {spec.pointer: label_candidates(spec, parent) for spec, parent in scalars}
+
+    def position(candidate: _Candidate) -> tuple[int, int, float]:
+        label = segments[candidate.claimed[0]]
+        return label.page, label.line, label.bbox[0]
+
+    def interchangeable(reading: _Candidate, pointers: list[str]) -> bool:
+        """Whether the reading's label names each of the fields as well as its own (not so
+        for "Sent date" where the fields are `sent_date` and `received_date`)."""
+        label = segments[reading.claimed[0]]
+        return all(_label_in(label, names[p])[2] == reading.label_score for p in pointers)
+
+    found = {pointer: candidate.found for pointer, candidate in chosen.items()}
+    for pointers in _titled_alike(scalars):
+        readings = sorted((chosen[p] for p in pointers if p in chosen), key=position)
+        if not readings or not all(interchangeable(r, pointers) for r in readings):
+            continue
+        printed = sorted({position(c) for c in candidates if c.field.pointer == pointers[0]})
+        if len(printed) == len(pointers):
+            targets = [pointers[printed.index(position(r))] for r in readings]
+        else:
+            targets = [p for p in pointers if p in chosen]
+        for pointer in pointers:
+            found.pop(pointer, None)
+        found.update({p: r.found for p, r in zip(targets, readings, strict=True)})
+    return found
+
+
+def _titled_alike(scalars: list[tuple[FieldSpec, FieldSpec | None]]) -> list[list[str]]:
+    """Pointers of fields alike in all a reading depends on but their names, two or more."""
+    groups: dict[tuple, list[str]] = {}
+    for spec, parent in scalars:
+        if spec.title:
+            alike = (
+                normalize_label(spec.title), spec.description, parent and parent.pointer,
+                spec.kind, spec.format, repr(spec.enum),
+            )  # fmt: skip
+            groups.setdefault(alike, []).append(spec.pointer)
+    return [pointers for pointers in groups.values() if len(pointers) > 1]
 
 
 def unsure_fields(
@@ -439,7 +499,12 @@ class _Reading:
             if run_on and self._can_be_value(rest):
                 fit = self._layout_fit(label, rest, "run-on")
                 options.append((rest, fit, [id(printed)], False))
-        elif right and header is None and self._can_be_value(right[0]):
+        elif (
+            right
+            and header is None
+            and self._can_be_value(right[0])
+            and not self._heading_across_gap(label, right[0], reach)
+        ):
             value, count = self._with_units(right)
             claimed = [id(printed), *(id(s) for s in right[:count])]
             if count == len(right) or not _box(right[count]) or is_typed(self.spec):
@@ -474,13 +539,22 @@ class _Reading:
         if is_typed(self.spec) or value.widget:
             return BELOW_FIT if where == "below" else 1.0
         marked = 1.0 if label.text.endswith(":") else UNMARKED_LABEL_FIT
-        # A lone character is the weakest read: a stamp's or a stray mark's as often.
-        lone = sum(c.isalnum() for c in value.text) == 1
-        far = reach is not None and value.bbox[0] - reach > FAR_RIGHT * label.height * (
-            LONE_REACH if lone else 1.0
-        )
+        far = reach is not None and _far(label, value, reach)
         fit = {"right": 1.0, "below": FREE_BELOW_FIT, "run-on": RUN_ON_FIT}[where]
         return marked * fit * (FAR_RIGHT_FIT if far else 1.0)
+
+    def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
+        """Free text across a wide gap right of a label in capitals without a colon, printed
+        as that label is: a row of headings."""
+        return (
+            not is_typed(self.spec)
+            and not value.widget
+            and not label.text.endswith(":")
+            and _capitals(label.text)
+            and _capitals(value.text)
+            and not _has_digit(value.text)
+            and _far(label, value, reach)
+        )
 
     def _continued(
         self, value: Segment, row_start: float, column: Segment | None
@@ -612,6 +686,19 @@ class _Reading:
             parsed.warning,
         )  # fmt: skip
         return _Candidate(self.spec, self.score, claimed, found)
+
+
+def _far(label: Segment, value: Segment, reach: float) -> bool:
+    """Whether `value` starts across a wide empty stretch of the band past `reach`."""
+    # A lone character is the weakest read: a stamp's or a stray mark's as often.
+    lone = sum(c.isalnum() for c in value.text) == 1
+    return value.bbox[0] - reach > FAR_RIGHT * label.height * (LONE_REACH if lone else 1.0)
+
+
+def _capitals(text: str) -> bool:
+    """Printed in capitals (OCR may read a few in lower case)."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 3 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
 
 
 def _part_of(text: str, names: list[str]) -> bool:
