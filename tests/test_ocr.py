@@ -266,9 +266,9 @@ def test_small_table_print_is_read_at_twice_its_size(monkeypatch) -> None:
     sizes = []
     original = TesseractBackend.recognize
 
-    def recognize(self, crop, languages=None, psm=None):
+    def recognize(self, crop, languages=None, psm=None, unless=None):
         sizes.append(crop.size)
-        return original(self, crop, languages, psm)
+        return original(self, crop, languages, psm, unless)
 
     monkeypatch.setattr(TesseractBackend, "recognize", recognize)
     crop = image.crop(tuple(round(v) for v in box))
@@ -283,9 +283,9 @@ def _page_segmentation_modes(monkeypatch) -> list:
     modes = []
     original = TesseractBackend.recognize
 
-    def recognize(self, crop, languages=None, psm=None):
+    def recognize(self, crop, languages=None, psm=None, unless=None):
         modes.append(psm)
-        return original(self, crop, languages, psm)
+        return original(self, crop, languages, psm, unless)
 
     monkeypatch.setattr(TesseractBackend, "recognize", recognize)
     return modes

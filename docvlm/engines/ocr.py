@@ -81,8 +81,9 @@ SMALL_TABLE_GLYPH = 20
 # Share of a page's pixels that must be ink (after despeckling) for it to be read at all.
 MIN_INK_SHARE = 2e-5
 
-# A page Tesseract reads poorly in lines at least this many times taller than wide is set in
-# vertical columns (Japanese, traditional Chinese) and is read with Tesseract's vertical model:
+# A page whose text lines (by Tesseract's layout analysis, before it reads them) are mostly at
+# least this many times taller than wide is set in vertical columns (Japanese, traditional
+# Chinese) and is read with Tesseract's vertical model first:
 # RapidOCR's Chinese model reads horizontal lines only. On a vertical Japanese gazette page OSD
 # named the script "Japanese" at 0.12, "Latin" or "Arabic" when turned, while Tesseract's own
 # lines were tall in 91 of 97; its jpn_vert model read the page at edit distance 0.42 (RapidOCR
@@ -264,13 +265,19 @@ class OCREngine(Engine):
             return None, [] if is_blank(image) else self._rapidocr().recognize(image)
         if is_blank(image):
             return self.languages, []
-        languages, lines = self.languages, self._tesseract.recognize(image)
-        if _confidence(lines) < SCRIPT_RECHECK_CONFIDENCE and _vertical_lines(lines):
-            vertical = self._vertical_languages()
-            if vertical:
-                again = self._tesseract.recognize(image, vertical)
-                if _confidence(again) > _confidence(lines):
-                    return vertical, again
+        vertical = self._vertical_languages()
+        languages = self.languages
+        lines = self._tesseract.recognize(image, unless=_vertical if vertical else None)
+        if lines is None:
+            # Set in vertical columns: read with the vertical model first (on a vertical
+            # Japanese page the horizontal reading took as long, 10 s, and was thrown away);
+            # where that reads poorly too, the better of both is kept.
+            again = self._tesseract.recognize(image, vertical)
+            if _confidence(again) >= SCRIPT_RECHECK_CONFIDENCE:
+                return vertical, again
+            lines = self._tesseract.recognize(image)
+            if _confidence(again) > _confidence(lines):
+                return vertical, again
         orientation = UPRIGHT
         if _confidence(lines) < SCRIPT_RECHECK_CONFIDENCE and osd is not None:
             orientation = osd.script
@@ -404,15 +411,13 @@ def _sample_lines(lines: list[OCRLine]) -> list[OCRLine]:
     return sample if sum(len(line.words) for line in sample) >= MIN_SAMPLE_WORDS else lines
 
 
-def _vertical_lines(lines: list[OCRLine]) -> bool:
-    """Whether most of the text read lies in tall, thin lines: a page set in vertical columns
-    (Tesseract finds them whatever the language it reads them in)."""
+def _vertical(line_boxes: list[BBox]) -> bool:
+    """Whether most of a page's text lies in tall, thin lines (by their length): a page set in
+    vertical columns (Tesseract's layout analysis finds them whatever the language)."""
     tall = sum(
-        len(line.text)
-        for line in lines
-        if line.bbox[3] - line.bbox[1] > VERTICAL_LINE_RATIO * (line.bbox[2] - line.bbox[0])
+        y1 - y0 for x0, y0, x1, y1 in line_boxes if y1 - y0 > VERTICAL_LINE_RATIO * (x1 - x0)
     )
-    return tall > 0.5 * sum(len(line.text) for line in lines)
+    return tall > 0.5 * sum(max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in line_boxes)
 
 
 def _clean_text_layer(page: SourcePage) -> bool:
