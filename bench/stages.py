@@ -50,7 +50,7 @@ class StageTimer:
         setattr(owner, attribute, timed)
 
 
-def _tesseract_stage(backend, image, languages=None, psm=None) -> str:
+def _tesseract_stage(backend, image, languages=None, psm=None, unless=None) -> str:
     return "tesseract page" if psm is None else "tesseract table"
 
 

@@ -16,7 +16,7 @@ from docvlm.engines.ocr import OCREngine
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, lines_to_blocks
 from docvlm.engines.ocr_rapid import SAMPLE_BAND_ROWS, RapidOCRBackend
 from docvlm.engines.ocr_tesseract import TesseractBackend
-from docvlm.engines.orientation import Orientation
+from docvlm.engines.orientation import Orientation, PageOSD
 from docvlm.errors import EngineUnavailableError
 from docvlm.layout.regions import Region
 from docvlm.metrics import character_error_rate, word_error_rate
@@ -167,6 +167,28 @@ def test_auto_picks_rapidocr_for_chinese_and_tesseract_for_english(engine: OCREn
     assert languages == "eng" and "revenue" in lines[0].text  # Tesseract
 
 
+@pytest.mark.parametrize(("script", "reader"), [("Han", None), ("Latin", "eng")])
+def test_a_page_osd_names_han_is_read_by_rapidocr_first(
+    engine: OCREngine, monkeypatch, script: str, reader: str | None
+) -> None:
+    """No Tesseract reading is made (and thrown away) of a page OSD's quick look names Han;
+    an English page it misnames Han is still read by Tesseract."""
+    readings = []
+    original = TesseractBackend.recognize
+
+    def recognize(self, image, languages=None, psm=None, unless=None):
+        lines = original(self, image, languages, psm, unless)
+        readings.append(lines is not None)
+        return lines
+
+    monkeypatch.setattr(TesseractBackend, "recognize", recognize)
+    osd = PageOSD(lambda characters: Orientation(0, 5.0, "Han", 0.9))
+    image = chinese_image() if script == "Han" else english_image()
+    languages, lines = engine.recognize(image, osd)
+    assert languages == reader and lines
+    assert any(readings) == (script == "Latin")
+
+
 def test_missing_tessdata_falls_back_to_rapidocr(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
     monkeypatch.setattr(ocr_tesseract, "TESSDATA_DIRS", ())
@@ -266,9 +288,9 @@ def test_small_table_print_is_read_at_twice_its_size(monkeypatch) -> None:
     sizes = []
     original = TesseractBackend.recognize
 
-    def recognize(self, crop, languages=None, psm=None):
+    def recognize(self, crop, languages=None, psm=None, unless=None):
         sizes.append(crop.size)
-        return original(self, crop, languages, psm)
+        return original(self, crop, languages, psm, unless)
 
     monkeypatch.setattr(TesseractBackend, "recognize", recognize)
     crop = image.crop(tuple(round(v) for v in box))
@@ -283,9 +305,9 @@ def _page_segmentation_modes(monkeypatch) -> list:
     modes = []
     original = TesseractBackend.recognize
 
-    def recognize(self, crop, languages=None, psm=None):
+    def recognize(self, crop, languages=None, psm=None, unless=None):
         modes.append(psm)
-        return original(self, crop, languages, psm)
+        return original(self, crop, languages, psm, unless)
 
     monkeypatch.setattr(TesseractBackend, "recognize", recognize)
     return modes

@@ -62,6 +62,20 @@ def test_loaded_tesseract_reads_the_same_lines_as_the_command(
     )
 
 
+@pytest.mark.parametrize("backend", [TesseractBackend, command_backend])
+def test_a_reading_stops_where_its_line_boxes_say_so(backend) -> None:
+    """`unless` sees the boxes of the page's text lines (in process, before the reading)."""
+    image, seen = text_page(), []
+
+    def count(boxes) -> bool:
+        seen.append(len(boxes))
+        return len(boxes) == len(LINES)
+
+    assert backend().recognize(image, unless=count) is None
+    assert seen == [len(LINES)]
+    assert backend().recognize(image, unless=lambda boxes: False) == backend().recognize(image)
+
+
 @pytest.mark.parametrize("turn", [90, 180])
 def test_loaded_osd_finds_the_same_turn_and_script_as_the_command(
     loaded: TesseractBackend, turn: int

@@ -67,3 +67,24 @@ def test_a_table_also_called_a_figure_is_read_as_a_table() -> None:
     tables = [block.table for block in blocks if block.type == BlockType.TABLE]
     assert len(tables) == 1 and tables[0].num_cols == len(COLUMN_X)
     assert "r5c2" in {cell.text for cell in tables[0].cells}
+
+
+def test_text_set_in_vertical_columns_is_not_searched_for_a_table(monkeypatch) -> None:
+    """A "figure" over CJK columns is not a table on a shaded ground: no grid is searched
+    for (the search assumes rows); the same share of text in rows is searched."""
+    from docvlm.engines import ocr_tables
+
+    searched = []
+    monkeypatch.setattr(ocr_tables, "read_table", lambda *args: searched.append(args) or None)
+    page = Image.new("RGB", (1000, 1000), "white")
+    figure = [Region("figure", (0.0, 0.0, 1000.0, 1000.0), 0.9)]
+    columns = [
+        OCRLine("吾輩は猫である名前", (90 * c, 100, 90 * c + 40, 900), 0.9) for c in range(9)
+    ]
+    rows = [
+        OCRLine("a line of text here", (100, 100 * r, 900, 100 * r + 40), 0.9) for r in range(9)
+    ]
+    lines_to_blocks(columns, 1, regions=figure, image=page)
+    assert searched == []
+    lines_to_blocks(rows, 1, regions=figure, image=page)
+    assert len(searched) == 1

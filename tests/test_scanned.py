@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from docvlm.document import BlockType
 from docvlm.engines import ocr_tesseract
-from docvlm.engines.ocr import OCREngine, _vertical_lines
+from docvlm.engines.ocr import OCREngine, _vertical
 from docvlm.engines.ocr_deskew import deskew, skew_angle
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, lines_to_blocks
 from docvlm.engines.ocr_tables import aligned_grid, grid_to_table, read_table
@@ -154,11 +154,10 @@ def test_the_script_comes_from_the_quick_look_only_where_it_names_han_or_surely_
     assert calls.count(FULL_CHARACTERS) == full_runs and calls.count(QUICK_CHARACTERS) == 1
 
 
-def test_vertical_columns_are_told_from_lines() -> None:
-    column = OCRLine("吾輩は猫である", (10, 10, 40, 240), 0.3)
-    line = OCRLine("a line of text", (10, 10, 240, 40), 0.3)
-    assert _vertical_lines([column, column, column, line])
-    assert not _vertical_lines([line, line, column])
+def test_vertical_columns_are_told_from_line_boxes() -> None:
+    column, line = (10, 10, 40, 240), (10, 10, 240, 40)
+    assert _vertical([column, column, column, line])
+    assert not _vertical([line, line, column])
 
 
 def blank_and_figure_pages() -> list[Image.Image]:

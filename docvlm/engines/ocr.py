@@ -60,7 +60,9 @@ MIN_SAMPLE_WORDS = 5
 # ... and reads it better by this much: a page turned wrong does so by far (nics-rotated's
 # sample 0.45 as read, 0.86 upside down), one that reads poorly either way by noise (a
 # vertical Japanese page 0.28 and 0.30: a whole reading upside down, 10 s, thrown away).
-FLIP_GAIN = 0.1
+# The same sample tells whether a page is read again in the script OSD names: an English
+# electoral roll that OSD named Cyrillic read at 0.80, and 0.83 in rus+eng (7 s, and worse).
+SAMPLE_GAIN = 0.1
 # A page read below this mean word confidence is flagged low_confidence: see bench/scanned.py.
 LOW_CONFIDENCE = 0.7
 # On a page whose median line reads at WELL_READ_CONFIDENCE, a line of at most NOISE_MAX_WORDS
@@ -81,8 +83,9 @@ SMALL_TABLE_GLYPH = 20
 # Share of a page's pixels that must be ink (after despeckling) for it to be read at all.
 MIN_INK_SHARE = 2e-5
 
-# A page Tesseract reads poorly in lines at least this many times taller than wide is set in
-# vertical columns (Japanese, traditional Chinese) and is read with Tesseract's vertical model:
+# A page whose text lines (by Tesseract's layout analysis, before it reads them) are mostly at
+# least this many times taller than wide is set in vertical columns (Japanese, traditional
+# Chinese) and is read with Tesseract's vertical model first:
 # RapidOCR's Chinese model reads horizontal lines only. On a vertical Japanese gazette page OSD
 # named the script "Japanese" at 0.12, "Latin" or "Arabic" when turned, while Tesseract's own
 # lines were tall in 91 of 97; its jpn_vert model read the page at edit distance 0.42 (RapidOCR
@@ -223,18 +226,29 @@ class OCREngine(Engine):
         return blocks
 
     def _reads_better_flipped(self, reading: _Reading) -> bool:
-        """Whether the middle lines of a page read poorly read clearly better upside down: a sample
-        (about a quarter of them) tells a page turned wrong from one that reads poorly as it
-        is (blurred, figures, numbers) at a fraction of a whole reading of the page turned;
-        a page of too few words to judge by is read upside down in full."""
-        sample = _sample_lines(reading.lines)
-        if reading.languages is None or sum(len(line.words) for line in sample) < MIN_SAMPLE_WORDS:
+        """Whether a page read poorly reads clearly better upside down, judged by a sample of
+        its lines: that tells a page turned wrong from one that reads poorly as it is (blurred,
+        figures, numbers) at a fraction of a whole reading of the page turned."""
+        if reading.languages is None:
             return True
-        box = tuple(round(v) for v in union([line.bbox for line in sample]))
-        flipped = _whitened(reading.readable, reading.unread_tables).crop(box).rotate(180)
+        image = _whitened(reading.readable, reading.unread_tables)
+        return self._sample_reads_better(image, reading.lines, reading.languages, flipped=True)
+
+    def _sample_reads_better(
+        self, image: Image.Image, lines: list[OCRLine], languages: str, *, flipped: bool = False
+    ) -> bool:
+        """Whether the middle lines of `lines` (about a quarter of them) read better by
+        SAMPLE_GAIN in `languages` (upside down where `flipped`) than they read; a page of too
+        few words to judge by is read again in full."""
+        sample = _sample_lines(lines)
+        if sum(len(line.words) for line in sample) < MIN_SAMPLE_WORDS:
+            return True
+        crop = image.crop(tuple(round(v) for v in union([line.bbox for line in sample])))
         # One block of text (psm 6): the sample is a band of lines, or a table's.
-        flipped_lines = self._tesseract.recognize(flipped, reading.languages, psm=TABLE_PSM)
-        return _confidence(flipped_lines) > _confidence(sample) + FLIP_GAIN
+        again = self._tesseract.recognize(
+            crop.rotate(180) if flipped else crop, languages, psm=TABLE_PSM
+        )
+        return _confidence(again) > _confidence(sample) + SAMPLE_GAIN
 
     def _read_turned(
         self, image: Image.Image, orientation: Orientation, osd: PageOSD | None, notes: list[str]
@@ -258,24 +272,48 @@ class OCREngine(Engine):
     ) -> tuple[str | None, list[OCRLine]]:
         """(Tesseract languages that read it, None for RapidOCR; lines in pixels) for one
         upright page image. A page that the chosen languages read poorly and whose script OSD
-        (`osd`, of the page) names is read again in that script. A blank image (the rest of a
-        page its tables fill) is not read: there is nothing to read or to tell the script by."""
+        (`osd`, of the page) names is read again in that script where a sample of its lines
+        reads clearly better so. A blank image (the rest of a page its tables fill) is not
+        read: there is nothing to read or to tell the script by."""
         if self._tesseract is None:
             return None, [] if is_blank(image) else self._rapidocr().recognize(image)
         if is_blank(image):
             return self.languages, []
-        languages, lines = self.languages, self._tesseract.recognize(image)
-        if _confidence(lines) < SCRIPT_RECHECK_CONFIDENCE and _vertical_lines(lines):
-            vertical = self._vertical_languages()
-            if vertical:
-                again = self._tesseract.recognize(image, vertical)
-                if _confidence(again) > _confidence(lines):
-                    return vertical, again
+        vertical = self._vertical_languages()
+        # A page OSD's quick look names Han is read by RapidOCR first: the Tesseract reading
+        # of the corpus's Chinese pages (0.6–1.8 s each) was thrown away for RapidOCR's.
+        han_first = self.backend == "auto" and osd is not None and _names_han(osd.quick)
+        found_vertical = False
+
+        def read_otherwise(line_boxes: list[BBox]) -> bool:
+            nonlocal found_vertical
+            found_vertical = vertical is not None and _vertical(line_boxes)
+            return found_vertical or han_first
+
+        asks = vertical is not None or han_first
+        lines = self._tesseract.recognize(image, unless=read_otherwise if asks else None)
+        if found_vertical:
+            # Set in vertical columns: read with the vertical model first (on a vertical
+            # Japanese page the horizontal reading took as long, 10 s, and was thrown away);
+            # where that reads poorly too, the better of both is kept.
+            again = self._tesseract.recognize(image, vertical)
+            if _confidence(again) >= SCRIPT_RECHECK_CONFIDENCE:
+                return vertical, again
+            lines = self._tesseract.recognize(image)
+            if _confidence(again) > _confidence(lines):
+                return vertical, again
+        rapid_lines = None
+        if lines is None:
+            rapid_lines = self._rapidocr().recognize(image)
+            if _mostly_cjk(rapid_lines):
+                return None, rapid_lines
+            lines = self._tesseract.recognize(image)
+        languages = self.languages
         orientation = UPRIGHT
         if _confidence(lines) < SCRIPT_RECHECK_CONFIDENCE and osd is not None:
             orientation = osd.script
             script_languages = self._script_languages(orientation, [] if notes is None else notes)
-            if script_languages:
+            if script_languages and self._sample_reads_better(image, lines, script_languages):
                 again = self._tesseract.recognize(image, script_languages)
                 if _confidence(again) > _confidence(lines):
                     if set(script_languages.split("+")) & OWN_SCRIPT_LANGUAGES:
@@ -283,6 +321,7 @@ class OCREngine(Engine):
                     languages, lines = script_languages, again
         if (
             self.backend == "tesseract"
+            or rapid_lines is not None  # RapidOCR's reading was not Chinese
             or _confidence(lines) >= AUTO_RECHECK_CONFIDENCE
             or (orientation.script == "Latin" and orientation.script_confidence >= LATIN_SCRIPT)
         ):
@@ -290,13 +329,10 @@ class OCREngine(Engine):
         rapid = self._rapidocr()
         # A page OSD names Han is read by RapidOCR at once: its sample of the page cost nearly
         # a full reading on the corpus's Chinese pages (the detection is most of both).
-        han = orientation.script == "Han" and orientation.script_confidence >= MIN_SCRIPT_CONFIDENCE
-        if not han and cjk_share(rapid.sample_text(image)) < AUTO_CJK_SHARE:
+        if not _names_han(orientation) and cjk_share(rapid.sample_text(image)) < AUTO_CJK_SHARE:
             return languages, lines
         rapid_lines = rapid.recognize(image)
-        if cjk_share(" ".join(line.text for line in rapid_lines)) >= AUTO_CJK_SHARE:
-            return None, rapid_lines
-        return languages, lines
+        return (None, rapid_lines) if _mostly_cjk(rapid_lines) else (languages, lines)
 
     def _vertical_languages(self) -> str | None:
         """The installed Tesseract model for text set in vertical columns, if any."""
@@ -404,15 +440,23 @@ def _sample_lines(lines: list[OCRLine]) -> list[OCRLine]:
     return sample if sum(len(line.words) for line in sample) >= MIN_SAMPLE_WORDS else lines
 
 
-def _vertical_lines(lines: list[OCRLine]) -> bool:
-    """Whether most of the text read lies in tall, thin lines: a page set in vertical columns
-    (Tesseract finds them whatever the language it reads them in)."""
+def _vertical(line_boxes: list[BBox]) -> bool:
+    """Whether most of a page's text lies in tall, thin lines (by their length): a page set in
+    vertical columns (Tesseract's layout analysis finds them whatever the language)."""
     tall = sum(
-        len(line.text)
-        for line in lines
-        if line.bbox[3] - line.bbox[1] > VERTICAL_LINE_RATIO * (line.bbox[2] - line.bbox[0])
+        y1 - y0 for x0, y0, x1, y1 in line_boxes if y1 - y0 > VERTICAL_LINE_RATIO * (x1 - x0)
     )
-    return tall > 0.5 * sum(len(line.text) for line in lines)
+    return tall > 0.5 * sum(max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in line_boxes)
+
+
+def _names_han(orientation: Orientation) -> bool:
+    """Whether OSD named the page's script Han, surely enough to act on."""
+    return orientation.script == "Han" and orientation.script_confidence >= MIN_SCRIPT_CONFIDENCE
+
+
+def _mostly_cjk(lines: list[OCRLine]) -> bool:
+    """Whether RapidOCR's reading is Chinese (its lines are kept then)."""
+    return cjk_share(" ".join(line.text for line in lines)) >= AUTO_CJK_SHARE
 
 
 def _clean_text_layer(page: SourcePage) -> bool:

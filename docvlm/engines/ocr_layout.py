@@ -118,10 +118,16 @@ def lines_to_blocks(
             under = [line for line in lines if _holds(region.bbox, line.bbox)]
             text_share = sum(_area(line.bbox) for line in under) / max(_area(region.bbox), 1.0)
             # The model takes a table on a shaded ground for a figure: a grid holding the
-            # words makes it a table (unless a table region over them reads it already).
+            # words makes it a table (unless a table region over them reads it already, or
+            # they are CJK set in vertical columns: on a vertical Japanese page the model took
+            # for one figure the search found no grid in 1 s).
             in_table = any(placed.get(id(line), region).kind == "table" for line in under)
             found = None
-            if FIGURE_TABLE_TEXT < text_share <= FIGURE_MAX_TEXT and not in_table:
+            if (
+                FIGURE_TABLE_TEXT < text_share <= FIGURE_MAX_TEXT
+                and not in_table
+                and not _vertical(under)
+            ):
                 found = _table_block(region, under, image, page_number, engine)
             if found is not None:
                 block, inside = found

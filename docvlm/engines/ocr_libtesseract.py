@@ -16,6 +16,7 @@ import ctypes
 import ctypes.util
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -32,6 +33,7 @@ LIBRARY_NAMES = (
     "/usr/local/lib/libtesseract.dylib",
 )
 OEM_DEFAULT = 3
+RIL_TEXTLINE = 2  # the page iterator's level of text lines
 PSM_AUTO = 3  # the command's default (the API's own is 6, one block)
 PSM_OSD_ONLY = 0
 
@@ -91,6 +93,13 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
             [handle, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int],
         ),
         "TessBaseAPIRecognize": (ctypes.c_int, [handle, ctypes.c_void_p]),
+        "TessBaseAPIAnalyseLayout": (handle, [handle]),
+        "TessPageIteratorBoundingBox": (
+            ctypes.c_int,
+            [handle, ctypes.c_int, *[ctypes.POINTER(ctypes.c_int)] * 4],
+        ),
+        "TessPageIteratorNext": (ctypes.c_int, [handle, ctypes.c_int]),
+        "TessPageIteratorDelete": (None, [handle]),
         "TessBaseAPIGetTsvText": (ctypes.c_void_p, [handle, ctypes.c_int]),
         "TessBaseAPIDetectOrientationScript": (
             ctypes.c_int,
@@ -146,12 +155,49 @@ class LoadedTesseract:
         pixels = gray.ctypes.data_as(ctypes.c_void_p)
         self._lib.TessBaseAPISetImage(self._handle, pixels, width, height, 1, width)
 
-    def tsv(self, gray: np.ndarray, psm: int | None, timeout: float) -> str:
+    def tsv(
+        self,
+        gray: np.ndarray,
+        psm: int | None,
+        timeout: float,
+        unless: Callable[[list[tuple[int, int, int, int]]], bool] | None = None,
+    ) -> str | None:
         """Tesseract's TSV of a grayscale image (page segmentation `psm`, the command's default
-        when None); PageTimeoutError past `timeout` seconds."""
+        when None); PageTimeoutError past `timeout` seconds. None, unread, where `unless` holds
+        for the boxes of the text lines its layout analysis found (the reading then reuses
+        that analysis: asking costs next to nothing)."""
         lib = self._lib
         lib.TessBaseAPISetPageSegMode(self._handle, PSM_AUTO if psm is None else psm)
         self._set_image(gray)
+        try:
+            if unless is not None and unless(self._line_boxes()):
+                return None
+            return self._recognized(timeout)
+        finally:
+            lib.TessBaseAPIClear(self._handle)
+
+    def _line_boxes(self) -> list[tuple[int, int, int, int]]:
+        """Boxes of the text lines in the image set, from Tesseract's layout analysis."""
+        lib = self._lib
+        iterator = lib.TessBaseAPIAnalyseLayout(self._handle)
+        if not iterator:
+            return []  # nothing on the page
+        boxes = []
+        corners = [ctypes.c_int() for _ in range(4)]
+        try:
+            while True:
+                if lib.TessPageIteratorBoundingBox(
+                    iterator, RIL_TEXTLINE, *(ctypes.byref(v) for v in corners)
+                ):
+                    boxes.append(tuple(v.value for v in corners))
+                if not lib.TessPageIteratorNext(iterator, RIL_TEXTLINE):
+                    return boxes
+        finally:
+            lib.TessPageIteratorDelete(iterator)
+
+    def _recognized(self, timeout: float) -> str:
+        """The TSV of the image set."""
+        lib = self._lib
         monitor = lib.TessMonitorCreate()
         lib.TessMonitorSetDeadlineMSecs(monitor, round(timeout * 1000))
         start = time.monotonic()
@@ -168,7 +214,6 @@ class LoadedTesseract:
                 lib.TessDeleteText(pointer)
         finally:
             lib.TessMonitorDelete(monitor)
-            lib.TessBaseAPIClear(self._handle)
 
     def osd(self, gray: np.ndarray, characters: int) -> OSDResult | None:
         """OSD of a grayscale image from `characters` blobs, None where it found too little."""

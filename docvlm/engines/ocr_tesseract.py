@@ -18,12 +18,14 @@ import shutil
 import statistics
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from docvlm.document import BBox
 from docvlm.engines import ocr_libtesseract
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, join_words
 from docvlm.engines.ocr_libtesseract import LoadedTesseract
@@ -125,16 +127,24 @@ class TesseractBackend:
         )
 
     def recognize(
-        self, image: Image.Image, languages: str | None = None, psm: int | None = None
-    ) -> list[OCRLine]:
+        self,
+        image: Image.Image,
+        languages: str | None = None,
+        psm: int | None = None,
+        unless: Callable[[list[BBox]], bool] | None = None,
+    ) -> list[OCRLine] | None:
         """Lines of `image` in Tesseract's order, boxes in image pixels; `languages` (e.g.
         "rus+eng") overrides the backend's own for this page, `psm` Tesseract's page
-        segmentation mode (11, sparse text, finds scattered form fields)."""
+        segmentation mode (11, sparse text, finds scattered form fields). None where `unless`
+        holds for the boxes of the text lines Tesseract's layout analysis found: in process it
+        is asked before the reading (which reuses that analysis), else after."""
         gray = remove_rules(np.asarray(image.convert("L")))
         languages = languages or self.languages
         if self.in_process:
-            return parse_tsv(self._handle(languages).tsv(gray, psm, self.timeout))
-        return parse_tsv(self._command_tsv(gray, languages, psm))
+            tsv = self._handle(languages).tsv(gray, psm, self.timeout, unless)
+            return None if tsv is None else parse_tsv(tsv)
+        lines = parse_tsv(self._command_tsv(gray, languages, psm))
+        return None if unless is not None and unless([line.bbox for line in lines]) else lines
 
     def _handle(self, languages: str) -> LoadedTesseract:
         """This thread's loaded Tesseract for `languages` (loaded on first use, then kept):
