@@ -25,6 +25,7 @@ from docvlm.metrics import normalize_field_value
 from docvlm.sources import SourcePage
 
 from .align import read_flag, to_key
+from .second_reading import SecondReader
 from .tagger import (
     ABSTAIN,
     LEGIBLE,
@@ -134,6 +135,7 @@ def read_fields(
     probabilities = tagger.tag_probabilities(words_by_page, [leaves] * len(words_by_page))
     readings: dict[str, Reading] = {}
     for page, words, probs in zip(pages, words_by_page, probabilities, strict=True):
+        second = SecondReader(page)
         tagged = {k: spans for k, spans in tagger.spans(probs).items() if k in leaves}
         guessed = set()
         if words and layers and compare:
@@ -147,7 +149,7 @@ def read_fields(
             for pointer, span in zip(pointers, spans, strict=True):
                 if pointer in readings and readings[pointer].tag_score >= span.score:
                     continue
-                reading = _read(span, spec, words, page.number)
+                reading = _read(span, spec, words, page.number, second)
                 if reading is not None:
                     reading.guessed = key in guessed
                     readings[pointer] = reading
@@ -194,8 +196,11 @@ def _pointers(key: str, spans: list[Span], words: list, rows: dict[str, list[int
     return [f"{head}/{rows[head].index(words[s.words[0]].line)}{tail}" for s in spans]
 
 
-def _read(span: Span, spec: FieldSpec, words: list, page: int) -> Reading | None:
-    """The span's value, or None where its words do not parse as the field's type."""
+def _read(
+    span: Span, spec: FieldSpec, words: list, page: int, second: SecondReader | None = None
+) -> Reading | None:
+    """The span's value, or None where its words do not parse as the field's type. Its
+    legibility is its least legible word's, each word under `LEGIBLE` read a second time."""
     span_words = [words[i] for i in span.words]
     if spec.kind == "boolean" and spec.enum is None:
         flag = read_flag([word.text for word in span_words])
@@ -207,7 +212,10 @@ def _read(span: Span, spec: FieldSpec, words: list, page: int) -> Reading | None
     if parsed is None:
         return None
     bbox = union([word.bbox for word in span_words])
-    legibility = min(word.confidence for word in span_words)
+    legibility = min(
+        word.confidence if word.confidence >= LEGIBLE or second is None else second.confidence(word)
+        for word in span_words
+    )
     return Reading(Found(parsed.value, page, bbox, 0.0, SOURCE), span.score, legibility, parsed.fit)
 
 
