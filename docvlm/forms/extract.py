@@ -27,7 +27,6 @@ from docvlm.sources import SourcePage
 from .align import read_flag, to_key
 from .second_reading import SecondReader
 from .tagger import (
-    ABSTAIN,
     LEGIBLE,
     RETURN_CONFIDENCE,
     FormTagger,
@@ -36,6 +35,8 @@ from .tagger import (
 )
 
 SOURCE = "form-model"
+# Two readers that disagree on which field a value fills: either may be right.
+CONTESTED_CONFIDENCE = 0.5
 
 
 class FormModelWarning(UserWarning):
@@ -88,7 +89,8 @@ class Reading:
     """The model's value for one field: its span's tag score, its least legible word's OCR
     confidence (1 on a text layer: a misread digit is a wrong value however sure the tag),
     how well the words parsed as the field's type, whether no-model extraction read the
-    same value, and whether the span is a guess for a key no word was tagged with."""
+    same value, whether it gives the value to another field instead (`contested`), and
+    whether the span is a guess for a key no word was tagged with."""
 
     found: Found
     tag_score: float
@@ -96,6 +98,7 @@ class Reading:
     fit: float
     agrees: bool = False
     guessed: bool = False  # an untagged key's likeliest span: returned only where agreeing
+    contested: bool = False
 
     @property
     def score(self) -> float:
@@ -105,8 +108,11 @@ class Reading:
 def reading_confidence(tagger: FormTagger, reading: Reading) -> float:
     """The reading's calibrated confidence: its score against the tagger's floor (the lower
     one where no-model extraction read it alike); alone, under 0.9 unless its tag score
-    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under `LEGIBLE`."""
+    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under `LEGIBLE`
+    or the two readers disagree on which field holds it."""
     confidence = tagger.confidence(reading.score, reading.agrees)
+    if reading.contested:
+        confidence = min(confidence, CONTESTED_CONFIDENCE)
     if not reading.agrees and reading.tag_score < tagger.sure_tag:
         confidence = min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
     if reading.legibility < LEGIBLE:
@@ -119,18 +125,15 @@ def read_fields(
     pages: list[SourcePage],
     schema: ExtractionSchema,
     anchors: str = "auto",
-    compare: bool | None = None,
+    compare: bool = True,
 ) -> tuple[dict[str, Reading], dict[str, Found]]:
     """Every value the model tags for the schema's fields, by JSON pointer, before any
     confidence cut, and what no-model extraction reads from the same words. With `compare`
-    (default: where the tagger has an agreement threshold or a fallback; else no-model
-    extraction is not run), each value is compared with no-model extraction's; a key no
+    each value is compared with no-model extraction's (agreeing, or contested); a key no
     word is tagged with is read from its likeliest span, kept only where no-model
     extraction reads it alike."""
     leaves = schema_keys(schema.root)
     layers = [page_words(page, source=anchors) for page in pages] if anchors != "none" else []
-    if compare is None:
-        compare = tagger.agree_score < ABSTAIN or tagger.fallback
     words_by_page = [anchors_from_words(layer).words for layer in layers] or [[] for _ in pages]
     probabilities = tagger.tag_probabilities(words_by_page, [leaves] * len(words_by_page))
     readings: dict[str, Reading] = {}
@@ -159,7 +162,28 @@ def read_fields(
         reading.agrees = other is not None and normalize_field_value(
             other.value
         ) == normalize_field_value(reading.found.value)
+        reading.contested = _contested(pointer, readings, no_model)
     return {p: r for p, r in readings.items() if r.agrees or not r.guessed}, no_model
+
+
+def _contested(pointer: str, readings: dict[str, Reading], no_model: dict[str, Found]) -> bool:
+    """Whether no-model extraction gives the model's value for `pointer` to another field
+    whose model value differs: the readers disagree on which of two look-alike fields holds
+    it (a date of loss and a signature date swapped). Yes/no values are shared by many
+    fields and prove nothing."""
+    value = readings[pointer].found.value
+    if isinstance(value, bool):
+        return False
+    value = normalize_field_value(value)
+    for other, found in no_model.items():
+        own = readings.get(other)
+        if (
+            other != pointer
+            and normalize_field_value(found.value) == value
+            and (own is None or normalize_field_value(own.found.value) != value)
+        ):
+            return True
+    return False
 
 
 def schema_keys(spec: FieldSpec, pointer: str = "") -> dict[str, FieldSpec]:
