@@ -4,6 +4,7 @@
     OMP_NUM_THREADS=1 python bench/finetune_forms.py --smoke    # plumbing, ~4 minutes
     python bench/finetune_forms.py --rows unseen_layouts,base_finetune
     python bench/finetune_forms.py --work /tmp/mine   # data and models elsewhere (reused there)
+    python bench/finetune_forms.py --rows scanned --seed 1   # another form model seed
 
 Rows (budgets are training minutes of one thread; reading pages is timed apart):
 - unseen_layouts: form model from random init on the fields of templates t0–t24, each form
@@ -119,11 +120,14 @@ def form_row(
     base: str | None = None,
     test_limit: int | None = None,
     mix_base: float = 0.0,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Train the form model on `train` for `minutes`, score it and the references on `test`."""
     out = WORK / f"model_{name}"
     started = time.monotonic()
-    config = FieldsConfig(train=train, out=out, model=base, max_minutes=minutes, mix_base=mix_base)
+    config = FieldsConfig(
+        train=train, out=out, model=base, max_minutes=minutes, mix_base=mix_base, seed=seed
+    )
     result = train_fields(config)
     row = {
         **score(test, out, test_limit),
@@ -134,6 +138,8 @@ def form_row(
         "wall_minutes": round((time.monotonic() - started) / 60, 2),
         "unaligned": len(result.report["unaligned"]),
         "replay_rows": result.report["replay_rows"],
+        "steps": result.steps,
+        "seed": seed,
     }
     print(name, json.dumps(row), flush=True)
     return row
@@ -247,6 +253,8 @@ def main() -> None:
     parser.add_argument("--test-forms", type=int, default=100, help="forms scored per row")
     parser.add_argument("--mix-base", type=float, default=0.5,
                         help="base_finetune: base replay forms per training row")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0,
+                        help="form model seed (init, batches, calibration split)")  # fmt: skip
     args = parser.parse_args()
     if args.work:
         WORK = args.work
@@ -257,11 +265,13 @@ def main() -> None:
     if "unseen_layouts" in rows:
         train = dataset("layouts_train", per_layout * 25, TRAIN_TEMPLATES, 1)
         test = dataset("layouts_test", 10 if args.smoke else 100, UNSEEN_TEMPLATES, 2)
-        report["unseen_layouts"] = form_row("unseen_layouts", train, test, 10 * scale)
+        report["unseen_layouts"] = form_row(
+            "unseen_layouts", train, test, 10 * scale, seed=args.seed
+        )
     if "scanned" in rows:
         train = dataset("scanned_train", per_layout * 25, TRAIN_TEMPLATES, 3, scanned=1.0)
         test = dataset("scanned_test", 10 if args.smoke else 50, UNSEEN_TEMPLATES, 4, scanned=1.0)
-        report["scanned"] = form_row("scanned", train, test, 10 * scale)
+        report["scanned"] = form_row("scanned", train, test, 10 * scale, seed=args.seed)
     if "base_finetune" in rows or "base_zero_shot" in rows:
         train = dataset("application_train", 20 if args.smoke else 200, ["application"], 5)
         test = dataset(
@@ -276,7 +286,14 @@ def main() -> None:
             print("base_zero_shot", json.dumps(report["base_zero_shot"]), flush=True)
         if "base_finetune" in rows:
             report["base_finetune"] = form_row(
-                "base_finetune", train, test, 2 * scale, "docvlm-forms-tiny", None, args.mix_base
+                "base_finetune",
+                train,
+                test,
+                2 * scale,
+                "docvlm-forms-tiny",
+                None,
+                args.mix_base,
+                args.seed,
             )
             # Forgetting: the base's own templates, before and after this fine-tune.
             own = dataset("base_templates_test", 10 if args.smoke else 40, BASE_TEMPLATES, 9)
@@ -291,7 +308,9 @@ def main() -> None:
     if "real_form" in rows:
         train = w9_forms(WORK / "w9_train", 20 if args.smoke else 200, 7)
         test = w9_forms(WORK / "w9_test", 10 if args.smoke else 100, 8)
-        report["real_form"] = form_row("real_form", train, test, 5 * scale, DEFAULT_START)
+        report["real_form"] = form_row(
+            "real_form", train, test, 5 * scale, DEFAULT_START, seed=args.seed
+        )
     if "generative" in rows:
         report["generative"] = generative_curve((150, 400) if args.smoke else (500, 1000, 2500))
     print(json.dumps(report))

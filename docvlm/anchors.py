@@ -19,6 +19,7 @@ total past `max_tokens` ends the text: it and every line after it are left out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +27,9 @@ import pymupdf
 
 from docvlm.document import BBox
 from docvlm.errors import DocVLMError
-from docvlm.extraction.words import PageWords, Word, drawn_checkbox, page_words
+from docvlm.extraction.values import parse_boolean
+from docvlm.extraction.words import PageWords, Segment, Word, drawn_checkbox, page_words
+from docvlm.geometry import union
 from docvlm.sources import SourcePage
 
 ANCHOR_SOURCES = ("auto", "text", "ocr", "none")
@@ -92,8 +95,8 @@ def anchors_from_words(words: PageWords) -> PageAnchors:
     """Anchor words of a page's word layer: segments in reading order, check boxes as words.
 
     On a PDF text layer the check boxes are the page's drawn squares, ticked by strokes or a
-    glyph inside them; on OCR words, a square found left of a segment in the raster, whose
-    misread marks ("X", "O") are dropped.
+    glyph inside them; on OCR words, a square found in the raster left of a segment or, where
+    none is, after it (`_drawn_boxes`), whose misread marks ("X", "O") are dropped.
     """
     from_text_layer = words.source == "text" and words.pdf_page is not None
     if from_text_layer:
@@ -110,7 +113,8 @@ def anchors_from_words(words: PageWords) -> PageAnchors:
     out: list[AnchorWord] = []
     segment_index = 0
     for line_index, line in enumerate(words.lines):
-        for segment in line:
+        drawn = {} if from_text_layer else _drawn_boxes(words, line)
+        for position, segment in enumerate(line):
             texts_boxes = [(w.text, w.bbox, w.confidence) for w in segment.words]
             state = segment.checkbox
             if state is not None:
@@ -118,12 +122,11 @@ def anchors_from_words(words: PageWords) -> PageAnchors:
                 side = first[3] - first[1]
                 box = (first[0] - 1.3 * side, first[1], first[0] - 0.3 * side, first[3])
                 texts_boxes.insert(0, (CHECKED if state else UNCHECKED, box, 1.0))
-            elif not from_text_layer and not segment.widget:
-                drawn = drawn_checkbox(words, segment.bbox)
-                if drawn is not None:
-                    state, box = drawn
-                    texts_boxes = [t for t in texts_boxes if not _center_in(t[1], box)]
-                    texts_boxes.insert(0, (CHECKED if state else UNCHECKED, box, 1.0))
+            elif position in drawn:
+                state, box, after = drawn[position]
+                texts_boxes = [t for t in texts_boxes if not _center_in(t[1], box)]
+                mark = (CHECKED if state else UNCHECKED, box, 1.0)
+                texts_boxes = [*texts_boxes, mark] if after else [mark, *texts_boxes]
             for text, box, confidence in texts_boxes:
                 for part, part_box in split_after_colon(text, box):
                     grid = _to_grid(part_box, width, height)
@@ -132,6 +135,63 @@ def anchors_from_words(words: PageWords) -> PageAnchors:
                     )
             segment_index += 1
     return PageAnchors(words.number, words.source, out)
+
+
+def _drawn_boxes(words: PageWords, line: list[Segment]) -> dict[int, tuple[bool, BBox, bool]]:
+    """Check boxes drawn beside the segments of an OCR line: (ticked, box, after the label)
+    by the segment's place in the line. A box left of a segment is its own; a segment with
+    none may have one drawn after it ("Do you smoke? [ ]", "Single [x] Married [ ]"), looked
+    for past the label's own words (OCR reads a ticked box as "X" or "kX" glued on), with
+    gaps up to a line height more than `drawn_checkbox` allows and boxes up to half a
+    label's height taller than its ink, and kept where no segment claimed it and it is no
+    letter ending a word (the "e" of a bold "Name" is outlined)."""
+    found: dict[int, tuple[bool, BBox, bool]] = {}
+    for position, segment in enumerate(line):
+        if segment.checkbox is None and not segment.widget:
+            left = drawn_checkbox(words, segment.bbox)
+            if left is not None:
+                found[position] = (*left, False)
+    line_words = [word for segment in line for word in segment.words]
+    for position, segment in enumerate(line):
+        label = _label_words(segment.words)
+        if position in found or segment.checkbox is not None or segment.widget or not label:
+            continue
+        x0, y0, x1, y1 = union([word.bbox for word in label])
+        pad = (y1 - y0) / 4
+        right = drawn_checkbox(words, (x0, y0 - pad, x1 + 4 * pad, y1 + pad), side="right")
+        if right is None:
+            continue
+        claimed = any(_overlaps(right[1], other[1]) for other in found.values())
+        if not claimed and not _is_letter(right[1], line_words):
+            found[position] = (*right, True)
+    return found
+
+
+def _label_words(segment_words: list[Word]) -> list[Word]:
+    """A segment's words without the marks OCR may have read from a box drawn after them:
+    trailing words of one or two characters that are neither digits nor a yes/no answer."""
+    words = list(segment_words)
+    while words and len(words[-1].text) <= 2 and not _answer(words[-1].text):
+        words.pop()
+    return words
+
+
+def _answer(text: str) -> bool:
+    return any(c.isdigit() for c in text) or parse_boolean(text) is not None
+
+
+def _is_letter(box: BBox, line_words: list[Word]) -> bool:
+    """Whether `box` lies over letters or digits of a word of three characters or more (each
+    character taking its share of the word's box)."""
+    for word in line_words:
+        if len(word.text) <= 2 or not _center_in(box, word.bbox):
+            continue
+        per_char = (word.bbox[2] - word.bbox[0]) / len(word.text)
+        first = max(0, int((box[0] - word.bbox[0]) / per_char))
+        last = max(first + 1, math.ceil((box[2] - word.bbox[0]) / per_char))
+        if word.text[first:last].isalnum():
+            return True
+    return False
 
 
 def vector_checkboxes(pdf_page: pymupdf.Page) -> list[Word]:
@@ -215,6 +275,10 @@ def _to_grid(box: BBox, width: float, height: float) -> tuple[int, int, int, int
         clamp(x1 / width * GRID),
         clamp(y1 / height * GRID),
     )
+
+
+def _overlaps(a: BBox, b: BBox) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _center_in(box: BBox, outer: BBox) -> bool:

@@ -21,6 +21,7 @@ from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.data import encode_example, example_anchor_text
 from docvlm.finetune.manifest import read_manifest
 from docvlm.finetune.synth import synth_form
+from docvlm.forms.align import align
 from docvlm.model.processing_docvlm import DocVLMProcessor
 from docvlm.sources import open_source
 
@@ -143,3 +144,16 @@ def test_colon_splits_labels_from_values() -> None:
 
 def _counter(processor):
     return lambda text: len(processor.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+@pytest.mark.parametrize(("seed", "line"), [(0, "Do you smoke? [x]"), (1, "Tobacco user [ ]")])
+def test_a_box_drawn_after_its_label_on_a_scan_is_read_and_aligned(seed: int, line: str) -> None:
+    # t27 draws its check boxes after their labels; OCR reads a ticked one as "Xx" or nothing.
+    form = synth_form("t27", seed, scanned=True)
+    with open_source(form.pdf) as document:
+        anchors = page_anchors(document.page(1))
+    assert anchors.source == "ocr"
+    assert any(text.endswith(line) for text in anchor_lines(anchors))
+    alignment = align({"smoker": form.values["smoker"]}, anchors.words)
+    assert alignment.missing == []
+    assert [anchors.words[i].text for i in alignment.spans[0].words] == [line[-3:]]

@@ -17,6 +17,7 @@ from docvlm.extraction.schema import load_schema
 from docvlm.forms.extract import (
     FormModelWarning,
     Reading,
+    _contested,
     _read,
     read_fields,
     reading_confidence,
@@ -160,3 +161,28 @@ def test_where_calibration_vouched_for_it_a_field_the_model_leaves_null_is_read_
     assert result.data.get("date_of_birth") == "1990-03-14"
     assert result.data.get("full_name") is None
     assert result.fields["/date_of_birth"].confidence >= RETURN_CONFIDENCE
+
+
+def test_a_value_no_model_extraction_gives_to_another_field_is_contested() -> None:
+    """A date of loss and a signature date swapped by the model: no-model extraction reads
+    the model's signature date as the date of loss, so that value stays under 0.9."""
+    found = {
+        "/signature_date": Found("1998-03-21", 1, None, 0.0, "form-model"),
+        "/date_of_loss": Found("2004-07-30", 1, None, 0.0, "form-model"),
+        "/smoker": Found(True, 1, None, 0.0, "form-model"),
+    }
+    readings = {p: Reading(f, 1.0, 1.0, 1.0) for p, f in found.items()}
+    no_model = {
+        "/date_of_loss": Found("1998-03-21", 1, None, 0.95, "pairing"),
+        "/consent": Found(True, 1, None, 0.95, "pairing"),
+    }
+    assert _contested("/signature_date", readings, no_model)
+    assert not _contested("/date_of_loss", readings, no_model)  # disagrees, but no swap shown
+    assert not _contested("/smoker", readings, no_model)  # yes/no values prove nothing
+    readings["/date_of_loss"] = Reading(found["/signature_date"], 1.0, 1.0, 1.0)
+    assert not _contested("/signature_date", readings, no_model)  # both fields hold it
+    tagger = FormTagger(FormModel(FormModelConfig(keys=["/a"], hash_buckets=64, dim=8)))
+    tagger.min_score, tagger.agree_score, tagger.sure_tag = 0.5, 0.01, 0.0
+    contested = Reading(found["/signature_date"], 1.0, 1.0, 1.0, contested=True)
+    assert reading_confidence(tagger, contested) < RETURN_CONFIDENCE
+    assert not Answer(0.99, False, False, 1.0, contested=True).returned(0.5, 0.01)

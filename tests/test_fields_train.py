@@ -122,3 +122,14 @@ def test_values_ocr_read_under_the_legibility_floor_set_no_floor() -> None:
     min_score, _, summary = fit_threshold(legible + misread, sure_tag)
     assert summary["returned"] == 200 and summary["returned_wrong"] == 0
     assert Answer(0.9995, True, False, 0.9995).returned(min_score, ABSTAIN, sure_tag)
+
+
+def test_contested_values_set_no_floor() -> None:
+    # Extraction never returns a value no-model extraction gives to another field (a swap of
+    # look-alike fields): its errors must not raise the floors of the others.
+    clear = [Answer(0.9995, True, False, 0.9995 - i * 1e-7) for i in range(200)]
+    swapped = [Answer(0.9999, False, False, 0.99999, contested=True) for _ in range(5)]
+    sure_tag = fit_sure_tag(clear + swapped)
+    assert SURE_TAG <= sure_tag < 0.9995
+    min_score, _, summary = fit_threshold(clear + swapped, sure_tag)
+    assert summary["returned"] == 200 and summary["returned_wrong"] == 0

@@ -25,8 +25,8 @@ from docvlm.metrics import normalize_field_value
 from docvlm.sources import SourcePage
 
 from .align import read_flag, to_key
+from .second_reading import SecondReader
 from .tagger import (
-    ABSTAIN,
     LEGIBLE,
     RETURN_CONFIDENCE,
     FormTagger,
@@ -35,6 +35,8 @@ from .tagger import (
 )
 
 SOURCE = "form-model"
+# Two readers that disagree on which field a value fills: either may be right.
+CONTESTED_CONFIDENCE = 0.5
 
 
 class FormModelWarning(UserWarning):
@@ -87,7 +89,8 @@ class Reading:
     """The model's value for one field: its span's tag score, its least legible word's OCR
     confidence (1 on a text layer: a misread digit is a wrong value however sure the tag),
     how well the words parsed as the field's type, whether no-model extraction read the
-    same value, and whether the span is a guess for a key no word was tagged with."""
+    same value, whether it gives the value to another field instead (`contested`), and
+    whether the span is a guess for a key no word was tagged with."""
 
     found: Found
     tag_score: float
@@ -95,6 +98,7 @@ class Reading:
     fit: float
     agrees: bool = False
     guessed: bool = False  # an untagged key's likeliest span: returned only where agreeing
+    contested: bool = False
 
     @property
     def score(self) -> float:
@@ -104,8 +108,11 @@ class Reading:
 def reading_confidence(tagger: FormTagger, reading: Reading) -> float:
     """The reading's calibrated confidence: its score against the tagger's floor (the lower
     one where no-model extraction read it alike); alone, under 0.9 unless its tag score
-    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under `LEGIBLE`."""
+    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under `LEGIBLE`
+    or the two readers disagree on which field holds it."""
     confidence = tagger.confidence(reading.score, reading.agrees)
+    if reading.contested:
+        confidence = min(confidence, CONTESTED_CONFIDENCE)
     if not reading.agrees and reading.tag_score < tagger.sure_tag:
         confidence = min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
     if reading.legibility < LEGIBLE:
@@ -118,22 +125,20 @@ def read_fields(
     pages: list[SourcePage],
     schema: ExtractionSchema,
     anchors: str = "auto",
-    compare: bool | None = None,
+    compare: bool = True,
 ) -> tuple[dict[str, Reading], dict[str, Found]]:
     """Every value the model tags for the schema's fields, by JSON pointer, before any
     confidence cut, and what no-model extraction reads from the same words. With `compare`
-    (default: where the tagger has an agreement threshold or a fallback; else no-model
-    extraction is not run), each value is compared with no-model extraction's; a key no
+    each value is compared with no-model extraction's (agreeing, or contested); a key no
     word is tagged with is read from its likeliest span, kept only where no-model
     extraction reads it alike."""
     leaves = schema_keys(schema.root)
     layers = [page_words(page, source=anchors) for page in pages] if anchors != "none" else []
-    if compare is None:
-        compare = tagger.agree_score < ABSTAIN or tagger.fallback
     words_by_page = [anchors_from_words(layer).words for layer in layers] or [[] for _ in pages]
     probabilities = tagger.tag_probabilities(words_by_page, [leaves] * len(words_by_page))
     readings: dict[str, Reading] = {}
     for page, words, probs in zip(pages, words_by_page, probabilities, strict=True):
+        second = SecondReader(page)
         tagged = {k: spans for k, spans in tagger.spans(probs).items() if k in leaves}
         guessed = set()
         if words and layers and compare:
@@ -147,7 +152,7 @@ def read_fields(
             for pointer, span in zip(pointers, spans, strict=True):
                 if pointer in readings and readings[pointer].tag_score >= span.score:
                     continue
-                reading = _read(span, spec, words, page.number)
+                reading = _read(span, spec, words, page.number, second)
                 if reading is not None:
                     reading.guessed = key in guessed
                     readings[pointer] = reading
@@ -157,7 +162,28 @@ def read_fields(
         reading.agrees = other is not None and normalize_field_value(
             other.value
         ) == normalize_field_value(reading.found.value)
+        reading.contested = _contested(pointer, readings, no_model)
     return {p: r for p, r in readings.items() if r.agrees or not r.guessed}, no_model
+
+
+def _contested(pointer: str, readings: dict[str, Reading], no_model: dict[str, Found]) -> bool:
+    """Whether no-model extraction gives the model's value for `pointer` to another field
+    whose model value differs: the readers disagree on which of two look-alike fields holds
+    it (a date of loss and a signature date swapped). Yes/no values are shared by many
+    fields and prove nothing."""
+    value = readings[pointer].found.value
+    if isinstance(value, bool):
+        return False
+    value = normalize_field_value(value)
+    for other, found in no_model.items():
+        own = readings.get(other)
+        if (
+            other != pointer
+            and normalize_field_value(found.value) == value
+            and (own is None or normalize_field_value(own.found.value) != value)
+        ):
+            return True
+    return False
 
 
 def schema_keys(spec: FieldSpec, pointer: str = "") -> dict[str, FieldSpec]:
@@ -194,8 +220,11 @@ def _pointers(key: str, spans: list[Span], words: list, rows: dict[str, list[int
     return [f"{head}/{rows[head].index(words[s.words[0]].line)}{tail}" for s in spans]
 
 
-def _read(span: Span, spec: FieldSpec, words: list, page: int) -> Reading | None:
-    """The span's value, or None where its words do not parse as the field's type."""
+def _read(
+    span: Span, spec: FieldSpec, words: list, page: int, second: SecondReader | None = None
+) -> Reading | None:
+    """The span's value, or None where its words do not parse as the field's type. Its
+    legibility is its least legible word's, each word under `LEGIBLE` read a second time."""
     span_words = [words[i] for i in span.words]
     if spec.kind == "boolean" and spec.enum is None:
         flag = read_flag([word.text for word in span_words])
@@ -207,7 +236,10 @@ def _read(span: Span, spec: FieldSpec, words: list, page: int) -> Reading | None
     if parsed is None:
         return None
     bbox = union([word.bbox for word in span_words])
-    legibility = min(word.confidence for word in span_words)
+    legibility = min(
+        word.confidence if word.confidence >= LEGIBLE or second is None else second.confidence(word)
+        for word in span_words
+    )
     return Reading(Found(parsed.value, page, bbox, 0.0, SOURCE), span.score, legibility, parsed.fit)
 
 

@@ -419,10 +419,11 @@ class Answer:
     where: tuple[int, str] = (0, "")  # the page's row and the value's JSON pointer
     layout: frozenset[str] = frozenset()  # the page's schema: rows of one schema, one layout
     legibility: float = 1.0  # OCR's confidence in the value's least legible word
+    contested: bool = False  # no-model extraction gives the value to another field
 
     def returned(self, min_score: float, agree_score: float, sure_tag: float = 0.0) -> bool:
         """Whether extraction returns this value under these floors."""
-        if self.legibility < LEGIBLE:
+        if self.legibility < LEGIBLE or self.contested:
             return False
         return (self.tag >= sure_tag and self.score >= min_score) or (
             self.agrees and self.score >= agree_score
@@ -459,6 +460,7 @@ def held_out_answers(
                     where,
                     page.schema,
                     reading.legibility,
+                    reading.contested,
                 )
             )
         for pointer, found in fallback_values(no_model, ()).items():
@@ -539,8 +541,9 @@ def fit_threshold(answers: list[Answer], sure_tag: float = 0.0) -> tuple[float, 
 
 
 def _legible(answers: list[Answer]) -> list[Answer]:
-    """The answers whose words OCR read at `LEGIBLE` or above: those extraction may return."""
-    return [a for a in answers if a.legibility >= LEGIBLE]
+    """The answers extraction may return: words OCR read at `LEGIBLE` or above, and no
+    field contested by no-model extraction."""
+    return [a for a in answers if a.legibility >= LEGIBLE and not a.contested]
 
 
 def _lowest_safe(
