@@ -15,7 +15,14 @@ from PIL import Image
 from docvlm.document import BBox, Block, BlockType
 from docvlm.engines.base import Engine
 from docvlm.engines.ocr_deskew import Deskew, deskew
-from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, join_words, lines_to_blocks
+from docvlm.engines.ocr_layout import (
+    VERTICAL_LINE_RATIO,
+    OCRLine,
+    OCRWord,
+    cjk_share,
+    join_words,
+    lines_to_blocks,
+)
 from docvlm.engines.ocr_tesseract import glyph_height, ink_mask
 from docvlm.engines.orientation import (
     MIN_SCRIPT_CONFIDENCE,
@@ -83,14 +90,13 @@ SMALL_TABLE_GLYPH = 20
 # Share of a page's pixels that must be ink (after despeckling) for it to be read at all.
 MIN_INK_SHARE = 2e-5
 
-# A page whose text lines (by Tesseract's layout analysis, before it reads them) are mostly at
-# least this many times taller than wide is set in vertical columns (Japanese, traditional
+# A page whose text lines (by Tesseract's layout analysis, before it reads them) are mostly
+# taller than wide by VERTICAL_LINE_RATIO is set in vertical columns (Japanese, traditional
 # Chinese) and is read with Tesseract's vertical model first:
 # RapidOCR's Chinese model reads horizontal lines only. On a vertical Japanese gazette page OSD
 # named the script "Japanese" at 0.12, "Latin" or "Arabic" when turned, while Tesseract's own
 # lines were tall in 91 of 97; its jpn_vert model read the page at edit distance 0.42 (RapidOCR
 # 0.86, jpn+jpn_vert 0.66 in twice the time).
-VERTICAL_LINE_RATIO = 2.0
 VERTICAL_LANGUAGE = "jpn_vert"
 # Tesseract data for each script OSD names; the first language is the one to install. Han is
 # left to RapidOCR (PP-OCR reads Chinese better); its Chinese model has no kana or hangul, so

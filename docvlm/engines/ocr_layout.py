@@ -29,6 +29,9 @@ PARAGRAPH_GAP = 0.7  # a vertical gap above this many body font sizes starts a p
 INDENT = 0.8  # a first-line indent of this many body font sizes starts a paragraph
 # OCR noise read from a figure or a stain scores below these (bench/scanned.py).
 HEADING_CONFIDENCE = 0.75
+# A line this many times taller than wide is a vertical column of CJK (engines/ocr.py tells a
+# vertical page by it too).
+VERTICAL_LINE_RATIO = 2.0
 HEADING_LETTER_SHARE = 0.7
 FIGURE_TEXT_CONFIDENCE = 0.8
 # A "figure" whose area is this much OCR'd text is text: a dense page the layout model took
@@ -202,7 +205,9 @@ def lines_to_blocks(
 def _vertical(lines: list[OCRLine]) -> bool:
     """Whether most lines are vertical CJK columns (tall, thin boxes)."""
     tall = [
-        line for line in lines if line.bbox[3] - line.bbox[1] > 2 * (line.bbox[2] - line.bbox[0])
+        line
+        for line in lines
+        if line.bbox[3] - line.bbox[1] > VERTICAL_LINE_RATIO * (line.bbox[2] - line.bbox[0])
     ]
     return len(tall) > len(lines) / 2 and cjk_share("".join(line.text for line in tall)) > 0.5
 
