@@ -29,7 +29,7 @@ from docvlm.document import BBox
 from docvlm.errors import DocVLMError
 from docvlm.extraction.values import parse_boolean
 from docvlm.extraction.words import PageWords, Segment, Word, drawn_checkbox, page_words
-from docvlm.geometry import union
+from docvlm.geometry import centre_in, overlap, union
 from docvlm.sources import SourcePage
 
 ANCHOR_SOURCES = ("auto", "text", "ocr", "none")
@@ -102,10 +102,10 @@ def anchors_from_words(words: PageWords) -> PageAnchors:
     if from_text_layer:
         boxes = vector_checkboxes(words.pdf_page)
         # A flattened form's tick is a glyph (ZapfDingbats "4") printed inside the square.
-        marks = [w for w in words.words if len(w.text) <= 2 and any(_center_in(w.bbox, b.bbox)
+        marks = [w for w in words.words if len(w.text) <= 2 and any(centre_in(w.bbox, b.bbox)
                  for b in boxes)]  # fmt: skip
         for box in boxes:
-            if any(_center_in(mark.bbox, box.bbox) for mark in marks):
+            if any(centre_in(mark.bbox, box.bbox) for mark in marks):
                 box.text = CHECKED
         kept = [w for w in words.words if w not in marks]
         words = PageWords(words.number, words.source, kept + boxes, words.page)
@@ -124,7 +124,7 @@ def anchors_from_words(words: PageWords) -> PageAnchors:
                 texts_boxes.insert(0, (CHECKED if state else UNCHECKED, box, 1.0))
             elif position in drawn:
                 state, box, after = drawn[position]
-                texts_boxes = [t for t in texts_boxes if not _center_in(t[1], box)]
+                texts_boxes = [t for t in texts_boxes if not centre_in(t[1], box)]
                 mark = (CHECKED if state else UNCHECKED, box, 1.0)
                 texts_boxes = [*texts_boxes, mark] if after else [mark, *texts_boxes]
             for text, box, confidence in texts_boxes:
@@ -161,7 +161,7 @@ def _drawn_boxes(words: PageWords, line: list[Segment]) -> dict[int, tuple[bool,
         right = drawn_checkbox(words, (x0, y0 - pad, x1 + 4 * pad, y1 + pad), side="right")
         if right is None:
             continue
-        claimed = any(_overlaps(right[1], other[1]) for other in found.values())
+        claimed = any(overlap(right[1], other[1]) > 0 for other in found.values())
         if not claimed and not _is_letter(right[1], line_words):
             found[position] = (*right, True)
     return found
@@ -184,7 +184,7 @@ def _is_letter(box: BBox, line_words: list[Word]) -> bool:
     """Whether `box` lies over letters or digits of a word of three characters or more (each
     character taking its share of the word's box)."""
     for word in line_words:
-        if len(word.text) <= 2 or not _center_in(box, word.bbox):
+        if len(word.text) <= 2 or not centre_in(box, word.bbox):
             continue
         per_char = (word.bbox[2] - word.bbox[0]) / len(word.text)
         first = max(0, int((box[0] - word.bbox[0]) / per_char))
@@ -275,12 +275,3 @@ def _to_grid(box: BBox, width: float, height: float) -> tuple[int, int, int, int
         clamp(x1 / width * GRID),
         clamp(y1 / height * GRID),
     )
-
-
-def _overlaps(a: BBox, b: BBox) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _center_in(box: BBox, outer: BBox) -> bool:
-    x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return outer[0] <= x <= outer[2] and outer[1] <= y <= outer[3]

@@ -34,7 +34,7 @@ from docvlm.engines.orientation import (
     upright,
 )
 from docvlm.errors import EngineUnavailableError
-from docvlm.geometry import scale, union
+from docvlm.geometry import area, centre_in, overlap, scale, union
 from docvlm.sources import MAX_GARBLED_RATIO, MAX_IMAGE_COVERAGE, SourcePage
 
 if TYPE_CHECKING:
@@ -382,7 +382,7 @@ class OCREngine(Engine):
             else:
                 found = self._read_table_crop(crop, reading.languages)
             shifted = [line.shifted(x0, y0) for line in found]
-            lines += [line for line in shifted if _holds(box, line)]
+            lines += [line for line in shifted if centre_in(line.bbox, box)]
         return replace(reading, lines=lines, unread_tables=())
 
     def _read_table_crop(self, crop: Image.Image, languages: str) -> list[OCRLine]:
@@ -499,22 +499,8 @@ def _outside(lines: list[OCRLine], kept: list[OCRLine]) -> list[OCRLine]:
     return [
         line
         for line in lines
-        if not any(_overlap(line.bbox, k.bbox) > 0.3 * _area(line.bbox) for k in kept)
+        if not any(overlap(line.bbox, k.bbox) > 0.3 * area(line.bbox) for k in kept)
     ]
-
-
-def _holds(box: tuple[float, ...], line: OCRLine) -> bool:
-    """Whether `line`'s centre lies inside `box`."""
-    x, y = (line.bbox[0] + line.bbox[2]) / 2, (line.bbox[1] + line.bbox[3]) / 2
-    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
-
-
-def _area(box: tuple[float, ...]) -> float:
-    return max(box[2] - box[0], 0) * max(box[3] - box[1], 0)
-
-
-def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
 
 
 def is_blank(image: Image.Image) -> bool:

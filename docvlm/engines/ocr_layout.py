@@ -14,7 +14,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from docvlm.document import BBox, Block, BlockType
-from docvlm.geometry import scale, union
+from docvlm.geometry import area, centre_in, scale, union
 from docvlm.reading_order import reading_order
 
 if TYPE_CHECKING:
@@ -118,8 +118,8 @@ def lines_to_blocks(
             # for one figure); the figure block takes the unsure ones, OCR's reading of a
             # drawing or a photo.
             # All lines under it count: overlapping text regions may have claimed them.
-            under = [line for line in lines if _holds(region.bbox, line.bbox)]
-            text_share = sum(_area(line.bbox) for line in under) / max(_area(region.bbox), 1.0)
+            under = [line for line in lines if centre_in(line.bbox, region.bbox)]
+            text_share = sum(area(line.bbox) for line in under) / max(area(region.bbox), 1.0)
             # The model takes a table on a shaded ground for a figure: a grid holding the
             # words makes it a table (unless a table region over them reads it already, or
             # they are CJK set in vertical columns: on a vertical Japanese page the model took
@@ -212,12 +212,6 @@ def _vertical(lines: list[OCRLine]) -> bool:
     return len(tall) > len(lines) / 2 and cjk_share("".join(line.text for line in tall)) > 0.5
 
 
-def _holds(region: BBox, box: BBox) -> bool:
-    """Whether `box`'s centre lies inside `region`."""
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
-
-
 def _place_in_regions(lines: list[OCRLine], regions: Sequence[Region]) -> dict[int, Region]:
     """id(line) → the best-scoring region holding the line's centre (regions may overlap),
     a table before a figure: the model often calls a table of numbers both, over the same box
@@ -225,7 +219,7 @@ def _place_in_regions(lines: list[OCRLine], regions: Sequence[Region]) -> dict[i
     checked (no grid: its lines stay text)."""
     placed: dict[int, Region] = {}
     for line in lines:
-        holding = [r for r in regions if _holds(r.bbox, line.bbox)]
+        holding = [r for r in regions if centre_in(line.bbox, r.bbox)]
         if any(r.kind == "table" for r in holding):
             holding = [r for r in holding if r.kind != "figure"]
         if holding:
@@ -260,10 +254,6 @@ def _region_block(block_type: BlockType, region: Region, page_number: int, engin
         engine=engine,
         confidence=round(region.score, 4),
     )
-
-
-def _area(box: BBox) -> float:
-    return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
 
 
 def _clean_heading(line: OCRLine) -> bool:
