@@ -154,6 +154,17 @@ def test_the_script_comes_from_the_quick_look_only_where_it_names_han_or_surely_
     assert calls.count(FULL_CHARACTERS) == full_runs and calls.count(QUICK_CHARACTERS) == 1
 
 
+def test_the_script_comes_from_the_full_look_once_it_has_run() -> None:
+    def detect(characters: int) -> Orientation:
+        if characters == QUICK_CHARACTERS:
+            return Orientation(0, 0.5, "Han", 1.2)  # too unsure of the turn: the full look runs
+        return Orientation(0, 6.0, "Cyrillic", 2.0)
+
+    osd = PageOSD(detect)
+    assert osd.turn.confidence == 6.0
+    assert osd.script.script == "Cyrillic"
+
+
 def test_vertical_columns_are_told_from_line_boxes() -> None:
     column, line = (10, 10, 40, 240), (10, 10, 240, 40)
     assert _vertical([column, column, column, line])

@@ -70,10 +70,13 @@ class PageOSD:
     def __init__(self, detect: Callable[[int], Orientation]) -> None:
         """`detect(characters)`: OSD of the page classifying that many blobs."""
         self._detect = detect
+        self._full: Orientation | None = None
 
-    @cached_property
+    @property
     def full(self) -> Orientation:
-        return self._detect(FULL_CHARACTERS)
+        if self._full is None:
+            self._full = self._detect(FULL_CHARACTERS)
+        return self._full
 
     @cached_property
     def quick(self) -> Orientation:
@@ -93,7 +96,7 @@ class PageOSD:
         settled = quick.script == "Han" or (
             quick.script == "Latin" and quick.script_confidence >= QUICK_LATIN_SCRIPT
         )
-        return quick if settled and "full" not in self.__dict__ else self.full
+        return quick if settled and self._full is None else self.full
 
 
 def osd_image(image: Image.Image) -> Image.Image:
