@@ -57,8 +57,8 @@ def extract(
         if model is not None and _is_form_model(model):
             from docvlm.forms.extract import extract_with_form_model
 
-            found = extract_with_form_model(model, source_pages, checked, anchors)
-            return assemble(checked, found)
+            found, unsure = extract_with_form_model(model, source_pages, checked, anchors)
+            return assemble(checked, found, unsure)
         if model is not None:
             from docvlm.engines.vlm import VLMEngine
             from docvlm.extraction.vlm import extract_with_model
