@@ -90,5 +90,5 @@ def extract_without_model(
     for page in words:
         found.update(widget_values(page, schema.root, set(found), date_order))
     found.update(pair_fields(schema.root, words, set(found), date_order))
-    found.update(unlabelled_fields(schema.root, words, found))
+    found.update(unlabelled_fields(schema.root, words, found, date_order))
     return found
