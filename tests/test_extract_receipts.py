@@ -3,6 +3,7 @@ date, day-first money, and amounts a first OCR reading left out."""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pymupdf
@@ -12,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 import docvlm
 from docvlm.engines.ocr_layout import OCRWord
 from docvlm.extraction.unread import unread_text
-from docvlm.extraction.values import date_order_evidence
+from docvlm.extraction.values import date_order_evidence, parse_amount, parse_date
 
 MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 SCHEMA = {
@@ -161,3 +162,16 @@ def test_a_scanned_receipt_with_right_aligned_amounts_gives_all_four_fields(tmp_
         "total": pytest.approx(192.85),
     }
     assert all(found.confidence < 0.9 for found in result.fields.values())  # read by OCR
+
+
+@pytest.mark.parametrize(
+    "printed, value",
+    [("RM12.50", 12.5), ("S$ 4.20", 4.2), ("HK$5", 5.0), ("181. 94", 181.94), ("192 .85", 192.85),
+     ("330 00", 330.0), ("1 234", 1234.0), ("FROM 5", None)],
+)  # fmt: skip
+def test_till_amounts_glued_to_their_currency_or_broken_at_the_point(printed, value) -> None:
+    assert parse_amount(printed) == value
+
+
+def test_a_weekday_in_brackets_after_a_date_is_part_of_it() -> None:
+    assert parse_date("25/12/2018 (Tue) 14:02") == datetime.date(2018, 12, 25)

@@ -27,11 +27,12 @@ _TRUE_WORDS = frozenset({"yes", "y", "true", "checked", "paid", "on", "x"})
 _FALSE_WORDS = frozenset({"no", "n", "false", "unchecked", "unpaid", "off", "none"})
 MIN_ENUM_SCORE = 80
 
-# Symbols and ISO codes printed beside amounts; "RM" (ringgit), "Rp", "R$", "kr", "zł" are local.
+# Symbols and ISO codes printed beside amounts, or glued to them ("RM12.50", "S$ 4.20");
+# "RM" (ringgit), "Rp", "R$", "kr", "zł" are local.
 _CURRENCY = re.compile(
-    r"(?:[$€£¥₹₩₽₺₪₫฿₱]|R\$|\b(?:RM|Rp|kr|zł|Fr|"
+    r"(?:(?:\b(?:US|HK|NZ|[RSACN]))?[$€£¥₹₩₽₺₪₫฿₱]|\b(?:RM|Rp|kr|zł|Fr|"
     r"USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|HKD|SGD|MYR|INR|IDR|THB|PHP|VND|KRW|SEK|NOK|"
-    r"DKK|PLN|CZK|HUF|RUB|BRL|MXN|ZAR|TRY|AED|SAR|ILS)\b\.?)",
+    r"DKK|PLN|CZK|HUF|RUB|BRL|MXN|ZAR|TRY|AED|SAR|ILS)(?![A-Za-z])\.?)",
     re.IGNORECASE,
 )
 _GROUPED = re.compile(
@@ -65,7 +66,9 @@ _TEXTUAL_DATES = [
 _ISO_DATE = re.compile(r"(?P<year>\d{4})([-/.])(?P<month>\d{1,2})\2(?P<day>\d{1,2})")
 _COMPACT_DATE = re.compile(r"(?P<year>(?:19|20)\d{2})(?P<month>\d{2})(?P<day>\d{2})")
 _NUMERIC_DATE = re.compile(r"(?P<a>\d{1,2})([-/.])(?P<b>\d{1,2})\2(?P<year>\d{4}|\d{2})")
+# What may follow a date: a time, and the weekday in brackets ("25/12/2018 (Tue) 14:02").
 _TIME = re.compile(
+    r"(?:\s*\((?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\))?"
     r"(?:\s*(?:at|T)?\s*\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:[ap]\.?m\.?)?"
     r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}|[A-Z]{2,4}))?)?",
     re.IGNORECASE,

@@ -301,8 +301,12 @@ def _label_after_figures(segment: Segment, word: Word) -> bool:
     """A label word right after figures starts a segment of its own, so a value printed just
     before it ("Date: 2018-11-17 Time: 08:54") does not run on into it; after words it may
     end a longer label ("Date of Birth:")."""
-    return _LABEL_WORD.fullmatch(word.text) is not None and any(
-        c.isdigit() for c in segment.words[-1].text
+    before = segment.words[-1].text
+    digits = sum(c.isdigit() for c in before)
+    return (
+        _LABEL_WORD.fullmatch(word.text) is not None
+        and digits >= 2
+        and digits >= sum(c.isalpha() for c in before)  # figures, not "0F" misread for "OF"
     )
 
 
