@@ -12,6 +12,9 @@ Sets (ground truth never comes from docvlm):
   ≥ 90 % precision. Pass the folder holding images/ and annotations/ with --funsd.
 - formats: one born-digital page per date / amount format. Target: 100 %.
 - receipts: generated receipt scans (issuer, address, date, total in real-world formats).
+- till: generated thermal-print till receipts as scanned (bench/till_receipts.py): several
+  totals with rounding, registration numbers, long addresses, unlabelled dates, faded
+  low-resolution scans; the same four fields.
 Across all sets no value returned with confidence ≥ 0.9 may be wrong ("confident wrong").
 After the table, each set's values by confidence band (the calibration), and the recall kept
 at 90 % precision (returning only values at the best confidence cut), ours and the baseline's.
@@ -302,6 +305,25 @@ def receipt_cases(count: int) -> list[Case]:
     return cases
 
 
+def till_receipt_cases(count: int) -> list[Case]:
+    from till_receipts import till_receipt
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "company": {"type": ["string", "null"], "description": "shop that issued it"},
+            "address": {"type": ["string", "null"], "description": "the shop's address"},
+            "date": {"type": ["string", "null"], "format": "date"},
+            "total": {"type": ["number", "null"]},
+        },
+    }
+    cases = []
+    for index in range(count):
+        png, fields = till_receipt(9000 + index)
+        cases.append(Case("till", f"till{index}", png, schema, fields, fuzzy=False))
+    return cases
+
+
 # --- running and scoring ----------------------------------------------------------------
 
 
@@ -500,10 +522,11 @@ def main() -> None:
         "--funsd-skip", type=int, default=0, help="pages to skip first (40: the dev-check pages)"
     )
     parser.add_argument("--receipts", type=int, default=8)
+    parser.add_argument("--till", type=int, default=30, help="till receipts to generate")
     parser.add_argument(
         "--baseline", default="main", help='git ref whose docvlm is the baseline ("" skips it)'
     )
-    parser.add_argument("--sets", default="acroform,flattened,funsd,formats,receipts")
+    parser.add_argument("--sets", default="acroform,flattened,funsd,formats,receipts,till")
     parser.add_argument("--dump", type=Path, help="write per-field predictions (ours) here")
     parser.add_argument(
         "--ocr-cache", type=Path, help="folder (outside the repo) keeping OCR words between runs"
@@ -528,6 +551,8 @@ def main() -> None:
         cases += format_cases()
     if "receipts" in wanted:
         cases += receipt_cases(args.receipts)
+    if "till" in wanted:
+        cases += till_receipt_cases(args.till)
     ours_reports = predict(cases)
     baseline_reports = (
         predict_with_baseline(cases, args.baseline, args.ocr_cache and args.ocr_cache.resolve())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from cli.app import app
 from docvlm.errors import DocVLMError
 from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.synth import form_schema, synth_form
-from docvlm.forms.extract import FormModelWarning
 from docvlm.forms.tagger import SHIPPED, is_form_model, load_form_model
 from docvlm.forms.train import FieldsConfig, train_fields
 from docvlm.metrics import field_scores
@@ -36,9 +34,7 @@ def test_base_smoke_extraction_reads_a_template_it_knows() -> None:
     correct = expected = 0
     for seed in (101, 102):
         form = synth_form("t7", seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FormModelWarning)
-            result = docvlm.extract(form.pdf, form_schema("t7"), model=BASE)
+        result = docvlm.extract(form.pdf, form_schema("t7"), model=BASE)
         scores = field_scores({k: v for k, v in result.data.items() if v is not None}, form.values)
         correct, expected = correct + scores.correct, expected + scores.expected
         assert all(found.source == "form-model" for found in result.fields.values())

@@ -4,7 +4,6 @@ extraction's values where the model abstains."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import pymupdf
@@ -15,7 +14,6 @@ from docvlm.anchors import CHECKED, AnchorWord
 from docvlm.extraction.pairing import Found
 from docvlm.extraction.schema import load_schema
 from docvlm.forms.extract import (
-    FormModelWarning,
     Reading,
     _contested,
     _read,
@@ -152,11 +150,12 @@ def test_where_calibration_vouched_for_it_a_field_the_model_leaves_null_is_read_
         FormModel(FormModelConfig(keys=["/date_of_birth", "/full_name"], hash_buckets=64, dim=8))
     )
     tagger.min_score = 1.5  # the model abstains on every value
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FormModelWarning)
-        assert docvlm.extract(pdf, schema, model=tagger).data.get("date_of_birth") is None
-        tagger.fallback = True
-        result = docvlm.extract(pdf, schema, model=tagger)
+    abstained = docvlm.extract(pdf, schema, model=tagger)
+    assert abstained.data.get("date_of_birth") is None
+    reasons = {w["pointer"]: w["message"] for w in abstained.warnings}
+    assert "confidence" in reasons["/full_name"]  # read, but under 0.9: null, and said so
+    tagger.fallback = True
+    result = docvlm.extract(pdf, schema, model=tagger)
     # The typed date is no-model extraction's at ≥ 0.9; its free text stays below 0.9: null.
     assert result.data.get("date_of_birth") == "1990-03-14"
     assert result.data.get("full_name") is None

@@ -57,8 +57,8 @@ def extract(
         if model is not None and _is_form_model(model):
             from docvlm.forms.extract import extract_with_form_model
 
-            found = extract_with_form_model(model, source_pages, checked, anchors)
-            return assemble(checked, found)
+            found, unsure = extract_with_form_model(model, source_pages, checked, anchors)
+            return assemble(checked, found, unsure)
         if model is not None:
             from docvlm.engines.vlm import VLMEngine
             from docvlm.extraction.vlm import extract_with_model
@@ -90,5 +90,5 @@ def extract_without_model(
     for page in words:
         found.update(widget_values(page, schema.root, set(found), date_order))
     found.update(pair_fields(schema.root, words, set(found), date_order))
-    found.update(unlabelled_fields(schema.root, words, found))
+    found.update(unlabelled_fields(schema.root, words, found, date_order))
     return found

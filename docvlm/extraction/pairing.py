@@ -86,6 +86,12 @@ _SYNONYMS = {
 }  # fmt: skip
 
 
+_CURRENCY_CODES = frozenset(
+    {"rm", "myr", "usd", "eur", "gbp", "sgd", "aud", "cad", "chf", "jpy", "cny", "rmb", "hkd",
+     "inr", "idr", "rp", "php", "thb"}
+)  # fmt: skip
+
+
 @dataclass
 class Found:
     """A value read for one field, with where it was read and how sure we are."""
@@ -108,11 +114,12 @@ class _Candidate:
 
 
 def normalize_label(text: str) -> str:
-    """Lower-case words with punctuation, parentheticals and abbreviations undone."""
+    """Lower-case words with punctuation, parentheticals, currency codes ("TOTAL RM") and
+    abbreviations undone."""
     text = re.sub(r"\([^)]*\)", " ", text.lower())
     text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
     words = re.findall(r"[a-z0-9#%]+", text.replace("_", " "))
-    return " ".join(_SYNONYMS.get(w, w) for w in words)
+    return " ".join(_SYNONYMS.get(w, w) for w in words if w not in _CURRENCY_CODES)
 
 
 def label_score(text: str, names: list[str]) -> float:
@@ -171,7 +178,10 @@ def pair_fields(
     chosen: dict[str, _Candidate] = {}
     for candidate in candidates:
         pointer = candidate.field.pointer
-        if pointer in chosen or any(key in used for key in candidate.claimed):
+        if pointer in chosen:
+            continue
+        candidate = _last_total(candidate, candidates)
+        if any(key in used for key in candidate.claimed):
             continue
         _doubt_rivals(candidate, candidates)
         if candidate.found.confidence < MIN_CONFIDENCE:
@@ -277,11 +287,19 @@ def _kind_name(spec: FieldSpec) -> str:
     )
 
 
-def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
-    """A label printed twice with different values beside it ("Last name" for you and for a
-    spouse): keep the first reading, but not as a sure one. The field's words opening a
-    sentence ("Nature of work should be specified...") are no second label."""
-    rivals = [
+def _last_total(chosen: _Candidate, candidates: list[_Candidate]) -> _Candidate:
+    """Sums are printed below what they add up: of a total's equally well named labels with
+    different amounts ("Total (incl. GST) 42.76", "Rounding -0.01", "TOTAL 42.75"), the one
+    printed last is the total."""
+    if chosen.field.kind != "number" or "total" not in normalize_label(chosen.field.name).split():
+        return chosen
+    rivals = [chosen, *_rivals(chosen, candidates)]
+    return max(rivals, key=lambda c: (c.found.page, c.found.bbox[1] if c.found.bbox else 0.0))
+
+
+def _rivals(chosen: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
+    """Readings of the same field from labels that name it as well, with other values."""
+    return [
         c
         for c in candidates
         if c.field is chosen.field
@@ -290,6 +308,13 @@ def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
         and c.label_score >= chosen.label_score - 1
         and c.found.value != chosen.found.value
     ]
+
+
+def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
+    """A label printed twice with different values beside it ("Last name" for you and for a
+    spouse): keep the first reading, but not as a sure one. The field's words opening a
+    sentence ("Nature of work should be specified...") are no second label."""
+    rivals = _rivals(chosen, candidates)
     if rivals:
         chosen.found.confidence = round(chosen.found.confidence * RIVAL_PENALTY, 3)
         chosen.found.warning = (

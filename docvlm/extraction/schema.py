@@ -241,6 +241,13 @@ def _escape(name: str) -> str:
     return name.replace("~", "~0").replace("/", "~1")
 
 
+# How receipts and invoices print the amount to pay; "Sub Total" or "Total Qty" are others.
+AMOUNT_PHRASINGS = {
+    "total": ["grand total", "total amount", "total due", "amount due", "net total",
+              "nett total", "total payable", "amount payable", "balance due"],
+}  # fmt: skip
+
+
 def label_candidates(spec: FieldSpec, parent: FieldSpec | None = None) -> list[str]:
     """Human phrasings of a field a form might print as its label, best first."""
     names = [spec.title, _humanize(spec.name)]
@@ -249,6 +256,8 @@ def label_candidates(spec: FieldSpec, parent: FieldSpec | None = None) -> list[s
         names.append(f"{parent_label} {_humanize(spec.name)}")
     if spec.description and len(spec.description) <= 40:
         names.append(spec.description)
+    if spec.kind == "number":
+        names += AMOUNT_PHRASINGS.get(_humanize(spec.name), [])
     unique: list[str] = []
     for name in names:
         if name and name not in unique:

@@ -1,20 +1,30 @@
-"""Fields that no printed label names — who issued a receipt or letter, and that issuer's
-address — read from the letterhead, the lines printed above the document's first label, when
-the field's name or description says it is one of those and the letterhead is clear.
+"""Fields that no printed label names — who issued a receipt or letter, that issuer's
+address, the document's own date — read from the letterhead (the lines printed above the
+document's first label) or from the page as a whole, when the field's name or description says
+it is one of those and the evidence is clear.
 
 The letterhead ends at the first line that is a label, a date, an amount or a contact line
-(phone, e-mail, tax number), so a body line is never taken for a name. The issuer is its first
-line when that reads as a name; the address is the lines after it that hold a number (street
-or postcode). Anything else stays null: with `--model` the VLM reads such fields instead.
+(phone, e-mail, tax number), so a body line is never taken for a name; a company registration
+number under the name ("(123456-X)") is skipped. The issuer is its first line when that reads
+as a name; the address is the block of lines after it, where one of them holds a number
+(street or postcode). A date field is filled only where the page prints exactly one date.
+Anything else stays null: with `--model` the VLM reads such fields instead.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from docvlm.extraction.pairing import MIN_CONFIDENCE, STRONG_LABEL_SCORE, Found, label_score
 from docvlm.extraction.schema import FieldSpec, label_candidates
-from docvlm.extraction.values import parse_amount, read_date
+from docvlm.extraction.values import (
+    DateOrder,
+    date_substrings,
+    parse_amount,
+    parse_value,
+    read_date,
+)
 from docvlm.extraction.words import PageWords, Segment
 from docvlm.geometry import union
 
@@ -30,24 +40,48 @@ _ENTITY = re.compile(
     r"PTY|CO\.?|CORP(?:ORATION)?|COMPANY|ENTERPRISES?|TRADING|HOLDINGS)\b\.?",
     re.IGNORECASE,
 )
+# A company registration number printed alone under the name: "(123456-X)", "(CO. REG: 226821-K)".
+_REGISTRATION = re.compile(
+    r"^\(?\s*(?:(?:co(?:mpany)?|reg(?:istration)?|roc|no)\b[.:]?\s*)*[\d\s-]{5,}[A-Z]?\s*\)?\.?$",
+    re.IGNORECASE,
+)
 _CONTACT = re.compile(
     r"^(?:tel|phone|ph|fax|mobile|hp|e-?mail|www|http|gst|vat|tax|reg|co\.?\s*reg|abn|"
     r"invoice|receipt|bill|cashier|table|date|time)\b",
     re.IGNORECASE,
 )
-MAX_LETTERHEAD_LINES = 6
+# The document's title ("TAX INVOICE", "CASH BILL") ends the letterhead wherever it is printed.
+_TITLE = re.compile(r"\b(?:invoice|receipt|bill|docket|quotation|statement)\b", re.IGNORECASE)
+# A date field with only these words in its name and title is the document's own date.
+DOCUMENT_DATE_WORDS = frozenset(
+    {"date", "of", "the", "document", "receipt", "invoice", "bill", "transaction", "purchase",
+     "sale", "order", "issue", "issued"}
+)  # fmt: skip
+DATE_CONFIDENCE = 0.6
+MAX_LETTERHEAD_LINES = 7
+MAX_ADDRESS_LINES = 4
+MAX_ADDRESS_WORDS = 10  # a line of a postal address; a sentence is longer
 ENTITY_NAME_CONFIDENCE = 0.75
 PLAIN_NAME_CONFIDENCE = 0.5
 ADDRESS_CONFIDENCE = 0.55
 
 
 def unlabelled_fields(
-    root: FieldSpec, pages: list[PageWords], found: dict[str, Found]
+    root: FieldSpec,
+    pages: list[PageWords],
+    found: dict[str, Found],
+    date_order: DateOrder | None = None,
 ) -> dict[str, Found]:
     """Issuer and address fields of `root` left unfilled and unlabelled, from page 1's
-    letterhead."""
+    letterhead, and the document's date where the pages print only one."""
     if not pages:
         return {}
+    out = {
+        spec.pointer: date
+        for spec in root.properties.values()
+        if spec.pointer not in found and _names_document_date(spec)
+        and (date := _only_date(spec, pages, date_order)) is not None
+    }  # fmt: skip
     wanted = {
         role: spec
         for spec in root.properties.values()
@@ -56,11 +90,8 @@ def unlabelled_fields(
         and (role := _role(spec)) is not None
         and not _printed_label(spec, pages)
     }  # fmt: skip
-    if not wanted:
-        return {}
     page = pages[0]
-    letterhead = _letterhead(page)
-    out: dict[str, Found] = {}
+    letterhead = _letterhead(page) if wanted else []
     name_line = letterhead[0] if letterhead and _reads_as_name(letterhead[0]) else None
     if "issuer" in wanted and name_line is not None:
         confidence = (
@@ -68,10 +99,43 @@ def unlabelled_fields(
         )
         out[wanted["issuer"].pointer] = _found(page, [name_line], confidence)
     if "address" in wanted and name_line is not None:
-        address = [line for line in letterhead[1:] if _reads_as_address(line)]
-        if address and address == letterhead[1 : 1 + len(address)]:
+        address = [line for line in letterhead[1:] if not _REGISTRATION.match(_text(line))]
+        if _reads_as_address_block(address):
             out[wanted["address"].pointer] = _found(page, address, ADDRESS_CONFIDENCE)
     return {p: f for p, f in out.items() if f.confidence >= MIN_CONFIDENCE}
+
+
+def _names_document_date(spec: FieldSpec) -> bool:
+    """A date field named as the document's own date ("date", "receipt date"), not another
+    one ("due date", "date of birth")."""
+    words = set(re.findall(r"[a-z]+", f"{spec.name} {spec.title or ''}".lower()))
+    return spec.format == "date" and "date" in words and words <= DOCUMENT_DATE_WORDS
+
+
+def _only_date(
+    spec: FieldSpec, pages: list[PageWords], date_order: DateOrder | None
+) -> Found | None:
+    """The one date the pages print (however often), or None where they print none or
+    several."""
+    readings = [
+        (page, segment, parsed)
+        for page in pages
+        for line in page.lines
+        for segment in line
+        if (parsed := parse_value(segment.text, spec, date_order)) is not None
+    ]
+    inside = {
+        reading.value.isoformat()
+        for page in pages
+        for word in page.words
+        for text in date_substrings(word.text)
+        if (reading := read_date(text, date_order)) is not None
+    }
+    if len({parsed.value for _, _, parsed in readings} | inside) != 1:
+        return None
+    page, segment, parsed = readings[0]
+    found = _found(page, [[segment]], DATE_CONFIDENCE * parsed.fit)
+    return replace(found, value=parsed.value, warning=parsed.warning)
 
 
 def _role(spec: FieldSpec) -> str | None:
@@ -100,9 +164,13 @@ def _letterhead(page: PageWords) -> list[list[Segment]]:
     lines: list[list[Segment]] = []
     for line in page.lines[: MAX_LETTERHEAD_LINES + 1]:
         text = _text(line)
+        if _REGISTRATION.match(text):
+            lines.append(line)
+            continue
         if (
             ":" in text
             or _CONTACT.match(text)
+            or _TITLE.search(text)
             or any(read_date(s.text) or parse_amount(s.text) is not None for s in line)
         ):
             break
@@ -111,10 +179,23 @@ def _letterhead(page: PageWords) -> list[list[Segment]]:
 
 
 def _reads_as_name(line: list[Segment]) -> bool:
+    """Mostly letters; a legal-entity suffix vouches for initials and brackets
+    ("MR. D.I.Y. (M) SDN BHD")."""
     text = _text(line)
     letters = sum(c.isalpha() for c in text)
     visible = sum(not c.isspace() for c in text)
-    return letters >= 4 and letters >= 0.7 * visible
+    share = 0.5 if _ENTITY.search(text) else 0.7
+    return letters >= 4 and letters >= share * visible
+
+
+def _reads_as_address_block(lines: list[list[Segment]]) -> bool:
+    """A few short lines that open with a street number or close with a postcode; the lines
+    between may hold none ("TAMAN MELAWATI,")."""
+    return (
+        0 < len(lines) <= MAX_ADDRESS_LINES
+        and all(len(_text(line).split()) <= MAX_ADDRESS_WORDS for line in lines)
+        and (_reads_as_address(lines[0]) or _reads_as_address(lines[-1]))
+    )
 
 
 def _reads_as_address(line: list[Segment]) -> bool:
@@ -128,9 +209,9 @@ def _text(line: list[Segment]) -> str:
 
 def _found(page: PageWords, lines: list[list[Segment]], confidence: float) -> Found:
     segments = [segment for line in lines for segment in line]
-    ocr = min((w.confidence for s in segments for w in s.words), default=1.0)
-    if page.source == "text":
-        ocr = 1.0
-    text = ", ".join(_text(line) for line in lines)
+    # The mean, not the weakest word: Tesseract gives right words of a long address 0.6.
+    confidences = [w.confidence for s in segments for w in s.words]
+    ocr = sum(confidences) / len(confidences) if page.source == "ocr" and confidences else 1.0
+    text = ", ".join(_text(line).rstrip(", ") for line in lines)
     bbox = union([s.bbox for s in segments])
     return Found(text, page.number, bbox, round(confidence * ocr, 3), page.source)

@@ -27,11 +27,12 @@ _TRUE_WORDS = frozenset({"yes", "y", "true", "checked", "paid", "on", "x"})
 _FALSE_WORDS = frozenset({"no", "n", "false", "unchecked", "unpaid", "off", "none"})
 MIN_ENUM_SCORE = 80
 
-# Symbols and ISO codes printed beside amounts; "RM" (ringgit), "Rp", "R$", "kr", "zł" are local.
+# Symbols and ISO codes printed beside amounts, or glued to them ("RM12.50", "S$ 4.20");
+# "RM" (ringgit), "Rp", "R$", "kr", "zł" are local.
 _CURRENCY = re.compile(
-    r"(?:[$€£¥₹₩₽₺₪₫฿₱]|R\$|\b(?:RM|Rp|kr|zł|Fr|"
+    r"(?:(?:\b(?:US|HK|NZ|[RSACN]))?[$€£¥₹₩₽₺₪₫฿₱]|\b(?:RM|Rp|kr|zł|Fr|"
     r"USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|CNY|RMB|HKD|SGD|MYR|INR|IDR|THB|PHP|VND|KRW|SEK|NOK|"
-    r"DKK|PLN|CZK|HUF|RUB|BRL|MXN|ZAR|TRY|AED|SAR|ILS)\b\.?)",
+    r"DKK|PLN|CZK|HUF|RUB|BRL|MXN|ZAR|TRY|AED|SAR|ILS)(?![A-Za-z])\.?)",
     re.IGNORECASE,
 )
 _GROUPED = re.compile(
@@ -65,7 +66,9 @@ _TEXTUAL_DATES = [
 _ISO_DATE = re.compile(r"(?P<year>\d{4})([-/.])(?P<month>\d{1,2})\2(?P<day>\d{1,2})")
 _COMPACT_DATE = re.compile(r"(?P<year>(?:19|20)\d{2})(?P<month>\d{2})(?P<day>\d{2})")
 _NUMERIC_DATE = re.compile(r"(?P<a>\d{1,2})([-/.])(?P<b>\d{1,2})\2(?P<year>\d{4}|\d{2})")
+# What may follow a date: a time, and the weekday in brackets ("25/12/2018 (Tue) 14:02").
 _TIME = re.compile(
+    r"(?:\s*\((?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\))?"
     r"(?:\s*(?:at|T)?\s*\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?\s*(?:[ap]\.?m\.?)?"
     r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}|[A-Z]{2,4}))?)?",
     re.IGNORECASE,
@@ -107,20 +110,39 @@ def parse_date(text: str, order: DateOrder | None = None) -> date | None:
 
 
 def date_order_evidence(texts: Iterable[str]) -> DateOrder | None:
-    """The order the unambiguous numeric dates among `texts` use (13/03/2026 → "dmy")."""
+    """The order the unambiguous numeric dates among `texts` use (13/03/2026 → "dmy"); where
+    they show none, money in a currency of day-first countries ("RM 12.50", "€") does."""
+    texts = list(texts)
     votes = Counter(
         reading.evidence
         for text in texts
-        for candidate in _date_substrings(text)
+        for candidate in date_substrings(text)
         if (reading := read_date(candidate)) is not None and reading.evidence
     )
-    if not votes or votes["dmy"] == votes["mdy"]:
+    if not votes:
+        return "dmy" if any(_DAY_FIRST_MONEY.search(text) for text in texts) else None
+    if votes["dmy"] == votes["mdy"]:
         return None
     return "dmy" if votes["dmy"] > votes["mdy"] else "mdy"
 
 
-def _date_substrings(text: str) -> list[str]:
-    return [m.group(0) for m in _NUMERIC_DATE.finditer(text)]
+# Currencies of countries that write dates day-first only (not "$": the US writes month-first).
+_DAY_FIRST_MONEY = re.compile(
+    r"(?<![A-Za-z])(?:RM|MYR|GBP|EUR|INR|Rp|IDR|SGD|S\$|AUD|A\$|HKD|HK\$|NZD)(?![A-Za-z])|[£€₹]"
+)
+
+
+# A date inside longer text, never part of a longer run of figures.
+_DATES_INSIDE = tuple(
+    re.compile(rf"(?<![\d./-]){pattern}(?![./-]?\d)")
+    for pattern in (r"\d{4}([-/.])\d{1,2}\1\d{1,2}", r"\d{1,2}([-/.])\d{1,2}\1(?:\d{4}|\d{2})")
+)
+
+
+def date_substrings(text: str) -> list[str]:
+    """The numeric dates printed inside `text` ("Valid until 15/05/2017"), never part of a
+    longer run of figures (the "17-08-14" of "2017-08-14" is none)."""
+    return [m.group(0) for pattern in _DATES_INSIDE for m in pattern.finditer(text)]
 
 
 def _reading(match: re.Match, order: DateOrder | None) -> DateReading | None:
@@ -156,6 +178,13 @@ def _valid(
         return None
 
 
+# A receipt printer's monospaced decimal point stands a whole cell from its digits, and OCR
+# reads a word break there ("181. 94", "192 .85") or only the break ("330 00": a group of two
+# figures is no thousands group).
+_SPACED_CENTS = re.compile(r"(\d)\s*([.,])\s*(\d{2})$")
+_LOST_POINT = re.compile(r"(\d+) (\d{2})")
+
+
 def parse_amount(text: str) -> float | None:
     """An amount as printed: currency signs or codes on either side ("RM 19.40", "1.234,50 EUR"),
     either thousands convention (1,234.50 / 1.234,50 / 1 234,50 / 1'234.50), and negatives as
@@ -169,6 +198,8 @@ def parse_amount(text: str) -> float | None:
     elif cleaned.endswith("-"):
         negative, cleaned = True, cleaned[:-1].strip()
     cleaned = _CURRENCY.sub(" ", cleaned).strip()  # "-$5" and "$-5" alike
+    cleaned = _SPACED_CENTS.sub(r"\1\2\3", cleaned)
+    cleaned = _LOST_POINT.sub(r"\1.\2", cleaned) if _LOST_POINT.fullmatch(cleaned) else cleaned
     grouped = _GROUPED.fullmatch(cleaned)
     if grouped is not None and grouped["sep"] != grouped["mark"]:
         separator, mark = grouped["sep"], grouped["mark"]

@@ -19,8 +19,9 @@ from docvlm.engines.ocr_layout import OCRWord, is_cjk
 from docvlm.engines.ocr_rapid import RapidOCRBackend
 from docvlm.engines.ocr_tesseract import TesseractBackend
 from docvlm.errors import EngineUnavailableError
+from docvlm.extraction.unread import unread_text
 from docvlm.extraction.values import CHECKED_GLYPHS, UNCHECKED_GLYPHS
-from docvlm.geometry import union
+from docvlm.geometry import centre_in, union
 from docvlm.sources import SourcePage
 
 OCR_DPI = 300  # Tesseract reads 9–10 pt form text best near 300 dpi
@@ -39,6 +40,7 @@ MAX_OCR_UPSCALE = 3.0
 # keeps decimal points and accents that RapidOCR drops). RapidOCR reads Latin and Chinese.
 SMALL_PRINT_PX = 16  # median word height
 RAPID_LANGUAGES = frozenset({"eng", "chi_sim"})
+PSM_SPARSE_TEXT = 11  # Tesseract: as much text as possible, in no particular order
 # Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
 _RULE_CHARS = "|[]_"
 # A dotted or dashed leader between a label and its answer ("Copies to ---Dr. A. W. Spears")
@@ -47,6 +49,8 @@ _LEADER_CHARS = "-—–~_=.·…\"“”‘’'|:"
 # A colon after a word's letters with more text glued on ("DATE:June"; not "10:45"), and a
 # capitalised label with its colon glued to the text before it ("21,1993DEPARTMENT:").
 _GLUED_AFTER = re.compile(r"(?<=[A-Za-z)]):(?=[A-Za-z0-9$#(])")
+# A word that is a label by itself ("Time:").
+_LABEL_WORD = re.compile(r"[A-Za-z][A-Za-z.'/#-]*[A-Za-z.]:")
 _GLUED_BEFORE = re.compile(r"(?<=[a-z0-9,.])(?=[A-Z]{3,}:$)")
 _UNDERLINED = re.compile(r"[^_]+")  # the parts of a word between underscores
 
@@ -184,7 +188,7 @@ def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> lis
     heights = [w.bbox[3] - w.bbox[1] for w in words if len(w.text) > 1]
     small = bool(heights) and statistics.median(heights) / enlarged_by < SMALL_PRINT_PX
     if not small or not set(ocr_language.split("+")) <= RAPID_LANGUAGES:
-        return words
+        return words + _sparse_words(image, words, ocr_language)
     try:
         # The page was enlarged for small print: RapidOCR must not shrink it back to the
         # engine's page size (at 1200 px FUNSD recall fell from 52.8 % to 46.7 %).
@@ -193,6 +197,21 @@ def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> lis
         return words  # rapidocr not installed: keep Tesseract's reading
     rapid_words = [word for line in lines for word in line.words]
     return rapid_words if "chi_sim" in ocr_language else _latin_only(rapid_words)
+
+
+def _sparse_words(image: Image.Image, words: list[OCRWord], ocr_language: str) -> list[OCRWord]:
+    """Words of the text Tesseract's page segmentation left out (`unread`), read again as
+    sparse text; none where every run of ink was read."""
+    unread = unread_text(image, words)
+    if not unread:
+        return []
+    lines = _tesseract(ocr_language).recognize(image, psm=PSM_SPARSE_TEXT)
+    return [
+        word
+        for line in lines
+        for word in line.words
+        if any(centre_in(word.bbox, box) for box in unread)
+    ]
 
 
 def _latin_only(words: list[OCRWord]) -> list[OCRWord]:
@@ -262,6 +281,7 @@ def _segment_lines(words: list[Word], widgets: list[Segment], page: int) -> list
                 or box[0] - previous_right
                 > max(SEGMENT_GAP * height, SEGMENT_GAP_CHARS * max(char_width, previous_char))
                 or segments[-1].words[-1].text.endswith(":")
+                or _label_after_figures(segments[-1], row_words[0])
                 or _glyph_state(row_words[0].text) is not None
             )
             if widget is not None:
@@ -275,6 +295,19 @@ def _segment_lines(words: list[Word], widgets: list[Segment], page: int) -> list
             previous_right, previous_char = box[2], char_width
         lines.append([_pull_glyph(s) for s in segments])
     return lines
+
+
+def _label_after_figures(segment: Segment, word: Word) -> bool:
+    """A label word right after figures starts a segment of its own, so a value printed just
+    before it ("Date: 2018-11-17 Time: 08:54") does not run on into it; after words it may
+    end a longer label ("Date of Birth:")."""
+    before = segment.words[-1].text
+    digits = sum(c.isdigit() for c in before)
+    return (
+        _LABEL_WORD.fullmatch(word.text) is not None
+        and digits >= 2
+        and digits >= sum(c.isalpha() for c in before)  # figures, not "0F" misread for "OF"
+    )
 
 
 def _char_width(words: list[Word]) -> float:

@@ -8,7 +8,6 @@ through the same extraction as `docvlm extract --model`.
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from docvlm.metrics import normalize_field_value
 from docvlm.sources import open_source
 
 from .align import target_leaves, to_key
-from .extract import FormModelWarning, extract_with_form_model
+from .extract import extract_with_form_model
 from .tagger import load_form_model
 
 
@@ -48,10 +47,9 @@ def evaluate_fields(manifest: str | Path, model: Any, anchors: str | None = None
     for example in read_manifest(manifest):
         schema = load_schema(target_schema(example.target))
         source = example.image or example.pdf
-        with open_source(source, pages=[example.page]) as document, warnings.catch_warnings():
-            warnings.simplefilter("ignore", FormModelWarning)
+        with open_source(source, pages=[example.page]) as document:
             page = document.page(example.page)
-            found = extract_with_form_model(
+            found, _ = extract_with_form_model(
                 tagger, [page], schema, anchors or example.anchors or "auto"
             )
         truth = {pointer: value for _, pointer, value in target_leaves(example.target)}

@@ -9,7 +9,6 @@ field the model leaves null takes no-model extraction's value when that reaches 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
@@ -39,23 +38,12 @@ SOURCE = "form-model"
 CONTESTED_CONFIDENCE = 0.5
 
 
-class FormModelWarning(UserWarning):
-    """A field the form model could not answer with confidence."""
-
-
 def extract_with_form_model(
     model: Any, pages: list[SourcePage], schema: ExtractionSchema, anchors: str = "auto"
-) -> dict[str, Found]:
-    """Values by JSON pointer for every schema field the model tags with enough confidence."""
+) -> tuple[dict[str, Found], dict[str, str]]:
+    """Values by JSON pointer for every schema field the model tags with enough confidence, and
+    why each field it leaves null was left so (the result's warnings)."""
     tagger = load_form_model(model)
-    unknown = [key for key in schema_keys(schema.root) if key not in tagger.keys]
-    if unknown:
-        warnings.warn(
-            f"the form model never learned {', '.join(unknown)}: "
-            + ("read without it" if tagger.fallback else "left null"),
-            FormModelWarning,
-            stacklevel=2,
-        )
     readings, no_model = read_fields(tagger, pages, schema, anchors)
     found = {
         pointer: replace(reading.found, confidence=reading_confidence(tagger, reading))
@@ -64,12 +52,19 @@ def extract_with_form_model(
     returned = {p: f for p, f in found.items() if f.confidence >= RETURN_CONFIDENCE}
     if tagger.fallback:
         returned.update(fallback_values(no_model, returned))
-    low = [p for p in found if p not in returned]
-    if low:
-        warnings.warn(
-            f"low confidence, left null: {', '.join(low)}", FormModelWarning, stacklevel=2
-        )
-    return returned
+    unsure = {
+        pointer: f"the form model's confidence {f.confidence:.2f} is under "
+        f"{RETURN_CONFIDENCE}: left null rather than guessed"
+        for pointer, f in found.items()
+        if pointer not in returned
+    }
+    answered = {to_key(pointer) for pointer in returned}
+    for key in schema_keys(schema.root):
+        if key not in tagger.keys and key not in answered:
+            unsure[key] = "the form model never learned this field: left null" + (
+                " (extraction without the model found no sure value)" if tagger.fallback else ""
+            )
+    return returned, unsure
 
 
 def fallback_values(no_model: dict[str, Found], returned: Collection[str]) -> dict[str, Found]:

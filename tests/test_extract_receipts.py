@@ -1,0 +1,177 @@
+"""Receipts: the amount to pay among several totals, the issuer's letterhead, an unlabelled
+date, day-first money, and amounts a first OCR reading left out."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import pymupdf
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+import docvlm
+from docvlm.engines.ocr_layout import OCRWord
+from docvlm.extraction.unread import unread_text
+from docvlm.extraction.values import date_order_evidence, parse_amount, parse_date
+
+MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "company": {"type": ["string", "null"], "description": "shop that issued it"},
+        "address": {"type": ["string", "null"], "description": "the shop's address"},
+        "date": {"type": ["string", "null"], "format": "date"},
+        "total": {"type": ["number", "null"]},
+    },
+}
+
+
+def _receipt_pdf(lines: list[str | tuple[str, str]]) -> bytes:
+    """A born-digital receipt: a line is centred text, or a (label, amount) row."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=60 + 14 * len(lines))
+    for row, line in enumerate(lines):
+        y = 40 + 14 * row
+        if isinstance(line, tuple):
+            page.insert_text((20, y), line[0], fontname="cour", fontsize=9)
+            page.insert_text((280 - 5.4 * len(line[1]), y), line[1], fontname="cour", fontsize=9)
+        else:
+            page.insert_text((150 - 2.7 * len(line), y), line, fontname="cour", fontsize=9)
+    return doc.tobytes()
+
+
+def test_the_total_is_the_last_of_equally_named_totals_and_a_currency_code_names_nothing() -> None:
+    pdf = _receipt_pdf([("Total Qty:", "3"), ("Sub Total (Excl GST):", "40.34"),
+                        ("Total (Incl GST):", "42.76"), ("Rounding Adj", "-0.01"),
+                        ("TOTAL RM", "42.75"), ("CASH", "50.00"), ("CHANGE", "7.25")])  # fmt: skip
+    result = docvlm.extract(pdf, SCHEMA)
+    assert result.data["total"] == pytest.approx(42.75)
+    assert result.fields["/total"].confidence < 0.9  # another total was printed too
+
+
+@pytest.mark.parametrize("label", ["NETT TOTAL", "Total Amount", "GRAND TOTAL"])
+def test_the_amount_to_pay_is_named_as_receipts_print_it(label: str) -> None:
+    pdf = _receipt_pdf([("Total Qty:", "7"), ("SUB-TOTAL", "139.31"), (label, "147.65")])
+    assert docvlm.extract(pdf, SCHEMA).data["total"] == pytest.approx(147.65)
+
+
+def test_the_letterhead_address_skips_the_registration_number_and_ends_at_the_title() -> None:
+    pdf = _receipt_pdf(["MR. D.I.Y. (M) SDN BHD", "(CO. REG: 885590-K)",
+                        "12, JALAN TEMENGGUNG 1/9,", "TAMAN MELAWATI,", "53200 KUALA LUMPUR.",
+                        "CASH BILL", ("TOTAL", "12.00")])  # fmt: skip
+    result = docvlm.extract(pdf, SCHEMA)
+    assert result.data["company"] == "MR. D.I.Y. (M) SDN BHD"
+    assert result.data["address"] == "12, JALAN TEMENGGUNG 1/9, TAMAN MELAWATI, 53200 KUALA LUMPUR."
+
+
+def test_the_only_date_a_page_prints_is_the_documents_date_even_unlabelled() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "date": {"type": ["string", "null"], "format": "date"},
+            "due_date": {"type": ["string", "null"], "format": "date"},
+        },
+    }
+    once = _receipt_pdf(["SHOP", "15/04/2017 15:49", ("TOTAL", "9.00")])
+    result = docvlm.extract(once, schema)
+    assert result.data == {"date": "2017-04-15", "due_date": None}  # a due date is another
+    assert result.fields["/date"].confidence < 0.9
+    twice = _receipt_pdf(["SHOP", "15/04/2017 15:49", "Valid until 15/05/2017"])
+    assert docvlm.extract(twice, schema).data["date"] is None  # which one? say nothing
+
+
+def test_a_label_word_after_figures_ends_the_value_before_it() -> None:
+    pdf = _receipt_pdf(["SHOP", "Date: 2018-11-17 Time: 08:54", "Date of Birth: 1990-01-02"])
+    schema = {
+        "type": "object",
+        "properties": {
+            "date": {"type": ["string", "null"], "format": "date"},
+            "date_of_birth": {"type": ["string", "null"], "format": "date"},
+        },
+    }
+    assert docvlm.extract(pdf, schema).data == {"date": "2018-11-17", "date_of_birth": "1990-01-02"}
+
+
+def test_money_of_day_first_countries_decides_ambiguous_dates_where_no_date_does() -> None:
+    assert date_order_evidence(["TOTAL", "RM", "12.50", "01-07-2017"]) == "dmy"
+    assert date_order_evidence(["AMOUNT(RM)", "01-07-2017"]) == "dmy"
+    assert date_order_evidence(["12,50", "€", "01.07.2017"]) == "dmy"
+    assert date_order_evidence(["$12.50", "01-07-2017"]) is None  # dollars: US or not
+    assert date_order_evidence(["RM", "12/31/2017"]) == "mdy"  # the dates' own evidence first
+    assert date_order_evidence(["RMB", "FORMAL"]) is None
+
+
+def _two_columns() -> tuple[Image.Image, list[OCRWord]]:
+    image = Image.new("L", (900, 300), 235)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(MONO, 28)
+    left = []
+    for row, (label, amount) in enumerate([("SUBTOTAL", "40.34"), ("TOTAL", "42.75")]):
+        y = 60 + 80 * row
+        draw.text((40, y), label, fill=20, font=font)
+        draw.text((700, y), amount, fill=20, font=font)
+        x0, y0, x1, y1 = draw.textbbox((40, y), label, font=font)
+        left.append(OCRWord(label, (x0, y0, x1, y1), 0.95, y1 - y0))
+    draw.rectangle((40, 250, 860, 252), fill=0)  # a rule is no text
+    draw.rectangle((400, 60, 420, 80), outline=0)  # nor is a check box
+    return image, left
+
+
+def test_ink_no_word_covers_is_found_where_it_reads_as_text() -> None:
+    image, left = _two_columns()
+    unread = unread_text(image, left)
+    assert unread and all(box[0] >= 680 and box[2] <= 820 for box in unread)
+    assert {int(box[1]) // 80 for box in unread} == {0, 1}  # both amounts, not the rule
+    draw = ImageDraw.Draw(image)
+    covered = left + [
+        OCRWord(
+            a, draw.textbbox((700, 60 + 80 * row), a, font=ImageFont.truetype(MONO, 28)), 0.9, 20
+        )
+        for row, a in enumerate(["40.34", "42.75"])
+    ]
+    assert unread_text(image, covered) == []
+
+
+def test_a_scanned_receipt_with_right_aligned_amounts_gives_all_four_fields(tmp_path) -> None:
+    lines = ["LIGHTROOM GALLERY SDN BHD", "(885590-K)", "NO 290, JALAN AIR PANAS,",
+             "TAMAN MELAWATI,", "40170 SHAH ALAM, SELANGOR.", "CASH BILL",
+             "15/04/2017 15:49", "-" * 34, ("Sub Total (Excl GST):", "181.94"),
+             ("Total GST @6%:", "10.92"), ("Total (Incl GST):", "192.86"),
+             ("Rounding Adj", "-0.01"), ("TOTAL RM", "192.85"), ("CASH", "200.00"),
+             ("CHANGE", "7.15"), "GST SUMMARY AMOUNT(RM) TAX(RM)"]  # fmt: skip
+    font = ImageFont.truetype(MONO, 26)
+    image = Image.new("L", (640, 60 + 36 * len(lines)), 255)
+    draw = ImageDraw.Draw(image)
+    for row, line in enumerate(lines):
+        y = 30 + 36 * row
+        if isinstance(line, tuple):
+            draw.text((20, y), line[0], fill=0, font=font)
+            draw.text((620 - draw.textlength(line[1], font=font), y), line[1], fill=0, font=font)
+        else:
+            draw.text(((640 - draw.textlength(line, font=font)) / 2, y), line, fill=0, font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    path = tmp_path / "receipt.png"
+    path.write_bytes(buffer.getvalue())
+    result = docvlm.extract(path, SCHEMA)
+    assert result.data == {
+        "company": "LIGHTROOM GALLERY SDN BHD",
+        "address": "NO 290, JALAN AIR PANAS, TAMAN MELAWATI, 40170 SHAH ALAM, SELANGOR.",
+        "date": "2017-04-15",
+        "total": pytest.approx(192.85),
+    }
+    assert all(found.confidence < 0.9 for found in result.fields.values())  # read by OCR
+
+
+@pytest.mark.parametrize(
+    "printed, value",
+    [("RM12.50", 12.5), ("S$ 4.20", 4.2), ("HK$5", 5.0), ("181. 94", 181.94), ("192 .85", 192.85),
+     ("330 00", 330.0), ("1 234", 1234.0), ("FROM 5", None)],
+)  # fmt: skip
+def test_till_amounts_glued_to_their_currency_or_broken_at_the_point(printed, value) -> None:
+    assert parse_amount(printed) == value
+
+
+def test_a_weekday_in_brackets_after_a_date_is_part_of_it() -> None:
+    assert parse_date("25/12/2018 (Tue) 14:02") == datetime.date(2018, 12, 25)
