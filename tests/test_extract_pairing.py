@@ -172,6 +172,20 @@ def test_a_sentence_wrapped_back_under_its_label_continues_the_answer() -> None:
     assert result.data["f1"] == "J. Smith"  # "Approved" starts a row: it is no wrapped line
 
 
+def test_a_paragraph_wraps_to_the_margin_while_its_lines_are_full() -> None:
+    # The first word of the second line would not fit after the first: the answer wrapped.
+    # The second line ends short, so the line under it starts something else.
+    pdf = _page([(72, 100, "Comments:"),
+                 (160, 100, "The plant is well kept and it covers all parts of the city"),
+                 (72, 113, "Lamar looks like a good citizen here."),
+                 (72, 126, "Signed at the office")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Comments:"))
+    assert result.data["f0"] == (
+        "The plant is well kept and it covers all parts of the city "
+        "Lamar looks like a good citizen here."
+    )
+
+
 def test_a_label_read_a_little_low_does_not_stop_the_list_beside_it() -> None:
     # OCR boxes the label lower than its answer's first line: it is no label of the next row.
     second = [

@@ -26,6 +26,7 @@ SENTENCE_WORDS = 4  # words with letters on a line that wraps like running text
 WORD_GAP = 2.0  # line heights between two segments of one line of a value
 STACK_GAP = 0.5  # character heights between two characters printed one under another
 NEXT_LINE = 0.4  # line heights the next line's centre sits at least under the line above's
+SPACE = 0.3  # line heights of a space between words
 
 
 def _segments(page: PageWords) -> list[Segment]:
@@ -139,7 +140,7 @@ def continuation(
             break
         line = [step[0], *_rest_of_line(segments, step[0], right, stops)]
         lines.extend(line)
-        previous = step[0]
+        previous = Segment([w for s in line for w in s.words], step[0].page, step[0].line)
         left, right = step[1], max(right, line[-1].bbox[2])
     return lines
 
@@ -207,8 +208,12 @@ def _next_line(
         key=lambda s: s.bbox[0],
     )
     aligned = abs(nearest.bbox[0] - left) <= ALIGN * value.height
-    if not aligned and _wraps_to_margin(previous, nearest, row_start, value.height):
-        aligned, left = True, nearest.bbox[0]
+    # Back at the margin, a paragraph's lines go on only while each line above is full.
+    wrapped = abs(left - value.bbox[0]) > ALIGN * value.height
+    if wrapped or not aligned:
+        margin = max(s.bbox[2] for s in segments)
+        aligned = _wraps_to_margin(previous, nearest, row_start, value.height, margin)
+        left = nearest.bbox[0] if aligned else left
     if (
         not aligned
         or stops(nearest)
@@ -222,17 +227,21 @@ def _centre(segment: Segment) -> float:
     return (segment.bbox[1] + segment.bbox[3]) / 2
 
 
-def _wraps_to_margin(previous: Segment, segment: Segment, row_start: float, height: float) -> bool:
+def _wraps_to_margin(
+    previous: Segment, segment: Segment, row_start: float, height: float, margin: float
+) -> bool:
     """A sentence wrapped back to the row's left margin, under the label ("Comments: Please
     contact the | suggester..."): the line above is a sentence's words, and this one starts
-    where the row starts and in lower case, where the next row's own label would start with
-    a capital."""
+    where the row starts, and either in lower case, where the next row's own label would
+    start with a capital, or with a word that would not have fitted at the end of the line
+    above, before the page's right `margin` (why a line wraps: a row's label would have
+    had room to be printed up there)."""
     words = sum(any(c.isalpha() for c in w.text) for w in previous.words)
-    return (
-        words >= SENTENCE_WORDS
-        and abs(segment.bbox[0] - row_start) <= ALIGN * height
-        and segment.text[:1].islower()
-    )
+    if words < SENTENCE_WORDS or abs(segment.bbox[0] - row_start) > ALIGN * height:
+        return False
+    first = segment.words[0].bbox
+    no_room = previous.bbox[2] + SPACE * height + (first[2] - first[0]) > margin
+    return segment.text[:1].islower() or no_room
 
 
 def _row_has_left(
