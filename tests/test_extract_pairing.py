@@ -145,6 +145,19 @@ def _line(x: float, y: float, text: str) -> list[Word]:
     return words
 
 
+def test_an_answer_typed_higher_than_its_small_label_is_read() -> None:
+    # The label is printed small under the rule the answer is typed on: the answer's centre
+    # is above the label's band, but its box reaches down into the label's.
+    label = [Word(w.text, (w.bbox[0], 300, w.bbox[2], 310), 0.95) for w in _line(85, 0, "MICE:")]
+    typed = [Word("Swiss-Webster", (166, 287, 248, 303), 0.95)]
+    above = [*_line(85, 262, "SOURCE:"), *_line(166, 262, "Lorillard")]  # the row above
+    words = [*above, *label, *typed]
+    found = pair_fields(load_schema(_schema("MICE:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Swiss-Webster"
+    stamp = [*label, Word("2074222272", (166, 230, 178, 306), 0.95)]  # printed down the margin
+    assert pair_fields(load_schema(_schema("MICE:")).root, [_ocr_page(stamp)], set()) == {}
+
+
 def test_a_fields_words_opening_a_sentence_do_not_make_its_answer_unsure() -> None:
     words = [*_line(72, 100, "NATURE OF WORK:"), *_line(90, 116, "Advise if honey will do"),
              *_line(72, 160, "NOTES:"), *_line(150, 160, "Nature of work is exact")]  # fmt: skip

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from docvlm.extraction.words import PageWords, Segment
 
 BAND_SLACK = 0.3  # label heights a value's centre may sit above or below the label's box
+RAISED_OVERLAP = 0.25  # label heights a value raised over its label still reaches into its box
 BELOW_LINES = 2.5  # label heights between a label and the value under it
 DIAGONAL = 4.0  # label heights past a label's end an answer below it may start
 CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
@@ -46,8 +47,24 @@ def band_of(segments: list[Segment], label: Segment) -> list[Segment]:
 
 
 def right_of(page: PageWords, label: Segment) -> list[Segment]:
-    """Segments right of `label` whose centre lies in its band, left to right."""
-    return [s for s in band(page, label) if s.bbox[0] >= label.bbox[2] - 1]
+    """Segments right of `label` whose centre lies in its band, or that sit raised over its
+    line (see `raised`), left to right."""
+    segments = _segments(page)
+    beside = band_of(segments, label) + [s for s in segments if raised(s, label)]
+    return sorted((s for s in beside if s.bbox[0] >= label.bbox[2] - 1), key=lambda s: s.bbox[0])
+
+
+def raised(segment: Segment, label: Segment) -> bool:
+    """Whether `segment` sits above `label`'s band yet still reaches down into the label's
+    box: a typed answer on the rule a small printed label sits under ("STRAIN OF MICE:" with
+    "Swiss-Webster" typed higher), not the row above, which clears the label's box, nor
+    text printed down the margin, taller than a line."""
+    y0 = label.bbox[1]
+    return (
+        _centre(segment) < y0 - BAND_SLACK * label.height
+        and segment.bbox[3] - y0 >= RAISED_OVERLAP * label.height
+        and segment.height <= 2 * label.height
+    )
 
 
 def in_column(cell: Segment, header: Segment) -> bool:
