@@ -158,6 +158,17 @@ def test_an_answer_typed_higher_than_its_small_label_is_read() -> None:
     assert pair_fields(load_schema(_schema("MICE:")).root, [_ocr_page(stamp)], set()) == {}
 
 
+def test_the_next_lines_words_read_into_a_values_band_are_not_part_of_it() -> None:
+    # Tight rows: the box of the row under it reaches into the label's band, starting under
+    # the value, which it cannot follow on one line; where the value ends stays a guess.
+    words = [Word("Original:", (88, 871, 131, 887), 0.9), Word("Project", (140, 870, 180, 886), 1),
+             Word("File", (184, 870, 196, 886), 0.95), Word("CC:", (88, 887, 106, 902), 0.95),
+             Word("MaDonna", (143, 883, 190, 899), 0.95)]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Original:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Project File"
+    assert found["/f0"].confidence <= 0.55
+
+
 def test_a_fields_words_opening_a_sentence_do_not_make_its_answer_unsure() -> None:
     words = [*_line(72, 100, "NATURE OF WORK:"), *_line(90, 116, "Advise if honey will do"),
              *_line(72, 160, "NOTES:"), *_line(150, 160, "Nature of work is exact")]  # fmt: skip

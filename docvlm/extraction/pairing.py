@@ -507,9 +507,11 @@ class _Reading:
         ):
             value, count = self._with_units(right)
             claimed = [id(printed), *(id(s) for s in right[:count])]
+            # Where the band holds the next line's words too, where the value ends is a guess.
+            crowded = count < len(right) and _overlaps(right[count], right[count - 1])
             if count == len(right) or not _box(right[count]) or is_typed(self.spec):
                 fit = self._layout_fit(label, value, "right", reach)
-                options.append((value, fit, claimed, count > 1))
+                options.append((value, fit, claimed, count > 1 or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
         below = neighbours.below(self.page, label)
         if below is not None and self._can_be_value(below):
@@ -605,8 +607,10 @@ class _Reading:
         for segment in right[1:]:
             if segment.widget or id(segment) in self.label_like:
                 break
-            unit = _UNIT.fullmatch(segment.text) is not None
+            if _overlaps(segment, right[count - 1]):
+                break  # it starts under the value: the next line's, read into the band
             gap = segment.bbox[0] - right[count - 1].bbox[2]
+            unit = _UNIT.fullmatch(segment.text) is not None
             near = gap <= 2.0 * value.height and not _fragment(segment.text)
             repeated = fuzz.ratio(segment.text.lower(), value.text.lower()) >= 80
             if not (unit or near or repeated or (numeric and _NUMBER_CELL.fullmatch(segment.text))):
@@ -693,6 +697,11 @@ def _far(label: Segment, value: Segment, reach: float) -> bool:
     # A lone character is the weakest read: a stamp's or a stray mark's as often.
     lone = sum(c.isalnum() for c in value.text) == 1
     return value.bbox[0] - reach > FAR_RIGHT * label.height * (LONE_REACH if lone else 1.0)
+
+
+def _overlaps(segment: Segment, before: Segment) -> bool:
+    """Whether `segment` starts before `before` ends: it cannot follow it on one line."""
+    return segment.bbox[0] < before.bbox[2] - 1
 
 
 def _capitals(text: str) -> bool:
