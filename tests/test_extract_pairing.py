@@ -169,6 +169,17 @@ def test_the_next_lines_words_read_into_a_values_band_are_not_part_of_it() -> No
     assert found["/f0"].confidence <= 0.55
 
 
+def test_figures_run_on_into_a_label_are_surer_than_words() -> None:
+    # One OCR segment each: the label's words run straight on into what follows.
+    words = [*_line(72, 100, "Date Sent 4/19/74"), *_line(72, 140, "Requested by Marketing")]
+    found = pair_fields(
+        load_schema(_schema("Date Sent", "Requested")).root, [_ocr_page(words)], set()
+    )
+    assert found["/f0"].value == "4/19/74"
+    assert found["/f0"].confidence > 0.5
+    assert "/f1" not in found or found["/f1"].confidence < 0.5  # maybe the label's own wording
+
+
 def test_a_fields_words_opening_a_sentence_do_not_make_its_answer_unsure() -> None:
     words = [*_line(72, 100, "NATURE OF WORK:"), *_line(90, 116, "Advise if honey will do"),
              *_line(72, 160, "NOTES:"), *_line(150, 160, "Nature of work is exact")]  # fmt: skip
