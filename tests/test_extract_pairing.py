@@ -180,6 +180,12 @@ def test_figures_run_on_into_a_label_are_surer_than_words() -> None:
     assert "/f1" not in found or found["/f1"].confidence < 0.5  # maybe the label's own wording
 
 
+def test_a_unit_printed_apart_after_a_figure_run_on_into_its_label_belongs_to_it() -> None:
+    words = [*_line(72, 100, "Net Rod Density 245"), *_line(220, 100, "mg/cc")]
+    found = pair_fields(load_schema(_schema("Net Rod Density")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "245 mg/cc"
+
+
 def test_a_fields_words_opening_a_sentence_do_not_make_its_answer_unsure() -> None:
     words = [*_line(72, 100, "NATURE OF WORK:"), *_line(90, 116, "Advise if honey will do"),
              *_line(72, 160, "NOTES:"), *_line(150, 160, "Nature of work is exact")]  # fmt: skip

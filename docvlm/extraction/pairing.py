@@ -502,7 +502,11 @@ class _Reading:
             )
             if run_on and self._can_be_value(rest):
                 fit = self._layout_fit(label, rest, "run-on")
-                options.append((rest, fit, [id(printed)], False))
+                value, claimed = rest, [id(printed)]
+                if right and not is_typed(self.spec) and _number_then_unit(rest, right[0]):
+                    value = Segment(rest.words + right[0].words, rest.page, rest.line)
+                    claimed.append(id(right[0]))
+                options.append((value, fit, claimed, False))
         elif (
             right
             and header is None
@@ -702,6 +706,11 @@ def _far(label: Segment, value: Segment, reach: float) -> bool:
     # A lone character is the weakest read: a stamp's or a stray mark's as often.
     lone = sum(c.isalnum() for c in value.text) == 1
     return value.bbox[0] - reach > FAR_RIGHT * label.height * (LONE_REACH if lone else 1.0)
+
+
+def _number_then_unit(value: Segment, segment: Segment) -> bool:
+    """A number with its unit printed apart after it ("Density 245 | mg/cc")."""
+    return _has_digit(value.words[-1].text) and _UNIT.fullmatch(segment.text) is not None
 
 
 def _overlaps(segment: Segment, before: Segment) -> bool:
