@@ -186,6 +186,14 @@ def test_a_unit_printed_apart_after_a_figure_run_on_into_its_label_belongs_to_it
     assert found["/f0"].value == "245 mg/cc"
 
 
+def test_a_unit_printed_apart_makes_a_value_no_less_sure() -> None:
+    words = [*_line(72, 100, "Length:"), *_line(160, 100, "84"), *_line(190, 100, "mm"),
+             *_line(72, 130, "Width:"), *_line(160, 130, "24")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Length:", "Width:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "84 mm"
+    assert found["/f0"].confidence == found["/f1"].confidence  # the unit is the number's
+
+
 def test_a_fields_words_opening_a_sentence_do_not_make_its_answer_unsure() -> None:
     words = [*_line(72, 100, "NATURE OF WORK:"), *_line(90, 116, "Advise if honey will do"),
              *_line(72, 160, "NOTES:"), *_line(150, 160, "Nature of work is exact")]  # fmt: skip

@@ -517,9 +517,10 @@ class _Reading:
             claimed = [id(printed), *(id(s) for s in right[:count])]
             # Where the band holds the next line's words too, where the value ends is a guess.
             crowded = count < len(right) and _overlaps(right[count], right[count - 1])
+            units = all(_UNIT.fullmatch(s.text) for s in right[1:count])  # "974 | mg" is whole
             if count == len(right) or not _box(right[count]) or is_typed(self.spec):
                 fit = self._layout_fit(label, value, "right", reach)
-                options.append((value, fit, claimed, count > 1 or crowded))
+                options.append((value, fit, claimed, (count > 1 and not units) or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
         below = neighbours.below(self.page, label)
         if below is not None and self._can_be_value(below):
