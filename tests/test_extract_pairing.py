@@ -145,6 +145,55 @@ def _line(x: float, y: float, text: str) -> list[Word]:
     return words
 
 
+def test_an_answer_typed_higher_than_its_small_label_is_read() -> None:
+    # The label is printed small under the rule the answer is typed on: the answer's centre
+    # is above the label's band, but its box reaches down into the label's.
+    label = [Word(w.text, (w.bbox[0], 300, w.bbox[2], 310), 0.95) for w in _line(85, 0, "MICE:")]
+    typed = [Word("Swiss-Webster", (166, 287, 248, 303), 0.95)]
+    above = [*_line(85, 262, "SOURCE:"), *_line(166, 262, "Lorillard")]  # the row above
+    words = [*above, *label, *typed]
+    found = pair_fields(load_schema(_schema("MICE:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Swiss-Webster"
+    stamp = [*label, Word("2074222272", (166, 230, 178, 306), 0.95)]  # printed down the margin
+    assert pair_fields(load_schema(_schema("MICE:")).root, [_ocr_page(stamp)], set()) == {}
+
+
+def test_the_next_lines_words_read_into_a_values_band_are_not_part_of_it() -> None:
+    # Tight rows: the box of the row under it reaches into the label's band, starting under
+    # the value, which it cannot follow on one line; where the value ends stays a guess.
+    words = [Word("Original:", (88, 871, 131, 887), 0.9), Word("Project", (140, 870, 180, 886), 1),
+             Word("File", (184, 870, 196, 886), 0.95), Word("CC:", (88, 887, 106, 902), 0.95),
+             Word("MaDonna", (143, 883, 190, 899), 0.95)]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Original:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Project File"
+    assert found["/f0"].confidence <= 0.55
+
+
+def test_figures_run_on_into_a_label_are_surer_than_words() -> None:
+    # One OCR segment each: the label's words run straight on into what follows.
+    words = [*_line(72, 100, "Date Sent 4/19/74"), *_line(72, 140, "Requested by Marketing")]
+    found = pair_fields(
+        load_schema(_schema("Date Sent", "Requested")).root, [_ocr_page(words)], set()
+    )
+    assert found["/f0"].value == "4/19/74"
+    assert found["/f0"].confidence > 0.5
+    assert "/f1" not in found or found["/f1"].confidence < 0.5  # maybe the label's own wording
+
+
+def test_a_unit_printed_apart_after_a_figure_run_on_into_its_label_belongs_to_it() -> None:
+    words = [*_line(72, 100, "Net Rod Density 245"), *_line(220, 100, "mg/cc")]
+    found = pair_fields(load_schema(_schema("Net Rod Density")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "245 mg/cc"
+
+
+def test_a_unit_printed_apart_makes_a_value_no_less_sure() -> None:
+    words = [*_line(72, 100, "Length:"), *_line(160, 100, "84"), *_line(190, 100, "mm"),
+             *_line(72, 130, "Width:"), *_line(160, 130, "24")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Length:", "Width:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "84 mm"
+    assert found["/f0"].confidence == found["/f1"].confidence  # the unit is the number's
+
+
 def test_a_fields_words_opening_a_sentence_do_not_make_its_answer_unsure() -> None:
     words = [*_line(72, 100, "NATURE OF WORK:"), *_line(90, 116, "Advise if honey will do"),
              *_line(72, 160, "NOTES:"), *_line(150, 160, "Nature of work is exact")]  # fmt: skip
@@ -170,6 +219,20 @@ def test_a_sentence_wrapped_back_under_its_label_continues_the_answer() -> None:
         "Manager, please contact the suggester and forward comments to the Council."
     )
     assert result.data["f1"] == "J. Smith"  # "Approved" starts a row: it is no wrapped line
+
+
+def test_a_paragraph_wraps_to_the_margin_while_its_lines_are_full() -> None:
+    # The first word of the second line would not fit after the first: the answer wrapped.
+    # The second line ends short, so the line under it starts something else.
+    pdf = _page([(72, 100, "Comments:"),
+                 (160, 100, "The plant is well kept and it covers all parts of the city"),
+                 (72, 113, "Lamar looks like a good citizen here."),
+                 (72, 126, "Signed at the office")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Comments:"))
+    assert result.data["f0"] == (
+        "The plant is well kept and it covers all parts of the city "
+        "Lamar looks like a good citizen here."
+    )
 
 
 def test_a_label_read_a_little_low_does_not_stop_the_list_beside_it() -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from docvlm.extraction.words import PageWords, Segment
 
 BAND_SLACK = 0.3  # label heights a value's centre may sit above or below the label's box
+RAISED_OVERLAP = 0.25  # label heights a value raised over its label still reaches into its box
 BELOW_LINES = 2.5  # label heights between a label and the value under it
 DIAGONAL = 4.0  # label heights past a label's end an answer below it may start
 CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
@@ -26,6 +27,7 @@ SENTENCE_WORDS = 4  # words with letters on a line that wraps like running text
 WORD_GAP = 2.0  # line heights between two segments of one line of a value
 STACK_GAP = 0.5  # character heights between two characters printed one under another
 NEXT_LINE = 0.4  # line heights the next line's centre sits at least under the line above's
+SPACE = 0.3  # line heights of a space between words
 
 
 def _segments(page: PageWords) -> list[Segment]:
@@ -45,8 +47,24 @@ def band_of(segments: list[Segment], label: Segment) -> list[Segment]:
 
 
 def right_of(page: PageWords, label: Segment) -> list[Segment]:
-    """Segments right of `label` whose centre lies in its band, left to right."""
-    return [s for s in band(page, label) if s.bbox[0] >= label.bbox[2] - 1]
+    """Segments right of `label` whose centre lies in its band, or that sit raised over its
+    line (see `raised`), left to right."""
+    segments = _segments(page)
+    beside = band_of(segments, label) + [s for s in segments if raised(s, label)]
+    return sorted((s for s in beside if s.bbox[0] >= label.bbox[2] - 1), key=lambda s: s.bbox[0])
+
+
+def raised(segment: Segment, label: Segment) -> bool:
+    """Whether `segment` sits above `label`'s band yet still reaches down into the label's
+    box: a typed answer on the rule a small printed label sits under ("STRAIN OF MICE:" with
+    "Swiss-Webster" typed higher), not the row above, which clears the label's box, nor
+    text printed down the margin, taller than a line."""
+    y0 = label.bbox[1]
+    return (
+        _centre(segment) < y0 - BAND_SLACK * label.height
+        and segment.bbox[3] - y0 >= RAISED_OVERLAP * label.height
+        and segment.height <= 2 * label.height
+    )
 
 
 def in_column(cell: Segment, header: Segment) -> bool:
@@ -139,7 +157,7 @@ def continuation(
             break
         line = [step[0], *_rest_of_line(segments, step[0], right, stops)]
         lines.extend(line)
-        previous = step[0]
+        previous = Segment([w for s in line for w in s.words], step[0].page, step[0].line)
         left, right = step[1], max(right, line[-1].bbox[2])
     return lines
 
@@ -207,8 +225,12 @@ def _next_line(
         key=lambda s: s.bbox[0],
     )
     aligned = abs(nearest.bbox[0] - left) <= ALIGN * value.height
-    if not aligned and _wraps_to_margin(previous, nearest, row_start, value.height):
-        aligned, left = True, nearest.bbox[0]
+    # Back at the margin, a paragraph's lines go on only while each line above is full.
+    wrapped = abs(left - value.bbox[0]) > ALIGN * value.height
+    if wrapped or not aligned:
+        margin = max(s.bbox[2] for s in segments)
+        aligned = _wraps_to_margin(previous, nearest, row_start, value.height, margin)
+        left = nearest.bbox[0] if aligned else left
     if (
         not aligned
         or stops(nearest)
@@ -222,17 +244,21 @@ def _centre(segment: Segment) -> float:
     return (segment.bbox[1] + segment.bbox[3]) / 2
 
 
-def _wraps_to_margin(previous: Segment, segment: Segment, row_start: float, height: float) -> bool:
+def _wraps_to_margin(
+    previous: Segment, segment: Segment, row_start: float, height: float, margin: float
+) -> bool:
     """A sentence wrapped back to the row's left margin, under the label ("Comments: Please
     contact the | suggester..."): the line above is a sentence's words, and this one starts
-    where the row starts and in lower case, where the next row's own label would start with
-    a capital."""
+    where the row starts, and either in lower case, where the next row's own label would
+    start with a capital, or with a word that would not have fitted at the end of the line
+    above, before the page's right `margin` (why a line wraps: a row's label would have
+    had room to be printed up there)."""
     words = sum(any(c.isalpha() for c in w.text) for w in previous.words)
-    return (
-        words >= SENTENCE_WORDS
-        and abs(segment.bbox[0] - row_start) <= ALIGN * height
-        and segment.text[:1].islower()
-    )
+    if words < SENTENCE_WORDS or abs(segment.bbox[0] - row_start) > ALIGN * height:
+        return False
+    first = segment.words[0].bbox
+    no_room = previous.bbox[2] + SPACE * height + (first[2] - first[0]) > margin
+    return segment.text[:1].islower() or no_room
 
 
 def _row_has_left(
