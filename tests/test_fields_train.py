@@ -53,6 +53,15 @@ def test_agreement_with_no_model_extraction_vouches_for_values_the_model_alone_c
     assert tagger.confidence(0.895, agrees=True) >= 0.9 > tagger.confidence(0.895)
 
 
+def test_agreement_safe_all_the_way_down_needs_no_score() -> None:
+    # No held-out agreeing value was wrong, the lowest scored 0.5: an agreeing value scored
+    # lower is returned too; one wrong agreeing value at 0.4 keeps a floor above it.
+    answers = _answers(60, 0.999, True, False) + _answers(60, 0.7, True, True)
+    assert fit_threshold(answers)[1] == 0.0
+    answers += [Answer(0.4, False, True)] + _answers(5, 0.45, True, True)
+    assert 0.4 < fit_threshold(answers)[1] <= 0.45
+
+
 def test_the_union_of_both_floors_stays_within_one_percent() -> None:
     # Each group alone is within 1 % wrong; together they must be as well.
     answers = _answers(99, 0.999, True, False) + _answers(1, 0.9985, False, False)
