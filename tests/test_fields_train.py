@@ -9,7 +9,15 @@ import torch
 from docvlm.anchors import AnchorWord
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import ABSTAIN, LEGIBLE, SURE_TAG, FormTagger
-from docvlm.forms.train import Answer, _window, fit_fallback, fit_sure_tag, fit_threshold
+from docvlm.forms.train import (
+    BUCKET_BATCHES,
+    Answer,
+    _batches,
+    _window,
+    fit_fallback,
+    fit_sure_tag,
+    fit_threshold,
+)
 
 
 def _answers(count: int, score: float, correct: bool, agrees: bool) -> list[Answer]:
@@ -45,6 +53,15 @@ def test_agreement_with_no_model_extraction_vouches_for_values_the_model_alone_c
     assert tagger.confidence(0.895, agrees=True) >= 0.9 > tagger.confidence(0.895)
 
 
+def test_agreement_safe_all_the_way_down_needs_no_score() -> None:
+    # No held-out agreeing value was wrong, the lowest scored 0.5: an agreeing value scored
+    # lower is returned too; one wrong agreeing value at 0.4 keeps a floor above it.
+    answers = _answers(60, 0.999, True, False) + _answers(60, 0.7, True, True)
+    assert fit_threshold(answers)[1] == 0.0
+    answers += [Answer(0.4, False, True)] + _answers(5, 0.45, True, True)
+    assert 0.4 < fit_threshold(answers)[1] <= 0.45
+
+
 def test_the_union_of_both_floors_stays_within_one_percent() -> None:
     # Each group alone is within 1 % wrong; together they must be as well.
     answers = _answers(99, 0.999, True, False) + _answers(1, 0.9985, False, False)
@@ -53,6 +70,24 @@ def test_the_union_of_both_floors_stays_within_one_percent() -> None:
     _, _, summary = fit_threshold(answers)
     assert summary["returned_wrong"] / summary["returned"] <= 0.01
     assert summary["returned"] >= 199
+
+
+def test_batches_hold_every_page_once_and_pad_less_than_shuffled_ones() -> None:
+    rng = random.Random(0)
+    lengths = [rng.randint(20, 120) for _ in range(200)]
+    batches = _batches(lengths, 8, rng)
+    assert sorted(page for batch in batches for page in batch) == list(range(200))
+
+    def padded(groups: list[list[int]]) -> int:
+        return sum(max(lengths[p] for p in group) * len(group) for group in groups)
+
+    order = list(range(200))
+    rng.shuffle(order)
+    shuffled = [order[start : start + 8] for start in range(0, 200, 8)]
+    assert padded(batches) < padded(shuffled) - sum(lengths) // 10
+    # Sorted only within runs of a few batches: the epoch does not go short to long.
+    firsts = [min(lengths[p] for p in batch) for batch in batches[: 200 // 8 // BUCKET_BATCHES]]
+    assert firsts != sorted(firsts)
 
 
 def test_training_windows_fit_the_page_and_often_hold_a_value() -> None:

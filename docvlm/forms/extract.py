@@ -13,7 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
-from docvlm.anchors import CHECKED, UNCHECKED, anchors_from_words
+from docvlm.anchors import CHECKED, UNCHECKED, AnchorWord, anchors_from_words
 from docvlm.extraction.extractor import extract_without_model
 from docvlm.extraction.pairing import Found
 from docvlm.extraction.schema import ExtractionSchema, FieldSpec
@@ -219,8 +219,9 @@ def _read(
     span: Span, spec: FieldSpec, words: list, page: int, second: SecondReader | None = None
 ) -> Reading | None:
     """The span's value, or None where its words do not parse as the field's type. Its
-    legibility is its least legible word's, each word under `LEGIBLE` read a second time."""
-    span_words = [words[i] for i in span.words]
+    legibility is its least legible word's, each word under `LEGIBLE` read a second time
+    (and read as the second reader reads it, where that reader is sure)."""
+    span_words = [_reread(words[i], second) for i in span.words]
     if spec.kind == "boolean" and spec.enum is None:
         flag = read_flag([word.text for word in span_words])
         parsed = None if flag is None else ParsedValue(flag)
@@ -231,11 +232,16 @@ def _read(
     if parsed is None:
         return None
     bbox = union([word.bbox for word in span_words])
-    legibility = min(
-        word.confidence if word.confidence >= LEGIBLE or second is None else second.confidence(word)
-        for word in span_words
-    )
+    legibility = min(word.confidence for word in span_words)
     return Reading(Found(parsed.value, page, bbox, 0.0, SOURCE), span.score, legibility, parsed.fit)
+
+
+def _reread(word: AnchorWord, second: SecondReader | None) -> AnchorWord:
+    """The word as read a second time where OCR read it under `LEGIBLE`."""
+    if word.confidence >= LEGIBLE or second is None:
+        return word
+    text, confidence = second.reading(word)
+    return replace(word, text=text, confidence=confidence)
 
 
 def _span_text(span_words: list) -> str:
