@@ -47,16 +47,16 @@ def _grid(size: tuple[int, int], boxes: list[tuple[int, int, int, int]]) -> Imag
 
 
 def test_the_rectangles_a_grid_closes_are_its_cells_and_text_inside_does_not_split_them() -> None:
-    image = _grid((400, 300), [(20, 20, 200, 80), (200, 20, 380, 80), (20, 120, 380, 200)])
+    image = _grid((400, 340), [(20, 20, 200, 80), (200, 20, 380, 80), (20, 120, 380, 200)])
     draw = ImageDraw.Draw(image)
     draw.text((30, 30), "NAME  | the answer", fill="black")  # a bar and letters: no rule
-    draw.rectangle((20, 230, 380, 280), outline="black", width=2)
-    draw.rectangle((20, 250, 24, 262), fill="white")  # a scan's break in the left border
+    draw.rectangle((20, 250, 380, 300), outline="black", width=2)
+    draw.rectangle((20, 270, 24, 282), fill="white")  # a scan's break in the left border
     cells = drawn_cells(image, text_height=10)
     assert len(cells) == 4
     assert cell_of(cells, (30, 30, 60, 40)) == cell_of(cells, (100, 60, 150, 70))
     assert cell_of(cells, (30, 30, 60, 40)) != cell_of(cells, (210, 30, 260, 40))
-    assert cell_of(cells, (30, 240, 60, 250)) is not None
+    assert cell_of(cells, (30, 260, 60, 270)) is not None
 
 
 def test_an_open_frame_or_a_lone_rule_makes_no_cell() -> None:

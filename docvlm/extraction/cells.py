@@ -21,9 +21,11 @@ INK_CONTRAST = 60  # grey levels below the paper
 # and its vertical stroke about one text height tall.
 RULE_LENGTH = 3.0
 STEM_LENGTH = 1.6
-# Text heights a scan's faint rule may be broken across between pieces, and the gap a rule's
-# end may leave to the rule it should meet.
-BREAK = 2.0
+# Text heights a scan's faint rule may be broken across between pieces (FUNSD training pages
+# 0-40: 2 boxes more than at 2, 3 fewer at 1), and the gap a rule's end may leave to the rule
+# it should meet. Boxes printed closer than that get their borders joined: the thin cell
+# between them holds no label, so it answers nothing.
+BREAK = 3.0
 JOIN = 0.25
 RECTANGULAR = 0.85  # of its box's area a cell's paper fills (a rule's stub inside takes some)
 MIN_CELL = (2.0, 1.0)  # text heights: a cell holds at least a short word
