@@ -100,3 +100,14 @@ def test_a_scanned_boxed_form_answers_each_label_from_its_own_cell() -> None:
 
 def _in_pixels(word: Word, scale: int) -> Word:
     return Word(word.text, tuple(v * scale for v in word.bbox), word.confidence)
+
+
+def test_a_bracketed_line_under_a_boxed_label_is_its_gloss_not_the_cells_answer() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.draw_rect(pymupdf.Rect(60, 80, 300, 140), color=(0, 0, 0), width=1)
+    page.insert_text((66, 92), "DOSAGE", fontname="helv", fontsize=7)
+    page.insert_text((66, 102), "(mg/kg BODY WEIGHT)", fontname="helv", fontsize=7)
+    result = docvlm.extract(doc.tobytes(), _schema("Dosage"))
+    # At most the weight of any text under a label, never the surer reading of a box's answer.
+    assert result.data["f0"] is None or result.fields["/f0"].confidence < 0.55

@@ -577,11 +577,15 @@ class _Reading:
     def _below(self, label: Segment, rest: Segment | None) -> tuple[Segment | None, BBox | None]:
         """The value under the label, if one can be there, and the drawn cell the label heads
         with that value inside it: a label printed whole at the top of a cell (not the start
-        of a longer heading) is answered in its cell, not across its border."""
+        of a longer heading) is answered in its cell, not across its border. A line opening
+        with a bracket under it is the label's gloss ("(mg/kg BODY WEIGHT)"), not the cell's
+        answer, as it is after the label on its line."""
         below = neighbours.below(self.page, label)
         if below is None or not self._can_be_value(below):
             return None, None
-        return below, neighbours.headed_cell(self.page, label, below) if rest is None else None
+        if rest is not None or below.text.startswith("("):
+            return below, None
+        return below, neighbours.headed_cell(self.page, label, below)
 
     def _layout_fit(
         self, label: Segment, value: Segment, where: str, reach: float | None = None
