@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from docvlm.document import BBox
+from docvlm.geometry import centre_in
 
 INK_CONTRAST = 60  # grey levels below the paper
 # Kernel lengths in text heights: a letter's horizontal stroke is under one text height wide
@@ -69,5 +70,4 @@ def _rules(ink: np.ndarray, shape: tuple[int, int], text_height: float) -> np.nd
 
 def cell_of(cells: list[BBox], box: BBox) -> BBox | None:
     """The cell holding `box`'s centre, if any (cells do not nest)."""
-    x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    return next((c for c in cells if c[0] <= x <= c[2] and c[1] <= y <= c[3]), None)
+    return next((cell for cell in cells if centre_in(box, cell)), None)
