@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pymupdf
+from PIL import Image
 
 import docvlm
 from docvlm.extraction.pairing import pair_fields
@@ -61,7 +62,9 @@ def test_the_rest_of_a_fields_own_label_is_not_its_value() -> None:
 
 
 def _ocr_page(words: list[Word]) -> PageWords:
-    scan = SimpleNamespace(pdf_page=None)  # an image page: no text layer, no widgets
+    # An image page with no text layer, no widgets and no drawing: a blank raster.
+    blank = Image.new("RGB", (612, 792), "white")
+    scan = SimpleNamespace(pdf_page=None, render_dpi=lambda dpi: blank)
     return PageWords(1, "ocr", words, scan)  # type: ignore[arg-type]
 
 

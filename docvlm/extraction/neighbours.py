@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from docvlm.document import BBox
+from docvlm.extraction.cells import cell_of
 from docvlm.extraction.words import PageWords, Segment
 
 BAND_SLACK = 0.3  # label heights a value's centre may sit above or below the label's box
@@ -137,6 +139,18 @@ def below(page: PageWords, label: Segment) -> Segment | None:
         return None
     nearest = min(under, key=lambda s: s.bbox[1])
     return nearest if nearest.bbox[1] - y1 <= BELOW_LINES * label.height else None
+
+
+def headed_cell(page: PageWords, label: Segment, value: Segment) -> BBox | None:
+    """The drawn cell `label` heads, when `value` lies in it too: nothing in the cell is
+    printed above the label. Such a cell holds the label's answer, and the answer ends at its
+    border."""
+    cell = cell_of(page.cells, label.bbox)
+    if cell is None or cell_of([cell], value.bbox) is None:
+        return None
+    top = label.bbox[1] - BAND_SLACK * label.height
+    inside = (s for s in _segments(page) if s is not label and cell_of([cell], s.bbox))
+    return None if any(_centre(s) < top for s in inside) else cell
 
 
 def continuation(

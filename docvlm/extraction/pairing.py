@@ -20,6 +20,7 @@ from rapidfuzz import fuzz
 
 from docvlm.document import BBox
 from docvlm.extraction import neighbours
+from docvlm.extraction.cells import cell_of
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import (
@@ -50,6 +51,8 @@ FREE_TEXT_FIT = 0.85
 # about 80 % right, below a label about 25 %.)
 UNMARKED_LABEL_FIT = 0.85
 FREE_BELOW_FIT = 0.7
+# Under a label heading a drawn cell, inside that cell, free text is the cell's answer.
+BOXED_BELOW_FIT = 1.0
 RUN_ON_FIT = 0.7
 # Figures run on into a label ("Date Sent 4/19/74", "SCHEDULE 2/20 & 3/20") are its answer: a
 # label's own wording seldom holds them (FUNSD training pages 0-40 / 40-80 / 80-105: of the
@@ -515,6 +518,7 @@ class _Reading:
             return self._mark(label, right[0], printed)  # read glued to the next option's words
         options: list[tuple[Segment, float, list[int], bool]] = []
         header = self._heads_column(printed)  # its neighbours on the row are headers too
+        below, cell = self._below(label, rest)
         if rest is not None:
             # Words ending in a colon after the label are the next label ("INITIATED BY:");
             # free text opening in lower case or with "&" goes on with the label's own
@@ -537,6 +541,7 @@ class _Reading:
             and header is None
             and self._can_be_value(right[0])
             and not self._heading_across_gap(label, right[0], reach)
+            and (cell is None or cell_of([cell], right[0].bbox) is not None)
         ):
             value, count = self._with_units(right)
             claimed = [id(printed), *(id(s) for s in right[:count])]
@@ -547,9 +552,8 @@ class _Reading:
                 fit = self._layout_fit(label, value, "right", reach)
                 options.append((value, fit, claimed, (count > 1 and not units) or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
-        below = neighbours.below(self.page, label)
-        if below is not None and self._can_be_value(below):
-            fit = self._layout_fit(label, below, "below")
+        if below is not None:
+            fit = self._layout_fit(label, below, "below" if cell is None else "boxed")
             options.append((below, fit, [id(printed), id(below)], False))
         for segment, position_fit, claimed, extended in options:
             under = (
@@ -557,7 +561,10 @@ class _Reading:
             )
             column = header if under else None
             segment, more, spaced = self._continued(
-                segment, min(label.bbox[0], segment.bbox[0]), column
+                segment,
+                min(label.bbox[0], segment.bbox[0]),
+                column,
+                cell if segment is below else None,
             )
             fit = position_fit * (SPACED_FIT if spaced else 1.0)
             candidate = self._candidate(segment, fit, claimed + more)
@@ -567,17 +574,35 @@ class _Reading:
                 return candidate
         return None
 
+    def _below(self, label: Segment, rest: Segment | None) -> tuple[Segment | None, BBox | None]:
+        """The value under the label, if one can be there, and the drawn cell the label heads
+        with that value inside it: a label printed whole at the top of a cell (not the start
+        of a longer heading) is answered in its cell, not across its border. A line opening
+        with a bracket under it is the label's gloss ("(mg/kg BODY WEIGHT)"), not the cell's
+        answer, as it is after the label on its line."""
+        below = neighbours.below(self.page, label)
+        if below is None or not self._can_be_value(below):
+            return None, None
+        if rest is not None or below.text.startswith("("):
+            return below, None
+        return below, neighbours.headed_cell(self.page, label, below)
+
     def _layout_fit(
         self, label: Segment, value: Segment, where: str, reach: float | None = None
     ) -> float:
         """How far where the value sits says it answers the label; `reach` is where the
         printing before a value right of the label ends (the label, or a leader after it)."""
         if is_typed(self.spec) or value.widget:
-            return BELOW_FIT if where == "below" else 1.0
+            return BELOW_FIT if where in ("below", "boxed") else 1.0
         marked = 1.0 if label.text.endswith(":") else UNMARKED_LABEL_FIT
         far = reach is not None and _far(label, value, reach)
         run_on = RUN_ON_FIGURES_FIT if _has_digit(value.text) else RUN_ON_FIT
-        fit = {"right": 1.0, "below": FREE_BELOW_FIT, "run-on": run_on}[where]
+        fit = {
+            "right": 1.0,
+            "below": FREE_BELOW_FIT,
+            "boxed": BOXED_BELOW_FIT,
+            "run-on": run_on,
+        }[where]
         return marked * fit * (FAR_RIGHT_FIT if far else 1.0)
 
     def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
@@ -594,18 +619,25 @@ class _Reading:
         )
 
     def _continued(
-        self, value: Segment, row_start: float, column: Segment | None
+        self, value: Segment, row_start: float, column: Segment | None, cell: BBox | None
     ) -> tuple[Segment, list[int], bool]:
         """A free-text value with the lines that continue it (under a column's `header`, the
-        column's further cells), and whether a line spaced further apart may continue it too."""
+        column's further cells; inside a drawn `cell`, up to its border), and whether a line
+        spaced further apart may continue it too."""
         if is_typed(self.spec) or value.widget:
             return value, [], False
+
+        def stops(segment: Segment) -> bool:
+            return self._stops(segment) or (
+                cell is not None and cell_of([cell], segment.bbox) is None
+            )
+
         if column is not None:
-            lines = neighbours.column_cells(self.page, column, value, self._stops)
+            lines = neighbours.column_cells(self.page, column, value, stops)
             spaced = False
         else:
-            lines = neighbours.continuation(self.page, value, row_start, self._stops)
-            spaced = neighbours.runs_past(self.page, [value, *lines], row_start, self._stops)
+            lines = neighbours.continuation(self.page, value, row_start, stops)
+            spaced = neighbours.runs_past(self.page, [value, *lines], row_start, stops)
         if not lines:
             return value, [], spaced
         words = [w for segment in [value, *lines] for w in segment.words]

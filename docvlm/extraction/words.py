@@ -19,6 +19,7 @@ from docvlm.engines.ocr_layout import OCRWord, is_cjk
 from docvlm.engines.ocr_rapid import RapidOCRBackend
 from docvlm.engines.ocr_tesseract import TesseractBackend
 from docvlm.errors import EngineUnavailableError
+from docvlm.extraction.cells import drawn_cells
 from docvlm.extraction.unread import unread_text
 from docvlm.extraction.values import CHECKED_GLYPHS, UNCHECKED_GLYPHS
 from docvlm.geometry import centre_in, union
@@ -112,7 +113,7 @@ class PageWords:
 
     @cached_property
     def gray(self) -> tuple[Image.Image, float]:
-        """Greyscale raster of the page and its pixels per point, for checkbox reading."""
+        """Greyscale raster of the page and its pixels per point, for check boxes and cells."""
         if self.pdf_page is None:
             return self.page.render_dpi(72).convert("L"), 1.0
         zoom = CHECKBOX_DPI / 72
@@ -120,6 +121,16 @@ class PageWords:
             matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY, alpha=False
         )
         return Image.frombytes("L", (pixmap.width, pixmap.height), pixmap.samples), zoom
+
+    @cached_property
+    def cells(self) -> list[BBox]:
+        """The cells of the page's drawn grid (see `cells`), in points."""
+        heights = [w.bbox[3] - w.bbox[1] for w in self.words if len(w.text) > 1]
+        if not heights:
+            return []
+        image, zoom = self.gray
+        boxes = drawn_cells(image, statistics.median(heights) * zoom)
+        return [tuple(v / zoom for v in box) for box in boxes]
 
 
 def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto") -> PageWords:
