@@ -15,9 +15,9 @@ import numpy as np
 from PIL import Image
 
 from docvlm.document import BBox
+from docvlm.engines.ocr_tesseract import ink_mask
 from docvlm.geometry import centre_in
 
-INK_CONTRAST = 60  # grey levels below the paper
 # Kernel lengths in text heights: a letter's horizontal stroke is under one text height wide
 # and its vertical stroke about one text height tall.
 RULE_LENGTH = 3.0
@@ -36,7 +36,7 @@ def drawn_cells(image: Image.Image, text_height: float) -> list[BBox]:
     """Interiors (pixels) of the closed rectangles the ruling lines of `image` draw;
     `text_height` (pixels) tells a rule from a letter's stroke."""
     gray = np.asarray(image.convert("L"))
-    ink = (gray < np.median(gray) - INK_CONTRAST).astype(np.uint8)
+    ink = ink_mask(gray)
     rules = _rules(ink, (1, max(round(RULE_LENGTH * text_height), 8)), text_height)
     rules |= _rules(ink, (max(round(STEM_LENGTH * text_height), 6), 1), text_height)
     join = max(round(JOIN * text_height), 1)

@@ -17,8 +17,8 @@ from PIL import Image
 
 from docvlm.document import BBox
 from docvlm.engines.ocr_layout import OCRWord
+from docvlm.engines.ocr_tesseract import ink_mask
 
-INK_CONTRAST = 60  # grey levels below the paper
 # A character is 0.4 to 1.5 word heights tall and at most 1.5 wide; characters closer than
 # CHAR_GAP word heights join into one word, and a run at least MIN_RUN heights wide is text
 # (a check box or a speck is not).
@@ -36,7 +36,7 @@ def unread_text(image: Image.Image, words: list[OCRWord]) -> list[BBox]:
         return []
     height = statistics.median(heights)
     gray = np.asarray(image.convert("L"))
-    ink = (gray < np.median(gray) - INK_CONTRAST).astype(np.uint8)
+    ink = ink_mask(gray)
     margin = round(WORD_MARGIN * height)
     for word in words:
         x0, y0, x1, y1 = (round(v) for v in word.bbox)
