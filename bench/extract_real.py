@@ -224,22 +224,24 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(MONO_FONT, size)
 
 
+RECEIPT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "company": {
+            "type": ["string", "null"],
+            "description": "name of the shop that issued the receipt",
+        },
+        "address": {"type": ["string", "null"], "description": "the shop's address"},
+        "date": {"type": ["string", "null"], "format": "date"},
+        "total": {"type": ["number", "null"]},
+    },
+}
+
+
 def receipt_cases(count: int) -> list[Case]:
     import datetime
 
     cases = []
-    schema = {
-        "type": "object",
-        "properties": {
-            "company": {
-                "type": ["string", "null"],
-                "description": "name of the shop that issued the receipt",
-            },
-            "address": {"type": ["string", "null"], "description": "the shop's address"},
-            "date": {"type": ["string", "null"], "format": "date"},
-            "total": {"type": ["number", "null"]},
-        },
-    }
     for index in range(count):
         rng = random.Random(500 + index)
         shop = index % len(_SHOPS)
@@ -300,7 +302,14 @@ def receipt_cases(count: int) -> list[Case]:
             "total": total,
         }
         cases.append(
-            Case("receipts", f"receipt{index}", buffer.getvalue(), schema, expected, fuzzy=False)
+            Case(
+                "receipts",
+                f"receipt{index}",
+                buffer.getvalue(),
+                RECEIPT_SCHEMA,
+                expected,
+                fuzzy=False,
+            )
         )
     return cases
 
@@ -308,19 +317,10 @@ def receipt_cases(count: int) -> list[Case]:
 def till_receipt_cases(count: int) -> list[Case]:
     from till_receipts import till_receipt
 
-    schema = {
-        "type": "object",
-        "properties": {
-            "company": {"type": ["string", "null"], "description": "shop that issued it"},
-            "address": {"type": ["string", "null"], "description": "the shop's address"},
-            "date": {"type": ["string", "null"], "format": "date"},
-            "total": {"type": ["number", "null"]},
-        },
-    }
     cases = []
     for index in range(count):
         png, fields = till_receipt(9000 + index)
-        cases.append(Case("till", f"till{index}", png, schema, fields, fuzzy=False))
+        cases.append(Case("till", f"till{index}", png, RECEIPT_SCHEMA, fields, fuzzy=False))
     return cases
 
 

@@ -12,6 +12,7 @@ from docvlm.extraction.cells import cell_of, drawn_cells
 from docvlm.extraction.pairing import pair_fields
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Word
+from tests.test_extract_pairing import _schema
 
 # A two-row boxed form (points): a label in capitals at the top of a cell, the answer typed
 # under it; under the employer's cell, border to border, a cell with a stamp and no label.
@@ -31,11 +32,6 @@ def _form(boxed: bool) -> bytes:
     for x, y, text in ANSWERS:
         page.insert_text((x, y), text, fontname="helv", fontsize=11)
     return doc.tobytes()
-
-
-def _schema(*titles: str) -> dict:
-    properties = {f"f{i}": {"type": ["string", "null"], "title": t} for i, t in enumerate(titles)}
-    return {"type": "object", "properties": properties}
 
 
 def _grid(size: tuple[int, int], boxes: list[tuple[int, int, int, int]]) -> Image.Image:

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 import docvlm
 from docvlm.engines.ocr_rapid import RapidOCRBackend
 from tests.forms import FORMS, fill_form
+from tests.test_extract_receipts import SCHEMA as RECEIPT_SCHEMA
 
 FORM_FILES = sorted(FORMS.glob("*.pdf"))
 
@@ -145,16 +146,7 @@ def _receipt_png() -> bytes:
 def test_a_scanned_receipt_gives_the_total_and_its_issuer(tmp_path: Path) -> None:
     path = tmp_path / "receipt.png"
     path.write_bytes(_receipt_png())
-    schema = {
-        "type": "object",
-        "properties": {
-            "company": {"type": ["string", "null"], "description": "shop that issued it"},
-            "address": {"type": ["string", "null"], "description": "the shop's address"},
-            "date": {"type": ["string", "null"], "format": "date"},
-            "total": {"type": ["number", "null"]},
-        },
-    }
-    result = docvlm.extract(path, schema)
+    result = docvlm.extract(path, RECEIPT_SCHEMA)
     assert result.data["total"] == pytest.approx(20.60)
     assert result.data["date"] == "2026-03-14"
     assert result.data["company"] == "GREEN LEAF CAFE SDN BHD"
