@@ -58,26 +58,3 @@ def test_a_long_page_is_tagged_word_for_word_from_its_windows() -> None:
     short = _page(50)
     together = tagger.tag_probabilities([page, short])[1]
     torch.testing.assert_close(together, tagger.tag_probabilities([short])[0])
-
-
-def test_ngram_rows_are_gathered_once_per_distinct_id() -> None:
-    torch.manual_seed(0)
-    config = FormModelConfig(keys=["/a"], hash_buckets=512, dim=16, ffn=32)
-    model = FormModel(config)
-    ngrams = torch.randint(0, 512, (2, 10, 48))
-    ngrams[:, :, 20:] = -1  # pads
-    boxes = torch.rand(2, 10, 4) * 1000
-    lines = segments = torch.zeros(2, 10, dtype=torch.long)
-    mask = torch.ones(2, 10, dtype=torch.bool)
-    model(ngrams, torch.rand(2, 10, 12), boxes, lines, segments, mask).sum().backward()
-    # The sparse gradient holds one row per id used, not one per use (nothing to coalesce).
-    assert model.ngrams.weight.grad._nnz() == len(ngrams[ngrams >= 0].unique())
-    # Each word still enters as the mean of its ids' rows.
-    model.zero_grad()
-    model.layers = torch.nn.ModuleList()
-    captured = {}
-    model.norm.register_forward_hook(lambda module, args, out: captured.update(hidden=args[0]))
-    model(ngrams, torch.zeros(2, 10, 12), boxes, lines, segments, mask)
-    expected = model.ngrams.weight[ngrams[0, 3, :20]].mean(0)
-    extra = model.shape(torch.zeros(12)) + model._position(boxes[0, 3] / 1000)
-    torch.testing.assert_close(captured["hidden"][0, 3], expected + extra)

@@ -9,15 +9,7 @@ import torch
 from docvlm.anchors import AnchorWord
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import ABSTAIN, LEGIBLE, SURE_TAG, FormTagger
-from docvlm.forms.train import (
-    BUCKET_BATCHES,
-    Answer,
-    _batches,
-    _window,
-    fit_fallback,
-    fit_sure_tag,
-    fit_threshold,
-)
+from docvlm.forms.train import Answer, _window, fit_fallback, fit_sure_tag, fit_threshold
 
 
 def _answers(count: int, score: float, correct: bool, agrees: bool) -> list[Answer]:
@@ -70,24 +62,6 @@ def test_the_union_of_both_floors_stays_within_one_percent() -> None:
     _, _, summary = fit_threshold(answers)
     assert summary["returned_wrong"] / summary["returned"] <= 0.01
     assert summary["returned"] >= 199
-
-
-def test_batches_hold_every_page_once_and_pad_less_than_shuffled_ones() -> None:
-    rng = random.Random(0)
-    lengths = [rng.randint(20, 120) for _ in range(200)]
-    batches = _batches(lengths, 8, rng)
-    assert sorted(page for batch in batches for page in batch) == list(range(200))
-
-    def padded(groups: list[list[int]]) -> int:
-        return sum(max(lengths[p] for p in group) * len(group) for group in groups)
-
-    order = list(range(200))
-    rng.shuffle(order)
-    shuffled = [order[start : start + 8] for start in range(0, 200, 8)]
-    assert padded(batches) < padded(shuffled) - sum(lengths) // 10
-    # Sorted only within runs of a few batches: the epoch does not go short to long.
-    firsts = [min(lengths[p] for p in batch) for batch in batches[: 200 // 8 // BUCKET_BATCHES]]
-    assert firsts != sorted(firsts)
 
 
 def test_training_windows_fit_the_page_and_often_hold_a_value() -> None:

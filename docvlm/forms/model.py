@@ -219,11 +219,7 @@ class FormModel(nn.Module):
         flat = ngrams.view(batch * length, -1)
         weights = (flat >= 0).float()
         # The mean over each word's valid ids only: pads point at bucket 0 with weight 0.
-        # The table's rows are gathered once per distinct id, so its sparse gradient holds
-        # each row once: coalescing one row per id use was a seventh of a training step.
-        distinct, inverse = torch.unique(flat.clamp(min=0), return_inverse=True)
-        rows = F.embedding(distinct, self.ngrams.weight, sparse=True)  # (U, dim)
-        summed = F.embedding_bag(inverse, rows, per_sample_weights=weights, mode="sum")
+        summed = self.ngrams(flat.clamp(min=0), per_sample_weights=weights)
         vectors = summed / weights.sum(-1, keepdim=True).clamp(min=1)  # (B·N, dim)
         hidden = vectors.view(batch, length, -1) + self.shape(shapes) + self._position(boxes / 1000)
         bias = self.bias(boxes, lines, segments)

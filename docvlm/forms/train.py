@@ -58,7 +58,6 @@ DEFAULT_START = "docvlm-forms-tiny"
 MIN_CALIBRATION_ANSWERS = 50
 WARMUP_STEPS = 20
 LAYOUT_SPLIT = 5  # rows of this many layouts (schemas) or more: held out by whole layouts
-BUCKET_BATCHES = 4  # batches' worth of pages sorted by length together (see `_batches`)
 CALIBRATION_SAMPLE = 4  # held-out pages tagged before training to price calibration
 # A held-out layout whose wrong values above a floor would come from a 1 %-wrong layout less
 # often than this fails that floor (one wrong of 40 passes, two do not).
@@ -342,9 +341,10 @@ def _fit(
     total_steps = max(1, int(config.epochs * len(pages) / config.batch_size))
     step = 0
     model.train()
-    lengths = [min(len(page.words), size) for page in pages]
     while True:
-        for batch in _batches(lengths, config.batch_size, rng):
+        order = list(range(len(pages)))
+        rng.shuffle(order)
+        for start in range(0, len(order), config.batch_size):
             elapsed = time.process_time() - started
             if budget_seconds is not None:
                 progress = elapsed / max(budget_seconds, 1.0)
@@ -353,6 +353,7 @@ def _fit(
             if progress >= 1:
                 model.eval()
                 return step
+            batch = order[start : start + config.batch_size]
             chosen = [(i, *_window(pages[i].tags, size, rng)) for i in batch]
             inputs = batch_features([features[i].window(s, e) for i, s, e in chosen])
             inputs["boxes"] = _moved(inputs["boxes"], rng)
@@ -377,22 +378,6 @@ def _fit(
             for optimizer in optimizers:
                 optimizer.step()
             step += 1
-
-
-def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """One epoch's batches in random order, each of pages of like length: the pages are
-    shuffled, and each run of `BUCKET_BATCHES` batches' worth is sorted by length before it is
-    cut, so a batch pads less (22 -> 10 % padded words on the bench's forms) and still mixes
-    layouts."""
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    pool = batch_size * BUCKET_BATCHES
-    batches = []
-    for start in range(0, len(order), pool):
-        run = sorted(order[start : start + pool], key=lambda page: lengths[page])
-        batches += [run[first : first + batch_size] for first in range(0, len(run), batch_size)]
-    rng.shuffle(batches)
-    return batches
 
 
 def _window(tags: torch.Tensor, size: int, rng: random.Random) -> tuple[int, int]:
