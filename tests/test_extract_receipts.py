@@ -57,12 +57,12 @@ def test_the_amount_to_pay_is_named_as_receipts_print_it(label: str) -> None:
 
 
 def test_the_letterhead_address_skips_the_registration_number_and_ends_at_the_title() -> None:
-    pdf = _receipt_pdf(["MR. D.I.Y. (M) SDN BHD", "(CO. REG: 885590-K)",
-                        "12, JALAN TEMENGGUNG 1/9,", "TAMAN MELAWATI,", "53200 KUALA LUMPUR.",
+    pdf = _receipt_pdf(["MR. K.T.H. (M) SDN BHD", "(CO. REG: 431207-W)",
+                        "33, JALAN BAKAWALI 2/7,", "TAMAN PERMATA,", "53100 KUALA LUMPUR.",
                         "CASH BILL", ("TOTAL", "12.00")])  # fmt: skip
     result = docvlm.extract(pdf, SCHEMA)
-    assert result.data["company"] == "MR. D.I.Y. (M) SDN BHD"
-    assert result.data["address"] == "12, JALAN TEMENGGUNG 1/9, TAMAN MELAWATI, 53200 KUALA LUMPUR."
+    assert result.data["company"] == "MR. K.T.H. (M) SDN BHD"
+    assert result.data["address"] == "33, JALAN BAKAWALI 2/7, TAMAN PERMATA, 53100 KUALA LUMPUR."
 
 
 def test_the_only_date_a_page_prints_is_the_documents_date_even_unlabelled() -> None:
@@ -134,7 +134,7 @@ def test_ink_no_word_covers_is_found_where_it_reads_as_text() -> None:
 
 
 def test_a_scanned_receipt_with_right_aligned_amounts_gives_all_four_fields(tmp_path) -> None:
-    lines = ["LIGHTROOM GALLERY SDN BHD", "(885590-K)", "NO 290, JALAN AIR PANAS,",
+    lines = ["LIGHTROOM GALLERY SDN BHD", "(431207-W)", "NO 17, JALAN MERANTI 4,",
              "TAMAN MELAWATI,", "40170 SHAH ALAM, SELANGOR.", "CASH BILL",
              "15/04/2017 15:49", "-" * 34, ("Sub Total (Excl GST):", "181.94"),
              ("Total GST @6%:", "10.92"), ("Total (Incl GST):", "192.86"),
@@ -157,7 +157,7 @@ def test_a_scanned_receipt_with_right_aligned_amounts_gives_all_four_fields(tmp_
     result = docvlm.extract(path, SCHEMA)
     assert result.data == {
         "company": "LIGHTROOM GALLERY SDN BHD",
-        "address": "NO 290, JALAN AIR PANAS, TAMAN MELAWATI, 40170 SHAH ALAM, SELANGOR.",
+        "address": "NO 17, JALAN MERANTI 4, TAMAN MELAWATI, 40170 SHAH ALAM, SELANGOR.",
         "date": "2017-04-15",
         "total": pytest.approx(192.85),
     }

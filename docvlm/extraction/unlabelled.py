@@ -180,7 +180,7 @@ def _letterhead(page: PageWords) -> list[list[Segment]]:
 
 def _reads_as_name(line: list[Segment]) -> bool:
     """Mostly letters; a legal-entity suffix vouches for initials and brackets
-    ("MR. D.I.Y. (M) SDN BHD")."""
+    ("MR. K.T.H. (M) SDN BHD")."""
     text = _text(line)
     letters = sum(c.isalpha() for c in text)
     visible = sum(not c.isspace() for c in text)
