@@ -80,6 +80,15 @@ def test_a_line_ending_in_a_colon_is_a_whole_label_not_the_start_of_one() -> Non
     assert result.data["f0"] is None
 
 
+def test_a_value_with_unread_text_after_it_on_its_line_is_less_sure() -> None:
+    # "Acme | Corp Ltd": the answer may go on past the gap; a label after it ends it.
+    pdf = _page([(72, 100, "Project:"), (150, 100, "Alpha"), (260, 100, "Due:"),
+                 (72, 130, "Client:"), (150, 130, "Acme"), (230, 130, "Corp Ltd")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Project", "Client"))
+    assert result.data == {"f0": "Alpha", "f1": "Acme"}
+    assert result.fields["/f1"].confidence < result.fields["/f0"].confidence
+
+
 def _ocr_page(words: list[Word]) -> PageWords:
     # An image page with no text layer, no widgets and no drawing: a blank raster.
     blank = Image.new("RGB", (612, 792), "white")
