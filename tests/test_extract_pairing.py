@@ -74,6 +74,14 @@ def test_a_label_printed_over_two_lines_is_read_whole() -> None:
     assert result.fields["/f1"].confidence < result.fields["/f0"].confidence
 
 
+def test_a_header_repeating_a_wrapped_labels_wording_is_no_answer() -> None:
+    # A header row: the next column's heading repeats the label's first line.
+    pdf = _page([(72, 100, "Mean of Last"), (72, 113, "12 Samples"),
+                 (160, 100, "Present Sample Mean of Last"), (72, 135, "1.106")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Mean of Last 12 Samples"))
+    assert result.data["f0"] == "1.106"
+
+
 def test_a_line_ending_in_a_colon_is_a_whole_label_not_the_start_of_one() -> None:
     pdf = _page([(72, 100, "Account:"), (72, 113, "Holder"), (200, 113, "J. Doe")])
     result = docvlm.extract(pdf, _schema("Account Holder"))

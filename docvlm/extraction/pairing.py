@@ -573,6 +573,7 @@ class _Reading:
             and header is None
             and self._can_be_value(right[0])
             and not self._heading_across_gap(label, right[0], reach)
+            and not _repeats_label(label, right[0])
             and (cell is None or cell_of([cell], right[0].bbox) is not None)
         ):
             value, count = self._with_units(right)
@@ -807,6 +808,18 @@ class _Reading:
             parsed.warning,
         )  # fmt: skip
         return _Candidate(self.spec, self.score, claimed, found)
+
+
+def _repeats_label(label: Segment, value: Segment) -> bool:
+    """Whether `value` prints a line of the label's own wording again, of two words or more
+    ("Mean of Last | 12 Samples" beside "Present Sample Mean of Last"): the next column's
+    heading of a header row, not an answer."""
+    text = f" {normalize_label(value.text)} "
+    lines = [*(line.text for line in label.lead), " ".join(w.text for w in label.words)]
+    return any(
+        len(wording.split()) >= 2 and f" {wording} " in text
+        for wording in map(normalize_label, lines)
+    )
 
 
 def _far(label: Segment, value: Segment, reach: float) -> bool:
