@@ -89,12 +89,15 @@ def test_a_line_ending_in_a_colon_is_a_whole_label_not_the_start_of_one() -> Non
 
 
 def test_a_value_with_unread_text_after_it_on_its_line_is_less_sure() -> None:
-    # "Acme | Corp Ltd": the answer may go on past the gap; a label after it ends it.
+    # "Acme | Corp Ltd": the answer may go on past the gap; a label after it ends it, also
+    # one read together with its own value ("Weight 12 kg").
     pdf = _page([(72, 100, "Project:"), (150, 100, "Alpha"), (260, 100, "Due:"),
-                 (72, 130, "Client:"), (150, 130, "Acme"), (230, 130, "Corp Ltd")])  # fmt: skip
-    result = docvlm.extract(pdf, _schema("Project", "Client"))
-    assert result.data == {"f0": "Alpha", "f1": "Acme"}
+                 (72, 130, "Client:"), (150, 130, "Acme"), (230, 130, "Corp Ltd"),
+                 (72, 160, "Batch:"), (150, 160, "B-70"), (230, 160, "Weight 12 kg")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Project", "Client", "Batch", "Weight"))
+    assert result.data == {"f0": "Alpha", "f1": "Acme", "f2": "B-70", "f3": "12 kg"}
     assert result.fields["/f1"].confidence < result.fields["/f0"].confidence
+    assert result.fields["/f2"].confidence == result.fields["/f0"].confidence
 
 
 def _ocr_page(words: list[Word]) -> PageWords:

@@ -461,7 +461,7 @@ def _scalar_candidates(
                 continue  # no label of this field, or one that names another field better
             if rest is not None and _longer_label(segment, len(label.words), names, all_names):
                 continue  # "Date" at the start of "Date Made 11/3/61": another field's label
-            read = _Reading(page, spec, names, label_like, date_order, score)
+            read = _Reading(page, spec, names, label_like, date_order, score, all_names)
             candidate = read.value(label, rest, _beside(page, segment), segment)
             if candidate:
                 candidate.run_on = rest is not None
@@ -524,6 +524,7 @@ class _Reading:
     label_like: set[int]
     date_order: DateOrder | None
     score: float
+    all_names: list[list[str]]
 
     def value(
         self,
@@ -681,7 +682,8 @@ class _Reading:
 
     def _row_goes_on(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
         """Whether the first thing printed after a free-text value on its line, nearer than a
-        column's gap, is unread text rather than a label: where the value ends is a guess."""
+        column's gap, is unread text rather than a label (or a label read together with its
+        own value): where the value ends is a guess."""
         if is_typed(self.spec) or value.widget:
             return False
         after = [s for s in right_of(self.page, value) if id(s) not in claimed]
@@ -691,7 +693,16 @@ class _Reading:
         return (
             not following.widget
             and id(following) not in self.label_like
+            and not self._opens_with_label(following)
             and following.bbox[0] - value.bbox[2] <= ROW_GOES_ON * label.height
+        )
+
+    def _opens_with_label(self, segment: Segment) -> bool:
+        """Whether `segment`'s leading words name a field ("Date 5-13-81")."""
+        return any(
+            label_score(" ".join(w.text for w in segment.words[:end]), names) >= STRONG_LABEL_SCORE
+            for end in range(1, len(segment.words) + 1)
+            for names in self.all_names
         )
 
     def _heads_column(self, printed: Segment) -> Segment | None:
