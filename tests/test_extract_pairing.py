@@ -61,6 +61,45 @@ def test_the_rest_of_a_fields_own_label_is_not_its_value() -> None:
     assert result.fields["/f0"].confidence < 0.9  # free text under its label
 
 
+def test_a_label_printed_over_two_lines_is_read_whole() -> None:
+    # Neither line names the field, the two together do; the answer sits beside whichever
+    # line has one nearest ("(Current Year)" glosses another label, farther off).
+    pdf = _page([(72, 100, "Analyst:"), (200, 100, "R. Smith"),
+                 (72, 130, "OTHER PERSONNEL"), (80, 143, "ASSIGNED"), (200, 143, "E. P. Barbee"),
+                 (72, 180, "Final Report Due"), (200, 180, "7/9/90"),
+                 (80, 193, "Wave(s)"), (330, 193, "(Current Year)")])  # fmt: skip
+    titles = ("Analyst", "OTHER PERSONNEL ASSIGNED", "Final Report Due Wave(s)")
+    result = docvlm.extract(pdf, _schema(*titles))
+    assert result.data == {"f0": "R. Smith", "f1": "E. P. Barbee", "f2": "7/9/90"}
+    assert result.fields["/f1"].confidence < result.fields["/f0"].confidence
+
+
+def test_a_header_repeating_a_wrapped_labels_wording_is_no_answer() -> None:
+    # A header row: the next column's heading repeats the label's first line.
+    pdf = _page([(72, 100, "Mean of Last"), (72, 113, "12 Samples"),
+                 (160, 100, "Present Sample Mean of Last"), (72, 135, "1.106")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Mean of Last 12 Samples"))
+    assert result.data["f0"] == "1.106"
+
+
+def test_a_line_ending_in_a_colon_is_a_whole_label_not_the_start_of_one() -> None:
+    pdf = _page([(72, 100, "Account:"), (72, 113, "Holder"), (200, 113, "J. Doe")])
+    result = docvlm.extract(pdf, _schema("Account Holder"))
+    assert result.data["f0"] is None
+
+
+def test_a_value_with_unread_text_after_it_on_its_line_is_less_sure() -> None:
+    # "Acme | Corp Ltd": the answer may go on past the gap; a label after it ends it, also
+    # one read together with its own value ("Weight 12 kg").
+    pdf = _page([(72, 100, "Project:"), (150, 100, "Alpha"), (260, 100, "Due:"),
+                 (72, 130, "Client:"), (150, 130, "Acme"), (230, 130, "Corp Ltd"),
+                 (72, 160, "Batch:"), (150, 160, "B-70"), (230, 160, "Weight 12 kg")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Project", "Client", "Batch", "Weight"))
+    assert result.data == {"f0": "Alpha", "f1": "Acme", "f2": "B-70", "f3": "12 kg"}
+    assert result.fields["/f1"].confidence < result.fields["/f0"].confidence
+    assert result.fields["/f2"].confidence == result.fields["/f0"].confidence
+
+
 def _ocr_page(words: list[Word]) -> PageWords:
     # An image page with no text layer, no widgets and no drawing: a blank raster.
     blank = Image.new("RGB", (612, 792), "white")

@@ -72,10 +72,13 @@ class Segment:
     line: int
     checkbox: bool | None = None  # a leading glyph such as ☑ or [ ] ticks (or not) this segment
     widget: bool = False  # an AcroForm field's value standing in as printed text
+    # A label's first lines, printed above its words (see `wrapped`): part of its text, not of
+    # its box.
+    lead: list[Segment] = field(default_factory=list)
 
     @property
     def text(self) -> str:
-        return " ".join(w.text for w in self.words)
+        return " ".join([*(s.text for s in self.lead), *(w.text for w in self.words)])
 
     @property
     def bbox(self) -> BBox:

@@ -1,0 +1,80 @@
+"""Labels printed over two or three lines ("OTHER PERSONNEL | ASSIGNED", "NUMBER OF |
+SUPERVISORS:"): joined into one label where a field's title names no single line but the lines
+read together do. The joined label keeps its last line's box (its answer is looked for under
+it, and beside whichever of its lines has one nearest)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from docvlm.extraction.words import PageWords, Segment
+
+MAX_LINES = 3
+WRAP_GAP = 1.0  # line heights between the lines of one label
+ALIGN = 1.2  # line heights the lines' left edges, centres or right edges may sit apart
+
+
+def join_wrapped_labels(
+    pages: list[PageWords],
+    names: list[list[str]],
+    score: Callable[[str, list[str]], float],
+    strong: float,
+) -> None:
+    """Join, in place, the lines of each label that names a field (`score` ≥ `strong`) only
+    when read together: the lines above its last one end without a colon (a colon ends a
+    label), follow at a line's spacing and align with it."""
+    for page in pages:
+        segments = [s for line in page.lines for s in line if not s.widget]
+        unnamed = [n for n in names if all(score(s.text, n) < strong for s in segments)]
+        if not unnamed:
+            continue
+        joins = []
+        for last in segments:
+            stack = [last]
+            while len(stack) < MAX_LINES and (above := _line_above(segments, stack[0])):
+                stack.insert(0, above)
+                text = " ".join(s.text for s in stack)
+                best = max(score(text, n) for n in unnamed)
+                if best >= strong:
+                    joins.append((best, list(stack)))
+        used: set[int] = set()
+        for _, stack in sorted(joins, key=lambda join: -join[0]):
+            if not any(id(s) in used for s in stack):
+                used.update(id(s) for s in stack)
+                _join(page, stack)
+
+
+def _line_above(segments: list[Segment], segment: Segment) -> Segment | None:
+    """The nearest segment on the line above `segment` that aligns with it and does not end
+    in a colon, or a check box: the start of the same label."""
+    x0, y0, x1, _ = segment.bbox
+    slack = ALIGN * segment.height
+    above = [
+        s
+        for s in segments
+        if (s.bbox[1] + s.bbox[3]) / 2 < y0
+        and y0 - s.bbox[3] <= WRAP_GAP * segment.height
+        and s.bbox[0] < x1
+        and x0 < s.bbox[2]
+        and (
+            abs(s.bbox[0] - x0) <= slack
+            or abs(s.bbox[2] - x1) <= slack
+            or abs(s.bbox[0] + s.bbox[2] - x0 - x1) / 2 <= slack
+        )
+    ]
+    if not above:
+        return None
+    nearest = max(above, key=lambda s: s.bbox[3])
+    if nearest.text.endswith(":") or nearest.checkbox is not None:
+        return None
+    return nearest
+
+
+def _join(page: PageWords, stack: list[Segment]) -> None:
+    """Replace the stack's last line by the joined label and drop its first lines."""
+    last = stack[-1]
+    lead = [line for s in stack[:-1] for line in [*s.lead, s]]
+    joined = Segment(last.words, last.page, last.line, last.checkbox, lead=lead)
+    for line in page.lines:
+        line[:] = [joined if s is last else s for s in line if all(s is not t for t in stack[:-1])]
+    page.lines[:] = [line for line in page.lines if line]
