@@ -1,7 +1,8 @@
 """Till receipts as a thermal printer prints them and a phone or flatbed scans them, generated
 here (no receipt dataset is used): several totals (before and after tax, rounding, cash,
 change), a registration number under the issuer, addresses over two to four lines, dates with
-and without a label, monospaced print, a faded and noisy low-resolution scan.
+and without a label, the document's title or a logo over the issuer's name on some, monospaced
+print, a faded and noisy low-resolution scan.
 
 `till_receipt(seed)` gives the PNG and the four fields a reader of receipts wants: the issuer,
 its address (lines joined with ", "), the date (ISO) and the amount paid.
@@ -19,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 WIDTH = 660
+LOGO_HEIGHT = 80
 
 _LOCALES = {
     "my": {
@@ -83,7 +85,11 @@ def till_receipt(seed: int) -> tuple[bytes, dict]:
         lines.append(f"TEL: 0{digits}")
     if tax:
         lines.append(tax_line.format(rng.randint(1000000000, 9999999999)))
-    lines.append(rng.choice(["TAX INVOICE", "SIMPLIFIED TAX INVOICE", "CASH BILL", "RECEIPT", ""]))
+    title = rng.choice(["TAX INVOICE", "SIMPLIFIED TAX INVOICE", "CASH BILL", "RECEIPT", ""])
+    # Drawn apart from `rng` so that the receipts without them stay as they were.
+    top = random.Random(seed + 1)
+    title_on_top, logo = title and top.random() < 0.25, top.random() < 0.25
+    lines.append("" if title_on_top else title)
     clock = f"{rng.randint(8, 22):02d}:{rng.randint(0, 59):02d}"
     when = rng.choice([f"DATE: {printed_date}   {clock}", f"Date : {printed_date}",
                        f"{printed_date} {clock}",
@@ -112,20 +118,41 @@ def till_receipt(seed: int) -> tuple[bytes, dict]:
               rng.choice(["THANK YOU. PLEASE COME AGAIN.",
                           "GOODS SOLD ARE NOT RETURNABLE"])]  # fmt: skip
 
+    if title_on_top:
+        head.insert(0, title)
+        lines.insert(0, title)
     size = rng.choice([20, 22, 24])
     font = ImageFont.truetype(rng.choice([MONO, MONO, SANS]), size)
-    image = Image.new("L", (WIDTH, 60 + (size + 10) * len(lines)), 255)
+    margin = 30 + (LOGO_HEIGHT + 20 if logo else 0)
+    image = Image.new("L", (WIDTH, margin + 30 + (size + 10) * len(lines)), 255)
     draw = ImageDraw.Draw(image)
+    if logo:
+        _draw_logo(draw, name, top)
     for index, line in enumerate(lines):
         centred = index < len(head)
         x = (WIDTH - draw.textlength(line, font=font)) / 2 if centred else 20
-        draw.text((x, 30 + (size + 10) * index), line, fill=rng.randint(0, 60), font=font)
+        draw.text((x, margin + (size + 10) * index), line, fill=rng.randint(0, 60), font=font)
     image = _scanned(image, rng, seed)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     fields = {"company": name, "address": ", ".join(line.rstrip(", ") for line in address),
               "date": day.isoformat(), "total": total}  # fmt: skip
     return buffer.getvalue(), fields
+
+
+def _draw_logo(draw: ImageDraw.ImageDraw, name: str, rng: random.Random) -> None:
+    """A shop's emblem over its name: its initials in white on a dark badge."""
+    initials = "".join(word[0] for word in name.split()[:3] if word[0].isalpha())
+    width = rng.randint(120, 220)
+    left = (WIDTH - width) / 2
+    box = (left, 30, left + width, 30 + LOGO_HEIGHT)
+    if rng.random() < 0.5:
+        draw.ellipse(box, fill=rng.randint(0, 80))
+    else:
+        draw.rounded_rectangle(box, radius=18, fill=rng.randint(0, 80))
+    font = ImageFont.truetype(SANS, rng.choice([34, 40, 46]))
+    x = (WIDTH - draw.textlength(initials, font=font)) / 2
+    draw.text((x, 30 + (LOGO_HEIGHT - font.size) / 2 - 4), initials, fill=255, font=font)
 
 
 def _scanned(image: Image.Image, rng: random.Random, seed: int) -> Image.Image:

@@ -88,3 +88,57 @@ def test_text_set_in_vertical_columns_is_not_searched_for_a_table(monkeypatch) -
     assert searched == []
     lines_to_blocks(rows, 1, regions=figure, image=page)
     assert len(searched) == 1
+
+
+def _receipt_lines() -> list[OCRLine]:
+    """A till receipt's lines: centred name and address, items, and right-aligned amounts."""
+    texts = ["HARBOUR BOOKS LIMITED", "12 STATION ROAD,", "YORK YO1 7HH", "TAX INVOICE",
+             "Date: 14/11/2017 Time: 11:09", "CASHIER: ANN", "PVC HOSE 3/4", "3 x 34.96 104.88",
+             "SAFETY GOGGLE", "1 x 42.74 42.74"]  # fmt: skip
+    lines = []
+    for row, text in enumerate(texts):
+        width = 14.0 * len(text)
+        x = (640 - width) / 2 if row < 4 else 20.0
+        lines.append(_line([(text, x)], 30 + 34 * row, width))
+    for row, (label, amount) in enumerate([("SUB-TOTAL", "147.62"), ("TOTAL", "147.60"),
+                                           ("CASH", "150.00"), ("CHANGE", "2.40")]):  # fmt: skip
+        lines.append(_line([(label, 20.0), (amount, 520.0)], 30 + 34 * (row + 11), 0.0))
+    return lines
+
+
+def _line(pieces: list[tuple[str, float]], y: float, width: float) -> OCRLine:
+    """One line of words; each piece starts at its x (a piece's width: 14 px a character, or
+    `width` for a lone piece)."""
+    words = []
+    for text, x in pieces:
+        step = width / len(text.split()) if width and len(pieces) == 1 else 14.0 * len(text)
+        for i, word in enumerate(text.split()):
+            left = x + i * step
+            words.append(OCRWord(word, (left, y, left + 14.0 * len(word), y + 20), 0.95, 20))
+    box = (words[0].bbox[0], y, max(w.bbox[2] for w in words), y + 20)
+    return OCRLine(" ".join(w.text for w in words), box, 0.95, tuple(words), 20)
+
+
+def test_a_receipt_the_layout_model_takes_for_one_figure_is_read_as_lines_of_text() -> None:
+    """The CDLA model calls a till receipt one figure (or table) over the whole page: its
+    stacked lines are text, not a figure that swallows the unsure ones, and its few aligned
+    amounts make no table; each amount row and centred line stands alone."""
+    page = Image.new("RGB", (640, 560), "white")
+    lines = _receipt_lines()
+    for kind in ("figure", "table"):
+        regions = [Region(kind, (10.0, 20.0, 630.0, 540.0), 0.9)]
+        blocks = lines_to_blocks(lines, 1, regions=regions, image=page)
+        assert {block.type for block in blocks} == {BlockType.PARAGRAPH}
+        texts = [block.text for block in blocks]
+        assert texts[:2] == ["HARBOUR BOOKS LIMITED", "12 STATION ROAD,"]
+        assert not any("INVOICE" in text and "Date" in text for text in texts)
+        assert "PVC HOSE 3/4" in texts
+        assert texts[-4:] == ["SUB-TOTAL 147.62", "TOTAL 147.60", "CASH 150.00", "CHANGE 2.40"]
+
+
+def test_a_charts_tick_labels_leave_it_a_figure() -> None:
+    page = Image.new("RGB", (640, 560), "white")
+    ticks = [_line([(str(10 * row), 20.0)], 30 + 50 * row, 0.0) for row in range(10)]
+    blocks = lines_to_blocks(ticks, 1, regions=[Region("figure", (10.0, 20.0, 630.0, 540.0), 0.9)],
+                             image=page)  # fmt: skip
+    assert [block.type for block in blocks].count(BlockType.FIGURE) == 1

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pymupdf
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+import docvlm
 from docvlm.document import BlockType
 from docvlm.engines import ocr_tesseract
 from docvlm.engines.ocr import OCREngine, _vertical
@@ -613,3 +614,42 @@ def test_bench_table_truth_leaves_out_a_table_of_contents(
         page.insert_text((26, top + 20), f"{entry} . . . . . . .", fontname="helv", fontsize=10)
         page.insert_text((166, top + 20), number, fontname="helv", fontsize=10)
     assert len(truth_tables("contents", page)) == (1 if is_table else 0)
+
+
+def test_three_columns_of_prose_the_layout_model_calls_a_table_are_read_as_columns(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Read as one block (a table's reading), three columns whose baselines do not line up
+    run into each other line by line; their own segmentation reads each column whole."""
+    from docvlm.layout.regions import Region
+
+    columns = [
+        "The agency received comments from operators about the proposed rule and each one was "
+        "considered before the final version of the directive was issued to the public",
+        "Pilots reported that the new software changed how the trim system responded during "
+        "climbs and the manufacturer revised the flight manual to describe the procedure",
+        "Inspectors will check the wiring of every affected airplane within ninety days and "
+        "operators must keep records of each inspection for the life of the aircraft",
+    ]
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 24)
+    page = Image.new("L", (1500, 700), 255)
+    draw = ImageDraw.Draw(page)
+    for index, text in enumerate(columns):
+        words, lines, current = text.split(), [], ""
+        for word in words:
+            if draw.textlength(f"{current} {word}", font=font) > 420 and current:
+                lines.append(current)
+                current = word
+            else:
+                current = f"{current} {word}".strip()
+        lines.append(current)
+        for row, line_text in enumerate(lines):
+            draw.text((40 + 490 * index, 60 + 40 * row + 13 * index), line_text, fill=0, font=font)
+    path = tmp_path / "columns.png"
+    page.save(path)
+    monkeypatch.setattr(
+        OCREngine, "_regions", lambda self, image: [Region("table", (20, 40, 1480, 660), 0.9)]
+    )
+    text = normalize_whitespace(docvlm.parse(path, engine="ocr").to_markdown())
+    for column in columns:
+        assert column[:60] in text

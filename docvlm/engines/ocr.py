@@ -23,6 +23,7 @@ from docvlm.engines.ocr_layout import (
     join_words,
     lines_to_blocks,
 )
+from docvlm.engines.ocr_tables import columns_of_prose
 from docvlm.engines.ocr_tesseract import glyph_height, ink_mask
 from docvlm.engines.orientation import (
     MIN_SCRIPT_CONFIDENCE,
@@ -80,6 +81,8 @@ NOISE_MAX_WORDS = 2
 # Table regions are read on their own as one uniform block of text (Tesseract's psm 6), their
 # box padded by this share of the page width (layout boxes sit tight on the ink).
 TABLE_PSM = 6
+PROSE_WORDS = 0.9
+SURE_WORD = 0.8
 TABLE_MARGIN = 0.02
 # The page around its tables tells its turn when it holds this many words; on less (a page
 # all table, a caption) its tables are read at once and tell it too.
@@ -381,9 +384,26 @@ class OCREngine(Engine):
                 found = self._rapidocr().recognize(crop)
             else:
                 found = self._read_table_crop(crop, reading.languages)
+                if columns_of_prose(found):
+                    found = self._prose_or_table(crop, reading.languages, found)
             shifted = [line.shifted(x0, y0) for line in found]
             lines += [line for line in shifted if centre_in(line.bbox, box)]
         return replace(reading, lines=lines, unread_tables=())
+
+    def _prose_or_table(
+        self, crop: Image.Image, languages: str, as_block: list[OCRLine]
+    ) -> list[OCRLine]:
+        """A "table" read as one block whose words fall into columns of prose (a three-column
+        page the layout model called one table; read as one block, its columns' lines ran
+        into each other): Tesseract's own segmentation of it where that reads more surely and
+        keeps PROSE_WORDS of the words read surely as one block (on real tables it drops
+        columns of figures; the run-on lines' noise is unsure)."""
+        segmented = self._tesseract.recognize(crop, languages)
+        if _sure_words(segmented) >= PROSE_WORDS * _sure_words(as_block) and _confidence(
+            segmented
+        ) > _confidence(as_block):
+            return segmented
+        return as_block
 
     def _read_table_crop(self, crop: Image.Image, languages: str) -> list[OCRLine]:
         """Tesseract's lines of a table region (psm 6), small print read at twice its size:
@@ -514,6 +534,10 @@ def _text_confidence(blocks: list[Block]) -> float:
     """Mean confidence of the text read, each block weighted by its length."""
     total = sum(len(b.text) for b in blocks)
     return sum((b.confidence or 0.0) * len(b.text) for b in blocks) / total if total else 0.0
+
+
+def _sure_words(lines: list[OCRLine]) -> int:
+    return sum(w.confidence >= SURE_WORD for line in lines for w in line.words)
 
 
 def _confidence(lines: list[OCRLine]) -> float:

@@ -27,6 +27,10 @@ TITLE_MIN_RATIO = 0.95  # a line in a layout title region needs no larger font t
 GUTTER_GAP = 1.0  # a word gap this many font sizes wide may be a column gutter
 PARAGRAPH_GAP = 0.7  # a vertical gap above this many body font sizes starts a paragraph
 INDENT = 0.8  # a first-line indent of this many body font sizes starts a paragraph
+MAX_INDENT = 4.0
+FIELD_GAP = 2.0  # a word gap this many font sizes wide parts a label from its value
+FIELD_WORDS = 2
+WORD_SPACE = 0.3  # a space between words, in font sizes
 # OCR noise read from a figure or a stain scores below these (bench/scanned.py).
 HEADING_CONFIDENCE = 0.75
 # A line this many times taller than wide is a vertical column of CJK (engines/ocr.py tells a
@@ -41,6 +45,12 @@ FIGURE_MAX_TEXT = 0.4
 # (one such read 0.25; above FIGURE_MAX_TEXT it is text: a big ruled table the model took for
 # a figure read worse cut into img2table's cells, 14 rows of its 60, than as text).
 FIGURE_TABLE_TEXT = 0.15
+# A "figure" holding this many confident lines of two words or more, stacked in rows (each
+# with a line's height of leading) over this share of its height, is a page of text the
+# model does not know: CDLA took each of 13 till receipts for one figure or table over the
+# whole page. A chart's ticks are single words; a diagram's labels are fewer or scattered.
+FIGURE_MAX_ROWS = 8
+FIGURE_MAX_ROW_COVER = 0.6
 
 _BULLET = re.compile(r"^[•·●▪◦■□➢►*–—¢-]\s+")  # ¢: Tesseract's usual reading of •
 _NUMBERED = re.compile(r"^(?:\d{1,3}[.)]|\(\d{1,3}\)|\([a-z]\)|[a-z]\))\s+")
@@ -134,7 +144,7 @@ def lines_to_blocks(
                 found = _table_block(region, under, image, page_number, engine)
             if found is not None:
                 block, inside = found
-            elif text_share > FIGURE_MAX_TEXT:
+            elif text_share > FIGURE_MAX_TEXT or _rows_of_text(under, region.bbox):
                 continue
             else:
                 inside = [line for line in inside if line.confidence < FIGURE_TEXT_CONFIDENCE]
@@ -200,6 +210,23 @@ def lines_to_blocks(
                 list_indents.append(x)
         blocks.append(_block(group, page_number, engine, heading_levels, len(list_indents)))
     return blocks
+
+
+def _rows_of_text(lines: list[OCRLine], box: BBox) -> bool:
+    """Whether `lines` stack at least FIGURE_MAX_ROWS confident lines of words in rows over
+    FIGURE_MAX_ROW_COVER of `box`'s height."""
+    rows = [
+        line
+        for line in lines
+        if line.confidence >= FIGURE_TEXT_CONFIDENCE and len(line.text.split()) >= 2
+    ]
+    if len(rows) < FIGURE_MAX_ROWS:
+        return False
+    covered, reach = 0.0, box[1]
+    for top, bottom in sorted((line.bbox[1], 2 * line.bbox[3] - line.bbox[1]) for line in rows):
+        covered += max(0.0, bottom - max(top, reach))
+        reach = max(reach, bottom)
+    return covered >= FIGURE_MAX_ROW_COVER * (box[3] - box[1])
 
 
 def _vertical(lines: list[OCRLine]) -> bool:
@@ -373,9 +400,41 @@ def _continues(
         return False  # a blank band, or reading order jumped up to the next column
     if line.bbox[0] >= previous.bbox[2] or line.bbox[2] <= previous.bbox[0]:
         return False  # no horizontal overlap: another column
+    if _row_of_fields(previous) or _row_of_fields(line):
+        return False  # "SUB-TOTAL        158.34": a label and its value, not prose
+    if _ended_short(group, line) or _centred_over(previous, line, body_size):
+        return False
     if _list_marker(first.text):
         return line.bbox[0] > first.bbox[0]  # list continuation lines hang under the text
-    return line.bbox[0] - previous.bbox[0] <= INDENT * body_size
+    # A first line may be indented, by a few font sizes: a line further in is set apart.
+    return -MAX_INDENT * body_size <= line.bbox[0] - previous.bbox[0] <= INDENT * body_size
+
+
+def _row_of_fields(line: OCRLine) -> bool:
+    """Whether the line ends in a value set apart: at most FIELD_WORDS words after a gap of
+    FIELD_GAP font sizes ("SUB-TOTAL        158.34"). A word OCR left unread in prose leaves
+    a gap as wide, with the rest of the line after it."""
+    wide = [i for i, (x0, x1) in _wide_gaps(line).items() if x1 - x0 >= FIELD_GAP * line.size]
+    return bool(wide) and len(line.words) - max(wide) <= FIELD_WORDS
+
+
+def _ended_short(group: list[OCRLine], line: OCRLine) -> bool:
+    """Whether the line before `line` ended where `line`'s first word would have fit: a line
+    breaks early only at a paragraph's end (or in lines set apart, an address, a receipt)."""
+    previous = group[-1]
+    if not line.words or previous.size <= 0:
+        return False
+    right = max(other.bbox[2] for other in [*group, line])
+    first = line.words[0]
+    space = WORD_SPACE * previous.size
+    return previous.bbox[2] + space + (first.bbox[2] - first.bbox[0]) <= right
+
+
+def _centred_over(previous: OCRLine, line: OCRLine, body_size: float) -> bool:
+    """Whether `previous` sits inside `line`'s span with room on both sides (centred lines);
+    an indented first line ends where the next does."""
+    inset = INDENT * body_size
+    return previous.bbox[0] > line.bbox[0] + inset and previous.bbox[2] < line.bbox[2] - inset
 
 
 def _block(

@@ -31,6 +31,9 @@ MAX_CELL_WORDS = 3
 # A ruled grid lumping columns in more than this share of its filled cells missed them (a
 # header spanning two columns lumps a few).
 MISSED_COLUMN_SHARE = 0.1
+# An unruled grid is a table where most of its rows hold two cells or more; text with some
+# figures aligned to its right (a till receipt: name lines over "TOTAL ... 99.90" rows) is not.
+MIN_MULTI_CELL_ROWS = 0.5
 
 
 def read_table(
@@ -46,10 +49,7 @@ def read_table(
     x1, y1 = min(int(bbox[2] + pad), image.width), min(int(bbox[3] + pad), image.height)
     crop = np.ascontiguousarray(np.asarray(image.convert("RGB"))[y0:y1, x0:x1])
     words = [word for line in lines for word in line.words]
-    gutters = aligned_grid(lines)
-    aligned = _filled_from(gutters, words)
-    if aligned is not None and _words_per_cell(aligned[0]) > MAX_CELL_WORDS:
-        aligned = None  # more words a cell: columns of prose, not a table
+    gutters, aligned, _ = _aligned_table(lines)
     # Ruled grids first: the borderless search costs seconds per region. A ruled grid is
     # the table's own unless its cells hold words on both sides of a gutter (faint or short
     # rules found around rows, the columns between them missed).
@@ -61,8 +61,35 @@ def read_table(
         return _filled_from(ruled_boxes, words)
     found = TableExtractor(img=crop).extract_tables(borderless_tables=True)
     candidates = [_filled_from(_cell_boxes(found, x0, y0), words)] if found else []
-    candidates = [c for c in [*candidates, aligned] if c is not None]
+    candidates = [c for c in [*candidates, aligned] if c is not None and _rows_of_cells(c[0])]
     return max(candidates, key=lambda c: _filled(c[0]), default=None)
+
+
+def _rows_of_cells(table: Table) -> bool:
+    """Whether at least MIN_MULTI_CELL_ROWS of the rows with text hold two filled cells."""
+    filled: dict[int, int] = {}
+    for cell in table.cells:
+        if cell.text:
+            filled[cell.row] = filled.get(cell.row, 0) + 1
+    return sum(count >= 2 for count in filled.values()) >= MIN_MULTI_CELL_ROWS * len(filled)
+
+
+def columns_of_prose(lines: list[OCRLine]) -> bool:
+    """Whether the white gaps between `lines`' words cut them into columns holding more than
+    MAX_CELL_WORDS words a cell: prose set in columns, not a table."""
+    return _aligned_table(lines)[2]
+
+
+def _aligned_table(
+    lines: list[OCRLine],
+) -> tuple[list[list[BBox]], tuple[Table, set[int]] | None, bool]:
+    """The white-gap grid of `lines`, the table it makes (None for columns of prose), and
+    whether they are columns of prose."""
+    words = [word for line in lines for word in line.words]
+    gutters = aligned_grid(lines)
+    aligned = _filled_from(gutters, words)
+    prose = aligned is not None and _words_per_cell(aligned[0]) > MAX_CELL_WORDS
+    return gutters, None if prose else aligned, prose
 
 
 def _misses_columns(

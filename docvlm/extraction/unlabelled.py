@@ -5,7 +5,8 @@ it is one of those and the evidence is clear.
 
 The letterhead ends at the first line that is a label, a date, an amount or a contact line
 (phone, e-mail, tax number), so a body line is never taken for a name; a company registration
-number under the name ("(123456-X)") is skipped. The issuer is its first line when that reads
+number under the name ("(123456-X)") is skipped, and so are a logo's reading and the document's
+title printed above the name. The issuer is its first line when that reads
 as a name; the address is the block of lines after it, where one of them holds a number
 (street or postcode). A date field is filled only where the page prints exactly one date.
 Anything else stays null: with `--model` the VLM reads such fields instead.
@@ -16,6 +17,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import numpy as np
+
+from docvlm.engines.ocr_tesseract import ink_mask
 from docvlm.extraction.pairing import MIN_CONFIDENCE, STRONG_LABEL_SCORE, Found, label_score
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import (
@@ -64,6 +68,10 @@ MAX_ADDRESS_WORDS = 10  # a line of a postal address; a sentence is longer
 ENTITY_NAME_CONFIDENCE = 0.75
 PLAIN_NAME_CONFIDENCE = 0.5
 ADDRESS_CONFIDENCE = 0.55
+# A logo's reading: OCR's mean confidence below this (a faded receipt's right words: 0.6), or
+# ink over this share of its box (white letters on a dark badge; print fills a third at most).
+MARK_CONFIDENCE = 0.4
+MARK_INK = 0.5
 
 
 def unlabelled_fields(
@@ -164,6 +172,8 @@ def _letterhead(page: PageWords) -> list[list[Segment]]:
     lines: list[list[Segment]] = []
     for line in page.lines[: MAX_LETTERHEAD_LINES + 1]:
         text = _text(line)
+        if not lines and (_mark(page, line) or _title_alone(text)):
+            continue  # a logo's reading or the document's title printed above the name
         if _REGISTRATION.match(text):
             lines.append(line)
             continue
@@ -176,6 +186,24 @@ def _letterhead(page: PageWords) -> list[list[Segment]]:
             break
         lines.append(line)
     return lines[:MAX_LETTERHEAD_LINES]
+
+
+def _mark(page: PageWords, line: list[Segment]) -> bool:
+    """A logo or emblem OCR read as text: hardly any letters, words read unsurely, or letters
+    printed light on a dark badge."""
+    words = [word for segment in line for word in segment.words]
+    letters = sum(c.isalpha() for c in _text(line))
+    if letters < 4 or sum(w.confidence for w in words) / len(words) < MARK_CONFIDENCE:
+        return True
+    image, zoom = page.gray
+    x0, y0, x1, y1 = (round(v * zoom) for v in union([w.bbox for w in words]))
+    ink = ink_mask(np.asarray(image))[y0:y1, x0:x1]  # against the page's paper, not the box's
+    return ink.size > 0 and ink.mean() > MARK_INK
+
+
+def _title_alone(text: str) -> bool:
+    """The document's title on a line of its own ("TAX INVOICE", "OFFICIAL RECEIPT")."""
+    return bool(_TITLE.search(text)) and ":" not in text and len(text.split()) <= 3
 
 
 def _reads_as_name(line: list[Segment]) -> bool:
