@@ -82,6 +82,7 @@ NOISE_MAX_WORDS = 2
 # box padded by this share of the page width (layout boxes sit tight on the ink).
 TABLE_PSM = 6
 PROSE_WORDS = 0.9
+PROSE_REGION = 0.5  # of the page's area
 SURE_WORD = 0.8
 TABLE_MARGIN = 0.02
 # The page around its tables tells its turn when it holds this many words; on less (a page
@@ -384,7 +385,10 @@ class OCREngine(Engine):
                 found = self._rapidocr().recognize(crop)
             else:
                 found = self._read_table_crop(crop, reading.languages)
-                if columns_of_prose(found):
+                # The body of a page the model called one table (a region cut through a
+                # column reads its slice as fragments either way, worse so segmented).
+                body = area(box) >= PROSE_REGION * image.width * image.height
+                if body and columns_of_prose(found):
                     found = self._prose_or_table(crop, reading.languages, found)
             shifted = [line.shifted(x0, y0) for line in found]
             lines += [line for line in shifted if centre_in(line.bbox, box)]
