@@ -128,6 +128,16 @@ def test_a_label_word_after_figures_ends_the_value_before_it() -> None:
     assert docvlm.extract(pdf, schema).data == {"date": "2018-11-17", "date_of_birth": "1990-01-02"}
 
 
+@pytest.mark.parametrize(("money", "date"), [("RM", "2018-01-04"), ("$", None)])
+def test_an_unlabelled_ambiguous_date_is_read_where_the_money_shows_the_order(
+    money: str, date: str | None
+) -> None:
+    pdf = _receipt_pdf(["HARBOUR BOOKS LIMITED", "04-01-2018 18:42", (f"TOTAL {money}", "9.50")])
+    result = docvlm.extract(pdf, SCHEMA)
+    assert result.data["date"] == date
+    assert any("ambiguous date" in w["message"] for w in result.warnings) == (date is not None)
+
+
 def test_money_of_day_first_countries_decides_ambiguous_dates_where_no_date_does() -> None:
     assert date_order_evidence(["TOTAL", "RM", "12.50", "01-07-2017"]) == "dmy"
     assert date_order_evidence(["AMOUNT(RM)", "01-07-2017"]) == "dmy"

@@ -227,6 +227,7 @@ class ParsedValue:
 
 
 AMBIGUOUS_DATE_FIT = 0.6
+ORDERED_DATE_FIT = 0.85
 
 
 def parse_value(
@@ -286,7 +287,9 @@ def _string_value(text: str, spec: FieldSpec, date_order: DateOrder | None) -> P
             f"ambiguous date {text!r} read {first}-first "
             "(set --date-order dmy|mdy if that is wrong)"
         )
-        return ParsedValue(reading.value.isoformat(), AMBIGUOUS_DATE_FIT, warning)
+        # An order the user set or the document's evidence showed is less of a guess.
+        fit = AMBIGUOUS_DATE_FIT if date_order is None else ORDERED_DATE_FIT
+        return ParsedValue(reading.value.isoformat(), fit, warning)
     if spec.format == "date-time":
         moment = _parse_datetime(text, date_order)
         return None if moment is None else ParsedValue(moment.isoformat())
