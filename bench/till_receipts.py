@@ -1,8 +1,8 @@
 """Till receipts as a thermal printer prints them and a phone or flatbed scans them, generated
 here (no receipt dataset is used): several totals (before and after tax, rounding, cash,
 change), a registration number under the issuer, addresses over two to four lines, dates with
-and without a label, the document's title or a logo over the issuer's name on some, monospaced
-print, a faded and noisy low-resolution scan.
+and without a label, the document's title or a logo over the issuer's name on some, a long
+name printed over two lines, monospaced print, a faded and noisy low-resolution scan.
 
 `till_receipt(seed)` gives the PNG and the four fields a reader of receipts wants: the issuer,
 its address (lines joined with ", "), the date (ISO) and the amount paid.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import io
 import random
+import re
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -50,6 +51,7 @@ _LOCALES = {
 _ITEMS = ["A4 PAPER 70GSM", "WHITE BREAD 400G", "MINERAL WATER 1.5L", "TEH TARIK",
           "PVC HOSE 3/4", "GLUE STICK 21G", "CHICKEN RICE", "ICE LEMON TEA", "FLAT WHITE",
           "SAFETY GOGGLE"]  # fmt: skip
+_LEGAL_FORM = re.compile(r" ((?:SDN BHD|LIMITED|LTD))$")
 _DATE_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d/%m/%y", "%d %b %Y", "%Y-%m-%d", "%d.%m.%Y"]
 
 
@@ -121,6 +123,11 @@ def till_receipt(seed: int) -> tuple[bytes, dict]:
     if title_on_top:
         head.insert(0, title)
         lines.insert(0, title)
+    legal = _LEGAL_FORM.search(name)
+    if legal and top.random() < 0.3:  # a long name printed over two lines, its legal form last
+        for block in (head, lines):
+            at = block.index(name)
+            block[at : at + 1] = [name[: legal.start()], legal.group(1)]
     size = rng.choice([20, 22, 24])
     font = ImageFont.truetype(rng.choice([MONO, MONO, SANS]), size)
     margin = 30 + (LOGO_HEIGHT + 20 if logo else 0)

@@ -68,6 +68,15 @@ def test_the_letterhead_address_skips_the_registration_number_and_ends_at_the_ti
     assert result.data["address"] == "33, JALAN BAKAWALI 2/7, TAMAN PERMATA, 53100 KUALA LUMPUR."
 
 
+def test_a_name_printed_over_two_lines_ends_with_its_legal_form() -> None:
+    pdf = _receipt_pdf(["PERDANA TEKNIK INTERNATIONAL", "SDN BHD", "(431207-W)",
+                        "NO 17, JALAN MERANTI 4,", "53100 KUALA LUMPUR.",
+                        ("TOTAL", "12.00")])  # fmt: skip
+    result = docvlm.extract(pdf, SCHEMA)
+    assert result.data["company"] == "PERDANA TEKNIK INTERNATIONAL SDN BHD"
+    assert result.data["address"] == "NO 17, JALAN MERANTI 4, 53100 KUALA LUMPUR."
+
+
 def test_the_title_printed_above_the_issuer_is_not_its_name() -> None:
     pdf = _receipt_pdf(["TAX INVOICE", "HARBOUR BOOKS LIMITED", "12 STATION ROAD,",
                         "YORK YO1 7HH", "Date: 14/11/2017", ("TOTAL", "12.00")])  # fmt: skip

@@ -100,14 +100,14 @@ def unlabelled_fields(
     }  # fmt: skip
     page = pages[0]
     letterhead = _letterhead(page) if wanted else []
-    name_line = letterhead[0] if letterhead and _reads_as_name(letterhead[0]) else None
-    if "issuer" in wanted and name_line is not None:
-        confidence = (
-            ENTITY_NAME_CONFIDENCE if _ENTITY.search(_text(name_line)) else PLAIN_NAME_CONFIDENCE
-        )
-        out[wanted["issuer"].pointer] = _found(page, [name_line], confidence)
-    if "address" in wanted and name_line is not None:
-        address = [line for line in letterhead[1:] if not _REGISTRATION.match(_text(line))]
+    name = _name_lines(letterhead)
+    if "issuer" in wanted and name:
+        text = " ".join(_text(line) for line in name)
+        confidence = ENTITY_NAME_CONFIDENCE if _ENTITY.search(text) else PLAIN_NAME_CONFIDENCE
+        out[wanted["issuer"].pointer] = _found(page, name, confidence, separator=" ")
+    if "address" in wanted and name:
+        rest = letterhead[len(name) :]
+        address = [line for line in rest if not _REGISTRATION.match(_text(line))]
         if _reads_as_address_block(address):
             out[wanted["address"].pointer] = _found(page, address, ADDRESS_CONFIDENCE)
     return {p: f for p, f in out.items() if f.confidence >= MIN_CONFIDENCE}
@@ -206,6 +206,21 @@ def _title_alone(text: str) -> bool:
     return bool(_TITLE.search(text)) and ":" not in text and len(text.split()) <= 3
 
 
+def _name_lines(letterhead: list[list[Segment]]) -> list[list[Segment]]:
+    """The issuer's name: the letterhead's first line where it reads as a name, and the line
+    under it where that ends the name with its legal form ("PERDANA TEKNIK INTERNATIONAL" over
+    "SDN BHD"), the first line naming none."""
+    if not letterhead or not _reads_as_name(letterhead[0]):
+        return []
+    first = _text(letterhead[0])
+    if len(letterhead) > 1 and not _ENTITY.search(first):
+        second = _text(letterhead[1])
+        entity = _ENTITY.search(second)
+        if entity and not any(c.isdigit() for c in second) and entity.end() >= len(second) - 1:
+            return letterhead[:2]
+    return letterhead[:1]
+
+
 def _reads_as_name(line: list[Segment]) -> bool:
     """Mostly letters; a legal-entity suffix vouches for initials and brackets
     ("MR. K.T.H. (M) SDN BHD")."""
@@ -235,11 +250,13 @@ def _text(line: list[Segment]) -> str:
     return " ".join(segment.text for segment in line)
 
 
-def _found(page: PageWords, lines: list[list[Segment]], confidence: float) -> Found:
+def _found(
+    page: PageWords, lines: list[list[Segment]], confidence: float, separator: str = ", "
+) -> Found:
     segments = [segment for line in lines for segment in line]
     # The mean, not the weakest word: Tesseract gives right words of a long address 0.6.
     confidences = [w.confidence for s in segments for w in s.words]
     ocr = sum(confidences) / len(confidences) if page.source == "ocr" and confidences else 1.0
-    text = ", ".join(_text(line).rstrip(", ") for line in lines)
+    text = separator.join(_text(line).rstrip(", ") for line in lines)
     bbox = union([s.bbox for s in segments])
     return Found(text, page.number, bbox, round(confidence * ocr, 3), page.source)
