@@ -13,12 +13,12 @@ from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Word, _unglued
 
 
-def _page(texts: list[tuple[float, float, str]]) -> bytes:
-    """A born-digital page with each text at its (x, baseline y)."""
+def _page(texts: list[tuple[float, float, str] | tuple[float, float, str, float]]) -> bytes:
+    """A born-digital page with each text at its (x, baseline y), in 11 pt or the size given."""
     doc = pymupdf.open()
     page = doc.new_page(width=612, height=792)
-    for x, y, text in texts:
-        page.insert_text((x, y), text, fontname="helv", fontsize=11)
+    for x, y, text, *size in texts:
+        page.insert_text((x, y), text, fontname="helv", fontsize=size[0] if size else 11)
     return doc.tobytes()
 
 
@@ -51,6 +51,17 @@ def test_words_printed_just_after_a_value_belong_to_it() -> None:
                  (420, 100, "Shipping:"), (500, 100, "Routh")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Laboratory", "Shipping"))
     assert result.data == {"f0": "One Tray", "f1": "Routh"}
+
+
+def test_a_tall_labels_row_goes_on_past_the_line_above_reaching_into_its_band() -> None:
+    # "Female" printed larger: its band holds the "Male" row's figures too, which start
+    # under the value; they are that row's, not the end of this one.
+    pdf = _page([(72, 100, "Male"), (160, 100, "1.9"), (200, 100, "(104)"), (300, 100, "(101)"),
+                 (72, 116, "Female", 16), (158, 113, "5.0"), (198, 113, "(120)"),
+                 (298, 113, "(121)")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Male", "Female"))
+    assert result.data == {"f0": "1.9 (104) (101)", "f1": "5.0 (120) (121)"}
+    assert result.fields["/f1"].confidence < 0.9  # where a crowded row ends is a guess
 
 
 def test_the_rest_of_a_fields_own_label_is_not_its_value() -> None:

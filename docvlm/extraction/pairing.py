@@ -577,12 +577,14 @@ class _Reading:
             and not _repeats_label(label, right[0])
             and (cell is None or cell_of([cell], right[0].bbox) is not None)
         ):
-            value, count = self._with_units(right)
-            claimed = [id(printed), *(id(s) for s in right[:count])]
-            # Where the band holds the next line's words too, where the value ends is a guess.
-            crowded = count < len(right) and _overlaps(right[count], right[count - 1])
-            units = all(_UNIT.fullmatch(s.text) for s in right[1:count])  # "974 | mg" is whole
-            if count == len(right) or not _box(right[count]) or is_typed(self.spec):
+            # A tall label's band reaches the next printed line: its segments are not this
+            # row's, and where they sit under the value, where the value ends is a guess.
+            row = [right[0], *(s for s in right[1:] if s.line == right[0].line)]
+            value, count = self._with_units(row)
+            claimed = [id(printed), *(id(s) for s in row[:count])]
+            crowded = any(_overlaps(s, value) for s in right if s.line != right[0].line)
+            units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
+            if count == len(row) or not _box(row[count]) or is_typed(self.spec):
                 fit = self._layout_fit(label, value, "right", reach)
                 options.append((value, fit, claimed, (count > 1 and not units) or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
