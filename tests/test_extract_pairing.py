@@ -111,6 +111,19 @@ def test_a_value_with_unread_text_after_it_on_its_line_is_less_sure() -> None:
     assert result.fields["/f2"].confidence == result.fields["/f0"].confidence
 
 
+def test_a_value_with_a_line_under_it_wrapping_back_to_the_left_is_less_sure() -> None:
+    # An address under "Attn:"'s name, printed back at the label's margin: the answer may
+    # go on there. A row's own next label under it, or a line aligned with it, does not say so.
+    pdf = _page([(72, 100, "Attn:"), (140, 100, "Mr. Steven Katz"),
+                 (72, 114, "Route 4 and Adams Station"), (72, 128, "North Brunswick, NJ"),
+                 (72, 180, "Re:"), (140, 180, "Poster samples"), (72, 194, "Date:"),
+                 (72, 240, "From:"), (140, 240, "R. Smith"), (140, 254, "Sales")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Attn", "Re", "Date", "From"))
+    assert result.data["f0"] == "Mr. Steven Katz"  # lowered, not dropped
+    assert result.fields["/f0"].confidence < result.fields["/f1"].confidence
+    assert result.fields["/f1"].confidence == result.fields["/f3"].confidence
+
+
 def _ocr_page(words: list[Word]) -> PageWords:
     # An image page with no text layer, no widgets and no drawing: a blank raster.
     blank = Image.new("RGB", (612, 792), "white")
