@@ -202,6 +202,23 @@ def test_a_label_glued_by_ocr_to_its_neighbours_is_cut_at_its_colon() -> None:
     assert [w.text for w in _unglued(Word("10:45", (0, 0, 50, 10)))] == ["10:45"]
 
 
+def test_pairing_leaves_the_pages_lines_as_printed() -> None:
+    # Cutting "21,1993 DEPARTMENT:" at the label and joining a label printed over two lines
+    # happen on pairing's own copy: the letterhead and a form model's anchors read the page
+    # after it.
+    words = _unglued(Word("21,1993DEPARTMENT:", (104, 100, 280, 112), 0.95))
+    printed_words = [("R&D", (300, 100, 330, 112)), ("OTHER", (10, 130, 50, 142)),
+                     ("PERSONNEL", (54, 130, 120, 142)), ("ASSIGNED", (10, 144, 70, 156)),
+                     ("E. Barbee", (200, 144, 260, 156))]  # fmt: skip
+    words += [Word(text, bbox, 0.95) for text, bbox in printed_words]
+    page = _ocr_page(words)
+    printed = [[s.text for s in line] for line in page.lines]
+    found = pair_fields(load_schema(_schema("DEPARTMENT:", "OTHER PERSONNEL ASSIGNED")).root,
+                        [page], set())  # fmt: skip
+    assert (found["/f0"].value, found["/f1"].value) == ("R&D", "E. Barbee")
+    assert [[s.text for s in line] for line in page.lines] == printed
+
+
 def _line(x: float, y: float, text: str) -> list[Word]:
     """OCR words of `text` from (x, y), 6 points a character, 11 high."""
     words = []

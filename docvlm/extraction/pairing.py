@@ -11,6 +11,7 @@ Arrays of objects are read from a table whose header row names the item's proper
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass
@@ -186,10 +187,7 @@ def pair_fields(
         if spec.pointer not in taken and not _has_own_labels(spec, pages):
             found.update(_address_block(spec, pages, used))
     scalars = [(s, parent) for s, parent in scalars if s.pointer not in taken | set(found)]
-    _split_at_labels(pages, scalars)
-    join_wrapped_labels(
-        pages, [label_candidates(s, p) for s, p in scalars], label_score, STRONG_LABEL_SCORE
-    )
+    pages = _pairing_pages(pages, scalars)
     best_scores = _best_label_scores(pages, scalars)
     label_like = _label_like(pages, best_scores)
     all_names = [label_candidates(spec, parent) for spec, parent in scalars]
@@ -227,6 +225,23 @@ def pair_fields(
         if spec.pointer not in found and spec.enum is not None:
             found.update(_lone_enum_value(spec, pages))
     return found
+
+
+def _pairing_pages(pages: list[PageWords], scalars: list) -> list[PageWords]:
+    """Copies of `pages` whose lines are cut where a label starts inside a segment and have
+    wrapped labels joined: the lines pairing reads. The pages' own lines stay as printed for
+    what reads them next (the letterhead, a form model's anchors)."""
+    copies = []
+    for page in pages:
+        lines = [list(line) for line in page.lines]
+        page = copy.copy(page)  # shares the words, and the raster and cells read so far
+        page.lines = lines
+        copies.append(page)
+    _split_at_labels(copies, scalars)
+    join_wrapped_labels(
+        copies, [label_candidates(s, p) for s, p in scalars], label_score, STRONG_LABEL_SCORE
+    )
+    return copies
 
 
 def _titled_alike_in_reading_order(
@@ -288,6 +303,7 @@ def unsure_fields(
 ) -> dict[str, str]:
     """Why each labelled field left unfilled was left so, where a label for it was printed."""
     scalars, _, _ = _walk(root)
+    pages = _pairing_pages(pages, scalars)
     reasons: dict[str, str] = {}
     for spec, parent in scalars:
         if spec.pointer in found:
