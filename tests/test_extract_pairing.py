@@ -99,6 +99,13 @@ def test_a_line_ending_in_a_colon_is_a_whole_label_not_the_start_of_one() -> Non
     assert result.data["f0"] is None
 
 
+def test_a_currency_sign_printed_apart_before_an_amount_is_part_of_it() -> None:
+    pdf = _page([(72, 100, "Previous Commitments:"), (220, 100, "$"), (245, 100, "10,000."),
+                 (72, 130, "Approved:"), (220, 130, "-"), (245, 130, "J. Smith")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Previous Commitments", "Approved"))
+    assert result.data == {"f0": "$ 10,000.", "f1": "J. Smith"}  # a rule end is no sign
+
+
 def test_a_value_with_unread_text_after_it_on_its_line_is_less_sure() -> None:
     # "Acme | Corp Ltd": the answer may go on past the gap; a label after it ends it, also
     # one read together with its own value ("Weight 12 kg").

@@ -92,6 +92,8 @@ ROW_GOES_ON_FIT = 0.85
 WRAPS_BACK_GAP = 1.2  # label heights between the value's bottom and that line's top
 WRAPS_BACK_LEFT = 1.2  # label heights that line starts left of the value
 OCR_FIT = 0.85
+CURRENCY_SIGNS = frozenset("$€£¥₹₩₽₺₪₫฿₱")
+SIGN_GAP = 2.0  # value heights between a currency sign and the amount it is printed before
 # A label read across lines could as well be a table's header row, or lines of two labels
 # (FUNSD training pages 0-40: at full confidence one header row's wrong value alone moved the
 # cut for 90 % precision and cost 4 points of the recall kept there).
@@ -564,10 +566,12 @@ class _Reading:
             if ticked is not None:
                 return ticked
         reach = printed.bbox[2]  # where the band's last printed mark before the value ends
+        mark = None
         while right and not right[0].widget and _stray(self.page, right[0]):
             if _tick(right[0]):
                 return self._mark(label, right[0], printed)  # the label is a ticked option
             reach = right[0].bbox[2]
+            mark = right[0]
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
         if right and not is_typed(self.spec) and _leads_with_tick(right[0]):
             return self._mark(label, right[0], printed)  # read glued to the next option's words
@@ -606,6 +610,9 @@ class _Reading:
             claimed = [id(printed), *(id(s) for s in row[:count])]
             crowded = any(_overlaps(s, value) for s in right if s.line != right[0].line)
             units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
+            if mark is not None and self._signs(mark, value):
+                value = Segment(mark.words + value.words, value.page, value.line)
+                claimed.append(id(mark))
             if count == len(row) or not _box(row[count]) or is_typed(self.spec):
                 fit = self._layout_fit(label, value, "right", reach)
                 options.append((value, fit, claimed, (count > 1 and not units) or crowded))
@@ -665,6 +672,16 @@ class _Reading:
             "run-on": run_on,
         }[where]
         return marked * fit * (FAR_RIGHT_FIT if far else 1.0)
+
+    def _signs(self, mark: Segment, value: Segment) -> bool:
+        """Whether `mark` is a currency sign printed apart before a free-text amount ("$ |
+        10,000."): part of the answer, which a reader would not drop."""
+        return (
+            not is_typed(self.spec)
+            and mark.text.strip() in CURRENCY_SIGNS
+            and value.text[:1].isdigit()
+            and value.bbox[0] - mark.bbox[2] <= SIGN_GAP * value.height
+        )
 
     def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
         """Free text across a wide gap right of a label in capitals without a colon, printed
