@@ -430,8 +430,8 @@ def test_cli_model_options_without_a_model_are_a_usage_error(tmp_path: Path, fla
 
 
 def test_bench_reports_the_recall_kept_at_the_target_precision() -> None:
-    """bench/extract_real.py: the best confidence cut with at least 90 % of its values right;
-    values tied at one confidence are kept or dropped together."""
+    """bench/extract_real.py: the best confidence cut with at least 90 % (or the precision
+    asked) of its values right; values tied at one confidence are kept or dropped together."""
     import sys
     from pathlib import Path
 
@@ -443,3 +443,5 @@ def test_bench_reports_the_recall_kept_at_the_target_precision() -> None:
     tied = [(0.9, True)] * 8 + [(0.6, True), (0.6, False), (0.6, False)]
     assert _kept_at_precision({"expected": 10, "values": tied}) == (0.8, 0.9)
     assert _kept_at_precision({"expected": 4, "values": [(0.9, False)]}) == (0.0, None)
+    assert _kept_at_precision({"expected": 20, "values": values}, 0.84) == (11 / 20, 0.5)
+    assert _kept_at_precision({"expected": 20, "values": values}, 0.92) == (9 / 20, 0.9)

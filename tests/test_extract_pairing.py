@@ -13,12 +13,12 @@ from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Word, _unglued
 
 
-def _page(texts: list[tuple[float, float, str]]) -> bytes:
-    """A born-digital page with each text at its (x, baseline y)."""
+def _page(texts: list[tuple[float, float, str] | tuple[float, float, str, float]]) -> bytes:
+    """A born-digital page with each text at its (x, baseline y), in 11 pt or the size given."""
     doc = pymupdf.open()
     page = doc.new_page(width=612, height=792)
-    for x, y, text in texts:
-        page.insert_text((x, y), text, fontname="helv", fontsize=11)
+    for x, y, text, *size in texts:
+        page.insert_text((x, y), text, fontname="helv", fontsize=size[0] if size else 11)
     return doc.tobytes()
 
 
@@ -51,6 +51,17 @@ def test_words_printed_just_after_a_value_belong_to_it() -> None:
                  (420, 100, "Shipping:"), (500, 100, "Routh")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Laboratory", "Shipping"))
     assert result.data == {"f0": "One Tray", "f1": "Routh"}
+
+
+def test_a_tall_labels_row_goes_on_past_the_line_above_reaching_into_its_band() -> None:
+    # "Female" printed larger: its band holds the "Male" row's figures too, which start
+    # under the value; they are that row's, not the end of this one.
+    pdf = _page([(72, 100, "Male"), (160, 100, "1.9"), (200, 100, "(104)"), (300, 100, "(101)"),
+                 (72, 116, "Female", 16), (158, 113, "5.0"), (198, 113, "(120)"),
+                 (298, 113, "(121)")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Male", "Female"))
+    assert result.data == {"f0": "1.9 (104) (101)", "f1": "5.0 (120) (121)"}
+    assert result.fields["/f1"].confidence < 0.9  # where a crowded row ends is a guess
 
 
 def test_the_rest_of_a_fields_own_label_is_not_its_value() -> None:
@@ -88,6 +99,13 @@ def test_a_line_ending_in_a_colon_is_a_whole_label_not_the_start_of_one() -> Non
     assert result.data["f0"] is None
 
 
+def test_a_currency_sign_printed_apart_before_an_amount_is_part_of_it() -> None:
+    pdf = _page([(72, 100, "Previous Commitments:"), (220, 100, "$"), (245, 100, "10,000."),
+                 (72, 130, "Approved:"), (220, 130, "-"), (245, 130, "J. Smith")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Previous Commitments", "Approved"))
+    assert result.data == {"f0": "$ 10,000.", "f1": "J. Smith"}  # a rule end is no sign
+
+
 def test_a_value_with_unread_text_after_it_on_its_line_is_less_sure() -> None:
     # "Acme | Corp Ltd": the answer may go on past the gap; a label after it ends it, also
     # one read together with its own value ("Weight 12 kg").
@@ -98,6 +116,19 @@ def test_a_value_with_unread_text_after_it_on_its_line_is_less_sure() -> None:
     assert result.data == {"f0": "Alpha", "f1": "Acme", "f2": "B-70", "f3": "12 kg"}
     assert result.fields["/f1"].confidence < result.fields["/f0"].confidence
     assert result.fields["/f2"].confidence == result.fields["/f0"].confidence
+
+
+def test_a_value_with_a_line_under_it_wrapping_back_to_the_left_is_less_sure() -> None:
+    # An address under "Attn:"'s name, printed back at the label's margin: the answer may
+    # go on there. A row's own next label under it, or a line aligned with it, does not say so.
+    pdf = _page([(72, 100, "Attn:"), (140, 100, "Mr. Steven Katz"),
+                 (72, 114, "Route 4 and Adams Station"), (72, 128, "North Brunswick, NJ"),
+                 (72, 180, "Re:"), (140, 180, "Poster samples"), (72, 194, "Date:"),
+                 (72, 240, "From:"), (140, 240, "R. Smith"), (140, 254, "Sales")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Attn", "Re", "Date", "From"))
+    assert result.data["f0"] == "Mr. Steven Katz"  # lowered, not dropped
+    assert result.fields["/f0"].confidence < result.fields["/f1"].confidence
+    assert result.fields["/f1"].confidence == result.fields["/f3"].confidence
 
 
 def _ocr_page(words: list[Word]) -> PageWords:
@@ -176,6 +207,23 @@ def test_a_label_glued_by_ocr_to_its_neighbours_is_cut_at_its_colon() -> None:
     assert found["/f0"].value == "June 21,1993"
     assert found["/f1"].value == "R&D Library"
     assert [w.text for w in _unglued(Word("10:45", (0, 0, 50, 10)))] == ["10:45"]
+
+
+def test_pairing_leaves_the_pages_lines_as_printed() -> None:
+    # Cutting "21,1993 DEPARTMENT:" at the label and joining a label printed over two lines
+    # happen on pairing's own copy: the letterhead and a form model's anchors read the page
+    # after it.
+    words = _unglued(Word("21,1993DEPARTMENT:", (104, 100, 280, 112), 0.95))
+    printed_words = [("R&D", (300, 100, 330, 112)), ("OTHER", (10, 130, 50, 142)),
+                     ("PERSONNEL", (54, 130, 120, 142)), ("ASSIGNED", (10, 144, 70, 156)),
+                     ("E. Barbee", (200, 144, 260, 156))]  # fmt: skip
+    words += [Word(text, bbox, 0.95) for text, bbox in printed_words]
+    page = _ocr_page(words)
+    printed = [[s.text for s in line] for line in page.lines]
+    found = pair_fields(load_schema(_schema("DEPARTMENT:", "OTHER PERSONNEL ASSIGNED")).root,
+                        [page], set())  # fmt: skip
+    assert (found["/f0"].value, found["/f1"].value) == ("R&D", "E. Barbee")
+    assert [[s.text for s in line] for line in page.lines] == printed
 
 
 def _line(x: float, y: float, text: str) -> list[Word]:

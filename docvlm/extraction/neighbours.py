@@ -104,6 +104,12 @@ def column_cells(
     return cells
 
 
+def under_span(page: PageWords, segment: Segment) -> list[Segment]:
+    """Segments whose centre lies below `segment` and that overlap its span across."""
+    x0, _, x1, y1 = segment.bbox
+    return [s for s in _segments(page) if _centre(s) > y1 and s.bbox[0] < x1 and x0 < s.bbox[2]]
+
+
 def stacked(page: PageWords, segment: Segment) -> bool:
     """Whether a segment of at most two characters touches `segment` from above or below in
     its column: text printed vertically, one character a line."""

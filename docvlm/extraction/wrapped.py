@@ -20,9 +20,9 @@ def join_wrapped_labels(
     score: Callable[[str, list[str]], float],
     strong: float,
 ) -> None:
-    """Join, in place, the lines of each label that names a field (`score` ≥ `strong`) only
-    when read together: the lines above its last one end without a colon (a colon ends a
-    label), follow at a line's spacing and align with it."""
+    """Join, in place in the pages' lines, the lines of each label that names a field
+    (`score` ≥ `strong`) only when read together: the lines above its last one end without a
+    colon (a colon ends a label), follow at a line's spacing and align with it."""
     for page in pages:
         segments = [s for line in page.lines for s in line if not s.widget]
         unnamed = [n for n in names if all(score(s.text, n) < strong for s in segments)]
