@@ -44,7 +44,8 @@ from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.evaluate import prior_accuracy
 from docvlm.finetune.manifest import read_manifest
 from docvlm.finetune.synth import form_schema
-from docvlm.forms.train import DEFAULT_START, FieldsConfig, train_fields
+from docvlm.forms.tagger import load_form_model
+from docvlm.forms.train import DEFAULT_START, FieldsConfig, FieldsResult, page_answers, train_fields
 from docvlm.metrics import field_scores, flatten_fields, normalize_field_value
 
 WORK = Path("/tmp/bench_finetune_forms")
@@ -142,7 +143,29 @@ def form_row(
         "seed": seed,
     }
     print(name, json.dumps(row), flush=True)
+    save_outputs(WORK / f"outputs_{name}.json", result, test, test_limit)
     return row
+
+
+def save_outputs(path: Path, result: FieldsResult, test: Path, limit: int | None) -> None:
+    """Every value the model read on the held-out and test pages, with its scores and whether
+    it is right (`train.Answer`), and the floors fitted: calibration studied offline on the
+    same weights."""
+    tagger = load_form_model(result.out)
+    test_read, test_fallbacks = [], []
+    for row, example in enumerate(read_manifest(test)[:limit]):
+        answers, fallbacks = page_answers(tagger, example, row)
+        test_read += answers
+        test_fallbacks += fallbacks
+    lists = {
+        "held_out": result.held_out,
+        "held_out_fallbacks": result.held_out_fallbacks,
+        "test": test_read,
+        "test_fallbacks": test_fallbacks,
+    }
+    floors = {k: getattr(tagger, k) for k in ("min_score", "agree_score", "sure_tag", "fallback")}
+    outputs = {"floors": floors, **{k: [a.record() for a in v] for k, v in lists.items()}}
+    path.write_text(json.dumps(outputs, default=str) + "\n")
 
 
 # IRS Form W-9 (Rev. October 2018), page 1: a US government work, public domain. Copied from

@@ -99,6 +99,8 @@ class FieldsResult:
     out: Path
     steps: int
     report: dict[str, Any] = field(default_factory=dict)
+    held_out: list[Answer] = field(default_factory=list)  # the answers calibration was fitted on
+    held_out_fallbacks: list[Answer] = field(default_factory=list)
 
 
 def read_pages(
@@ -232,7 +234,7 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         tagger.info["replay"] = base.info["replay"]  # a fine-tune can replay the same forms
     save_form_model(tagger, config.out, _card(config, report))
     (Path(config.out) / "alignment_report.json").write_text(json.dumps(report, indent=1) + "\n")
-    return FieldsResult(Path(config.out), steps, report)
+    return FieldsResult(Path(config.out), steps, report, answers, fallbacks)
 
 
 def replay_recipe(base: FormTagger | None, mix_base: float) -> dict[str, Any] | None:
@@ -420,6 +422,25 @@ class Answer:
     layout: frozenset[str] = frozenset()  # the page's schema: rows of one schema, one layout
     legibility: float = 1.0  # OCR's confidence in the value's least legible word
     contested: bool = False  # no-model extraction gives the value to another field
+    value: Any = None  # the value read
+    truth: Any = None  # the target's value there
+
+    def record(self) -> dict[str, Any]:
+        """The answer as JSON (to study calibration offline on the same weights)."""
+        return {
+            **{k: v for k, v in vars(self).items() if k != "layout"},
+            "layout": sorted(self.layout),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Answer:
+        return cls(
+            **{
+                **record,
+                "where": tuple(record["where"]),
+                "layout": frozenset(record["layout"]),
+            }
+        )
 
     def returned(self, min_score: float, agree_score: float, sure_tag: float = 0.0) -> bool:
         """Whether extraction returns this value under these floors."""
@@ -433,39 +454,58 @@ class Answer:
 def held_out_answers(
     tagger: FormTagger, pages: list[TrainingPage], anchors: str | None = None
 ) -> tuple[list[Answer], list[Answer]]:
-    """Every value the model reads on `pages`, through extraction's own path, judged against
-    the target by value (OCR splits and merges words differently from page to page; the
-    value is what a user gets), and no-model extraction's values that could stand in for
-    them (`fallback_values`), judged alike. A value read where the target holds none is
-    wrong."""
+    """`page_answers` of every page."""
     answers, fallbacks = [], []
     for page in pages:
-        example = page.example
-        schema = load_schema(target_schema(example.target))
-        truth = {pointer: value for _, pointer, value in target_leaves(example.target)}
-        with open_source(example.image or example.pdf, pages=[example.page]) as document:
-            source = document.page(example.page)
-            readings, no_model = read_fields(
-                tagger, [source], schema, anchors or example.anchors or "auto", compare=True
-            )
-        for pointer, reading in readings.items():
-            correct = _is_value(truth.get(pointer), reading.found.value)
-            where = (page.row, pointer)
-            answers.append(
-                Answer(
-                    reading.score,
-                    correct,
-                    reading.agrees,
-                    reading.tag_score,
-                    where,
-                    page.schema,
-                    reading.legibility,
-                    reading.contested,
-                )
-            )
-        for pointer, found in fallback_values(no_model, ()).items():
-            correct = _is_value(truth.get(pointer), found.value)
-            fallbacks.append(Answer(found.confidence, correct, False, where=(page.row, pointer)))
+        page_read, page_fallbacks = page_answers(tagger, page.example, page.row, anchors)
+        answers += page_read
+        fallbacks += page_fallbacks
+    return answers, fallbacks
+
+
+def page_answers(
+    tagger: FormTagger, example: Example, row: int, anchors: str | None = None
+) -> tuple[list[Answer], list[Answer]]:
+    """Every value the model reads on a row's page, through extraction's own path, judged
+    against the target by value (OCR splits and merges words differently from page to page;
+    the value is what a user gets), and no-model extraction's values that could stand in for
+    them (`fallback_values`), judged alike. A value read where the target holds none is
+    wrong."""
+    schema = load_schema(target_schema(example.target))
+    truth = {pointer: value for _, pointer, value in target_leaves(example.target)}
+    layout = frozenset(key for key, _, _ in target_leaves(example.target))
+    with open_source(example.image or example.pdf, pages=[example.page]) as document:
+        source = document.page(example.page)
+        readings, no_model = read_fields(
+            tagger, [source], schema, anchors or example.anchors or "auto", compare=True
+        )
+    answers = [
+        Answer(
+            reading.score,
+            _is_value(truth.get(pointer), reading.found.value),
+            reading.agrees,
+            reading.tag_score,
+            (row, pointer),
+            layout,
+            reading.legibility,
+            reading.contested,
+            reading.found.value,
+            truth.get(pointer),
+        )
+        for pointer, reading in readings.items()
+    ]
+    fallbacks = [
+        Answer(
+            found.confidence,
+            _is_value(truth.get(pointer), found.value),
+            False,
+            where=(row, pointer),
+            layout=layout,
+            value=found.value,
+            truth=truth.get(pointer),
+        )
+        for pointer, found in fallback_values(no_model, ()).items()
+    ]
     return answers, fallbacks
 
 
