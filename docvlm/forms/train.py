@@ -464,14 +464,18 @@ def held_out_answers(
 
 
 def page_answers(
-    tagger: FormTagger, example: Example, row: int, anchors: str | None = None
+    tagger: FormTagger,
+    example: Example,
+    row: int,
+    anchors: str | None = None,
+    schema: dict[str, Any] | None = None,
 ) -> tuple[list[Answer], list[Answer]]:
-    """Every value the model reads on a row's page, through extraction's own path, judged
-    against the target by value (OCR splits and merges words differently from page to page;
-    the value is what a user gets), and no-model extraction's values that could stand in for
-    them (`fallback_values`), judged alike. A value read where the target holds none is
-    wrong."""
-    schema = load_schema(target_schema(example.target))
+    """Every value the model reads on a row's page for `schema` (by default the one its
+    target implies), through extraction's own path, judged against the target by value (OCR
+    splits and merges words differently from page to page; the value is what a user gets),
+    and no-model extraction's values that could stand in for them (`fallback_values`),
+    judged alike. A value read where the target holds none is wrong."""
+    schema = load_schema(schema or target_schema(example.target))
     truth = {pointer: value for _, pointer, value in target_leaves(example.target)}
     layout = frozenset(key for key, _, _ in target_leaves(example.target))
     with open_source(example.image or example.pdf, pages=[example.page]) as document:
