@@ -168,7 +168,10 @@ def save_outputs(path: Path, result: FieldsResult, test: Path, limit: int | None
         "test": test_read,
         "test_fallbacks": test_fallbacks,
     }
-    floors = {k: getattr(tagger, k) for k in ("min_score", "agree_score", "sure_tag", "fallback")}
+    floors = {
+        k: getattr(tagger, k)
+        for k in ("min_score", "agree_score", "sure_tag", "sure_alike", "fallback")
+    }
     outputs = {"floors": floors, **{k: [a.record() for a in v] for k, v in lists.items()}}
     path.write_text(json.dumps(outputs, default=str) + "\n")
 
