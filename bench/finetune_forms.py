@@ -42,9 +42,10 @@ from typing import Any
 import docvlm
 from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.evaluate import prior_accuracy
-from docvlm.finetune.manifest import read_manifest
+from docvlm.finetune.manifest import Example, read_manifest
 from docvlm.finetune.synth import form_schema
-from docvlm.forms.train import DEFAULT_START, FieldsConfig, train_fields
+from docvlm.forms.tagger import load_form_model
+from docvlm.forms.train import DEFAULT_START, FieldsConfig, FieldsResult, page_answers, train_fields
 from docvlm.metrics import field_scores, flatten_fields, normalize_field_value
 
 WORK = Path("/tmp/bench_finetune_forms")
@@ -62,8 +63,7 @@ def score(manifest: Path, model: Any, limit: int | None = None) -> dict[str, flo
     """Field exact, precision, recall and wrong-at-0.9 of `extract(model=…)` on a manifest."""
     correct = expected = predicted = confident = confident_wrong = 0
     for example in read_manifest(manifest)[:limit]:
-        layout = example.pdf.stem.split("_", 1)[1]
-        schema = W9_SCHEMA if layout == "fw9" else form_schema(layout)
+        schema = bench_schema(example)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = docvlm.extract(example.pdf, schema, model=model)
@@ -81,6 +81,12 @@ def score(manifest: Path, model: Any, limit: int | None = None) -> dict[str, flo
         "recall": round(correct / max(expected, 1), 4),
         "wrong_at_0.9": round(confident_wrong / max(confident, 1), 4),
     }
+
+
+def bench_schema(example: Example) -> dict[str, Any]:
+    """The schema a bench form is extracted with: its layout's."""
+    layout = example.pdf.stem.split("_", 1)[1]
+    return W9_SCHEMA if layout == "fw9" else form_schema(layout)
 
 
 def prior_score(train: Path, test: Path) -> float:
@@ -142,7 +148,32 @@ def form_row(
         "seed": seed,
     }
     print(name, json.dumps(row), flush=True)
+    save_outputs(WORK / f"outputs_{name}.json", result, test, test_limit)
     return row
+
+
+def save_outputs(path: Path, result: FieldsResult, test: Path, limit: int | None) -> None:
+    """Every value the model read on the held-out and test pages, with its scores and whether
+    it is right (`train.Answer`), and the floors fitted: calibration studied offline on the
+    same weights."""
+    tagger = load_form_model(result.out)
+    test_read, test_fallbacks = [], []
+    for row, example in enumerate(read_manifest(test)[:limit]):
+        answers, fallbacks = page_answers(tagger, example, row, schema=bench_schema(example))
+        test_read += answers
+        test_fallbacks += fallbacks
+    lists = {
+        "held_out": result.held_out,
+        "held_out_fallbacks": result.held_out_fallbacks,
+        "test": test_read,
+        "test_fallbacks": test_fallbacks,
+    }
+    floors = {
+        k: getattr(tagger, k)
+        for k in ("min_score", "agree_score", "sure_tag", "sure_alike", "fallback")
+    }
+    outputs = {"floors": floors, **{k: [a.record() for a in v] for k, v in lists.items()}}
+    path.write_text(json.dumps(outputs, default=str) + "\n")
 
 
 # IRS Form W-9 (Rev. October 2018), page 1: a US government work, public domain. Copied from

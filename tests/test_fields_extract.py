@@ -19,6 +19,7 @@ from docvlm.forms.extract import (
     _read,
     read_fields,
     reading_confidence,
+    value_shape,
 )
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import LEGIBLE, RETURN_CONFIDENCE, SURE_TAG, FormTagger, Span
@@ -67,6 +68,22 @@ def test_agreement_lowers_the_floor_and_a_value_alone_needs_a_sure_tag() -> None
     assert confidence(SURE_TAG, agrees=False) >= RETURN_CONFIDENCE
     tagger.sure_tag = 0.0  # a model of one layout: its held-out rows are of that layout
     assert confidence(0.96, agrees=False) >= RETURN_CONFIDENCE
+
+
+def test_a_value_that_looks_like_another_fields_needs_the_look_alike_floor() -> None:
+    assert value_shape("EW-2936433") == value_shape("UZY-8010121") != value_shape("(586) 933-5177")
+    assert value_shape("1998-03-21") == value_shape("2004-07-30") != value_shape(2004.5)
+    assert value_shape(True) == value_shape(False) != value_shape("Yes")
+    tagger = FormTagger(FormModel(FormModelConfig(keys=["/a"], hash_buckets=64, dim=8)))
+    tagger.min_score, tagger.agree_score = 0.5, 0.01
+    tagger.sure_tag, tagger.sure_alike = SURE_TAG, 0.99999
+    found = Found("EW-2936433", 1, None, 0.0, "form-model")
+    alone = Reading(found, 0.9995, 1.0, 1.0)
+    assert reading_confidence(tagger, alone) >= RETURN_CONFIDENCE
+    alone.alike = True
+    assert reading_confidence(tagger, alone) < RETURN_CONFIDENCE
+    alone.agrees = True  # no-model extraction read it for this field: the agreement floor
+    assert reading_confidence(tagger, alone) >= RETURN_CONFIDENCE
 
 
 def test_a_word_ocr_read_poorly_keeps_its_value_under_0_9_however_sure_or_agreed() -> None:

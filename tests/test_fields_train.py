@@ -142,3 +142,22 @@ def test_contested_values_set_no_floor() -> None:
     assert SURE_TAG <= sure_tag < 0.9995
     min_score, _, summary = fit_threshold(clear + swapped, sure_tag)
     assert summary["returned"] == 200 and summary["returned_wrong"] == 0
+
+
+def test_values_that_look_like_another_fields_have_a_sure_tag_floor_of_their_own() -> None:
+    # A claim and a policy number swapped at 0.99995 (values that look alike): pooled, the
+    # floor rises above every value; fitted apart, it holds back the look-alike ones only.
+    layout = frozenset({"/a"})
+    distinct = [Answer(0.99, True, False, 0.9999 - i * 1e-6, layout=layout) for i in range(200)]
+    alike = [
+        Answer(0.99, True, False, 0.9999 - i * 1e-6, layout=layout, alike=True) for i in range(100)
+    ]
+    swapped = [Answer(0.99, False, False, 0.99995, layout=layout, alike=True) for _ in range(6)]
+    answers = distinct + alike + swapped
+    assert fit_sure_tag(answers) > 0.99995
+    sure_tag, sure_alike = fit_sure_tag(distinct), fit_sure_tag(alike + swapped)
+    assert sure_tag == distinct[-1].tag and sure_alike > 0.99995  # its lowest value held out
+    min_score, _, summary = fit_threshold(answers, sure_tag, sure_alike)
+    assert summary["returned"] == len(distinct) and summary["returned_wrong"] == 0
+    assert distinct[0].returned(min_score, ABSTAIN, sure_tag, sure_alike)
+    assert not alike[0].returned(min_score, ABSTAIN, sure_tag, sure_alike)

@@ -9,6 +9,7 @@ field the model leaves null takes no-model extraction's value when that reaches 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
@@ -94,6 +95,7 @@ class Reading:
     agrees: bool = False
     guessed: bool = False  # an untagged key's likeliest span: returned only where agreeing
     contested: bool = False
+    alike: bool = False  # another field's value on the page looks the same (`value_shape`)
 
     @property
     def score(self) -> float:
@@ -108,7 +110,7 @@ def reading_confidence(tagger: FormTagger, reading: Reading) -> float:
     confidence = tagger.confidence(reading.score, reading.agrees)
     if reading.contested:
         confidence = min(confidence, CONTESTED_CONFIDENCE)
-    if not reading.agrees and reading.tag_score < tagger.sure_tag:
+    if not reading.agrees and reading.tag_score < tagger.sure_floor(reading.alike):
         confidence = min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
     if reading.legibility < LEGIBLE:
         confidence = min(confidence, round(RETURN_CONFIDENCE * reading.legibility, 4))
@@ -158,7 +160,11 @@ def read_fields(
             other.value
         ) == normalize_field_value(reading.found.value)
         reading.contested = _contested(pointer, readings, no_model)
-    return {p: r for p, r in readings.items() if r.agrees or not r.guessed}, no_model
+    kept = {p: r for p, r in readings.items() if r.agrees or not r.guessed}
+    shapes = [value_shape(reading.found.value) for reading in kept.values()]
+    for reading, shape in zip(kept.values(), shapes, strict=True):
+        reading.alike = shapes.count(shape) > 1
+    return kept, no_model
 
 
 def _contested(pointer: str, readings: dict[str, Reading], no_model: dict[str, Found]) -> bool:
@@ -179,6 +185,18 @@ def _contested(pointer: str, readings: dict[str, Reading], no_model: dict[str, F
         ):
             return True
     return False
+
+
+def value_shape(value: Any) -> str:
+    """What a value looks like: a yes/no, a number, or text as its runs of letters and of
+    digits ("EW-2936433" and "UZY-8010121" are both "a-9", a date "9-9-9"). Two fields whose
+    values look alike are the ones a model swaps (a claim and a policy number, a date of loss
+    and a signature date), and it swaps them as surely as it reads them."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return re.sub(r"[^\W\d_]+", "a", re.sub(r"\d+", "9", str(value)))
 
 
 def schema_keys(spec: FieldSpec, pointer: str = "") -> dict[str, FieldSpec]:

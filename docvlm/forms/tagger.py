@@ -12,7 +12,10 @@ confidence ≥ 0.9 and the rest are null. `agree_score`, fitted the same way, is
 of values that no-model extraction (label–value pairing) reads alike: two readers that fail
 differently rarely agree on a wrong value. `sure_tag` (models of several layouts: `SURE_TAG`,
 raised where a held-out layout has more than `TARGET_ERROR` wrong above it) is the tag score
-a value needs where no-model extraction does not read it alike. `fallback`, also
+a value needs where no-model extraction does not read it alike; `sure_alike`, fitted the
+same way on values that look like another field's value on their page (`extract.value_shape`:
+a claim and a policy number, two dates), is that floor for them, since those are what a
+model swaps, and as surely as it reads them. `fallback`, also
 fitted there, says whether no-model extraction's own values of confidence ≥ 0.9 may fill the
 fields the model leaves null.
 """
@@ -72,6 +75,12 @@ class FormTagger:
     agree_score: float = ABSTAIN  # the min_score of values no-model extraction reads alike
     sure_tag: float = 0.0  # the tag score a value alone needs (several layouts)
     fallback: bool = False  # calibration vouched for no-model values where the model abstains
+    sure_alike: float | None = None  # `sure_tag` of values that look like another's (None: same)
+
+    def sure_floor(self, alike: bool) -> float:
+        """The tag score a value alone needs: `sure_alike` where it looks like another field's
+        value on the page, else `sure_tag`."""
+        return self.sure_alike if alike and self.sure_alike is not None else self.sure_tag
 
     @property
     def keys(self) -> list[str]:
@@ -248,8 +257,10 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
     model.load_state_dict(state)
     model.eval()
     agree_score, sure_tag = saved.get("agree_score", ABSTAIN), saved.get("sure_tag", 0.0)
-    fallback = saved.get("fallback", False)
-    return FormTagger(model, saved["min_score"], saved.get("info"), agree_score, sure_tag, fallback)
+    fallback, sure_alike = saved.get("fallback", False), saved.get("sure_alike")
+    return FormTagger(
+        model, saved["min_score"], saved.get("info"), agree_score, sure_tag, fallback, sure_alike
+    )
 
 
 def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
@@ -263,6 +274,7 @@ def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
         "agree_score": tagger.agree_score,
         "sure_tag": tagger.sure_tag,
         "fallback": tagger.fallback,
+        "sure_alike": tagger.sure_alike,
         "info": tagger.info,
     }
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")

@@ -99,6 +99,8 @@ class FieldsResult:
     out: Path
     steps: int
     report: dict[str, Any] = field(default_factory=dict)
+    held_out: list[Answer] = field(default_factory=list)  # the answers calibration was fitted on
+    held_out_fallbacks: list[Answer] = field(default_factory=list)
 
 
 def read_pages(
@@ -201,13 +203,17 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         # says so) rather than return nothing.
         answers, fallbacks = held_out_answers(tagger, data, config.anchors)
         held = data
-    tagger.sure_tag = fit_sure_tag(answers) if several_layouts else 0.0
-    tagger.min_score, tagger.agree_score, calibration = fit_threshold(answers, tagger.sure_tag)
+    if several_layouts:
+        tagger.sure_tag = fit_sure_tag([a for a in answers if not a.alike])
+        tagger.sure_alike = fit_sure_tag([a for a in answers if a.alike])
+    sure = (tagger.sure_tag, tagger.sure_alike)
+    tagger.min_score, tagger.agree_score, calibration = fit_threshold(answers, *sure)
     tagger.fallback, fallback_summary = fit_fallback(
-        answers, fallbacks, tagger.min_score, tagger.agree_score, tagger.sure_tag
+        answers, fallbacks, tagger.min_score, tagger.agree_score, *sure
     )
     calibration.update(fallback_summary)
     calibration["sure_tag"] = round(tagger.sure_tag, 5)
+    calibration["sure_alike"] = tagger.sure_alike and round(tagger.sure_alike, 5)
     calibration["held_out_pages"] = len(held)
     if held is data:
         calibration["on"] = "all rows (too few held out)"
@@ -232,7 +238,7 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         tagger.info["replay"] = base.info["replay"]  # a fine-tune can replay the same forms
     save_form_model(tagger, config.out, _card(config, report))
     (Path(config.out) / "alignment_report.json").write_text(json.dumps(report, indent=1) + "\n")
-    return FieldsResult(Path(config.out), steps, report)
+    return FieldsResult(Path(config.out), steps, report, answers, fallbacks)
 
 
 def replay_recipe(base: FormTagger | None, mix_base: float) -> dict[str, Any] | None:
@@ -420,12 +426,43 @@ class Answer:
     layout: frozenset[str] = frozenset()  # the page's schema: rows of one schema, one layout
     legibility: float = 1.0  # OCR's confidence in the value's least legible word
     contested: bool = False  # no-model extraction gives the value to another field
+    alike: bool = False  # another field's value on the page looks the same
+    value: Any = None  # the value read
+    truth: Any = None  # the target's value there
 
-    def returned(self, min_score: float, agree_score: float, sure_tag: float = 0.0) -> bool:
-        """Whether extraction returns this value under these floors."""
+    def record(self) -> dict[str, Any]:
+        """The answer as JSON (to study calibration offline on the same weights)."""
+        return {
+            **{k: v for k, v in vars(self).items() if k != "layout"},
+            "layout": sorted(self.layout),
+        }
+
+    def sure(self, sure_tag: float, sure_alike: float | None = None) -> bool:
+        """Whether its tag reaches the sure-tag floor of its kind (`FormTagger.sure_floor`)."""
+        alike = self.alike and sure_alike is not None
+        return self.tag >= (sure_alike if alike else sure_tag)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Answer:
+        return cls(
+            **{
+                **record,
+                "where": tuple(record["where"]),
+                "layout": frozenset(record["layout"]),
+            }
+        )
+
+    def returned(
+        self,
+        min_score: float,
+        agree_score: float,
+        sure_tag: float = 0.0,
+        sure_alike: float | None = None,
+    ) -> bool:
+        """Whether extraction returns this value under these floors (`FormTagger`'s)."""
         if self.legibility < LEGIBLE or self.contested:
             return False
-        return (self.tag >= sure_tag and self.score >= min_score) or (
+        return (self.sure(sure_tag, sure_alike) and self.score >= min_score) or (
             self.agrees and self.score >= agree_score
         )
 
@@ -433,39 +470,63 @@ class Answer:
 def held_out_answers(
     tagger: FormTagger, pages: list[TrainingPage], anchors: str | None = None
 ) -> tuple[list[Answer], list[Answer]]:
-    """Every value the model reads on `pages`, through extraction's own path, judged against
-    the target by value (OCR splits and merges words differently from page to page; the
-    value is what a user gets), and no-model extraction's values that could stand in for
-    them (`fallback_values`), judged alike. A value read where the target holds none is
-    wrong."""
+    """`page_answers` of every page."""
     answers, fallbacks = [], []
     for page in pages:
-        example = page.example
-        schema = load_schema(target_schema(example.target))
-        truth = {pointer: value for _, pointer, value in target_leaves(example.target)}
-        with open_source(example.image or example.pdf, pages=[example.page]) as document:
-            source = document.page(example.page)
-            readings, no_model = read_fields(
-                tagger, [source], schema, anchors or example.anchors or "auto", compare=True
-            )
-        for pointer, reading in readings.items():
-            correct = _is_value(truth.get(pointer), reading.found.value)
-            where = (page.row, pointer)
-            answers.append(
-                Answer(
-                    reading.score,
-                    correct,
-                    reading.agrees,
-                    reading.tag_score,
-                    where,
-                    page.schema,
-                    reading.legibility,
-                    reading.contested,
-                )
-            )
-        for pointer, found in fallback_values(no_model, ()).items():
-            correct = _is_value(truth.get(pointer), found.value)
-            fallbacks.append(Answer(found.confidence, correct, False, where=(page.row, pointer)))
+        page_read, page_fallbacks = page_answers(tagger, page.example, page.row, anchors)
+        answers += page_read
+        fallbacks += page_fallbacks
+    return answers, fallbacks
+
+
+def page_answers(
+    tagger: FormTagger,
+    example: Example,
+    row: int,
+    anchors: str | None = None,
+    schema: dict[str, Any] | None = None,
+) -> tuple[list[Answer], list[Answer]]:
+    """Every value the model reads on a row's page for `schema` (by default the one its
+    target implies), through extraction's own path, judged against the target by value (OCR
+    splits and merges words differently from page to page; the value is what a user gets),
+    and no-model extraction's values that could stand in for them (`fallback_values`),
+    judged alike. A value read where the target holds none is wrong."""
+    schema = load_schema(schema or target_schema(example.target))
+    truth = {pointer: value for _, pointer, value in target_leaves(example.target)}
+    layout = frozenset(key for key, _, _ in target_leaves(example.target))
+    with open_source(example.image or example.pdf, pages=[example.page]) as document:
+        source = document.page(example.page)
+        readings, no_model = read_fields(
+            tagger, [source], schema, anchors or example.anchors or "auto", compare=True
+        )
+    answers = [
+        Answer(
+            reading.score,
+            _is_value(truth.get(pointer), reading.found.value),
+            reading.agrees,
+            reading.tag_score,
+            (row, pointer),
+            layout,
+            reading.legibility,
+            reading.contested,
+            reading.alike,
+            reading.found.value,
+            truth.get(pointer),
+        )
+        for pointer, reading in readings.items()
+    ]
+    fallbacks = [
+        Answer(
+            found.confidence,
+            _is_value(truth.get(pointer), found.value),
+            False,
+            where=(row, pointer),
+            layout=layout,
+            value=found.value,
+            truth=truth.get(pointer),
+        )
+        for pointer, found in fallback_values(no_model, ()).items()
+    ]
     return answers, fallbacks
 
 
@@ -479,11 +540,12 @@ def fit_fallback(
     min_score: float,
     agree_score: float,
     sure_tag: float = 0.0,
+    sure_alike: float | None = None,
 ) -> tuple[bool, dict]:
     """Whether no-model extraction's values may fill the fields the model leaves null: only
     where, on the held-out pages, the values then returned stay within TARGET_ERROR wrong
     (counting half a pseudo-error, as the floors do) and some were added at all."""
-    returned = [a for a in answers if a.returned(min_score, agree_score, sure_tag)]
+    returned = [a for a in answers if a.returned(min_score, agree_score, sure_tag, sure_alike)]
     taken = {a.where for a in returned}
     added = [f for f in fallbacks if f.where not in taken]
     wrong = sum(not a.correct for a in returned + added)
@@ -511,7 +573,9 @@ def fit_sure_tag(answers: list[Answer]) -> float:
     return max(fitted, SURE_TAG)
 
 
-def fit_threshold(answers: list[Answer], sure_tag: float = 0.0) -> tuple[float, float, dict]:
+def fit_threshold(
+    answers: list[Answer], sure_tag: float = 0.0, sure_alike: float | None = None
+) -> tuple[float, float, dict]:
     """(min_score, agree_score): the lowest scores above which at most TARGET_ERROR of the
     held-out answers returned are wrong, first over the answers whose tags reach `sure_tag`,
     then over the answers no-model extraction read alike, added to those (the union stays
@@ -521,14 +585,14 @@ def fit_threshold(answers: list[Answer], sure_tag: float = 0.0) -> tuple[float, 
     no held-out page had one (scanned row, seed 0, same weights: 8 test values, all right,
     scored 0.07-0.35 under a floor of 0.356; the held-out pages' lowest of 207 was 0.356)."""
     answers = _legible(answers)
-    sure = [a for a in answers if a.tag >= sure_tag]
+    sure = [a for a in answers if a.sure(sure_tag, sure_alike)]
     min_score = _lowest_safe(
         {a.score for a in sure}, lambda score: [a for a in sure if a.score >= score]
     )
     agreeing = {0.0} | {a.score for a in answers if a.agrees}
 
     def returned(floor: float) -> list[Answer]:
-        return [a for a in answers if a.returned(min_score, floor, sure_tag)]
+        return [a for a in answers if a.returned(min_score, floor, sure_tag, sure_alike)]
 
     agree_score = min(_lowest_safe(agreeing, returned), min_score)
     accepted = returned(agree_score)
@@ -537,7 +601,9 @@ def fit_threshold(answers: list[Answer], sure_tag: float = 0.0) -> tuple[float, 
         "threshold": round(min_score, 5),
         "agree_threshold": round(agree_score, 5),
         "returned": len(accepted),
-        "returned_agreeing": sum(a.tag < sure_tag or a.score < min_score for a in accepted),
+        "returned_agreeing": sum(
+            not a.sure(sure_tag, sure_alike) or a.score < min_score for a in accepted
+        ),
         "returned_wrong": sum(not a.correct for a in accepted),
     }
     return min_score, agree_score, summary
