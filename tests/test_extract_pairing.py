@@ -118,6 +118,17 @@ def test_a_value_with_unread_text_after_it_on_its_line_is_less_sure() -> None:
     assert result.fields["/f2"].confidence == result.fields["/f0"].confidence
 
 
+def test_a_label_printed_twice_keeps_its_first_value_above_free_text_under_a_label() -> None:
+    # Beside its colon the first value is as often right as any; the doubt is which copy.
+    pdf = _page([(72, 100, "Name:"), (150, 100, "Ann Lee"),
+                 (72, 130, "Name:"), (150, 130, "Bo Chan"),
+                 (72, 170, "Remarks:"), (72, 190, "Sent back twice")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Name", "Remarks"))
+    assert result.data == {"f0": "Ann Lee", "f1": "Sent back twice"}
+    assert any(w["pointer"] == "/f0" for w in result.warnings)
+    assert result.fields["/f0"].confidence > result.fields["/f1"].confidence
+
+
 def test_a_value_with_a_line_under_it_wrapping_back_to_the_left_is_less_sure() -> None:
     # An address under "Attn:"'s name, printed back at the label's margin: the answer may
     # go on there. A row's own next label under it, or a line aligned with it, does not say so.
