@@ -9,7 +9,14 @@ import torch
 from docvlm.anchors import AnchorWord
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import ABSTAIN, LEGIBLE, SURE_TAG, FormTagger
-from docvlm.forms.train import Answer, _window, fit_fallback, fit_sure_tag, fit_threshold
+from docvlm.forms.train import (
+    Answer,
+    _window,
+    fit_contest,
+    fit_fallback,
+    fit_sure_tag,
+    fit_threshold,
+)
 
 
 def _answers(count: int, score: float, correct: bool, agrees: bool) -> list[Answer]:
@@ -161,3 +168,20 @@ def test_values_that_look_like_another_fields_have_a_sure_tag_floor_of_their_own
     assert summary["returned"] == len(distinct) and summary["returned_wrong"] == 0
     assert distinct[0].returned(min_score, ABSTAIN, sure_tag, sure_alike)
     assert not alike[0].returned(min_score, ABSTAIN, sure_tag, sure_alike)
+
+
+def test_contested_values_are_returned_only_where_held_out_ones_were_right() -> None:
+    # Labels printed under their boxes: the pairing gives each value to the field below, the
+    # model is right. Held-out contested values all right: they get a floor and are returned.
+    clear = _answers(100, 0.999, True, False)
+    under = [Answer(0.99 - i * 1e-4, True, False, contested=True) for i in range(60)]
+    floor = fit_contest(clear + under, 0.5)
+    assert 0.5 <= floor <= under[-1].score
+    assert under[-1].returned(0.5, ABSTAIN, contest_score=floor)
+    # Swapped look-alike dates: the contested values were the model's errors: none returned.
+    swapped = under[:50] + [Answer(0.995, False, False, contested=True) for _ in range(5)]
+    floor = fit_contest(clear + swapped, 0.5)
+    assert floor > 0.995 and not swapped[0].returned(0.5, ABSTAIN, contest_score=floor)
+    # None held out, none vouched for; never under the floor of the uncontested values.
+    assert fit_contest(clear, 0.5) == ABSTAIN
+    assert fit_contest(clear + under, 0.995) == 0.995

@@ -106,9 +106,10 @@ def reading_confidence(tagger: FormTagger, reading: Reading) -> float:
     """The reading's calibrated confidence: its score against the tagger's floor (the lower
     one where no-model extraction read it alike); alone, under 0.9 unless its tag score
     reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under `LEGIBLE`
-    or the two readers disagree on which field holds it."""
+    or the two readers disagree on which field holds it and its score is under the tagger's
+    `contest_score`."""
     confidence = tagger.confidence(reading.score, reading.agrees)
-    if reading.contested:
+    if reading.contested and reading.score < tagger.contest_score:
         confidence = min(confidence, CONTESTED_CONFIDENCE)
     if not reading.agrees and reading.tag_score < tagger.sure_floor(reading.alike):
         confidence = min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
