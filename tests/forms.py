@@ -50,9 +50,14 @@ def fill_form(pdf: bytes, seed: int) -> tuple[bytes, dict[str, Any], dict[str, A
         for widget in list(page.widgets() or []):
             name = widget.field_name
             kind = widget.field_type
-            if widget.field_flags & 1 or widget.field_display in HIDDEN or kind in (
-                pymupdf.PDF_WIDGET_TYPE_BUTTON,
-                pymupdf.PDF_WIDGET_TYPE_SIGNATURE,
+            if (
+                widget.field_flags & 1
+                or widget.field_display in HIDDEN
+                or kind
+                in (
+                    pymupdf.PDF_WIDGET_TYPE_BUTTON,
+                    pymupdf.PDF_WIDGET_TYPE_SIGNATURE,
+                )
             ):
                 continue
             title = widget.field_label or name

@@ -14,6 +14,7 @@ from docvlm.forms.train import (
     _window,
     fit_contest,
     fit_fallback,
+    fit_key_floors,
     fit_sure_tag,
     fit_threshold,
 )
@@ -185,3 +186,22 @@ def test_contested_values_are_returned_only_where_held_out_ones_were_right() -> 
     # None held out, none vouched for; never under the floor of the uncontested values.
     assert fit_contest(clear, 0.5) == ABSTAIN
     assert fit_contest(clear + under, 0.995) == 0.995
+
+
+def test_a_key_held_out_too_often_wrong_gets_a_floor_above_its_wrong_values() -> None:
+    # A radio group read as a coin toss: 5 of its 20 held-out values wrong, pooled with 400
+    # right ones (1.2 % wrong in all). Its values must score above every wrong one; a key
+    # with one slip in 20 keeps the common floor.
+    names = [Answer(0.99, True, False, where=(row, "/name")) for row in range(200)]
+    dates = [Answer(0.99, True, False, where=(row, "/date")) for row in range(199)]
+    dates.append(Answer(0.995, False, False, where=(199, "/date")))
+    radio = [
+        Answer(0.9 + row * 1e-3, row % 4 != 0, False, where=(row, "/radio")) for row in range(20)
+    ]
+    answers = names + dates + radio
+    floors = fit_key_floors(answers, lambda answer: answer.returned(0.5, ABSTAIN))
+    assert set(floors) == {"/radio"}
+    assert floors["/radio"] == 0.9 + 17e-3  # above the last wrong one, at 0.916
+    returned = [a for a in answers if a.returned(0.5, ABSTAIN, key_floors=floors)]
+    assert sum(not a.correct for a in returned) == 1 and len(returned) == 403
+    assert fit_key_floors(radio[1:4], lambda answer: True) == {}  # none wrong
