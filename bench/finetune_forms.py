@@ -17,6 +17,12 @@ Rows (budgets are training minutes of one thread; reading pages is timed apart):
 - real_form: a public fillable PDF form (IRS W-9), filled with random values and flattened;
   200 to train, 100 to test; trained as `docvlm finetune --task fields` trains by default
   (from docvlm-forms-tiny).
+- other_forms (only when named in --rows): the real_form protocol on two more public fillable
+  forms of tests/data/forms, each widget filled by `tests/forms.fill_form` (random names,
+  streets, numbers, dates, amounts; check boxes, radio groups, choices), page 1: a D&D
+  character sheet printing its labels under the boxes, and Luxembourg's salary certificate
+  160F-2019 (58 fields, a comb field, a radio group drawn as squares). Held-out families of
+  forms are trained and scored this way.
 - generative: `docvlm finetune --preset tiny` on anchored toy forms (three one-word fields,
   `synth-forms --layouts toy`): field accuracy after each step budget (the learning curve).
 
@@ -32,8 +38,10 @@ returned with confidence ≥ 0.9 that are wrong (target ≤ 1 %). The last line 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -42,7 +50,7 @@ from typing import Any
 import docvlm
 from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.evaluate import prior_accuracy
-from docvlm.finetune.manifest import Example, read_manifest
+from docvlm.finetune.manifest import Example, read_manifest, write_manifest
 from docvlm.finetune.synth import form_schema
 from docvlm.forms.tagger import load_form_model
 from docvlm.forms.train import DEFAULT_START, FieldsConfig, FieldsResult, page_answers, train_fields
@@ -57,6 +65,7 @@ TRAIN_TEMPLATES = [f"v{i}" for i in range(25)]
 UNSEEN_TEMPLATES = [f"t{i}" for i in range(25, 30)]
 ROWS = ("unseen_layouts", "scanned", "base_zero_shot", "base_finetune", "real_form", "generative")
 BASE_TEMPLATES = [f"t{i}" for i in range(40)]  # what docvlm-forms-tiny was trained on
+OTHER_FORMS = ("dod_character", "160F-2019")  # tests/data/forms, one page each
 
 
 def score(manifest: Path, model: Any, limit: int | None = None) -> dict[str, float]:
@@ -86,6 +95,8 @@ def score(manifest: Path, model: Any, limit: int | None = None) -> dict[str, flo
 def bench_schema(example: Example) -> dict[str, Any]:
     """The schema a bench form is extracted with: its layout's."""
     layout = example.pdf.stem.split("_", 1)[1]
+    if layout in OTHER_FORMS:
+        return _other_schema(layout)
     return W9_SCHEMA if layout == "fw9" else form_schema(layout)
 
 
@@ -170,7 +181,7 @@ def save_outputs(path: Path, result: FieldsResult, test: Path, limit: int | None
     }
     floors = {
         k: getattr(tagger, k)
-        for k in ("min_score", "agree_score", "sure_tag", "sure_alike", "fallback")
+        for k in ("min_score", "agree_score", "sure_tag", "sure_alike", "contest_score", "fallback")
     }
     outputs = {"floors": floors, **{k: [a.record() for a in v] for k, v in lists.items()}}
     path.write_text(json.dumps(outputs, default=str) + "\n")
@@ -194,7 +205,6 @@ def w9_forms(out: Path, n: int, seed: int) -> Path:
 
     import pymupdf
 
-    from docvlm.finetune.manifest import Example, write_manifest
     from docvlm.finetune.templates import _CITY, _COMPANY, _FIRST, _LAST, _STREET
 
     if (out / "manifest.jsonl").is_file():
@@ -227,6 +237,40 @@ def w9_forms(out: Path, n: int, seed: int) -> Path:
         document.save(path, garbage=3, deflate=True)
         target = {**values, "tax_classification": W9_CLASSES[chosen]}
         examples.append(Example(target=target, pdf=path, anchors="text"))
+    return write_manifest(examples, out / "manifest.jsonl")
+
+
+def filled_form(form: str, seed: int) -> tuple[bytes, dict[str, Any], dict[str, Any]]:
+    """A tests/data/forms PDF filled by `tests.forms.fill_form`: its page 1 flattened, the
+    schema of every widget filled and the values filled."""
+    import pymupdf
+
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # the tests package
+    from tests.forms import FORMS, fill_form
+
+    filled, schema, values = fill_form((FORMS / f"{form}.pdf").read_bytes(), seed)
+    document = pymupdf.open(stream=filled, filetype="pdf")
+    document.bake()
+    document.select([0])
+    return document.tobytes(garbage=3, deflate=True), schema, values
+
+
+@functools.cache
+def _other_schema(form: str) -> dict[str, Any]:
+    return filled_form(form, 0)[1]
+
+
+def other_forms(form: str, out: Path, n: int, seed: int) -> Path:
+    """`n` copies of `form` filled with random values (`filled_form`) and their targets."""
+    if (out / "manifest.jsonl").is_file():
+        return out / "manifest.jsonl"
+    (out / "forms").mkdir(parents=True, exist_ok=True)
+    examples = []
+    for index in range(n):
+        pdf, _, values = filled_form(form, seed * 100_000 + index)
+        path = out / "forms" / f"{index:06d}_{form}.pdf"
+        path.write_bytes(pdf)
+        examples.append(Example(target=values, pdf=path, anchors="text"))
     return write_manifest(examples, out / "manifest.jsonl")
 
 
@@ -342,6 +386,14 @@ def main() -> None:
         report["real_form"] = form_row(
             "real_form", train, test, 5 * scale, DEFAULT_START, seed=args.seed
         )
+    if "other_forms" in rows:
+        report["other_forms"] = {}
+        for seed, form in enumerate(OTHER_FORMS, start=20):
+            train = other_forms(form, WORK / f"{form}_train", 20 if args.smoke else 200, seed)
+            test = other_forms(form, WORK / f"{form}_test", 10 if args.smoke else 100, seed + 10)
+            report["other_forms"][form] = form_row(
+                form, train, test, 5 * scale, DEFAULT_START, seed=args.seed
+            )
     if "generative" in rows:
         report["generative"] = generative_curve((150, 400) if args.smoke else (500, 1000, 2500))
     print(json.dumps(report))

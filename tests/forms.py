@@ -11,6 +11,9 @@ from typing import Any
 import pymupdf
 
 FORMS = Path(__file__).parent / "data" / "forms"
+# Widgets a viewer does not show (`field_display` hidden, no view): a flattened copy never
+# prints their values (160F-2019's `X.minus1`), so they are no ground truth.
+HIDDEN = (1, 3)
 
 
 def _random_text(rng: random.Random, limit: int) -> str:
@@ -47,9 +50,14 @@ def fill_form(pdf: bytes, seed: int) -> tuple[bytes, dict[str, Any], dict[str, A
         for widget in list(page.widgets() or []):
             name = widget.field_name
             kind = widget.field_type
-            if widget.field_flags & 1 or kind in (
-                pymupdf.PDF_WIDGET_TYPE_BUTTON,
-                pymupdf.PDF_WIDGET_TYPE_SIGNATURE,
+            if (
+                widget.field_flags & 1
+                or widget.field_display in HIDDEN
+                or kind
+                in (
+                    pymupdf.PDF_WIDGET_TYPE_BUTTON,
+                    pymupdf.PDF_WIDGET_TYPE_SIGNATURE,
+                )
             ):
                 continue
             title = widget.field_label or name

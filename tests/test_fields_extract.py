@@ -202,3 +202,9 @@ def test_a_value_no_model_extraction_gives_to_another_field_is_contested() -> No
     contested = Reading(found["/signature_date"], 1.0, 1.0, 1.0, contested=True)
     assert reading_confidence(tagger, contested) < RETURN_CONFIDENCE
     assert not Answer(0.99, False, False, 1.0, contested=True).returned(0.5, 0.01)
+    tagger.contest_score = 0.95  # held-out contested values were right from 0.95 on
+    assert reading_confidence(tagger, contested) >= RETURN_CONFIDENCE
+    assert Answer(0.99, False, False, 1.0, contested=True).returned(0.5, 0.01, 0.0, None, 0.95)
+    tagger.key_floors = {"/signature_date": 1.5}  # its held-out values were too often wrong
+    assert reading_confidence(tagger, contested, "/signature_date") < RETURN_CONFIDENCE
+    assert reading_confidence(tagger, contested, "/date_of_loss") >= RETURN_CONFIDENCE

@@ -9,7 +9,15 @@ import torch
 from docvlm.anchors import AnchorWord
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import ABSTAIN, LEGIBLE, SURE_TAG, FormTagger
-from docvlm.forms.train import Answer, _window, fit_fallback, fit_sure_tag, fit_threshold
+from docvlm.forms.train import (
+    Answer,
+    _window,
+    fit_contest,
+    fit_fallback,
+    fit_key_floors,
+    fit_sure_tag,
+    fit_threshold,
+)
 
 
 def _answers(count: int, score: float, correct: bool, agrees: bool) -> list[Answer]:
@@ -161,3 +169,39 @@ def test_values_that_look_like_another_fields_have_a_sure_tag_floor_of_their_own
     assert summary["returned"] == len(distinct) and summary["returned_wrong"] == 0
     assert distinct[0].returned(min_score, ABSTAIN, sure_tag, sure_alike)
     assert not alike[0].returned(min_score, ABSTAIN, sure_tag, sure_alike)
+
+
+def test_contested_values_are_returned_only_where_held_out_ones_were_right() -> None:
+    # Labels printed under their boxes: the pairing gives each value to the field below, the
+    # model is right. Held-out contested values all right: they get a floor and are returned.
+    clear = _answers(100, 0.999, True, False)
+    under = [Answer(0.99 - i * 1e-4, True, False, contested=True) for i in range(60)]
+    floor = fit_contest(clear + under, 0.5)
+    assert 0.5 <= floor <= under[-1].score
+    assert under[-1].returned(0.5, ABSTAIN, contest_score=floor)
+    # Swapped look-alike dates: the contested values were the model's errors: none returned.
+    swapped = under[:50] + [Answer(0.995, False, False, contested=True) for _ in range(5)]
+    floor = fit_contest(clear + swapped, 0.5)
+    assert floor > 0.995 and not swapped[0].returned(0.5, ABSTAIN, contest_score=floor)
+    # None held out, none vouched for; never under the floor of the uncontested values.
+    assert fit_contest(clear, 0.5) == ABSTAIN
+    assert fit_contest(clear + under, 0.995) == 0.995
+
+
+def test_a_key_held_out_too_often_wrong_gets_a_floor_above_its_wrong_values() -> None:
+    # A radio group read as a coin toss: 5 of its 20 held-out values wrong, pooled with 400
+    # right ones (1.2 % wrong in all). Its values must score above every wrong one; a key
+    # with one slip in 20 keeps the common floor.
+    names = [Answer(0.99, True, False, where=(row, "/name")) for row in range(200)]
+    dates = [Answer(0.99, True, False, where=(row, "/date")) for row in range(199)]
+    dates.append(Answer(0.995, False, False, where=(199, "/date")))
+    radio = [
+        Answer(0.9 + row * 1e-3, row % 4 != 0, False, where=(row, "/radio")) for row in range(20)
+    ]
+    answers = names + dates + radio
+    floors = fit_key_floors(answers, lambda answer: answer.returned(0.5, ABSTAIN))
+    assert set(floors) == {"/radio"}
+    assert floors["/radio"] == 0.9 + 17e-3  # above the last wrong one, at 0.916
+    returned = [a for a in answers if a.returned(0.5, ABSTAIN, key_floors=floors)]
+    assert sum(not a.correct for a in returned) == 1 and len(returned) == 403
+    assert fit_key_floors(radio[1:4], lambda answer: True) == {}  # none wrong

@@ -47,7 +47,7 @@ def extract_with_form_model(
     tagger = load_form_model(model)
     readings, no_model = read_fields(tagger, pages, schema, anchors)
     found = {
-        pointer: replace(reading.found, confidence=reading_confidence(tagger, reading))
+        pointer: replace(reading.found, confidence=reading_confidence(tagger, reading, pointer))
         for pointer, reading in readings.items()
     }
     returned = {p: f for p, f in found.items() if f.confidence >= RETURN_CONFIDENCE}
@@ -102,18 +102,22 @@ class Reading:
         return self.tag_score * self.legibility * self.fit
 
 
-def reading_confidence(tagger: FormTagger, reading: Reading) -> float:
+def reading_confidence(tagger: FormTagger, reading: Reading, pointer: str = "") -> float:
     """The reading's calibrated confidence: its score against the tagger's floor (the lower
     one where no-model extraction read it alike); alone, under 0.9 unless its tag score
     reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under `LEGIBLE`
-    or the two readers disagree on which field holds it."""
+    or the two readers disagree on which field holds it and its score is under the tagger's
+    `contest_score`, or under its key's own floor where it has one."""
     confidence = tagger.confidence(reading.score, reading.agrees)
-    if reading.contested:
+    if reading.contested and reading.score < tagger.contest_score:
         confidence = min(confidence, CONTESTED_CONFIDENCE)
     if not reading.agrees and reading.tag_score < tagger.sure_floor(reading.alike):
         confidence = min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
     if reading.legibility < LEGIBLE:
         confidence = min(confidence, round(RETURN_CONFIDENCE * reading.legibility, 4))
+    key_floor = tagger.key_floors.get(to_key(pointer), 0.0)
+    if reading.score < key_floor:
+        confidence = min(confidence, round(RETURN_CONFIDENCE * reading.score / key_floor, 4))
     return confidence
 
 

@@ -15,7 +15,12 @@ raised where a held-out layout has more than `TARGET_ERROR` wrong above it) is t
 a value needs where no-model extraction does not read it alike; `sure_alike`, fitted the
 same way on values that look like another field's value on their page (`extract.value_shape`:
 a claim and a policy number, two dates), is that floor for them, since those are what a
-model swaps, and as surely as it reads them. `fallback`, also
+model swaps, and as surely as it reads them. `contest_score`, fitted on held-out values
+that no-model extraction gives to another field, is the score such a contested value needs
+(`ABSTAIN`: none is returned): on a layout whose labels sit under their boxes the pairing
+is the one that is wrong, every time. `key_floors` holds, for the keys whose held-out values
+were too often wrong for a key wrong at `TARGET_ERROR` (a radio group whose drawn state no
+word shows), the score above all of their wrong ones. `fallback`, also
 fitted there, says whether no-model extraction's own values of confidence ≥ 0.9 may fill the
 fields the model leaves null.
 """
@@ -25,7 +30,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +81,8 @@ class FormTagger:
     sure_tag: float = 0.0  # the tag score a value alone needs (several layouts)
     fallback: bool = False  # calibration vouched for no-model values where the model abstains
     sure_alike: float | None = None  # `sure_tag` of values that look like another's (None: same)
+    contest_score: float = ABSTAIN  # the min_score of values no-model extraction gives elsewhere
+    key_floors: dict[str, float] = field(default_factory=dict)  # keys held out too often wrong
 
     def sure_floor(self, alike: bool) -> float:
         """The tag score a value alone needs: `sure_alike` where it looks like another field's
@@ -258,8 +265,18 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
     model.eval()
     agree_score, sure_tag = saved.get("agree_score", ABSTAIN), saved.get("sure_tag", 0.0)
     fallback, sure_alike = saved.get("fallback", False), saved.get("sure_alike")
+    contest_score = saved.get("contest_score", ABSTAIN)
+    key_floors = saved.get("key_floors", {})
     return FormTagger(
-        model, saved["min_score"], saved.get("info"), agree_score, sure_tag, fallback, sure_alike
+        model,
+        saved["min_score"],
+        saved.get("info"),
+        agree_score,
+        sure_tag,
+        fallback,
+        sure_alike,
+        contest_score,
+        key_floors,
     )
 
 
@@ -275,6 +292,8 @@ def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
         "sure_tag": tagger.sure_tag,
         "fallback": tagger.fallback,
         "sure_alike": tagger.sure_alike,
+        "contest_score": tagger.contest_score,
+        "key_floors": tagger.key_floors,
         "info": tagger.info,
     }
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")

@@ -36,7 +36,7 @@ from docvlm.finetune.manifest import Example, manifest_hash, read_manifest
 from docvlm.metrics import normalize_field_value
 from docvlm.sources import open_source
 
-from .align import Alignment, align, target_leaves
+from .align import Alignment, align, target_leaves, to_key
 from .evaluate import target_schema
 from .extract import fallback_values, read_fields
 from .model import FormModel, FormModelConfig, page_features
@@ -62,6 +62,12 @@ CALIBRATION_SAMPLE = 4  # held-out pages tagged before training to price calibra
 # A held-out layout whose wrong values above a floor would come from a 1 %-wrong layout less
 # often than this fails that floor (one wrong of 40 passes, two do not).
 LAYOUT_EVIDENCE = 0.2
+# A key whose held-out values returned are wrong so often that a key wrong at TARGET_ERROR
+# would show as many less often than this gets a floor of its own: a radio group whose drawn
+# state no word shows is a coin toss however surely its option word is tagged (160F-2019's
+# "oui"/"non": 4 of 20 test values wrong at 0.9). Lower than LAYOUT_EVIDENCE: a model has
+# dozens of keys, and one held-out slip must not shut one.
+KEY_EVIDENCE = 0.01
 
 
 @dataclass
@@ -208,10 +214,17 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         tagger.sure_alike = fit_sure_tag([a for a in answers if a.alike])
     sure = (tagger.sure_tag, tagger.sure_alike)
     tagger.min_score, tagger.agree_score, calibration = fit_threshold(answers, *sure)
-    tagger.fallback, fallback_summary = fit_fallback(
-        answers, fallbacks, tagger.min_score, tagger.agree_score, *sure
-    )
+    tagger.contest_score = fit_contest(answers, tagger.min_score, *sure)
+    floors = (tagger.min_score, tagger.agree_score, *sure, tagger.contest_score)
+    tagger.key_floors = fit_key_floors(answers, lambda answer: answer.returned(*floors))
+    tagger.fallback, fallback_summary = fit_fallback(answers, fallbacks, *floors, tagger.key_floors)
     calibration.update(fallback_summary)
+    calibration["contest_score"] = round(tagger.contest_score, 5)
+    calibration["key_floors"] = {k: round(v, 5) for k, v in tagger.key_floors.items()}
+    calibration["returned_contested"] = sum(
+        a.contested and a.returned(tagger.min_score, ABSTAIN, *sure, tagger.contest_score)
+        for a in answers
+    )
     calibration["sure_tag"] = round(tagger.sure_tag, 5)
     calibration["sure_alike"] = tagger.sure_alike and round(tagger.sure_alike, 5)
     calibration["held_out_pages"] = len(held)
@@ -430,6 +443,10 @@ class Answer:
     value: Any = None  # the value read
     truth: Any = None  # the target's value there
 
+    @property
+    def key(self) -> str:
+        return to_key(self.where[1])
+
     def record(self) -> dict[str, Any]:
         """The answer as JSON (to study calibration offline on the same weights)."""
         return {
@@ -458,10 +475,14 @@ class Answer:
         agree_score: float,
         sure_tag: float = 0.0,
         sure_alike: float | None = None,
+        contest_score: float = ABSTAIN,
+        key_floors: dict[str, float] | None = None,
     ) -> bool:
         """Whether extraction returns this value under these floors (`FormTagger`'s)."""
-        if self.legibility < LEGIBLE or self.contested:
+        if self.legibility < LEGIBLE or self.score < (key_floors or {}).get(self.key, 0.0):
             return False
+        if self.contested:
+            return self.sure(sure_tag, sure_alike) and self.score >= max(min_score, contest_score)
         return (self.sure(sure_tag, sure_alike) and self.score >= min_score) or (
             self.agrees and self.score >= agree_score
         )
@@ -541,11 +562,14 @@ def fit_fallback(
     agree_score: float,
     sure_tag: float = 0.0,
     sure_alike: float | None = None,
+    contest_score: float = ABSTAIN,
+    key_floors: dict[str, float] | None = None,
 ) -> tuple[bool, dict]:
     """Whether no-model extraction's values may fill the fields the model leaves null: only
     where, on the held-out pages, the values then returned stay within TARGET_ERROR wrong
     (counting half a pseudo-error, as the floors do) and some were added at all."""
-    returned = [a for a in answers if a.returned(min_score, agree_score, sure_tag, sure_alike)]
+    floors = (min_score, agree_score, sure_tag, sure_alike, contest_score, key_floors)
+    returned = [a for a in answers if a.returned(*floors)]
     taken = {a.where for a in returned}
     added = [f for f in fallbacks if f.where not in taken]
     wrong = sum(not a.correct for a in returned + added)
@@ -607,6 +631,48 @@ def fit_threshold(
         "returned_wrong": sum(not a.correct for a in accepted),
     }
     return min_score, agree_score, summary
+
+
+def fit_contest(
+    answers: list[Answer], min_score: float, sure_tag: float = 0.0, sure_alike: float | None = None
+) -> float:
+    """The score a value needs where no-model extraction gives it to another field: the
+    lowest at which the held-out contested values reaching the sure-tag floors are within
+    TARGET_ERROR wrong, pooled and on each layout, never under `min_score` (`ABSTAIN` where
+    none is, or none was held out). The two readers' disagreement decides nothing by itself:
+    on swapped look-alike dates the model is the one wrong, but where a form prints its
+    labels under the boxes (a caption under each line) the pairing takes every value for the
+    field below it, and a flat veto lost all three such fields of a character sheet (61 of
+    61 contested test values right, 73 % field exact)."""
+    contested = [
+        a
+        for a in answers
+        if a.contested and a.legibility >= LEGIBLE and a.sure(sure_tag, sure_alike)
+    ]
+    fitted = _lowest_safe(
+        {a.score for a in contested},
+        lambda score: [a for a in contested if a.score >= score],
+        each_layout=True,
+    )
+    return max(fitted, min_score)
+
+
+def fit_key_floors(answers: list[Answer], returned: Callable[[Answer], bool]) -> dict[str, float]:
+    """Floors of their own for the keys whose held-out values `returned` are wrong more often
+    than a key wrong at TARGET_ERROR would show with KEY_EVIDENCE: each such key's values
+    must score above all of its wrong ones held out (`ABSTAIN` where none does)."""
+    keys: dict[str, list[Answer]] = {}
+    for answer in answers:
+        if returned(answer):
+            keys.setdefault(answer.key, []).append(answer)
+    floors = {}
+    for key, group in keys.items():
+        wrong = [a.score for a in group if not a.correct]
+        if _at_least(len(group), len(wrong)) >= KEY_EVIDENCE:
+            continue
+        above = [a.score for a in group if a.score > max(wrong)]
+        floors[key] = min(above, default=ABSTAIN)
+    return floors
 
 
 def _legible(answers: list[Answer]) -> list[Answer]:
