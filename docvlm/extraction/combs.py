@@ -118,7 +118,8 @@ def _pitch(steps: list[float]) -> float:
 
 def _joined(words: list[Word], comb: list[list[int]], pitch: float) -> list[Word]:
     """One word per group of filled boxes. Its box spans its cells, not just its glyphs, so
-    the gap to the comb's next word is one box and the comb stays one segment."""
+    the gap to the comb's next word is one box and the comb stays one segment; its confidence
+    is its characters' mean, as a value's reading fit weighs words by their characters."""
     out = []
     for group in comb:
         parts = [words[i] for i in group]
@@ -126,6 +127,11 @@ def _joined(words: list[Word], comb: list[list[int]], pitch: float) -> list[Word
         box = (_centre(parts[0]) - pitch / 2, y0, _centre(parts[-1]) + pitch / 2, y1)
         text = "".join(p.text for p in parts)
         out.append(
-            replace(parts[0], text=text, bbox=box, confidence=min(p.confidence for p in parts))
+            replace(
+                parts[0],
+                text=text,
+                bbox=box,
+                confidence=statistics.fmean(p.confidence for p in parts),
+            )
         )
     return out
