@@ -652,12 +652,15 @@ def test_fields_titled_alike_keep_the_values_their_own_names_label() -> None:
 
 def test_a_label_glued_to_its_value_by_punctuation_or_capitals_is_cut_off() -> None:
     # OCR reads the space after a label as punctuation ("DATE.3/17/82", "FAX;305)") or loses
-    # it between capitals and a capitalised value ("DATEMay.27,").
+    # it before figures ("Rec'd6/21/93") or between capitals and a capitalised value
+    # ("DATEMay.27,").
     cases = [
         (["DATE.3/17/82"], "DATE", "3/17/82"),
         (["FAX;305)", "555-0100"], "FAX", "305) 555-0100"),
         (["Project", "#1969-105"], "Project #", "1969-105"),
         (["DATEMay.27,", "1982"], "DATE", "May.27, 1982"),
+        (["Supplier", "Code", "No(s).T.K.9220"], "Supplier Code No (s)", "T.K.9220"),
+        (["Date", "Rec'd6/21/93"], "Date Rec'd", "6/21/93"),
     ]
     for texts, title, value in cases:
         found = pair_fields(load_schema(_schema(title)).root, [_ocr_page(_glued(texts))], set())
@@ -673,6 +676,8 @@ def test_a_word_is_cut_only_where_a_fields_label_ends_inside_it() -> None:
     assert cut(["Serial", "No.436"], "Telephone") == ["Serial", "No.436"]
     assert cut(["TOTAL.5"], "DATE") == ["TOTAL.5"]
     assert cut(["U.S.A."], "U") == ["U.S.A."]  # letters after the full stop: no value
+    assert cut(["7.9", "sq.inches"], "sq") == ["7.9", "sq.inches"]  # lower case goes on
+    assert cut(["B83"], "B") == ["B83"]  # one letter before figures: a code
 
 
 def _glued(texts: list[str]) -> list[Word]:

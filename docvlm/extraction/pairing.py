@@ -45,9 +45,11 @@ from docvlm.geometry import union
 MIN_LABEL_SCORE = 70.0
 STRONG_LABEL_SCORE = 88.0
 # Where OCR glued a label to its value (see `_unglue_labels`): after a label's punctuation
-# before figures, after "#" before figures, and between capitals and a capitalised word.
+# before figures or a capital, after two letters or "#" before figures ("B83" is a code),
+# and between capitals and a capitalised word.
 _GLUED_LABEL = re.compile(
-    r"(?<=[A-Za-z][.;:,])(?=[0-9$(])|(?<=#)(?=[0-9])|(?<=[A-Z]{2})(?=[A-Z][a-z])"
+    r"(?<=[A-Za-z)][.;:,])(?=[A-Z0-9$(])|(?<=[A-Za-z'][A-Za-z])(?=[0-9])|(?<=#)(?=[0-9])"
+    r"|(?<=[A-Z]{2})(?=[A-Z][a-z])"
 )
 PHRASE_SCORE = 75.0
 PART_SCORE = 95.0
@@ -436,9 +438,9 @@ def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
 
 def _unglue_labels(pages: list[PageWords], all_names: list[list[str]]) -> None:
     """Cut a word where a field's label ends inside it and its value goes on: OCR reads the
-    space after a label as punctuation ("DATE.3/17/82", "No.436", "FAX;305)", "Project
-    #1969-105") or loses it between a label in capitals and a capitalised value
-    ("DATEMay.27,")."""
+    space after a label as punctuation ("DATE.3/17/82", "No(s).T.K.9220", "FAX;305)") or
+    loses it before figures ("Rec'd6/21/93", "Project #1969-105") or between a label in
+    capitals and a capitalised value ("DATEMay.27,")."""
     for page in pages:
         for line in page.lines:
             for index, segment in enumerate(line):
@@ -453,7 +455,8 @@ def _unglued_label(segment: Segment, all_names: list[list[str]]) -> Segment:
         for match in _GLUED_LABEL.finditer(word.text):
             cut = match.start()
             value = word.text[cut:]
-            if not (_has_digit(value) or len(value) >= 3):
+            # Figures, or a word opening in a capital then lower case ("May"; not "S.A.").
+            if not (_has_digit(value) or (len(value) >= 3 and value[1].islower())):
                 continue
             label_end = word.text[:cut]
             named = any(
