@@ -8,9 +8,9 @@ import pymupdf
 from PIL import Image
 
 import docvlm
-from docvlm.extraction.pairing import pair_fields
+from docvlm.extraction.pairing import _unglued_label, pair_fields
 from docvlm.extraction.schema import load_schema
-from docvlm.extraction.words import PageWords, Word, _unglued
+from docvlm.extraction.words import PageWords, Segment, Word, _unglued
 
 
 def _page(texts: list[tuple[float, float, str] | tuple[float, float, str, float]]) -> bytes:
@@ -648,3 +648,38 @@ def test_fields_titled_alike_keep_the_values_their_own_names_label() -> None:
     }}  # fmt: skip
     found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
     assert (found["/sent_date"].value, found["/received_date"].value) == ("4/16/90", "5/2/90")
+
+
+def test_a_label_glued_to_its_value_by_punctuation_or_capitals_is_cut_off() -> None:
+    # OCR reads the space after a label as punctuation ("DATE.3/17/82", "FAX;305)") or loses
+    # it before figures ("Rec'd6/21/93") or between capitals and a capitalised value
+    # ("DATEMay.27,").
+    cases = [
+        (["DATE.3/17/82"], "DATE", "3/17/82"),
+        (["FAX;305)", "555-0100"], "FAX", "305) 555-0100"),
+        (["Project", "#1969-105"], "Project #", "1969-105"),
+        (["DATEMay.27,", "1982"], "DATE", "May.27, 1982"),
+        (["Supplier", "Code", "No(s).T.K.9220"], "Supplier Code No (s)", "T.K.9220"),
+        (["Date", "Rec'd6/21/93"], "Date Rec'd", "6/21/93"),
+    ]
+    for texts, title, value in cases:
+        found = pair_fields(load_schema(_schema(title)).root, [_ocr_page(_glued(texts))], set())
+        assert found["/f0"].value == value
+
+
+def test_a_word_is_cut_only_where_a_fields_label_ends_inside_it() -> None:
+    def cut(texts: list[str], title: str) -> list[str]:
+        segment = Segment(_glued(texts), 1, 0)
+        return [w.text for w in _unglued_label(segment, [[title]]).words]
+
+    assert cut(["Serial", "No.436"], "Serial No") == ["Serial", "No.", "436"]
+    assert cut(["Serial", "No.436"], "Telephone") == ["Serial", "No.436"]
+    assert cut(["TOTAL.5"], "DATE") == ["TOTAL.5"]
+    assert cut(["U.S.A."], "U") == ["U.S.A."]  # letters after the full stop: no value
+    assert cut(["7.9", "sq.inches"], "sq") == ["7.9", "sq.inches"]  # lower case goes on
+    assert cut(["B83"], "B") == ["B83"]  # one letter before figures: a code
+
+
+def _glued(texts: list[str]) -> list[Word]:
+    """OCR words of one line from x = 72, 6 points a character, a 4 point space apart."""
+    return _line(72, 100, " ".join(texts))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -32,12 +32,25 @@ from docvlm.extraction.values import (
     parse_boolean,
     parse_value,
 )
-from docvlm.extraction.words import PageWords, Segment, drawn_checkbox, trim_leaders
+from docvlm.extraction.words import (
+    PageWords,
+    Segment,
+    drawn_checkbox,
+    trim_leaders,
+    word_parts,
+)
 from docvlm.extraction.wrapped import join_wrapped_labels
 from docvlm.geometry import union
 
 MIN_LABEL_SCORE = 70.0
 STRONG_LABEL_SCORE = 88.0
+# Where OCR glued a label to its value (see `_unglue_labels`): after a label's punctuation
+# before figures or a capital, after two letters or "#" before figures ("B83" is a code),
+# and between capitals and a capitalised word.
+_GLUED_LABEL = re.compile(
+    r"(?<=[A-Za-z)][.;:,])(?=[A-Z0-9$(])|(?<=[A-Za-z'][A-Za-z])(?=[0-9])|(?<=#)(?=[0-9])"
+    r"|(?<=[A-Z]{2})(?=[A-Z][a-z])"
+)
 PHRASE_SCORE = 75.0
 PART_SCORE = 95.0
 # Confidence = label fit × position fit × type fit × reading fit; each factor is below 1 where
@@ -242,6 +255,7 @@ def _pairing_pages(pages: list[PageWords], scalars: list) -> list[PageWords]:
         page = copy.copy(page)  # shares the words, and the raster and cells read so far
         page.lines = lines
         copies.append(page)
+    _unglue_labels(copies, [label_candidates(s, p) for s, p in scalars])
     _split_at_labels(copies, scalars)
     join_wrapped_labels(
         copies, [label_candidates(s, p) for s, p in scalars], label_score, STRONG_LABEL_SCORE
@@ -420,6 +434,41 @@ def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
                 tail = Segment(segment.words[cut:], segment.page, segment.line)
                 line[index : index + 1] = [head, tail]
                 index += 1
+
+
+def _unglue_labels(pages: list[PageWords], all_names: list[list[str]]) -> None:
+    """Cut a word where a field's label ends inside it and its value goes on: OCR reads the
+    space after a label as punctuation ("DATE.3/17/82", "No(s).T.K.9220", "FAX;305)") or
+    loses it before figures ("Rec'd6/21/93", "Project #1969-105") or between a label in
+    capitals and a capitalised value ("DATEMay.27,")."""
+    for page in pages:
+        for line in page.lines:
+            for index, segment in enumerate(line):
+                if not segment.widget:
+                    line[index] = _unglued_label(segment, all_names)
+
+
+def _unglued_label(segment: Segment, all_names: list[list[str]]) -> Segment:
+    """`segment` with its first word holding a field's label and a value cut in two."""
+    words = segment.words
+    for index, word in enumerate(words):
+        for match in _GLUED_LABEL.finditer(word.text):
+            cut = match.start()
+            value = word.text[cut:]
+            # Figures, or a word opening in a capital then lower case ("May"; not "S.A.").
+            if not (_has_digit(value) or (len(value) >= 3 and value[1].islower())):
+                continue
+            label_end = word.text[:cut]
+            named = any(
+                label_score(" ".join([*(w.text for w in words[start:index]), label_end]), n)
+                >= STRONG_LABEL_SCORE
+                for start in range(index + 1)
+                for n in all_names
+            )
+            if named:
+                parts = word_parts(word, [(0, cut), (cut, len(word.text))])
+                return replace(segment, words=[*words[:index], *parts, *words[index + 1 :]])
+    return segment
 
 
 def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:

@@ -20,6 +20,7 @@ from docvlm.engines.ocr_rapid import RapidOCRBackend
 from docvlm.engines.ocr_tesseract import TesseractBackend
 from docvlm.errors import EngineUnavailableError
 from docvlm.extraction.cells import drawn_cells
+from docvlm.extraction.combs import combs_joined
 from docvlm.extraction.unread import unread_text
 from docvlm.extraction.values import CHECKED_GLYPHS, UNCHECKED_GLYPHS
 from docvlm.geometry import centre_in, union
@@ -146,7 +147,10 @@ def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto"
     has_text = page.pdf_page is not None and source != "ocr"
     if has_text and (source == "text" or page.probe.trusted):
         raw = page.pdf_page.get_text("words", sort=True)
-        return PageWords(page.number, "text", [Word(w[4], tuple(w[:4])) for w in raw], page)
+        # A word drawn twice in one place (a flattened widget's appearance; fake bold) is one.
+        drawn = list(dict.fromkeys((w[4], *(round(v, 1) for v in w[:4])) for w in raw))
+        words = [Word(text, tuple(box)) for text, *box in drawn]
+        return PageWords(page.number, "text", combs_joined(words), page)
     source_image = page.render_dpi(OCR_DPI)
     image = _enlarged(source_image)
     points_per_pixel = page.width / image.width
@@ -158,7 +162,7 @@ def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto"
             Word(text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
         )
     ]
-    return PageWords(page.number, "ocr", words, page)
+    return PageWords(page.number, "ocr", combs_joined(words), page)
 
 
 def _unglued(word: Word) -> list[Word]:
@@ -176,6 +180,12 @@ def _unglued(word: Word) -> list[Word]:
     ]
     if parts == [(0, len(word.text))]:
         return [word]
+    return word_parts(word, parts)
+
+
+def word_parts(word: Word, parts: list[tuple[int, int]]) -> list[Word]:
+    """The words of `word.text[a:b]` for each (a, b), each with its share of the box by
+    characters."""
     x0, y0, x1, y1 = word.bbox
     per_char = (x1 - x0) / len(word.text)
     return [
