@@ -161,7 +161,6 @@ def normalize_label(text: str) -> str:
     """Lower-case words with punctuation, parentheticals, currency codes ("TOTAL RM") and
     abbreviations undone."""
     text = re.sub(r"\([^)]*\)", " ", text.lower())
-    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", text)
     words = re.findall(r"[a-z0-9#%]+", text.replace("_", " "))
     return " ".join(_SYNONYMS.get(w, w) for w in words if w not in _CURRENCY_CODES)
 
