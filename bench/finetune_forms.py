@@ -170,7 +170,7 @@ def save_outputs(path: Path, result: FieldsResult, test: Path, limit: int | None
     }
     floors = {
         k: getattr(tagger, k)
-        for k in ("min_score", "agree_score", "sure_tag", "sure_alike", "fallback")
+        for k in ("min_score", "agree_score", "sure_tag", "sure_alike", "fallback", "legible")
     }
     outputs = {"floors": floors, **{k: [a.record() for a in v] for k, v in lists.items()}}
     path.write_text(json.dumps(outputs, default=str) + "\n")

@@ -16,8 +16,8 @@ from docvlm.extraction.schema import load_schema
 from docvlm.forms.extract import (
     Reading,
     _contested,
-    _read,
     read_fields,
+    read_span,
     reading_confidence,
     value_shape,
 )
@@ -47,7 +47,7 @@ def test_a_check_box_mark_is_no_part_of_a_text_value_and_a_blurred_word_lowers_t
              _word(CHECKED, 1, 0), _word("Boise", 1, 1, 0.6)]  # fmt: skip
     spec = load_schema({"type": "object", "properties": {"address": {"type": "string"}}})
     span = Span("/address", [0, 1, 2, 3, 4], 0.99)
-    reading = _read(span, spec.root.properties["address"], words, 1)
+    reading = read_span(span, spec.root.properties["address"], words, 1)
     assert reading is not None
     assert reading.found.value == "4082 Elm Drive, Boise"
     assert reading.tag_score == 0.99 and reading.legibility == 0.6

@@ -19,7 +19,7 @@ from docvlm.extraction.extractor import extract_without_model
 from docvlm.extraction.pairing import Found
 from docvlm.extraction.schema import ExtractionSchema, FieldSpec
 from docvlm.extraction.values import ParsedValue, parse_value
-from docvlm.extraction.words import page_words
+from docvlm.extraction.words import PageWords, page_words
 from docvlm.geometry import union
 from docvlm.metrics import normalize_field_value
 from docvlm.sources import SourcePage
@@ -105,14 +105,14 @@ class Reading:
 def reading_confidence(tagger: FormTagger, reading: Reading) -> float:
     """The reading's calibrated confidence: its score against the tagger's floor (the lower
     one where no-model extraction read it alike); alone, under 0.9 unless its tag score
-    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under `LEGIBLE`
-    or the two readers disagree on which field holds it."""
+    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under the
+    tagger's `legible` or the two readers disagree on which field holds it."""
     confidence = tagger.confidence(reading.score, reading.agrees)
     if reading.contested:
         confidence = min(confidence, CONTESTED_CONFIDENCE)
     if not reading.agrees and reading.tag_score < tagger.sure_floor(reading.alike):
         confidence = min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
-    if reading.legibility < LEGIBLE:
+    if reading.legibility < tagger.legible:
         confidence = min(confidence, round(RETURN_CONFIDENCE * reading.legibility, 4))
     return confidence
 
@@ -123,14 +123,16 @@ def read_fields(
     schema: ExtractionSchema,
     anchors: str = "auto",
     compare: bool = True,
+    layers: list[PageWords] | None = None,
 ) -> tuple[dict[str, Reading], dict[str, Found]]:
     """Every value the model tags for the schema's fields, by JSON pointer, before any
-    confidence cut, and what no-model extraction reads from the same words. With `compare`
-    each value is compared with no-model extraction's (agreeing, or contested); a key no
-    word is tagged with is read from its likeliest span, kept only where no-model
-    extraction reads it alike."""
+    confidence cut, and what no-model extraction reads from the same words (`layers`, the
+    pages' words, where already read). With `compare` each value is compared with no-model
+    extraction's (agreeing, or contested); a key no word is tagged with is read from its
+    likeliest span, kept only where no-model extraction reads it alike."""
     leaves = schema_keys(schema.root)
-    layers = [page_words(page, source=anchors) for page in pages] if anchors != "none" else []
+    if layers is None:
+        layers = [page_words(page, source=anchors) for page in pages] if anchors != "none" else []
     words_by_page = [anchors_from_words(layer).words for layer in layers] or [[] for _ in pages]
     probabilities = tagger.tag_probabilities(words_by_page, [leaves] * len(words_by_page))
     readings: dict[str, Reading] = {}
@@ -149,7 +151,7 @@ def read_fields(
             for pointer, span in zip(pointers, spans, strict=True):
                 if pointer in readings and readings[pointer].tag_score >= span.score:
                     continue
-                reading = _read(span, spec, words, page.number, second)
+                reading = read_span(span, spec, words, page.number, second)
                 if reading is not None:
                     reading.guessed = key in guessed
                     readings[pointer] = reading
@@ -233,7 +235,7 @@ def _pointers(key: str, spans: list[Span], words: list, rows: dict[str, list[int
     return [f"{head}/{rows[head].index(words[s.words[0]].line)}{tail}" for s in spans]
 
 
-def _read(
+def read_span(
     span: Span, spec: FieldSpec, words: list, page: int, second: SecondReader | None = None
 ) -> Reading | None:
     """The span's value, or None where its words do not parse as the field's type. Its
