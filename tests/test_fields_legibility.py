@@ -9,7 +9,7 @@ import pymupdf
 
 from docvlm.finetune.manifest import Example
 from docvlm.forms.align import align
-from docvlm.forms.legibility import fit_legible, reading_evidence
+from docvlm.forms.legibility import ReadingFloor, reading_evidence, reading_floors
 from docvlm.forms.tagger import LEGIBLE, TARGET_ERROR
 
 
@@ -27,16 +27,16 @@ def test_a_value_whose_own_words_read_otherwise_is_a_misread(tmp_path: Path) -> 
     assert sorted(evidence) == [(0.9, False), (0.9, False), (0.9, True)]
 
 
-def test_the_floor_rises_above_misreads_only_where_they_exceed_their_share() -> None:
+def test_floors_are_tried_above_each_misread_while_the_reading_stays_within_budget() -> None:
     clear = [(0.96, True)] * 1000
-    few = [(0.87, True)] * 197 + [(0.88, False)] * 3  # 3 of 1200: within READ_ERROR
-    floor = fit_legible(clear + few)
-    assert floor.legible == LEGIBLE and (floor.values, floor.misread) == (1200, 3)
-    assert floor.model_error == TARGET_ERROR - 3 / 1200
-    many = [(0.87, True)] * 90 + [(0.88, False)] * 10 + [(0.9, True)] * 100
-    floor = fit_legible(clear + many)
-    assert 0.88 < floor.legible <= 0.9 and floor.misread == 0
-    assert floor.model_error == TARGET_ERROR
-    # Misreads scattered up to the top: the floor stops above the most legible one.
-    top = fit_legible([(0.9, False)] * 5 + [(0.95, False)] + [(0.97, True)] * 10)
-    assert 0.95 < top.legible <= 0.97 and top.values == 10
+    few = [(0.87, True)] * 197 + [(0.88, False)] * 3
+    floors = reading_floors(clear + few)
+    assert [f.legible for f in floors] == [LEGIBLE, 0.8801]
+    assert (floors[0].values, floors[0].misread) == (1200, 3)
+    assert floors[0].model_error == TARGET_ERROR - 3 / 1200
+    assert floors[1].misread == 0 and floors[1].model_error == TARGET_ERROR
+    # Where every value at a floor reads right, no higher floor is tried.
+    assert reading_floors(clear) == [ReadingFloor(LEGIBLE, 1000, 0)]
+    # A floor whose values read wrong more than TARGET_ERROR is not tried at all.
+    poor = reading_floors([(0.9, False)] * 5 + [(0.95, False)] + [(0.97, True)] * 100)
+    assert [f.legible for f in poor] == [0.9501]

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +40,7 @@ from docvlm.sources import open_source
 from .align import Alignment, align, target_leaves
 from .evaluate import target_schema
 from .extract import fallback_values, read_fields
-from .legibility import (
-    UNMEASURED,
-    ReadingFloor,
-    fit_legible,
-    reading_evidence,
-    target_readings,
-)
+from .legibility import UNMEASURED, ReadingFloor, reading_evidence, reading_floors, target_readings
 from .model import FormModel, FormModelConfig, page_features
 from .second_reading import SecondReader
 from .tagger import (
@@ -179,7 +173,7 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     examples = read_manifest(config.train)
     pages = read_pages(examples, config.anchors)
     report = alignment_report(pages)
-    reading = fit_legible([item for page in pages for item in reading_evidence(*page)])
+    floors = reading_floors([item for page in pages for item in reading_evidence(*page)])
     for problem in report["unaligned"]:
         print(
             f"docvlm: warning: row {problem['row']} {problem['pointer']}: {problem['reason']}",
@@ -199,7 +193,7 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     several_layouts = len({page.schema for page in data}) >= LAYOUT_SPLIT
     trained = trained + replay_data
     prepared = time.process_time() - started
-    tagger = FormTagger(model, legible=reading.legible)
+    tagger = FormTagger(model)
     budget = None
     if config.max_minutes:
         # The budget covers training and calibration, not reading the pages: OCR of scans
@@ -213,18 +207,9 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         # says so) rather than return nothing.
         answers, fallbacks = held_out_answers(tagger, data, config.anchors)
         held = data
-    if several_layouts:
-        tagger.sure_tag = fit_sure_tag([a for a in answers if not a.alike], reading)
-        tagger.sure_alike = fit_sure_tag([a for a in answers if a.alike], reading)
-    sure = (tagger.sure_tag, tagger.sure_alike)
-    tagger.min_score, tagger.agree_score, calibration = fit_threshold(answers, *sure, reading)
-    tagger.fallback, fallback_summary = fit_fallback(
-        answers, fallbacks, tagger.min_score, tagger.agree_score, *sure, reading.legible
-    )
-    calibration.update(fallback_summary)
-    calibration["reading"] = reading.summary()
-    calibration["sure_tag"] = round(tagger.sure_tag, 5)
-    calibration["sure_alike"] = tagger.sure_alike and round(tagger.sure_alike, 5)
+    fits = [calibrate(tagger, answers, fallbacks, floor, several_layouts) for floor in floors]
+    # The reading floor under which the held-out pages get the most values right.
+    tagger, calibration = max(fits, key=lambda fit: (_returned_right(fit[1]), fit[0].legible))
     calibration["held_out_pages"] = len(held)
     if held is data:
         calibration["on"] = "all rows (too few held out)"
@@ -250,6 +235,38 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     save_form_model(tagger, config.out, _card(config, report))
     (Path(config.out) / "alignment_report.json").write_text(json.dumps(report, indent=1) + "\n")
     return FieldsResult(Path(config.out), steps, report, answers, fallbacks)
+
+
+def calibrate(
+    tagger: FormTagger,
+    answers: list[Answer],
+    fallbacks: list[Answer],
+    reading: ReadingFloor,
+    several_layouts: bool,
+) -> tuple[FormTagger, dict[str, Any]]:
+    """`tagger` with the floors fitted on the held-out answers (`fit_sure_tag`,
+    `fit_threshold`, `fit_fallback`) under the `reading` floor, and what they return there."""
+    fitted = replace(tagger, legible=reading.legible)
+    if several_layouts:
+        fitted.sure_tag = fit_sure_tag([a for a in answers if not a.alike], reading)
+        fitted.sure_alike = fit_sure_tag([a for a in answers if a.alike], reading)
+    sure = (fitted.sure_tag, fitted.sure_alike)
+    fitted.min_score, fitted.agree_score, calibration = fit_threshold(answers, *sure, reading)
+    fitted.fallback, fallback_summary = fit_fallback(
+        answers, fallbacks, fitted.min_score, fitted.agree_score, *sure, reading.legible
+    )
+    calibration.update(fallback_summary)
+    calibration["reading"] = reading.summary()
+    calibration["sure_tag"] = round(fitted.sure_tag, 5)
+    calibration["sure_alike"] = fitted.sure_alike and round(fitted.sure_alike, 5)
+    return fitted, calibration
+
+
+def _returned_right(calibration: dict[str, Any]) -> int:
+    right = calibration["returned"] - calibration["returned_wrong"]
+    if calibration["fallback"]:
+        right += calibration["fallback_added"] - calibration["fallback_added_wrong"]
+    return right
 
 
 def replay_recipe(base: FormTagger | None, mix_base: float) -> dict[str, Any] | None:
