@@ -22,7 +22,14 @@ from docvlm.forms.extract import (
     value_shape,
 )
 from docvlm.forms.model import FormModel, FormModelConfig
-from docvlm.forms.tagger import LEGIBLE, RETURN_CONFIDENCE, SURE_TAG, FormTagger, Span
+from docvlm.forms.tagger import (
+    ABSTAIN,
+    LEGIBLE,
+    RETURN_CONFIDENCE,
+    SURE_TAG,
+    FormTagger,
+    Span,
+)
 from docvlm.forms.train import Answer
 from docvlm.sources import open_source
 
@@ -68,6 +75,10 @@ def test_agreement_lowers_the_floor_and_a_value_alone_needs_a_sure_tag() -> None
     assert confidence(SURE_TAG, agrees=False) >= RETURN_CONFIDENCE
     tagger.sure_tag = 0.0  # a model of one layout: its held-out rows are of that layout
     assert confidence(0.96, agrees=False) >= RETURN_CONFIDENCE
+    # Where calibration vouched for no value alone, none is returned, however sure its tag.
+    tagger.sure_tag = ABSTAIN
+    assert confidence(0.99998, agrees=False) < RETURN_CONFIDENCE
+    assert confidence(1.0, agrees=False) < RETURN_CONFIDENCE
 
 
 def test_a_value_that_looks_like_another_fields_needs_the_look_alike_floor() -> None:

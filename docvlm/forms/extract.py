@@ -111,10 +111,16 @@ def reading_confidence(tagger: FormTagger, reading: Reading) -> float:
     if reading.contested:
         confidence = min(confidence, CONTESTED_CONFIDENCE)
     if not reading.agrees and reading.tag_score < tagger.sure_floor(reading.alike):
-        confidence = min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
+        confidence = min(confidence, _under_return(reading.tag_score))
     if reading.legibility < tagger.legible:
-        confidence = min(confidence, round(RETURN_CONFIDENCE * reading.legibility, 4))
+        confidence = min(confidence, _under_return(reading.legibility))
     return confidence
+
+
+def _under_return(share: float) -> float:
+    """`share` of RETURN_CONFIDENCE, kept under it: a tag of 0.99998 under a floor of 0.99999
+    rounds to 0.9 and was returned."""
+    return min(round(RETURN_CONFIDENCE * share, 4), RETURN_CONFIDENCE - 1e-4)
 
 
 def read_fields(
