@@ -181,7 +181,16 @@ def save_outputs(path: Path, result: FieldsResult, test: Path, limit: int | None
     }
     floors = {
         k: getattr(tagger, k)
-        for k in ("min_score", "agree_score", "sure_tag", "sure_alike", "contest_score", "fallback")
+        for k in (
+            "min_score",
+            "agree_score",
+            "sure_tag",
+            "sure_alike",
+            "legible",
+            "contest_score",
+            "key_floors",
+            "fallback",
+        )
     }
     outputs = {"floors": floors, **{k: [a.record() for a in v] for k, v in lists.items()}}
     path.write_text(json.dumps(outputs, default=str) + "\n")

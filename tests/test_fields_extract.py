@@ -16,13 +16,20 @@ from docvlm.extraction.schema import load_schema
 from docvlm.forms.extract import (
     Reading,
     _contested,
-    _read,
     read_fields,
+    read_span,
     reading_confidence,
     value_shape,
 )
 from docvlm.forms.model import FormModel, FormModelConfig
-from docvlm.forms.tagger import LEGIBLE, RETURN_CONFIDENCE, SURE_TAG, FormTagger, Span
+from docvlm.forms.tagger import (
+    ABSTAIN,
+    LEGIBLE,
+    RETURN_CONFIDENCE,
+    SURE_TAG,
+    FormTagger,
+    Span,
+)
 from docvlm.forms.train import Answer
 from docvlm.sources import open_source
 
@@ -47,7 +54,7 @@ def test_a_check_box_mark_is_no_part_of_a_text_value_and_a_blurred_word_lowers_t
              _word(CHECKED, 1, 0), _word("Boise", 1, 1, 0.6)]  # fmt: skip
     spec = load_schema({"type": "object", "properties": {"address": {"type": "string"}}})
     span = Span("/address", [0, 1, 2, 3, 4], 0.99)
-    reading = _read(span, spec.root.properties["address"], words, 1)
+    reading = read_span(span, spec.root.properties["address"], words, 1)
     assert reading is not None
     assert reading.found.value == "4082 Elm Drive, Boise"
     assert reading.tag_score == 0.99 and reading.legibility == 0.6
@@ -68,6 +75,10 @@ def test_agreement_lowers_the_floor_and_a_value_alone_needs_a_sure_tag() -> None
     assert confidence(SURE_TAG, agrees=False) >= RETURN_CONFIDENCE
     tagger.sure_tag = 0.0  # a model of one layout: its held-out rows are of that layout
     assert confidence(0.96, agrees=False) >= RETURN_CONFIDENCE
+    # Where calibration vouched for no value alone, none is returned, however sure its tag.
+    tagger.sure_tag = ABSTAIN
+    assert confidence(0.99998, agrees=False) < RETURN_CONFIDENCE
+    assert confidence(1.0, agrees=False) < RETURN_CONFIDENCE
 
 
 def test_a_value_that_looks_like_another_fields_needs_the_look_alike_floor() -> None:
@@ -204,7 +215,7 @@ def test_a_value_no_model_extraction_gives_to_another_field_is_contested() -> No
     assert not Answer(0.99, False, False, 1.0, contested=True).returned(0.5, 0.01)
     tagger.contest_score = 0.95  # held-out contested values were right from 0.95 on
     assert reading_confidence(tagger, contested) >= RETURN_CONFIDENCE
-    assert Answer(0.99, False, False, 1.0, contested=True).returned(0.5, 0.01, 0.0, None, 0.95)
+    assert Answer(0.99, False, False, 1.0, contested=True).returned(0.5, 0.01, contest_score=0.95)
     tagger.key_floors = {"/signature_date": 1.5}  # its held-out values were too often wrong
     assert reading_confidence(tagger, contested, "/signature_date") < RETURN_CONFIDENCE
     assert reading_confidence(tagger, contested, "/date_of_loss") >= RETURN_CONFIDENCE

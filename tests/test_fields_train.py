@@ -7,6 +7,7 @@ import random
 import torch
 
 from docvlm.anchors import AnchorWord
+from docvlm.forms.legibility import ReadingFloor
 from docvlm.forms.model import FormModel, FormModelConfig
 from docvlm.forms.tagger import ABSTAIN, LEGIBLE, SURE_TAG, FormTagger
 from docvlm.forms.train import (
@@ -205,3 +206,21 @@ def test_a_key_held_out_too_often_wrong_gets_a_floor_above_its_wrong_values() ->
     returned = [a for a in answers if a.returned(0.5, ABSTAIN, key_floors=floors)]
     assert sum(not a.correct for a in returned) == 1 and len(returned) == 403
     assert fit_key_floors(radio[1:4], lambda answer: True) == {}  # none wrong
+
+
+def test_values_wrong_only_as_their_own_words_read_are_no_model_error() -> None:
+    # Layout b's two wrong values would raise the floor as the model's errors; OCR misread
+    # the right words (`misread`): they are the reading's share of the budget, which the
+    # training pages measured, and the model's floor stays where its own errors put it.
+    a, b = frozenset({"/a"}), frozenset({"/b"})
+    answers = [Answer(0.99, True, False, 0.99999 - i * 1e-8, layout=a) for i in range(250)]
+    answers += [Answer(0.99, True, False, 0.9999 - i * 1e-7, layout=b) for i in range(48)]
+    misread = [Answer(0.98, False, False, 0.9993, layout=b, misread=True) for _ in range(2)]
+    reading = ReadingFloor(LEGIBLE, values=2000, misread=4)
+    assert fit_sure_tag(answers + misread, reading) == 0.9993
+    min_score, _, summary = fit_threshold(answers + misread, 0.9993, None, reading)
+    assert summary["returned"] == 300 and summary["returned_misread"] == 2
+    # The model's share is what the reading leaves: 0.8 % here, so 2 of 300 model errors
+    # (0.67 %, 0.83 % with the pseudo-error) are too many.
+    model_wrong = [Answer(0.98, False, False, 0.9993, layout=a) for _ in range(2)]
+    assert fit_sure_tag(answers + model_wrong, reading) > 0.9993

@@ -19,7 +19,7 @@ from docvlm.extraction.extractor import extract_without_model
 from docvlm.extraction.pairing import Found
 from docvlm.extraction.schema import ExtractionSchema, FieldSpec
 from docvlm.extraction.values import ParsedValue, parse_value
-from docvlm.extraction.words import page_words
+from docvlm.extraction.words import PageWords, page_words
 from docvlm.geometry import union
 from docvlm.metrics import normalize_field_value
 from docvlm.sources import SourcePage
@@ -105,20 +105,26 @@ class Reading:
 def reading_confidence(tagger: FormTagger, reading: Reading, pointer: str = "") -> float:
     """The reading's calibrated confidence: its score against the tagger's floor (the lower
     one where no-model extraction read it alike); alone, under 0.9 unless its tag score
-    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under `LEGIBLE`
-    or the two readers disagree on which field holds it and its score is under the tagger's
-    `contest_score`, or under its key's own floor where it has one."""
+    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under the
+    tagger's `legible`, or the two readers disagree on which field holds it and its score is
+    under the tagger's `contest_score`, or its score is under its key's own floor."""
     confidence = tagger.confidence(reading.score, reading.agrees)
     if reading.contested and reading.score < tagger.contest_score:
         confidence = min(confidence, CONTESTED_CONFIDENCE)
     if not reading.agrees and reading.tag_score < tagger.sure_floor(reading.alike):
-        confidence = min(confidence, round(RETURN_CONFIDENCE * reading.tag_score, 4))
-    if reading.legibility < LEGIBLE:
-        confidence = min(confidence, round(RETURN_CONFIDENCE * reading.legibility, 4))
+        confidence = min(confidence, _under_return(reading.tag_score))
+    if reading.legibility < tagger.legible:
+        confidence = min(confidence, _under_return(reading.legibility))
     key_floor = tagger.key_floors.get(to_key(pointer), 0.0)
     if reading.score < key_floor:
-        confidence = min(confidence, round(RETURN_CONFIDENCE * reading.score / key_floor, 4))
+        confidence = min(confidence, _under_return(reading.score / key_floor))
     return confidence
+
+
+def _under_return(share: float) -> float:
+    """`share` of RETURN_CONFIDENCE, kept under it: a tag of 0.99998 under a floor of 0.99999
+    rounds to 0.9 and was returned."""
+    return min(round(RETURN_CONFIDENCE * share, 4), RETURN_CONFIDENCE - 1e-4)
 
 
 def read_fields(
@@ -127,14 +133,16 @@ def read_fields(
     schema: ExtractionSchema,
     anchors: str = "auto",
     compare: bool = True,
+    layers: list[PageWords] | None = None,
 ) -> tuple[dict[str, Reading], dict[str, Found]]:
     """Every value the model tags for the schema's fields, by JSON pointer, before any
-    confidence cut, and what no-model extraction reads from the same words. With `compare`
-    each value is compared with no-model extraction's (agreeing, or contested); a key no
-    word is tagged with is read from its likeliest span, kept only where no-model
-    extraction reads it alike."""
+    confidence cut, and what no-model extraction reads from the same words (`layers`, the
+    pages' words, where already read). With `compare` each value is compared with no-model
+    extraction's (agreeing, or contested); a key no word is tagged with is read from its
+    likeliest span, kept only where no-model extraction reads it alike."""
     leaves = schema_keys(schema.root)
-    layers = [page_words(page, source=anchors) for page in pages] if anchors != "none" else []
+    if layers is None:
+        layers = [page_words(page, source=anchors) for page in pages] if anchors != "none" else []
     words_by_page = [anchors_from_words(layer).words for layer in layers] or [[] for _ in pages]
     probabilities = tagger.tag_probabilities(words_by_page, [leaves] * len(words_by_page))
     readings: dict[str, Reading] = {}
@@ -153,7 +161,7 @@ def read_fields(
             for pointer, span in zip(pointers, spans, strict=True):
                 if pointer in readings and readings[pointer].tag_score >= span.score:
                     continue
-                reading = _read(span, spec, words, page.number, second)
+                reading = read_span(span, spec, words, page.number, second)
                 if reading is not None:
                     reading.guessed = key in guessed
                     readings[pointer] = reading
@@ -237,7 +245,7 @@ def _pointers(key: str, spans: list[Span], words: list, rows: dict[str, list[int
     return [f"{head}/{rows[head].index(words[s.words[0]].line)}{tail}" for s in spans]
 
 
-def _read(
+def read_span(
     span: Span, spec: FieldSpec, words: list, page: int, second: SecondReader | None = None
 ) -> Reading | None:
     """The span's value, or None where its words do not parse as the field's type. Its

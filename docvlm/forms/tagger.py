@@ -22,7 +22,8 @@ is the one that is wrong, every time. `key_floors` holds, for the keys whose hel
 were too often wrong for a key wrong at `TARGET_ERROR` (a radio group whose drawn state no
 word shows), the score above all of their wrong ones. `fallback`, also
 fitted there, says whether no-model extraction's own values of confidence ≥ 0.9 may fill the
-fields the model leaves null.
+fields the model leaves null. `legible`, fitted on every training page (`legibility`), is the
+OCR confidence a value's words need.
 """
 
 from __future__ import annotations
@@ -52,11 +53,12 @@ ABSTAIN = 1.5  # a min_score above every span score: calibration vouched for non
 # on unseen layouts unlike them the model was sure and wrong (check boxes read for their
 # neighbour's label at 0.998), while no value both readers read alike was wrong.
 SURE_TAG = 1 - TARGET_ERROR / 10
-# The OCR confidence a value's least legible word needs for the model to return the value:
-# the tagger and no-model extraction read the same OCR words, so neither a sure tag nor their
-# agreement catches a misread character. Set on the scanned bench's 168 values at >= 0.9: its
-# 4 wrong ones ("ionas" for "jonas"...) had a word under 0.87, 3 of them under 0.85; at 0.9 no
-# value was wrong but a one-layout scanned model fell from over 0.65 to 0.58 field exact.
+# The least OCR confidence a value's least legible word needs for the model to return the
+# value (training raises it where its pages show misreads above it: `legibility`): the tagger
+# and no-model extraction read the same OCR words, so neither a sure tag nor their agreement
+# catches a misread character. Set on the scanned bench's 168 values at >= 0.9: its 4 wrong
+# ones ("ionas" for "jonas"...) had a word under 0.87, 3 of them under 0.85; at 0.9 no value
+# was wrong but a one-layout scanned model fell from over 0.65 to 0.58 field exact.
 LEGIBLE = 0.85
 SHIPPED = Path(__file__).parent / "models"
 
@@ -81,6 +83,7 @@ class FormTagger:
     sure_tag: float = 0.0  # the tag score a value alone needs (several layouts)
     fallback: bool = False  # calibration vouched for no-model values where the model abstains
     sure_alike: float | None = None  # `sure_tag` of values that look like another's (None: same)
+    legible: float = LEGIBLE  # the OCR confidence a value's words need (`legibility.fit_legible`)
     contest_score: float = ABSTAIN  # the min_score of values no-model extraction gives elsewhere
     key_floors: dict[str, float] = field(default_factory=dict)  # keys held out too often wrong
 
@@ -275,6 +278,7 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
         sure_tag,
         fallback,
         sure_alike,
+        saved.get("legible", LEGIBLE),
         contest_score,
         key_floors,
     )
@@ -292,6 +296,7 @@ def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
         "sure_tag": tagger.sure_tag,
         "fallback": tagger.fallback,
         "sure_alike": tagger.sure_alike,
+        "legible": tagger.legible,
         "contest_score": tagger.contest_score,
         "key_floors": tagger.key_floors,
         "info": tagger.info,

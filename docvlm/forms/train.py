@@ -22,16 +22,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from docvlm.anchors import AnchorWord
+from docvlm.anchors import AnchorWord, anchors_from_words
 from docvlm.errors import DocVLMError
 from docvlm.extraction.schema import load_schema
+from docvlm.extraction.words import page_words
 from docvlm.finetune.manifest import Example, manifest_hash, read_manifest
 from docvlm.metrics import normalize_field_value
 from docvlm.sources import open_source
@@ -39,7 +40,9 @@ from docvlm.sources import open_source
 from .align import Alignment, align, target_leaves, to_key
 from .evaluate import target_schema
 from .extract import fallback_values, read_fields
+from .legibility import UNMEASURED, ReadingFloor, reading_evidence, reading_floors, target_readings
 from .model import FormModel, FormModelConfig, page_features
+from .second_reading import SecondReader
 from .tagger import (
     ABSTAIN,
     LEGIBLE,
@@ -176,6 +179,7 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     examples = read_manifest(config.train)
     pages = read_pages(examples, config.anchors)
     report = alignment_report(pages)
+    floors = reading_floors([item for page in pages for item in reading_evidence(*page)])
     for problem in report["unaligned"]:
         print(
             f"docvlm: warning: row {problem['row']} {problem['pointer']}: {problem['reason']}",
@@ -209,24 +213,9 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
         # says so) rather than return nothing.
         answers, fallbacks = held_out_answers(tagger, data, config.anchors)
         held = data
-    if several_layouts:
-        tagger.sure_tag = fit_sure_tag([a for a in answers if not a.alike])
-        tagger.sure_alike = fit_sure_tag([a for a in answers if a.alike])
-    sure = (tagger.sure_tag, tagger.sure_alike)
-    tagger.min_score, tagger.agree_score, calibration = fit_threshold(answers, *sure)
-    tagger.contest_score = fit_contest(answers, tagger.min_score, *sure)
-    floors = (tagger.min_score, tagger.agree_score, *sure, tagger.contest_score)
-    tagger.key_floors = fit_key_floors(answers, lambda answer: answer.returned(*floors))
-    tagger.fallback, fallback_summary = fit_fallback(answers, fallbacks, *floors, tagger.key_floors)
-    calibration.update(fallback_summary)
-    calibration["contest_score"] = round(tagger.contest_score, 5)
-    calibration["key_floors"] = {k: round(v, 5) for k, v in tagger.key_floors.items()}
-    calibration["returned_contested"] = sum(
-        a.contested and a.returned(tagger.min_score, ABSTAIN, *sure, tagger.contest_score)
-        for a in answers
-    )
-    calibration["sure_tag"] = round(tagger.sure_tag, 5)
-    calibration["sure_alike"] = tagger.sure_alike and round(tagger.sure_alike, 5)
+    fits = [calibrate(tagger, answers, fallbacks, floor, several_layouts) for floor in floors]
+    # The reading floor under which the held-out pages get the most values right.
+    tagger, calibration = max(fits, key=lambda fit: (_returned_right(fit[1]), fit[0].legible))
     calibration["held_out_pages"] = len(held)
     if held is data:
         calibration["on"] = "all rows (too few held out)"
@@ -252,6 +241,45 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     save_form_model(tagger, config.out, _card(config, report))
     (Path(config.out) / "alignment_report.json").write_text(json.dumps(report, indent=1) + "\n")
     return FieldsResult(Path(config.out), steps, report, answers, fallbacks)
+
+
+def calibrate(
+    tagger: FormTagger,
+    answers: list[Answer],
+    fallbacks: list[Answer],
+    reading: ReadingFloor,
+    several_layouts: bool,
+) -> tuple[FormTagger, dict[str, Any]]:
+    """`tagger` with the floors fitted on the held-out answers (`fit_sure_tag`,
+    `fit_threshold`, `fit_contest`, `fit_key_floors`, `fit_fallback`) under the `reading`
+    floor, and what they return there."""
+    fitted = replace(tagger, legible=reading.legible)
+    if several_layouts:
+        fitted.sure_tag = fit_sure_tag([a for a in answers if not a.alike], reading)
+        fitted.sure_alike = fit_sure_tag([a for a in answers if a.alike], reading)
+    sure = (fitted.sure_tag, fitted.sure_alike)
+    fitted.min_score, fitted.agree_score, calibration = fit_threshold(answers, *sure, reading)
+    fitted.contest_score = fit_contest(answers, fitted.min_score, *sure, reading)
+    floors = (fitted.min_score, fitted.agree_score, *sure, reading.legible, fitted.contest_score)
+    fitted.key_floors = fit_key_floors(answers, lambda answer: answer.returned(*floors))
+    fitted.fallback, fallback_summary = fit_fallback(answers, fallbacks, *floors, fitted.key_floors)
+    calibration.update(fallback_summary)
+    calibration["contest_score"] = round(fitted.contest_score, 5)
+    calibration["key_floors"] = {k: round(v, 5) for k, v in fitted.key_floors.items()}
+    calibration["returned_contested"] = sum(
+        a.contested and a.returned(*floors, fitted.key_floors) for a in answers
+    )
+    calibration["reading"] = reading.summary()
+    calibration["sure_tag"] = round(fitted.sure_tag, 5)
+    calibration["sure_alike"] = fitted.sure_alike and round(fitted.sure_alike, 5)
+    return fitted, calibration
+
+
+def _returned_right(calibration: dict[str, Any]) -> int:
+    right = calibration["returned"] - calibration["returned_wrong"]
+    if calibration["fallback"]:
+        right += calibration["fallback_added"] - calibration["fallback_added_wrong"]
+    return right
 
 
 def replay_recipe(base: FormTagger | None, mix_base: float) -> dict[str, Any] | None:
@@ -442,6 +470,12 @@ class Answer:
     alike: bool = False  # another field's value on the page looks the same
     value: Any = None  # the value read
     truth: Any = None  # the target's value there
+    misread: bool = False  # wrong only as the target's own words read (`legibility`)
+
+    @property
+    def model_wrong(self) -> bool:
+        """Wrong, and not only because the words that print the target value read wrong."""
+        return not self.correct and not self.misread
 
     @property
     def key(self) -> str:
@@ -475,11 +509,12 @@ class Answer:
         agree_score: float,
         sure_tag: float = 0.0,
         sure_alike: float | None = None,
+        legible: float = LEGIBLE,
         contest_score: float = ABSTAIN,
         key_floors: dict[str, float] | None = None,
     ) -> bool:
         """Whether extraction returns this value under these floors (`FormTagger`'s)."""
-        if self.legibility < LEGIBLE or self.score < (key_floors or {}).get(self.key, 0.0):
+        if self.legibility < legible or self.score < (key_floors or {}).get(self.key, 0.0):
             return False
         if self.contested:
             return self.sure(sure_tag, sure_alike) and self.score >= max(min_score, contest_score)
@@ -511,15 +546,19 @@ def page_answers(
     target implies), through extraction's own path, judged against the target by value (OCR
     splits and merges words differently from page to page; the value is what a user gets),
     and no-model extraction's values that could stand in for them (`fallback_values`),
-    judged alike. A value read where the target holds none is wrong."""
+    judged alike. A value read where the target holds none is wrong; one read as the words
+    that print the target value read is `misread`."""
     schema = load_schema(schema or target_schema(example.target))
     truth = {pointer: value for _, pointer, value in target_leaves(example.target)}
     layout = frozenset(key for key, _, _ in target_leaves(example.target))
+    source_name = anchors or example.anchors or "auto"
     with open_source(example.image or example.pdf, pages=[example.page]) as document:
         source = document.page(example.page)
-        readings, no_model = read_fields(
-            tagger, [source], schema, anchors or example.anchors or "auto", compare=True
-        )
+        layers = [page_words(source, source=source_name)] if source_name != "none" else []
+        readings, no_model = read_fields(tagger, [source], schema, source_name, True, layers)
+        words = anchors_from_words(layers[0]).words if layers else []
+        alignment = align(example.target, words)
+        own = target_readings(example.target, words, alignment, SecondReader(source))
     answers = [
         Answer(
             reading.score,
@@ -533,6 +572,7 @@ def page_answers(
             reading.alike,
             reading.found.value,
             truth.get(pointer),
+            _is_misread(truth.get(pointer), reading.found.value, own.get(pointer)),
         )
         for pointer, reading in readings.items()
     ]
@@ -555,6 +595,16 @@ def _is_value(expected: Any, value: Any) -> bool:
     return expected is not None and normalize_field_value(expected) == normalize_field_value(value)
 
 
+def _is_misread(expected: Any, value: Any, own: tuple[float, Any] | None) -> bool:
+    """Whether `value` is wrong but what the target's own words (`own`) read as."""
+    return (
+        own is not None
+        and own[1] is not None
+        and not _is_value(expected, value)
+        and normalize_field_value(own[1]) == normalize_field_value(value)
+    )
+
+
 def fit_fallback(
     answers: list[Answer],
     fallbacks: list[Answer],
@@ -562,13 +612,14 @@ def fit_fallback(
     agree_score: float,
     sure_tag: float = 0.0,
     sure_alike: float | None = None,
+    legible: float = LEGIBLE,
     contest_score: float = ABSTAIN,
     key_floors: dict[str, float] | None = None,
 ) -> tuple[bool, dict]:
     """Whether no-model extraction's values may fill the fields the model leaves null: only
     where, on the held-out pages, the values then returned stay within TARGET_ERROR wrong
     (counting half a pseudo-error, as the floors do) and some were added at all."""
-    floors = (min_score, agree_score, sure_tag, sure_alike, contest_score, key_floors)
+    floors = (min_score, agree_score, sure_tag, sure_alike, legible, contest_score, key_floors)
     returned = [a for a in answers if a.returned(*floors)]
     taken = {a.where for a in returned}
     added = [f for f in fallbacks if f.where not in taken]
@@ -582,43 +633,55 @@ def fit_fallback(
     return safe, summary
 
 
-def fit_sure_tag(answers: list[Answer]) -> float:
+def fit_sure_tag(answers: list[Answer], reading: ReadingFloor = UNMEASURED) -> float:
     """The tag score a value no-model extraction does not read alike needs (a model of
     several layouts): SURE_TAG, or higher where such held-out values are not within
     TARGET_ERROR wrong above it, pooled and on each held-out layout alone (pooled, one
     layout's errors hide among another's right answers). Never lower: a floor fitted on
     five held-out templates (0.869) let 1.2 % wrong through on five unseen ones, check
-    boxes read for their neighbour's label at 0.998. Values OCR read under `LEGIBLE` are
-    left out: extraction never returns them, so their errors say nothing of this floor."""
-    alone = [a for a in _legible(answers) if not a.agrees]
+    boxes read for their neighbour's label at 0.998. Values OCR read under the `reading`
+    floor are left out: extraction never returns them, so their errors say nothing of this
+    floor; values wrong only as their right words read (`Answer.misread`) are the reading's
+    share of the budget, not the model's."""
+    alone = [a for a in _legible(answers, reading.legible) if not a.agrees]
     fitted = _lowest_safe(
-        {a.tag for a in alone}, lambda tag: [a for a in alone if a.tag >= tag], each_layout=True
+        {a.tag for a in alone},
+        lambda tag: [a for a in alone if a.tag >= tag],
+        reading.model_error,
+        each_layout=True,
     )
     return max(fitted, SURE_TAG)
 
 
 def fit_threshold(
-    answers: list[Answer], sure_tag: float = 0.0, sure_alike: float | None = None
+    answers: list[Answer],
+    sure_tag: float = 0.0,
+    sure_alike: float | None = None,
+    reading: ReadingFloor = UNMEASURED,
 ) -> tuple[float, float, dict]:
-    """(min_score, agree_score): the lowest scores above which at most TARGET_ERROR of the
-    held-out answers returned are wrong, first over the answers whose tags reach `sure_tag`,
-    then over the answers no-model extraction read alike, added to those (the union stays
-    within TARGET_ERROR). Values OCR read under `LEGIBLE` are left out, as extraction leaves
-    them out. Where every agreeing answer is safe, agreement needs no score at all: a floor
-    at the lowest one held out would turn away agreeing values scored lower only because
-    no held-out page had one (scanned row, seed 0, same weights: 8 test values, all right,
-    scored 0.07-0.35 under a floor of 0.356; the held-out pages' lowest of 207 was 0.356)."""
-    answers = _legible(answers)
+    """(min_score, agree_score): the lowest scores above which at most the model's share of
+    TARGET_ERROR (`reading.model_error`) of the held-out answers returned are the model's
+    errors, first over the answers whose tags reach `sure_tag`, then over the answers
+    no-model extraction read alike, added to those (the union stays within it). Values OCR
+    read under the `reading` floor are left out, as extraction leaves them out. Where every
+    agreeing answer is safe, agreement needs no score at all: a floor at the lowest one held
+    out would turn away agreeing values scored lower only because no held-out page had one
+    (scanned row, seed 0, same weights: 8 test values, all right, scored 0.07-0.35 under a
+    floor of 0.356; the held-out pages' lowest of 207 was 0.356)."""
+    answers = _legible(answers, reading.legible)
     sure = [a for a in answers if a.sure(sure_tag, sure_alike)]
     min_score = _lowest_safe(
-        {a.score for a in sure}, lambda score: [a for a in sure if a.score >= score]
+        {a.score for a in sure},
+        lambda score: [a for a in sure if a.score >= score],
+        reading.model_error,
     )
     agreeing = {0.0} | {a.score for a in answers if a.agrees}
 
     def returned(floor: float) -> list[Answer]:
-        return [a for a in answers if a.returned(min_score, floor, sure_tag, sure_alike)]
+        floors = (min_score, floor, sure_tag, sure_alike, reading.legible)
+        return [a for a in answers if a.returned(*floors)]
 
-    agree_score = min(_lowest_safe(agreeing, returned), min_score)
+    agree_score = min(_lowest_safe(agreeing, returned, reading.model_error), min_score)
     accepted = returned(agree_score)
     summary = {
         "answers": len(answers),
@@ -629,17 +692,23 @@ def fit_threshold(
             not a.sure(sure_tag, sure_alike) or a.score < min_score for a in accepted
         ),
         "returned_wrong": sum(not a.correct for a in accepted),
+        "returned_misread": sum(a.misread for a in accepted),
     }
     return min_score, agree_score, summary
 
 
 def fit_contest(
-    answers: list[Answer], min_score: float, sure_tag: float = 0.0, sure_alike: float | None = None
+    answers: list[Answer],
+    min_score: float,
+    sure_tag: float = 0.0,
+    sure_alike: float | None = None,
+    reading: ReadingFloor = UNMEASURED,
 ) -> float:
     """The score a value needs where no-model extraction gives it to another field: the
-    lowest at which the held-out contested values reaching the sure-tag floors are within
-    TARGET_ERROR wrong, pooled and on each layout, never under `min_score` (`ABSTAIN` where
-    none is, or none was held out). The two readers' disagreement decides nothing by itself:
+    lowest at which the held-out contested values reaching the sure-tag and reading floors
+    are within the model's share of TARGET_ERROR wrong, pooled and on each layout, never
+    under `min_score` (`ABSTAIN` where none is, or none was held out). The two readers'
+    disagreement decides nothing by itself:
     on swapped look-alike dates the model is the one wrong, but where a form prints its
     labels under the boxes (a caption under each line) the pairing takes every value for the
     field below it, and a flat veto lost all three such fields of a character sheet (61 of
@@ -647,11 +716,12 @@ def fit_contest(
     contested = [
         a
         for a in answers
-        if a.contested and a.legibility >= LEGIBLE and a.sure(sure_tag, sure_alike)
+        if a.contested and a.legibility >= reading.legible and a.sure(sure_tag, sure_alike)
     ]
     fitted = _lowest_safe(
         {a.score for a in contested},
         lambda score: [a for a in contested if a.score >= score],
+        reading.model_error,
         each_layout=True,
     )
     return max(fitted, min_score)
@@ -668,39 +738,42 @@ def fit_key_floors(answers: list[Answer], returned: Callable[[Answer], bool]) ->
     floors = {}
     for key, group in keys.items():
         wrong = [a.score for a in group if not a.correct]
-        if _at_least(len(group), len(wrong)) >= KEY_EVIDENCE:
+        if _at_least(len(group), len(wrong), TARGET_ERROR) >= KEY_EVIDENCE:
             continue
         above = [a.score for a in group if a.score > max(wrong)]
         floors[key] = min(above, default=ABSTAIN)
     return floors
 
 
-def _legible(answers: list[Answer]) -> list[Answer]:
-    """The answers extraction may return: words OCR read at `LEGIBLE` or above, and no
+def _legible(answers: list[Answer], legible: float) -> list[Answer]:
+    """The answers extraction may return: words OCR read at `legible` or above, and no
     field contested by no-model extraction."""
-    return [a for a in answers if a.legibility >= LEGIBLE and not a.contested]
+    return [a for a in answers if a.legibility >= legible and not a.contested]
 
 
 def _lowest_safe(
-    scores: Iterable[float], returned: Callable[[float], list[Answer]], each_layout: bool = False
+    scores: Iterable[float],
+    returned: Callable[[float], list[Answer]],
+    error: float,
+    each_layout: bool = False,
 ) -> float:
-    """The lowest of `scores` whose returned answers are at most TARGET_ERROR wrong, counting
-    half a pseudo-error (fewer than 50 clean answers cannot vouch for 1 %), and with
-    `each_layout` at most that on each layout alone."""
+    """The lowest of `scores` whose returned answers are at most `error` the model's errors,
+    counting half a pseudo-error (fewer than 50 clean answers cannot vouch for 1 %), and
+    with `each_layout` at most that on each layout alone."""
     threshold = ABSTAIN
     for score in sorted(scores, reverse=True):
         kept = returned(score)
-        wrong = sum(not a.correct for a in kept)
-        if (wrong + 0.5) / (len(kept) + 1) <= TARGET_ERROR and (
-            not each_layout or _each_layout_safe(kept)
+        wrong = sum(a.model_wrong for a in kept)
+        if (wrong + 0.5) / (len(kept) + 1) <= error and (
+            not each_layout or _each_layout_safe(kept, error)
         ):
             threshold = score
     return threshold
 
 
-def _each_layout_safe(kept: list[Answer]) -> bool:
-    """Whether no one layout's answers among `kept` show it more than TARGET_ERROR wrong: its
-    wrong ones are not so many that a layout wrong at TARGET_ERROR would give as many less
+def _each_layout_safe(kept: list[Answer], error: float) -> bool:
+    """Whether no one layout's answers among `kept` show the model more than `error` wrong on
+    it: its errors are not so many that a layout wrong at `error` would give as many less
     than `LAYOUT_EVIDENCE` of the time. A layout holds a few dozen values: asking each for at
     most 1 % wrong outright let none be wrong at all, and one legible wrong date at 0.99989
     raised the floor to 0.9999 (scanned row: 60.6 % field exact; 68.8 % from 0.999, the same
@@ -709,17 +782,14 @@ def _each_layout_safe(kept: list[Answer]) -> bool:
     for answer in kept:
         layouts.setdefault(answer.layout, []).append(answer)
     return all(
-        _at_least(len(group), sum(not a.correct for a in group)) >= LAYOUT_EVIDENCE
+        _at_least(len(group), sum(a.model_wrong for a in group), error) >= LAYOUT_EVIDENCE
         for group in layouts.values()
     )
 
 
-def _at_least(count: int, wrong: int) -> float:
-    """The chance of `wrong` or more wrong among `count` values each wrong at TARGET_ERROR."""
-    below = sum(
-        math.comb(count, k) * TARGET_ERROR**k * (1 - TARGET_ERROR) ** (count - k)
-        for k in range(wrong)
-    )
+def _at_least(count: int, wrong: int, error: float) -> float:
+    """The chance of `wrong` or more wrong among `count` values each wrong at `error`."""
+    below = sum(math.comb(count, k) * error**k * (1 - error) ** (count - k) for k in range(wrong))
     return max(0.0, 1 - below)
 
 
