@@ -99,11 +99,15 @@ def test_no_model_values_fill_the_models_nulls_only_where_held_out_pages_vouch_f
     right = [Answer(0.95, True, False, where=(row, "/b")) for row in range(100)]
     # Where the model's own value is returned, no-model extraction's is not counted at all.
     wrong_under_returned = [Answer(0.95, False, False, where=(row, "/a")) for row in range(20)]
-    safe, summary = fit_fallback(answers, right + wrong_under_returned, 0.99, 0.99)
+
+    def returns(answer: Answer) -> bool:
+        return answer.returned(0.99, 0.99)
+
+    safe, summary = fit_fallback(answers, right + wrong_under_returned, returns)
     assert safe and summary["fallback_added"] == 100 and summary["fallback_added_wrong"] == 0
     wrong = [Answer(0.95, row % 10 == 0, False, where=(row, "/b")) for row in range(100)]
-    assert not fit_fallback(answers, wrong, 0.99, 0.99)[0]  # 90 of 200 returned wrong
-    assert not fit_fallback(answers, [], 0.99, 0.99)[0]  # nothing seen, nothing vouched for
+    assert not fit_fallback(answers, wrong, returns)[0]  # 90 of 200 returned wrong
+    assert not fit_fallback(answers, [], returns)[0]  # nothing seen, nothing vouched for
 
 
 def test_the_sure_tag_floor_rises_for_any_held_out_layout_wrong_above_it_and_never_falls() -> None:

@@ -262,13 +262,15 @@ def calibrate(
     fitted.contest_score = fit_contest(answers, fitted.min_score, *sure, reading)
     floors = (fitted.min_score, fitted.agree_score, *sure, reading.legible, fitted.contest_score)
     fitted.key_floors = fit_key_floors(answers, lambda answer: answer.returned(*floors))
-    fitted.fallback, fallback_summary = fit_fallback(answers, fallbacks, *floors, fitted.key_floors)
+
+    def returns(answer: Answer) -> bool:
+        return answer.returned(*floors, fitted.key_floors)
+
+    fitted.fallback, fallback_summary = fit_fallback(answers, fallbacks, returns)
     calibration.update(fallback_summary)
     calibration["contest_score"] = round(fitted.contest_score, 5)
     calibration["key_floors"] = {k: round(v, 5) for k, v in fitted.key_floors.items()}
-    calibration["returned_contested"] = sum(
-        a.contested and a.returned(*floors, fitted.key_floors) for a in answers
-    )
+    calibration["returned_contested"] = sum(a.contested and returns(a) for a in answers)
     calibration["reading"] = reading.summary()
     calibration["sure_tag"] = round(fitted.sure_tag, 5)
     calibration["sure_alike"] = fitted.sure_alike and round(fitted.sure_alike, 5)
@@ -606,21 +608,13 @@ def _is_misread(expected: Any, value: Any, own: tuple[float, Any] | None) -> boo
 
 
 def fit_fallback(
-    answers: list[Answer],
-    fallbacks: list[Answer],
-    min_score: float,
-    agree_score: float,
-    sure_tag: float = 0.0,
-    sure_alike: float | None = None,
-    legible: float = LEGIBLE,
-    contest_score: float = ABSTAIN,
-    key_floors: dict[str, float] | None = None,
+    answers: list[Answer], fallbacks: list[Answer], returns: Callable[[Answer], bool]
 ) -> tuple[bool, dict]:
     """Whether no-model extraction's values may fill the fields the model leaves null: only
-    where, on the held-out pages, the values then returned stay within TARGET_ERROR wrong
-    (counting half a pseudo-error, as the floors do) and some were added at all."""
-    floors = (min_score, agree_score, sure_tag, sure_alike, legible, contest_score, key_floors)
-    returned = [a for a in answers if a.returned(*floors)]
+    where, on the held-out pages, the values then returned (those the model `returns`, and
+    the fallbacks for the rest) stay within TARGET_ERROR wrong (counting half a
+    pseudo-error, as the floors do) and some were added at all."""
+    returned = [a for a in answers if returns(a)]
     taken = {a.where for a in returned}
     added = [f for f in fallbacks if f.where not in taken]
     wrong = sum(not a.correct for a in returned + added)
