@@ -12,8 +12,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 import docvlm
 from docvlm.engines.ocr_layout import OCRWord
+from docvlm.engines.ocr_unread import unread_text
 from docvlm.extraction.unlabelled import _letterhead, _text
-from docvlm.extraction.unread import unread_text
 from docvlm.extraction.values import date_order_evidence, parse_amount, parse_date
 from docvlm.extraction.words import Word, page_words
 from docvlm.sources import open_source

@@ -12,7 +12,7 @@ from PIL import Image
 
 from docvlm.document import Block, BlockType
 from docvlm.engines import ocr, ocr_tesseract
-from docvlm.engines.ocr import OCREngine
+from docvlm.engines.ocr import TABLE_PSM, OCREngine
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, lines_to_blocks
 from docvlm.engines.ocr_rapid import SAMPLE_BAND_ROWS, RapidOCRBackend
 from docvlm.engines.ocr_tesseract import TesseractBackend
@@ -294,7 +294,7 @@ def test_small_table_print_is_read_at_twice_its_size(monkeypatch) -> None:
 
     monkeypatch.setattr(TesseractBackend, "recognize", recognize)
     crop = image.crop(tuple(round(v) for v in box))
-    lines = engine._read_table_crop(crop, "eng")
+    lines = engine._read_enlarged(crop, "eng", TABLE_PSM)
     assert sizes == [(crop.width * 2, crop.height * 2)]
     assert "12,499.96" in " ".join(line.text for line in lines)
     assert all(line.bbox[2] <= crop.width + 1 and line.bbox[3] <= crop.height + 1 for line in lines)
@@ -360,13 +360,14 @@ def test_tables_are_read_only_at_the_turn_kept(monkeypatch) -> None:
 
     monkeypatch.setattr(OCREngine, "_regions", bottom_table)
     table_reads = []
-    read_table_crop = OCREngine._read_table_crop
+    read_enlarged = OCREngine._read_enlarged
 
-    def record_table_read(self, crop, languages):
-        table_reads.append(crop.size)
-        return read_table_crop(self, crop, languages)
+    def record_table_read(self, crop, languages, psm):
+        if psm == TABLE_PSM:
+            table_reads.append(crop.size)
+        return read_enlarged(self, crop, languages, psm)
 
-    monkeypatch.setattr(OCREngine, "_read_table_crop", record_table_read)
+    monkeypatch.setattr(OCREngine, "_read_enlarged", record_table_read)
     source = image_source(image).page(1)
     blocks = engine.parse(source)
     assert source.findings.orientation == 0

@@ -24,7 +24,8 @@ from docvlm.engines.ocr_layout import (
     lines_to_blocks,
 )
 from docvlm.engines.ocr_tables import columns_of_prose
-from docvlm.engines.ocr_tesseract import glyph_height, ink_mask
+from docvlm.engines.ocr_tesseract import PSM_SPARSE_TEXT, glyph_height, ink_mask
+from docvlm.engines.ocr_unread import sparse_words, with_sparse_words
 from docvlm.engines.orientation import (
     MIN_SCRIPT_CONFIDENCE,
     UPRIGHT,
@@ -88,9 +89,9 @@ TABLE_MARGIN = 0.02
 # The page around its tables tells its turn when it holds this many words; on less (a page
 # all table, a caption) its tables are read at once and tell it too.
 MIN_TURN_WORDS = 20
-# Table print whose median glyph is under this many pixels tall (10 pt at 200 dpi and less)
-# is read at twice its size.
-SMALL_TABLE_GLYPH = 20
+# Print of a table or of text read again whose median glyph is under this many pixels tall
+# (10 pt at 200 dpi and less) is read at twice its size.
+SMALL_PRINT_GLYPH = 20
 # Share of a page's pixels that must be ink (after despeckling) for it to be read at all.
 MIN_INK_SHARE = 2e-5
 
@@ -271,7 +272,18 @@ class OCREngine(Engine):
         readable, skew = deskew(turned)
         regions = self._regions(readable)
         tables = tuple(region.bbox for region in regions if region.kind == "table")
-        languages, lines = self.recognize(_whitened(readable, tables), osd, notes)
+        around_tables = _whitened(readable, tables)
+        languages, lines = self.recognize(around_tables, osd, notes)
+        if languages is not None:
+            # Tesseract's page segmentation drops what it takes for non-text: a column of
+            # figures beside dot leaders, which the `tesseract` command read on the same page.
+            words = [word for line in lines for word in line.words]
+            found = sparse_words(
+                around_tables,
+                words,
+                lambda crop: self._read_enlarged(crop, languages, PSM_SPARSE_TEXT),
+            )
+            lines = with_sparse_words(lines, found)
         reading = _Reading(orientation, turned, readable, skew, lines, regions, languages, tables)
         if sum(len(line.words) for line in lines) < MIN_TURN_WORDS:
             reading = self._with_tables(reading)
@@ -384,7 +396,7 @@ class OCREngine(Engine):
             if reading.languages is None:
                 found = self._rapidocr().recognize(crop)
             else:
-                found = self._read_table_crop(crop, reading.languages)
+                found = self._read_enlarged(crop, reading.languages, TABLE_PSM)
                 # The body of a page the model called one table (a region cut through a
                 # column reads its slice as fragments either way, worse so segmented).
                 body = area(box) >= PROSE_REGION * image.width * image.height
@@ -409,17 +421,16 @@ class OCREngine(Engine):
             return segmented
         return as_block
 
-    def _read_table_crop(self, crop: Image.Image, languages: str) -> list[OCRLine]:
-        """Tesseract's lines of a table region (psm 6), small print read at twice its size:
-        decimal points and commas of small figures are lost at their own (on a 150-dpi table
-        "37,499.96" read "3749996" and "21,000.00" read "3100000", both right at 2×)."""
+    def _read_enlarged(self, crop: Image.Image, languages: str, psm: int) -> list[OCRLine]:
+        """Tesseract's lines of part of a page (a table region, text left unread) in page
+        segmentation `psm`, small print read at twice its size: decimal points and commas of
+        small figures are lost at their own (on a 150-dpi table "37,499.96" read "3749996"
+        and "21,000.00" read "3100000", both right at 2×)."""
         glyph = glyph_height(ink_mask(np.asarray(crop.convert("L"))))
-        if not 0 < glyph < SMALL_TABLE_GLYPH:
-            return self._tesseract.recognize(crop, languages, psm=TABLE_PSM)
+        if not 0 < glyph < SMALL_PRINT_GLYPH:
+            return self._tesseract.recognize(crop, languages, psm=psm)
         large = crop.resize((crop.width * 2, crop.height * 2), Image.LANCZOS)
-        return [
-            line.scaled(0.5) for line in self._tesseract.recognize(large, languages, psm=TABLE_PSM)
-        ]
+        return [line.scaled(0.5) for line in self._tesseract.recognize(large, languages, psm=psm)]
 
     def _regions(self, image: Image.Image) -> list:
         if not self.layout:

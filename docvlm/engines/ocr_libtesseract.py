@@ -36,6 +36,7 @@ OEM_DEFAULT = 3
 RIL_TEXTLINE = 2  # the page iterator's level of text lines
 PSM_AUTO = 3  # the command's default (the API's own is 6, one block)
 PSM_OSD_ONLY = 0
+LEPTONICA_SEVERITY_NONE = 7  # L_SEVERITY_NONE: no messages at all
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,25 @@ def _library() -> ctypes.CDLL | None:
         except OSError:
             continue
         if hasattr(lib, "TessBaseAPIDetectOrientationScript"):
+            _quiet_leptonica()
             return _declare(lib)
     return None
+
+
+def _quiet_leptonica() -> None:
+    """Leptonica's messages off: in the process they reach the user's terminal ("Error in
+    boxClipToRectangle: box outside rectangle" on a sparse-text reading), where the command's
+    stderr was captured and only read when it failed."""
+    name = ctypes.util.find_library("lept") or ctypes.util.find_library("leptonica")
+    if name is None:
+        return
+    try:
+        leptonica = ctypes.CDLL(name)
+    except OSError:
+        return
+    if hasattr(leptonica, "setMsgSeverity"):
+        leptonica.setMsgSeverity.argtypes = [ctypes.c_int]
+        leptonica.setMsgSeverity(LEPTONICA_SEVERITY_NONE)
 
 
 def _load_one_threaded(name: str) -> ctypes.CDLL:

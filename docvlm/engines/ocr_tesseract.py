@@ -62,6 +62,7 @@ TSV_COLUMNS = (
     "conf",
     "text",
 )
+PSM_SPARSE_TEXT = 11  # as much text as possible, in no particular order
 RULE_CONTRAST = 60  # a pixel this much darker than the paper may be part of a rule
 
 

@@ -17,13 +17,13 @@ from rapidfuzz import fuzz
 from docvlm.document import BBox
 from docvlm.engines.ocr_layout import OCRWord, is_cjk
 from docvlm.engines.ocr_rapid import RapidOCRBackend
-from docvlm.engines.ocr_tesseract import TesseractBackend
+from docvlm.engines.ocr_tesseract import PSM_SPARSE_TEXT, TesseractBackend
+from docvlm.engines.ocr_unread import sparse_words
 from docvlm.errors import EngineUnavailableError
 from docvlm.extraction.cells import drawn_cells
 from docvlm.extraction.combs import combs_joined
-from docvlm.extraction.unread import unread_text
 from docvlm.extraction.values import CHECKED_GLYPHS, UNCHECKED_GLYPHS
-from docvlm.geometry import centre_in, union
+from docvlm.geometry import union
 from docvlm.sources import SourcePage
 
 OCR_DPI = 300  # Tesseract reads 9–10 pt form text best near 300 dpi
@@ -42,7 +42,6 @@ MAX_OCR_UPSCALE = 3.0
 # keeps decimal points and accents that RapidOCR drops). RapidOCR reads Latin and Chinese.
 SMALL_PRINT_PX = 16  # median word height
 RAPID_LANGUAGES = frozenset({"eng", "chi_sim"})
-PSM_SPARSE_TEXT = 11  # Tesseract: as much text as possible, in no particular order
 # Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
 _RULE_CHARS = "|[]_"
 # A dotted or dashed leader between a label and its answer ("Copies to ---Dr. A. W. Spears")
@@ -212,7 +211,10 @@ def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> lis
     heights = [w.bbox[3] - w.bbox[1] for w in words if len(w.text) > 1]
     small = bool(heights) and statistics.median(heights) / enlarged_by < SMALL_PRINT_PX
     if not small or not set(ocr_language.split("+")) <= RAPID_LANGUAGES:
-        return words + _sparse_words(image, words, ocr_language)
+        tesseract = _tesseract(ocr_language)
+        return words + sparse_words(
+            image, words, lambda crop: tesseract.recognize(crop, psm=PSM_SPARSE_TEXT)
+        )
     try:
         # The page was enlarged for small print: RapidOCR must not shrink it back to the
         # engine's page size (at 1200 px FUNSD recall fell from 52.8 % to 46.7 %).
@@ -221,21 +223,6 @@ def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> lis
         return words  # rapidocr not installed: keep Tesseract's reading
     rapid_words = [word for line in lines for word in line.words]
     return rapid_words if "chi_sim" in ocr_language else _latin_only(rapid_words)
-
-
-def _sparse_words(image: Image.Image, words: list[OCRWord], ocr_language: str) -> list[OCRWord]:
-    """Words of the text Tesseract's page segmentation left out (`unread`), read again as
-    sparse text; none where every run of ink was read."""
-    unread = unread_text(image, words)
-    if not unread:
-        return []
-    lines = _tesseract(ocr_language).recognize(image, psm=PSM_SPARSE_TEXT)
-    return [
-        word
-        for line in lines
-        for word in line.words
-        if any(centre_in(word.bbox, box) for box in unread)
-    ]
 
 
 def _latin_only(words: list[OCRWord]) -> list[OCRWord]:
