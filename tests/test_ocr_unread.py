@@ -48,6 +48,12 @@ def test_a_column_of_figures_after_dot_leaders_is_read(capfd) -> None:
     read = re.findall(r"\d+\.\d", " ".join(b.text for b in blocks))
     assert len(truth) >= 60
     assert len([f for f in read if f in truth]) >= 0.8 * len(truth)
-    row = next(b.text for b in blocks if "respiratory" in b.text)
-    assert row.split()[-2:] == ["11.7", "15.0"]
+    row = next(b.text for b in blocks if "cardiovascular" in b.text)
+    assert row.split()[-2:] == ["8.9", "9.3"]
     assert "Error in" not in capfd.readouterr().err
+
+
+def test_a_word_left_of_a_line_starts_its_own_line() -> None:
+    text = _line(("The", 100, 140), ("matter", 150, 230))
+    number = OCRWord("12", (10, 102, 30, 118), 0.9)
+    assert [line.text for line in with_sparse_words([text], [number])] == ["The matter", "12"]

@@ -208,7 +208,7 @@ class OCREngine(Engine):
             other = self._read_turned(image, flipped, osd, [])
             if other.confidence > reading.confidence:
                 reading = other
-        reading = self._with_tables(reading)
+        reading = self._with_unread(self._with_tables(reading))
         orientation, skew = reading.orientation, reading.skew
         page.findings.orientation = orientation.rotate
         lines = drop_noise(reading.lines)
@@ -272,18 +272,7 @@ class OCREngine(Engine):
         readable, skew = deskew(turned)
         regions = self._regions(readable)
         tables = tuple(region.bbox for region in regions if region.kind == "table")
-        around_tables = _whitened(readable, tables)
-        languages, lines = self.recognize(around_tables, osd, notes)
-        if languages is not None:
-            # Tesseract's page segmentation drops what it takes for non-text: a column of
-            # figures beside dot leaders, which the `tesseract` command read on the same page.
-            words = [word for line in lines for word in line.words]
-            found = sparse_words(
-                around_tables,
-                words,
-                lambda crop: self._read_enlarged(crop, languages, PSM_SPARSE_TEXT),
-            )
-            lines = with_sparse_words(lines, found)
+        languages, lines = self.recognize(_whitened(readable, tables), osd, notes)
         reading = _Reading(orientation, turned, readable, skew, lines, regions, languages, tables)
         if sum(len(line.words) for line in lines) < MIN_TURN_WORDS:
             reading = self._with_tables(reading)
@@ -405,6 +394,25 @@ class OCREngine(Engine):
             shifted = [line.shifted(x0, y0) for line in found]
             lines += [line for line in shifted if centre_in(line.bbox, box)]
         return replace(reading, lines=lines, unread_tables=())
+
+    def _with_unread(self, reading: _Reading) -> _Reading:
+        """`reading` with the text Tesseract's page segmentation left out read again as
+        sparse text: it drops what it takes for non-text, such as a column of figures after
+        dot leaders (the `tesseract` command read them on the same page). Words of the
+        tables' own readings count as read, their regions as blank; unsure words are left
+        out, as short unsure lines are (`drop_noise`)."""
+        if reading.languages is None:
+            return reading
+        languages = reading.languages
+        tables = tuple(region.bbox for region in reading.regions if region.kind == "table")
+        found = sparse_words(
+            _whitened(reading.readable, tables),
+            [word for line in reading.lines for word in line.words],
+            lambda crop: self._read_enlarged(crop, languages, PSM_SPARSE_TEXT),
+        )
+        # Unsure words here are a photo's texture read as letters ("Sag!" at 0.17).
+        sure = [word for word in found if word.confidence >= NOISE_CONFIDENCE]
+        return replace(reading, lines=with_sparse_words(reading.lines, sure))
 
     def _prose_or_table(
         self, crop: Image.Image, languages: str, as_block: list[OCRLine]

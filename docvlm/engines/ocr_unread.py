@@ -85,18 +85,21 @@ def sparse_words(
 
 
 def with_sparse_words(lines: list[OCRLine], words: list[OCRWord]) -> list[OCRLine]:
-    """`lines` with `words` read apart from them: each word joins the line it sits beside on
-    the same row (a figure after its label's dot leader), else a new line of the words on its
-    row. A word within a line's own span is dropped: ink there that the line's reading left
-    out is a rule or a mark between its words."""
+    """`lines` with `words` read apart from them: a word after a line on its row joins it (a
+    figure after its label's dot leader), others make new lines of the words on their row (a
+    transcript's line numbers in the margin stay a column of their own). A word within a
+    line's own span is dropped: ink there that the line's reading left out is a rule or a
+    mark between its words."""
     rows: dict[int, list[OCRWord]] = {}
     extra: list[list[OCRWord]] = []
     for word in sorted(words, key=lambda w: w.bbox[0]):
-        row = next((i for i, line in enumerate(lines) if _same_row(line.bbox, word.bbox)), None)
-        if row is not None:
-            if lines[row].bbox[0] <= (word.bbox[0] + word.bbox[2]) / 2 <= lines[row].bbox[2]:
-                continue
-            rows.setdefault(row, []).append(word)
+        centre = (word.bbox[0] + word.bbox[2]) / 2
+        on_row = [i for i, line in enumerate(lines) if _same_row(line.bbox, word.bbox)]
+        if any(lines[i].bbox[0] <= centre <= lines[i].bbox[2] for i in on_row):
+            continue
+        before = [i for i in on_row if lines[i].bbox[2] <= centre]
+        if before:
+            rows.setdefault(max(before, key=lambda i: lines[i].bbox[2]), []).append(word)
             continue
         group = next((g for g in extra if _same_row(g[-1].bbox, word.bbox)), None)
         if group is None:
