@@ -683,3 +683,12 @@ def test_a_word_is_cut_only_where_a_fields_label_ends_inside_it() -> None:
 def _glued(texts: list[str]) -> list[Word]:
     """OCR words of one line from x = 72, 6 points a character, a 4 point space apart."""
     return _line(72, 100, " ".join(texts))
+
+
+def test_a_date_is_whole_on_its_line_and_the_line_under_it_is_not_read_on() -> None:
+    # Under the date, aligned with it and with no label of its own, a reference number: a
+    # wrapped answer would read on into it, but a date does not wrap.
+    pdf = _page([(72, 100, "Date Sent"), (200, 100, "4/19/74"), (200, 114, "ref. P1-7653"),
+                 (72, 160, "Remarks:"), (200, 160, "Sent by"), (200, 174, "air mail")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Date Sent", "Remarks"))
+    assert result.data == {"f0": "4/19/74", "f1": "Sent by air mail"}

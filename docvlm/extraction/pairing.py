@@ -31,6 +31,7 @@ from docvlm.extraction.values import (
     is_typed,
     parse_boolean,
     parse_value,
+    read_date,
 )
 from docvlm.extraction.words import (
     PageWords,
@@ -752,9 +753,12 @@ class _Reading:
     ) -> tuple[Segment, list[int], bool]:
         """A free-text value with the lines that continue it (under a column's `header`, the
         column's further cells; inside a drawn `cell`, up to its border), and whether a line
-        spaced further apart may continue it too."""
+        spaced further apart may continue it too. A value that reads whole as a date goes on
+        no further."""
         if is_typed(self.spec) or value.widget:
             return value, [], False
+        if read_date(value.text) is not None:
+            return value, [], False  # a date is whole on its line: the lines under it are rows
 
         def stops(segment: Segment) -> bool:
             return self._stops(segment) or (
