@@ -692,3 +692,9 @@ def test_a_date_is_whole_on_its_line_and_the_line_under_it_is_not_read_on() -> N
                  (72, 160, "Remarks:"), (200, 160, "Sent by"), (200, 174, "air mail")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Date Sent", "Remarks"))
     assert result.data == {"f0": "4/19/74", "f1": "Sent by air mail"}
+
+
+def test_a_date_right_of_its_label_takes_no_words_printed_just_after_it() -> None:
+    pdf = _page([(72, 100, "Date:"), (200, 100, "1/19/82"), (250, 100, "Telephone")])
+    result = docvlm.extract(pdf, _schema("Date:"))
+    assert result.data == {"f0": "1/19/82"}

@@ -842,9 +842,10 @@ class _Reading:
         """The free-text value right of a label with what belongs to it on that line: the
         unit after it ("84 | mm"), after a number the row's further number cells
         ("2.0 | (51) | 31 | (83)"), and words printed less than two line heights on ("One |
-        Tray"); and how many segments it takes. A typed value parses without them."""
+        Tray"); and how many segments it takes. A typed value parses without them, and a date
+        is whole without them."""
         value = right[0]
-        if is_typed(self.spec) or value.widget:
+        if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return value, 1
         numeric = _NUMBER_CELL.fullmatch(value.text) is not None
         count = 1
