@@ -698,3 +698,14 @@ def test_a_date_right_of_its_label_takes_no_words_printed_just_after_it() -> Non
     pdf = _page([(72, 100, "Date:"), (200, 100, "1/19/82"), (250, 100, "Telephone")])
     result = docvlm.extract(pdf, _schema("Date:"))
     assert result.data == {"f0": "1/19/82"}
+
+
+def test_text_after_a_date_on_its_line_leaves_the_date_as_sure() -> None:
+    # Unread text after a free-text value may be the rest of it; after a whole date it is not.
+    below = [(72, 130, "Name:"), (200, 130, "J. Smith")]
+    alone = _page([(72, 100, "Date:"), (200, 100, "3/27/84"), *below])
+    followed = _page([(72, 100, "Date:"), (200, 100, "3/27/84"), (300, 100, "Sample"), *below])
+    sure = docvlm.extract(alone, _schema("Date:")).fields["/f0"].confidence
+    result = docvlm.extract(followed, _schema("Date:"))
+    assert result.data == {"f0": "3/27/84"}
+    assert result.fields["/f0"].confidence == sure

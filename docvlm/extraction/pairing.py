@@ -779,8 +779,8 @@ class _Reading:
     def _row_goes_on(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
         """Whether the first thing printed after a free-text value on its line, nearer than a
         column's gap, is unread text rather than a label (or a label read together with its
-        own value): where the value ends is a guess."""
-        if is_typed(self.spec) or value.widget:
+        own value): where the value ends is a guess. A whole date ends where it ends."""
+        if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return False
         after = [s for s in right_of(self.page, value) if id(s) not in claimed]
         if not after:
