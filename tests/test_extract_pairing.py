@@ -709,3 +709,14 @@ def test_text_after_a_date_on_its_line_leaves_the_date_as_sure() -> None:
     result = docvlm.extract(followed, _schema("Date:"))
     assert result.data == {"f0": "3/27/84"}
     assert result.fields["/f0"].confidence == sure
+
+
+def test_a_date_beside_a_tall_label_is_not_capped_as_crowded() -> None:
+    # The tall label's band reaches the line above, whose value sits over this one: where free
+    # text ends would be a guess, but a date is whole.
+    pdf = _page(
+        [(72, 100, "Ref"), (160, 100, "A-1234"), (72, 116, "Date", 16), (158, 113, "2/26/98")]
+    )
+    result = docvlm.extract(pdf, _schema("Ref", "Date"))
+    assert result.data == {"f0": "A-1234", "f1": "2/26/98"}
+    assert result.fields["/f1"].confidence > 0.55

@@ -660,7 +660,9 @@ class _Reading:
             row = [right[0], *(s for s in right[1:] if s.line == right[0].line)]
             value, count = self._with_units(row)
             claimed = [id(printed), *(id(s) for s in row[:count])]
-            crowded = any(_overlaps(s, value) for s in right if s.line != right[0].line)
+            crowded = read_date(value.text) is None and any(
+                _overlaps(s, value) for s in right if s.line != right[0].line
+            )
             units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
             if mark is not None and self._signs(mark, value):
                 value = Segment(mark.words + value.words, value.page, value.line)
