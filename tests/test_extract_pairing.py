@@ -683,3 +683,40 @@ def test_a_word_is_cut_only_where_a_fields_label_ends_inside_it() -> None:
 def _glued(texts: list[str]) -> list[Word]:
     """OCR words of one line from x = 72, 6 points a character, a 4 point space apart."""
     return _line(72, 100, " ".join(texts))
+
+
+def test_a_date_is_whole_on_its_line_and_the_line_under_it_is_not_read_on() -> None:
+    # Under the date, aligned with it and with no label of its own, a reference number: a
+    # wrapped answer would read on into it, but a date does not wrap.
+    pdf = _page([(72, 100, "Date Sent"), (200, 100, "4/19/74"), (200, 114, "ref. P1-7653"),
+                 (72, 160, "Remarks:"), (200, 160, "Sent by"), (200, 174, "air mail")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Date Sent", "Remarks"))
+    assert result.data == {"f0": "4/19/74", "f1": "Sent by air mail"}
+
+
+def test_a_date_right_of_its_label_takes_no_words_printed_just_after_it() -> None:
+    pdf = _page([(72, 100, "Date:"), (200, 100, "1/19/82"), (250, 100, "Telephone")])
+    result = docvlm.extract(pdf, _schema("Date:"))
+    assert result.data == {"f0": "1/19/82"}
+
+
+def test_text_after_a_date_on_its_line_leaves_the_date_as_sure() -> None:
+    # Unread text after a free-text value may be the rest of it; after a whole date it is not.
+    below = [(72, 130, "Name:"), (200, 130, "J. Smith")]
+    alone = _page([(72, 100, "Date:"), (200, 100, "3/27/84"), *below])
+    followed = _page([(72, 100, "Date:"), (200, 100, "3/27/84"), (300, 100, "Sample"), *below])
+    sure = docvlm.extract(alone, _schema("Date:")).fields["/f0"].confidence
+    result = docvlm.extract(followed, _schema("Date:"))
+    assert result.data == {"f0": "3/27/84"}
+    assert result.fields["/f0"].confidence == sure
+
+
+def test_a_date_beside_a_tall_label_is_not_capped_as_crowded() -> None:
+    # The tall label's band reaches the line above, whose value sits over this one: where free
+    # text ends would be a guess, but a date is whole.
+    pdf = _page(
+        [(72, 100, "Ref"), (160, 100, "A-1234"), (72, 116, "Date", 16), (158, 113, "2/26/98")]
+    )
+    result = docvlm.extract(pdf, _schema("Ref", "Date"))
+    assert result.data == {"f0": "A-1234", "f1": "2/26/98"}
+    assert result.fields["/f1"].confidence > 0.55

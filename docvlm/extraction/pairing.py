@@ -31,6 +31,7 @@ from docvlm.extraction.values import (
     is_typed,
     parse_boolean,
     parse_value,
+    read_date,
 )
 from docvlm.extraction.words import (
     PageWords,
@@ -659,7 +660,9 @@ class _Reading:
             row = [right[0], *(s for s in right[1:] if s.line == right[0].line)]
             value, count = self._with_units(row)
             claimed = [id(printed), *(id(s) for s in row[:count])]
-            crowded = any(_overlaps(s, value) for s in right if s.line != right[0].line)
+            crowded = read_date(value.text) is None and any(
+                _overlaps(s, value) for s in right if s.line != right[0].line
+            )
             units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
             if mark is not None and self._signs(mark, value):
                 value = Segment(mark.words + value.words, value.page, value.line)
@@ -752,9 +755,12 @@ class _Reading:
     ) -> tuple[Segment, list[int], bool]:
         """A free-text value with the lines that continue it (under a column's `header`, the
         column's further cells; inside a drawn `cell`, up to its border), and whether a line
-        spaced further apart may continue it too."""
+        spaced further apart may continue it too. A value that reads whole as a date goes on
+        no further."""
         if is_typed(self.spec) or value.widget:
             return value, [], False
+        if read_date(value.text) is not None:
+            return value, [], False  # a date is whole on its line: the lines under it are rows
 
         def stops(segment: Segment) -> bool:
             return self._stops(segment) or (
@@ -775,8 +781,8 @@ class _Reading:
     def _row_goes_on(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
         """Whether the first thing printed after a free-text value on its line, nearer than a
         column's gap, is unread text rather than a label (or a label read together with its
-        own value): where the value ends is a guess."""
-        if is_typed(self.spec) or value.widget:
+        own value): where the value ends is a guess. A whole date ends where it ends."""
+        if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return False
         after = [s for s in right_of(self.page, value) if id(s) not in claimed]
         if not after:
@@ -838,9 +844,10 @@ class _Reading:
         """The free-text value right of a label with what belongs to it on that line: the
         unit after it ("84 | mm"), after a number the row's further number cells
         ("2.0 | (51) | 31 | (83)"), and words printed less than two line heights on ("One |
-        Tray"); and how many segments it takes. A typed value parses without them."""
+        Tray"); and how many segments it takes. A typed value parses without them, and a date
+        is whole without them."""
         value = right[0]
-        if is_typed(self.spec) or value.widget:
+        if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return value, 1
         numeric = _NUMBER_CELL.fullmatch(value.text) is not None
         count = 1
