@@ -415,6 +415,21 @@ def test_text_with_a_check_box_after_it_is_a_printed_option_not_the_answer() -> 
     assert found["/f0"].value == "Accounts Office"
 
 
+def test_a_row_of_options_answers_its_one_ticked_option_and_never_the_whole_row() -> None:
+    def read(*options: str) -> str | None:
+        words = _line(72, 100, "Status:")
+        for i, option in enumerate(options):
+            words += _line(150 + 100 * i, 100, option)
+        found = pair_fields(load_schema(_schema("Status")).root, [_ocr_page(words)], set())
+        return found["/f0"].value if "/f0" in found else None
+
+    for row in (("☐ Original", "☒ Updated", "☐ Corrected"), ("Original ☐", "Updated ☒")):
+        assert read(*row) == "Updated"  # boxes before or after their options
+    assert read("☐ Original", "☐ Updated") is None
+    assert read("☒ Original", "☒ Updated") is None
+    assert read("☐ Updated") is None  # an unticked option is no answer
+
+
 def test_a_value_read_on_past_its_second_line_is_less_sure_than_a_lone_one() -> None:
     pdf = _page([(72, 100, "Brand:"), (200, 100, "PHOENIX"),
                  (72, 160, "Comments:"), (200, 160, "The sample was"),

@@ -617,6 +617,15 @@ class _Reading:
             ticked = self._ticked_option(label, right, printed)
             if ticked is not None:
                 return ticked
+        if not is_typed(self.spec):
+            row = _option_row([s for s in right if s.line == label.line])
+            ticked = [option for option, state in row or [] if state]
+            if len(ticked) == 1:
+                claimed = [id(printed), *(id(option) for option, _ in row or [])]
+                fit = self._layout_fit(label, ticked[0], "right")
+                return self._candidate(ticked[0], fit, claimed)
+            if row is not None:  # none or several ticked: the row is no answer, but under it
+                right = [s for s in right if s.line != label.line]
         reach = printed.bbox[2]  # where the band's last printed mark before the value ends
         mark = None
         while right and not right[0].widget and _stray(self.page, right[0]):
@@ -1030,6 +1039,29 @@ def _leads_with_tick(segment: Segment) -> bool:
 def _box(segment: Segment) -> bool:
     """A check box printed as a glyph, alone or leading its option's words."""
     return segment.checkbox is not None or segment.text.strip() in CHECKED_GLYPHS | UNCHECKED_GLYPHS
+
+
+def _option_row(line: list[Segment]) -> list[tuple[Segment, bool]] | None:
+    """Options printed each beside a check-box glyph ("☐ Original ☒ Updated", or the glyphs
+    after their options: "Original ☐ Updated ☒"), with whether each is ticked; None where
+    the segments after the label are not such a row up to the next label."""
+    tokens: list[Segment | bool] = []  # an option's words, or a box's state
+    for segment in line:
+        if segment.widget or segment.text.endswith(":"):
+            break
+        glyph = segment.text.strip()
+        if segment.checkbox is None and glyph in CHECKED_GLYPHS | UNCHECKED_GLYPHS:
+            tokens.append(glyph in CHECKED_GLYPHS)
+            continue
+        if segment.checkbox is not None:
+            tokens.append(segment.checkbox)
+        tokens.append(segment)
+    if len(tokens) < 2 or len(tokens) % 2 or not any(isinstance(t, bool) for t in tokens):
+        return None
+    start = 1 if isinstance(tokens[0], bool) else 0
+    pairs = [(tokens[i], tokens[i + 1 - 2 * start]) for i in range(start, len(tokens), 2)]
+    row = [(o, s) for o, s in pairs if isinstance(o, Segment) and isinstance(s, bool)]
+    return row if len(row) == len(pairs) else None
 
 
 def _fragment(text: str) -> bool:
