@@ -54,6 +54,8 @@ FIGURE_MAX_ROW_COVER = 0.6
 
 _BULLET = re.compile(r"^[•·●▪◦■□➢►*–—¢-]\s+")  # ¢: Tesseract's usual reading of •
 _NUMBERED = re.compile(r"^(?:\d{1,3}[.)]|\(\d{1,3}\)|\([a-z]\)|[a-z]\))\s+")
+# A line opening with a label: up to three words, the first capitalized, then a colon.
+_LABELLED = re.compile(r"^[A-Z][\w.#/&'-]*(?: [\w.#/&'-]+){0,2}:(?:\s|$)")
 _HYPHENATED_END = re.compile(r"[^\W\d_]-$")
 _CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
@@ -402,6 +404,8 @@ def _continues(
         return False  # no horizontal overlap: another column
     if _row_of_fields(previous) or _row_of_fields(line):
         return False  # "SUB-TOTAL        158.34": a label and its value, not prose
+    if _LABELLED.match(previous.text) and _LABELLED.match(line.text):
+        return False  # "INV NO: 12345" under "DATE: 12/03/2026": fields, one to a line
     if _ended_short(group, line) or _centred_over(previous, line, body_size):
         return False
     if _list_marker(first.text):
