@@ -658,12 +658,15 @@ def test_three_columns_of_prose_the_layout_model_calls_a_table_are_read_as_colum
 def test_lines_each_opening_with_a_label_are_not_joined_into_a_paragraph() -> None:
     """A receipt's header fields, each line shorter than the one before, stay one to a line;
     prose whose wrapped line opens with a capital and a colon mid-sentence still joins."""
-    fields = ["DATE: 12/03/2026 10:45", "INV NO: 004512", "CASHIER: Ann"]
+    fields = ["DATE: 12/03/2026 10:45", "INV NO: 004512", "CASHIER: Ann", "PVC HOSE 3/4"]
     lines = [noisy_line(text, 100 + 14 * i, 10, 0.95) for i, text in enumerate(fields)]
     assert [b.text for b in lines_to_blocks(lines, page_number=1)] == fields
-    prose = [
-        "The committee asked for the figures again and the answer was",
-        "Yes: the totals were checked twice before the report went out",
-    ]
-    lines = [noisy_line(text, 100 + 14 * i, 10, 0.95) for i, text in enumerate(prose)]
-    assert [b.text for b in lines_to_blocks(lines, page_number=1)] == [" ".join(prose)]
+    for prose in (
+        [
+            "The committee asked for the figures again and the answer was",
+            "Yes: the totals were checked twice before the report went out",
+        ],
+        ["Note: the totals were checked twice before the report went", "out to the members"],
+    ):
+        lines = [noisy_line(text, 100 + 14 * i, 10, 0.95) for i, text in enumerate(prose)]
+        assert [b.text for b in lines_to_blocks(lines, page_number=1)] == [" ".join(prose)]

@@ -183,6 +183,7 @@ def lines_to_blocks(
     else:
         ordered = [items[i] for i in reading_order([item.bbox for item in items])]
 
+    fields = _field_lines(ordered)
     groups: list[list[OCRLine] | Block] = []
     for item in ordered:
         if isinstance(item, Block):
@@ -190,7 +191,7 @@ def lines_to_blocks(
         elif (
             groups
             and isinstance(groups[-1], list)
-            and _continues(groups[-1], item, body_size, heading_levels)
+            and _continues(groups[-1], item, body_size, heading_levels, fields)
         ):
             groups[-1].append(item)
         else:
@@ -388,10 +389,27 @@ def _list_marker(text: str) -> re.Match[str] | None:
     return _BULLET.match(text) or _NUMBERED.match(text)
 
 
+def _field_lines(ordered: list[OCRLine | Block]) -> set[int]:
+    """Ids of the lines that open with a label next to another such line in reading order
+    ("DATE: 17/11/18" over "INV NO: 004512" over "CASHIER: ANN"): fields, one to a line. One
+    such line alone may open a paragraph ("Note: the totals …")."""
+    labelled = [isinstance(item, OCRLine) and bool(_LABELLED.match(item.text)) for item in ordered]
+    return {
+        id(item)
+        for i, item in enumerate(ordered)
+        if labelled[i] and any(labelled[j] for j in (i - 1, i + 1) if 0 <= j < len(ordered))
+    }
+
+
 def _continues(
-    group: list[OCRLine], line: OCRLine, body_size: float, heading_levels: dict[float, int]
+    group: list[OCRLine],
+    line: OCRLine,
+    body_size: float,
+    heading_levels: dict[float, int],
+    fields: set[int],
 ) -> bool:
-    """Whether `line` continues the paragraph (or heading, or list item) made by `group`."""
+    """Whether `line` continues the paragraph (or heading, or list item) made by `group`;
+    lines in `fields` (`_field_lines`) neither continue nor are continued."""
     previous, first = group[-1], group[0]
     if heading_levels.get(id(line)) != heading_levels.get(id(previous)):
         return False
@@ -404,8 +422,8 @@ def _continues(
         return False  # no horizontal overlap: another column
     if _row_of_fields(previous) or _row_of_fields(line):
         return False  # "SUB-TOTAL        158.34": a label and its value, not prose
-    if _LABELLED.match(previous.text) and _LABELLED.match(line.text):
-        return False  # "INV NO: 12345" under "DATE: 12/03/2026": fields, one to a line
+    if id(previous) in fields or id(line) in fields:
+        return False
     if _ended_short(group, line) or _centred_over(previous, line, body_size):
         return False
     if _list_marker(first.text):
