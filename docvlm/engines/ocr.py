@@ -14,6 +14,7 @@ from PIL import Image
 
 from docvlm.document import BBox, Block, BlockType
 from docvlm.engines.base import Engine
+from docvlm.engines.ocr_backdrop import without_backdrop
 from docvlm.engines.ocr_deskew import Deskew, deskew
 from docvlm.engines.ocr_layout import (
     VERTICAL_LINE_RATIO,
@@ -185,7 +186,7 @@ class OCREngine(Engine):
     def parse(self, page: SourcePage) -> list[Block]:
         """Blocks of one page in reading order, bboxes in page points; what was learnt about
         the page (orientation, blank, low confidence) goes to `page.findings`."""
-        image = page.render_dpi(self.dpi)
+        image = without_backdrop(page.render_dpi(self.dpi))
         if is_blank(image):
             page.findings.notes.append("blank page: nothing to read")
             return []

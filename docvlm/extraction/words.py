@@ -15,6 +15,7 @@ from PIL import Image
 from rapidfuzz import fuzz
 
 from docvlm.document import BBox
+from docvlm.engines.ocr_backdrop import without_backdrop
 from docvlm.engines.ocr_layout import OCRWord, is_cjk
 from docvlm.engines.ocr_rapid import RapidOCRBackend
 from docvlm.engines.ocr_tesseract import PSM_SPARSE_TEXT, TesseractBackend
@@ -150,7 +151,7 @@ def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto"
         drawn = list(dict.fromkeys((w[4], *(round(v, 1) for v in w[:4])) for w in raw))
         words = [Word(text, tuple(box)) for text, *box in drawn]
         return PageWords(page.number, "text", combs_joined(words), page)
-    source_image = page.render_dpi(OCR_DPI)
+    source_image = without_backdrop(page.render_dpi(OCR_DPI))
     image = _enlarged(source_image)
     points_per_pixel = page.width / image.width
     words = [
