@@ -52,6 +52,7 @@ def test_document_evidence_decides_the_date_order() -> None:
     assert date_order_evidence(["Issued 25/12/2025", "Due 03/04/2026"]) == "dmy"
     assert date_order_evidence(["Issued 12/25/2025", "Due 03/04/2026"]) == "mdy"
     assert date_order_evidence(["Due 03/04/2026"]) is None
+    assert date_order_evidence(["Due 03/04/2026", "ZU ZAHLEN EURO 24,23"]) == "dmy"
 
 
 @pytest.mark.parametrize(
@@ -91,3 +92,6 @@ def test_values_are_type_checked_and_fits_say_how_well() -> None:
     ambiguous = parse_value("03/04/2026", day, "dmy")
     assert ambiguous.value == "2026-04-03" and ambiguous.fit < 1
     assert "day-first" in ambiguous.warning
+    dotted = parse_value("03.04.2026", day)  # day-first by the dotted form's convention
+    assert dotted.value == "2026-04-03" and dotted.fit == ambiguous.fit and dotted.warning
+    assert parse_value("03/04/2026", day).fit < dotted.fit  # slashes: a guess

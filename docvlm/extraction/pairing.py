@@ -131,8 +131,8 @@ _SYNONYMS = {
 
 
 _CURRENCY_CODES = frozenset(
-    {"rm", "myr", "usd", "eur", "gbp", "sgd", "aud", "cad", "chf", "jpy", "cny", "rmb", "hkd",
-     "inr", "idr", "rp", "php", "thb"}
+    {"rm", "myr", "usd", "eur", "euro", "gbp", "sgd", "aud", "cad", "chf", "jpy", "cny", "rmb",
+     "hkd", "inr", "idr", "rp", "php", "thb"}
 )  # fmt: skip
 
 

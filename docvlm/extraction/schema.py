@@ -242,9 +242,14 @@ def _escape(name: str) -> str:
 
 
 # How receipts and invoices print the amount to pay; "Sub Total" or "Total Qty" are others.
+# Receipts print it in their country's language whatever language the schema is written in.
 AMOUNT_PHRASINGS = {
     "total": ["grand total", "total amount", "total due", "amount due", "net total",
-              "nett total", "total payable", "amount payable", "balance due"],
+              "nett total", "total payable", "amount payable", "balance due",
+              "summe", "gesamtsumme", "zu zahlen", "gesamtbetrag", "endsumme", "endbetrag",
+              "rechnungsbetrag", "total ttc", "montant total", "net à payer", "total à payer",
+              "importe total", "total a pagar", "totale", "importo totale", "totale da pagare",
+              "totaal", "te betalen", "totaalbedrag", "valor total"],
 }  # fmt: skip
 
 

@@ -125,21 +125,16 @@ def _only_date(
 ) -> Found | None:
     """The one date the pages print (however often), or None where they print none or
     several."""
+    # A date glued to the text around it in one word ("09:48/02.03.2020") counts too.
     readings = [
         (page, segment, parsed)
         for page in pages
         for line in page.lines
         for segment in line
-        if (parsed := parse_value(segment.text, spec, date_order)) is not None
+        for text in (segment.text, *(d for w in segment.words for d in date_substrings(w.text)))
+        if (parsed := parse_value(text, spec, date_order)) is not None
     ]
-    inside = {
-        reading.value.isoformat()
-        for page in pages
-        for word in page.words
-        for text in date_substrings(word.text)
-        if (reading := read_date(text, date_order)) is not None
-    }
-    if len({parsed.value for _, _, parsed in readings} | inside) != 1:
+    if len({parsed.value for _, _, parsed in readings}) != 1:
         return None
     page, segment, parsed = readings[0]
     found = _found(page, [[segment]], DATE_CONFIDENCE * parsed.fit)

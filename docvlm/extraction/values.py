@@ -78,12 +78,13 @@ _TIME = re.compile(
 @dataclass(frozen=True)
 class DateReading:
     """A date read from text. `read_as`: set when day and month could swap (03/04/2026), the
-    order that was assumed; `evidence`: the order an unambiguous numeric date proves (14/03 →
-    dmy)."""
+    order that was assumed (`conventional`: by the dotted form's convention, not a guess);
+    `evidence`: the order an unambiguous numeric date proves (14/03 → dmy)."""
 
     value: date
     read_as: DateOrder | None = None
     evidence: DateOrder | None = None
+    conventional: bool = False
 
     @property
     def ambiguous(self) -> bool:
@@ -128,7 +129,7 @@ def date_order_evidence(texts: Iterable[str]) -> DateOrder | None:
 
 # Currencies of countries that write dates day-first only (not "$": the US writes month-first).
 _DAY_FIRST_MONEY = re.compile(
-    r"(?<![A-Za-z])(?:RM|MYR|GBP|EUR|INR|Rp|IDR|SGD|S\$|AUD|A\$|HKD|HK\$|NZD)(?![A-Za-z])|[£€₹]"
+    r"(?<![A-Za-z])(?:RM|MYR|GBP|EURO?|INR|Rp|IDR|SGD|S\$|AUD|A\$|HKD|HK\$|NZD)(?![A-Za-z])|[£€₹]"
 )
 
 
@@ -157,9 +158,12 @@ def _reading(match: re.Match, order: DateOrder | None) -> DateReading | None:
         if second > 12 and first <= 12:
             return _valid(year, first, second, evidence="mdy")
         # Dotted numeric dates (03.04.2026) are a day-first convention wherever they are used.
-        chosen = order or ("dmy" if match.group(2) == "." else DEFAULT_DATE_ORDER)
+        conventional = order is None and match.group(2) == "."
+        chosen = order or ("dmy" if conventional else DEFAULT_DATE_ORDER)
         day, month = (first, second) if chosen == "dmy" else (second, first)
-        return _valid(year, month, day, read_as=chosen if first != second else None)
+        if first == second:
+            return _valid(year, month, day)
+        return _valid(year, month, day, read_as=chosen, conventional=conventional)
     month = groups["month"]
     month_number = int(month) if month.isdigit() else _MONTHS[month.lower().rstrip(".")]
     return _valid(year, month_number, int(groups["day"]))
@@ -171,9 +175,10 @@ def _valid(
     day: int,
     read_as: DateOrder | None = None,
     evidence: DateOrder | None = None,
+    conventional: bool = False,
 ) -> DateReading | None:
     try:
-        return DateReading(date(year, month, day), read_as, evidence)
+        return DateReading(date(year, month, day), read_as, evidence, conventional)
     except ValueError:
         return None
 
@@ -287,8 +292,10 @@ def _string_value(text: str, spec: FieldSpec, date_order: DateOrder | None) -> P
             f"ambiguous date {text!r} read {first}-first "
             "(set --date-order dmy|mdy if that is wrong)"
         )
-        # An order the user set or the document's evidence showed is less of a guess.
-        fit = AMBIGUOUS_DATE_FIT if date_order is None else ORDERED_DATE_FIT
+        # An order the user set, the document's evidence showed or the dotted form's
+        # convention gives is less of a guess.
+        ordered = date_order is not None or reading.conventional
+        fit = ORDERED_DATE_FIT if ordered else AMBIGUOUS_DATE_FIT
         return ParsedValue(reading.value.isoformat(), fit, warning)
     if spec.format == "date-time":
         moment = _parse_datetime(text, date_order)
