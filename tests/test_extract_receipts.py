@@ -237,3 +237,21 @@ def test_till_amounts_glued_to_their_currency_or_broken_at_the_point(printed, va
 
 def test_a_weekday_in_brackets_after_a_date_is_part_of_it() -> None:
     assert parse_date("25/12/2018 (Tue) 14:02") == datetime.date(2018, 12, 25)
+
+
+def _three_columns(rows: list[tuple[str, str, str]]) -> bytes:
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=40 + 14 * len(rows))
+    for row, texts in enumerate(rows):
+        for x, text in zip((20, 150, 240), texts, strict=True):
+            page.insert_text((x, 30 + 14 * row), text, fontname="cour", fontsize=9)
+    return doc.tobytes()
+
+
+def test_the_total_follows_the_item_count_and_the_currency_on_its_line() -> None:
+    schema = {"type": "object", "properties": {"total": {"type": "number"}}}
+    pdf = _three_columns([("SUMME 3", "EUR", "152,00"), ("GEGEBEN ec-Karte", "EUR", "152,00")])
+    assert docvlm.extract(pdf, schema).data["total"] == pytest.approx(152.0)
+    items = {"type": "object", "properties": {"quantity": {"type": "number"}}}
+    pdf = _three_columns([("Quantity 3", "Price", "12.00")])  # a count that is the value
+    assert docvlm.extract(pdf, items).data["quantity"] == 3

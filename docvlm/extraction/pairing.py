@@ -117,6 +117,9 @@ WRAPPED_FIT = 0.9
 # pages 0-105: 27 of 30), above free text under a label (56-77 %), which 0.7 tied them with.
 RIVAL_PENALTY = 0.75
 MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported unsure)
+_CURRENCY_SYMBOLS = frozenset("€$£¥")
+_COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
+_CENTS = re.compile(r"\d[.,]\d\d(?!\d)")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
 _UNIT = re.compile(
     r"(?:mm|cm|m|km|in|ft|mg|g|gm|kg|lbs?|oz|ml|l|cc|%|°[cf]?|hrs?|min|pcs)"
@@ -636,6 +639,16 @@ class _Reading:
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
         if right and not is_typed(self.spec) and _leads_with_tick(right[0]):
             return self._mark(label, right[0], printed)  # read glued to the next option's words
+        if rest is not None and self.spec.kind == "number" and _count_before_amount(rest, right):
+            rest = None  # "SUMME 3 | EUR 152,00": the items summed, then their amount
+        if (
+            rest is None
+            and self.spec.kind == "number"
+            and len(right) > 1
+            and right[0].line == right[1].line == label.line
+            and _currency(right[0])
+        ):
+            right = right[1:]  # "Total | EUR | 59,99": the amount is printed after its currency
         options: list[tuple[Segment, float, list[int], bool]] = []
         header = self._heads_column(printed)  # its neighbours on the row are headers too
         below, cell = self._below(label, rest)
@@ -970,6 +983,20 @@ def _far(label: Segment, value: Segment, reach: float) -> bool:
 def _number_then_unit(value: Segment, segment: Segment) -> bool:
     """A number with its unit printed apart after it ("Density 245 | mg/cc")."""
     return _has_digit(value.words[-1].text) and _UNIT.fullmatch(segment.text) is not None
+
+
+def _count_before_amount(rest: Segment, right: list[Segment]) -> bool:
+    """Whether `rest`, a small whole number after the label, is followed on its line by an
+    amount with cents (or its currency first): a receipt's item count, not its total."""
+    after = [s for s in right if s.line == rest.line]
+    if _COUNT.fullmatch(rest.text) is None or not after:
+        return False
+    amount = after[1] if _currency(after[0]) and len(after) > 1 else after[0]
+    return _CENTS.search(amount.text) is not None
+
+
+def _currency(segment: Segment) -> bool:
+    return segment.text.lower() in _CURRENCY_CODES or segment.text in _CURRENCY_SYMBOLS
 
 
 def _overlaps(segment: Segment, before: Segment) -> bool:
