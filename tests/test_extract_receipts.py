@@ -85,6 +85,15 @@ def test_the_title_printed_above_the_issuer_is_not_its_name() -> None:
     assert result.data["address"] == "12 STATION ROAD, YORK YO1 7HH"
 
 
+@pytest.mark.parametrize("first", ["Pohlweg 110", "Filiale 547", "12 STATION ROAD,"])
+def test_a_street_or_branch_heading_the_receipt_is_not_its_issuer(first: str) -> None:
+    # The shop's name was a logo OCR did not read: what is left on top is no name.
+    pdf = _receipt_pdf([first, "33100 Paderborn", ("SUMME", "24,23")])
+    result = docvlm.extract(pdf, SCHEMA)
+    assert result.data["company"] is None and result.data["address"] is None
+    assert result.data["total"] == pytest.approx(24.23)
+
+
 def test_a_logo_in_white_on_a_dark_badge_above_the_issuer_is_not_its_name(tmp_path) -> None:
     lines = ["HARBOUR BOOKS LIMITED", "12 STATION ROAD,", "YORK YO1 7HH", "Date: 14/11/2017"]
     font = ImageFont.truetype(MONO, 26)

@@ -28,11 +28,11 @@ MARGIN = 2  # shrunk pixels of backdrop kept around the paper (its edge is blurr
 def paper_box(image: Image.Image) -> tuple[int, int, int, int] | None:
     """The box, in `image` pixels, of a document lying on a darker backdrop; None where the
     page is all paper (or no paper stands out clearly)."""
-    gray = np.asarray(image.convert("L"))
-    height, width = gray.shape[0] // SCALE, gray.shape[1] // SCALE
-    if min(height, width) < MIN_SIDE:
+    if min(image.size) < MIN_SIDE * SCALE:
         return None
-    small = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA)
+    readable = image if image.mode in ("L", "RGB") else image.convert("RGB")
+    small = np.asarray(readable.reduce(SCALE).convert("L"))
+    height, width = small.shape
     paper = float(np.percentile(small, PAPER_PERCENTILE))
     mask = (small >= paper - PAPER_BAND).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
@@ -69,7 +69,8 @@ def without_backdrop(image: Image.Image) -> Image.Image:
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
     document = image.crop(box)
-    shade = np.median(np.asarray(document).reshape(-1, len(image.getbands())), axis=0)
+    shrunk = np.asarray(document.reduce(SCALE))
+    shade = np.median(shrunk.reshape(-1, len(image.getbands())), axis=0)
     filled = Image.new(image.mode, image.size, tuple(int(v) for v in shade))
     filled.paste(document, box[:2])
     return filled

@@ -41,12 +41,19 @@ OTHER_WORDS = ("id", "number", "no", "vat", "tax", "code", "phone", "email", "da
 # Legal-entity suffixes make a letterhead line a name beyond doubt.
 _ENTITY = re.compile(
     r"\b(?:SDN\.?\s*BHD|BHD|LTD|LIMITED|INC|LLC|LLP|PLC|GMBH|AG|S\.?A\.?|S\.?R\.?L|B\.?V|"
-    r"PTY|CO\.?|CORP(?:ORATION)?|COMPANY|ENTERPRISES?|TRADING|HOLDINGS)\b\.?",
+    r"PTY|S/B|CO\.?|CORP(?:ORATION)?|COMPANY|ENTERPRISES?|TRADING|HOLDINGS)\b\.?",
     re.IGNORECASE,
 )
 # A company registration number printed alone under the name: "(123456-X)", "(CO. REG: 226821-K)".
 _REGISTRATION = re.compile(
     r"^\(?\s*(?:(?:co(?:mpany)?|reg(?:istration)?|roc|no)\b[.:]?\s*)*[\d\s-]{5,}[A-Z]?\s*\)?\.?$",
+    re.IGNORECASE,
+)
+# A street line or a branch: words then a house number ("Pohlweg 110", "Filiale 547"), or a
+# house number then a street ("12 High Street").
+_NUMBERED_PLACE = re.compile(
+    r"[^\d]{3,}\s\d{1,4}[a-z]?|\d{1,5}[a-z]?,?\s.*\b(?:street|st|road|rd|avenue|ave|lane|"
+    r"drive|boulevard|blvd|jalan|jln)\b.*",
     re.IGNORECASE,
 )
 _CONTACT = re.compile(
@@ -217,13 +224,16 @@ def _name_lines(letterhead: list[list[Segment]]) -> list[list[Segment]]:
 
 
 def _reads_as_name(line: list[Segment]) -> bool:
-    """Mostly letters; a legal-entity suffix vouches for initials and brackets
+    """Mostly letters, and not a street or branch with its number ("Pohlweg 110", "Filiale
+    547", "12 High Street"); a legal-entity suffix vouches for initials and brackets
     ("MR. K.T.H. (M) SDN BHD")."""
     text = _text(line)
     letters = sum(c.isalpha() for c in text)
     visible = sum(not c.isspace() for c in text)
-    share = 0.5 if _ENTITY.search(text) else 0.7
-    return letters >= 4 and letters >= share * visible
+    entity = _ENTITY.search(text) is not None
+    if not entity and _NUMBERED_PLACE.fullmatch(text):
+        return False
+    return letters >= 4 and letters >= (0.5 if entity else 0.7) * visible
 
 
 def _reads_as_address_block(lines: list[list[Segment]]) -> bool:
