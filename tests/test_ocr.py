@@ -398,3 +398,24 @@ def test_a_page_read_poorly_but_upright_is_not_read_upside_down(monkeypatch) -> 
     blocks = engine.parse(source)
     assert turns == [0] and source.findings.orientation == 0
     assert "sediment" in " ".join(block.text for block in blocks)
+
+
+def test_a_band_read_upside_down_is_judged_against_itself_read_the_same_way(monkeypatch) -> None:
+    """The turn check reads a band of the page's middle lines as one block of text, upside
+    down: that reading is compared with the same band read as one block as it is, not with the
+    page's own reading of it (a ruled table scores lower read as one block either way)."""
+    image = Image.new("L", (400, 200), 255)
+    image.paste(0, (0, 50, 400, 60))  # dark along the band's top: turned, along its bottom
+
+    def line(confidence: float) -> OCRLine:
+        word = OCRWord("word", (10, 50, 60, 70), confidence)
+        return OCRLine("word " * 6, (10, 50, 390, 150), confidence, (word,) * 6)
+
+    def recognize(self, crop, languages=None, psm=None, unless=None):
+        turned = np.asarray(crop)[-1].mean() < 128
+        return [line(0.49 if turned else 0.37)]
+
+    monkeypatch.setattr(TesseractBackend, "recognize", recognize)
+    engine = OCREngine("tesseract")
+    page_reading = [line(0.49) for _ in range(4)]
+    assert engine._sample_reads_better(image, page_reading, "eng", flipped=True)

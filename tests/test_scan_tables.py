@@ -142,3 +142,32 @@ def test_a_charts_tick_labels_leave_it_a_figure() -> None:
     blocks = lines_to_blocks(ticks, 1, regions=[Region("figure", (10.0, 20.0, 630.0, 540.0), 0.9)],
                              image=page)  # fmt: skip
     assert [block.type for block in blocks].count(BlockType.FIGURE) == 1
+
+
+def _form_lines(unsure: float) -> list[OCRLine]:
+    """A sparse scanned form: nine labels read surely, each with a typed answer read at
+    `unsure` beside it, rows far apart."""
+    lines = []
+    for row in range(9):
+        y = 60 + 100 * row
+        label = OCRWord("PROJECT", (40, y, 160, y + 14), 0.95, 14)
+        code = OCRWord("CODE", (170, y, 240, y + 14), 0.95, 14)
+        lines.append(OCRLine("PROJECT CODE", (40, y, 240, y + 14), 0.95, (label, code), 14))
+        answer = OCRWord(f"BULL{row}", (300, y, 420, y + 14), unsure, 14)
+        lines.append(OCRLine(f"BULL{row}", answer.bbox, unsure, (answer,), 14))
+    return lines
+
+
+def test_a_page_sized_figure_holding_a_forms_rows_keeps_its_unsure_answers_as_text() -> None:
+    """The layout model takes a sparse scanned form for one figure: its labels are read
+    surely, its typed answers less so, and they stay text; a small figure still takes the
+    unsure lines under it (OCR's reading of a drawing)."""
+    page = Image.new("RGB", (760, 1000), "white")
+    whole = [Region("figure", (0.0, 0.0, 700.0, 990.0), 0.9)]
+    texts = " ".join(block.text for block in lines_to_blocks(_form_lines(0.6), 1, regions=whole,
+                                                              image=page))  # fmt: skip
+    assert all(f"BULL{row}" in texts for row in range(9))
+    small = [Region("figure", (280.0, 40.0, 440.0, 900.0), 0.9)]
+    blocks = lines_to_blocks(_form_lines(0.6), 1, regions=small, image=page)
+    assert not any("BULL" in block.text for block in blocks)
+    assert [block.type for block in blocks].count(BlockType.FIGURE) == 1
