@@ -697,6 +697,8 @@ class _Reading:
             fit = self._layout_fit(label, below, "below" if cell is None else "boxed")
             options.append((below, fit, [id(printed), id(below)], False))
         for segment, position_fit, claimed, extended in options:
+            if segment is not below and self._printed_option(label, segment):
+                continue
             under = (
                 header is not None and segment is below and neighbours.in_column(segment, header)
             )
@@ -757,6 +759,20 @@ class _Reading:
             and mark.text.strip() in CURRENCY_SIGNS
             and value.text[:1].isdigit()
             and value.bbox[0] - mark.bbox[2] <= SIGN_GAP * value.height
+        )
+
+    def _printed_option(self, label: Segment, value: Segment) -> bool:
+        """Words in capitals with a box drawn just before them, beside a label in capitals
+        without a colon: the next option of a printed row ("ORIGINAL ☐ UPDATED ☐"), whose
+        answer is a tick that OCR does not read, not the label's answer."""
+        return (
+            not is_typed(self.spec)
+            and not value.widget
+            and not label.text.endswith(":")
+            and _capitals(label.text)
+            and _capitals(value.text)
+            and not _has_digit(value.text)
+            and drawn_checkbox(self.page, value.bbox) is not None
         )
 
     def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
