@@ -128,7 +128,9 @@ def test_the_only_date_a_page_prints_is_the_documents_date_even_unlabelled() -> 
 def test_a_date_printed_only_inside_a_line_of_other_figures_is_the_documents_date() -> None:
     # A German till's last line: branch, till and receipt numbers, the time, then the date.
     pdf = _receipt_pdf(["ALDI", ("ZU ZAHLEN EURO", "24,23"), "1018 8746 09:48 17.03.2020"])
-    result = docvlm.extract(pdf, {"type": "object", "properties": {"date": {"type": "string", "format": "date"}}})
+    result = docvlm.extract(
+        pdf, {"type": "object", "properties": {"date": {"type": "string", "format": "date"}}}
+    )
     assert result.data == {"date": "2020-03-17"}
     assert result.fields["/date"].confidence < 0.9
 
