@@ -175,19 +175,22 @@ def _low_resolution_form_png() -> bytes:
 
 
 def test_print_tesseract_reads_unsurely_is_read_by_rapidocr_and_clean_print_is_not() -> None:
-    def page(*confidences: float, rule: float = 0.2) -> list[OCRWord]:
-        # Words 30 px high at 300 dpi (not small print), and a dashed rule Tesseract is unsure of.
-        words = [
-            OCRWord(f"W{i}", (0, 40 * i, 80, 40 * i + 30), c) for i, c in enumerate(confidences)
-        ]
-        return [
-            *words,
-            *(OCRWord("-" * 20, (0, 500 + 40 * i, 400, 530 + 40 * i), rule) for i in range(9)),
-        ]
+    def page(*confidences: float, lines: int = 5) -> list[OCRWord]:
+        # Lines of words 30 px high at 300 dpi (not small print), each between two dashed
+        # rules Tesseract is unsure of.
+        words = []
+        for row in range(lines):
+            y = 120 * row
+            words += [OCRWord(f"W{i}", (90 * i, y + 40, 90 * i + 80, y + 70), c)
+                      for i, c in enumerate(confidences)]  # fmt: skip
+            words += [OCRWord("-" * 20, (0, y + dy, 400, y + dy + 30), 0.2) for dy in (0, 80)]
+        return words
 
-    assert not _rapid_reads_better(page(0.96, 0.96, 0.93, 0.4, 0.95), enlarged_by=1.0)
+    assert not _rapid_reads_better(page(0.96, 0.93, 0.95, 0.4), enlarged_by=1.0)
     # A till's dot-matrix print: most words unsure.
     assert _rapid_reads_better(page(0.96, 0.5, 0.88, 0.4, 0.95), enlarged_by=1.0)
+    # A band of a dozen words says little of a page's print.
+    assert not _rapid_reads_better(page(0.96, 0.5, 0.88, 0.4, 0.95, lines=2), enlarged_by=1.0)
     assert not _rapid_reads_better([], enlarged_by=1.0)
 
 

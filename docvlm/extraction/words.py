@@ -48,6 +48,8 @@ SMALL_PRINT_PX = 16  # median word height
 # receipts, 27 scanned synthetic forms: 0.92-0.96) and 0.40-0.92 on 48 real German receipts;
 # below this, 39 of them switch (date 25 -> 30 of 48, total 22 -> 33; ~+5 s a page).
 UNSURE_MEDIAN = 0.9
+# ... over this many words at least: a form's band of a dozen words says little of its print.
+UNSURE_MIN_WORDS = 20
 RAPID_LANGUAGES = frozenset({"eng", "chi_sim"})
 # Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
 _RULE_CHARS = "|[]_"
@@ -240,7 +242,7 @@ def _rapid_reads_better(words: list[OCRWord], enlarged_by: float) -> bool:
         return False
     height = statistics.median(w.bbox[3] - w.bbox[1] for w in words)
     confidences = [w.confidence for w in words if any(c.isalnum() for c in w.text)]
-    unsure = bool(confidences) and statistics.median(confidences) < UNSURE_MEDIAN
+    unsure = len(confidences) >= UNSURE_MIN_WORDS and statistics.median(confidences) < UNSURE_MEDIAN
     return height / enlarged_by < SMALL_PRINT_PX or unsure
 
 
