@@ -257,3 +257,19 @@ def test_the_total_follows_the_item_count_and_the_currency_on_its_line() -> None
     items = {"type": "object", "properties": {"quantity": {"type": "number"}}}
     pdf = _three_columns([("Quantity 3", "Price", "12.00")])  # a count that is the value
     assert docvlm.extract(pdf, items).data["quantity"] == 3
+
+
+def test_a_tax_summary_row_under_its_headings_is_no_total() -> None:
+    """ "Summe | 0,47 | 6,69 | 7,16" heads a row of a tax table: its first amount is the tax,
+    not the total, which the amount to pay names."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=160)
+    rows = [("zu zahlen", [(230, "7,16")]), ("Bar", [(230, "10,00")]),
+            ("MWST%", [(110, "MWST"), (170, "Netto"), (230, "Brutto")]),
+            ("A 7%", [(110, "0,47"), (170, "6,69"), (230, "7,16")]),
+            ("Summe", [(110, "0,47"), (170, "6,69"), (230, "7,16")])]  # fmt: skip
+    for row, (label, cells) in enumerate(rows):
+        page.insert_text((20, 40 + 16 * row), label, fontname="cour", fontsize=9)
+        for x, text in cells:
+            page.insert_text((x, 40 + 16 * row), text, fontname="cour", fontsize=9)
+    assert docvlm.extract(doc.tobytes(), SCHEMA).data["total"] == pytest.approx(7.16)

@@ -676,6 +676,7 @@ class _Reading:
             and not self._heading_across_gap(label, right[0], reach)
             and not _repeats_label(label, right[0])
             and (cell is None or cell_of([cell], right[0].bbox) is not None)
+            and not (self.spec.kind == "number" and _row_of_amounts(label, right))
         ):
             # A tall label's band reaches the next printed line: its segments are not this
             # row's, and where they sit under the value, where the value ends is a guess.
@@ -1009,6 +1010,14 @@ def _count_before_amount(rest: Segment, right: list[Segment]) -> bool:
         return False
     amount = after[1] if _currency(after[0]) and len(after) > 1 else after[0]
     return _CENTS.search(amount.text) is not None
+
+
+def _row_of_amounts(label: Segment, right: list[Segment]) -> bool:
+    """Whether several amounts with cents follow `label` on its line: a table's row it heads
+    (a receipt's tax summary "Summe | 0,47 | 6,69 | 7,16"), whose amounts the column headings
+    name, not the label."""
+    row = [s for s in right if s.line == label.line]
+    return sum(_CENTS.search(s.text) is not None for s in row) >= 2
 
 
 def _currency(segment: Segment) -> bool:
