@@ -354,7 +354,12 @@ def cache_ocr(folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     read = words._ocr_words
-    settings = repr([getattr(words, n, None) for n in ("MIN_OCR_SIDE", "SMALL_PRINT_PX")])
+    settings = repr(
+        [
+            getattr(words, n, None)
+            for n in ("MIN_OCR_SIDE", "SMALL_PRINT_PX", "UNSURE_MEDIAN", "UNSURE_MIN_WORDS")
+        ]
+    )
 
     def cached(image: Image.Image, enlarged_by: float, ocr_language: str) -> list:
         digest = hashlib.sha256(image.tobytes())

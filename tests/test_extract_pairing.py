@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pymupdf
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import docvlm
 from docvlm.extraction.pairing import _unglued_label, pair_fields
@@ -142,10 +142,10 @@ def test_a_value_with_a_line_under_it_wrapping_back_to_the_left_is_less_sure() -
     assert result.fields["/f1"].confidence == result.fields["/f3"].confidence
 
 
-def _ocr_page(words: list[Word]) -> PageWords:
-    # An image page with no text layer, no widgets and no drawing: a blank raster.
-    blank = Image.new("RGB", (612, 792), "white")
-    scan = SimpleNamespace(pdf_page=None, render_dpi=lambda dpi: blank)
+def _ocr_page(words: list[Word], raster: Image.Image | None = None) -> PageWords:
+    # An image page with no text layer and no widgets: a blank raster unless one is given.
+    raster = raster or Image.new("RGB", (612, 792), "white")
+    scan = SimpleNamespace(pdf_page=None, render_dpi=lambda dpi: raster)
     return PageWords(1, "ocr", words, scan)  # type: ignore[arg-type]
 
 
@@ -413,6 +413,24 @@ def test_text_with_a_check_box_after_it_is_a_printed_option_not_the_answer() -> 
              *_line(130, 116, "Accounts Office")]  # fmt: skip
     found = pair_fields(load_schema(_schema("Copies to:")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "Accounts Office"
+
+
+def test_capitals_with_a_box_drawn_before_them_are_the_next_printed_option_not_an_answer():
+    """A scan of "ORIGINAL ☐ UPDATED ☐" whose boxes OCR did not read: "UPDATED" is an option
+    of the row, not the answer to "ORIGINAL" (its tick is in the box)."""
+    words = [*_line(72, 100, "ORIGINAL"), *_line(142, 100, "UPDATED")]
+
+    def read(boxes: tuple[int, ...]) -> str | None:
+        raster = Image.new("RGB", (612, 792), "white")
+        for x in boxes:
+            ImageDraw.Draw(raster).rectangle((x, 101, x + 9, 110), outline="black")
+        found = pair_fields(
+            load_schema(_schema("ORIGINAL")).root, [_ocr_page(words, raster)], set()
+        )
+        return found["/f0"].value if "/f0" in found else None
+
+    assert read((127, 189)) is None
+    assert read(()) == "UPDATED"  # without its box, capitals alone are an answer
 
 
 def test_a_row_of_options_answers_its_one_ticked_option_and_never_the_whole_row() -> None:

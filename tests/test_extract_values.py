@@ -25,14 +25,17 @@ MARCH_14 = datetime.date(2026, 3, 14)
         "14-03-2026", "14/03/26", "20260314", "March 14, 2026", "Mar 14, 2026", "Mar. 14 2026",
         "14 March 2026", "14 Mar 2026", "14-Mar-2026", "14th March 2026", "14th of March, 2026",
         "Saturday, March 14, 2026", "2026 March 14", "14 MAR 2026", "14/03/2026 10:45",
-        "14/03/2026 10:45:12 PM", "2026-03-14T10:45",
+        "14/03/2026 10:45:12 PM", "2026-03-14T10:45", "14. 03. 2026", "14. 3. 26 10:45",
     ],
 )  # fmt: skip
 def test_every_common_date_form_reads_as_the_same_day(printed: str) -> None:
     assert parse_date(printed) == MARCH_14
 
 
-@pytest.mark.parametrize("printed", ["31/02/2026", "08%", "TAX", "14/03", "Date: 14/03/2026", ""])
+@pytest.mark.parametrize(
+    "printed",
+    ["31/02/2026", "08%", "TAX", "14/03", "Date: 14/03/2026", "", "14/ 03/ 2026", "14 03 2026"],
+)
 def test_what_is_not_one_whole_date_is_none(printed: str) -> None:
     assert read_date(printed) is None
 

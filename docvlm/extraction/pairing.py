@@ -676,6 +676,7 @@ class _Reading:
             and not self._heading_across_gap(label, right[0], reach)
             and not _repeats_label(label, right[0])
             and (cell is None or cell_of([cell], right[0].bbox) is not None)
+            and not (self.spec.kind == "number" and _row_of_amounts(label, right))
         ):
             # A tall label's band reaches the next printed line: its segments are not this
             # row's, and where they sit under the value, where the value ends is a guess.
@@ -697,6 +698,8 @@ class _Reading:
             fit = self._layout_fit(label, below, "below" if cell is None else "boxed")
             options.append((below, fit, [id(printed), id(below)], False))
         for segment, position_fit, claimed, extended in options:
+            if segment is not below and self._printed_option(label, segment):
+                continue
             under = (
                 header is not None and segment is below and neighbours.in_column(segment, header)
             )
@@ -757,6 +760,20 @@ class _Reading:
             and mark.text.strip() in CURRENCY_SIGNS
             and value.text[:1].isdigit()
             and value.bbox[0] - mark.bbox[2] <= SIGN_GAP * value.height
+        )
+
+    def _printed_option(self, label: Segment, value: Segment) -> bool:
+        """Words in capitals with a box drawn just before them, beside a label in capitals
+        without a colon: the next option of a printed row ("ORIGINAL ☐ UPDATED ☐"), whose
+        answer is a tick that OCR does not read, not the label's answer."""
+        return (
+            not is_typed(self.spec)
+            and not value.widget
+            and not label.text.endswith(":")
+            and _capitals(label.text)
+            and _capitals(value.text)
+            and not _has_digit(value.text)
+            and drawn_checkbox(self.page, value.bbox) is not None
         )
 
     def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
@@ -993,6 +1010,14 @@ def _count_before_amount(rest: Segment, right: list[Segment]) -> bool:
         return False
     amount = after[1] if _currency(after[0]) and len(after) > 1 else after[0]
     return _CENTS.search(amount.text) is not None
+
+
+def _row_of_amounts(label: Segment, right: list[Segment]) -> bool:
+    """Whether several amounts with cents follow `label` on its line: a table's row it heads
+    (a receipt's tax summary "Summe | 0,47 | 6,69 | 7,16"), whose amounts the column headings
+    name, not the label."""
+    row = [s for s in right if s.line == label.line]
+    return sum(_CENTS.search(s.text) is not None for s in row) >= 2
 
 
 def _currency(segment: Segment) -> bool:

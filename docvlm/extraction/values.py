@@ -65,7 +65,11 @@ _TEXTUAL_DATES = [
 ]
 _ISO_DATE = re.compile(r"(?P<year>\d{4})([-/.])(?P<month>\d{1,2})\2(?P<day>\d{1,2})")
 _COMPACT_DATE = re.compile(r"(?P<year>(?:19|20)\d{2})(?P<month>\d{2})(?P<day>\d{2})")
-_NUMERIC_DATE = re.compile(r"(?P<a>\d{1,2})([-/.])(?P<b>\d{1,2})\2(?P<year>\d{4}|\d{2})")
+# A dotted date may have a space after each dot ("04. 04. 2020", as German typists write it,
+# and as a till's wide dot-matrix cells are read).
+_NUMERIC_DATE = re.compile(
+    r"(?P<a>\d{1,2})([-/.])(?:(?<=\.) )?(?P<b>\d{1,2})\2(?:(?<=\.) )?(?P<year>\d{4}|\d{2})"
+)
 # What may follow a date: a time, and the weekday in brackets ("25/12/2018 (Tue) 14:02").
 _TIME = re.compile(
     r"(?:\s*\((?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?\))?"
@@ -136,7 +140,10 @@ _DAY_FIRST_MONEY = re.compile(
 # A date inside longer text, never part of a longer run of figures.
 _DATES_INSIDE = tuple(
     re.compile(rf"(?<![\d./-]){pattern}(?![./-]?\d)")
-    for pattern in (r"\d{4}([-/.])\d{1,2}\1\d{1,2}", r"\d{1,2}([-/.])\d{1,2}\1(?:\d{4}|\d{2})")
+    for pattern in (
+        r"\d{4}([-/.])\d{1,2}\1\d{1,2}",
+        r"\d{1,2}([-/.])(?:(?<=\.) )?\d{1,2}\1(?:(?<=\.) )?(?:\d{4}|\d{2})",
+    )
 )
 
 

@@ -42,6 +42,14 @@ MAX_OCR_UPSCALE = 3.0
 # At print ~20 px high and more Tesseract reads as well or better (generated receipts: it
 # keeps decimal points and accents that RapidOCR drops). RapidOCR reads Latin and Chinese.
 SMALL_PRINT_PX = 16  # median word height
+# Print Tesseract reads unsurely all over (a till's dot-matrix or faded thermal print: "SUMME EUR
+# 28,81" read "SUMME / | EUR s | op 20,01 24") is read by RapidOCR too. Tesseract's median
+# confidence of a page's words is 0.95-0.96 on clean print (30 generated till receipts, 8
+# receipts, 27 scanned synthetic forms: 0.92-0.96) and 0.40-0.92 on 48 real German receipts;
+# below this, 39 of them switch (date 25 -> 30 of 48, total 22 -> 33; ~+5 s a page).
+UNSURE_MEDIAN = 0.9
+# ... over this many words at least: a form's band of a dozen words says little of its print.
+UNSURE_MIN_WORDS = 20
 RAPID_LANGUAGES = frozenset({"eng", "chi_sim"})
 # Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
 _RULE_CHARS = "|[]_"
@@ -55,6 +63,8 @@ _GLUED_AFTER = re.compile(r"(?<=[A-Za-z)]):(?=[A-Za-z0-9$#(])")
 _LABEL_WORD = re.compile(r"[A-Za-z][A-Za-z.'/#-]*[A-Za-z.]:")
 _GLUED_BEFORE = re.compile(r"(?<=[a-z0-9,.])(?=[A-Z]{3,}:$)")
 _UNDERLINED = re.compile(r"[^_]+")  # the parts of a word between underscores
+_POINT_END = re.compile(r"\d+(?:[.,]\d+)*[.,]")  # "03.", "03.04.", "20."
+TOUCHING = 0.15  # word heights between boxes that touch
 
 
 @dataclass
@@ -162,7 +172,32 @@ def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto"
             Word(text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
         )
     ]
-    return PageWords(page.number, "ocr", combs_joined(words), page)
+    return PageWords(page.number, "ocr", combs_joined(_points_rejoined(words)), page)
+
+
+def _points_rejoined(words: list[Word]) -> list[Word]:
+    """Figures ending in a point joined to the figures right after them ("03." "04." "20" is
+    "03.04.20"): a dot-matrix point stands in its own blank cell, where RapidOCR's rebuilt
+    spaces cut the word, though its boxes touch."""
+    joined: list[Word] = []
+    for word in words:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and _POINT_END.fullmatch(last.text)
+            and word.text[:1].isdigit()
+            and 0 <= word.bbox[0] - last.bbox[2] <= TOUCHING * (last.bbox[3] - last.bbox[1])
+            and last.bbox[1] < word.bbox[3]
+            and word.bbox[1] < last.bbox[3]
+        ):
+            joined[-1] = Word(
+                last.text + word.text,
+                union([last.bbox, word.bbox]),
+                min(last.confidence, word.confidence),
+            )
+        else:
+            joined.append(word)
+    return joined
 
 
 def _unglued(word: Word) -> list[Word]:
@@ -206,12 +241,12 @@ def _enlarged(image: Image.Image) -> Image.Image:
 
 
 def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> list[OCRWord]:
-    """Tesseract's words of a page raster; small print (a low-resolution scan) in a language
-    RapidOCR reads is read again by RapidOCR instead."""
+    """Tesseract's words of a page raster; small print (a low-resolution scan) or print it
+    reads unsurely, in a language RapidOCR reads, is read again by RapidOCR instead."""
     words = [word for line in _tesseract(ocr_language).recognize(image) for word in line.words]
-    heights = [w.bbox[3] - w.bbox[1] for w in words if len(w.text) > 1]
-    small = bool(heights) and statistics.median(heights) / enlarged_by < SMALL_PRINT_PX
-    if not small or not set(ocr_language.split("+")) <= RAPID_LANGUAGES:
+    if not _rapid_reads_better(words, enlarged_by) or not (
+        set(ocr_language.split("+")) <= RAPID_LANGUAGES
+    ):
         tesseract = _tesseract(ocr_language)
         return words + sparse_words(
             image, words, lambda crop: tesseract.recognize(crop, psm=PSM_SPARSE_TEXT)
@@ -224,6 +259,18 @@ def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> lis
         return words  # rapidocr not installed: keep Tesseract's reading
     rapid_words = [word for line in lines for word in line.words]
     return rapid_words if "chi_sim" in ocr_language else _latin_only(rapid_words)
+
+
+def _rapid_reads_better(words: list[OCRWord], enlarged_by: float) -> bool:
+    """Small print in the scan's own pixels, or Tesseract unsure of most of its words (those
+    of two characters or more with a letter or digit: a dashed rule reads unsurely anywhere)."""
+    words = [w for w in words if len(w.text) > 1]
+    if not words:
+        return False
+    height = statistics.median(w.bbox[3] - w.bbox[1] for w in words)
+    confidences = [w.confidence for w in words if any(c.isalnum() for c in w.text)]
+    unsure = len(confidences) >= UNSURE_MIN_WORDS and statistics.median(confidences) < UNSURE_MEDIAN
+    return height / enlarged_by < SMALL_PRINT_PX or unsure
 
 
 def _latin_only(words: list[OCRWord]) -> list[OCRWord]:
