@@ -763,22 +763,17 @@ class _Reading:
         )
 
     def _printed_option(self, label: Segment, value: Segment) -> bool:
-        """Words in capitals with a box drawn just before them, beside a label in capitals
-        without a colon: the next option of a printed row ("ORIGINAL ☐ UPDATED ☐"), whose
-        answer is a tick that OCR does not read, not the label's answer."""
-        return (
-            not is_typed(self.spec)
-            and not value.widget
-            and not label.text.endswith(":")
-            and _capitals(label.text)
-            and _capitals(value.text)
-            and not _has_digit(value.text)
-            and drawn_checkbox(self.page, value.bbox) is not None
-        )
+        """The next option of a printed row ("ORIGINAL ☐ UPDATED ☐"): a box drawn just before
+        it, whose answer is a tick that OCR does not read, not the label's answer."""
+        return self._printed_row(label, value) and drawn_checkbox(self.page, value.bbox) is not None
 
     def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
-        """Free text across a wide gap right of a label in capitals without a colon, printed
-        as that label is: a row of headings."""
+        """A row of headings: free text across a wide gap right of the label."""
+        return self._printed_row(label, value) and _far(label, value, reach)
+
+    def _printed_row(self, label: Segment, value: Segment) -> bool:
+        """Free text in capitals without figures right of a label in capitals without a
+        colon, printed as that label is: the row's next heading or option, maybe."""
         return (
             not is_typed(self.spec)
             and not value.widget
@@ -786,7 +781,6 @@ class _Reading:
             and _capitals(label.text)
             and _capitals(value.text)
             and not _has_digit(value.text)
-            and _far(label, value, reach)
         )
 
     def _continued(
