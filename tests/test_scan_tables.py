@@ -171,3 +171,24 @@ def test_a_page_sized_figure_holding_a_forms_rows_keeps_its_unsure_answers_as_te
     blocks = lines_to_blocks(_form_lines(0.6), 1, regions=small, image=page)
     assert not any("BULL" in block.text for block in blocks)
     assert [block.type for block in blocks].count(BlockType.FIGURE) == 1
+
+
+def test_a_page_sized_figure_holding_nearly_all_of_a_sparse_forms_lines_keeps_them() -> None:
+    """A form of a few lines, one read surely, that the layout model takes for one figure:
+    its lines are the page's text. Noise read from a photo (unsure for the most part) stays
+    in the figure."""
+    page = Image.new("RGB", (760, 1000), "white")
+    whole = [Region("figure", (0.0, 0.0, 700.0, 990.0), 0.9)]
+
+    def lines(confidences: list[float]) -> list[OCRLine]:
+        out = []
+        for row, confidence in enumerate(confidences):
+            y = 80 + 150 * row
+            word = OCRWord(f"Brand{row}", (60, y, 200, y + 14), confidence, 14)
+            out.append(OCRLine(f"Brand{row}", word.bbox, confidence, (word,), 14))
+        return out
+
+    form = lines_to_blocks(lines([0.95, 0.6, 0.55, 0.7, 0.62]), 1, regions=whole, image=page)
+    assert [block.text for block in form] == [f"Brand{row}" for row in range(5)]
+    photo = lines_to_blocks(lines([0.95, 0.3, 0.2, 0.4, 0.35]), 1, regions=whole, image=page)
+    assert [block.text for block in photo if block.type != BlockType.FIGURE] == ["Brand0"]

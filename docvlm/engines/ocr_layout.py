@@ -57,6 +57,12 @@ FIGURE_MAX_ROW_COVER = 0.6
 # figure, and its unsure lines took the answers with them: word F1 against FUNSD's words, mean
 # of the 40, 0.70 -> 0.76, 13 pages up, none down; `tesseract` alone 0.75).
 FIGURE_PAGE_SHARE = 0.5
+# ... as is one holding nearly all of the page's lines, read as text more than as noise (a
+# sparse form of ten lines, one of them sure: on FUNSD training pages 0-80, 4 pages 0.24-0.72
+# -> 0.49-0.78 word F1, none down).
+FIGURE_PAGE_LINES = 0.9
+FIGURE_TEXT_MEDIAN = 0.5
+FIGURE_MIN_LINES = 4
 
 _BULLET = re.compile(r"^[•·●▪◦■□➢►*–—¢-]\s+")  # ¢: Tesseract's usual reading of •
 _NUMBERED = re.compile(r"^(?:\d{1,3}[.)]|\(\d{1,3}\)|\([a-z]\)|[a-z]\))\s+")
@@ -126,6 +132,7 @@ def lines_to_blocks(
     order. `regions` (layout of the same image) make tables, figures and titles; without
     them headings come from font size alone."""
     lines = [line for line in lines if line.text.strip()]
+    read = len(lines)
     lines = split_at_gutters(lines) if lines else []
     placed = _place_in_regions(lines, regions)
     items: list[OCRLine | Block] = []
@@ -155,7 +162,7 @@ def lines_to_blocks(
             elif (
                 text_share > FIGURE_MAX_TEXT
                 or _rows_of_text(under, region.bbox)
-                or _page_of_text(under, region.bbox, image)
+                or _page_of_text(under, region.bbox, image, read)
             ):
                 continue
             else:
@@ -225,12 +232,21 @@ def lines_to_blocks(
     return blocks
 
 
-def _page_of_text(lines: list[OCRLine], box: BBox, image: Image.Image | None) -> bool:
+def _page_of_text(lines: list[OCRLine], box: BBox, image: Image.Image | None, read: int) -> bool:
     """Whether `box` spans FIGURE_PAGE_SHARE of the page and `lines` hold FIGURE_MAX_ROWS
-    confident lines of words."""
+    confident lines of words, or nearly all of the `read` lines of the page, words for the
+    most part, read as text rather than noise."""
     if image is None or area(box) < FIGURE_PAGE_SHARE * image.width * image.height:
         return False
-    return len(_confident_rows(lines)) >= FIGURE_MAX_ROWS
+    if len(_confident_rows(lines)) >= FIGURE_MAX_ROWS:
+        return True
+    worded = [line for line in lines if sum(c.isalpha() for c in line.text) >= 2]
+    return (
+        len(lines) >= FIGURE_MIN_LINES
+        and len(lines) >= FIGURE_PAGE_LINES * read
+        and 2 * len(worded) >= len(lines)  # not a chart's tick labels
+        and statistics.median(line.confidence for line in lines) >= FIGURE_TEXT_MEDIAN
+    )
 
 
 def _confident_rows(lines: list[OCRLine]) -> list[OCRLine]:
