@@ -117,7 +117,6 @@ WRAPPED_FIT = 0.9
 # pages 0-105: 27 of 30), above free text under a label (56-77 %), which 0.7 tied them with.
 RIVAL_PENALTY = 0.75
 MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported unsure)
-_CURRENCY_SYMBOLS = frozenset("€$£¥")
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
 _CENTS = re.compile(r"\d[.,]\d\d(?!\d)")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
@@ -1015,7 +1014,7 @@ def _row_of_amounts(label: Segment, right: list[Segment]) -> bool:
 
 
 def _currency(segment: Segment) -> bool:
-    return segment.text.lower() in _CURRENCY_CODES or segment.text in _CURRENCY_SYMBOLS
+    return segment.text.lower() in _CURRENCY_CODES or segment.text in CURRENCY_SIGNS
 
 
 def _overlaps(segment: Segment, before: Segment) -> bool:
