@@ -352,11 +352,15 @@ def cache_ocr(folder: Path) -> None:
     pixels and the OCR settings, so a rerun skips OCR and scores exactly as an uncached one."""
     from docvlm.extraction import words
 
+    try:  # where the reader's choice lives (a baseline's may keep it in extraction.words)
+        from docvlm.engines import ocr_choice as choice
+    except ImportError:
+        choice = words
     folder.mkdir(parents=True, exist_ok=True)
     read = words._ocr_words
     settings = repr(
         [
-            getattr(words, n, None)
+            getattr(choice, n, getattr(words, n, None))
             for n in ("MIN_OCR_SIDE", "SMALL_PRINT_PX", "UNSURE_MEDIAN", "UNSURE_MIN_WORDS")
         ]
     )

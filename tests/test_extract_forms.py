@@ -15,9 +15,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 import docvlm
+from docvlm.engines.ocr_choice import rapid_reads_better
 from docvlm.engines.ocr_layout import OCRWord
 from docvlm.engines.ocr_rapid import RapidOCRBackend
-from docvlm.extraction.words import _rapid_reads_better
 from tests.forms import FORMS, fill_form
 from tests.test_extract_receipts import SCHEMA as RECEIPT_SCHEMA
 
@@ -186,12 +186,12 @@ def test_print_tesseract_reads_unsurely_is_read_by_rapidocr_and_clean_print_is_n
             words += [OCRWord("-" * 20, (0, y + dy, 400, y + dy + 30), 0.2) for dy in (0, 80)]
         return words
 
-    assert not _rapid_reads_better(page(0.96, 0.93, 0.95, 0.4), enlarged_by=1.0)
+    assert not rapid_reads_better(page(0.96, 0.93, 0.95, 0.4), enlarged_by=1.0)
     # A till's dot-matrix print: most words unsure.
-    assert _rapid_reads_better(page(0.96, 0.5, 0.88, 0.4, 0.95), enlarged_by=1.0)
+    assert rapid_reads_better(page(0.96, 0.5, 0.88, 0.4, 0.95), enlarged_by=1.0)
     # A band of a dozen words says little of a page's print.
-    assert not _rapid_reads_better(page(0.96, 0.5, 0.88, 0.4, 0.95, lines=2), enlarged_by=1.0)
-    assert not _rapid_reads_better([], enlarged_by=1.0)
+    assert not rapid_reads_better(page(0.96, 0.5, 0.88, 0.4, 0.95, lines=2), enlarged_by=1.0)
+    assert not rapid_reads_better([], enlarged_by=1.0)
 
 
 def test_a_low_resolution_form_scan_is_read_by_the_small_print_reader(

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pymupdf
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from docvlm.document import Block, BlockType
-from docvlm.engines import ocr, ocr_tesseract
+from docvlm.engines import ocr, ocr_rapid, ocr_tesseract
 from docvlm.engines.ocr import TABLE_PSM, OCREngine
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, cjk_share, lines_to_blocks
 from docvlm.engines.ocr_rapid import SAMPLE_BAND_ROWS, RapidOCRBackend
@@ -21,6 +21,7 @@ from docvlm.errors import EngineUnavailableError
 from docvlm.layout.regions import Region
 from docvlm.metrics import character_error_rate, word_error_rate
 from docvlm.sources import open_source
+from tests.test_scanned import PARAGRAPH, png, text_page
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -158,6 +159,48 @@ def test_rapidocr_rebuilds_dropped_spaces() -> None:
         page.insert_text((20, 25 + 22 * row), line, fontname="helv", fontsize=11)
     lines = RapidOCRBackend().recognize(render(page, dpi=150))
     assert [line.text for line in lines] == truth
+
+
+def test_rebuilt_spaces_leave_a_figure_whole_across_its_points() -> None:
+    """Dot-matrix print leaves a blank cell around a date's points: the wide blank after
+    "03." is no word space (RapidOCR read no space there), the one after "20" is."""
+    chars = list("03.04.20") + list("OK")
+    lefts = [0, 20, 40, 80, 100, 120, 160, 180, 260, 280]
+    gray = np.full((40, 320), 255, np.uint8)
+    for char, left in zip(chars, lefts, strict=True):
+        top = 28 if char == "." else 8
+        gray[top:32, left + 2 : left + (8 if char == "." else 16)] = 0
+    quads = [[[x, 5], [x + 20, 5], [x + 20, 35], [x, 35]] for x in lefts]
+    line = ocr_rapid._line(gray, [[0, 5], [300, 5], [300, 35], [0, 35]], "", 0.9, quads, chars)
+    assert [word.text for word in line.words] == ["03.04.20", "OK"]
+
+
+def test_small_print_is_enlarged_for_tesseract_and_print_it_reads_unsurely_goes_to_rapidocr(
+    engine: OCREngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 72 dpi page (print ~8 px high) is enlarged and read by Tesseract, whose segmentation
+    keeps rows and columns apart (at its own size: 5.8 % of characters wrong); a blurred 100
+    dpi page it reads unsurely is read again by RapidOCR (Tesseract: 63 % wrong) and still
+    flagged."""
+    readers: list[str] = []
+    recognize = RapidOCRBackend.recognize
+
+    def spy(self: RapidOCRBackend, image: Image.Image) -> list[OCRLine]:
+        readers.append("rapidocr")
+        return recognize(self, image)
+
+    monkeypatch.setattr(RapidOCRBackend, "recognize", spy)
+    truth = " ".join(PARAGRAPH)
+    for image, reader, most_wrong in (
+        (text_page(dpi=72), [], 0.01),
+        (text_page(dpi=100).filter(ImageFilter.GaussianBlur(1.6)), ["rapidocr"], 0.1),
+    ):
+        readers.clear()
+        page = open_source(png(image)).page(1)
+        text = " ".join(block.text for block in engine.parse(page))
+        assert readers == reader
+        assert character_error_rate(text, truth) <= most_wrong
+    assert page.findings.low_confidence
 
 
 def test_auto_picks_rapidocr_for_chinese_and_tesseract_for_english(engine: OCREngine) -> None:
@@ -317,8 +360,9 @@ def test_a_page_of_tables_is_not_read_around_them(monkeypatch) -> None:
     """Tables filling the page leave nothing around them to read: only the tables are."""
     engine = OCREngine("tesseract")
     image, _ = _table_image()
-    table = Region("table", (0.0, 0.0, float(image.width), float(image.height)), 0.9)
-    monkeypatch.setattr(OCREngine, "_regions", lambda self, image: [table])
+    monkeypatch.setattr(  # the page read, enlarged or not
+        OCREngine, "_regions", lambda self, page: [Region("table", (0, 0, *page.size), 0.9)]
+    )
     modes = _page_segmentation_modes(monkeypatch)
     blocks = engine.parse(image_source(image).page(1))
     assert modes and set(modes) == {6}

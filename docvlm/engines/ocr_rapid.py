@@ -153,7 +153,8 @@ class _Glyph:
 
 
 def _rebuild_spaces(gray: np.ndarray, bbox: tuple[float, ...], glyphs: list[_Glyph]) -> None:
-    """Set `space_before` where a missing word space shows as a wide blank band."""
+    """Set `space_before` where a missing word space shows as a wide blank band, never inside
+    a figure between its point and the digit after it."""
     x0, y0, x1, y1 = (max(int(round(v)), 0) for v in bbox)
     crop = gray[y0:y1, x0:x1].astype(np.float32)
     if crop.size == 0 or len(glyphs) < 2:
@@ -168,9 +169,17 @@ def _rebuild_spaces(gray: np.ndarray, bbox: tuple[float, ...], glyphs: list[_Gly
     centers = [max(round((g.bbox[0] + g.bbox[2]) / 2) - x0, 0) for g in glyphs]
     gaps = [_widest_blank_run(inked_columns[a:b]) / ink_height for a, b in pairwise(centers)]
     threshold = max(MIN_SPACE_GAP, MIN_SPACE_RATIO * float(np.median(gaps)))
-    for (left, right), gap in zip(pairwise(glyphs), gaps, strict=True):
+    for index, ((left, right), gap) in enumerate(zip(pairwise(glyphs), gaps, strict=True)):
         latin_pair = not (is_cjk(left.char) or is_cjk(right.char))
-        if latin_pair and gap >= threshold:
+        # Dot-matrix print sets a date's or an amount's point in a cell of its own, blank
+        # around the dot ("03.04.20" read "03." "04." "20"); a space RapidOCR reads itself stays.
+        in_figure = (
+            index > 0
+            and glyphs[index - 1].char.isdigit()
+            and left.char in ".,"
+            and right.char.isdigit()
+        )
+        if latin_pair and gap >= threshold and not in_figure:
             right.space_before = True
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 import pymupdf
@@ -16,8 +16,14 @@ from rapidfuzz import fuzz
 
 from docvlm.document import BBox
 from docvlm.engines.ocr_backdrop import without_backdrop
-from docvlm.engines.ocr_layout import OCRWord, is_cjk
-from docvlm.engines.ocr_rapid import RapidOCRBackend
+from docvlm.engines.ocr_choice import (
+    enlarged,
+    latin_only,
+    rapid_reads,
+    rapid_reads_better,
+    read_small_print,
+)
+from docvlm.engines.ocr_layout import OCRWord
 from docvlm.engines.ocr_tesseract import PSM_SPARSE_TEXT, TesseractBackend
 from docvlm.engines.ocr_unread import sparse_words
 from docvlm.errors import EngineUnavailableError
@@ -34,23 +40,6 @@ SEGMENT_GAP = 0.6
 SEGMENT_GAP_CHARS = 1.8
 CHECKBOX_DPI = 150
 LETTER_INSET = 0.35  # label heights a box read as letters may start inside the label
-MIN_OCR_SIDE = 2000  # pixels on the longer side; ~ 180 dpi for a letter page
-MAX_OCR_UPSCALE = 3.0
-# Small print in a scan's own pixels (a ~100 dpi archive page: words ~10 px high) is read by
-# PP-OCRv4 (RapidOCR), which reads it far better than Tesseract even after enlarging: of FUNSD
-# training pages' answers 89 % against 72 % were read at fuzzy >= 80, at ~8x the CPU time.
-# At print ~20 px high and more Tesseract reads as well or better (generated receipts: it
-# keeps decimal points and accents that RapidOCR drops). RapidOCR reads Latin and Chinese.
-SMALL_PRINT_PX = 16  # median word height
-# Print Tesseract reads unsurely all over (a till's dot-matrix or faded thermal print: "SUMME EUR
-# 28,81" read "SUMME / | EUR s | op 20,01 24") is read by RapidOCR too. Tesseract's median
-# confidence of a page's words is 0.95-0.96 on clean print (30 generated till receipts, 8
-# receipts, 27 scanned synthetic forms: 0.92-0.96) and 0.40-0.92 on 48 real German receipts;
-# below this, 39 of them switch (date 25 -> 30 of 48, total 22 -> 33; ~+5 s a page).
-UNSURE_MEDIAN = 0.9
-# ... over this many words at least: a form's band of a dozen words says little of its print.
-UNSURE_MIN_WORDS = 20
-RAPID_LANGUAGES = frozenset({"eng", "chi_sim"})
 # Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
 _RULE_CHARS = "|[]_"
 # A dotted or dashed leader between a label and its answer ("Copies to ---Dr. A. W. Spears")
@@ -162,7 +151,7 @@ def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto"
         words = [Word(text, tuple(box)) for text, *box in drawn]
         return PageWords(page.number, "text", combs_joined(words), page)
     source_image = without_backdrop(page.render_dpi(OCR_DPI))
-    image = _enlarged(source_image)
+    image = enlarged(source_image)
     points_per_pixel = page.width / image.width
     words = [
         part
@@ -229,59 +218,21 @@ def word_parts(word: Word, parts: list[tuple[int, int]]) -> list[Word]:
     ]
 
 
-def _enlarged(image: Image.Image) -> Image.Image:
-    """The page at OCR resolution. A small scan (a fax, a 100 dpi archive page) is enlarged:
-    Tesseract misreads letters only a few pixels high, and Lanczos keeps their edges."""
-    longer = max(image.size)
-    if longer >= MIN_OCR_SIDE:
-        return image
-    scale = min(MIN_OCR_SIDE / longer, MAX_OCR_UPSCALE)
-    size = (round(image.width * scale), round(image.height * scale))
-    return image.resize(size, Image.Resampling.LANCZOS)
-
-
 def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> list[OCRWord]:
     """Tesseract's words of a page raster; small print (a low-resolution scan) or print it
     reads unsurely, in a language RapidOCR reads, is read again by RapidOCR instead."""
     words = [word for line in _tesseract(ocr_language).recognize(image) for word in line.words]
-    if not _rapid_reads_better(words, enlarged_by) or not (
-        set(ocr_language.split("+")) <= RAPID_LANGUAGES
-    ):
+    if not (rapid_reads(ocr_language) and rapid_reads_better(words, enlarged_by)):
         tesseract = _tesseract(ocr_language)
         return words + sparse_words(
             image, words, lambda crop: tesseract.recognize(crop, psm=PSM_SPARSE_TEXT)
         )
     try:
-        # The page was enlarged for small print: RapidOCR must not shrink it back to the
-        # engine's page size (at 1200 px FUNSD recall fell from 52.8 % to 46.7 %).
-        lines = RapidOCRBackend(max_side=MIN_OCR_SIDE).recognize(image)
+        lines = read_small_print(image)
     except EngineUnavailableError:
         return words  # rapidocr not installed: keep Tesseract's reading
     rapid_words = [word for line in lines for word in line.words]
-    return rapid_words if "chi_sim" in ocr_language else _latin_only(rapid_words)
-
-
-def _rapid_reads_better(words: list[OCRWord], enlarged_by: float) -> bool:
-    """Small print in the scan's own pixels, or Tesseract unsure of most of its words (those
-    of two characters or more with a letter or digit: a dashed rule reads unsurely anywhere)."""
-    words = [w for w in words if len(w.text) > 1]
-    if not words:
-        return False
-    height = statistics.median(w.bbox[3] - w.bbox[1] for w in words)
-    confidences = [w.confidence for w in words if any(c.isalnum() for c in w.text)]
-    unsure = len(confidences) >= UNSURE_MIN_WORDS and statistics.median(confidences) < UNSURE_MEDIAN
-    return height / enlarged_by < SMALL_PRINT_PX or unsure
-
-
-def _latin_only(words: list[OCRWord]) -> list[OCRWord]:
-    """Words without the Chinese characters RapidOCR's recognizer sees in marks on a Latin
-    page; an empty check box reads as 口 ("mouth") and stays as ☐."""
-    kept = []
-    for word in words:
-        text = "☐" if word.text == "口" else "".join(c for c in word.text if not is_cjk(c))
-        if text:
-            kept.append(replace(word, text=text))
-    return kept
+    return rapid_words if "chi_sim" in ocr_language else latin_only(rapid_words)
 
 
 @lru_cache(maxsize=4)
