@@ -753,3 +753,16 @@ def test_a_date_beside_a_tall_label_is_not_capped_as_crowded() -> None:
     result = docvlm.extract(pdf, _schema("Ref", "Date"))
     assert result.data == {"f0": "A-1234", "f1": "2/26/98"}
     assert result.fields["/f1"].confidence > 0.55
+
+
+def test_a_label_ocr_misread_or_spaced_differently_still_names_its_field() -> None:
+    # OCR reads a typewritten D as O, and prints "#" and words apart or glued otherwise
+    # than the schema's title: the label is found, but trusted less than an exact one.
+    words = [*_line(72, 100, "OATE:"), *_line(160, 100, "8/10/82"),
+             *_line(72, 130, "Program #:"), *_line(160, 130, "700418"),
+             *_line(72, 160, "QtyInUnits"), *_line(160, 160, "500"),
+             *_line(72, 190, "Name:"), *_line(160, 190, "Ronald Davis")]  # fmt: skip
+    schema = load_schema(_schema("DATE", "Program#:", "Qty In Units", "Name"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert [found[f"/f{i}"].value for i in range(4)] == ["8/10/82", "700418", "500", "Ronald Davis"]
+    assert found["/f0"].confidence < found["/f3"].confidence

@@ -12,6 +12,7 @@ Arrays of objects are read from a table whose header row names the item's proper
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -54,6 +55,10 @@ _GLUED_LABEL = re.compile(
 )
 PHRASE_SCORE = 75.0
 PART_SCORE = 95.0
+MISREAD_PENALTY = 5.0  # a label matched only as OCR may have misread it is trusted less
+# Characters OCR reads for one another in print ("OATE", "REPORTEO", "F.O.8.", "Revlsion"),
+# each mapped to one of its kind.
+_LOOK_ALIKE = str.maketrans("0dq1ij|!58fc", "ooolllllsbee")
 # Confidence = label fit × position fit × type fit × reading fit; each factor is below 1 where
 # that step could have gone wrong, so only an exact label, beside a typed value, on a text
 # layer reaches 1.0.
@@ -189,8 +194,29 @@ def label_score(text: str, names: list[str]) -> float:
                 # The field's name as a phrase inside a longer label ("Your first name and
                 # middle initial") names it better than scattered shared words do.
                 score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
-        best = max(best, score)
+        best = max(best, score, _misread_score(text, name))
     return best
+
+
+def _misread_score(text: str, name: str) -> float:
+    """How well `text` names `name` as OCR may have read it: words glued or spaced apart
+    ("QtyInUnits", "Program #:"), look-alike characters, a parenthesis lost ("Print Positioa
+    from filter end)"), each scored below an exact match."""
+    best = 0.0
+    for strip in (False, True):
+        label, wanted = _skeleton(text, strip), _skeleton(name, strip)
+        if len(label) >= 3 and wanted:
+            best = max(best, fuzz.ratio(label, wanted) - MISREAD_PENALTY)
+    return best
+
+
+@functools.lru_cache(maxsize=4096)
+def _skeleton(text: str, strip_parentheses: bool) -> str:
+    """Letters and digits only, look-alikes as one, with or without parentheses' words."""
+    text = text.lower()
+    if strip_parentheses:
+        text = re.sub(r"\([^)]*\)", " ", text)
+    return re.sub(r"[^a-z0-9]", "", text).replace("rn", "m").translate(_LOOK_ALIKE)
 
 
 def pair_fields(
