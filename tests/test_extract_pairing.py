@@ -766,3 +766,15 @@ def test_a_label_ocr_misread_or_spaced_differently_still_names_its_field() -> No
     found = pair_fields(schema.root, [_ocr_page(words)], set())
     assert [found[f"/f{i}"].value for i in range(4)] == ["8/10/82", "700418", "500", "Ronald Davis"]
     assert found["/f0"].confidence < found["/f3"].confidence
+
+
+def test_an_answer_typed_raised_beside_a_label_keeps_it_from_heading_a_column() -> None:
+    # The typed answer sits higher than the small printed label: the nearest thing in the
+    # label's band is the next label, yet the row is label, answer, label, answer.
+    label = [Word("DATE", (77, 187, 101, 196), 0.95), Word("RECEIVED", (105, 187, 140, 196), 0.95)]
+    words = [*label, Word("9/3/80", (174, 176, 231, 192), 0.95),
+             Word("TESTED:", (320, 187, 355, 197), 0.95),
+             Word("9/10/80", (368, 176, 420, 192), 0.95),
+             *_line(77, 230, "INVESTIGATOR:"), *_line(176, 230, "H. S. Tong")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("DATE RECEIVED")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "9/3/80"

@@ -205,7 +205,7 @@ def _misread_score(text: str, name: str) -> float:
     best = 0.0
     for strip in (False, True):
         label, wanted = _skeleton(text, strip), _skeleton(name, strip)
-        if len(label) >= 3 and wanted:
+        if sum(c.isalpha() for c in label) >= 3 and wanted:  # figures are no label's misread
             best = max(best, fuzz.ratio(label, wanted) - MISREAD_PENALTY)
     return best
 
@@ -888,9 +888,9 @@ class _Reading:
             return None  # a colon asks for the answer beside or under it, not a column
         band = neighbours.band(self.page, printed)
         left = [s for s in band if s.bbox[2] <= printed.bbox[0] + 1]
-        right = [s for s in band if s.bbox[0] >= printed.bbox[2] - 1]
+        right = right_of(self.page, printed)  # with an answer typed raised over the row
         nearest = [max(left, key=lambda s: s.bbox[2])] if left else []
-        nearest += [min(right, key=lambda s: s.bbox[0])] if right else []
+        nearest += right[:1]
         if nearest and all(id(s) in self.label_like for s in nearest):
             return printed
         return printed if _heads_figures(self.page, printed, [printed, *band]) else None
