@@ -778,3 +778,13 @@ def test_an_answer_typed_raised_beside_a_label_keeps_it_from_heading_a_column() 
              *_line(77, 230, "INVESTIGATOR:"), *_line(176, 230, "H. S. Tong")]  # fmt: skip
     found = pair_fields(load_schema(_schema("DATE RECEIVED")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "9/3/80"
+
+
+def test_a_number_sign_after_a_labels_words_is_the_labels_not_the_value() -> None:
+    # OCR reads "Report #" and "Chem Abstr # N/A" as one segment each: the "#" is printed
+    # as part of the label, so the value is what follows it.
+    words = [*_line(72, 100, "Report #"), *_line(180, 100, "517"),
+             *_line(72, 130, "Chem Abstr # N/A")]  # fmt: skip
+    schema = load_schema(_schema("Report", "Chem Abstr"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert (found["/f0"].value, found["/f1"].value) == ("517", "N/A")

@@ -59,6 +59,7 @@ MISREAD_PENALTY = 5.0  # a label matched only as OCR may have misread it is trus
 # Characters OCR reads for one another in print ("OATE", "REPORTEO", "F.O.8.", "Revlsion"),
 # each mapped to one of its kind.
 _LOOK_ALIKE = str.maketrans("0dq1ij|!58fc", "ooolllllsbee")
+_LABEL_MARKS = frozenset("#№:")  # a word of these after a label's words is the label's
 # Confidence = label fit × position fit × type fit × reading fit; each factor is below 1 where
 # that step could have gone wrong, so only an exact label, beside a typed value, on a text
 # layer reaches 1.0.
@@ -601,6 +602,10 @@ def _label_in(segment: Segment, names: list[str]) -> tuple[Segment | None, Segme
     if best is None or best[0] <= score:
         return (segment, None, score) if score >= MIN_LABEL_SCORE else (None, None, 0.0)
     score, split = best
+    while split < len(segment.words) and set(segment.words[split].text) <= _LABEL_MARKS:
+        split += 1  # the label's own number sign or colon ("Report # 517", "Date : 5/3/90")
+    if split == len(segment.words):
+        return segment, None, score
     label = Segment(segment.words[:split], segment.page, segment.line)
     rest = Segment(segment.words[split:], segment.page, segment.line)
     return label, rest, score
