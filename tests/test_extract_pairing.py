@@ -8,7 +8,7 @@ import pymupdf
 from PIL import Image, ImageDraw
 
 import docvlm
-from docvlm.extraction.pairing import _unglued_label, pair_fields
+from docvlm.extraction.pairing import _unglued_label, pair_fields, unsure_fields
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Segment, Word, _unglued
 
@@ -788,3 +788,13 @@ def test_a_number_sign_after_a_labels_words_is_the_labels_not_the_value() -> Non
     schema = load_schema(_schema("Report", "Chem Abstr"))
     found = pair_fields(schema.root, [_ocr_page(words)], set())
     assert (found["/f0"].value, found["/f1"].value) == ("517", "N/A")
+
+
+def test_a_label_read_as_a_segments_leading_words_with_no_value_is_warned_of() -> None:
+    words = [*_line(72, 100, "Date of loss unknown"), *_line(72, 130, "Policy: 88-1234")]
+    schema = {"type": "object", "properties": {"loss": {"type": ["string", "null"],
+              "format": "date", "title": "Date of loss"}}}  # fmt: skip
+    root = load_schema(schema).root
+    pages = [_ocr_page(words)]
+    assert pair_fields(root, pages, set()) == {}
+    assert "'Date of loss' found" in unsure_fields(root, pages, {})["/loss"]

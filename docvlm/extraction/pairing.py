@@ -357,13 +357,15 @@ def unsure_fields(
         if spec.pointer in found:
             continue
         names = label_candidates(spec, parent)
-        labels = [
-            segment.text
+        # A label read as a segment's leading words ("Date of loss unknown") is found too.
+        read = [
+            _label_in(segment, names)
             for page in pages
             for line in page.lines
             for segment in line
-            if not segment.widget and label_score(segment.text, names) >= STRONG_LABEL_SCORE
+            if not segment.widget
         ]
+        labels = [label.text for label, _, score in read if score >= STRONG_LABEL_SCORE]
         if labels:
             reasons[spec.pointer] = (
                 f"label {labels[0]!r} found but no value beside or below it reads as "
