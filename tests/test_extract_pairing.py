@@ -798,3 +798,12 @@ def test_a_label_read_as_a_segments_leading_words_with_no_value_is_warned_of() -
     pages = [_ocr_page(words)]
     assert pair_fields(root, pages, set()) == {}
     assert "'Date of loss' found" in unsure_fields(root, pages, {})["/loss"]
+
+
+def test_a_currency_code_after_a_misread_label_is_no_value_of_it() -> None:
+    # A till's "Total EUR" read with a space inside its label: the label is the whole
+    # segment, its currency code naming nothing, and the amount is beside it.
+    words = [*_line(72, 100, "Tota l EUR"), *_line(300, 100, "39,00")]
+    schema = {"type": "object", "properties": {"total": {"type": "number", "title": "Total"}}}
+    found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
+    assert found["/total"].value == 39.0

@@ -213,11 +213,12 @@ def _misread_score(text: str, name: str) -> float:
 
 @functools.lru_cache(maxsize=4096)
 def _skeleton(text: str, strip_parentheses: bool) -> str:
-    """Letters and digits only, look-alikes as one, with or without parentheses' words."""
-    text = text.lower()
-    if strip_parentheses:
-        text = re.sub(r"\([^)]*\)", " ", text)
-    return re.sub(r"[^a-z0-9]", "", text).replace("rn", "m").translate(_LOOK_ALIKE)
+    """Letters and digits only, look-alikes as one, with or without parentheses' words, and
+    without a currency code ("Tota l EUR" is "total"), as `normalize_label` has it."""
+    text = text.lower().replace("#", " ")
+    text = re.sub(r"\([^)]*\)", " ", text) if strip_parentheses else re.sub(r"[()]", " ", text)
+    words = [w for w in re.findall(r"[a-z0-9]+", text) if w not in _CURRENCY_CODES]
+    return "".join(words).replace("rn", "m").translate(_LOOK_ALIKE)
 
 
 def pair_fields(
