@@ -208,7 +208,9 @@ def _misread_score(text: str, name: str) -> float:
         label, wanted = _skeleton(text, strip), _skeleton(name, strip)
         if sum(c.isalpha() for c in label) >= 3 and wanted:  # figures are no label's misread
             best = max(best, fuzz.ratio(label, wanted) - MISREAD_PENALTY)
-    return best
+    # Only a near-exact skeleton names the field: a loose one ("nom" for "A.NOM") is no
+    # surer than the words' own fuzzy score.
+    return best if best >= STRONG_LABEL_SCORE else 0.0
 
 
 @functools.lru_cache(maxsize=4096)
