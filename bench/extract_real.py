@@ -119,7 +119,7 @@ def funsd_cases(folder: Path, count: int, skip: int = 0) -> list[Case]:
                 if a == entity["id"] and b in by_id and by_id[b]["label"] == "answer"
             ]
             question = entity["text"].strip()
-            answer = " ".join(a["text"].strip() for a in answers).strip()
+            answer = " ".join(a["text"].strip() for a in _reading_order(answers)).strip()
             if not question or not answer:
                 continue
             key = f"q{entity['id']}"
@@ -132,6 +132,26 @@ def funsd_cases(folder: Path, count: int, skip: int = 0) -> list[Case]:
                 Case("funsd", annotation.stem, image.read_bytes(), schema, expected, fuzzy=True)
             )
     return cases
+
+
+def _reading_order(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Annotation entities top to bottom, left to right within a line: FUNSD's links are
+    unordered, so a question's several answers are joined as the page reads them. A box joins
+    a line when it shares over half the shorter height with the line's first box (topmost,
+    shortest), not with the whole line: a block two lines high must not merge the lines
+    beside it."""
+    lines: list[list[dict[str, Any]]] = []
+    for entity in sorted(entities, key=lambda e: (e["box"][1], e["box"][3])):
+        top, bottom = entity["box"][1], entity["box"][3]
+        for line in lines:
+            first_top, first_bottom = line[0]["box"][1], line[0]["box"][3]
+            shorter = min(bottom - top, first_bottom - first_top)
+            if min(bottom, first_bottom) - max(top, first_top) > shorter / 2:
+                line.append(entity)
+                break
+        else:
+            lines.append([entity])
+    return [entity for line in lines for entity in sorted(line, key=lambda e: e["box"][0])]
 
 
 # --- formats ----------------------------------------------------------------------------

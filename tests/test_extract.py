@@ -445,3 +445,27 @@ def test_bench_reports_the_recall_kept_at_the_target_precision() -> None:
     assert _kept_at_precision({"expected": 4, "values": [(0.9, False)]}) == (0.0, None)
     assert _kept_at_precision({"expected": 20, "values": values}, 0.84) == (11 / 20, 0.5)
     assert _kept_at_precision({"expected": 20, "values": values}, 0.92) == (9 / 20, 0.9)
+
+
+def test_bench_joins_a_questions_several_answers_as_the_page_reads_them() -> None:
+    """bench/extract_real.py: FUNSD's links are unordered; the truth reads the answer boxes by
+    line, and a box two lines high beside them does not merge those lines."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from extract_real import _reading_order
+
+    def box(text: str, x0: int, y0: int, x1: int, y1: int) -> dict:
+        return {"text": text, "box": [x0, y0, x1, y1]}
+
+    grid = [box("4.2", 210, 754, 236, 769), box("3.1", 208, 742, 236, 755),
+            box("(95)", 261, 753, 300, 770), box("(129)", 263, 740, 302, 755)]  # fmt: skip
+    assert [e["text"] for e in _reading_order(grid)] == ["3.1", "(129)", "4.2", "(95)"]
+    beside_block = [box("(#647)", 108, 479, 171, 492), box("Current VICEROY", 184, 468, 310, 490),
+                    box("(#627)", 109, 468, 172, 479)]  # fmt: skip
+    assert [e["text"] for e in _reading_order(beside_block)] == [
+        "(#627)",
+        "Current VICEROY",
+        "(#647)",
+    ]

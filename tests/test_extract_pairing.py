@@ -8,7 +8,7 @@ import pymupdf
 from PIL import Image, ImageDraw
 
 import docvlm
-from docvlm.extraction.pairing import _unglued_label, pair_fields
+from docvlm.extraction.pairing import _unglued_label, pair_fields, unsure_fields
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Segment, Word, _unglued
 
@@ -753,3 +753,57 @@ def test_a_date_beside_a_tall_label_is_not_capped_as_crowded() -> None:
     result = docvlm.extract(pdf, _schema("Ref", "Date"))
     assert result.data == {"f0": "A-1234", "f1": "2/26/98"}
     assert result.fields["/f1"].confidence > 0.55
+
+
+def test_a_label_ocr_misread_or_spaced_differently_still_names_its_field() -> None:
+    # OCR reads a typewritten D as O, and prints "#" and words apart or glued otherwise
+    # than the schema's title: the label is found, but trusted less than an exact one.
+    words = [*_line(72, 100, "OATE:"), *_line(160, 100, "8/10/82"),
+             *_line(72, 130, "Program #:"), *_line(160, 130, "700418"),
+             *_line(72, 160, "QtyInUnits"), *_line(160, 160, "500"),
+             *_line(72, 190, "Name:"), *_line(160, 190, "Ronald Davis")]  # fmt: skip
+    schema = load_schema(_schema("DATE", "Program#:", "Qty In Units", "Name"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert [found[f"/f{i}"].value for i in range(4)] == ["8/10/82", "700418", "500", "Ronald Davis"]
+    assert found["/f0"].confidence < found["/f3"].confidence
+
+
+def test_an_answer_typed_raised_beside_a_label_keeps_it_from_heading_a_column() -> None:
+    # The typed answer sits higher than the small printed label: the nearest thing in the
+    # label's band is the next label, yet the row is label, answer, label, answer.
+    label = [Word("DATE", (77, 187, 101, 196), 0.95), Word("RECEIVED", (105, 187, 140, 196), 0.95)]
+    words = [*label, Word("9/3/80", (174, 176, 231, 192), 0.95),
+             Word("TESTED:", (320, 187, 355, 197), 0.95),
+             Word("9/10/80", (368, 176, 420, 192), 0.95),
+             *_line(77, 230, "INVESTIGATOR:"), *_line(176, 230, "H. S. Tong")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("DATE RECEIVED")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "9/3/80"
+
+
+def test_a_number_sign_after_a_labels_words_is_the_labels_not_the_value() -> None:
+    # OCR reads "Report #" and "Chem Abstr # N/A" as one segment each: the "#" is printed
+    # as part of the label, so the value is what follows it.
+    words = [*_line(72, 100, "Report #"), *_line(180, 100, "517"),
+             *_line(72, 130, "Chem Abstr # N/A")]  # fmt: skip
+    schema = load_schema(_schema("Report", "Chem Abstr"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert (found["/f0"].value, found["/f1"].value) == ("517", "N/A")
+
+
+def test_a_label_read_as_a_segments_leading_words_with_no_value_is_warned_of() -> None:
+    words = [*_line(72, 100, "Date of loss unknown"), *_line(72, 130, "Policy: 88-1234")]
+    schema = {"type": "object", "properties": {"loss": {"type": ["string", "null"],
+              "format": "date", "title": "Date of loss"}}}  # fmt: skip
+    root = load_schema(schema).root
+    pages = [_ocr_page(words)]
+    assert pair_fields(root, pages, set()) == {}
+    assert "'Date of loss' found" in unsure_fields(root, pages, {})["/loss"]
+
+
+def test_a_currency_code_after_a_misread_label_is_no_value_of_it() -> None:
+    # A till's "Total EUR" read with a space inside its label: the label is the whole
+    # segment, its currency code naming nothing, and the amount is beside it.
+    words = [*_line(72, 100, "Tota l EUR"), *_line(300, 100, "39,00")]
+    schema = {"type": "object", "properties": {"total": {"type": "number", "title": "Total"}}}
+    found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
+    assert found["/total"].value == 39.0

@@ -12,6 +12,7 @@ Arrays of objects are read from a table whose header row names the item's proper
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -54,6 +55,11 @@ _GLUED_LABEL = re.compile(
 )
 PHRASE_SCORE = 75.0
 PART_SCORE = 95.0
+MISREAD_PENALTY = 5.0  # a label matched only as OCR may have misread it is trusted less
+# Characters OCR reads for one another in print ("OATE", "REPORTEO", "F.O.8.", "Revlsion"),
+# each mapped to one of its kind.
+_LOOK_ALIKE = str.maketrans("0dq1ij|!58fc", "ooolllllsbee")
+_LABEL_MARKS = frozenset("#№:")  # a word of these after a label's words is the label's
 # Confidence = label fit × position fit × type fit × reading fit; each factor is below 1 where
 # that step could have gone wrong, so only an exact label, beside a typed value, on a text
 # layer reaches 1.0.
@@ -189,8 +195,32 @@ def label_score(text: str, names: list[str]) -> float:
                 # The field's name as a phrase inside a longer label ("Your first name and
                 # middle initial") names it better than scattered shared words do.
                 score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
-        best = max(best, score)
+        best = max(best, score, _misread_score(text, name))
     return best
+
+
+def _misread_score(text: str, name: str) -> float:
+    """How well `text` names `name` as OCR may have read it: words glued or spaced apart
+    ("QtyInUnits", "Program #:"), look-alike characters, a parenthesis lost ("Print Positioa
+    from filter end)"), each scored below an exact match."""
+    best = 0.0
+    for strip in (False, True):
+        label, wanted = _skeleton(text, strip), _skeleton(name, strip)
+        if sum(c.isalpha() for c in label) >= 3 and wanted:  # figures are no label's misread
+            best = max(best, fuzz.ratio(label, wanted) - MISREAD_PENALTY)
+    # Only a near-exact skeleton names the field: a loose one ("nom" for "A.NOM") is no
+    # surer than the words' own fuzzy score.
+    return best if best >= STRONG_LABEL_SCORE else 0.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _skeleton(text: str, strip_parentheses: bool) -> str:
+    """Letters and digits only, look-alikes as one, with or without parentheses' words, and
+    without a currency code ("Tota l EUR" is "total"), as `normalize_label` has it."""
+    text = text.lower().replace("#", " ")
+    text = re.sub(r"\([^)]*\)", " ", text) if strip_parentheses else re.sub(r"[()]", " ", text)
+    words = [w for w in re.findall(r"[a-z0-9]+", text) if w not in _CURRENCY_CODES]
+    return "".join(words).replace("rn", "m").translate(_LOOK_ALIKE)
 
 
 def pair_fields(
@@ -330,13 +360,15 @@ def unsure_fields(
         if spec.pointer in found:
             continue
         names = label_candidates(spec, parent)
-        labels = [
-            segment.text
+        # A label read as a segment's leading words ("Date of loss unknown") is found too.
+        read = [
+            _label_in(segment, names)
             for page in pages
             for line in page.lines
             for segment in line
-            if not segment.widget and label_score(segment.text, names) >= STRONG_LABEL_SCORE
+            if not segment.widget
         ]
+        labels = [label.text for label, _, score in read if score >= STRONG_LABEL_SCORE]
         if labels:
             reasons[spec.pointer] = (
                 f"label {labels[0]!r} found but no value beside or below it reads as "
@@ -575,6 +607,10 @@ def _label_in(segment: Segment, names: list[str]) -> tuple[Segment | None, Segme
     if best is None or best[0] <= score:
         return (segment, None, score) if score >= MIN_LABEL_SCORE else (None, None, 0.0)
     score, split = best
+    while split < len(segment.words) and set(segment.words[split].text) <= _LABEL_MARKS:
+        split += 1  # the label's own number sign or colon ("Report # 517", "Date : 5/3/90")
+    if split == len(segment.words):
+        return segment, None, score
     label = Segment(segment.words[:split], segment.page, segment.line)
     rest = Segment(segment.words[split:], segment.page, segment.line)
     return label, rest, score
@@ -862,9 +898,9 @@ class _Reading:
             return None  # a colon asks for the answer beside or under it, not a column
         band = neighbours.band(self.page, printed)
         left = [s for s in band if s.bbox[2] <= printed.bbox[0] + 1]
-        right = [s for s in band if s.bbox[0] >= printed.bbox[2] - 1]
+        right = right_of(self.page, printed)  # with an answer typed raised over the row
         nearest = [max(left, key=lambda s: s.bbox[2])] if left else []
-        nearest += [min(right, key=lambda s: s.bbox[0])] if right else []
+        nearest += right[:1]
         if nearest and all(id(s) in self.label_like for s in nearest):
             return printed
         return printed if _heads_figures(self.page, printed, [printed, *band]) else None
