@@ -15,7 +15,7 @@ from docvlm.engines.ocr_layout import OCRWord
 from docvlm.engines.ocr_unread import unread_text
 from docvlm.extraction.unlabelled import _letterhead, _text
 from docvlm.extraction.values import date_order_evidence, parse_amount, parse_date
-from docvlm.extraction.words import Word, _points_rejoined, page_words
+from docvlm.extraction.words import Word, page_words
 from docvlm.sources import open_source
 
 MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
@@ -281,13 +281,3 @@ def test_a_tax_summary_row_under_its_headings_is_no_total() -> None:
         for x, text in cells:
             page.insert_text((x, 40 + 16 * row), text, fontname="cour", fontsize=9)
     assert docvlm.extract(doc.tobytes(), SCHEMA).data["total"] == pytest.approx(7.16)
-
-
-def test_figures_cut_after_their_points_are_one_word_where_their_boxes_touch() -> None:
-    # RapidOCR reads a dot-matrix "03.04.20 09:53" as "03." "04." "20" "09:53", boxes touching.
-    words = [Word("03.", (25, 200, 85, 237)), Word("04.", (85, 200, 141, 237)),
-             Word("20", (141, 200, 178, 237)), Word("09:53", (203, 200, 295, 237)),
-             Word("Pos.", (25, 300, 90, 337)), Word("1.", (110, 300, 130, 337)),
-             Word("5", (150, 300, 165, 337))]  # fmt: skip
-    assert [w.text for w in _points_rejoined(words)] == ["03.04.20", "09:53", "Pos.", "1.", "5"]
-    assert _points_rejoined(words)[0].bbox == (25, 200, 178, 237)

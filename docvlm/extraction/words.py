@@ -52,8 +52,6 @@ _GLUED_AFTER = re.compile(r"(?<=[A-Za-z)]):(?=[A-Za-z0-9$#(])")
 _LABEL_WORD = re.compile(r"[A-Za-z][A-Za-z.'/#-]*[A-Za-z.]:")
 _GLUED_BEFORE = re.compile(r"(?<=[a-z0-9,.])(?=[A-Z]{3,}:$)")
 _UNDERLINED = re.compile(r"[^_]+")  # the parts of a word between underscores
-_POINT_END = re.compile(r"\d+(?:[.,]\d+)*[.,]")  # "03.", "03.04.", "20."
-TOUCHING = 0.15  # word heights between boxes that touch
 
 
 @dataclass
@@ -161,32 +159,7 @@ def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto"
             Word(text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
         )
     ]
-    return PageWords(page.number, "ocr", combs_joined(_points_rejoined(words)), page)
-
-
-def _points_rejoined(words: list[Word]) -> list[Word]:
-    """Figures ending in a point joined to the figures right after them ("03." "04." "20" is
-    "03.04.20"): a dot-matrix point stands in its own blank cell, where RapidOCR's rebuilt
-    spaces cut the word, though its boxes touch."""
-    joined: list[Word] = []
-    for word in words:
-        last = joined[-1] if joined else None
-        if (
-            last is not None
-            and _POINT_END.fullmatch(last.text)
-            and word.text[:1].isdigit()
-            and 0 <= word.bbox[0] - last.bbox[2] <= TOUCHING * (last.bbox[3] - last.bbox[1])
-            and last.bbox[1] < word.bbox[3]
-            and word.bbox[1] < last.bbox[3]
-        ):
-            joined[-1] = Word(
-                last.text + word.text,
-                union([last.bbox, word.bbox]),
-                min(last.confidence, word.confidence),
-            )
-        else:
-            joined.append(word)
-    return joined
+    return PageWords(page.number, "ocr", combs_joined(words), page)
 
 
 def _unglued(word: Word) -> list[Word]:
