@@ -128,7 +128,7 @@ def anchors_from_words(words: PageWords) -> PageAnchors:
     for line_index, line in enumerate(words.lines):
         segments = [_with_glyph_box(segment) for segment in line]
         if not from_text_layer:
-            segments = _with_drawn_boxes(words, segments, taken)
+            segments = [_email_rejoined(s) for s in _with_drawn_boxes(words, segments, taken)]
         for segment in segments:
             for word in segment:
                 for part, part_box in split_after_colon(word.text, word.bbox):
@@ -216,6 +216,31 @@ def _outside(word: Word, boxes: list[tuple[bool, BBox]]) -> list[Word]:
             return []
         word = Word(text, (x0, y0, x1, y1), word.confidence)
     return [word]
+
+
+def _email_rejoined(segment: list[Word]) -> list[Word]:
+    """OCR words of a segment with an e-mail address made whole where OCR split it: an
+    address has no spaces, so a word beside one, closer than half a character and neither an
+    address nor a label nor a mark, is part of it ("teil." "nguyen@post.net"). The joined word is
+    as legible as its less legible part."""
+    out: list[Word] = []
+    for word in segment:
+        if out and _split_email(out[-1], word):
+            left = out.pop()
+            word = Word(left.text + word.text, union([left.bbox, word.bbox]),
+                        min(left.confidence, word.confidence))  # fmt: skip
+        out.append(word)
+    return out
+
+
+def _split_email(left: Word, right: Word) -> bool:
+    if ("@" in left.text) == ("@" in right.text) or ":" in left.text + right.text:
+        return False
+    if not all(any(c.isalnum() for c in word.text) for word in (left, right)):
+        return False  # a check box, a leader
+    address = left if "@" in left.text else right
+    char_width = (address.bbox[2] - address.bbox[0]) / len(address.text)
+    return right.bbox[0] - left.bbox[2] < 0.5 * char_width
 
 
 def _gap(word: BBox, box: BBox) -> float:

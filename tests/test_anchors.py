@@ -232,3 +232,20 @@ def test_scanned_boxes_are_read_apart_from_what_ocr_glued_on_and_close_their_opt
         "Status:", "Single [x]", "Married [ ]", "Divorced [ ]",
         "Smoker?", "[ ] Yes", "[x] No",
     ]  # fmt: skip
+
+
+def test_an_email_ocr_split_apart_is_one_word_as_legible_as_its_worse_part() -> None:
+    scan, _ = _scanned_page(lambda page: None)
+    ocr = [
+        Word("E-mail:", (60, 100, 90, 108), 0.95),
+        Word("teil.", (200, 100, 217, 108), 0.14),  # 1.4 pt apart: no space in the pixels
+        Word("nguyen@post.net", (218.4, 100, 288, 108), 0.84),
+        Word("Contact", (60, 130, 95, 138), 0.95),
+        Word("ann@mail.org", (98, 130, 150, 138), 0.95),  # a space apart
+    ]
+    with open_source(scan) as document:
+        anchors = anchors_from_words(PageWords(1, "ocr", ocr, document.page(1)))
+    assert [(w.text, w.confidence) for w in anchors.words] == [
+        ("E-mail:", 0.95), ("teil.nguyen@post.net", 0.14), ("Contact", 0.95),
+        ("ann@mail.org", 0.95),
+    ]  # fmt: skip
