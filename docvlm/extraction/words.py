@@ -34,7 +34,7 @@ SEGMENT_GAP = 0.6
 SEGMENT_GAP_CHARS = 1.8
 CHECKBOX_DPI = 150
 LETTER_INSET = 0.35  # label heights a box read as letters may start inside the label
-MIN_CHECKBOX = 5.0  # points a side, as `anchors.MIN_BOX` for vector squares
+MIN_CHECKBOX = 5.0  # points a side of the smallest square read as a check box, drawn or vector
 MIN_OCR_SIDE = 2000  # pixels on the longer side; ~ 180 dpi for a letter page
 MAX_OCR_UPSCALE = 3.0
 # Small print in a scan's own pixels (a ~100 dpi archive page: words ~10 px high) is read by
