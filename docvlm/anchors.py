@@ -19,7 +19,8 @@ total past `max_tokens` ends the text: it and every line after it are left out.
 
 from __future__ import annotations
 
-import math
+import re
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,8 +28,14 @@ import pymupdf
 
 from docvlm.document import BBox
 from docvlm.errors import DocVLMError
-from docvlm.extraction.values import parse_boolean
-from docvlm.extraction.words import PageWords, Segment, Word, drawn_checkbox, page_words
+from docvlm.extraction.words import (
+    MIN_CHECKBOX,
+    PageWords,
+    Segment,
+    Word,
+    drawn_checkboxes,
+    page_words,
+)
 from docvlm.geometry import centre_in, overlap, union
 from docvlm.sources import SourcePage
 
@@ -36,7 +43,13 @@ ANCHOR_SOURCES = ("auto", "text", "ocr", "none")
 DEFAULT_MAX_TOKENS = 1024
 CHECKED, UNCHECKED = "[x]", "[ ]"
 GRID = 1000
-MIN_BOX, MAX_BOX = 5.0, 16.0  # side in points of a drawn square read as a check box
+MAX_BOX = 16.0  # side in points of a drawn square read as a check box (from MIN_CHECKBOX)
+# What OCR reads of a box glued to the word beside it: its border as brackets or rules, its
+# tick or side as one letter before a capital ("X]Health", "JHome") or after a small letter
+# ("MarriedX", "Married[-").
+_BOX_MARKS = r"[\[\](){}|_\-]"
+_GLUED_LEFT = re.compile(rf"^(?:{_BOX_MARKS}|[A-Za-z](?={_BOX_MARKS}|[A-Z][a-z]))+")
+_GLUED_RIGHT = re.compile(rf"(?:{_BOX_MARKS}|(?<=[a-z])[A-Z]|(?<={_BOX_MARKS})[A-Za-z])+$")
 
 
 @dataclass(frozen=True)
@@ -95,8 +108,7 @@ def anchors_from_words(words: PageWords) -> PageAnchors:
     """Anchor words of a page's word layer: segments in reading order, check boxes as words.
 
     On a PDF text layer the check boxes are the page's drawn squares, ticked by strokes or a
-    glyph inside them; on OCR words, a square found in the raster left of a segment or, where
-    none is, after it (`_drawn_boxes`), whose misread marks ("X", "O") are dropped.
+    glyph inside them; on OCR words, the squares drawn along each line (`_with_drawn_boxes`).
     """
     from_text_layer = words.source == "text" and words.pdf_page is not None
     if from_text_layer:
@@ -112,86 +124,128 @@ def anchors_from_words(words: PageWords) -> PageAnchors:
     width, height = words.page.width, words.page.height
     out: list[AnchorWord] = []
     segment_index = 0
+    taken: list[BBox] = []
     for line_index, line in enumerate(words.lines):
-        drawn = {} if from_text_layer else _drawn_boxes(words, line)
-        for position, segment in enumerate(line):
-            texts_boxes = [(w.text, w.bbox, w.confidence) for w in segment.words]
-            state = segment.checkbox
-            if state is not None:
-                first = segment.words[0].bbox
-                side = first[3] - first[1]
-                box = (first[0] - 1.3 * side, first[1], first[0] - 0.3 * side, first[3])
-                texts_boxes.insert(0, (CHECKED if state else UNCHECKED, box, 1.0))
-            elif position in drawn:
-                state, box, after = drawn[position]
-                texts_boxes = [t for t in texts_boxes if not centre_in(t[1], box)]
-                mark = (CHECKED if state else UNCHECKED, box, 1.0)
-                texts_boxes = [*texts_boxes, mark] if after else [mark, *texts_boxes]
-            for text, box, confidence in texts_boxes:
-                for part, part_box in split_after_colon(text, box):
+        segments = [_with_glyph_box(segment) for segment in line]
+        if not from_text_layer:
+            segments = [_email_rejoined(s) for s in _with_drawn_boxes(words, segments, taken)]
+        for segment in segments:
+            for word in segment:
+                for part, part_box in split_after_colon(word.text, word.bbox):
                     grid = _to_grid(part_box, width, height)
                     out.append(
-                        AnchorWord(part, part_box, grid, line_index, segment_index, confidence)
+                        AnchorWord(part, part_box, grid, line_index, segment_index, word.confidence)
                     )
             segment_index += 1
     return PageAnchors(words.number, words.source, out)
 
 
-def _drawn_boxes(words: PageWords, line: list[Segment]) -> dict[int, tuple[bool, BBox, bool]]:
-    """Check boxes drawn beside the segments of an OCR line: (ticked, box, after the label)
-    by the segment's place in the line. A box left of a segment is its own; a segment with
-    none may have one drawn after it ("Do you smoke? [ ]", "Single [x] Married [ ]"), looked
-    for past the label's own words (OCR reads a ticked box as "X" or "kX" glued on), with
-    gaps up to a line height more than `drawn_checkbox` allows and boxes up to half a
-    label's height taller than its ink, and kept where no segment claimed it and it is no
-    letter ending a word (the "e" of a bold "Name" is outlined)."""
-    found: dict[int, tuple[bool, BBox, bool]] = {}
-    for position, segment in enumerate(line):
-        if segment.checkbox is None and not segment.widget:
-            left = drawn_checkbox(words, segment.bbox)
-            if left is not None:
-                found[position] = (*left, False)
-    line_words = [word for segment in line for word in segment.words]
-    for position, segment in enumerate(line):
-        label = _label_words(segment.words)
-        if position in found or segment.checkbox is not None or segment.widget or not label:
+def _with_glyph_box(segment: Segment) -> list[Word]:
+    """A segment's words, led by its check-box glyph ("☑ Paid") as a `[x]` / `[ ]` word."""
+    if segment.checkbox is None:
+        return list(segment.words)
+    first = segment.words[0].bbox
+    side = first[3] - first[1]
+    box = (first[0] - 1.3 * side, first[1], first[0] - 0.3 * side, first[3])
+    return [Word(CHECKED if segment.checkbox else UNCHECKED, box), *segment.words]
+
+
+def _with_drawn_boxes(
+    words: PageWords, segments: list[list[Word]], taken: list[BBox]
+) -> list[list[Word]]:
+    """An OCR line's segments with the check boxes drawn along it as `[x]` / `[ ]` words.
+
+    OCR reads a box as a letter ("X", "O"), as a word of its own, or glues it to the word
+    beside it ("Married[-"): what it read inside a box is dropped. Each box goes beside the
+    word nearest it and closes its segment on that side, so that "Single [x] Married [ ]"
+    is two segments, "Single [x]" and "Married [ ]", and "[x] Yes [ ] No" is "[x] Yes" and
+    "[ ] No". `taken` holds the boxes placed on earlier lines.
+    """
+    printed = [w for segment in segments for w in segment if w.text not in (CHECKED, UNCHECKED)]
+    if not printed:
+        return segments
+    height = statistics.median(w.bbox[3] - w.bbox[1] for w in printed)
+    x0, y0, x1, y1 = union([w.bbox for w in printed])
+    region = (x0 - 3 * height, y0 - 0.4 * height, x1 + 3 * height, y1 + 0.4 * height)
+    marks = [w.bbox for segment in segments for w in segment if w not in printed]
+    boxes = [
+        (ticked, box)
+        for ticked, box in drawn_checkboxes(words, region, height)
+        if not any(overlap(box, other) > 0 for other in [*marks, *taken])
+    ]
+    if not boxes:
+        return segments
+    taken += [box for _, box in boxes]
+    kept = [[part for w in segment for part in _outside(w, boxes)] for segment in segments]
+    kept = [segment for segment in kept if segment]
+    for ticked, box in sorted(boxes, key=lambda found: found[1][0]):
+        mark = Word(CHECKED if ticked else UNCHECKED, box)
+        if not kept:
+            kept = [[mark]]
             continue
-        x0, y0, x1, y1 = union([word.bbox for word in label])
-        pad = (y1 - y0) / 4
-        right = drawn_checkbox(words, (x0, y0 - pad, x1 + 4 * pad, y1 + pad), side="right")
-        if right is None:
+        row, index = min(
+            ((r, i) for r, segment in enumerate(kept) for i in range(len(segment))),
+            key=lambda at: _gap(kept[at[0]][at[1]].bbox, box),
+        )
+        segment = kept[row]
+        if (box[0] + box[2]) / 2 < (segment[index].bbox[0] + segment[index].bbox[2]) / 2:
+            kept[row : row + 1] = [part for part in (segment[:index], [mark, *segment[index:]])
+                                   if part]  # fmt: skip
+        else:
+            kept[row : row + 1] = [part for part in ([*segment[: index + 1], mark],
+                                                     segment[index + 1 :]) if part]  # fmt: skip
+    return kept
+
+
+def _outside(word: Word, boxes: list[tuple[bool, BBox]]) -> list[Word]:
+    """`word` without what OCR read of a drawn box: nothing if it lies in a box, else its
+    box clipped at the box's edge and the marks glued on that side stripped (`_GLUED_LEFT`)."""
+    if word.text in (CHECKED, UNCHECKED):
+        return [word]
+    for _, box in boxes:
+        if overlap(word.bbox, box) <= 0:
             continue
-        claimed = any(overlap(right[1], other[1]) > 0 for other in found.values())
-        if not claimed and not _is_letter(right[1], line_words):
-            found[position] = (*right, True)
-    return found
+        if centre_in(word.bbox, box):
+            return []
+        x0, y0, x1, y1 = word.bbox
+        if (box[0] + box[2]) / 2 < (x0 + x1) / 2:
+            text, x0 = _GLUED_LEFT.sub("", word.text), min(max(x0, box[2]), x1)
+        else:
+            text, x1 = _GLUED_RIGHT.sub("", word.text), max(min(x1, box[0]), x0)
+        if not text:
+            return []
+        word = Word(text, (x0, y0, x1, y1), word.confidence)
+    return [word]
 
 
-def _label_words(segment_words: list[Word]) -> list[Word]:
-    """A segment's words without the marks OCR may have read from a box drawn after them:
-    trailing words of one or two characters that are neither digits nor a yes/no answer."""
-    words = list(segment_words)
-    while words and len(words[-1].text) <= 2 and not _answer(words[-1].text):
-        words.pop()
-    return words
+def _email_rejoined(segment: list[Word]) -> list[Word]:
+    """OCR words of a segment with an e-mail address made whole where OCR split it: an
+    address has no spaces, so a word beside one, closer than half a character and neither an
+    address nor a label nor a mark, is part of it ("teil." "nguyen@post.net"). The joined word is
+    as legible as its less legible part."""
+    out: list[Word] = []
+    for word in segment:
+        if out and _split_email(out[-1], word):
+            left = out.pop()
+            word = Word(left.text + word.text, union([left.bbox, word.bbox]),
+                        min(left.confidence, word.confidence))  # fmt: skip
+        out.append(word)
+    return out
 
 
-def _answer(text: str) -> bool:
-    return any(c.isdigit() for c in text) or parse_boolean(text) is not None
+def _split_email(left: Word, right: Word) -> bool:
+    if ("@" in left.text) == ("@" in right.text) or ":" in left.text + right.text:
+        return False
+    if not all(any(c.isalnum() for c in word.text) for word in (left, right)):
+        return False  # a check box, a leader
+    address = left if "@" in left.text else right
+    char_width = (address.bbox[2] - address.bbox[0]) / len(address.text)
+    return right.bbox[0] - left.bbox[2] < 0.5 * char_width
 
 
-def _is_letter(box: BBox, line_words: list[Word]) -> bool:
-    """Whether `box` lies over letters or digits of a word of three characters or more (each
-    character taking its share of the word's box)."""
-    for word in line_words:
-        if len(word.text) <= 2 or not centre_in(box, word.bbox):
-            continue
-        per_char = (word.bbox[2] - word.bbox[0]) / len(word.text)
-        first = max(0, int((box[0] - word.bbox[0]) / per_char))
-        last = max(first + 1, math.ceil((box[2] - word.bbox[0]) / per_char))
-        if word.text[first:last].isalnum():
-            return True
-    return False
+def _gap(word: BBox, box: BBox) -> float:
+    """Points between a word and a box on its line, edge to edge."""
+    return max(box[0] - word[2], word[0] - box[2], 0.0)
 
 
 def vector_checkboxes(pdf_page: pymupdf.Page) -> list[Word]:
@@ -201,7 +255,7 @@ def vector_checkboxes(pdf_page: pymupdf.Page) -> list[Word]:
     squares = [
         d["rect"]
         for d in drawings
-        if MIN_BOX <= d["rect"].width <= MAX_BOX
+        if MIN_CHECKBOX <= d["rect"].width <= MAX_BOX
         and abs(d["rect"].width - d["rect"].height) <= 1.5
         and any(item[0] == "re" for item in d["items"])
     ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pymupdf
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from docvlm.anchors import (
     CHECKED,
@@ -13,10 +15,12 @@ from docvlm.anchors import (
     AnchorFormat,
     anchor_lines,
     anchor_text,
+    anchors_from_words,
     page_anchors,
     split_after_colon,
 )
 from docvlm.errors import DocVLMError
+from docvlm.extraction.words import PageWords, Word, drawn_checkboxes
 from docvlm.finetune.builders import synth_forms
 from docvlm.finetune.data import encode_example, example_anchor_text
 from docvlm.finetune.manifest import read_manifest
@@ -157,3 +161,91 @@ def test_a_box_drawn_after_its_label_on_a_scan_is_read_and_aligned(seed: int, li
     alignment = align({"smoker": form.values["smoker"]}, anchors.words)
     assert alignment.missing == []
     assert [anchors.words[i].text for i in alignment.spans[0].words] == [line[-3:]]
+
+
+def _scanned_page(draw) -> tuple[bytes, pymupdf.Page]:
+    """A page drawn by `draw(page)`, and the same page as a blurred 150 dpi greyscale scan."""
+    document = pymupdf.open()
+    page = document.new_page(width=612, height=792)
+    draw(page)
+    pixmap = page.get_pixmap(dpi=150, colorspace=pymupdf.csGRAY)
+    image = Image.frombytes("L", (pixmap.width, pixmap.height), pixmap.samples)
+    buffer = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(0.6)).save(buffer, format="PNG")
+    scan = pymupdf.open()
+    scan.new_page(width=612, height=792).insert_image(page.rect, stream=buffer.getvalue())
+    return scan.tobytes(), page
+
+
+def _box(page: pymupdf.Page, x: float, y: float, ticked: bool) -> None:
+    rect = pymupdf.Rect(x, y - 9, x + 10, y + 1)
+    page.draw_rect(rect, width=0.7)
+    if ticked:
+        page.draw_line(rect.tl + (2, 2), rect.br - (2, 2), width=1.1)
+        page.draw_line(rect.bl + (2, -2), rect.tr - (2, -2), width=1.1)
+
+
+def test_bold_capitals_on_a_scan_are_no_check_boxes() -> None:
+    def draw(page: pymupdf.Page) -> None:
+        page.insert_text((60, 100), "POLICY NUMBER MOBILE DOB", fontname="hebo", fontsize=10)
+        _box(page, 300, 100, True)
+        _box(page, 330, 100, False)
+
+    scan, _ = _scanned_page(draw)
+    with open_source(scan) as document:
+        words = PageWords(1, "ocr", [], document.page(1))
+        boxes = drawn_checkboxes(words, (40, 80, 360, 110), 7.5)
+    assert [(ticked, round(box[0])) for ticked, box in boxes] == [(True, 300), (False, 330)]
+
+
+def test_scanned_boxes_are_read_apart_from_what_ocr_glued_on_and_close_their_options() -> None:
+    def draw(page: pymupdf.Page) -> None:
+        page.insert_text((60, 100), "Status:", fontsize=10)
+        x = 180.0
+        for option, ticked in (("Single", True), ("Married", False), ("Divorced", False)):
+            page.insert_text((x, 100), option, fontsize=10)
+            x += pymupdf.get_text_length(option, "helv", 10) + 4
+            _box(page, x, 100, ticked)
+            x += 24
+        page.insert_text((60, 130), "Smoker?", fontsize=10)
+        _box(page, 180, 130, False)
+        page.insert_text((194, 130), "Yes", fontsize=10)
+        _box(page, 230, 130, True)
+        page.insert_text((244, 130), "No", fontsize=10)
+
+    scan, page = _scanned_page(draw)
+    # What OCR makes of the boxes: a tick read "X", a border glued on as "[-" or "J".
+    glued = {"Married": "Married[-", "No": "JNo"}
+    ocr = []
+    for x0, y0, x1, y1, text, *_ in page.get_text("words"):
+        if text in glued:
+            x0, x1 = (x0 - 13, x1) if text == "No" else (x0, x1 + 14)
+        ocr.append(Word(glued.get(text, text), (x0, y0, x1, y1), 0.9))
+    single_end = next(w.bbox[2] for w in ocr if w.text == "Single")
+    ocr.append(Word("X", (single_end + 4, 91, single_end + 14, 101), 0.3))
+    with open_source(scan) as document:
+        anchors = anchors_from_words(PageWords(1, "ocr", ocr, document.page(1)))
+    segments: dict[int, list[str]] = {}
+    for word in anchors.words:
+        segments.setdefault(word.segment, []).append(word.text)
+    assert [" ".join(texts) for texts in segments.values()] == [
+        "Status:", "Single [x]", "Married [ ]", "Divorced [ ]",
+        "Smoker?", "[ ] Yes", "[x] No",
+    ]  # fmt: skip
+
+
+def test_an_email_ocr_split_apart_is_one_word_as_legible_as_its_worse_part() -> None:
+    scan, _ = _scanned_page(lambda page: None)
+    ocr = [
+        Word("E-mail:", (60, 100, 90, 108), 0.95),
+        Word("teil.", (200, 100, 217, 108), 0.14),  # 1.4 pt apart: no space in the pixels
+        Word("nguyen@post.net", (218.4, 100, 288, 108), 0.84),
+        Word("Contact", (60, 130, 95, 138), 0.95),
+        Word("ann@mail.org", (98, 130, 150, 138), 0.95),  # a space apart
+    ]
+    with open_source(scan) as document:
+        anchors = anchors_from_words(PageWords(1, "ocr", ocr, document.page(1)))
+    assert [(w.text, w.confidence) for w in anchors.words] == [
+        ("E-mail:", 0.95), ("teil.nguyen@post.net", 0.14), ("Contact", 0.95),
+        ("ann@mail.org", 0.95),
+    ]  # fmt: skip

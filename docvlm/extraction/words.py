@@ -40,6 +40,7 @@ SEGMENT_GAP = 0.6
 SEGMENT_GAP_CHARS = 1.8
 CHECKBOX_DPI = 150
 LETTER_INSET = 0.35  # label heights a box read as letters may start inside the label
+MIN_CHECKBOX = 5.0  # points a side of the smallest square read as a check box, drawn or vector
 # Tesseract reads the border of a boxed field as "|" or "[" glued to the words inside it.
 _RULE_CHARS = "|[]_"
 # A dotted or dashed leader between a label and its answer ("Copies to ---Dr. A. W. Spears")
@@ -323,7 +324,6 @@ def drawn_checkbox(
     """(ticked, box) for a square box drawn just left of a label (or under the label's first
     characters, where OCR read the box as letters), or just right of it with `side="right"`;
     None if there is none."""
-    image, zoom = page_words.gray
     height = label[3] - label[1]
     edge = label[0] if side == "left" else label[2]
     inward, outward = (
@@ -331,43 +331,54 @@ def drawn_checkbox(
     )
     region = (min(edge + inward, edge + outward), label[1] - 0.4 * height,
               max(edge + inward, edge + outward), label[3] + 0.4 * height)  # fmt: skip
+    # Inside the label a box can only be where OCR read it as the label's first letters;
+    # an outline further in is one of the label's own letters ("o" of "Consent").
+    reach = edge + (1 if side == "left" else -1) * LETTER_INSET * height
+    boxes = [
+        (ticked, box)
+        for ticked, box in drawn_checkboxes(page_words, region, height)
+        if ((box[0] <= reach) if side == "left" else (box[2] >= reach))
+    ]
+    if not boxes:
+        return None
+    return min(
+        boxes, key=lambda found: abs((found[1][2] if side == "left" else found[1][0]) - edge)
+    )
+
+
+def drawn_checkboxes(page_words: PageWords, region: BBox, height: float) -> list[tuple[bool, BBox]]:
+    """(ticked, box) for every check box drawn in `region` beside text `height` points tall:
+    a square outline with straight sides (`_is_outline`), at least `MIN_CHECKBOX` points and
+    0.6 to 1.8 text heights a side (a box is about as tall as a capital letter or taller; a
+    smaller outline is a letter's bowl), ticked where ink fills its middle."""
+    image, zoom = page_words.gray
     left, top = max(round(region[0] * zoom), 0), max(round(region[1] * zoom), 0)
     crop = image.crop((left, top, round(region[2] * zoom), round(region[3] * zoom)))
     width, rows = crop.size
     if width < 4 or rows < 4:
-        return None
+        return []
     data = crop.tobytes()
     dark = {(i % width, i // width) for i, value in enumerate(data) if value < 140}
-    pixel_height = height * zoom
-    best: tuple[float, tuple[int, int, int, int]] | None = None
+    smallest = max(0.6 * height, MIN_CHECKBOX) * zoom
+    found = []
     for component in _components(dark):
         xs = [p[0] for p in component]
         ys = [p[1] for p in component]
         x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
         side_w, side_h = x1 - x0 + 1, y1 - y0 + 1
-        squareish = max(side_w, side_h) <= 1.35 * min(side_w, side_h)
-        if not squareish or not 0.4 * pixel_height <= side_w <= 1.4 * pixel_height:
+        squareish = max(side_w, side_h) <= 1.2 * min(side_w, side_h)  # a bold "B" is 1.25
+        if not squareish or not smallest <= min(side_w, side_h) <= 1.8 * height * zoom:
             continue
         if not _is_outline(component, x0, x1, y0, y1):
             continue
-        # Inside the label a box can only be where OCR read it as the label's first letters;
-        # an outline further in is one of the label's own letters ("o" of "Consent").
-        reach = edge * zoom - left + (1 if side == "left" else -1) * LETTER_INSET * pixel_height
-        if (x0 > reach) if side == "left" else (x1 < reach):
-            continue
-        distance = abs((x1 if side == "left" else x0) - (edge * zoom - left))
-        if best is None or distance < best[0]:
-            best = (distance, (x0, y0, x1, y1))
-    if best is None:
-        return None
-    x0, y0, x1, y1 = best[1]
-    margin_x, margin_y = max((x1 - x0) // 4, 1), max((y1 - y0) // 4, 1)
-    inner = [(x, y) for x, y in dark if x0 + margin_x <= x <= x1 - margin_x
-             and y0 + margin_y <= y <= y1 - margin_y]  # fmt: skip
-    inner_area = max((x1 - x0 + 1 - 2 * margin_x) * (y1 - y0 + 1 - 2 * margin_y), 1)
-    ticked = len(inner) / inner_area > 0.08
-    box = ((left + x0) / zoom, (top + y0) / zoom, (left + x1 + 1) / zoom, (top + y1 + 1) / zoom)
-    return ticked, box
+        margin_x, margin_y = max((x1 - x0) // 4, 1), max((y1 - y0) // 4, 1)
+        inner = [(x, y) for x, y in dark if x0 + margin_x <= x <= x1 - margin_x
+                 and y0 + margin_y <= y <= y1 - margin_y]  # fmt: skip
+        inner_area = max((x1 - x0 + 1 - 2 * margin_x) * (y1 - y0 + 1 - 2 * margin_y), 1)
+        ticked = len(inner) / inner_area > 0.08
+        box = ((left + x0) / zoom, (top + y0) / zoom, (left + x1 + 1) / zoom, (top + y1 + 1) / zoom)
+        found.append((ticked, box))
+    return found
 
 
 def _components(pixels: set[tuple[int, int]]) -> list[list[tuple[int, int]]]:
@@ -402,7 +413,9 @@ def _is_outline(component: list[tuple[int, int]], x0: int, x1: int, y0: int, y1:
     bottom = [[(x, y1), (x, y1 - 1)] for x in xs]
     left = [[(x0, y), (x0 + 1, y)] for y in ys]
     right = [[(x1, y), (x1 - 1, y)] for y in ys]
-    return all(inked(side) >= 0.7 for side in (top, bottom, left, right))
+    # A drawn side is inked along its whole length (scanned boxes: 0.9 and more); a curved
+    # or bold letter's ("D", "O", "B") fills 0.7-0.83.
+    return all(inked(side) >= 0.85 for side in (top, bottom, left, right))
 
 
 def locate(value: str, lines: list[list[Segment]]) -> tuple[BBox, float] | None:
