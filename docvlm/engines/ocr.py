@@ -19,7 +19,7 @@ from docvlm.engines.ocr_choice import (
     enlarged,
     latin_only_lines,
     rapid_reads,
-    read_small_print,
+    read_enlarged_by_rapidocr,
     read_unsurely,
 )
 from docvlm.engines.ocr_deskew import Deskew, deskew
@@ -263,7 +263,7 @@ class OCREngine(Engine):
         if not read_unsurely([word for line in reading.lines for word in line.words]):
             return reading
         try:
-            lines = read_small_print(reading.readable)
+            lines = read_enlarged_by_rapidocr(reading.readable)
         except EngineUnavailableError:
             return reading
         if "chi_sim" not in languages:

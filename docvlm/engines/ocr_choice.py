@@ -1,6 +1,7 @@
-"""Which reader reads a page in Latin script: Tesseract, or RapidOCR (PP-OCRv4) where
-Tesseract reads small print or reads unsurely. One rule for parse's OCR engine and for
-extraction's word layer."""
+"""Which reader reads a page in Latin script, and at what size: a small page image is
+enlarged for OCR (`enlarged`), and RapidOCR (PP-OCRv4) reads it again where Tesseract read
+it unsurely (`read_unsurely`: parse's OCR engine and extraction's word layer) or, for
+extraction's words only, read small print (`rapid_reads_better`)."""
 
 from __future__ import annotations
 
@@ -70,12 +71,12 @@ def enlarged(image: Image.Image) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
-def read_small_print(image: Image.Image) -> list[OCRLine]:
+def read_enlarged_by_rapidocr(image: Image.Image) -> list[OCRLine]:
     """RapidOCR's lines of `image` read at OCR resolution (enlarged where small), boxes in
     `image`'s pixels. The page must not be shrunk back to RapidOCR's own page size: at 1200 px
     FUNSD recall fell from 52.8 % to 46.7 %."""
     large = enlarged(image)
-    lines = _small_print_reader().recognize(large)
+    lines = _enlarged_reader().recognize(large)
     if large is image:
         return lines
     shrink = image.width / large.width
@@ -83,7 +84,7 @@ def read_small_print(image: Image.Image) -> list[OCRLine]:
 
 
 @lru_cache(maxsize=1)
-def _small_print_reader() -> RapidOCRBackend:
+def _enlarged_reader() -> RapidOCRBackend:
     return RapidOCRBackend(max_side=MIN_OCR_SIDE)
 
 

@@ -21,7 +21,7 @@ from docvlm.engines.ocr_choice import (
     latin_only,
     rapid_reads,
     rapid_reads_better,
-    read_small_print,
+    read_enlarged_by_rapidocr,
 )
 from docvlm.engines.ocr_layout import OCRWord
 from docvlm.engines.ocr_tesseract import PSM_SPARSE_TEXT, TesseractBackend
@@ -202,7 +202,7 @@ def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> lis
             image, words, lambda crop: tesseract.recognize(crop, psm=PSM_SPARSE_TEXT)
         )
     try:
-        lines = read_small_print(image)
+        lines = read_enlarged_by_rapidocr(image)
     except EngineUnavailableError:
         return words  # rapidocr not installed: keep Tesseract's reading
     rapid_words = [word for line in lines for word in line.words]
