@@ -14,7 +14,12 @@ import docvlm
 from docvlm.engines.ocr_layout import OCRWord
 from docvlm.engines.ocr_unread import unread_text
 from docvlm.extraction.unlabelled import _letterhead, _text
-from docvlm.extraction.values import date_order_evidence, parse_amount, parse_date
+from docvlm.extraction.values import (
+    date_order_evidence,
+    date_substrings,
+    parse_amount,
+    parse_date,
+)
 from docvlm.extraction.words import Word, page_words
 from docvlm.sources import open_source
 
@@ -68,6 +73,17 @@ def test_the_letterhead_address_skips_the_registration_number_and_ends_at_the_ti
     assert result.data["address"] == "33, JALAN BAKAWALI 2/7, TAMAN PERMATA, 53100 KUALA LUMPUR."
 
 
+def test_the_state_after_a_postcode_line_its_comma_continues_is_in_the_address() -> None:
+    pdf = _receipt_pdf(["BOOK TA .K (TAMAN DAYA) SDN BHD", "NO.53 55,57 & 59, JALAN SAGU 18,",
+                        "TAMAN DAYA,", "81100 JOHOR BAHRU,", "JOHOR.", "TEL: 07-3507405",
+                        ("TOTAL", "9.00")])  # fmt: skip
+    result = docvlm.extract(pdf, SCHEMA)
+    assert result.data["company"] == "BOOK TA .K (TAMAN DAYA) SDN BHD"
+    assert result.data["address"] == (
+        "NO.53 55,57 & 59, JALAN SAGU 18, TAMAN DAYA, 81100 JOHOR BAHRU, JOHOR."
+    )
+
+
 def test_a_name_printed_over_two_lines_ends_with_its_legal_form() -> None:
     pdf = _receipt_pdf(["PERDANA TEKNIK INTERNATIONAL", "SDN BHD", "(431207-W)",
                         "NO 17, JALAN MERANTI 4,", "53100 KUALA LUMPUR.",
@@ -87,11 +103,40 @@ def test_the_title_printed_above_the_issuer_is_not_its_name() -> None:
 
 @pytest.mark.parametrize("first", ["Pohlweg 110", "Filiale 547", "12 STATION ROAD,"])
 def test_a_street_or_branch_heading_the_receipt_is_not_its_issuer(first: str) -> None:
-    # The shop's name was a logo OCR did not read: what is left on top is no name.
+    # The shop's name was a logo OCR did not read: what is left on top is no name, but it is
+    # the shop's address.
     pdf = _receipt_pdf([first, "33100 Paderborn", ("SUMME", "24,23")])
     result = docvlm.extract(pdf, SCHEMA)
-    assert result.data["company"] is None and result.data["address"] is None
+    assert result.data["company"] is None
+    assert result.data["address"] == f"{first.rstrip(',')}, 33100 Paderborn"
     assert result.data["total"] == pytest.approx(24.23)
+
+
+def test_the_issuer_is_the_name_above_the_address_not_an_advert_printed_higher_up() -> None:
+    pdf = _receipt_pdf(["FRESH FOOD / GOOD LIFE", "Scan the QR code: tell us",
+                        "www.shop-feedback.de", "Marktkauf Lehr", "Detmolder Str. 4",
+                        "33102 Paderborn", "Tel. 05251 / 180420",
+                        ("SUMME EUR", "27,42")])  # fmt: skip
+    result = docvlm.extract(pdf, SCHEMA)
+    assert result.data["company"] == "Marktkauf Lehr"
+    assert result.data["address"] == "Detmolder Str. 4, 33102 Paderborn"
+
+
+def test_a_street_printed_under_its_postcode_and_a_name_with_a_digit_in_a_word() -> None:
+    pdf = _receipt_pdf(["B4U GROCERS", "33100 Paderborn", "Husener Str. 121",
+                        "Tel.: 05251/689080", ("SUMME", "19,46")])  # fmt: skip
+    result = docvlm.extract(pdf, SCHEMA)
+    assert result.data["company"] == "B4U GROCERS"
+    assert result.data["address"] == "33100 Paderborn, Husener Str. 121"
+
+
+def test_a_slogan_or_phone_beside_the_address_is_not_part_of_it() -> None:
+    pdf = _receipt_pdf([("", "dm-drogerie markt"), ("", "Pohlweg 110"),
+                        ("HIER BIN ICH MENSCH", "33100 Paderborn"),
+                        ("HIER KAUF ICH EIN", "05251/1809732"), ("SUMME", "4,55")])  # fmt: skip
+    result = docvlm.extract(pdf, SCHEMA)
+    assert result.data["company"] == "dm-drogerie markt"
+    assert result.data["address"] == "Pohlweg 110, 33100 Paderborn"
 
 
 def test_a_logo_in_white_on_a_dark_badge_above_the_issuer_is_not_its_name(tmp_path) -> None:
@@ -141,6 +186,10 @@ def test_a_date_printed_only_inside_a_line_of_other_figures_is_the_documents_dat
     result = docvlm.extract(pdf, schema)
     assert result.data == {"date": "2020-03-17"}
     assert result.fields["/date"].confidence < 0.9
+    # A till that glues the time to a two-digit year prints the same date as its footer.
+    glued = _receipt_pdf(["SHOP", "3182 573850705 11.04.2009:51", "Datum 11.04.20 09:51 Uhr"])
+    assert docvlm.extract(glued, schema).data == {"date": "2020-04-11"}
+    assert date_substrings("1018 8746 09:48 17.03.2020") == ["17.03.2020"]
 
 
 def test_a_label_word_after_figures_ends_the_value_before_it() -> None:

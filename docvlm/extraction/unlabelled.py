@@ -1,15 +1,18 @@
 """Fields that no printed label names — who issued a receipt or letter, that issuer's
-address, the document's own date — read from the letterhead (the lines printed above the
-document's first label) or from the page as a whole, when the field's name or description says
-it is one of those and the evidence is clear.
+address, the document's own date — read from the letterhead or from the page as a whole, when
+the field's name or description says it is one of those and the evidence is clear.
 
-The letterhead ends at the first line that is a label, a date, an amount or a contact line
-(phone, e-mail, tax number), so a body line is never taken for a name; a company registration
-number under the name ("(123456-X)") is skipped, and so are a logo's reading and the document's
-title printed above the name. The issuer is its first line when that reads
-as a name; the address is the block of lines after it, where one of them holds a number
-(street or postcode). A date field is filled only where the page prints exactly one date.
-Anything else stays null: with `--model` the VLM reads such fields instead.
+The address is found first where the head of the page (the lines above its first date or
+amount) prints a postcode with its place ("33100 Paderborn", "CAMBRIDGE CB2 1TN",
+"CA 94102"): the block runs from the street line(s) above it to the street printed under it,
+and the issuer is the name printed right above that block — so a slogan, an advert or a logo
+printed higher up is never taken for the name. A company registration number under the name
+("(123456-X)") is skipped, and a legal form on a line of its own ("SDN BHD") joins the line
+above. Where no postcode is printed, the letterhead (the lines above the document's first
+label, date, amount or contact line) is read instead: the issuer is its first line when that
+reads as a name, the address the block of lines after it where one holds a number. A date
+field is filled only where the page prints exactly one date. Anything else stays null: with
+`--model` the VLM reads such fields instead.
 """
 
 from __future__ import annotations
@@ -61,6 +64,29 @@ _CONTACT = re.compile(
     r"invoice|receipt|bill|cashier|table|date|time)\b",
     re.IGNORECASE,
 )
+# A postcode with its place: "33100 Paderborn", "D-33100 Paderborn", "40170 SETIA ALAM",
+# "331 04 Paderborn" (OCR split it), never a year ("2021 OMB No."),
+# "SAN FRANCISCO, CA 94102", "CAMBRIDGE CB2 1TN".
+_POSTCODE = re.compile(
+    r"(?:^|[\s,])(?:[A-Z]{1,2}-)?(?:(?!(?:19|20)\d\d\b)\d{4,6}|\d{3}\s\d{2})\s+[^\W\d_]{3,}"
+    r"|\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
+    r"|\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b"
+)
+# A house or lot number as a word of its own ("Str. 121", "31G", "30-32", "602-A") or ending
+# the street's name where OCR lost the space ("Pohlweg110"); a digit inside a word ("AU1O",
+# OCR's misreading of a name) is none.
+_HOUSE_NUMBER = re.compile(
+    r"(?<!\w)\d{1,5}[a-z]?(?:[-/]\d{1,5}[a-z]?)?(?!\w)|(?<=[^\W\d_])\d{1,5}(?!\w)",
+    re.IGNORECASE,
+)
+# Money as the body of a receipt or invoice prints it: with its cents.
+_MONEY = re.compile(r"\d[.,]\d\d(?!\d)")
+# Whoever the document is addressed to: the head ends where their block begins.
+_RECIPIENT = re.compile(
+    r"^(?:bill(?:ed)?|ship(?:ped)?|sold|deliver(?:ed)?|invoice)\s+to\b|^(?:customer|client|"
+    r"recipient|rechnung\s+an|kunde)\b",
+    re.IGNORECASE,
+)
 # The document's title ("TAX INVOICE", "CASH BILL") ends the letterhead wherever it is printed.
 _TITLE = re.compile(r"\b(?:invoice|receipt|bill|docket|quotation|statement)\b", re.IGNORECASE)
 # A date field with only these words in its name and title is the document's own date.
@@ -70,8 +96,11 @@ DOCUMENT_DATE_WORDS = frozenset(
 )  # fmt: skip
 DATE_CONFIDENCE = 0.6
 MAX_LETTERHEAD_LINES = 7
+MAX_HEAD_LINES = 16  # a receipt's advert, logo and slogans above the issuer's name included
 MAX_ADDRESS_LINES = 4
 MAX_ADDRESS_WORDS = 10  # a line of a postal address; a sentence is longer
+MAX_LOWER_WORDS = 3
+MAX_NAME_WORDS = 8
 ENTITY_NAME_CONFIDENCE = 0.75
 PLAIN_NAME_CONFIDENCE = 0.5
 ADDRESS_CONFIDENCE = 0.55
@@ -106,17 +135,18 @@ def unlabelled_fields(
         and not _printed_label(spec, pages)
     }  # fmt: skip
     page = pages[0]
-    letterhead = _letterhead(page) if wanted else []
-    name = _name_lines(letterhead)
+    name, address = _issuer_by_postcode(page) if wanted else ([], [])
+    if not address and wanted:
+        letterhead = _letterhead(page)
+        name = _name_lines(letterhead)
+        rest = [line for line in letterhead[len(name) :] if not _REGISTRATION.match(_text(line))]
+        address = rest if name and _reads_as_address_block(rest) else []
     if "issuer" in wanted and name:
         text = " ".join(_text(line) for line in name)
         confidence = ENTITY_NAME_CONFIDENCE if _ENTITY.search(text) else PLAIN_NAME_CONFIDENCE
         out[wanted["issuer"].pointer] = _found(page, name, confidence, separator=" ")
-    if "address" in wanted and name:
-        rest = letterhead[len(name) :]
-        address = [line for line in rest if not _REGISTRATION.match(_text(line))]
-        if _reads_as_address_block(address):
-            out[wanted["address"].pointer] = _found(page, address, ADDRESS_CONFIDENCE)
+    if "address" in wanted and address:
+        out[wanted["address"].pointer] = _found(page, address, ADDRESS_CONFIDENCE)
     return {p: f for p, f in out.items() if f.confidence >= MIN_CONFIDENCE}
 
 
@@ -168,6 +198,114 @@ def _printed_label(spec: FieldSpec, pages: list[PageWords]) -> bool:
         for line in page.lines
         for segment in line
     )
+
+
+def _issuer_by_postcode(page: PageWords) -> tuple[list[list[Segment]], list[list[Segment]]]:
+    """The issuer's name and address lines around the first postcode the head of the page
+    prints; ([], []) where it prints none, or none in an address (a form's label, a house
+    number with no postcode)."""
+    head = _head(page)
+    found = next(
+        (
+            (i, segment)
+            for i, line in enumerate(head)
+            for segment in line
+            if _POSTCODE.search(segment.text) and _may_be_address([segment])
+        ),
+        None,
+    )
+    if found is None:
+        return [], []
+    at, postcode = found
+    start = at
+    for above in range(at - 1, max(at - MAX_ADDRESS_LINES, -1), -1):
+        if not _may_be_address(_segments_over(head[above], postcode) or head[above]):
+            break
+        if _reads_as_street(head[above]):
+            start = above
+    end = at + 1
+    while (
+        end < len(head)
+        and end - start < MAX_ADDRESS_LINES
+        and _continues_address(head[end], head[end - 1])
+    ):
+        end += 1
+    address = [_segments_over(line, postcode) or line for line in head[start:end]]
+    address[at - start] = [postcode]
+    # A line alone is an address only with a house number apart from its postcode.
+    numbers = _HOUSE_NUMBER.findall(_POSTCODE.sub(" ", postcode.text))
+    if len(address) == 1 and not numbers:
+        return [], []
+    return _name_above(page, head, start), address
+
+
+def _head(page: PageWords) -> list[list[Segment]]:
+    """The page's lines above its first date or sum of money, or above a recipient's
+    block."""
+    head: list[list[Segment]] = []
+    for line in page.lines[:MAX_HEAD_LINES]:
+        if _RECIPIENT.match(_text(line)) or any(
+            read_date(s.text) or (_MONEY.search(s.text) and parse_amount(s.text) is not None)
+            for s in line
+        ):
+            break
+        head.append(line)
+    return head
+
+
+def _segments_over(line: list[Segment], anchor: Segment | list[Segment]) -> list[Segment]:
+    """The segments of `line` printed over the same columns as `anchor`: an address is
+    printed as one column, a slogan or a phone number beside it is not part of it."""
+    anchors = anchor if isinstance(anchor, list) else [anchor]
+    x0, x1 = min(a.bbox[0] for a in anchors), max(a.bbox[2] for a in anchors)
+    return [s for s in line if s.bbox[0] < x1 and s.bbox[2] > x0]
+
+
+def _may_be_address(line: list[Segment]) -> bool:
+    """A line that may be part of an address: short, not a sentence or a form's label, and
+    not the issuer's name, registration number or contact line."""
+    text = _text(line)
+    return (
+        len(text.split()) <= MAX_ADDRESS_WORDS
+        and not _sentence(text)
+        and not _ENTITY.search(text)
+        and not _REGISTRATION.match(text)
+        and not _CONTACT.match(text)
+    )
+
+
+def _sentence(text: str) -> bool:
+    """Running text or a form's label ("Business name, if different from above"): several
+    words in lower case. A street's name has at most a few ("12 rue de la Paix")."""
+    return sum(word[0].islower() for word in text.split()) > MAX_LOWER_WORDS
+
+
+def _continues_address(line: list[Segment], previous: list[Segment]) -> bool:
+    """A line under the postcode still in the address: a street printed after the place
+    ("33100 Paderborn" over "Husener Str. 121"), the place after a street, or a state or
+    country after a line its comma continues ("81100 JOHOR BAHRU," over "JOHOR.")."""
+    text = _text(line)
+    if _CONTACT.match(text) or _ENTITY.search(text) or _sentence(text):
+        return False
+    if _POSTCODE.search(text) or _NUMBERED_PLACE.fullmatch(text):
+        return True
+    place = len(text.split()) <= 3 and not any(c.isdigit() for c in text)
+    return place and _text(previous).rstrip().endswith(",")
+
+
+def _name_above(page: PageWords, head: list[list[Segment]], start: int) -> list[list[Segment]]:
+    """The name printed right above the address (a registration number between skipped), with
+    the line above it where the name's legal form is printed on a line of its own."""
+    above = start - 1
+    while above >= 0 and _REGISTRATION.match(_text(head[above])):
+        above -= 1
+    if above < 0:
+        return []
+    if _ENTITY.fullmatch(_text(head[above]).strip()):
+        joined = above > 0 and _reads_as_name(head[above - 1]) and not _mark(page, head[above - 1])
+        return head[above - 1 : above + 1] if joined else []
+    named = _reads_as_name(head[above]) and not _mark(page, head[above])
+    return head[above : above + 1] if named else []
 
 
 def _letterhead(page: PageWords) -> list[list[Segment]]:
@@ -231,6 +369,8 @@ def _reads_as_name(line: list[Segment]) -> bool:
     letters = sum(c.isalpha() for c in text)
     visible = sum(not c.isspace() for c in text)
     entity = _ENTITY.search(text) is not None
+    if len(text.split()) > MAX_NAME_WORDS or _sentence(text):
+        return False
     if not entity and _NUMBERED_PLACE.fullmatch(text):
         return False
     return letters >= 4 and letters >= (0.5 if entity else 0.7) * visible
@@ -244,6 +384,11 @@ def _reads_as_address_block(lines: list[list[Segment]]) -> bool:
         and all(len(_text(line).split()) <= MAX_ADDRESS_WORDS for line in lines)
         and (_reads_as_address(lines[0]) or _reads_as_address(lines[-1]))
     )
+
+
+def _reads_as_street(line: list[Segment]) -> bool:
+    text = _text(line)
+    return bool(_HOUSE_NUMBER.search(text)) and sum(c.isalpha() for c in text) >= 3
 
 
 def _reads_as_address(line: list[Segment]) -> bool:

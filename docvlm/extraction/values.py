@@ -139,10 +139,13 @@ _DAY_FIRST_MONEY = re.compile(
 
 # A date inside longer text, never part of a longer run of figures.
 _DATES_INSIDE = tuple(
-    re.compile(rf"(?<![\d./-]){pattern}(?![./-]?\d)")
+    re.compile(rf"(?<![\d./-]){pattern}")
     for pattern in (
-        r"\d{4}([-/.])\d{1,2}\1\d{1,2}",
-        r"\d{1,2}([-/.])(?:(?<=\.) )?\d{1,2}\1(?:(?<=\.) )?(?:\d{4}|\d{2})",
+        r"\d{4}([-/.])\d{1,2}\1\d{1,2}(?![./-]?\d)",
+        # A time glued to a two-digit year ("11.04.2009:51" is 11.04.20 at 09:51) makes no
+        # year 2009.
+        r"\d{1,2}([-/.])(?:(?<=\.) )?\d{1,2}\1(?:(?<=\.) )?"
+        r"(?:\d{2}(?=\d\d:\d\d(?!\d))|(?:\d{4}|\d{2})(?![./-]?\d))",
     )
 )
 
