@@ -190,6 +190,9 @@ def test_a_date_printed_only_inside_a_line_of_other_figures_is_the_documents_dat
     glued = _receipt_pdf(["SHOP", "3182 573850705 11.04.2009:51", "Datum 11.04.20 09:51 Uhr"])
     assert docvlm.extract(glued, schema).data == {"date": "2020-04-11"}
     assert date_substrings("1018 8746 09:48 17.03.2020") == ["17.03.2020"]
+    # OCR spaced a till's wide cells before the points, the date among other figures.
+    spaced = _receipt_pdf(["SHOP", ("SUMME", "4,55"), "08 .04 .20 09:51 0000545 003 034 4720"])
+    assert docvlm.extract(spaced, schema).data == {"date": "2020-04-08"}
 
 
 def test_a_label_word_after_figures_ends_the_value_before_it() -> None:

@@ -162,13 +162,20 @@ def _only_date(
 ) -> Found | None:
     """The one date the pages print (however often), or None where they print none or
     several."""
-    # A date glued to the text around it in one word ("09:48/02.03.2020") counts too.
+    # A date glued to the text around it in one word ("09:48/02.03.2020"), or printed among
+    # other figures ("08 .04 .20 09:51 0000545"), counts too.
     readings = [
         (page, segment, parsed)
         for page in pages
         for line in page.lines
         for segment in line
-        for text in (segment.text, *(d for w in segment.words for d in date_substrings(w.text)))
+        for text in dict.fromkeys(
+            (
+                segment.text,
+                *date_substrings(segment.text),
+                *(d for w in segment.words for d in date_substrings(w.text)),
+            )
+        )
         if (parsed := parse_value(text, spec, date_order)) is not None
     ]
     if len({parsed.value for _, _, parsed in readings}) != 1:

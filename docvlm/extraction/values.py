@@ -66,9 +66,11 @@ _TEXTUAL_DATES = [
 _ISO_DATE = re.compile(r"(?P<year>\d{4})([-/.])(?P<month>\d{1,2})\2(?P<day>\d{1,2})")
 _COMPACT_DATE = re.compile(r"(?P<year>(?:19|20)\d{2})(?P<month>\d{2})(?P<day>\d{2})")
 # A dotted date may have a space after each dot ("04. 04. 2020", as German typists write it,
-# and as a till's wide dot-matrix cells are read).
+# and as a till's wide dot-matrix cells are read), or before it ("08 .04 .20", as OCR reads
+# a till's wide cells).
 _NUMERIC_DATE = re.compile(
-    r"(?P<a>\d{1,2})([-/.])(?:(?<=\.) )?(?P<b>\d{1,2})\2(?:(?<=\.) )?(?P<year>\d{4}|\d{2})"
+    r"(?P<a>\d{1,2})(?: (?=\.))?([-/.])(?:(?<=\.) )?(?P<b>\d{1,2})(?: (?=\.))?\2(?:(?<=\.) )?"
+    r"(?P<year>\d{4}|\d{2})"
 )
 # What may follow a date: a time, and the weekday in brackets ("25/12/2018 (Tue) 14:02").
 _TIME = re.compile(
@@ -144,7 +146,7 @@ _DATES_INSIDE = tuple(
         r"\d{4}([-/.])\d{1,2}\1\d{1,2}(?![./-]?\d)",
         # A time glued to a two-digit year ("11.04.2009:51" is 11.04.20 at 09:51) makes no
         # year 2009.
-        r"\d{1,2}([-/.])(?:(?<=\.) )?\d{1,2}\1(?:(?<=\.) )?"
+        r"\d{1,2}(?: (?=\.))?([-/.])(?:(?<=\.) )?\d{1,2}(?: (?=\.))?\1(?:(?<=\.) )?"
         r"(?:\d{2}(?=\d\d:\d\d(?!\d))|(?:\d{4}|\d{2})(?![./-]?\d))",
     )
 )
