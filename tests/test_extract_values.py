@@ -67,6 +67,7 @@ def test_document_evidence_decides_the_date_order() -> None:
         ("-$45.00", -45.00), ("$-45.00", -45.00), ("45.00-", -45.00), ("−45.00", -45.00),
         ("£0.99", 0.99), ("¥1,200", 1200.0), ("12,50", 12.50), ("1.234.567", 1234567.0),
         ("1,234", 1234.0), (".50", 0.5), ("R$ 10,00", 10.0), ("1 234 567 Kr", 1234567.0),
+        ("49.99 *", 49.99), ("5,18 A", 5.18), ("1,79B", 1.79),
     ],
 )  # fmt: skip
 def test_amounts_in_both_thousands_conventions(printed: str, value: float) -> None:
@@ -74,7 +75,7 @@ def test_amounts_in_both_thousands_conventions(printed: str, value: float) -> No
 
 
 @pytest.mark.parametrize(
-    "printed", ["TAX", "(Inclusive", "08%", "Rounding", "1,2,3", "12.3.4", "-"]
+    "printed", ["TAX", "(Inclusive", "08%", "Rounding", "1,2,3", "12.3.4", "-", "12 A", "A 12,00"]
 )
 def test_text_that_is_not_an_amount_is_none(printed: str) -> None:
     assert parse_amount(printed) is None

@@ -199,13 +199,16 @@ def _valid(
 # reads a word break there ("181. 94", "192 .85") or only the break ("330 00": a group of two
 # figures is no thousands group).
 _SPACED_CENTS = re.compile(r"(\d)\s*([.,])\s*(\d{2})$")
+# A till prints each amount's tax class after its cents ("49.99 *", "5,18 A", "1,79B").
+_TAX_CLASS = re.compile(r"(?<=[.,]\d\d)\s?(?:[A-Z]|\*{1,2})$")
 _LOST_POINT = re.compile(r"(\d+) (\d{2})")
 
 
 def parse_amount(text: str) -> float | None:
     """An amount as printed: currency signs or codes on either side ("RM 19.40", "1.234,50 EUR"),
     either thousands convention (1,234.50 / 1.234,50 / 1 234,50 / 1'234.50), and negatives as
-    -12.30, (12.30) or a trailing 12.30-. None when anything else is in the text."""
+    -12.30, (12.30) or a trailing 12.30-, and a till's tax class after the cents (49.99 *).
+    None when anything else is in the text."""
     cleaned = _CURRENCY.sub(" ", text.replace("\u2212", "-")).strip()
     negative = False
     if cleaned.startswith("(") and cleaned.endswith(")"):
@@ -215,6 +218,7 @@ def parse_amount(text: str) -> float | None:
     elif cleaned.endswith("-"):
         negative, cleaned = True, cleaned[:-1].strip()
     cleaned = _CURRENCY.sub(" ", cleaned).strip()  # "-$5" and "$-5" alike
+    cleaned = _TAX_CLASS.sub("", cleaned)
     cleaned = _SPACED_CENTS.sub(r"\1\2\3", cleaned)
     cleaned = _LOST_POINT.sub(r"\1.\2", cleaned) if _LOST_POINT.fullmatch(cleaned) else cleaned
     grouped = _GROUPED.fullmatch(cleaned)
