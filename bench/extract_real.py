@@ -384,6 +384,8 @@ def cache_ocr(folder: Path) -> None:
         from docvlm.engines import ocr_choice as choice
     except ImportError:
         choice = words
+    from docvlm.engines import ocr_rapid
+
     folder.mkdir(parents=True, exist_ok=True)
     read = words._ocr_words
     settings = repr(
@@ -391,6 +393,8 @@ def cache_ocr(folder: Path) -> None:
             getattr(choice, n, getattr(words, n, None))
             for n in ("MIN_OCR_SIDE", "SMALL_PRINT_PX", "UNSURE_MEDIAN", "UNSURE_MIN_WORDS")
         ]
+        # how RapidOCR's word spaces are set; absent, an older baseline keeps its cache keys
+        + [ocr_rapid.MIN_SPACE_STEP] * hasattr(ocr_rapid, "MIN_SPACE_STEP")
     )
 
     def cached(image: Image.Image, enlarged_by: float, ocr_language: str) -> list:

@@ -175,6 +175,22 @@ def test_rebuilt_spaces_leave_a_figure_whole_across_its_points() -> None:
     assert [word.text for word in line.words] == ["03.04.20", "OK"]
 
 
+def test_a_typewriters_narrow_letters_blank_on_both_sides_are_no_word_space() -> None:
+    """Each character in a cell of its own: around "f" and "t" the blank is as wide as a
+    word space between wide letters, but their centres are one cell apart, not two."""
+    text = "MEMORANDUM Swift NOW"
+    gray = np.full((40, 20 * len(text)), 255, np.uint8)
+    chars = [c for c in text if c != " "]
+    lefts = [20 * k for k, c in enumerate(text) if c != " "]
+    for char, left in zip(chars, lefts, strict=True):
+        half = 2 if char in "ift" else 7
+        gray[8:32, left + 10 - half : left + 10 + half] = 0
+    quads = [[[x, 5], [x + 20, 5], [x + 20, 35], [x, 35]] for x in lefts]
+    box = [[0, 5], [20 * len(text), 5], [20 * len(text), 35], [0, 35]]
+    line = ocr_rapid._line(gray, box, "", 0.9, quads, chars)
+    assert [word.text for word in line.words] == ["MEMORANDUM", "Swift", "NOW"]
+
+
 def test_small_print_is_enlarged_for_tesseract_and_print_it_reads_unsurely_goes_to_rapidocr(
     engine: OCREngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

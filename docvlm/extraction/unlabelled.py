@@ -260,12 +260,10 @@ def _head(page: PageWords) -> list[list[Segment]]:
     return head
 
 
-def _segments_over(line: list[Segment], anchor: Segment | list[Segment]) -> list[Segment]:
+def _segments_over(line: list[Segment], anchor: Segment) -> list[Segment]:
     """The segments of `line` printed over the same columns as `anchor`: an address is
     printed as one column, a slogan or a phone number beside it is not part of it."""
-    anchors = anchor if isinstance(anchor, list) else [anchor]
-    x0, x1 = min(a.bbox[0] for a in anchors), max(a.bbox[2] for a in anchors)
-    return [s for s in line if s.bbox[0] < x1 and s.bbox[2] > x0]
+    return [s for s in line if s.bbox[0] < anchor.bbox[2] and s.bbox[2] > anchor.bbox[0]]
 
 
 def _may_be_address(line: list[Segment]) -> bool:
