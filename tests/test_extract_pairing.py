@@ -672,6 +672,23 @@ def test_a_value_read_at_the_second_of_two_labels_titled_alike_is_the_second_fie
     assert found["/received"].value == "5/2/90"
 
 
+def test_each_label_printed_for_fields_titled_alike_answers_its_own_field_only() -> None:
+    # One "Speaker:" printed per field: each label's value is its own field's, not a rival of
+    # the other's, so neither is doubted under the floor (each was, as a rival, at 0.75x).
+    def read(y: float, name: str) -> list[Word]:
+        return [*_line(72, y, "Speaker:"), *(Word(w, (150 + 40 * i, y, 185 + 40 * i, y + 11), 0.7)
+                                           for i, w in enumerate(name.split()))]  # fmt: skip
+
+    words = [*read(100, "Dr. R. White"), *read(140, "Dr. S. Wolff")]
+    schema = {"type": "object", "properties": {
+        "first": {"type": ["string", "null"], "title": "Speaker:"},
+        "second": {"type": ["string", "null"], "title": "Speaker:"},
+    }}  # fmt: skip
+    found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
+    assert (found["/first"].value, found["/second"].value) == ("Dr. R. White", "Dr. S. Wolff")
+    assert found["/first"].confidence == found["/second"].confidence < 0.5  # told apart by order
+
+
 def test_fields_titled_alike_keep_the_values_their_own_names_label() -> None:
     words = [*_line(72, 100, "Received date:"), *_line(170, 100, "5/2/90"),
              *_line(72, 140, "Sent date:"), *_line(170, 140, "4/16/90")]  # fmt: skip
