@@ -246,6 +246,18 @@ def _line(x: float, y: float, text: str) -> list[Word]:
     return words
 
 
+def test_a_label_ocr_split_along_its_line_is_read_whole_but_never_joined_to_its_value() -> None:
+    # "Name of | Event:" read as two segments, neither naming the field; "Written by" names
+    # its own, so the name just after it stays its value.
+    words = [*_line(72, 100, "Name of"), *_line(130, 100, "Event:"),
+             *_line(250, 100, "Mrs. Illinois Beauty Pageant"),
+             *_line(72, 140, "Written by"), *_line(150, 140, "John Smith")]  # fmt: skip
+    schema = load_schema(_schema("Name of Event:", "Written by"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Mrs. Illinois Beauty Pageant"
+    assert found["/f1"].value == "John Smith"
+
+
 def test_an_answer_typed_higher_than_its_small_label_is_read() -> None:
     # The label is printed small under the rule the answer is typed on: the answer's centre
     # is above the label's band, but its box reaches down into the label's.
