@@ -267,8 +267,7 @@ def pair_fields(
         if candidate.found.confidence < MIN_CONFIDENCE:
             continue
         if candidate.goes_on:  # lowered, not dropped: the value may still be whole
-            lowered = round(candidate.found.confidence * ROW_GOES_ON_FIT, 3)
-            candidate.found.confidence = max(lowered, MIN_CONFIDENCE)
+            candidate.found.confidence = _lowered(candidate.found.confidence, ROW_GOES_ON_FIT)
         chosen[pointer] = candidate
         used.update(candidate.claimed)
     found.update(_titled_alike_in_reading_order(scalars, chosen, pages))
@@ -279,6 +278,13 @@ def pair_fields(
         if spec.pointer not in found and spec.enum is not None:
             found.update(_lone_enum_value(spec, pages))
     return found
+
+
+def _lowered(confidence: float, fit: float) -> float:
+    """`confidence` times `fit`, but a reading sure enough to return stays returned: the doubt
+    `fit` stands for is of the value's extent or owner, not of the reading itself."""
+    lowered = round(confidence * fit, 3)
+    return max(lowered, MIN_CONFIDENCE) if confidence >= MIN_CONFIDENCE else lowered
 
 
 def _pairing_pages(pages: list[PageWords], scalars: list) -> list[PageWords]:
@@ -342,7 +348,7 @@ def _at_own_labels(
         drop.update(id(r) for r in readings if r not in kept)
         if len({repr(r.found.value) for r in kept}) > 1:  # else the order makes no odds
             for reading in kept:
-                reading.found.confidence = round(reading.found.confidence * ORDER_FIT, 3)
+                reading.found.confidence = _lowered(reading.found.confidence, ORDER_FIT)
     return [c for c in candidates if id(c) not in drop]
 
 
