@@ -246,6 +246,18 @@ def _line(x: float, y: float, text: str) -> list[Word]:
     return words
 
 
+def test_a_label_ocr_split_along_its_line_is_read_whole_but_never_joined_to_its_value() -> None:
+    # "Name of | Event:" read as two segments, neither naming the field; "Written by" names
+    # its own, so the name just after it stays its value.
+    words = [*_line(72, 100, "Name of"), *_line(130, 100, "Event:"),
+             *_line(250, 100, "Mrs. Illinois Beauty Pageant"),
+             *_line(72, 140, "Written by"), *_line(150, 140, "John Smith")]  # fmt: skip
+    schema = load_schema(_schema("Name of Event:", "Written by"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Mrs. Illinois Beauty Pageant"
+    assert found["/f1"].value == "John Smith"
+
+
 def test_an_answer_typed_higher_than_its_small_label_is_read() -> None:
     # The label is printed small under the rule the answer is typed on: the answer's centre
     # is above the label's band, but its box reaches down into the label's.
@@ -670,6 +682,28 @@ def test_a_value_read_at_the_second_of_two_labels_titled_alike_is_the_second_fie
     found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
     assert "/sent" not in found  # its own reading is too unsure to return
     assert found["/received"].value == "5/2/90"
+
+
+def test_each_label_printed_for_fields_titled_alike_answers_its_own_field_only() -> None:
+    # One "Speaker:" printed per field: each label's value is its own field's, not a rival of
+    # the other's; told apart only by the schema's order, each is less sure, yet still read
+    # (as rivals, each was lowered 0.75x under the floor).
+    def read(read_as: float) -> dict:
+        words = []
+        for y, name in ((100, "Dr. R. White"), (140, "Dr. S. Wolff")):
+            words += _line(72, y, "Speaker:")
+            words += [Word(w, (150 + 40 * i, y, 185 + 40 * i, y + 11), read_as)
+                      for i, w in enumerate(name.split())]  # fmt: skip
+        schema = {"type": "object", "properties": {
+            "first": {"type": ["string", "null"], "title": "Speaker:"},
+            "second": {"type": ["string", "null"], "title": "Speaker:"},
+        }}  # fmt: skip
+        return pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
+
+    for read_as, confidence in ((0.7, 0.43), (0.6, 0.4)):
+        found = read(read_as)
+        assert (found["/first"].value, found["/second"].value) == ("Dr. R. White", "Dr. S. Wolff")
+        assert found["/first"].confidence == found["/second"].confidence == confidence
 
 
 def test_fields_titled_alike_keep_the_values_their_own_names_label() -> None:

@@ -122,6 +122,9 @@ WRAPPED_FIT = 0.9
 # readings beside a colon label were as often right as other values there (FUNSD training
 # pages 0-105: 27 of 30), above free text under a label (56-77 %), which 0.7 tied them with.
 RIVAL_PENALTY = 0.75
+# Fields titled alike are told apart by the order the schema lists them in, which the page
+# may not follow (FUNSD training pages 0-105: 63 of 75 such groups follow it).
+ORDER_FIT = 0.85
 MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported unsure)
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
 _CENTS = re.compile(r"\d[.,]\d\d(?!\d)")
@@ -249,6 +252,7 @@ def pair_fields(
             page, spec, parent, label_like, (best_scores, all_names), date_order
         )
     ]
+    candidates = _at_own_labels(scalars, candidates, pages)
     # Stable sort: among equally good candidates the first in reading order wins.
     candidates.sort(key=lambda c: -c.found.confidence)
     chosen: dict[str, _Candidate] = {}
@@ -263,11 +267,10 @@ def pair_fields(
         if candidate.found.confidence < MIN_CONFIDENCE:
             continue
         if candidate.goes_on:  # lowered, not dropped: the value may still be whole
-            lowered = round(candidate.found.confidence * ROW_GOES_ON_FIT, 3)
-            candidate.found.confidence = max(lowered, MIN_CONFIDENCE)
+            candidate.found.confidence = _lowered(candidate.found.confidence, ROW_GOES_ON_FIT)
         chosen[pointer] = candidate
         used.update(candidate.claimed)
-    found.update(_titled_alike_in_reading_order(scalars, candidates, chosen, pages))
+    found.update(_titled_alike_in_reading_order(scalars, chosen, pages))
     for spec in arrays:
         if spec.pointer not in taken:
             found.update(_table_rows(spec, pages, date_order) or _list_value(spec, pages, used))
@@ -275,6 +278,13 @@ def pair_fields(
         if spec.pointer not in found and spec.enum is not None:
             found.update(_lone_enum_value(spec, pages))
     return found
+
+
+def _lowered(confidence: float, fit: float) -> float:
+    """`confidence` times `fit`, but a reading sure enough to return stays returned: the doubt
+    `fit` stands for is of the value's extent or owner, not of the reading itself."""
+    lowered = round(confidence * fit, 3)
+    return max(lowered, MIN_CONFIDENCE) if confidence >= MIN_CONFIDENCE else lowered
 
 
 def _pairing_pages(pages: list[PageWords], scalars: list) -> list[PageWords]:
@@ -295,43 +305,68 @@ def _pairing_pages(pages: list[PageWords], scalars: list) -> list[PageWords]:
     return copies
 
 
-def _titled_alike_in_reading_order(
+class _LabelOrder:
+    """Where each reading's label is printed, and whether it names fields titled alike
+    equally well (not so for "Sent date" where the fields are `sent_date` and
+    `received_date`)."""
+
+    def __init__(self, scalars: list, pages: list[PageWords]) -> None:
+        self.segments = {id(s): s for page in pages for line in page.lines for s in line}
+        self.names = {spec.pointer: label_candidates(spec, parent) for spec, parent in scalars}
+
+    def position(self, candidate: _Candidate) -> tuple[int, int, float]:
+        label = self.segments[candidate.claimed[0]]
+        return label.page, label.line, label.bbox[0]
+
+    def interchangeable(self, reading: _Candidate, pointers: list[str]) -> bool:
+        label = self.segments[reading.claimed[0]]
+        return all(_label_in(label, self.names[p])[2] == reading.label_score for p in pointers)
+
+
+def _at_own_labels(
     scalars: list[tuple[FieldSpec, FieldSpec | None]],
     candidates: list[_Candidate],
+    pages: list[PageWords],
+) -> list[_Candidate]:
+    """`candidates` where fields titled alike ("Date", "Date") have as many labels with a
+    value as there are fields: only each field's readings at its own label, the k-th printed
+    for the k-th field. A schema lists such fields as the document prints them (FUNSD
+    training pages 0-105: 63 of 75 such groups); their labels cannot tell them apart, and
+    reading every field at every label lets one field take another's label or value, and
+    makes each label's own value a rival of the others'."""
+    order = _LabelOrder(scalars, pages)
+    drop: set[int] = set()
+    for pointers in _titled_alike(scalars):
+        readings = [c for c in candidates if c.field.pointer in pointers]
+        if not all(order.interchangeable(r, pointers) for r in readings):
+            continue
+        printed = sorted({order.position(c) for c in readings})
+        if len(printed) != len(pointers):
+            continue
+        own = dict(zip(printed, pointers, strict=True))
+        kept = [r for r in readings if own[order.position(r)] == r.field.pointer]
+        drop.update(id(r) for r in readings if r not in kept)
+        if len({repr(r.found.value) for r in kept}) > 1:  # else the order makes no odds
+            for reading in kept:
+                reading.found.confidence = _lowered(reading.found.confidence, ORDER_FIT)
+    return [c for c in candidates if id(c) not in drop]
+
+
+def _titled_alike_in_reading_order(
+    scalars: list[tuple[FieldSpec, FieldSpec | None]],
     chosen: dict[str, _Candidate],
     pages: list[PageWords],
 ) -> dict[str, Found]:
-    """Each chosen reading's value; fields titled alike ("Date", "Date") take theirs in the
-    order the page prints their labels: their labels cannot tell them apart, and a schema
-    lists such fields as the document does (FUNSD training pages 0-105: 63 of 75 such
-    groups), where confidence alone hands them out at random. Where the page prints as many
-    such labels with a value as there are fields, the k-th label's reading is the k-th
-    field's, though another label's reading went unread."""
-    segments = {id(s): s for page in pages for line in page.lines for s in line}
-    names = {spec.pointer: label_candidates(spec, parent) for spec, parent in scalars}
-
-    def position(candidate: _Candidate) -> tuple[int, int, float]:
-        label = segments[candidate.claimed[0]]
-        return label.page, label.line, label.bbox[0]
-
-    def interchangeable(reading: _Candidate, pointers: list[str]) -> bool:
-        """Whether the reading's label names each of the fields as well as its own (not so
-        for "Sent date" where the fields are `sent_date` and `received_date`)."""
-        label = segments[reading.claimed[0]]
-        return all(_label_in(label, names[p])[2] == reading.label_score for p in pointers)
-
+    """Each chosen reading's value; fields titled alike take theirs in the order the page
+    prints their labels, where confidence alone hands them out at random (see
+    `_at_own_labels`, which pairs them where the page prints a label for each)."""
+    order = _LabelOrder(scalars, pages)
     found = {pointer: candidate.found for pointer, candidate in chosen.items()}
     for pointers in _titled_alike(scalars):
-        readings = sorted((chosen[p] for p in pointers if p in chosen), key=position)
-        if not readings or not all(interchangeable(r, pointers) for r in readings):
+        readings = sorted((chosen[p] for p in pointers if p in chosen), key=order.position)
+        if not readings or not all(order.interchangeable(r, pointers) for r in readings):
             continue
-        printed = sorted({position(c) for c in candidates if c.field.pointer == pointers[0]})
-        if len(printed) == len(pointers):
-            targets = [pointers[printed.index(position(r))] for r in readings]
-        else:
-            targets = [p for p in pointers if p in chosen]
-        for pointer in pointers:
-            found.pop(pointer, None)
+        targets = [p for p in pointers if p in chosen]
         found.update({p: r.found for p, r in zip(targets, readings, strict=True)})
     return found
 

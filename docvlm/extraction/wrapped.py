@@ -1,17 +1,20 @@
 """Labels printed over two or three lines ("OTHER PERSONNEL | ASSIGNED", "NUMBER OF |
 SUPERVISORS:"): joined into one label where a field's title names no single line but the lines
 read together do. The joined label keeps its last line's box (its answer is looked for under
-it, and beside whichever of its lines has one nearest)."""
+it, and beside whichever of its lines has one nearest). A label OCR split into two segments
+along its line ("Sample Specifications | Written By.") is joined the same way."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.words import PageWords, Segment
 
 MAX_LINES = 3
 WRAP_GAP = 1.0  # line heights between the lines of one label
 ALIGN = 1.2  # line heights the lines' left edges, centres or right edges may sit apart
+SPLIT_GAP = 2.0  # label heights between the two segments of a label split along its line
 
 
 def join_wrapped_labels(
@@ -28,6 +31,8 @@ def join_wrapped_labels(
         unnamed = [n for n in names if all(score(s.text, n) < strong for s in segments)]
         if not unnamed:
             continue
+        _join_split(page, segments, (unnamed, names), score, strong)
+        segments = [s for line in page.lines for s in line if not s.widget]
         joins = []
         for last in segments:
             stack = [last]
@@ -78,3 +83,38 @@ def _join(page: PageWords, stack: list[Segment]) -> None:
     for line in page.lines:
         line[:] = [joined if s is last else s for s in line if all(s is not t for t in stack[:-1])]
     page.lines[:] = [line for line in page.lines if line]
+
+
+def _join_split(
+    page: PageWords,
+    segments: list[Segment],
+    names: tuple[list[list[str]], list[list[str]]],
+    score: Callable[[str, list[str]], float],
+    strong: float,
+) -> None:
+    """Join, in place, each segment not ending in a colon with the next one right of it on
+    its band, a small gap on, where the two read together name a field no segment names and
+    neither names a field alone (then it is that field's label, or its value)."""
+    unnamed, every = names
+
+    def names_one(segment: Segment) -> bool:
+        return any(score(segment.text, n) >= strong for n in every)
+
+    joined: set[int] = set()
+    for first in segments:
+        if id(first) in joined or first.text.endswith(":") or first.checkbox is not None:
+            continue
+        right = [s for s in right_of(page, first) if not s.widget]
+        if not right or id(right[0]) in joined:
+            continue
+        second = right[0]
+        if second.bbox[0] - first.bbox[2] > SPLIT_GAP * first.height:
+            continue
+        text = f"{first.text} {second.text}"
+        if max(score(text, n) for n in unnamed) < strong or names_one(first) or names_one(second):
+            continue
+        joined.update((id(first), id(second)))
+        whole = Segment(first.words + second.words, second.page, second.line, first.checkbox)
+        for line in page.lines:
+            line[:] = [whole if s is second else s for s in line if s is not first]
+        page.lines[:] = [line for line in page.lines if line]
