@@ -394,7 +394,7 @@ def cache_ocr(folder: Path) -> None:
             for n in ("MIN_OCR_SIDE", "SMALL_PRINT_PX", "UNSURE_MEDIAN", "UNSURE_MIN_WORDS")
         ]
         # how RapidOCR's word spaces are set; absent, an older baseline keeps its cache keys
-        + [ocr_rapid.MIN_SPACE_STEP] * hasattr(ocr_rapid, "MIN_SPACE_STEP")
+        + ([ocr_rapid.MIN_SPACE_STEP] if hasattr(ocr_rapid, "MIN_SPACE_STEP") else [])
     )
 
     def cached(image: Image.Image, enlarged_by: float, ocr_language: str) -> list:
