@@ -25,6 +25,7 @@ from docvlm.metrics import normalize_field_value
 from docvlm.sources import SourcePage
 
 from .align import read_flag, to_key
+from .labels import labelled
 from .second_reading import SecondReader
 from .tagger import (
     LEGIBLE,
@@ -95,7 +96,8 @@ class Reading:
     agrees: bool = False
     guessed: bool = False  # an untagged key's likeliest span: returned only where agreeing
     contested: bool = False
-    alike: bool = False  # another field's value on the page looks the same (`value_shape`)
+    alike: bool = False  # looks like another field's value on the page (`value_shape`), unlabelled
+    labelled: bool = False  # printed under a label of its key's (`labels.labelled`)
 
     @property
     def score(self) -> float:
@@ -164,6 +166,7 @@ def read_fields(
                 reading = read_span(span, spec, words, page.number, second)
                 if reading is not None:
                     reading.guessed = key in guessed
+                    reading.labelled = labelled(words, span.words, key, tagger.labels)
                     readings[pointer] = reading
     no_model = extract_without_model(layers, schema) if layers and compare else {}
     for pointer, reading in readings.items():
@@ -175,7 +178,7 @@ def read_fields(
     kept = {p: r for p, r in readings.items() if r.agrees or not r.guessed}
     shapes = [value_shape(reading.found.value) for reading in kept.values()]
     for reading, shape in zip(kept.values(), shapes, strict=True):
-        reading.alike = shapes.count(shape) > 1
+        reading.alike = shapes.count(shape) > 1 and not reading.labelled
     return kept, no_model
 
 

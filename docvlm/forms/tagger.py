@@ -15,7 +15,8 @@ raised where a held-out layout has more than `TARGET_ERROR` wrong above it) is t
 a value needs where no-model extraction does not read it alike; `sure_alike`, fitted the
 same way on values that look like another field's value on their page (`extract.value_shape`:
 a claim and a policy number, two dates), is that floor for them, since those are what a
-model swaps, and as surely as it reads them. `contest_score`, fitted on held-out values
+model swaps, and as surely as it reads them; a value printed under a label its key's values
+had on the training pages (`labels`) is no look-alike. `contest_score`, fitted on held-out values
 that no-model extraction gives to another field, is the score such a contested value needs
 (`ABSTAIN`: none is returned): on a layout whose labels sit under their boxes the pairing
 is the one that is wrong, every time. `key_floors` holds, for the keys whose held-out values
@@ -86,6 +87,7 @@ class FormTagger:
     legible: float = LEGIBLE  # the OCR confidence a value's words need (`legibility.fit_legible`)
     contest_score: float = ABSTAIN  # the min_score of values no-model extraction gives elsewhere
     key_floors: dict[str, float] = field(default_factory=dict)  # keys held out too often wrong
+    labels: dict[str, str] = field(default_factory=dict)  # phrase → key it labels (`labels`)
 
     def sure_floor(self, alike: bool) -> float:
         """The tag score a value alone needs: `sure_alike` where it looks like another field's
@@ -270,6 +272,7 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
     fallback, sure_alike = saved.get("fallback", False), saved.get("sure_alike")
     contest_score = saved.get("contest_score", ABSTAIN)
     key_floors = saved.get("key_floors", {})
+    labels = saved.get("labels", {})
     return FormTagger(
         model,
         saved["min_score"],
@@ -281,6 +284,7 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
         saved.get("legible", LEGIBLE),
         contest_score,
         key_floors,
+        labels,
     )
 
 
@@ -299,6 +303,7 @@ def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
         "legible": tagger.legible,
         "contest_score": tagger.contest_score,
         "key_floors": tagger.key_floors,
+        "labels": tagger.labels,
         "info": tagger.info,
     }
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")

@@ -40,6 +40,7 @@ from docvlm.sources import open_source
 from .align import Alignment, align, target_leaves, to_key
 from .evaluate import target_schema
 from .extract import fallback_values, read_fields
+from .labels import learn_labels
 from .legibility import UNMEASURED, ReadingFloor, reading_evidence, reading_floors, target_readings
 from .model import FormModel, FormModelConfig, page_features
 from .second_reading import SecondReader
@@ -199,7 +200,8 @@ def train_fields(config: FieldsConfig) -> FieldsResult:
     several_layouts = len({page.schema for page in data}) >= LAYOUT_SPLIT
     trained = trained + replay_data
     prepared = time.process_time() - started
-    tagger = FormTagger(model)
+    spans = ((p.words, [(s.key, s.words) for s in p.alignment.spans]) for p in trained)
+    tagger = FormTagger(model, labels=learn_labels(spans))
     budget = None
     if config.max_minutes:
         # The budget covers training and calibration, not reading the pages: OCR of scans
@@ -473,6 +475,7 @@ class Answer:
     value: Any = None  # the value read
     truth: Any = None  # the target's value there
     misread: bool = False  # wrong only as the target's own words read (`legibility`)
+    labelled: bool = False  # printed under a label of its key's (`labels.labelled`)
 
     @property
     def model_wrong(self) -> bool:
@@ -575,6 +578,7 @@ def page_answers(
             reading.found.value,
             truth.get(pointer),
             _is_misread(truth.get(pointer), reading.found.value, own.get(pointer)),
+            reading.labelled,
         )
         for pointer, reading in readings.items()
     ]
