@@ -106,14 +106,17 @@ class Reading:
 
 def reading_confidence(tagger: FormTagger, reading: Reading, pointer: str = "") -> float:
     """The reading's calibrated confidence: its score against the tagger's floor (the lower
-    one where no-model extraction read it alike); alone, under 0.9 unless its tag score
-    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under the
-    tagger's `legible`, or the two readers disagree on which field holds it and its score is
-    under the tagger's `contest_score`, or its score is under its key's own floor."""
-    confidence = tagger.confidence(reading.score, reading.agrees)
+    one where no-model extraction read it alike, or it sits under its key's label); alone or
+    contested, under 0.9 unless its tag score reaches the tagger's `sure_tag`, and under 0.9
+    where OCR read a word of it under the tagger's `legible`, or the two readers disagree on
+    which field holds it and its score is under the tagger's `contest_score`, or its score is
+    under its key's own floor."""
+    confidence = tagger.confidence(reading.score, reading.agrees, reading.labelled)
     if reading.contested and reading.score < tagger.contest_score:
         confidence = min(confidence, CONTESTED_CONFIDENCE)
-    if not reading.agrees and reading.tag_score < tagger.sure_floor(reading.alike):
+    labelled = reading.labelled and reading.score >= tagger.label_score
+    alone = not (reading.agrees or labelled) or reading.contested
+    if alone and reading.tag_score < tagger.sure_floor(reading.alike):
         confidence = min(confidence, _under_return(reading.tag_score))
     if reading.legibility < tagger.legible:
         confidence = min(confidence, _under_return(reading.legibility))
