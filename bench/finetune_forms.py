@@ -190,6 +190,7 @@ def save_outputs(path: Path, result: FieldsResult, test: Path, limit: int | None
             "contest_score",
             "key_floors",
             "fallback",
+            "label_score",
         )
     }
     outputs = {"floors": floors, **{k: [a.record() for a in v] for k, v in lists.items()}}

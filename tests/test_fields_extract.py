@@ -81,6 +81,25 @@ def test_agreement_lowers_the_floor_and_a_value_alone_needs_a_sure_tag() -> None
     assert confidence(1.0, agrees=False) < RETURN_CONFIDENCE
 
 
+def test_a_value_under_its_keys_label_needs_the_label_floor_not_a_sure_tag() -> None:
+    tagger = FormTagger(FormModel(FormModelConfig(keys=["/a"], hash_buckets=64, dim=8)))
+    tagger.min_score, tagger.sure_tag, tagger.label_score = 0.95, SURE_TAG, 0.6
+    found = Found("x", 1, None, 0.0, "form-model")
+
+    def confidence(tag_score: float, labelled: bool, contested: bool = False) -> float:
+        reading = Reading(found, tag_score, 1.0, 1.0, labelled=labelled, contested=contested)
+        return reading_confidence(tagger, reading)
+
+    assert confidence(0.7, labelled=True) >= RETURN_CONFIDENCE > confidence(0.7, labelled=False)
+    assert confidence(0.55, labelled=True) < RETURN_CONFIDENCE
+    assert confidence(0.99, labelled=True, contested=True) < RETURN_CONFIDENCE
+    # Where held-out labelled values needed more than the common floor, a tag under the
+    # sure-tag floor is not vouched for between the two.
+    tagger.label_score = 0.98
+    assert confidence(0.97, labelled=True) < RETURN_CONFIDENCE
+    assert confidence(0.985, labelled=True) >= RETURN_CONFIDENCE
+
+
 def test_a_value_that_looks_like_another_fields_needs_the_look_alike_floor() -> None:
     assert value_shape("EW-2936433") == value_shape("UZY-8010121") != value_shape("(586) 933-5177")
     assert value_shape("1998-03-21") == value_shape("2004-07-30") != value_shape(2004.5)

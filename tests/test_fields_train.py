@@ -16,6 +16,7 @@ from docvlm.forms.train import (
     fit_contest,
     fit_fallback,
     fit_key_floors,
+    fit_label_score,
     fit_sure_tag,
     fit_threshold,
 )
@@ -174,6 +175,27 @@ def test_values_that_look_like_another_fields_have_a_sure_tag_floor_of_their_own
     assert summary["returned"] == len(distinct) and summary["returned_wrong"] == 0
     assert distinct[0].returned(min_score, ABSTAIN, sure_tag, sure_alike)
     assert not alike[0].returned(min_score, ABSTAIN, sure_tag, sure_alike)
+
+
+def test_values_under_their_keys_label_get_a_floor_where_held_out_ones_were_right() -> None:
+    # Tagged under the sure-tag floor, but printed under a label the key's values had in
+    # training: all right held out, they are returned down to the lowest such score.
+    layout = frozenset({"/a"})
+    sure = [Answer(0.99, True, False, 0.9995, layout=layout) for _ in range(200)]
+    labelled = [
+        Answer(0.9 - i * 1e-3, True, False, 0.9 - i * 1e-3, layout=layout, labelled=True)
+        for i in range(100)
+    ]
+    floors = (0.95, ABSTAIN, SURE_TAG, None, LEGIBLE)
+    floor = fit_label_score(sure + labelled, floors)
+    assert floor == labelled[-1].score
+    assert labelled[-1].returned(*floors, label_score=floor)
+    assert not labelled[-1].returned(*floors)
+    # A layout whose labelled values were often wrong: the floor rises above its wrong ones.
+    other = frozenset({"/b"})
+    wrong = [Answer(0.85, False, False, 0.85, layout=other, labelled=True) for _ in range(3)]
+    assert fit_label_score(sure + labelled + wrong, floors) > 0.85
+    assert fit_label_score(sure, floors) == ABSTAIN  # none held out: none vouched for
 
 
 def test_contested_values_are_returned_only_where_held_out_ones_were_right() -> None:

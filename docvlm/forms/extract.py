@@ -25,6 +25,7 @@ from docvlm.metrics import normalize_field_value
 from docvlm.sources import SourcePage
 
 from .align import read_flag, to_key
+from .labels import labelled
 from .second_reading import SecondReader
 from .tagger import (
     LEGIBLE,
@@ -95,7 +96,8 @@ class Reading:
     agrees: bool = False
     guessed: bool = False  # an untagged key's likeliest span: returned only where agreeing
     contested: bool = False
-    alike: bool = False  # another field's value on the page looks the same (`value_shape`)
+    alike: bool = False  # looks like another field's value on the page (`value_shape`), unlabelled
+    labelled: bool = False  # printed under a label of its key's (`labels.labelled`)
 
     @property
     def score(self) -> float:
@@ -104,14 +106,17 @@ class Reading:
 
 def reading_confidence(tagger: FormTagger, reading: Reading, pointer: str = "") -> float:
     """The reading's calibrated confidence: its score against the tagger's floor (the lower
-    one where no-model extraction read it alike); alone, under 0.9 unless its tag score
-    reaches the tagger's `sure_tag`, and under 0.9 where OCR read a word of it under the
-    tagger's `legible`, or the two readers disagree on which field holds it and its score is
-    under the tagger's `contest_score`, or its score is under its key's own floor."""
-    confidence = tagger.confidence(reading.score, reading.agrees)
+    one where no-model extraction read it alike, or it sits under its key's label); alone or
+    contested, under 0.9 unless its tag score reaches the tagger's `sure_tag`, and under 0.9
+    where OCR read a word of it under the tagger's `legible`, or the two readers disagree on
+    which field holds it and its score is under the tagger's `contest_score`, or its score is
+    under its key's own floor."""
+    confidence = tagger.confidence(reading.score, reading.agrees, reading.labelled)
     if reading.contested and reading.score < tagger.contest_score:
         confidence = min(confidence, CONTESTED_CONFIDENCE)
-    if not reading.agrees and reading.tag_score < tagger.sure_floor(reading.alike):
+    labelled = reading.labelled and reading.score >= tagger.label_score
+    alone = not (reading.agrees or labelled) or reading.contested
+    if alone and reading.tag_score < tagger.sure_floor(reading.alike):
         confidence = min(confidence, _under_return(reading.tag_score))
     if reading.legibility < tagger.legible:
         confidence = min(confidence, _under_return(reading.legibility))
@@ -164,6 +169,7 @@ def read_fields(
                 reading = read_span(span, spec, words, page.number, second)
                 if reading is not None:
                     reading.guessed = key in guessed
+                    reading.labelled = labelled(words, span.words, key, tagger.labels)
                     readings[pointer] = reading
     no_model = extract_without_model(layers, schema) if layers and compare else {}
     for pointer, reading in readings.items():
@@ -175,7 +181,7 @@ def read_fields(
     kept = {p: r for p, r in readings.items() if r.agrees or not r.guessed}
     shapes = [value_shape(reading.found.value) for reading in kept.values()]
     for reading, shape in zip(kept.values(), shapes, strict=True):
-        reading.alike = shapes.count(shape) > 1
+        reading.alike = shapes.count(shape) > 1 and not reading.labelled
     return kept, no_model
 
 

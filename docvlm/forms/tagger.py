@@ -15,8 +15,11 @@ raised where a held-out layout has more than `TARGET_ERROR` wrong above it) is t
 a value needs where no-model extraction does not read it alike; `sure_alike`, fitted the
 same way on values that look like another field's value on their page (`extract.value_shape`:
 a claim and a policy number, two dates), is that floor for them, since those are what a
-model swaps, and as surely as it reads them. `contest_score`, fitted on held-out values
-that no-model extraction gives to another field, is the score such a contested value needs
+model swaps, and as surely as it reads them; a value printed under a label its key's values
+had on the training pages (`labels`) is no look-alike, and needs only `label_score`, fitted
+as `agree_score` is (the label is a second reading of which field it fills). `contest_score`,
+fitted on held-out values that no-model extraction gives to another field, is the score such
+a contested value needs
 (`ABSTAIN`: none is returned): on a layout whose labels sit under their boxes the pairing
 is the one that is wrong, every time. `key_floors` holds, for the keys whose held-out values
 were too often wrong for a key wrong at `TARGET_ERROR` (a radio group whose drawn state no
@@ -86,6 +89,8 @@ class FormTagger:
     legible: float = LEGIBLE  # the OCR confidence a value's words need (`legibility.fit_legible`)
     contest_score: float = ABSTAIN  # the min_score of values no-model extraction gives elsewhere
     key_floors: dict[str, float] = field(default_factory=dict)  # keys held out too often wrong
+    labels: dict[str, str] = field(default_factory=dict)  # phrase → key it labels (`labels`)
+    label_score: float = ABSTAIN  # the min_score of values under their key's label
 
     def sure_floor(self, alike: bool) -> float:
         """The tag score a value alone needs: `sure_alike` where it looks like another field's
@@ -96,10 +101,15 @@ class FormTagger:
     def keys(self) -> list[str]:
         return self.model.config.keys
 
-    def confidence(self, score: float, agrees: bool = False) -> float:
+    def confidence(self, score: float, agrees: bool = False, labelled: bool = False) -> float:
         """The raw span score mapped so that the calibrated floor reads as RETURN_CONFIDENCE:
-        `min_score`, or `agree_score` where no-model extraction read the same value."""
-        floor = min(self.min_score, self.agree_score) if agrees else self.min_score
+        `min_score`, or the lower `agree_score` where no-model extraction read the same value,
+        or `label_score` where the value sits under a label of its key's (`labels`)."""
+        floor = min(
+            self.min_score,
+            self.agree_score if agrees else ABSTAIN,
+            self.label_score if labelled else ABSTAIN,
+        )
         if score >= floor:
             share = (score - floor) / max(1 - floor, 1e-6)
             return round(RETURN_CONFIDENCE + (1 - RETURN_CONFIDENCE) * share, 4)
@@ -270,6 +280,7 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
     fallback, sure_alike = saved.get("fallback", False), saved.get("sure_alike")
     contest_score = saved.get("contest_score", ABSTAIN)
     key_floors = saved.get("key_floors", {})
+    labels, label_score = saved.get("labels", {}), saved.get("label_score", ABSTAIN)
     return FormTagger(
         model,
         saved["min_score"],
@@ -281,6 +292,8 @@ def load_form_model(path: str | Path | FormTagger) -> FormTagger:
         saved.get("legible", LEGIBLE),
         contest_score,
         key_floors,
+        labels,
+        label_score,
     )
 
 
@@ -299,6 +312,8 @@ def save_form_model(tagger: FormTagger, out: str | Path, card: str) -> Path:
         "legible": tagger.legible,
         "contest_score": tagger.contest_score,
         "key_floors": tagger.key_floors,
+        "labels": tagger.labels,
+        "label_score": tagger.label_score,
         "info": tagger.info,
     }
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=1) + "\n")
