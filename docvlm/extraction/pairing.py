@@ -26,6 +26,7 @@ from docvlm.extraction.cells import cell_of
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import (
+    CENTS,
     CHECKED_GLYPHS,
     UNCHECKED_GLYPHS,
     DateOrder,
@@ -127,7 +128,6 @@ RIVAL_PENALTY = 0.75
 ORDER_FIT = 0.85
 MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported unsure)
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
-_CENTS = re.compile(r"\d[.,]\d\d(?!\d)")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
 _UNIT = re.compile(
     r"(?:mm|cm|m|km|in|ft|mg|g|gm|kg|lbs?|oz|ml|l|cc|%|°[cf]?|hrs?|min|pcs)"
@@ -1073,7 +1073,7 @@ def _count_before_amount(rest: Segment, right: list[Segment]) -> bool:
     if _COUNT.fullmatch(rest.text) is None or not after:
         return False
     amount = after[1] if _currency(after[0]) and len(after) > 1 else after[0]
-    return _CENTS.search(amount.text) is not None
+    return CENTS.search(amount.text) is not None
 
 
 def _row_of_amounts(label: Segment, right: list[Segment]) -> bool:
@@ -1081,7 +1081,7 @@ def _row_of_amounts(label: Segment, right: list[Segment]) -> bool:
     (a receipt's tax summary "Summe | 0,47 | 6,69 | 7,16"), whose amounts the column headings
     name, not the label."""
     row = [s for s in right if s.line == label.line]
-    return sum(_CENTS.search(s.text) is not None for s in row) >= 2
+    return sum(CENTS.search(s.text) is not None for s in row) >= 2
 
 
 def _currency(segment: Segment) -> bool:

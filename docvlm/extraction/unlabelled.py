@@ -26,6 +26,7 @@ from docvlm.engines.ocr_tesseract import ink_mask
 from docvlm.extraction.pairing import MIN_CONFIDENCE, STRONG_LABEL_SCORE, Found, label_score
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import (
+    CENTS,
     DateOrder,
     date_substrings,
     parse_amount,
@@ -79,8 +80,6 @@ _HOUSE_NUMBER = re.compile(
     r"(?<!\w)\d{1,5}[a-z]?(?:[-/]\d{1,5}[a-z]?)?(?!\w)|(?<=[^\W\d_])\d{1,5}(?!\w)",
     re.IGNORECASE,
 )
-# Money as the body of a receipt or invoice prints it: with its cents.
-_MONEY = re.compile(r"\d[.,]\d\d(?!\d)")
 # Whoever the document is addressed to: the head ends where their block begins.
 _RECIPIENT = re.compile(
     r"^(?:bill(?:ed)?|ship(?:ped)?|sold|deliver(?:ed)?|invoice)\s+to\b|^(?:customer|client|"
@@ -252,7 +251,7 @@ def _head(page: PageWords) -> list[list[Segment]]:
     head: list[list[Segment]] = []
     for line in page.lines[:MAX_HEAD_LINES]:
         if _RECIPIENT.match(_text(line)) or any(
-            read_date(s.text) or (_MONEY.search(s.text) and parse_amount(s.text) is not None)
+            read_date(s.text) or (CENTS.search(s.text) and parse_amount(s.text) is not None)
             for s in line
         ):
             break

@@ -199,6 +199,8 @@ def _valid(
 # reads a word break there ("181. 94", "192 .85") or only the break ("330 00": a group of two
 # figures is no thousands group).
 _SPACED_CENTS = re.compile(r"(\d)\s*([.,])\s*(\d{2})$")
+# Money as receipts and invoices print it: with its cents.
+CENTS = re.compile(r"\d[.,]\d\d(?!\d)")
 # A till prints each amount's tax class after its cents ("49.99 *", "5,18 A", "1,79B").
 _TAX_CLASS = re.compile(r"(?<=[.,]\d\d)\s?(?:[A-Z]|\*{1,2})$")
 _LOST_POINT = re.compile(r"(\d+) (\d{2})")
