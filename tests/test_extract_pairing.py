@@ -841,3 +841,18 @@ def test_a_currency_code_after_a_misread_label_is_no_value_of_it() -> None:
     schema = {"type": "object", "properties": {"total": {"type": "number", "title": "Total"}}}
     found = pair_fields(load_schema(schema).root, [_ocr_page(words)], set())
     assert found["/total"].value == 39.0
+
+
+def test_a_number_printed_down_the_margin_is_no_labels_value() -> None:
+    # A document number printed along the page's edge, read by OCR as one tall word beside
+    # a label whose handwritten answer OCR could not read.
+    words = [Word("EST.", (321, 814, 350, 833), 0.95),
+             Word("REDEMPTION:", (354, 814, 449, 833), 0.95),
+             Word("91391310", (735, 782, 753, 860), 0.9),
+             Word("JOB", (321, 790, 345, 808), 0.95), Word("NUMBER:", (349, 790, 420, 808), 0.95),
+             Word("916", (567, 790, 600, 808), 0.9)]  # fmt: skip
+    page = _ocr_page(words)
+    found = pair_fields(load_schema(_schema("EST. REDEMPTION:", "JOB NUMBER:")).root, [page], set())
+    assert "/f0" not in found
+    assert found["/f1"].value == "916"
+    assert all(w.text != "91391310" for line in page.lines for s in line for w in s.words)

@@ -38,6 +38,7 @@ OCR_DPI = 300  # Tesseract reads 9–10 pt form text best near 300 dpi
 # or than this many character widths: a typewriter's word space is a whole character wide.
 SEGMENT_GAP = 0.6
 SEGMENT_GAP_CHARS = 1.8
+VERTICAL = 2.0  # a word of several characters this many times taller than wide runs downwards
 CHECKBOX_DPI = 150
 LETTER_INSET = 0.35  # label heights a box read as letters may start inside the label
 MIN_CHECKBOX = 5.0  # points a side of the smallest square read as a check box, drawn or vector
@@ -101,8 +102,11 @@ class PageWords:
 
     @cached_property
     def lines(self) -> list[list[Segment]]:
-        """Segments grouped into visual lines, top to bottom, each line left to right."""
-        return _segment_lines(self.words, self.widget_segments, self.number)
+        """Segments grouped into visual lines, top to bottom, each line left to right. Words
+        printed down the page (a document number along the margin) are on no line: they are
+        no label's value, and joined to a line they would stretch its band."""
+        across = [w for w in self.words if not _runs_down(w)]
+        return _segment_lines(across, self.widget_segments, self.number)
 
     @property
     def pdf_page(self) -> pymupdf.Page | None:
@@ -279,6 +283,11 @@ def _segment_lines(words: list[Word], widgets: list[Segment], page: int) -> list
             previous_right, previous_char = box[2], char_width
         lines.append([_pull_glyph(s) for s in segments])
     return lines
+
+
+def _runs_down(word: Word) -> bool:
+    x0, y0, x1, y1 = word.bbox
+    return len(word.text) >= 3 and y1 - y0 > VERTICAL * (x1 - x0)
 
 
 def _label_after_figures(segment: Segment, word: Word) -> bool:
