@@ -395,6 +395,7 @@ def cache_ocr(folder: Path) -> None:
         ]
         # how RapidOCR's word spaces are set; absent, an older baseline keeps its cache keys
         + ([ocr_rapid.MIN_SPACE_STEP] if hasattr(ocr_rapid, "MIN_SPACE_STEP") else [])
+        + ([ocr_rapid.RULE_RUN] if hasattr(ocr_rapid, "RULE_RUN") else [])
     )
 
     def cached(image: Image.Image, enlarged_by: float, ocr_language: str) -> list:

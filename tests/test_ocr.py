@@ -191,6 +191,22 @@ def test_a_typewriters_narrow_letters_blank_on_both_sides_are_no_word_space() ->
     assert [word.text for word in line.words] == ["MEMORANDUM", "Swift", "NOW"]
 
 
+def test_words_typed_on_a_rule_keep_their_spaces() -> None:
+    """An answer typed on a form's rule: the underline inks every column under the words, so
+    only the rows above it show the blanks between them."""
+    text = "HAS PROVEN TO BE"
+    gray = np.full((40, 20 * len(text)), 255, np.uint8)
+    chars = [c for c in text if c != " "]
+    lefts = [20 * k for k, c in enumerate(text) if c != " "]
+    for left in lefts:
+        gray[8:30, left + 3 : left + 17] = 0
+    gray[33:35, :] = 0  # the rule, under the whole line
+    quads = [[[x, 5], [x + 20, 5], [x + 20, 37], [x, 37]] for x in lefts]
+    box = [[0, 5], [20 * len(text), 5], [20 * len(text), 37], [0, 37]]
+    line = ocr_rapid._line(gray, box, "", 0.9, quads, chars)
+    assert [word.text for word in line.words] == ["HAS", "PROVEN", "TO", "BE"]
+
+
 def test_small_print_is_enlarged_for_tesseract_and_print_it_reads_unsurely_goes_to_rapidocr(
     engine: OCREngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,6 +27,9 @@ MIN_SPACE_RATIO = 2.5  # of the line's median gap between characters
 # RapidOCR's words against FUNSD's annotated ones, training pages 0-40 / 40-80: word F1
 # 0.888 / 0.850 -> 0.893 / 0.853 (1.3: 0.893 / 0.850; 1.5: 0.891 / 0.840).
 MIN_SPACE_STEP = 1.2
+# A run of ink along a row this many line heights long is a rule (the line a form's answer is
+# typed on), not a letter: it would fill every gap between the words it underlines.
+RULE_RUN = 1.0
 BOX_PER_FONT_SIZE = 1.3  # detection boxes are padded: 10 pt text at 300 dpi gives 55 px lines
 # Pages are detected (and their lines cropped for recognition) at this longer side: on the
 # corpus's upright Chinese pages 1200 px read as well as RapidOCR's default 2000 px (edit
@@ -166,7 +169,7 @@ def _rebuild_spaces(gray: np.ndarray, bbox: tuple[float, ...], glyphs: list[_Gly
     if crop.size == 0 or len(glyphs) < 2:
         return
     dark, light = np.percentile(crop, 2), np.percentile(crop, 98)
-    ink = crop < (dark + light) / 2
+    ink = _without_rules(crop < (dark + light) / 2)
     ink_rows = np.flatnonzero(ink.any(axis=1))
     if light - dark < 32 or len(ink_rows) == 0:  # no contrast: nothing to measure
         return
@@ -191,6 +194,18 @@ def _rebuild_spaces(gray: np.ndarray, bbox: tuple[float, ...], glyphs: list[_Gly
         )
         if latin_pair and gap >= threshold and step >= least_step and not in_figure:
             right.space_before = True
+
+
+def _without_rules(ink: np.ndarray) -> np.ndarray:
+    """`ink` with its rows' runs longer than RULE_RUN line heights cleared."""
+    longest = RULE_RUN * ink.shape[0]
+    cleared = ink.copy()
+    for row in np.flatnonzero(ink.sum(axis=1) >= longest):
+        edges = np.diff(np.concatenate(([0], ink[row].astype(np.int8), [0])))
+        for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+            if end - start >= longest:
+                cleared[row, start:end] = False
+    return cleared
 
 
 def _widest_blank_run(inked: np.ndarray) -> int:
