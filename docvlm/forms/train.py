@@ -37,7 +37,7 @@ from docvlm.finetune.manifest import Example, manifest_hash, read_manifest
 from docvlm.metrics import normalize_field_value
 from docvlm.sources import open_source
 
-from .align import Alignment, align, target_leaves, to_key
+from .align import Alignment, align, target_leaves, to_key, usual_places
 from .evaluate import target_schema
 from .extract import fallback_values, read_fields
 from .labels import learn_labels
@@ -116,14 +116,32 @@ class FieldsResult:
 def read_pages(
     examples: list[Example], anchors: str | None = None
 ) -> list[tuple[Example, list[AnchorWord], Alignment]]:
-    """Anchor words and target alignment of every example (targets must be JSON objects)."""
-    out = []
+    """Anchor words and target alignment of every example (targets must be JSON objects). A
+    value printed more than once on its page is aligned again, nearest where its key's values
+    sat on the other pages of its layout (`usual_places`): taken by the neighbouring words alone,
+    a form printing its labels under the boxes swapped 171 of 2,600 character-sheet values
+    (a name drawn for two fields), and the model learnt to swap names."""
+    read = []
     for example in examples:
         if not isinstance(example.target, dict):
             raise DocVLMError("--task fields needs JSON object targets in the manifest")
         words = example.page_anchors(anchors).words
-        out.append((example, words, align(example.target, words)))
-    return out
+        read.append((example, words, align(example.target, words)))
+    layouts: dict[frozenset[str], list[tuple[list[AnchorWord], Alignment]]] = {}
+    for example, words, alignment in read:
+        layouts.setdefault(_layout(example), []).append((words, alignment))
+    places = {layout: usual_places(pages) for layout, pages in layouts.items()}
+    return [
+        (example, words, align(example.target, words, places[_layout(example)]))
+        if alignment.repeated
+        else (example, words, alignment)
+        for example, words, alignment in read
+    ]
+
+
+def _layout(example: Example) -> frozenset[str]:
+    """The keys of the example's target: rows of one schema stand for one layout."""
+    return frozenset(key for key, _, _ in target_leaves(example.target))
 
 
 def alignment_report(pages: list[tuple[Example, list[AnchorWord], Alignment]]) -> dict[str, Any]:
@@ -165,7 +183,7 @@ def training_pages(
             tag_tensor(words, alignment, keys),
             alignment,
             row,
-            frozenset(key for key, _, _ in target_leaves(example.target)),
+            _layout(example),
             example,
         )
         for row, (example, words, alignment) in enumerate(pages, start=first_row)
