@@ -23,7 +23,8 @@ a contested value needs
 (`ABSTAIN`: none is returned): on a layout whose labels sit under their boxes the pairing
 is the one that is wrong, every time. `key_floors` holds, for the keys whose held-out values
 were too often wrong for a key wrong at `TARGET_ERROR` (a radio group whose drawn state no
-word shows), the score above all of their wrong ones. `fallback`, also
+word shows), the lowest score above which their own held-out values are within
+`TARGET_ERROR` wrong (`ABSTAIN`: shut). `fallback`, also
 fitted there, says whether no-model extraction's own values of confidence ≥ 0.9 may fill the
 fields the model leaves null. `legible`, fitted on every training page (`legibility`), is the
 OCR confidence a value's words need.
