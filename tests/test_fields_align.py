@@ -6,7 +6,7 @@ import pymupdf
 import pytest
 
 from docvlm.anchors import page_anchors
-from docvlm.forms.align import align, read_flag, target_leaves
+from docvlm.forms.align import align, read_flag, target_leaves, usual_places
 from docvlm.sources import open_source
 
 
@@ -85,3 +85,31 @@ def test_array_items_become_starred_keys() -> None:
         ("/items/*/amount", "/items/1/amount", 2.0),
         ("/total", "/total", 3.0),
     ]
+
+
+def _labels_under(upper: str, lower: str):
+    """A page printing each value over its label (a caption under each box)."""
+    pdf = pymupdf.open()
+    page = pdf.new_page(width=612, height=792)
+    for y, text in ((100, upper), (112, "UPPER"), (130, lower), (142, "LOWER")):
+        page.insert_text((60, y), text, fontname="helv", fontsize=10)
+    with open_source(pdf.tobytes()) as document:
+        return page_anchors(document.page(1)).words
+
+
+def test_a_value_printed_twice_is_taken_at_its_keys_usual_place() -> None:
+    seen = []
+    for index in range(5):
+        target = {"upper": f"Rossi{index}", "lower": f"{index}0 Elm St"}
+        page_words = _labels_under(*target.values())
+        seen.append((page_words, align(target, page_words)))
+    places = usual_places(seen)
+    assert places.keys() == {"/upper", "/lower"}
+    twice = _labels_under("Garcia", "Garcia")
+    target = {"upper": "Garcia", "lower": "Garcia"}
+    line = {s.pointer: twice[s.words[0]].line for s in align(target, twice, places).spans}
+    assert line["/upper"] < line["/lower"]
+    # By the neighbouring words alone, the upper value's label sits above the lower copy.
+    line = {s.pointer: twice[s.words[0]].line for s in align(target, twice).spans}
+    assert line["/upper"] > line["/lower"]
+    assert align(target, twice).repeated == ["/upper", "/lower"]

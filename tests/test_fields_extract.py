@@ -75,6 +75,8 @@ def test_agreement_lowers_the_floor_and_a_value_alone_needs_a_sure_tag() -> None
     assert confidence(SURE_TAG, agrees=False) >= RETURN_CONFIDENCE
     tagger.sure_tag = 0.0  # a model of one layout: its held-out rows are of that layout
     assert confidence(0.96, agrees=False) >= RETURN_CONFIDENCE
+    tagger.min_score = 0.99991  # a hair under the floor is under it, not rounded up to 0.9
+    assert confidence(0.99986, agrees=False) < RETURN_CONFIDENCE
     # Where calibration vouched for no value alone, none is returned, however sure its tag.
     tagger.sure_tag = ABSTAIN
     assert confidence(0.99998, agrees=False) < RETURN_CONFIDENCE

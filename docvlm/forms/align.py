@@ -4,14 +4,18 @@ Values are matched by type: booleans to check-box words (`[x]` / `[ ]`) or yes/n
 numbers through `parse_amount` (so "$1,234.50" is 1234.5), ISO dates through `parse_date`
 (so "March 5, 2024" is 2024-03-05), and text by its letters and digits, exactly or fuzzily (OCR
 misreads). A value may run over several words and on to the next line. Where a value is
-printed more than once, the copy whose neighbouring words best name the field wins (the label
-beside or above it), and items of one array row keep to one line. Values that cannot be found
-are reported with the reason, never dropped silently.
+printed more than once, the copy at its key's usual place on the layout wins (`usual_places`,
+learned from the other pages), else the copy whose neighbouring words best name the field (the
+label beside or above it), and items of one array row keep to one line. Values that cannot be
+found are reported with the reason, never dropped silently.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -27,6 +31,16 @@ CONTINUATION_X = 20
 MAX_EXTRA_WORDS = 2  # a text span may hold this many words more than the value has
 CONTEXT_WORDS = 5
 CHECKBOX_STATES = {CHECKED: True, UNCHECKED: False}
+# A key has a usual place on a layout where at least this many of its values were aligned and
+# half of them lie within PLACE_SPREAD grid units of their median position.
+MIN_PLACED = 5
+PLACE_SPREAD = 15
+# Grid units off its key's usual place that cost a copy as much as a whole match quality: the
+# place outweighs the neighbouring words, which on a form printing its labels under the boxes
+# name the field below.
+PLACE_SCALE = 100
+
+Place = tuple[float, float]  # a key's usual grid position (x, y) of its values' first word
 
 
 @dataclass
@@ -45,6 +59,7 @@ class Alignment:
     spans: list[FieldSpan] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)  # values found in more than one place
 
 
 def target_leaves(target: dict[str, Any], pointer: str = "") -> list[tuple[str, str, Any]]:
@@ -65,8 +80,11 @@ def to_key(pointer: str) -> str:
     return "/".join("*" if part.isdigit() else part for part in pointer.split("/"))
 
 
-def align(target: dict[str, Any], words: list[AnchorWord]) -> Alignment:
-    """Spans for every non-null value of `target` on a page with `words`."""
+def align(
+    target: dict[str, Any], words: list[AnchorWord], places: dict[str, Place] | None = None
+) -> Alignment:
+    """Spans for every non-null value of `target` on a page with `words`; a value printed
+    more than once is taken nearest its key's usual place where `places` holds one."""
     result = Alignment()
     leaves = [(k, p, v) for k, p, v in target_leaves(target) if v is not None and v != ""]
     if leaves and not words:
@@ -85,10 +103,12 @@ def align(target: dict[str, Any], words: list[AnchorWord]) -> Alignment:
         if not free:
             result.missing.append((pointer, "its words already print another value"))
             continue
+        if len(candidates[pointer]) > 1:
+            result.repeated.append(pointer)
         item = pointer.rsplit("/", 1)[0] if "*" in keys[pointer] else None
+        lines, place = placed_lines.get(item or "", set()), (places or {}).get(keys[pointer])
         scored = [
-            (_score(quality, span, pointer, words, placed_lines.get(item or "", set())), span)
-            for quality, span in free
+            (_score(quality, span, pointer, words, lines, place), span) for quality, span in free
         ]
         scored.sort(key=lambda pair: -pair[0])
         if len(scored) > 1 and scored[0][0] - scored[1][0] < 0.01:
@@ -255,10 +275,16 @@ def _best_fuzzy(found: list[tuple[float, list[int]]]) -> list[tuple[float, list[
 
 
 def _score(
-    quality: float, span: list[int], pointer: str, words: list[AnchorWord], item_lines: set[int]
+    quality: float,
+    span: list[int],
+    pointer: str,
+    words: list[AnchorWord],
+    item_lines: set[int],
+    place: Place | None = None,
 ) -> float:
     """Match quality, plus how well the neighbouring words name the field, plus staying on the
-    line of the values already placed for the same array item."""
+    line of the values already placed for the same array item, less the distance from the
+    key's usual `place`."""
     first = words[span[0]]
     before = [
         w.text for w in words[max(0, span[0] - CONTEXT_WORDS) : span[0]] if w.line == first.line
@@ -277,7 +303,28 @@ def _score(
     context = " ".join(before + after + above).lower()
     label = fuzz.token_set_ratio(name.lower(), context) / 100 if context else 0.0
     same_line = 0.5 if first.line in item_lines else 0.0
-    return quality + 0.3 * label + same_line - 1e-4 * span[0]
+    off_place = math.dist(first.grid[:2], place) / PLACE_SCALE if place is not None else 0.0
+    return quality + 0.3 * label + same_line - off_place - 1e-4 * span[0]
+
+
+def usual_places(pages: Iterable[tuple[list[AnchorWord], Alignment]]) -> dict[str, Place]:
+    """Key → where its values' first words sit, for the keys whose values on these pages (of
+    one layout) keep to one place (`MIN_PLACED`, `PLACE_SPREAD`): the median position, so the
+    copies a first alignment took wrongly do not move it."""
+    seen: dict[str, list[Place]] = {}
+    for words, alignment in pages:
+        for span in alignment.spans:
+            seen.setdefault(span.key, []).append(words[span.words[0]].grid[:2])
+    places = {}
+    for key, points in seen.items():
+        middle = (
+            statistics.median(x for x, _ in points),
+            statistics.median(y for _, y in points),
+        )
+        spread = statistics.median(math.dist(point, middle) for point in points)
+        if len(points) >= MIN_PLACED and spread <= PLACE_SPREAD:
+            places[key] = middle
+    return places
 
 
 def _same_number(parsed: float | None, value: float) -> bool:
