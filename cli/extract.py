@@ -14,7 +14,8 @@ EPILOG = (
     "  docvlm extract scan.png --schema claim.schema.json --model ./my-finetuned-docvlm\n\n"
     "  docvlm extract claim.pdf -s claim.schema.json --date-order dmy --pages 1-2\n\n"
     "Values the reader is unsure of are left null and named on stderr as warnings; a value "
-    "kept with an assumption (a date like 03/04/2026) is warned about too.\n\n"
+    "kept with an assumption (a date like 03/04/2026) is warned about too; --min-confidence 0.4 "
+    "returns the free text held back as unsure.\n\n"
     "  docvlm extract form.pdf --schema form.schema.json --model ./my-form-model\n\n"
     "Exit status: 0 all fields valid; 1 some required field not found (the JSON is still "
     "written, with the field listed under errors) or the file could not be read; 2 bad schema."
@@ -46,6 +47,14 @@ def extract(
         help="How to read dates like 03/04/2026 (default: as the document's other dates).",
     ),
     anchors: str = typer.Option("auto", "--anchors", help="Form model words: auto, text, ocr."),
+    min_confidence: float | None = typer.Option(
+        None,
+        "--min-confidence",
+        min=0.0,
+        max=1.0,
+        help="Leave null (with a warning) any value read less surely than this (default: free "
+        "text read by its label needs 0.55, other values 0.4).",
+    ),
 ) -> None:
     """Extract JSON matching SCHEMA from FILE: data, per-field page/bbox/confidence, errors."""
     from docvlm.errors import DocVLMError, SchemaError
@@ -74,6 +83,7 @@ def extract(
             ocr_language=ocr_language,
             date_order=date_order,
             anchors=anchors,
+            min_confidence=min_confidence,
         )
     except SchemaError as error:
         typer.echo(f"docvlm: error: {schema}: {error}", err=True)

@@ -99,10 +99,13 @@ class Client:
         ocr_lang: str | None = None,
         password: str | None = None,
         date_order: str | None = None,
+        min_confidence: float | None = None,
         filename: str | None = None,
     ) -> ExtractionResult:
         """Fill `schema` (JSON Schema dict or text, or a pydantic model class) on the server."""
         fields = _fields(pages=pages, ocr_lang=ocr_lang, password=password, date_order=date_order)
+        if min_confidence is not None:
+            fields["min_confidence"] = str(min_confidence)
         fields["schema"] = _schema_text(schema)
         response = self._call("POST", "/v1/extract", files=_file(file, filename), data=fields)
         return ExtractionResult.from_dict(response.json())

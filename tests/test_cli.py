@@ -207,6 +207,13 @@ def test_extract_bad_schema_exits_2(tmp_path, schema_text):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_extract_min_confidence_out_of_range_exits_2(tmp_path):
+    (tmp_path / "s.json").write_text('{"type": "object", "properties": {"a": {"type": "string"}}}')
+    schema = tmp_path / "s.json"
+    result = docvlm("extract", SAMPLES / "invoice.pdf", "-s", schema, "--min-confidence", "1.5")
+    assert result.returncode == 2 and "--min-confidence" in result.stderr
+
+
 def test_layout_ranges_spell_out_templates_and_their_restyled_forms():
     from docvlm.cli.finetune import _layouts
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pymupdf
+import pytest
 from PIL import Image, ImageDraw
 
 import docvlm
-from docvlm.extraction.pairing import _unglued_label, pair_fields, unsure_fields
+from docvlm.extraction.extractor import extract_without_model
+from docvlm.extraction.pairing import (
+    FREE_TEXT_FLOOR,
+    _unglued_label,
+    pair_fields,
+    unsure_fields,
+)
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Segment, Word, _unglued
 
@@ -856,3 +863,38 @@ def test_a_number_printed_down_the_margin_is_no_labels_value() -> None:
     assert "/f0" not in found
     assert found["/f1"].value == "916"
     assert all(w.text != "91391310" for line in page.lines for s in line for w in s.words)
+
+
+def test_free_text_ocr_read_unsurely_is_withheld_with_its_reading_and_typed_values_are_not() -> (
+    None
+):
+    # "Odum" misread: the name is read at under FREE_TEXT_FLOOR; the date beside it is typed.
+    words = [Word("Contact:", (72, 100, 120, 111), 0.96), Word("Larry", (200, 100, 230, 111), 0.95),
+             Word("Odum", (234, 100, 262, 111), 0.2),
+             *_line(72, 140, "Date:"), Word("5/13/81", (200, 140, 242, 151), 0.5)]  # fmt: skip
+    schema = load_schema({"type": "object", "properties": {
+        "contact": {"type": ["string", "null"], "title": "Contact"},
+        "date": {"type": ["string", "null"], "format": "date", "title": "Date"}}})  # fmt: skip
+    every = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert (
+        every["/contact"].confidence < FREE_TEXT_FLOOR
+        and every["/date"].confidence < FREE_TEXT_FLOOR
+    )
+    withheld: dict = {}
+    found = extract_without_model([_ocr_page(words)], schema, None, FREE_TEXT_FLOOR, withheld)
+    assert set(found) == {"/date"} and found["/date"].value == "1981-05-13"
+    assert withheld["/contact"].value == "Larry Odum"
+
+
+def test_extract_leaves_unsure_values_null_with_a_warning_naming_them(tmp_path) -> None:
+    pdf = _page([(72, 100, "Supervisor:"), (200, 100, "J. S. Wigand")])
+    result = docvlm.extract(pdf, _schema("Supervisor:"))
+    sure = result.fields["/f0"].confidence
+    held = docvlm.extract(pdf, _schema("Supervisor:"), min_confidence=min(sure + 0.01, 1.0))
+    assert held.data == {"f0": None} and held.fields == {}
+    assert "'J. S. Wigand'" in held.warnings[0]["message"] and held.warnings[0]["pointer"] == "/f0"
+    assert docvlm.extract(pdf, _schema("Supervisor:"), min_confidence=sure).data == {
+        "f0": "J. S. Wigand"
+    }
+    with pytest.raises(ValueError, match="min_confidence"):
+        docvlm.extract(pdf, _schema("Supervisor:"), min_confidence=1.5)

@@ -144,6 +144,15 @@ def test_sync_extract_equals_cli(server, tmp_path: Path) -> None:
     dmy = post(server, "/v1/extract", data, "invoice.pdf", schema=schema, date_order="dmy")
     cli_dmy = cli("extract", "invoice.pdf", "-s", tmp_path / "schema.json", "--date-order", "dmy")
     assert dmy.text == cli_dmy
+    strict = post(server, "/v1/extract", data, "invoice.pdf", schema=schema, min_confidence="1")
+    cli_strict = cli(
+        "extract", "invoice.pdf", "-s", tmp_path / "schema.json", "--min-confidence", "1"
+    )
+    assert strict.text == cli_strict
+    withheld = json.loads(strict.text)
+    assert withheld["data"].get("invoice_number") is None
+    assert withheld["errors"][0]["pointer"] == "/invoice_number"  # required: an error, with why
+    assert "'INV-2024-0173'" in withheld["errors"][0]["message"]
 
 
 def test_pages_and_engine_options(server) -> None:
@@ -270,6 +279,8 @@ def test_bad_requests_are_typed_errors(server) -> None:
         (post(server, "/v1/parse", pdf, ocr_lang="xx_nope"), 422, "invalid_request"),
         (post(server, "/v1/parse", pdf, colour="blue"), 422, "invalid_request"),
         (post(server, "/v1/extract", pdf, schema="{}", date_order="ymd"), 422, "invalid_request"),
+        (post(server, "/v1/extract", pdf, schema="{}", min_confidence="x"), 422, "invalid_request"),
+        (post(server, "/v1/extract", pdf, schema="{}", min_confidence="2"), 422, "invalid_request"),
         (
             post(server, "/v1/extract", pdf, schema='{"type": "object", "properties": '),
             422,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docvlm.extraction.pairing import Found, pair_fields, unsure_fields
+from docvlm.extraction.pairing import FREE_TEXT_FLOOR, Found, pair_fields, unsure_fields
 from docvlm.extraction.result import ExtractionResult, assemble
 from docvlm.extraction.schema import ExtractionSchema, load_schema
 from docvlm.extraction.unlabelled import unlabelled_fields
@@ -38,6 +38,7 @@ def extract(
     ocr_language: str = "eng",
     date_order: DateOrder | None = None,
     anchors: str = "auto",
+    min_confidence: float | None = None,
 ) -> ExtractionResult:
     """Fill `schema` (JSON Schema dict or pydantic model class) from a PDF or image.
 
@@ -46,29 +47,44 @@ def extract(
     tags the page words `anchors` names (auto, text or ocr); without one, widgets and printed
     labels are read. `date_order` ("dmy" or
     "mdy") decides dates like 03/04/2026; by default the document's unambiguous dates do.
+    A value read less surely than `min_confidence` is left null with a warning that names
+    it; by default, without a model, free text read beside a label needs
+    `pairing.FREE_TEXT_FLOOR` and other values `pairing.MIN_CONFIDENCE`.
     """
     if date_order is not None and date_order not in DATE_ORDERS:
         raise ValueError(f"date_order must be one of {', '.join(DATE_ORDERS)}, got {date_order!r}")
     if model is None and (adapter is not None or quantize is not None):
         raise ValueError("adapter and quantize apply to a model: pass model as well")
+    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"min_confidence must be between 0 and 1, got {min_confidence}")
     checked = load_schema(schema)
+    withheld: dict[str, Found] = {}
     with open_source(path, password=password, pages=pages) as source:
         source_pages = list(source.pages())
         if model is not None and _is_form_model(model):
             from docvlm.forms.extract import extract_with_form_model
 
             found, unsure = extract_with_form_model(model, source_pages, checked, anchors)
-            return assemble(checked, found, unsure)
-        if model is not None:
+        elif model is not None:
             from docvlm.engines.vlm import VLMEngine
             from docvlm.extraction.vlm import extract_with_model
 
             if not isinstance(model, VLMEngine):
                 model = VLMEngine(model, adapter=adapter, device=device, quantize=quantize)
-            return assemble(checked, extract_with_model(model, source_pages, checked))
-        words = [page_words(page, ocr_language) for page in source_pages]
-        found = extract_without_model(words, checked, date_order)
-        unsure = unsure_fields(checked.root, words, found)
+            found, unsure = extract_with_model(model, source_pages, checked), {}
+        else:
+            words = [page_words(page, ocr_language) for page in source_pages]
+            floor = FREE_TEXT_FLOOR if min_confidence is None else min_confidence
+            found = extract_without_model(words, checked, date_order, floor, withheld)
+            unsure = unsure_fields(checked.root, words, found)
+    if min_confidence is not None:
+        withheld |= {p: f for p, f in found.items() if f.confidence < min_confidence}
+        found = {p: f for p, f in found.items() if p not in withheld}
+    unsure |= {
+        pointer: f"read {value.value!r}, but with confidence {value.confidence}; left empty "
+        "rather than guessed (a lower --min-confidence, min_confidence in Python, returns it)"
+        for pointer, value in withheld.items()
+    }
     return assemble(checked, found, unsure)
 
 
@@ -79,16 +95,21 @@ def _is_form_model(model: Any) -> bool:
 
 
 def extract_without_model(
-    words: list[PageWords], schema: ExtractionSchema, date_order: DateOrder | None = None
+    words: list[PageWords],
+    schema: ExtractionSchema,
+    date_order: DateOrder | None = None,
+    free_text_floor: float = FREE_TEXT_FLOOR,
+    withheld: dict[str, Found] | None = None,
 ) -> dict[str, Found]:
     """AcroForm widget values first, then label–value pairing over the page words; dates like
-    03/04/2026 follow `date_order`, else the order the document's unambiguous dates show."""
+    03/04/2026 follow `date_order`, else the order the document's unambiguous dates show.
+    Free text read beside a label less surely than `free_text_floor` goes into `withheld`."""
     if date_order is None:
         # From the words, not the lines: lines are built once, after widgets join them.
         date_order = date_order_evidence(word.text for page in words for word in page.words)
     found: dict[str, Found] = {}
     for page in words:
         found.update(widget_values(page, schema.root, set(found), date_order))
-    found.update(pair_fields(schema.root, words, set(found), date_order))
+    found.update(pair_fields(schema.root, words, set(found), date_order, free_text_floor, withheld))
     found.update(unlabelled_fields(schema.root, words, found, date_order))
     return found

@@ -107,7 +107,9 @@ def assemble(
                     base = "".join(f"/{_escape(str(p))}" for p in problem.absolute_path)
                     pointer = f"{base}/{_escape(name)}"
                     if not any(e["pointer"] == pointer for e in errors):
-                        errors.append({"pointer": pointer, "message": "required field not found"})
+                        why = (unsure or {}).get(pointer)
+                        message = "required field not found" + (f": {why}" if why else "")
+                        errors.append({"pointer": pointer, "message": message})
     kept = {p: f for p, f in found.items() if _present(data, p)}
     reported = {e["pointer"] for e in errors}
     warnings = [{"pointer": p, "message": f.warning} for p, f in kept.items() if f.warning]

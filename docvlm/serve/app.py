@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import importlib.metadata
 import json
+import math
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -34,7 +35,7 @@ STATIC = Path(__file__).parent / "static"
 FORMATS = {"json": "json", "markdown": "md", "md": "md", "html": "html"}
 MEDIA_TYPES = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
 PARSE_FIELDS = {"pages", "format", "engine", "ocr_lang", "password"}
-EXTRACT_FIELDS = {"pages", "ocr_lang", "password", "schema", "date_order"}
+EXTRACT_FIELDS = {"pages", "ocr_lang", "password", "schema", "date_order", "min_confidence"}
 POLL_SECONDS = 0.05
 _FORM_DOC = {
     "requestBody": {
@@ -53,6 +54,7 @@ _FORM_DOC = {
                         "password": {"type": "string"},
                         "schema": {"type": "string", "description": "JSON Schema (extract)"},
                         "date_order": {"enum": ["dmy", "mdy"], "description": "extract"},
+                        "min_confidence": {"type": "number", "description": "extract, 0-1"},
                     },
                 }
             }
@@ -269,6 +271,7 @@ def _job_request(upload: Upload, kind: str) -> JobRequest:
     date_order = fields.get("date_order") or None
     if date_order not in (None, "dmy", "mdy"):
         raise ApiError(422, "invalid_request", "date_order must be dmy or mdy")
+    min_confidence = _min_confidence(fields.get("min_confidence") or None)
     try:
         if ocr_lang is not None:
             check_languages(ocr_lang)
@@ -286,7 +289,20 @@ def _job_request(upload: Upload, kind: str) -> JobRequest:
         output_format=_format(fields.get("format") or "json"),
         schema=schema,
         date_order=date_order,
+        min_confidence=min_confidence,
     )
+
+
+def _min_confidence(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise ApiError(422, "invalid_request", "min_confidence must be a number from 0 to 1")
+    return value
 
 
 def _schema(text: str | None) -> dict[str, Any]:

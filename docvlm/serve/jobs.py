@@ -51,6 +51,7 @@ class JobRequest:
     output_format: str = "json"
     schema: dict[str, Any] | None = None
     date_order: str | None = None
+    min_confidence: float | None = None
 
 
 class Job:
@@ -156,6 +157,7 @@ class Job:
             password=request.password,
             ocr_language=request.ocr_lang or engines.default_ocr_lang,
             date_order=request.date_order,  # type: ignore[arg-type]
+            min_confidence=request.min_confidence,
         )
 
     def summary(self) -> dict[str, Any]:
