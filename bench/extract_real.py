@@ -36,7 +36,9 @@ words, so reruns read them back (~1.4 s a page) and score the same as an uncache
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -49,6 +51,7 @@ import tarfile
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -377,31 +380,18 @@ def real_receipt_cases(folder: Path) -> list[Case]:
 
 def cache_ocr(folder: Path) -> None:
     """Keep each page raster's OCR words in `folder` (outside the repo), keyed by the raster's
-    pixels and the OCR settings, so a rerun skips OCR and scores exactly as an uncached one."""
+    pixels and the code that reads them, so a rerun skips OCR and scores exactly as an
+    uncached one."""
     from docvlm.extraction import words
-
-    try:  # where the reader's choice lives (a baseline's may keep it in extraction.words)
-        from docvlm.engines import ocr_choice as choice
-    except ImportError:
-        choice = words
-    from docvlm.engines import ocr_rapid
 
     folder.mkdir(parents=True, exist_ok=True)
     read = words._ocr_words
-    settings = repr(
-        [
-            getattr(choice, n, getattr(words, n, None))
-            for n in ("MIN_OCR_SIDE", "SMALL_PRINT_PX", "UNSURE_MEDIAN", "UNSURE_MIN_WORDS")
-        ]
-        # how RapidOCR's word spaces are set; absent, an older baseline keeps its cache keys
-        + ([ocr_rapid.MIN_SPACE_STEP] if hasattr(ocr_rapid, "MIN_SPACE_STEP") else [])
-        + ([ocr_rapid.RULE_RUN] if hasattr(ocr_rapid, "RULE_RUN") else [])
-    )
+    code_version = ocr_code_digest(read)
 
     def cached(image: Image.Image, enlarged_by: float, ocr_language: str) -> list:
         digest = hashlib.sha256(image.tobytes())
         digest.update(repr((image.size, image.mode, enlarged_by, ocr_language)).encode())
-        digest.update(settings.encode())
+        digest.update(code_version.encode())
         path = folder / f"{digest.hexdigest()}.pkl"
         if path.exists():
             return pickle.loads(path.read_bytes())
@@ -410,6 +400,88 @@ def cache_ocr(folder: Path) -> None:
         return found
 
     words._ocr_words = cached
+
+
+ENGINES = "docvlm.engines."
+
+
+def ocr_code_digest(function: Callable) -> str:
+    """sha256 of `ocr_code(function)`: the OCR cache's code version."""
+    digest = hashlib.sha256()
+    for name, source in sorted(ocr_code(function).items()):
+        digest.update(f"{name}\n{len(source)}\n{source}".encode())
+    return digest.hexdigest()
+
+
+def ocr_code(function: Callable) -> dict[str, str]:
+    """The code `function` reads words with, as this interpreter imports it (a baseline's tree
+    gives its own), by name: its source and what it uses of its own module, and the source of
+    every docvlm/engines/ module it names or those import (at their top or inside a function).
+    Nothing else: a change elsewhere (pairing, in `function`'s module too) is left out."""
+    module = function.__module__
+    tree = ast.parse(Path(sys.modules[module].__file__).read_text())
+    defined, imported = _definitions(tree), _imported_names(tree)
+    code: dict[str, str] = {}
+    engines: set[str] = set()
+    todo = [function.__name__]
+    while todo:
+        name = todo.pop()
+        if f"{module}.{name}" in code:
+            continue
+        code[f"{module}.{name}"] = ast.unparse(defined[name])
+        for used in {n.id for n in ast.walk(defined[name]) if isinstance(n, ast.Name)}:
+            if used in defined:
+                todo.append(used)
+            elif imported.get(used, "").startswith(ENGINES):
+                engines.add(imported[used])
+    for name in _engine_closure(engines):
+        code[name] = Path(importlib.util.find_spec(name).origin).read_text()
+    return code
+
+
+def _definitions(tree: ast.Module) -> dict[str, ast.stmt]:
+    """The module's top-level functions, classes and assigned names, by name."""
+    defined: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined[node.name] = node
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            defined |= {n.id: node for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return defined
+
+
+def _engine_closure(modules: set[str]) -> set[str]:
+    """`modules` and every docvlm.engines module they import, directly or not."""
+    closure, todo = set(), list(modules)
+    while todo:
+        name = todo.pop()
+        if name in closure:
+            continue
+        closure.add(name)
+        tree = ast.parse(Path(importlib.util.find_spec(name).origin).read_text())
+        todo += [m for m in _imported_names(tree).values() if m.startswith(ENGINES)]
+    return closure
+
+
+def _imported_names(tree: ast.Module) -> dict[str, str]:
+    """Each name the module's imports bind (anywhere in it), to the module it comes from: the
+    submodule for `from docvlm.engines import ocr_libtesseract`."""
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.asname or alias.name: alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                is_module = submodule.startswith(ENGINES) and _is_module(submodule)
+                names[alias.asname or alias.name] = submodule if is_module else node.module
+    return names
+
+
+def _is_module(name: str) -> bool:
+    package = importlib.util.find_spec(name.rpartition(".")[0])
+    return package.submodule_search_locations is not None and bool(importlib.util.find_spec(name))
 
 
 def predict(cases: list[Case]) -> list[dict[str, Any]]:
