@@ -22,12 +22,15 @@ Sets (ground truth never comes from docvlm):
   images, in bench/data/receipts_de_shops.json (any listed spelling, fuzzy ≥ 80 on sorted
   words).
 Across all sets no value returned with confidence ≥ 0.9 may be wrong ("confident wrong").
-After the table, each set's values by confidence band (the calibration), and the recall kept
-at 85 / 88 / 90 / 92 % precision (returning only values at the best confidence cut), ours and
-the baseline's.
+After the table, each set's values by confidence band (the calibration), the recall kept at
+85 / 88 / 90 / 92 % precision (returning only values at the best confidence cut: two values can
+move it by points), and the recall and precision of the values returned at the fixed cuts
+confidence >= 0.5 and >= 0.8, ours and the baseline's. `--funsd-split N` adds every row for
+FUNSD's first N pages and for the rest apart (funsd[:N], funsd[N:]).
 
     python bench/extract_real.py --funsd /path/to/FUNSD/training_data --funsd-count 40
     python bench/extract_real.py --sets funsd --funsd ... --funsd-skip 40  # does a gain carry?
+    python bench/extract_real.py --sets funsd --funsd ... --funsd-count 149 --funsd-split 106
 
 A FUNSD page takes ~25 s to OCR: `--ocr-cache DIR` (outside the repo) keeps each raster's OCR
 words, so reruns read them back (~1.4 s a page) and score the same as an uncached run.
@@ -66,6 +69,10 @@ CONFIDENT = 0.9
 TARGET_PRECISION = 0.9  # FUNSD's target: the recall kept at this precision
 # precisions the kept recall is also printed at, to see how far a gain moves along the curve
 KEPT_PRECISIONS = (0.85, 0.88, TARGET_PRECISION, 0.92)
+# fixed confidence cuts the recall and precision are also printed at: unlike the kept recall,
+# a value or two changing sides does not move the cut
+FIXED_CUTS = (0.5, 0.8)
+NAME = 11  # characters of the set's name column: "funsd[106:]"
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 MONO_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 FUZZY_MATCH = 80
@@ -82,6 +89,7 @@ class Case:
     expected: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
     fuzzy: bool = False
+    subset: str | None = None  # also scored apart under this name (funsd[:N], funsd[N:])
 
 
 # --- acroform / flattened ------------------------------------------------------------------
@@ -106,13 +114,15 @@ def acroform_cases(flatten: bool) -> list[Case]:
 # --- funsd ------------------------------------------------------------------------------
 
 
-def funsd_cases(folder: Path, count: int, skip: int = 0) -> list[Case]:
+def funsd_cases(folder: Path, count: int, skip: int = 0, split: int | None = None) -> list[Case]:
     """Question→answer links of FUNSD training pages (`count` pages after the first `skip`, in
-    file-name order) as fields titled by the question."""
+    file-name order) as fields titled by the question; with `split`, each case is also in the
+    subset of the pages before that index or of those from it on."""
     if "testing" in str(folder):
         raise SystemExit("FUNSD's test split is held out: pass the training_data folder")
     cases = []
-    for annotation in sorted((folder / "annotations").glob("*.json"))[skip : skip + count]:
+    annotations = sorted((folder / "annotations").glob("*.json"))
+    for index, annotation in enumerate(annotations[skip : skip + count], start=skip):
         form = json.loads(annotation.read_text())["form"]
         by_id = {entity["id"]: entity for entity in form}
         properties: dict[str, Any] = {}
@@ -135,10 +145,21 @@ def funsd_cases(folder: Path, count: int, skip: int = 0) -> list[Case]:
         image = folder / "images" / f"{annotation.stem}.png"
         if properties and image.exists():
             schema = {"type": "object", "properties": properties}
+            document, subset = image.read_bytes(), _funsd_subset(index, split)
             cases.append(
-                Case("funsd", annotation.stem, image.read_bytes(), schema, expected, fuzzy=True)
+                Case(
+                    "funsd", annotation.stem, document, schema, expected, fuzzy=True, subset=subset
+                )
             )
     return cases
+
+
+def _funsd_subset(index: int, split: int | None) -> str | None:
+    """The subset FUNSD's page `index` is also scored in: the pages before `split` or those
+    from it on (None without a split)."""
+    if split is None:
+        return None
+    return f"funsd[:{split}]" if index < split else f"funsd[{split}:]"
 
 
 def _reading_order(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -555,37 +576,35 @@ def _same(got: Any, want: Any, fuzzy: bool) -> bool:
 def score(cases: list[Case], reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     sets: dict[str, dict[str, float]] = {}
     for case, report in zip(cases, reports, strict=True):
-        tally = sets.setdefault(
-            case.set_name,
-            dict(
-                expected=0,
-                returned=0,
-                right=0,
-                confident_wrong=0,
-                seconds=0.0,
-                docs=0,
-                bands={},
-                values=[],
-            ),
-        )
-        tally["seconds"] += report.get("seconds", 0.0)
-        tally["docs"] += 1
-        data, fields = report.get("data", {}), report.get("fields", {})
-        for key, want in case.expected.items():
-            got = data.get(key)
-            tally["expected"] += 1
-            if got is None:
-                continue
-            tally["returned"] += 1
-            right = _same(got, want, case.fuzzy)
-            tally["right"] += right
-            confidence = (fields.get(f"/{key}") or {}).get("confidence") or 0.0
-            if not right and confidence >= CONFIDENT:
-                tally["confident_wrong"] += 1
-            band = tally["bands"].setdefault(_band(confidence), [0, 0])
-            band[0], band[1] = band[0] + 1, band[1] + right
-            tally["values"].append((confidence, right))
+        for name in filter(None, (case.set_name, case.subset)):
+            _tally(sets, name, case, report)
     return sets
+
+
+def _tally(sets: dict, name: str, case: Case, report: dict[str, Any]) -> None:
+    """Add `case`'s fields, as `report` filled them, to the tally of set `name`."""
+    tally = sets.setdefault(
+        name,
+        dict(expected=0, returned=0, right=0, confident_wrong=0, seconds=0.0, docs=0,
+             bands={}, values=[]),
+    )  # fmt: skip
+    tally["seconds"] += report.get("seconds", 0.0)
+    tally["docs"] += 1
+    data, fields = report.get("data", {}), report.get("fields", {})
+    for key, want in case.expected.items():
+        got = data.get(key)
+        tally["expected"] += 1
+        if got is None:
+            continue
+        tally["returned"] += 1
+        right = _same(got, want, case.fuzzy)
+        tally["right"] += right
+        confidence = (fields.get(f"/{key}") or {}).get("confidence") or 0.0
+        if not right and confidence >= CONFIDENT:
+            tally["confident_wrong"] += 1
+        band = tally["bands"].setdefault(_band(confidence), [0, 0])
+        band[0], band[1] = band[0] + 1, band[1] + right
+        tally["values"].append((confidence, right))
 
 
 def _band(confidence: float) -> float:
@@ -596,7 +615,7 @@ def _band(confidence: float) -> float:
 def _print_bands(ours: dict) -> None:
     """Per set and confidence band: values returned, share right in the band, and recall and
     precision of returning only values at that band or above (the calibration)."""
-    print("set        band | returned  right% | at or above: recall precision")
+    print(f"{'set':<{NAME}} band | returned  right% | at or above: recall precision")
     for name, tally in ours.items():
         returned = right = 0
         for band in sorted(tally["bands"], reverse=True):
@@ -604,7 +623,7 @@ def _print_bands(ours: dict) -> None:
             returned, right = returned + count, right + correct
             edge = "<0.5" if band < 0.5 else f"{band:.1f}+"
             print(
-                f"{name:<10} {edge:>4} | {count:>8} {correct / count:>6.1%} | "
+                f"{name:<{NAME}} {edge:>4} | {count:>8} {correct / count:>6.1%} | "
                 f"{right / max(tally['expected'], 1):>11.1%} {right / returned:>9.1%}"
             )
 
@@ -637,7 +656,33 @@ def _print_kept(ours: dict, baseline: dict) -> None:
                 recalls = "/".join(f"{recall:.1%}".rstrip("%") for recall, _ in kept)
                 edges = "/".join("-" if edge is None else f"{edge:.2f}" for _, edge in kept)
                 cells.append(f"{who} {recalls} % (confidence >= {edges})")
-        print(f"{name:<10} recall kept at >= {targets} % precision: " + "; ".join(cells))
+        print(f"{name:<{NAME}} recall kept at >= {targets} % precision: " + "; ".join(cells))
+
+
+def _at_cut(tally: dict, cut: float) -> tuple[float, float | None]:
+    """Recall and precision of returning only the values at confidence `cut` or above
+    (precision None where none is)."""
+    kept = [right for confidence, right in tally.get("values", []) if confidence >= cut]
+    recall = sum(kept) / max(tally.get("expected", 0), 1)
+    return recall, sum(kept) / len(kept) if kept else None
+
+
+def _print_cuts(ours: dict, baseline: dict) -> None:
+    """Per set and each of FIXED_CUTS: recall and precision of the values returned at that
+    confidence or above, ours beside the baseline's."""
+    print(f"{'set':<{NAME}}  cut | recall precision | base rec base prec")
+    for name, tally in ours.items():
+        for cut in FIXED_CUTS:
+            recall, precision = _at_cut(tally, cut)
+            base_recall, base_precision = _at_cut(baseline.get(name, {}), cut)
+            print(
+                f"{name:<{NAME}} {cut:>4} | {recall:>6.1%} {_percent(precision):>9} | "
+                f"{base_recall:>8.1%} {_percent(base_precision):>9}"
+            )
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
 
 
 def _rates(tally: dict) -> tuple[float, float]:
@@ -646,19 +691,20 @@ def _rates(tally: dict) -> tuple[float, float]:
 
 
 def _print(ours: dict, baseline: dict) -> None:
+    row = "{:<{name}} {:>6} | {:>7} {:>9} {:>10} {:>6} | {:>8} {:>9} {:>9} | {}"
     header = ("set", "fields", "recall", "precision", "conf.wrong", "s/doc", "base rec",
               "base prec", "base c.w.", "recall ratio")  # fmt: skip
-    print("{:<10} {:>6} | {:>7} {:>9} {:>10} {:>6} | {:>8} {:>9} {:>9} | {}".format(*header))
+    print(row.format(*header, name=NAME))
     for name, tally in ours.items():
         base = baseline.get(name, {})
         recall, precision = _rates(tally)
         base_recall, base_precision = _rates(base)
         ratio = f"{recall / base_recall:.2f}x" if base_recall else "-"
         seconds = tally["seconds"] / tally["docs"]
-        row = (name, tally["expected"], f"{recall:.1%}", f"{precision:.1%}",
-               tally["confident_wrong"], f"{seconds:.2f}", f"{base_recall:.1%}",
-               f"{base_precision:.1%}", base.get("confident_wrong", 0), ratio)  # fmt: skip
-        print("{:<10} {:>6} | {:>7} {:>9} {:>10} {:>6} | {:>8} {:>9} {:>9} | {}".format(*row))
+        cells = (name, tally["expected"], f"{recall:.1%}", f"{precision:.1%}",
+                 tally["confident_wrong"], f"{seconds:.2f}", f"{base_recall:.1%}",
+                 f"{base_precision:.1%}", base.get("confident_wrong", 0), ratio)  # fmt: skip
+        print(row.format(*cells, name=NAME))
 
 
 def main() -> None:
@@ -671,6 +717,12 @@ def main() -> None:
     parser.add_argument("--funsd-count", type=int, default=40)
     parser.add_argument(
         "--funsd-skip", type=int, default=0, help="pages to skip first (40: the dev-check pages)"
+    )
+    parser.add_argument(
+        "--funsd-split",
+        type=int,
+        help="also report FUNSD's pages before this index and those from it apart (106: the "
+        "pages developed on, and those never looked at)",
     )
     parser.add_argument("--receipts", type=int, default=8)
     parser.add_argument("--till", type=int, default=30, help="till receipts to generate")
@@ -702,7 +754,7 @@ def main() -> None:
     if "flattened" in wanted:
         cases += acroform_cases(flatten=True)
     if "funsd" in wanted and args.funsd:
-        cases += funsd_cases(args.funsd, args.funsd_count, args.funsd_skip)
+        cases += funsd_cases(args.funsd, args.funsd_count, args.funsd_skip, args.funsd_split)
     if "formats" in wanted:
         cases += format_cases()
     if "receipts" in wanted:
@@ -728,6 +780,7 @@ def main() -> None:
     _print(ours, baseline)
     _print_bands(ours)
     _print_kept(ours, baseline)
+    _print_cuts(ours, baseline)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""bench/extract_real.py: the OCR cache's key follows the code that reads the words."""
+"""bench/extract_real.py: the OCR cache's key follows the code that reads the words; the
+fixed confidence cuts and FUNSD's split pages are scored as the tables print them."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -9,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from extract_real import ocr_code  # noqa: E402
+from extract_real import _at_cut, funsd_cases, ocr_code, score  # noqa: E402
 
 from docvlm.extraction import words  # noqa: E402
 
@@ -68,3 +70,40 @@ def test_an_engine_change_misses_the_ocr_cache_and_a_pairing_change_keeps_it(
     assert second != first
     edit("extraction/words.py", "return words + sparse_words(", "return words[:1] + sparse_words(")
     assert digest() != second
+
+
+def test_recall_and_precision_at_a_fixed_confidence_cut() -> None:
+    values = [(0.9, True), (0.8, False), (0.8, True), (0.6, True), (0.3, False)]
+    assert _at_cut({"expected": 10, "values": values}, 0.8) == (0.2, 2 / 3)
+    assert _at_cut({"expected": 10, "values": values}, 0.5) == (0.3, 0.75)
+    assert _at_cut({"expected": 4, "values": [(0.3, True)]}, 0.5) == (0.0, None)
+
+
+def test_funsd_split_scores_each_page_in_its_part_and_in_the_whole(tmp_path: Path) -> None:
+    """Pages are split by their place in file order, whatever the pages skipped."""
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "images").mkdir()
+    for stem in ("a", "b", "c", "d"):
+        form = [
+            {"id": 0, "label": "question", "text": "Date:", "linking": [[0, 1]], "box": [0] * 4},
+            {"id": 1, "label": "answer", "text": stem, "linking": [[0, 1]], "box": [0] * 4},
+        ]
+        (tmp_path / "annotations" / f"{stem}.json").write_text(json.dumps({"form": form}))
+        (tmp_path / "images" / f"{stem}.png").write_bytes(b"png")
+    cases = funsd_cases(tmp_path, count=3, skip=1, split=2)
+    assert [(case.name, case.subset) for case in cases] == [
+        ("b", "funsd[:2]"),
+        ("c", "funsd[2:]"),
+        ("d", "funsd[2:]"),
+    ]
+    reports = [
+        {"data": {"q0": answer}, "fields": {"/q0": {"confidence": 0.9}}}
+        for answer in ("b", "wrong", "d")
+    ]
+    sets = score(cases, reports)
+    assert [(sets[name]["expected"], sets[name]["right"]) for name in sets] == [
+        (3, 2),
+        (1, 1),
+        (2, 1),
+    ]
+    assert list(sets) == ["funsd", "funsd[:2]", "funsd[2:]"]
