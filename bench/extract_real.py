@@ -22,12 +22,15 @@ Sets (ground truth never comes from docvlm):
   images, in bench/data/receipts_de_shops.json (any listed spelling, fuzzy ≥ 80 on sorted
   words).
 Across all sets no value returned with confidence ≥ 0.9 may be wrong ("confident wrong").
-After the table, each set's values by confidence band (the calibration), and the recall kept
-at 85 / 88 / 90 / 92 % precision (returning only values at the best confidence cut), ours and
-the baseline's.
+After the table, each set's values by confidence band (the calibration), the recall kept at
+85 / 88 / 90 / 92 % precision (returning only values at the best confidence cut: two values can
+move it by points), and the recall and precision of the values returned at the fixed cuts
+confidence >= 0.5 and >= 0.8, ours and the baseline's. `--funsd-split N` adds every row for
+FUNSD's first N pages and for the rest apart (funsd[:N], funsd[N:]).
 
     python bench/extract_real.py --funsd /path/to/FUNSD/training_data --funsd-count 40
     python bench/extract_real.py --sets funsd --funsd ... --funsd-skip 40  # does a gain carry?
+    python bench/extract_real.py --sets funsd --funsd ... --funsd-count 149 --funsd-split 106
 
 A FUNSD page takes ~25 s to OCR: `--ocr-cache DIR` (outside the repo) keeps each raster's OCR
 words, so reruns read them back (~1.4 s a page) and score the same as an uncached run.
@@ -36,7 +39,9 @@ words, so reruns read them back (~1.4 s a page) and score the same as an uncache
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -49,6 +54,7 @@ import tarfile
 import tempfile
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +69,10 @@ CONFIDENT = 0.9
 TARGET_PRECISION = 0.9  # FUNSD's target: the recall kept at this precision
 # precisions the kept recall is also printed at, to see how far a gain moves along the curve
 KEPT_PRECISIONS = (0.85, 0.88, TARGET_PRECISION, 0.92)
+# fixed confidence cuts the recall and precision are also printed at: unlike the kept recall,
+# a value or two changing sides does not move the cut
+FIXED_CUTS = (0.5, 0.8)
+NAME = 11  # characters of the set's name column: "funsd[106:]"
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 MONO_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 FUZZY_MATCH = 80
@@ -79,6 +89,7 @@ class Case:
     expected: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
     fuzzy: bool = False
+    subset: str | None = None  # also scored apart under this name (funsd[:N], funsd[N:])
 
 
 # --- acroform / flattened ------------------------------------------------------------------
@@ -103,13 +114,15 @@ def acroform_cases(flatten: bool) -> list[Case]:
 # --- funsd ------------------------------------------------------------------------------
 
 
-def funsd_cases(folder: Path, count: int, skip: int = 0) -> list[Case]:
+def funsd_cases(folder: Path, count: int, skip: int = 0, split: int | None = None) -> list[Case]:
     """Question→answer links of FUNSD training pages (`count` pages after the first `skip`, in
-    file-name order) as fields titled by the question."""
+    file-name order) as fields titled by the question; with `split`, each case is also in the
+    subset of the pages before that index or of those from it on."""
     if "testing" in str(folder):
         raise SystemExit("FUNSD's test split is held out: pass the training_data folder")
     cases = []
-    for annotation in sorted((folder / "annotations").glob("*.json"))[skip : skip + count]:
+    annotations = sorted((folder / "annotations").glob("*.json"))
+    for index, annotation in enumerate(annotations[skip : skip + count], start=skip):
         form = json.loads(annotation.read_text())["form"]
         by_id = {entity["id"]: entity for entity in form}
         properties: dict[str, Any] = {}
@@ -132,10 +145,21 @@ def funsd_cases(folder: Path, count: int, skip: int = 0) -> list[Case]:
         image = folder / "images" / f"{annotation.stem}.png"
         if properties and image.exists():
             schema = {"type": "object", "properties": properties}
+            document, subset = image.read_bytes(), _funsd_subset(index, split)
             cases.append(
-                Case("funsd", annotation.stem, image.read_bytes(), schema, expected, fuzzy=True)
+                Case(
+                    "funsd", annotation.stem, document, schema, expected, fuzzy=True, subset=subset
+                )
             )
     return cases
+
+
+def _funsd_subset(index: int, split: int | None) -> str | None:
+    """The subset FUNSD's page `index` is also scored in: the pages before `split` or those
+    from it on (None without a split)."""
+    if split is None:
+        return None
+    return f"funsd[:{split}]" if index < split else f"funsd[{split}:]"
 
 
 def _reading_order(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -377,31 +401,18 @@ def real_receipt_cases(folder: Path) -> list[Case]:
 
 def cache_ocr(folder: Path) -> None:
     """Keep each page raster's OCR words in `folder` (outside the repo), keyed by the raster's
-    pixels and the OCR settings, so a rerun skips OCR and scores exactly as an uncached one."""
+    pixels and the code that reads them, so a rerun skips OCR and scores exactly as an
+    uncached one."""
     from docvlm.extraction import words
-
-    try:  # where the reader's choice lives (a baseline's may keep it in extraction.words)
-        from docvlm.engines import ocr_choice as choice
-    except ImportError:
-        choice = words
-    from docvlm.engines import ocr_rapid
 
     folder.mkdir(parents=True, exist_ok=True)
     read = words._ocr_words
-    settings = repr(
-        [
-            getattr(choice, n, getattr(words, n, None))
-            for n in ("MIN_OCR_SIDE", "SMALL_PRINT_PX", "UNSURE_MEDIAN", "UNSURE_MIN_WORDS")
-        ]
-        # how RapidOCR's word spaces are set; absent, an older baseline keeps its cache keys
-        + ([ocr_rapid.MIN_SPACE_STEP] if hasattr(ocr_rapid, "MIN_SPACE_STEP") else [])
-        + ([ocr_rapid.RULE_RUN] if hasattr(ocr_rapid, "RULE_RUN") else [])
-    )
+    code_version = ocr_code_digest(read)
 
     def cached(image: Image.Image, enlarged_by: float, ocr_language: str) -> list:
         digest = hashlib.sha256(image.tobytes())
         digest.update(repr((image.size, image.mode, enlarged_by, ocr_language)).encode())
-        digest.update(settings.encode())
+        digest.update(code_version.encode())
         path = folder / f"{digest.hexdigest()}.pkl"
         if path.exists():
             return pickle.loads(path.read_bytes())
@@ -410,6 +421,88 @@ def cache_ocr(folder: Path) -> None:
         return found
 
     words._ocr_words = cached
+
+
+ENGINES = "docvlm.engines."
+
+
+def ocr_code_digest(function: Callable) -> str:
+    """sha256 of `ocr_code(function)`: the OCR cache's code version."""
+    digest = hashlib.sha256()
+    for name, source in sorted(ocr_code(function).items()):
+        digest.update(f"{name}\n{len(source)}\n{source}".encode())
+    return digest.hexdigest()
+
+
+def ocr_code(function: Callable) -> dict[str, str]:
+    """The code `function` reads words with, as this interpreter imports it (a baseline's tree
+    gives its own), by name: its source and what it uses of its own module, and the source of
+    every docvlm/engines/ module it names or those import (at their top or inside a function).
+    Nothing else: a change elsewhere (pairing, in `function`'s module too) is left out."""
+    module = function.__module__
+    tree = ast.parse(Path(sys.modules[module].__file__).read_text())
+    defined, imported = _definitions(tree), _imported_names(tree)
+    code: dict[str, str] = {}
+    engines: set[str] = set()
+    todo = [function.__name__]
+    while todo:
+        name = todo.pop()
+        if f"{module}.{name}" in code:
+            continue
+        code[f"{module}.{name}"] = ast.unparse(defined[name])
+        for used in {n.id for n in ast.walk(defined[name]) if isinstance(n, ast.Name)}:
+            if used in defined:
+                todo.append(used)
+            elif imported.get(used, "").startswith(ENGINES):
+                engines.add(imported[used])
+    for name in _engine_closure(engines):
+        code[name] = Path(importlib.util.find_spec(name).origin).read_text()
+    return code
+
+
+def _definitions(tree: ast.Module) -> dict[str, ast.stmt]:
+    """The module's top-level functions, classes and assigned names, by name."""
+    defined: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined[node.name] = node
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            defined |= {n.id: node for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return defined
+
+
+def _engine_closure(modules: set[str]) -> set[str]:
+    """`modules` and every docvlm.engines module they import, directly or not."""
+    closure, todo = set(), list(modules)
+    while todo:
+        name = todo.pop()
+        if name in closure:
+            continue
+        closure.add(name)
+        tree = ast.parse(Path(importlib.util.find_spec(name).origin).read_text())
+        todo += [m for m in _imported_names(tree).values() if m.startswith(ENGINES)]
+    return closure
+
+
+def _imported_names(tree: ast.Module) -> dict[str, str]:
+    """Each name the module's imports bind (anywhere in it), to the module it comes from: the
+    submodule for `from docvlm.engines import ocr_libtesseract`."""
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.asname or alias.name: alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                is_module = submodule.startswith(ENGINES) and _is_module(submodule)
+                names[alias.asname or alias.name] = submodule if is_module else node.module
+    return names
+
+
+def _is_module(name: str) -> bool:
+    package = importlib.util.find_spec(name.rpartition(".")[0])
+    return package.submodule_search_locations is not None and bool(importlib.util.find_spec(name))
 
 
 def predict(cases: list[Case]) -> list[dict[str, Any]]:
@@ -483,37 +576,35 @@ def _same(got: Any, want: Any, fuzzy: bool) -> bool:
 def score(cases: list[Case], reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     sets: dict[str, dict[str, float]] = {}
     for case, report in zip(cases, reports, strict=True):
-        tally = sets.setdefault(
-            case.set_name,
-            dict(
-                expected=0,
-                returned=0,
-                right=0,
-                confident_wrong=0,
-                seconds=0.0,
-                docs=0,
-                bands={},
-                values=[],
-            ),
-        )
-        tally["seconds"] += report.get("seconds", 0.0)
-        tally["docs"] += 1
-        data, fields = report.get("data", {}), report.get("fields", {})
-        for key, want in case.expected.items():
-            got = data.get(key)
-            tally["expected"] += 1
-            if got is None:
-                continue
-            tally["returned"] += 1
-            right = _same(got, want, case.fuzzy)
-            tally["right"] += right
-            confidence = (fields.get(f"/{key}") or {}).get("confidence") or 0.0
-            if not right and confidence >= CONFIDENT:
-                tally["confident_wrong"] += 1
-            band = tally["bands"].setdefault(_band(confidence), [0, 0])
-            band[0], band[1] = band[0] + 1, band[1] + right
-            tally["values"].append((confidence, right))
+        for name in filter(None, (case.set_name, case.subset)):
+            _tally(sets, name, case, report)
     return sets
+
+
+def _tally(sets: dict, name: str, case: Case, report: dict[str, Any]) -> None:
+    """Add `case`'s fields, as `report` filled them, to the tally of set `name`."""
+    tally = sets.setdefault(
+        name,
+        dict(expected=0, returned=0, right=0, confident_wrong=0, seconds=0.0, docs=0,
+             bands={}, values=[]),
+    )  # fmt: skip
+    tally["seconds"] += report.get("seconds", 0.0)
+    tally["docs"] += 1
+    data, fields = report.get("data", {}), report.get("fields", {})
+    for key, want in case.expected.items():
+        got = data.get(key)
+        tally["expected"] += 1
+        if got is None:
+            continue
+        tally["returned"] += 1
+        right = _same(got, want, case.fuzzy)
+        tally["right"] += right
+        confidence = (fields.get(f"/{key}") or {}).get("confidence") or 0.0
+        if not right and confidence >= CONFIDENT:
+            tally["confident_wrong"] += 1
+        band = tally["bands"].setdefault(_band(confidence), [0, 0])
+        band[0], band[1] = band[0] + 1, band[1] + right
+        tally["values"].append((confidence, right))
 
 
 def _band(confidence: float) -> float:
@@ -524,7 +615,7 @@ def _band(confidence: float) -> float:
 def _print_bands(ours: dict) -> None:
     """Per set and confidence band: values returned, share right in the band, and recall and
     precision of returning only values at that band or above (the calibration)."""
-    print("set        band | returned  right% | at or above: recall precision")
+    print(f"{'set':<{NAME}} band | returned  right% | at or above: recall precision")
     for name, tally in ours.items():
         returned = right = 0
         for band in sorted(tally["bands"], reverse=True):
@@ -532,7 +623,7 @@ def _print_bands(ours: dict) -> None:
             returned, right = returned + count, right + correct
             edge = "<0.5" if band < 0.5 else f"{band:.1f}+"
             print(
-                f"{name:<10} {edge:>4} | {count:>8} {correct / count:>6.1%} | "
+                f"{name:<{NAME}} {edge:>4} | {count:>8} {correct / count:>6.1%} | "
                 f"{right / max(tally['expected'], 1):>11.1%} {right / returned:>9.1%}"
             )
 
@@ -565,7 +656,33 @@ def _print_kept(ours: dict, baseline: dict) -> None:
                 recalls = "/".join(f"{recall:.1%}".rstrip("%") for recall, _ in kept)
                 edges = "/".join("-" if edge is None else f"{edge:.2f}" for _, edge in kept)
                 cells.append(f"{who} {recalls} % (confidence >= {edges})")
-        print(f"{name:<10} recall kept at >= {targets} % precision: " + "; ".join(cells))
+        print(f"{name:<{NAME}} recall kept at >= {targets} % precision: " + "; ".join(cells))
+
+
+def _at_cut(tally: dict, cut: float) -> tuple[float, float | None]:
+    """Recall and precision of returning only the values at confidence `cut` or above
+    (precision None where none is)."""
+    kept = [right for confidence, right in tally.get("values", []) if confidence >= cut]
+    recall = sum(kept) / max(tally.get("expected", 0), 1)
+    return recall, sum(kept) / len(kept) if kept else None
+
+
+def _print_cuts(ours: dict, baseline: dict) -> None:
+    """Per set and each of FIXED_CUTS: recall and precision of the values returned at that
+    confidence or above, ours beside the baseline's."""
+    print(f"{'set':<{NAME}}  cut | recall precision | base rec base prec")
+    for name, tally in ours.items():
+        for cut in FIXED_CUTS:
+            recall, precision = _at_cut(tally, cut)
+            base_recall, base_precision = _at_cut(baseline.get(name, {}), cut)
+            print(
+                f"{name:<{NAME}} {cut:>4} | {recall:>6.1%} {_percent(precision):>9} | "
+                f"{base_recall:>8.1%} {_percent(base_precision):>9}"
+            )
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
 
 
 def _rates(tally: dict) -> tuple[float, float]:
@@ -574,19 +691,20 @@ def _rates(tally: dict) -> tuple[float, float]:
 
 
 def _print(ours: dict, baseline: dict) -> None:
+    row = "{:<{name}} {:>6} | {:>7} {:>9} {:>10} {:>6} | {:>8} {:>9} {:>9} | {}"
     header = ("set", "fields", "recall", "precision", "conf.wrong", "s/doc", "base rec",
               "base prec", "base c.w.", "recall ratio")  # fmt: skip
-    print("{:<10} {:>6} | {:>7} {:>9} {:>10} {:>6} | {:>8} {:>9} {:>9} | {}".format(*header))
+    print(row.format(*header, name=NAME))
     for name, tally in ours.items():
         base = baseline.get(name, {})
         recall, precision = _rates(tally)
         base_recall, base_precision = _rates(base)
         ratio = f"{recall / base_recall:.2f}x" if base_recall else "-"
         seconds = tally["seconds"] / tally["docs"]
-        row = (name, tally["expected"], f"{recall:.1%}", f"{precision:.1%}",
-               tally["confident_wrong"], f"{seconds:.2f}", f"{base_recall:.1%}",
-               f"{base_precision:.1%}", base.get("confident_wrong", 0), ratio)  # fmt: skip
-        print("{:<10} {:>6} | {:>7} {:>9} {:>10} {:>6} | {:>8} {:>9} {:>9} | {}".format(*row))
+        cells = (name, tally["expected"], f"{recall:.1%}", f"{precision:.1%}",
+                 tally["confident_wrong"], f"{seconds:.2f}", f"{base_recall:.1%}",
+                 f"{base_precision:.1%}", base.get("confident_wrong", 0), ratio)  # fmt: skip
+        print(row.format(*cells, name=NAME))
 
 
 def main() -> None:
@@ -599,6 +717,12 @@ def main() -> None:
     parser.add_argument("--funsd-count", type=int, default=40)
     parser.add_argument(
         "--funsd-skip", type=int, default=0, help="pages to skip first (40: the dev-check pages)"
+    )
+    parser.add_argument(
+        "--funsd-split",
+        type=int,
+        help="also report FUNSD's pages before this index and those from it apart (106: the "
+        "pages developed on, and those never looked at)",
     )
     parser.add_argument("--receipts", type=int, default=8)
     parser.add_argument("--till", type=int, default=30, help="till receipts to generate")
@@ -630,7 +754,7 @@ def main() -> None:
     if "flattened" in wanted:
         cases += acroform_cases(flatten=True)
     if "funsd" in wanted and args.funsd:
-        cases += funsd_cases(args.funsd, args.funsd_count, args.funsd_skip)
+        cases += funsd_cases(args.funsd, args.funsd_count, args.funsd_skip, args.funsd_split)
     if "formats" in wanted:
         cases += format_cases()
     if "receipts" in wanted:
@@ -656,6 +780,7 @@ def main() -> None:
     _print(ours, baseline)
     _print_bands(ours)
     _print_kept(ours, baseline)
+    _print_cuts(ours, baseline)
 
 
 if __name__ == "__main__":

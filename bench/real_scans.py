@@ -19,7 +19,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from scanned import blocks_text, plain_tesseract
+from ocr import plain_tesseract
+from scanned import blocks_text
 
 from docvlm.engines.ocr import OCREngine
 from docvlm.sources import open_source

@@ -27,8 +27,6 @@ import os
 import random
 import re
 import statistics
-import subprocess
-import tempfile
 import time
 import unicodedata
 from collections import defaultdict
@@ -37,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pymupdf
+from ocr import plain_tesseract
 from PIL import Image, ImageDraw, ImageFilter
 from scanned_tables import cell_f1, img2table_cells, truth_tables
 from stages import instrument
@@ -163,16 +162,6 @@ def blank_pages() -> list[bytes]:
         image.save(png, "PNG")
         out.append(png.getvalue())
     return out
-
-
-def plain_tesseract(png: bytes) -> str:
-    """`tesseract img.png -` with OpenMP capped at one thread, as docvlm's backend runs it."""
-    env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    with tempfile.NamedTemporaryFile(suffix=".png") as file:
-        Path(file.name).write_bytes(png)
-        command = ["tesseract", file.name, "-"]
-        result = subprocess.run(command, capture_output=True, text=True, env=env)
-    return result.stdout
 
 
 def blocks_text(blocks: list[Block]) -> str:

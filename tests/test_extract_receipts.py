@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 import docvlm
 from docvlm.engines.ocr_layout import OCRWord
 from docvlm.engines.ocr_unread import unread_text
-from docvlm.extraction.unlabelled import _letterhead, _text
+from docvlm.extraction.letterhead import _letterhead, line_text
 from docvlm.extraction.values import (
     date_order_evidence,
     date_substrings,
@@ -160,7 +160,7 @@ def test_a_logo_in_white_on_a_dark_badge_above_the_issuer_is_not_its_name(tmp_pa
         words = page_words(document.page(1))
         printed = [w for w in words.words if w.bbox[1] > 100]  # below the badge
         words.words = [Word("HBLX", (230, 40, 410, 80), 0.7), *printed]
-        assert _text(_letterhead(words)[0]) == "HARBOUR BOOKS LIMITED"
+        assert line_text(_letterhead(words)[0]) == "HARBOUR BOOKS LIMITED"
 
 
 def test_the_only_date_a_page_prints_is_the_documents_date_even_unlabelled() -> None:

@@ -207,6 +207,16 @@ def test_words_typed_on_a_rule_keep_their_spaces() -> None:
     assert [word.text for word in line.words] == ["HAS", "PROVEN", "TO", "BE"]
 
 
+def test_the_widest_blank_between_two_characters_counts_blanks_at_the_crops_edges() -> None:
+    """A gap is measured between two characters' centres: blank columns at either end of that
+    span are part of it; a span with no blank (or no columns) has none."""
+    profile = np.array([0, 0, 1, 1, 0, 0, 0, 1, 0], bool)
+    assert ocr_rapid._widest_blank_run(profile) == 3
+    assert ocr_rapid._widest_blank_run(profile[:2]) == 2
+    assert ocr_rapid._widest_blank_run(np.ones(5, bool)) == 0
+    assert ocr_rapid._widest_blank_run(np.zeros(0, bool)) == 0
+
+
 def test_small_print_is_enlarged_for_tesseract_and_print_it_reads_unsurely_goes_to_rapidocr(
     engine: OCREngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

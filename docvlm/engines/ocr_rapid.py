@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from docvlm.engines.ocr_layout import OCRLine, OCRWord, is_cjk
+from docvlm.engines.ocr_tables import runs
 from docvlm.errors import EngineUnavailableError
 
 MIN_SPACE_GAP = 0.22  # of the line's ink height
@@ -201,8 +202,7 @@ def _without_rules(ink: np.ndarray) -> np.ndarray:
     longest = RULE_RUN * ink.shape[0]
     cleared = ink.copy()
     for row in np.flatnonzero(ink.sum(axis=1) >= longest):
-        edges = np.diff(np.concatenate(([0], ink[row].astype(np.int8), [0])))
-        for start, end in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        for start, end in runs(ink[row]):
             if end - start >= longest:
                 cleared[row, start:end] = False
     return cleared
@@ -210,11 +210,7 @@ def _without_rules(ink: np.ndarray) -> np.ndarray:
 
 def _widest_blank_run(inked: np.ndarray) -> int:
     """Length of the longest run of False in a boolean column profile."""
-    if inked.size == 0:
-        return 0
-    edges = np.diff(np.concatenate(([1], inked.astype(np.int8), [1])))
-    starts, ends = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
-    return int((ends - starts).max()) if len(starts) else 0
+    return int(max((end - start for start, end in runs(~inked)), default=0))
 
 
 def _word(glyphs: list[_Glyph]) -> OCRWord:

@@ -154,7 +154,7 @@ def aligned_grid(lines: list[OCRLine]) -> list[list[BBox]]:
     min_gutter = MIN_GUTTER * float(np.median(heights))
     open_columns = covered > GUTTER_CROSSINGS * len(rows)
     edges = [left]
-    for start, end in _runs(~open_columns):
+    for start, end in runs(~open_columns):
         if start > 0 and end < len(covered) and end - start >= min_gutter:
             edges.append(left + (start + end) / 2)
     edges.append(right)
@@ -169,7 +169,7 @@ def aligned_grid(lines: list[OCRLine]) -> list[list[BBox]]:
     ]
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) of each run of True in a 1-D mask."""
     edges = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))

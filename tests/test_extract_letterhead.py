@@ -1,0 +1,43 @@
+"""docvlm/extraction/letterhead.py: which letterhead lines read as an address (the receipts
+and letters that use it end to end are in test_extract_receipts.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from docvlm.extraction import letterhead
+from docvlm.extraction.words import Segment, Word
+
+
+def line(text: str) -> list[Segment]:
+    words = [Word(word, (10.0 * i, 0.0, 10.0 * i + 8, 10.0)) for i, word in enumerate(text.split())]
+    return [Segment(words, page=1, line=0)]
+
+
+@pytest.mark.parametrize(
+    "text, address, street",
+    [
+        ("Husener Str. 121", True, True),
+        ("31G JALAN MAWAR", True, True),
+        ("Pohlweg110", True, True),
+        ("33100 Paderborn", True, True),
+        ("CAMBRIDGE CB2 1TN", True, True),
+        ("560001 Bangalore", True, False),  # a six-figure postcode is no house number
+        ("AU1O MARKT", True, False),  # a digit OCR read inside a name
+        ("TAMAN MELAWATI,", False, False),
+        ("No. 12", False, False),  # too few letters
+    ],
+)
+def test_a_street_is_an_address_line_whose_figure_is_a_house_number(
+    text: str, address: bool, street: bool
+) -> None:
+    assert letterhead._reads_as_address(line(text)) is address
+    assert letterhead._reads_as_street(line(text)) is street
+
+
+def test_an_address_block_opens_or_closes_with_an_address_line() -> None:
+    block = [line("12 JALAN MAWAR"), line("TAMAN MELAWATI,"), line("53100 KUALA LUMPUR")]
+    assert letterhead._reads_as_address_block(block)
+    assert letterhead._reads_as_address_block(block[1:])
+    assert not letterhead._reads_as_address_block([line("TAMAN MELAWATI,"), line("SELANGOR")])
+    assert not letterhead._reads_as_address_block([*block, *block])  # longer than an address
