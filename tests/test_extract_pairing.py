@@ -898,3 +898,15 @@ def test_extract_leaves_unsure_values_null_with_a_warning_naming_them(tmp_path) 
     }
     with pytest.raises(ValueError, match="min_confidence"):
         docvlm.extract(pdf, _schema("Supervisor:"), min_confidence=1.5)
+
+
+def test_a_tick_read_unsurely_is_still_the_options_answer() -> None:
+    # A handwritten "x" in a checklist's tick column: OCR reads it at 0.3, but any mark there
+    # is the tick; the state without one has none.
+    words = [*_line(120, 280, "Alabama"), Word("x", (236, 280, 246, 292), 0.3),
+             *_line(120, 310, "Alaska")]  # fmt: skip
+    schema = load_schema(_schema("Alabama", "Alaska"))
+    withheld: dict = {}
+    found = extract_without_model([_ocr_page(words)], schema, None, FREE_TEXT_FLOOR, withheld)
+    assert found["/f0"].value == "x" and found["/f0"].confidence >= FREE_TEXT_FLOOR
+    assert "/f1" not in found and "/f1" not in withheld

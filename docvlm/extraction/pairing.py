@@ -1027,12 +1027,9 @@ class _Reading:
         if is_typed(self.spec):
             return None
         tick = Segment(marked.words[:1], marked.page, marked.line)
-        confidence = (
-            _label_fit(self.score)
-            * self._layout_fit(label, tick, "right")
-            * FREE_TEXT_FIT
-            * _read_fit(self.page, [tick])
-        )
+        # Any mark read there is the tick: how surely OCR read it as an "x" says nothing more.
+        confidence = _label_fit(self.score) * self._layout_fit(label, tick, "right") * FREE_TEXT_FIT
+        confidence *= OCR_FIT if self.page.source == "ocr" else 1.0
         found = Found(
             tick.text.strip(), self.page.number, tick.bbox, round(confidence, 3), self.page.source
         )
