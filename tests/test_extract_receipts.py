@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import io
 
+import numpy as np
 import pymupdf
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -161,6 +162,31 @@ def test_a_logo_in_white_on_a_dark_badge_above_the_issuer_is_not_its_name(tmp_pa
         printed = [w for w in words.words if w.bbox[1] > 100]  # below the badge
         words.words = [Word("HBLX", (230, 40, 410, 80), 0.7), *printed]
         assert line_text(_letterhead(words)[0]) == "HARBOUR BOOKS LIMITED"
+
+
+def test_a_wordmark_in_heavy_black_letters_is_the_issuers_name_not_a_badge(tmp_path) -> None:
+    # A shop's name printed as its logo, letters so heavy they fill over half their box, on
+    # the paper: unlike a badge's, the box's edges are mostly paper.
+    image = Image.new("L", (640, 300), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(MONO, 26)
+    heavy = ImageFont.truetype(MONO, 72)
+    draw.text((150, 20), "ROLLER", fill=0, font=heavy, stroke_width=6, stroke_fill=0)
+    for row, line in enumerate(["Senefelder Strasse 2", "33100 Paderborn"]):
+        draw.text((180, 140 + 40 * row), line, fill=0, font=font)
+    path = tmp_path / "receipt.png"
+    image.save(path)
+    with open_source(path) as document:
+        words = page_words(document.page(1))
+        printed = [w for w in words.words if w.bbox[1] > 130]
+        box = draw.textbbox((150, 20), "ROLLER", font=heavy, stroke_width=6)
+        page_box = tuple(v * words.page.width / 640 for v in box)
+        words.words = [Word("ROLLER", page_box, 0.96), *printed]
+        image, zoom = words.gray
+        x0, y0, x1, y1 = (round(v * zoom) for v in page_box)
+        heavy_ink = np.asarray(image.crop((x0, y0, x1, y1))) < 128
+        assert heavy_ink.mean() > 0.5  # heavier than MARK_INK
+        assert line_text(_letterhead(words)[0]) == "ROLLER"
 
 
 def test_the_only_date_a_page_prints_is_the_documents_date_even_unlabelled() -> None:

@@ -78,9 +78,12 @@ MAX_ADDRESS_WORDS = 10  # a line of a postal address; a sentence is longer
 MAX_LOWER_WORDS = 3
 MAX_NAME_WORDS = 8
 # A logo's reading: OCR's mean confidence below this (a faded receipt's right words: 0.6), or
-# ink over this share of its box (white letters on a dark badge; print fills a third at most).
+# ink over this share of its box (white letters on a dark badge; print fills a third at most,
+# a bold wordmark up to 0.58) with the box's edges inked all round (a badge's ground: 0.99 on
+# a real receipt; a bold wordmark's letters touch them here and there: 0.09-0.28).
 MARK_CONFIDENCE = 0.4
 MARK_INK = 0.5
+MARK_GROUND = 0.8
 
 
 def issuer_and_address(page: PageWords) -> tuple[Lines, Lines]:
@@ -208,7 +211,7 @@ def _letterhead(page: PageWords) -> Lines:
 
 def _mark(page: PageWords, line: list[Segment]) -> bool:
     """A logo or emblem OCR read as text: hardly any letters, words read unsurely, or letters
-    printed light on a dark badge."""
+    printed light on a dark badge (a wordmark in heavy black letters is the name)."""
     words = [word for segment in line for word in segment.words]
     letters = sum(c.isalpha() for c in line_text(line))
     if letters < 4 or sum(w.confidence for w in words) / len(words) < MARK_CONFIDENCE:
@@ -216,7 +219,10 @@ def _mark(page: PageWords, line: list[Segment]) -> bool:
     image, zoom = page.gray
     x0, y0, x1, y1 = (round(v * zoom) for v in union([w.bbox for w in words]))
     ink = ink_mask(np.asarray(image))[y0:y1, x0:x1]  # against the page's paper, not the box's
-    return ink.size > 0 and ink.mean() > MARK_INK
+    if ink.size == 0 or ink.mean() <= MARK_INK:
+        return False
+    edges = np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])
+    return edges.mean() > MARK_GROUND
 
 
 def _title_alone(text: str) -> bool:
