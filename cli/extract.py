@@ -53,7 +53,7 @@ def extract(
         min=0.0,
         max=1.0,
         help="Leave null (with a warning) any value read less surely than this (default: free "
-        "text read by its label needs 0.55, other values 0.4).",
+        "text OCR read by its label needs 0.55, other values 0.4).",
     ),
 ) -> None:
     """Extract JSON matching SCHEMA from FILE: data, per-field page/bbox/confidence, errors."""
