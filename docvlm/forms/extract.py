@@ -16,7 +16,7 @@ from typing import Any
 
 from docvlm.anchors import CHECKED, UNCHECKED, AnchorWord, anchors_from_words
 from docvlm.extraction.extractor import extract_without_model
-from docvlm.extraction.pairing import Found
+from docvlm.extraction.pairing import MIN_CONFIDENCE, Found
 from docvlm.extraction.schema import ExtractionSchema, FieldSpec
 from docvlm.extraction.values import ParsedValue, parse_value
 from docvlm.extraction.words import PageWords, page_words
@@ -171,7 +171,13 @@ def read_fields(
                     reading.guessed = key in guessed
                     reading.labelled = labelled(words, span.words, key, tagger.labels)
                     readings[pointer] = reading
-    no_model = extract_without_model(layers, schema) if layers and compare else {}
+    # Every reading no-model extraction makes, unsure free text too: the model's agreement
+    # and contest features were fitted on them.
+    no_model = (
+        extract_without_model(layers, schema, free_text_floor=MIN_CONFIDENCE)
+        if layers and compare
+        else {}
+    )
     for pointer, reading in readings.items():
         other = no_model.get(pointer)
         reading.agrees = other is not None and normalize_field_value(
