@@ -48,7 +48,7 @@ def extract(
     labels are read. `date_order` ("dmy" or
     "mdy") decides dates like 03/04/2026; by default the document's unambiguous dates do.
     A value read less surely than `min_confidence` is left null with a warning that names
-    it; by default, without a model, free text read beside a label needs
+    it; by default, without a model, free text OCR read beside a label needs
     `pairing.FREE_TEXT_FLOOR` and other values `pairing.MIN_CONFIDENCE`.
     """
     if date_order is not None and date_order not in DATE_ORDERS:
@@ -103,7 +103,7 @@ def extract_without_model(
 ) -> dict[str, Found]:
     """AcroForm widget values first, then label–value pairing over the page words; dates like
     03/04/2026 follow `date_order`, else the order the document's unambiguous dates show.
-    Free text read beside a label less surely than `free_text_floor` goes into `withheld`."""
+    Free text OCR read beside a label less surely than `free_text_floor` goes into `withheld`."""
     if date_order is None:
         # From the words, not the lines: lines are built once, after widgets join them.
         date_order = date_order_evidence(word.text for page in words for word in page.words)
