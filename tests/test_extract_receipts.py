@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from types import SimpleNamespace
 
 import numpy as np
 import pymupdf
@@ -15,13 +16,15 @@ import docvlm
 from docvlm.engines.ocr_layout import OCRWord
 from docvlm.engines.ocr_unread import unread_text
 from docvlm.extraction.letterhead import _letterhead, line_text
+from docvlm.extraction.pairing import pair_fields
+from docvlm.extraction.schema import load_schema
 from docvlm.extraction.values import (
     date_order_evidence,
     date_substrings,
     parse_amount,
     parse_date,
 )
-from docvlm.extraction.words import Word, page_words
+from docvlm.extraction.words import PageWords, Word, page_words
 from docvlm.sources import open_source
 
 MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
@@ -187,6 +190,20 @@ def test_a_wordmark_in_heavy_black_letters_is_the_issuers_name_not_a_badge(tmp_p
         heavy_ink = np.asarray(image.crop((x0, y0, x1, y1))) < 128
         assert heavy_ink.mean() > 0.5  # heavier than MARK_INK
         assert line_text(_letterhead(words)[0]) == "ROLLER"
+
+
+def test_a_total_after_its_currency_is_read_when_the_next_lines_amount_sorts_first() -> None:
+    # A German till scanned large: "SUMME | EUR | 49.99 *", and under it "GEGEBEN BAR 50.00",
+    # whose amount reaches into SUMME's band and starts a point further left.
+    words = [Word("SUMME", (41, 929, 146, 976), 0.95), Word("EUR", (220, 928, 290, 975), 0.95),
+             Word("49.99", (684, 928, 790, 971), 0.95), Word("*", (800, 928, 825, 971), 0.9),
+             Word("GEGEBEN", (46, 972, 185, 1011), 0.95), Word("BAR", (222, 968, 279, 1013), 0.95),
+             Word("50.00", (683, 966, 780, 1010), 0.95)]  # fmt: skip
+    raster = Image.new("RGB", (900, 1200), "white")
+    scan = SimpleNamespace(pdf_page=None, render_dpi=lambda dpi: raster)
+    page = PageWords(1, "ocr", words, scan)  # type: ignore[arg-type]
+    schema = load_schema({"type": "object", "properties": {"total": {"type": "number"}}})
+    assert pair_fields(schema.root, [page], set())["/total"].value == 49.99
 
 
 def test_the_only_date_a_page_prints_is_the_documents_date_even_unlabelled() -> None:

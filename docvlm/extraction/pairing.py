@@ -732,14 +732,12 @@ class _Reading:
             return self._mark(label, right[0], printed)  # read glued to the next option's words
         if rest is not None and self.spec.kind == "number" and _count_before_amount(rest, right):
             rest = None  # "SUMME 3 | EUR 152,00": the items summed, then their amount
-        if (
-            rest is None
-            and self.spec.kind == "number"
-            and len(right) > 1
-            and right[0].line == right[1].line == label.line
-            and _currency(right[0])
-        ):
-            right = right[1:]  # "Total | EUR | 59,99": the amount is printed after its currency
+        if rest is None and self.spec.kind == "number" and right and right[0].line == label.line:
+            after = [s for s in right[1:] if s.line == label.line]
+            if after and _currency(right[0]):
+                # "Total | EUR | 59,99": the amount is printed after its currency, on the label's
+                # line (the next line's amount, read into a tall band, may sort before it)
+                right = after + [s for s in right[1:] if s.line != label.line]
         options: list[tuple[Segment, float, list[int], bool]] = []
         header = self._heads_column(printed)  # its neighbours on the row are headers too
         below, cell = self._below(label, rest)
