@@ -917,11 +917,12 @@ def test_an_answer_typed_on_the_rule_above_its_label_is_the_labels() -> None:
     # bottom touches the label's top, and nothing is beside the label.
     words = [*_line(72, 200, "Agency:"), *_line(130, 188, "BBDO Inc."),
              *_line(72, 250, "Address:"), *_line(130, 238, "383 Madison Avenue"),
+             *_line(252, 238, "10017"),
              *_line(72, 300, "Client:"), *_line(130, 288, "American Tobacco")]  # fmt: skip
     schema = load_schema(_schema("Agency:", "Address:", "Client:"))
     found = pair_fields(schema.root, [_ocr_page(words)], set())
     values = [found[f"/f{i}"].value for i in range(3)]
-    assert values == ["BBDO Inc.", "383 Madison Avenue", "American Tobacco"]
+    assert values == ["BBDO Inc.", "383 Madison Avenue 10017", "American Tobacco"]
 
 
 def test_the_row_above_a_label_is_not_taken_for_an_answer_on_its_rule() -> None:

@@ -787,8 +787,10 @@ class _Reading:
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
         on_rule = neighbours.on_rule_above(self.page, label) if not options else None
         if on_rule is not None and rest is None and self._can_be_value(on_rule):
-            fit = self._layout_fit(label, on_rule, "right")
-            options.append((on_rule, fit, [id(printed), id(on_rule)], False))
+            row = [on_rule, *(s for s in right_of(self.page, on_rule) if s.line == on_rule.line)]
+            value, count = self._with_units(row)
+            fit = self._layout_fit(label, value, "right")
+            options.append((value, fit, [id(printed), *(id(s) for s in row[:count])], count > 1))
         if below is not None:
             fit = self._layout_fit(label, below, "below" if cell is None else "boxed")
             options.append((below, fit, [id(printed), id(below)], False))
