@@ -937,3 +937,18 @@ def test_the_row_above_a_label_is_not_taken_for_an_answer_on_its_rule() -> None:
     found = pair_fields(schema.root, [_ocr_page(words)], set())
     assert "/f0" not in found and "/f2" not in found
     assert found["/f1"].value == "L. E. Gravely"
+
+
+def test_a_tick_off_its_row_is_the_nearest_rows_not_the_next_ones() -> None:
+    # A checklist's tick column typed a little low: each mark also reaches into the band of
+    # the row below, whose own mark (if any) is further right by a hair.
+    states = ["Missouri", "Montana", "Nebraska", "Nevada"]
+    words = []
+    for row, state in enumerate(states):
+        y = 380 + 12 * row
+        words += _line(330, y, state)
+        if state != "Nevada":
+            words.append(Word("X", (459 + 0.5 * row, y + 5, 469, y + 16), 0.9))
+    found = pair_fields(load_schema(_schema(*states)).root, [_ocr_page(words)], set())
+    assert [found[f"/f{i}"].bbox[1] for i in range(3)] == [385, 397, 409]
+    assert "/f3" not in found

@@ -110,6 +110,22 @@ def _alone_on_rule(segments: list[Segment], answer: Segment, label: Segment) -> 
     )
 
 
+def marks_row(page: PageWords, label: Segment, mark: Segment) -> bool:
+    """Whether `mark` (a tick in a checklist's tick column) is `label`'s: no other option
+    printed left of it in the label's column has its line's centre nearer the mark's. A
+    tick a little off its row reaches into the band of the row above or below too."""
+    x0, _, x1, _ = label.bbox
+    distance = abs(_centre(mark) - _centre(label))
+    return not any(
+        s is not label
+        and s.bbox[2] <= mark.bbox[0] + 1
+        and s.bbox[0] < x1
+        and x0 < s.bbox[2]
+        and abs(_centre(mark) - _centre(s)) < distance
+        for s in _segments(page)
+    )
+
+
 def in_column(cell: Segment, header: Segment) -> bool:
     """Whether `cell` sits in the column `header` heads: its centre under the header, give or
     take a line height, or its start aligned with the header's (a text column)."""
