@@ -910,3 +910,45 @@ def test_a_tick_read_unsurely_is_still_the_options_answer() -> None:
     found = extract_without_model([_ocr_page(words)], schema, None, FREE_TEXT_FLOOR, withheld)
     assert found["/f0"].value == "x" and found["/f0"].confidence >= FREE_TEXT_FLOOR
     assert "/f1" not in found and "/f1" not in withheld
+
+
+def test_an_answer_typed_on_the_rule_above_its_label_is_the_labels() -> None:
+    # A typewritten answer on the rule, the small label printed under the line: the answer's
+    # bottom touches the label's top, and nothing is beside the label.
+    words = [*_line(72, 200, "Agency:"), *_line(130, 188, "BBDO Inc."),
+             *_line(72, 250, "Address:"), *_line(130, 238, "383 Madison Avenue"),
+             *_line(252, 238, "10017"),
+             *_line(72, 300, "Client:"), *_line(130, 288, "American Tobacco")]  # fmt: skip
+    schema = load_schema(_schema("Agency:", "Address:", "Client:"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    values = [found[f"/f{i}"].value for i in range(3)]
+    assert values == ["BBDO Inc.", "383 Madison Avenue 10017", "American Tobacco"]
+
+
+def test_the_row_above_a_label_is_not_taken_for_an_answer_on_its_rule() -> None:
+    # Just above a label, yet another row's: a value beside its own label, a name signed
+    # under the label above, the upper line of a two-line heading over the label's row.
+    words = [*_line(72, 100, "Name:"), *_line(130, 100, "John Smith"), *_line(72, 113, "Phone:"),
+             *_line(72, 300, "Submitted By:"), *_line(160, 312, "L. J. Spurrier"),
+             *_line(72, 325, "Approved By:"), *_line(160, 337, "L. E. Gravely"),
+             *_line(300, 413, "SCORE"), *_line(345, 400, "PROVED"),
+             *_line(345, 413, "RECALL")]  # fmt: skip
+    schema = load_schema(_schema("Phone:", "Approved By:", "SCORE", "RECALL"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert "/f0" not in found and "/f2" not in found
+    assert found["/f1"].value == "L. E. Gravely"
+
+
+def test_a_tick_off_its_row_is_the_nearest_rows_not_the_next_ones() -> None:
+    # A checklist's tick column typed a little low: each mark also reaches into the band of
+    # the row below, whose own mark (if any) is further right by a hair.
+    states = ["Missouri", "Montana", "Nebraska", "Nevada"]
+    words = []
+    for row, state in enumerate(states):
+        y = 380 + 12 * row
+        words += _line(330, y, state)
+        if state != "Nevada":
+            words.append(Word("X", (459 + 0.5 * row, y + 5, 469, y + 16), 0.9))
+    found = pair_fields(load_schema(_schema(*states)).root, [_ocr_page(words)], set())
+    assert [found[f"/f{i}"].bbox[1] for i in range(3)] == [385, 397, 409]
+    assert "/f3" not in found

@@ -16,6 +16,8 @@ from docvlm.extraction.words import PageWords, Segment
 
 BAND_SLACK = 0.3  # label heights a value's centre may sit above or below the label's box
 RAISED_OVERLAP = 0.25  # label heights a value raised over its label still reaches into its box
+RULE_GAP = 0.5  # label heights between a label printed under a rule and the answer typed on it
+CLEAR_ABOVE = 0.5  # label heights clear of print over an answer typed on a label's rule
 BELOW_LINES = 2.5  # label heights between a label and the value under it
 DIAGONAL = 4.0  # label heights past a label's end an answer below it may start
 CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuing it
@@ -66,6 +68,61 @@ def raised(segment: Segment, label: Segment) -> bool:
         _centre(segment) < y0 - BAND_SLACK * label.height
         and segment.bbox[3] - y0 >= RAISED_OVERLAP * label.height
         and segment.height <= 2 * label.height
+    )
+
+
+def on_rule_above(page: PageWords, label: Segment) -> Segment | None:
+    """The answer typed on the rule `label` is printed under ("BBDO Inc." typed just above
+    "Agency:", its bottom at the label's top): the nearest segment starting past the label's
+    end, above its band yet no further than a small gap, and laid out as no other row's
+    text is (see `_alone_on_rule`)."""
+    # A label printed over several lines has its first lines above: its own row, not a rule.
+    segments = [s for s in _segments(page) if s is not label] + list(label.lead)
+    x1, y0 = label.bbox[2], label.bbox[1]
+    above = [
+        s
+        for s in segments
+        if x1 - 1 <= s.bbox[0] <= x1 + DIAGONAL * label.height
+        and _centre(s) < y0 - BAND_SLACK * label.height
+        and y0 - s.bbox[3] <= RULE_GAP * label.height
+        and s.height <= 2 * label.height
+        and _alone_on_rule(segments, s, label)
+    ]
+    return min(above, key=lambda s: s.bbox[0], default=None)
+
+
+def _alone_on_rule(segments: list[Segment], answer: Segment, label: Segment) -> bool:
+    """Whether `answer` stands alone over `label`'s row: nothing printed left of it on its
+    own band reaches past the label's start (the row above's own label), nothing sits just
+    over it or the label (a line it would continue, a label it would answer from below),
+    and nothing of the label's band sits under it (the upper line of a two-line heading)."""
+    x0 = label.bbox[0]
+    x1 = answer.bbox[2]
+    top = answer.bbox[1] - CLEAR_ABOVE * label.height
+    band = band_of(segments, label)
+    return not (
+        _row_has_left(segments, answer, x0)
+        or any(
+            s.bbox[0] < x1 and x0 < s.bbox[2] and s.bbox[3] > top and _centre(s) < answer.bbox[1]
+            for s in segments
+        )
+        or any(s.bbox[0] < x1 and answer.bbox[0] < s.bbox[2] for s in band)
+    )
+
+
+def marks_row(page: PageWords, label: Segment, mark: Segment) -> bool:
+    """Whether `mark` (a tick in a checklist's tick column) is `label`'s: no other option
+    printed left of it in the label's column has its line's centre nearer the mark's. A
+    tick a little off its row reaches into the band of the row above or below too."""
+    x0, _, x1, _ = label.bbox
+    distance = abs(_centre(mark) - _centre(label))
+    return not any(
+        s is not label
+        and s.bbox[2] <= mark.bbox[0] + 1
+        and s.bbox[0] < x1
+        and x0 < s.bbox[2]
+        and abs(_centre(mark) - _centre(s)) < distance
+        for s in _segments(page)
     )
 
 

@@ -724,7 +724,8 @@ class _Reading:
         mark = None
         while right and not right[0].widget and _stray(self.page, right[0]):
             if _tick(right[0]):
-                return self._mark(label, right[0], printed)  # the label is a ticked option
+                tick = self._own_tick(label, right)
+                return self._mark(label, tick, printed) if tick else None  # a ticked option
             reach = right[0].bbox[2]
             mark = right[0]
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
@@ -783,6 +784,12 @@ class _Reading:
                 fit = self._layout_fit(label, value, "right", reach)
                 options.append((value, fit, claimed, (count > 1 and not units) or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
+        on_rule = neighbours.on_rule_above(self.page, label) if not options else None
+        if on_rule is not None and rest is None and self._can_be_value(on_rule):
+            row = [on_rule, *(s for s in right_of(self.page, on_rule) if s.line == on_rule.line)]
+            value, count = self._with_units(row)
+            fit = self._layout_fit(label, value, "right")
+            options.append((value, fit, [id(printed), *(id(s) for s in row[:count])], count > 1))
         if below is not None:
             fit = self._layout_fit(label, below, "below" if cell is None else "boxed")
             options.append((below, fit, [id(printed), id(below)], False))
@@ -1018,6 +1025,24 @@ class _Reading:
                     candidate.found.bbox = union([box, segment.bbox])
                     return candidate
         return None
+
+    def _own_tick(self, label: Segment, right: list[Segment]) -> Segment | None:
+        """The tick in the column of the first one right of `label` that is the label's row's,
+        the nearest such; None where each belongs to another row."""
+        column = right[0]
+        ticks = [
+            s
+            for s in right
+            if _tick(s)
+            and s.bbox[0] < column.bbox[2]
+            and column.bbox[0] < s.bbox[2]
+            and neighbours.marks_row(self.page, label, s)
+        ]
+        return min(
+            ticks,
+            key=lambda s: abs(s.bbox[1] + s.bbox[3] - label.bbox[1] - label.bbox[3]),  # 2x centres
+            default=None,
+        )
 
     def _mark(self, label: Segment, marked: Segment, printed: Segment) -> _Candidate | None:
         """The tick opening `marked` as a free-text answer ("New Product  X", or glued to the
