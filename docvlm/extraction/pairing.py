@@ -302,8 +302,9 @@ def _free_text(spec: FieldSpec, value: Found) -> bool:
 
 
 def _lowered(confidence: float, fit: float) -> float:
-    """`confidence` times `fit`, but a reading sure enough to return stays returned: the doubt
-    `fit` stands for is of the value's extent or owner, not of the reading itself."""
+    """`confidence` times `fit`, but never under MIN_CONFIDENCE for a reading at or above it:
+    the doubt `fit` stands for is of the value's extent or owner, not of the reading itself (a
+    typed value stays returned; free text OCR read may fall under FREE_TEXT_FLOOR)."""
     lowered = round(confidence * fit, 3)
     return max(lowered, MIN_CONFIDENCE) if confidence >= MIN_CONFIDENCE else lowered
 
