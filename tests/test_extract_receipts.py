@@ -206,6 +206,27 @@ def test_a_total_after_its_currency_is_read_when_the_next_lines_amount_sorts_fir
     assert pair_fields(schema.root, [page], set())["/total"].value == 49.99
 
 
+def test_a_total_under_a_tax_summarys_total_column_is_no_rival_of_the_total_beside_its_label():
+    # "Total 17.33", then a tax summary whose last column is headed "Total": the cell under
+    # that heading (15.44, the first tax class's gross) is printed last but is one row's.
+    rows = [
+        [("Total", 1703), ("17.33", 2303)],
+        [("Gruppe:", 1704), ("Netto", 2002), ("MwSt", 2192), ("Total", 2376)],
+        [("A", 1665), ("12,97", 2002), ("2,47", 2190), ("15.44", 2378)],
+        [("B", 1667), ("1,77", 2016), ("0,12", 2192), ("1.89", 2392)],
+    ]
+    words = [
+        Word(text, (x, 740 + 80 * row, x + 25 * len(text), 780 + 80 * row), 0.95)
+        for row, line in enumerate(rows)
+        for text, x in line
+    ]
+    raster = Image.new("RGB", (2600, 1400), "white")
+    scan = SimpleNamespace(pdf_page=None, render_dpi=lambda dpi: raster)
+    page = PageWords(1, "ocr", words, scan)  # type: ignore[arg-type]
+    schema = load_schema({"type": "object", "properties": {"total": {"type": "number"}}})
+    assert pair_fields(schema.root, [page], set())["/total"].value == 17.33
+
+
 def test_the_only_date_a_page_prints_is_the_documents_date_even_unlabelled() -> None:
     schema = {
         "type": "object",

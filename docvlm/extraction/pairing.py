@@ -173,6 +173,7 @@ class _Candidate:
     found: Found
     run_on: bool = False  # the label is the start of a longer printed segment
     goes_on: bool = False  # the answer may go on past it (`_row_goes_on`, `_wraps_back`)
+    under: bool = False  # read under its label, not beside it
 
 
 def normalize_label(text: str) -> str:
@@ -447,11 +448,16 @@ def _kind_name(spec: FieldSpec) -> str:
 def _last_total(chosen: _Candidate, candidates: list[_Candidate]) -> _Candidate:
     """Sums are printed below what they add up: of a total's equally well named labels with
     different amounts ("Total (incl. GST) 42.76", "Rounding -0.01", "TOTAL 42.75"), the one
-    printed last is the total."""
+    printed last is the total. A total is printed beside its label: a "Total" with an amount
+    under it heads a column (a tax summary's "Netto | MwSt | Total"), whose first cell is one
+    row's, so it is the total only where no label has one beside it."""
     if chosen.field.kind != "number" or "total" not in normalize_label(chosen.field.name).split():
         return chosen
     rivals = [chosen, *_rivals(chosen, candidates)]
-    return max(rivals, key=lambda c: (c.found.page, c.found.bbox[1] if c.found.bbox else 0.0))
+    beside = [c for c in rivals if not c.under]
+    return max(
+        beside or rivals, key=lambda c: (c.found.page, c.found.bbox[1] if c.found.bbox else 0.0)
+    )
 
 
 def _rivals(chosen: _Candidate, candidates: list[_Candidate]) -> list[_Candidate]:
@@ -801,6 +807,7 @@ class _Reading:
                 header is not None and segment is below and neighbours.in_column(segment, header)
             )
             column = header if under else None
+            read_under = segment is below
             goes_on = self._row_goes_on(label, segment, claimed)
             segment, more, spaced = self._continued(
                 segment,
@@ -815,6 +822,7 @@ class _Reading:
                 if extended or len(more) > 1 or (more and column is not None):
                     found.confidence = min(found.confidence, EXTENDED_CEILING)
                 candidate.goes_on = goes_on or self._wraps_back(label, segment, claimed + more)
+                candidate.under = read_under
                 return candidate
         return None
 
