@@ -227,6 +227,14 @@ def test_a_total_under_a_tax_summarys_total_column_is_no_rival_of_the_total_besi
     assert pair_fields(schema.root, [page], set())["/total"].value == 17.33
 
 
+def test_a_date_labelled_in_the_receipts_own_language_is_read_beside_its_label() -> None:
+    # Two dates printed, so the page's only date is no rule here: "Datum" names the date.
+    schema = {"type": "object", "properties": {"date": {"type": "string", "format": "date"}}}
+    for label in ("Datum:", "Tarikh:", "Fecha:"):
+        pdf = _receipt_pdf(["SHOP", ("Gutschein bis", "31.12.2021"), (label, "15.04.2020")])
+        assert docvlm.extract(pdf, schema).data == {"date": "2020-04-15"}, label
+
+
 def test_the_only_date_a_page_prints_is_the_documents_date_even_unlabelled() -> None:
     schema = {
         "type": "object",

@@ -251,6 +251,10 @@ AMOUNT_PHRASINGS = {
               "importe total", "total a pagar", "totale", "importo totale", "totale da pagare",
               "totaal", "te betalen", "totaalbedrag", "valor total"],
 }  # fmt: skip
+# And the date it was issued on ("Datum: 15.04.2020", "Tarikh: 02/03/2018").
+DATE_PHRASINGS = {
+    "date": ["datum", "fecha", "data", "tarikh", "belegdatum", "rechnungsdatum", "date facture"],
+}  # fmt: skip
 
 
 def label_candidates(spec: FieldSpec, parent: FieldSpec | None = None) -> list[str]:
@@ -263,6 +267,8 @@ def label_candidates(spec: FieldSpec, parent: FieldSpec | None = None) -> list[s
         names.append(spec.description)
     if spec.kind == "number":
         names += AMOUNT_PHRASINGS.get(_humanize(spec.name), [])
+    if spec.format in ("date", "date-time"):
+        names += DATE_PHRASINGS.get(_humanize(spec.name), [])
     unique: list[str] = []
     for name in names:
         if name and name not in unique:
