@@ -133,10 +133,13 @@ def _docvlm(*args) -> list[str]:
 
 
 def test_kill_and_resume_gives_complete_outputs(tmp_path):
+    # A text page parses in ~6 ms: enough documents that the run outlasts the poll below by
+    # far (24 were all done before the kill on a fast, otherwise busy CI run).
+    documents = 120
     inbox = tmp_path / "in"
     inbox.mkdir()
-    for index in range(24):
-        shutil.copy(SAMPLES / "report.pdf", inbox / f"doc{index:02d}.pdf")
+    for index in range(documents):
+        shutil.copy(SAMPLES / "report.pdf", inbox / f"doc{index:03d}.pdf")
     reference = subprocess.run(_docvlm("parse", inbox, "-o", tmp_path / "ref", "-q"), timeout=600)
     assert reference.returncode == 0
 
@@ -147,11 +150,11 @@ def test_kill_and_resume_gives_complete_outputs(tmp_path):
         manifest = out / MANIFEST_NAME
         if manifest.exists() and manifest.read_text().count("\n") >= 6:
             break
-        time.sleep(0.05)
+        time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
     done_before = len(list(out.glob("*.md")))
-    assert done_before < 24, "the run finished before it could be killed"
+    assert done_before < documents, "the run finished before it could be killed"
 
     rerun = subprocess.run(_docvlm("parse", inbox, "-o", out, "-q"), timeout=600)
     assert rerun.returncode == 0
@@ -159,7 +162,7 @@ def test_kill_and_resume_gives_complete_outputs(tmp_path):
         assert (out / reference_file.name).read_text() == reference_file.read_text()
     rows = _manifest(out)
     keys = [(r["input"], r["page"]) for r in rows]
-    assert len(keys) == len(set(keys)) == 48
+    assert len(keys) == len(set(keys)) == 2 * documents  # report.pdf has two pages
     assert not list(out.rglob(".*.docvlm-tmp"))
 
 
