@@ -115,15 +115,20 @@ def marks_row(page: PageWords, label: Segment, mark: Segment) -> bool:
     printed left of it in the label's column has its line's centre nearer the mark's. A
     tick a little off its row reaches into the band of the row above or below too."""
     x0, _, x1, _ = label.bbox
-    distance = abs(_centre(mark) - _centre(label))
+    distance = rows_apart(mark, label)
     return not any(
         s is not label
         and s.bbox[2] <= mark.bbox[0] + 1
         and s.bbox[0] < x1
         and x0 < s.bbox[2]
-        and abs(_centre(mark) - _centre(s)) < distance
+        and rows_apart(mark, s) < distance
         for s in _segments(page)
     )
+
+
+def rows_apart(segment: Segment, other: Segment) -> float:
+    """How far apart the two segments' lines are: the distance between their centres."""
+    return abs(_centre(segment) - _centre(other))
 
 
 def in_column(cell: Segment, header: Segment) -> bool:

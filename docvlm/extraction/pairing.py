@@ -1047,11 +1047,7 @@ class _Reading:
             and column.bbox[0] < s.bbox[2]
             and neighbours.marks_row(self.page, label, s)
         ]
-        return min(
-            ticks,
-            key=lambda s: abs(s.bbox[1] + s.bbox[3] - label.bbox[1] - label.bbox[3]),  # 2x centres
-            default=None,
-        )
+        return min(ticks, key=lambda s: neighbours.rows_apart(s, label), default=None)
 
     def _mark(self, label: Segment, marked: Segment, printed: Segment) -> _Candidate | None:
         """The tick opening `marked` as a free-text answer ("New Product  X", or glued to the
