@@ -952,3 +952,67 @@ def test_a_tick_off_its_row_is_the_nearest_rows_not_the_next_ones() -> None:
     found = pair_fields(load_schema(_schema(*states)).root, [_ocr_page(words)], set())
     assert [found[f"/f{i}"].bbox[1] for i in range(3)] == [385, 397, 409]
     assert "/f3" not in found
+
+
+def _table(rows: list[tuple[float, list[tuple[float, str]]]]) -> PageWords:
+    """An OCR page of `rows`: each a y and its cells, (x, text)."""
+    return _ocr_page([w for y, cells in rows for x, text in cells for w in _line(x, y, text)])
+
+
+def test_a_table_headers_column_is_read_surely_not_the_next_heading_beside_it() -> None:
+    # "VOLUME" beside "NAME OF ACCOUNT" is the next column's heading: the row under the
+    # header row has figures under it, so the header row is a table's.
+    page = _table([(100, [(30, "NAME OF ACCOUNT"), (160, "VOLUME"), (230, "STORES")]),
+                   (120, [(30, "Chatham Oil"), (160, "139/27"), (236, "23")]),
+                   (140, [(30, "Express Stop"), (160, "202/22"), (236, "21")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("NAME OF ACCOUNT", "STORES")).root, [page], set())
+    assert found["/f0"].value == "Chatham Oil Express Stop"
+    assert found["/f1"].value == "23 21"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR  # returned, not withheld
+
+
+def test_a_tables_column_stops_at_the_next_tables_header_row() -> None:
+    page = _table([(100, [(100, "Supplier"), (230, "Travel"), (300, "Total Cost")]),
+                   (120, [(72, "Kapuler"), (230, "$2000"), (300, "$35,675")]),
+                   (140, [(72, "Market Facts"), (230, "$2000"), (300, "$37,000")]),
+                   (160, [(72, "PROJECTED"), (190, "Summary of MRD Budget"), (330, "1990")]),
+                   (180, [(190, "Total Area Budget"), (310, "370,000.00")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Total Cost")).root, [page], set())
+    assert found["/f0"].value == "$35,675 $37,000"
+
+
+def test_a_blank_row_ends_a_tables_column() -> None:
+    page = _table([(100, [(72, "Brand"), (200, "Count"), (300, "Share")]),
+                   (120, [(72, "Doral"), (200, "30"), (300, "12%")]),
+                   (140, [(72, "Basic"), (200, "20"), (300, "8%")]),
+                   (200, [(200, "4411")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Count")).root, [page], set())
+    assert found["/f0"].value == "30 20"
+
+
+def test_a_headers_gloss_in_brackets_is_not_its_columns_first_cell() -> None:
+    page = _table([(100, [(72, "Brand"), (200, "Tar"), (300, "Nicotine")]),
+                   (114, [(190, "(mg/cig)"), (290, "(mg/cig)")]),
+                   (134, [(72, "Doral"), (200, "3"), (300, "0.2")]),
+                   (154, [(72, "Basic"), (200, "5"), (300, "0.4")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Nicotine")).root, [page], set())
+    assert found["/f0"].value == "0.2 0.4"
+
+
+def test_label_value_pairs_side_by_side_are_no_table() -> None:
+    # Words and figures alternate along the row under: each label's answer is beside it.
+    page = _table([(100, [(72, "Company"), (180, "SPEVCO INC"), (300, "Brands"), (400, "Camel")]),
+                   (120, [(72, "Total Cost"), (180, "$1,340,000.00"), (300, "Current Year"),
+                          (400, "1994-1995")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Company", "Brands")).root, [page], set())
+    assert found["/f0"].value == "SPEVCO INC"
+    assert found["/f1"].value == "Camel"
+
+
+def test_a_tables_cell_answers_both_its_rows_header_and_its_columns() -> None:
+    page = _table([(100, [(72, "Brand"), (200, "Male"), (300, "Female")]),
+                   (120, [(72, "Kool Lights"), (200, "60"), (300, "46")]),
+                   (140, [(72, "Bright"), (200, "34"), (300, "43")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Male", "Bright")).root, [page], set())
+    assert found["/f0"].value == "60 34"
+    assert found["/f1"].value == "34 43"
