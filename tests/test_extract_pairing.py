@@ -1016,3 +1016,17 @@ def test_a_tables_cell_answers_both_its_rows_header_and_its_columns() -> None:
     found = pair_fields(load_schema(_schema("Male", "Bright")).root, [page], set())
     assert found["/f0"].value == "60 34"
     assert found["/f1"].value == "34 43"
+
+
+def test_a_rows_code_and_description_before_its_figures_still_make_a_tables_row() -> None:
+    # Cells under no heading (the row's own code and name) are not the alternation of
+    # label–value pairs: only the cells under the headings are.
+    page = _table([(100, [(300, "TAR"), (360, "NIC"), (420, "MOIST")]),
+                   (120, [(30, "#839/869"), (100, "KOOL Lights KS"), (300, "9.1"), (360, ".88"),
+                          (420, "14.0")]),
+                   (140, [(30, "#869/839"), (100, "Bright KS"), (300, "5.5"), (360, ".55"),
+                          (420, "13.5")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("TAR", "MOIST")).root, [page], set())
+    assert found["/f0"].value == "9.1 5.5"
+    assert found["/f1"].value == "14.0 13.5"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

@@ -40,23 +40,29 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
     first = _past_gloss(segments, header, _next_cell(segments, header, header))
     if first is None or stops(first):
         return False
-    row = sorted([first, *band_of(segments, first)], key=lambda s: s.bbox[0])
-    return _table_row(row, headings, header)
+    row = [s for s in band_of(segments, first) if all(s is not h for h in headings)]
+    return _table_row(first, row, headings)
 
 
-def _table_row(row: list[Segment], headings: list[Segment], header: Segment) -> bool:
-    """Whether `row`, left to right, reads as a table's row under `headings`: a cell of figures
-    under another heading than `header`, one cell under `header`, and no words after the
-    first figures (a row's own heading comes first). Label–value pairs side by side alternate
-    words and figures."""
-    kinds = [_opens_with_figures(cell.text) for cell in row]
+def _table_row(first: Segment, row: list[Segment], headings: list[Segment]) -> bool:
+    """Whether `first`, the cell under the header (`headings[0]`), and the rest of its `row`
+    read as a table's row under `headings`: no other cell under the header, one opening with
+    figures under another heading, and, left to right, no words after the first figures (a
+    row's own heading comes first). Label–value pairs side by side alternate words and
+    figures."""
+    header = headings[0]
+    under = [(cell, _heading_of(cell, headings)) for cell in row]
+    cells = sorted(
+        [(first, header), *((c, h) for c, h in under if h is not None)],
+        key=lambda pair: pair[0].bbox[0],
+    )
+    if sum(heading is header for _, heading in cells) > 1:
+        return False  # a heading over several columns: which are its answer is a guess
+    kinds = [_opens_with_figures(cell.text) for cell, _ in cells]
     if True in kinds and not all(kinds[kinds.index(True) :]):
         return False
-    if sum(_heading_of(cell, headings) is header for cell in row) > 1:
-        return False  # a heading over several columns: which are its answer is a guess
     return any(
-        kind and _heading_of(cell, headings) not in (None, header)
-        for cell, kind in zip(row, kinds, strict=True)
+        kind and heading is not header for (_, heading), kind in zip(cells, kinds, strict=True)
     )
 
 
