@@ -1030,3 +1030,17 @@ def test_a_rows_code_and_description_before_its_figures_still_make_a_tables_row(
     assert found["/f0"].value == "9.1 5.5"
     assert found["/f1"].value == "14.0 13.5"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_header_repeated_across_a_table_answers_the_fields_titled_so_surely() -> None:
+    # The schema asks for the header twice, the table prints it three times: the fields take
+    # the columns in reading order, with no rival's doubt; where a header is printed more
+    # often than the schema asks for it is a table's layout, not a second label.
+    xs = [30, 130, 200, 270, 340, 410]
+    rows = [["Group", "Score", "Base", "Score", "Base", "Score"],
+            ["Male", "4.31", "(99)", "4.45", "(98)", "4.71"],
+            ["Female", "3.60", "(106)", "3.43", "(101)", "3.41"]]  # fmt: skip
+    page = _table([(100 + 20 * i, list(zip(xs, row, strict=True))) for i, row in enumerate(rows)])
+    found = pair_fields(load_schema(_schema("Score", "Score")).root, [page], set())
+    assert [found["/f0"].value, found["/f1"].value] == ["4.31 3.60", "4.45 3.43"]
+    assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR

@@ -180,6 +180,7 @@ class _Candidate:
     run_on: bool = False  # the label is the start of a longer printed segment
     goes_on: bool = False  # the answer may go on past it (`_row_goes_on`, `_wraps_back`)
     under: bool = False  # read under its label, not beside it
+    tabled: bool = False  # read down a table's column its label heads
 
 
 def normalize_label(text: str) -> str:
@@ -270,6 +271,7 @@ def pair_fields(
         )
     ]
     candidates = _at_own_labels(scalars, candidates, pages)
+    alike = {pointer for group in _titled_alike(scalars) for pointer in group}
     # Stable sort: among equally good candidates the first in reading order wins.
     candidates.sort(key=lambda c: -c.found.confidence)
     chosen: dict[str, _Candidate] = {}
@@ -280,7 +282,10 @@ def pair_fields(
         candidate = _last_total(candidate, candidates)
         if any(key in used for key in candidate.claimed):
             continue
-        _doubt_rivals(candidate, candidates)
+        # A header repeated across a table, asked for by fields titled alike, is the table's
+        # layout, not a label printed twice (FUNSD pages 0-105: +5 values right, +1 wrong).
+        if not (candidate.tabled and pointer in alike):
+            _doubt_rivals(candidate, candidates)
         if candidate.found.confidence < MIN_CONFIDENCE:
             continue
         if candidate.goes_on:  # lowered, not dropped: the value may still be whole
@@ -837,6 +842,7 @@ class _Reading:
                     goes_on or self._wraps_back(label, segment, claimed + more)
                 )
                 candidate.under = read_under
+                candidate.tabled = column is not None and tabled
                 return candidate
         return None
 
