@@ -16,7 +16,6 @@ SLACK = 1.2  # header heights a cell's centre may sit past the header's ends
 COLUMN_GAP = 2.0  # header heights between one cell of a table's column and the next
 MAX_COLUMN_CELLS = 30
 MIN_HEADINGS = 3
-ROW_SPACING = 1.4  # of the pitch of a column's first two cells: a wider one is a blank row
 
 
 def in_column(cell: Segment, header: Segment) -> bool:
@@ -71,10 +70,10 @@ def column_cells(
 ) -> list[Segment]:
     """The column `header` heads from `first` down (from under `first` where it is the
     header's gloss: "(Mg/Cigt)"): each the next segment down in its column, no further than a
-    table row's spacing, until a stop (a label, a widget, a check box) or the table's end: a
-    cell of another kind (words after figures, or figures after words), one spaced further
-    apart than the column's rows (a blank row), or a row of words where the table's first row
-    has figures (the next table's header row)."""
+    table row's spacing (further is a blank gap), until a stop (a label, a widget, a check
+    box) or the table's end: a cell of another kind (words after figures, or figures after
+    words), or a row of words where the table's first row has figures (the next table's
+    header row)."""
     segments = _segments(page)
     under = _past_gloss(segments, header, first)
     first = under if under is not None and not stops(under) else first
@@ -92,12 +91,10 @@ def column_cells(
 def _past_table(
     segments: list[Segment], cells: list[Segment], cell: Segment, figured: list[Segment]
 ) -> bool:
-    """Whether `cell`, the next one under the column's `cells`, is past the table's end: of
-    another kind than the first, further apart than the first two, or on a row with words
-    under a heading that has figures under it on the table's first row (`figured`)."""
+    """Whether `cell`, the next one under the column's `cells`, is past the table's end:
+    opening unlike the first (words after figures, or figures after words), or on a row with
+    words under a heading that has figures under it on the table's first row (`figured`)."""
     if _opens_with_figures(cell.text) != _opens_with_figures(cells[0].text):
-        return True
-    if len(cells) > 1 and _pitch(cells[-1], cell) > ROW_SPACING * _pitch(*cells[:2]):
         return True
     return bool(_figured(figured, band_of(segments, cell), words=True))
 
@@ -119,11 +116,6 @@ def _past_gloss(segments: list[Segment], header: Segment, cell: Segment | None) 
     if cell is None or not cell.text.startswith("("):
         return cell
     return _next_cell(segments, header, cell)
-
-
-def _pitch(above: Segment, below: Segment) -> float:
-    """How far apart two rows are: from one's centre to the other's."""
-    return (below.bbox[1] + below.bbox[3] - above.bbox[1] - above.bbox[3]) / 2
 
 
 def _next_cell(segments: list[Segment], header: Segment, previous: Segment) -> Segment | None:
