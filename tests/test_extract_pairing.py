@@ -1044,3 +1044,14 @@ def test_a_header_repeated_across_a_table_answers_the_fields_titled_so_surely() 
     found = pair_fields(load_schema(_schema("Score", "Score")).root, [page], set())
     assert [found["/f0"].value, found["/f1"].value] == ["4.31 3.60", "4.45 3.43"]
     assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR
+
+
+def test_a_tables_first_row_under_a_line_of_glosses_is_still_its_first_row() -> None:
+    # The glosses under the other headings push the first row over two header heights down.
+    page = _table([(100, [(72, "GROUP"), (200, "DOSAGE"), (300, "RESULTS")]),
+                   (113, [(190, "(mg/kg)"), (290, "(dead/tested)")]),
+                   (136, [(76, "1"), (200, "5000"), (300, "0/6")]),
+                   (150, [(76, "2"), (200, "6000"), (300, "1/6")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("GROUP")).root, [page], set())
+    assert found["/f0"].value == "1 2"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

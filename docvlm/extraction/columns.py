@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from docvlm.extraction.neighbours import band_of
+from docvlm.extraction.neighbours import BELOW_LINES, band_of
 from docvlm.extraction.words import PageWords, Segment
 
 SLACK = 1.2  # header heights a cell's centre may sit past the header's ends
@@ -36,7 +36,7 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
     headings = [header, *band_of(segments, header)]
     if len(headings) < MIN_HEADINGS or any(_has_digit(s.text) for s in headings):
         return False
-    first = _past_gloss(segments, header, _next_cell(segments, header, header))
+    first = _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
     if first is None or stops(first):
         return False
     row = [s for s in band_of(segments, first) if all(s is not h for h in headings)]
@@ -118,15 +118,17 @@ def _past_gloss(segments: list[Segment], header: Segment, cell: Segment | None) 
     return _next_cell(segments, header, cell)
 
 
-def _next_cell(segments: list[Segment], header: Segment, previous: Segment) -> Segment | None:
-    """The nearest segment under `previous` in `header`'s column, no further than a table
-    row's spacing."""
+def _next_cell(
+    segments: list[Segment], header: Segment, previous: Segment, gap: float = COLUMN_GAP
+) -> Segment | None:
+    """The nearest segment under `previous` in `header`'s column, no further than `gap`
+    header heights (a table row's spacing)."""
     top = previous.bbox[3] - 0.3 * previous.height
     under = [s for s in segments if s.bbox[1] >= top and s is not previous and in_column(s, header)]
     if not under:
         return None
     nearest = min(under, key=lambda s: s.bbox[1])
-    return nearest if nearest.bbox[1] - previous.bbox[3] <= COLUMN_GAP * header.height else None
+    return nearest if nearest.bbox[1] - previous.bbox[3] <= gap * header.height else None
 
 
 def _heading_of(cell: Segment, headings: list[Segment]) -> Segment | None:
