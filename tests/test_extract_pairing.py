@@ -1055,3 +1055,12 @@ def test_a_tables_first_row_under_a_line_of_glosses_is_still_its_first_row() -> 
     found = pair_fields(load_schema(_schema("GROUP")).root, [page], set())
     assert found["/f0"].value == "1 2"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_two_headings_over_a_tables_rows_head_columns() -> None:
+    page = _table([(100, [(200, "Code"), (300, "Amount")]),
+                   (120, [(72, "Previous"), (200, "519"), (300, "$120")]),
+                   (140, [(72, "This Change"), (200, "934"), (300, "$40")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Code")).root, [page], set())
+    assert found["/f0"].value == "519 934"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

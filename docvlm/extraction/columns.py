@@ -15,7 +15,7 @@ from docvlm.extraction.words import PageWords, Segment
 SLACK = 1.2  # header heights a cell's centre may sit past the header's ends
 COLUMN_GAP = 2.0  # header heights between one cell of a table's column and the next
 MAX_COLUMN_CELLS = 30
-MIN_HEADINGS = 3
+MIN_HEADINGS = 2  # the header and another heading on its row
 
 
 def in_column(cell: Segment, header: Segment) -> bool:
