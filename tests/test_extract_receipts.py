@@ -286,7 +286,10 @@ def test_an_unlabelled_ambiguous_date_is_read_where_the_money_shows_the_order(
     pdf = _receipt_pdf(["HARBOUR BOOKS LIMITED", "04-01-2018 18:42", (f"TOTAL {money}", "9.50")])
     result = docvlm.extract(pdf, SCHEMA)
     assert result.data["date"] == date
-    assert any("ambiguous date" in w["message"] for w in result.warnings) == (date is not None)
+    (warning,) = [w["message"] for w in result.warnings if w["pointer"] == "/date"]
+    assert "ambiguous date '04-01-2018 18:42'" in warning
+    # Where nothing shows the order the guess is withheld, and the warning says what was read.
+    assert ("left empty rather than guessed" in warning) == (date is None)
 
 
 def test_money_of_day_first_countries_decides_ambiguous_dates_where_no_date_does() -> None:
@@ -296,6 +299,16 @@ def test_money_of_day_first_countries_decides_ambiguous_dates_where_no_date_does
     assert date_order_evidence(["$12.50", "01-07-2017"]) is None  # dollars: US or not
     assert date_order_evidence(["RM", "12/31/2017"]) == "mdy"  # the dates' own evidence first
     assert date_order_evidence(["RMB", "FORMAL"]) is None
+
+
+def test_a_tax_only_day_first_countries_levy_decides_ambiguous_dates_where_no_date_does() -> None:
+    assert date_order_evidence(["VAT", "NO:", "GB", "5255135949", "10/06/2018"]) == "dmy"
+    assert date_order_evidence(["GST", "ID", ":", "007284630226", "11/10/2018"]) == "dmy"
+    assert date_order_evidence(["MwSt.", "19%", "01.07.2017"]) == "dmy"
+    assert date_order_evidence(["SALES", "TAX", "01/07/2017"]) is None  # the US: month-first
+    # Canada's GST comes beside a provincial tax, and its receipts write dates either way.
+    assert date_order_evidence(["GST", "5%", "PST", "7%", "01/07/2017"]) is None
+    assert date_order_evidence(["VATICAN", "CANVAS", "01/07/2017"]) is None
 
 
 def _two_columns() -> tuple[Image.Image, list[OCRWord]]:

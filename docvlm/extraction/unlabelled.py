@@ -39,9 +39,11 @@ def unlabelled_fields(
     pages: list[PageWords],
     found: dict[str, Found],
     date_order: DateOrder | None = None,
+    withheld: dict[str, Found] | None = None,
 ) -> dict[str, Found]:
     """Issuer and address fields of `root` left unfilled and unlabelled, from page 1's
-    letterhead, and the document's date where the pages print only one."""
+    letterhead, and the document's date where the pages print only one. A reading less sure
+    than MIN_CONFIDENCE goes into `withheld` (where given) instead."""
     if not pages:
         return {}
     out = {
@@ -66,6 +68,8 @@ def unlabelled_fields(
         out[wanted["issuer"].pointer] = _found(page, name, confidence, separator=" ")
     if "address" in wanted and address:
         out[wanted["address"].pointer] = _found(page, address, ADDRESS_CONFIDENCE)
+    if withheld is not None:
+        withheld |= {p: f for p, f in out.items() if f.confidence < MIN_CONFIDENCE}
     return {p: f for p, f in out.items() if f.confidence >= MIN_CONFIDENCE}
 
 
