@@ -97,6 +97,14 @@ def test_a_name_printed_over_two_lines_ends_with_its_legal_form() -> None:
     assert result.data["address"] == "NO 17, JALAN MERANTI 4, 53100 KUALA LUMPUR."
 
 
+def test_a_zero_read_in_a_letterhead_word_and_an_o_read_in_a_postcode_are_mended() -> None:
+    pdf = _receipt_pdf(["PERDANA TEKNIK SDN BHD", "NO 17, JALAN MERANTI 4,",
+                        "812OO J0HOR BAHRU.", ("TOTAL", "12.00")])  # fmt: skip
+    assert (
+        docvlm.extract(pdf, SCHEMA).data["address"] == "NO 17, JALAN MERANTI 4, 81200 JOHOR BAHRU."
+    )
+
+
 def test_the_title_printed_above_the_issuer_is_not_its_name() -> None:
     pdf = _receipt_pdf(["TAX INVOICE", "HARBOUR BOOKS LIMITED", "12 STATION ROAD,",
                         "YORK YO1 7HH", "Date: 14/11/2017", ("TOTAL", "12.00")])  # fmt: skip

@@ -24,6 +24,7 @@ from docvlm.extraction.words import PageWords, Segment
 from docvlm.geometry import union
 
 Lines = list[list[Segment]]  # a page's lines, each its segments left to right
+_LETTERS_OR_FIGURES = re.compile(r"[A-Za-z0-9]+")
 
 # Legal-entity suffixes make a letterhead line a name beyond doubt.
 _ENTITY = re.compile(
@@ -102,6 +103,24 @@ def issuer_and_address(page: PageWords) -> tuple[Lines, Lines]:
 def names_legal_entity(text: str) -> bool:
     """Whether `text` holds a legal form ("SDN BHD", "GmbH", "Ltd."): a name beyond doubt."""
     return _ENTITY.search(text) is not None
+
+
+def unconfused(text: str) -> str:
+    """`text` with the zeros OCR read inside a word of capitals ("J0HOR" → "JOHOR") and the
+    letter O read inside a number ("812OO" → "81200") mended: a name or a postcode mixes
+    letters and figures ("BS1", "YO1"), but never a word of one kind with the other's
+    look-alike alone."""
+    return _LETTERS_OR_FIGURES.sub(_mended, text)
+
+
+def _mended(match: re.Match) -> str:
+    word = match.group()
+    if len(word) >= 4 and "0" in word and word.replace("0", "").isalpha() and word.isupper():
+        return word.replace("0", "O")
+    figures = word.replace("O", "")
+    if len(figures) >= 2 and "O" in word and figures.isdigit():
+        return word.replace("O", "0")
+    return word
 
 
 def line_text(line: list[Segment]) -> str:
