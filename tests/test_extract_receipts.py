@@ -105,6 +105,28 @@ def test_a_zero_read_in_a_letterhead_word_and_an_o_read_in_a_postcode_are_mended
     )
 
 
+def test_a_registration_number_after_the_name_on_its_line_is_not_part_of_it() -> None:
+    pdf = _receipt_pdf(["99 SPEED MART S/B (519537-X)", "LOT P.T. 2811, JALAN ANGSA,",
+                        "41150 KLANG, SELANGOR", ("TOTAL", "21.90")])  # fmt: skip
+    assert docvlm.extract(pdf, SCHEMA).data["company"] == "99 SPEED MART S/B"
+
+
+@pytest.mark.parametrize(
+    ("rows", "total"),
+    [
+        # the sales total with its tax is the total; the one before tax never is
+        ([("Total Sales (Excluding GST)", "10.00"), ("Total GST", "0.60"),
+          ("Total Sales (Inclusive of GST)", "10.60")], 10.6),
+        ([("Total Sales (Incl GST)", "RM 21.90")], 21.9),
+        ([("TOTAL", "10.60"), ("Total (excl. VAT)", "8.83")], 10.6),
+        ([("Summe ohne MwSt", "8,90")], None),
+    ],
+)  # fmt: skip
+def test_a_total_before_tax_is_not_the_total(rows: list, total: float | None) -> None:
+    pdf = _receipt_pdf(["SYARIKAT ABC", "Date : 12-03-2018", *rows, ("CASH", "50.00")])
+    assert docvlm.extract(pdf, SCHEMA).data["total"] == total
+
+
 def test_the_title_printed_above_the_issuer_is_not_its_name() -> None:
     pdf = _receipt_pdf(["TAX INVOICE", "HARBOUR BOOKS LIMITED", "12 STATION ROAD,",
                         "YORK YO1 7HH", "Date: 14/11/2017", ("TOTAL", "12.00")])  # fmt: skip

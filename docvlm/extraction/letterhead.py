@@ -32,11 +32,11 @@ _ENTITY = re.compile(
     r"PTY|S/B|CO\.?|CORP(?:ORATION)?|COMPANY|ENTERPRISES?|TRADING|HOLDINGS)\b\.?",
     re.IGNORECASE,
 )
-# A company registration number printed alone under the name: "(123456-X)", "(CO. REG: 226821-K)".
-_REGISTRATION = re.compile(
-    r"^\(?\s*(?:(?:co(?:mpany)?|reg(?:istration)?|roc|no)\b[.:]?\s*)*[\d\s-]{5,}[A-Z]?\s*\)?\.?$",
-    re.IGNORECASE,
-)
+# A company registration number printed alone under the name: "(123456-X)", "(CO. REG: 226821-K)",
+# or in brackets after it on its line ("99 SPEED MART S/B (519537-X)"): no part of the name.
+_REGISTRATION_NUMBER = r"(?:(?:co(?:mpany)?|reg(?:istration)?|roc|no)\b[.:]?\s*)*[\d\s-]{5,}[A-Z]?"
+_REGISTRATION = re.compile(rf"^\(?\s*{_REGISTRATION_NUMBER}\s*\)?\.?$", re.IGNORECASE)
+_REGISTRATION_AFTER = re.compile(rf"(?<=\S)\s*\(\s*{_REGISTRATION_NUMBER}\s*\)\.?$", re.IGNORECASE)
 # A street line or a branch: words then a house number ("Pohlweg 110", "Filiale 547"), or a
 # house number then a street ("12 High Street").
 _NUMBERED_PLACE = re.compile(
@@ -103,6 +103,12 @@ def issuer_and_address(page: PageWords) -> tuple[Lines, Lines]:
 def names_legal_entity(text: str) -> bool:
     """Whether `text` holds a legal form ("SDN BHD", "GmbH", "Ltd."): a name beyond doubt."""
     return _ENTITY.search(text) is not None
+
+
+def issuer_name(text: str) -> str:
+    """The issuer's name as the letterhead prints it, without a registration number after it
+    and with OCR's look-alikes mended (`unconfused`)."""
+    return _REGISTRATION_AFTER.sub("", unconfused(text))
 
 
 def unconfused(text: str) -> str:

@@ -140,6 +140,10 @@ _UNIT = re.compile(
     r"(?:/(?:mm|cm|m|m2|cc|ml|l|kg|g|hr))?",
     re.IGNORECASE,
 )
+_BEFORE_TAX = re.compile(
+    r"\b(?:excl|excluding|exclusive|before tax|w/o tax|ohne|zzgl|hors taxes?|HT|sin iva)\b",
+    re.IGNORECASE,
+)
 _SYNONYMS = {
     "no": "number", "nr": "number", "num": "number", "#": "number", "qty": "quantity",
     "amt": "amount", "addr": "address", "dob": "date of birth", "tel": "phone",
@@ -632,6 +636,8 @@ def _scalar_candidates(
             label, rest, score = _label_in(segment, names)
             if label is None or (rest is None and score < best_scores[id(segment)]):
                 continue  # no label of this field, or one that names another field better
+            if _before_tax(spec, segment):
+                continue  # "Total Sales (Excluding GST)": the sum the tax is added to
             if rest is not None and _longer_label(segment, len(label.words), names, all_names):
                 continue  # "Date" at the start of "Date Made 11/3/61": another field's label
             read = _Reading(page, spec, names, label_like, date_order, score, all_names)
@@ -642,6 +648,16 @@ def _scalar_candidates(
                     candidate.found.confidence = round(candidate.found.confidence * WRAPPED_FIT, 3)
                 out.append(candidate)
     return out
+
+
+def _before_tax(spec: FieldSpec, printed: Segment) -> bool:
+    """Whether `printed` labels a sum before tax, which is no total's label ("Total (excl.
+    VAT)", "Summe ohne MwSt", "Total HT")."""
+    return (
+        spec.kind == "number"
+        and "total" in normalize_label(spec.name).split()
+        and _BEFORE_TAX.search(printed.text) is not None
+    )
 
 
 def _beside(page: PageWords, label: Segment) -> list[Segment]:

@@ -245,7 +245,7 @@ def _escape(name: str) -> str:
 # Receipts print it in their country's language whatever language the schema is written in.
 AMOUNT_PHRASINGS = {
     "total": ["grand total", "total amount", "total due", "amount due", "net total",
-              "nett total", "total payable", "amount payable", "balance due",
+              "nett total", "total payable", "amount payable", "balance due", "total sales",
               "summe", "gesamtsumme", "zu zahlen", "gesamtbetrag", "endsumme", "endbetrag",
               "rechnungsbetrag", "total ttc", "montant total", "net à payer", "total à payer",
               "importe total", "total a pagar", "totale", "importo totale", "totale da pagare",

@@ -13,6 +13,7 @@ from dataclasses import replace
 from docvlm.extraction.letterhead import (
     Lines,
     issuer_and_address,
+    issuer_name,
     line_text,
     names_legal_entity,
     unconfused,
@@ -72,7 +73,7 @@ def unlabelled_fields(
         text = " ".join(line_text(line) for line in name)
         confidence = ENTITY_NAME_CONFIDENCE if names_legal_entity(text) else PLAIN_NAME_CONFIDENCE
         issuer = _found(page, name, confidence, separator=" ")
-        out[wanted["issuer"].pointer] = replace(issuer, value=unconfused(issuer.value))
+        out[wanted["issuer"].pointer] = replace(issuer, value=issuer_name(issuer.value))
     if "address" in wanted and address:
         found = _found(page, address, ADDRESS_CONFIDENCE)
         out[wanted["address"].pointer] = replace(found, value=unconfused(found.value))
