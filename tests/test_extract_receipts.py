@@ -120,6 +120,11 @@ def test_a_registration_number_after_the_name_on_its_line_is_not_part_of_it() ->
         ([("Total Sales (Incl GST)", "RM 21.90")], 21.9),
         ([("TOTAL", "10.60"), ("Total (excl. VAT)", "8.83")], 10.6),
         ([("Summe ohne MwSt", "8,90")], None),
+        # a note that tax is included qualifies the total's label as a parenthetical does
+        ([("Sub-total", "15.00"), ("TOTAL INCL GST", "15.90")], 15.9),
+        ([("Total Amt Incl. GST", "15.90")], 15.9),
+        # the rounded total is printed after the total it rounds
+        ([("TOTAL", "15.88"), ("ROUNDING ADJ", "0.02"), ("TOTAL ROUNDED", "15.90")], 15.9),
     ],
 )  # fmt: skip
 def test_a_total_before_tax_is_not_the_total(rows: list, total: float | None) -> None:

@@ -144,6 +144,10 @@ _BEFORE_TAX = re.compile(
     r"\b(?:excl|excluding|exclusive|before tax|w/o tax|ohne|zzgl|hors taxes?|HT|sin iva)\b",
     re.IGNORECASE,
 )
+# A label's note that tax is included, as a parenthetical is: "TOTAL INCL. GST" names a total.
+_WITH_TAX = re.compile(
+    r"\b(?:incl|including|inclusive)\b\.?\s*(?:of\s+)?(?:gst|vat|sst|tax|mwst)\b"
+)
 _SYNONYMS = {
     "no": "number", "nr": "number", "num": "number", "#": "number", "qty": "quantity",
     "amt": "amount", "addr": "address", "dob": "date of birth", "tel": "phone",
@@ -184,6 +188,7 @@ def normalize_label(text: str) -> str:
     """Lower-case words with punctuation, parentheticals, currency codes ("TOTAL RM") and
     abbreviations undone."""
     text = re.sub(r"\([^)]*\)", " ", text.lower())
+    text = _WITH_TAX.sub(" ", text)
     words = re.findall(r"[a-z0-9#%]+", text.replace("_", " "))
     return " ".join(_SYNONYMS.get(w, w) for w in words if w not in _CURRENCY_CODES)
 

@@ -246,6 +246,7 @@ def _escape(name: str) -> str:
 AMOUNT_PHRASINGS = {
     "total": ["grand total", "total amount", "total due", "amount due", "net total",
               "nett total", "total payable", "amount payable", "balance due", "total sales",
+              "rounded total", "total rounded",
               "summe", "gesamtsumme", "zu zahlen", "gesamtbetrag", "endsumme", "endbetrag",
               "rechnungsbetrag", "total ttc", "montant total", "net à payer", "total à payer",
               "importe total", "total a pagar", "totale", "importo totale", "totale da pagare",
