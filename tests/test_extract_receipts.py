@@ -105,6 +105,13 @@ def test_a_zero_read_in_a_letterhead_word_and_an_o_read_in_a_postcode_are_mended
     )
 
 
+def test_a_registration_line_spaced_before_its_colon_is_skipped_above_the_address() -> None:
+    pdf = _receipt_pdf(["MR. D.I.Y. (M) SDN BHD", "(CO. REG : 860671-D)",
+                        "LOT 1851-A & 1851-B, JALAN KPB 6,", "43300 SERI KEMBANGAN, SELANGOR",
+                        ("TOTAL", "15.90")])  # fmt: skip
+    assert docvlm.extract(pdf, SCHEMA).data["company"] == "MR. D.I.Y. (M) SDN BHD"
+
+
 def test_a_registration_number_after_the_name_on_its_line_is_not_part_of_it() -> None:
     pdf = _receipt_pdf(["99 SPEED MART S/B (519537-X)", "LOT P.T. 2811, JALAN ANGSA,",
                         "41150 KLANG, SELANGOR", ("TOTAL", "21.90")])  # fmt: skip

@@ -34,7 +34,9 @@ _ENTITY = re.compile(
 )
 # A company registration number printed alone under the name: "(123456-X)", "(CO. REG: 226821-K)",
 # or in brackets after it on its line ("99 SPEED MART S/B (519537-X)"): no part of the name.
-_REGISTRATION_NUMBER = r"(?:(?:co(?:mpany)?|reg(?:istration)?|roc|no)\b[.:]?\s*)*[\d\s-]{5,}[A-Z]?"
+_REGISTRATION_NUMBER = (
+    r"(?:(?:co(?:mpany)?|reg(?:istration)?|roc|no)\b\s*[.:]?\s*)*[\d\s-]{5,}[A-Z]?"
+)
 _REGISTRATION = re.compile(rf"^\(?\s*{_REGISTRATION_NUMBER}\s*\)?\.?$", re.IGNORECASE)
 _REGISTRATION_AFTER = re.compile(rf"(?<=\S)\s*\(\s*{_REGISTRATION_NUMBER}\s*\)\.?$", re.IGNORECASE)
 # A street line or a branch: words then a house number ("Pohlweg 110", "Filiale 547"), or a
