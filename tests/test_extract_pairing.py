@@ -952,3 +952,17 @@ def test_a_tick_off_its_row_is_the_nearest_rows_not_the_next_ones() -> None:
     found = pair_fields(load_schema(_schema(*states)).root, [_ocr_page(words)], set())
     assert [found[f"/f{i}"].bbox[1] for i in range(3)] == [385, 397, 409]
     assert "/f3" not in found
+
+
+def test_words_run_on_into_a_label_are_its_answer_unless_printed_in_its_capitals() -> None:
+    # One OCR segment each: a name or a mixed-case answer after the label is typed, not
+    # printed with it; capitals after a label in capitals are its heading's next words.
+    words = [*_line(72, 100, "PHYSICAL APPEARANCE Yellow liquid"),
+             *_line(72, 140, "Original to Dr. A. W. Spears"),
+             *_line(72, 180, "PROJECT INITIATION FORM")]  # fmt: skip
+    schema = load_schema(_schema("PHYSICAL APPEARANCE", "Original to", "PROJECT"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Yellow liquid"
+    assert found["/f1"].value == "Dr. A. W. Spears"
+    assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR
+    assert "/f2" not in found or found["/f2"].confidence < FREE_TEXT_FLOOR

@@ -79,7 +79,10 @@ BOXED_BELOW_FIT = 1.0
 RUN_ON_FIT = 0.7
 # Figures run on into a label ("Date Sent 4/19/74", "SCHEDULE 2/20 & 3/20") are its answer: a
 # label's own wording seldom holds them (FUNSD training pages 0-40 / 40-80 / 80-105: of the
-# values this raises to 0.45 and above, 12 of 14 / 13 of 19 / 12 of 12 right).
+# values this raises to 0.45 and above, 12 of 14 / 13 of 19 / 12 of 12 right). So are words
+# printed otherwise than the label ("PHYSICAL APPEARANCE Yellow liquid", "Original to Dr.
+# A. W. Spears"): words in capitals after a label in capitals are its wording or a heading
+# ("PROJECT INITIATION FORM"; FUNSD training pages 0-105: 1 of 12 right, against 38 of 45).
 RUN_ON_FIGURES_FIT = 1.0
 # Free text with a line under it that could continue it, spaced further apart than a wrapped
 # line (a list of names, a second paragraph): where the value ends is a guess.
@@ -869,7 +872,8 @@ class _Reading:
             return BELOW_FIT if where in ("below", "boxed") else 1.0
         marked = 1.0 if label.text.endswith(":") else UNMARKED_LABEL_FIT
         far = reach is not None and _far(label, value, reach)
-        run_on = RUN_ON_FIGURES_FIT if _has_digit(value.text) else RUN_ON_FIT
+        wording = _capitals(label.text) and _capitals(value.text) and not _has_digit(value.text)
+        run_on = RUN_ON_FIT if wording else RUN_ON_FIGURES_FIT
         fit = {
             "right": 1.0,
             "below": FREE_BELOW_FIT,
