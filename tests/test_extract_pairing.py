@@ -966,3 +966,16 @@ def test_words_run_on_into_a_label_are_its_answer_unless_printed_in_its_capitals
     assert found["/f1"].value == "Dr. A. W. Spears"
     assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR
     assert "/f2" not in found or found["/f2"].confidence < FREE_TEXT_FLOOR
+
+
+def test_a_label_printed_twice_with_one_answer_read_spaced_apart_is_no_rival() -> None:
+    # The same date typed at both labels; OCR read one without its space.
+    twice = [*_line(72, 100, "Date:"), *_line(150, 100, "May 1,1985"),
+             *_line(72, 300, "Date:"), *_line(150, 300, "May1,1985")]  # fmt: skip
+    once = twice[:3]
+    schema = load_schema(_schema("Date:"))
+    found = pair_fields(schema.root, [_ocr_page(twice)], set())["/f0"]
+    alone = pair_fields(schema.root, [_ocr_page(once)], set())["/f0"]
+    assert found.value == "May 1,1985"
+    assert found.warning is None
+    assert found.confidence == alone.confidence

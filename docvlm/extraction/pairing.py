@@ -381,7 +381,7 @@ def _at_own_labels(
         own = dict(zip(printed, pointers, strict=True))
         kept = [r for r in readings if own[order.position(r)] == r.field.pointer]
         drop.update(id(r) for r in readings if r not in kept)
-        if len({repr(r.found.value) for r in kept}) > 1:  # else the order makes no odds
+        if len({_reading_key(r.found.value) for r in kept}) > 1:  # else the order makes no odds
             for reading in kept:
                 reading.found.confidence = _lowered(reading.found.confidence, ORDER_FIT)
     return [c for c in candidates if id(c) not in drop]
@@ -481,8 +481,14 @@ def _rivals(chosen: _Candidate, candidates: list[_Candidate]) -> list[_Candidate
         and c is not chosen
         and not c.run_on
         and c.label_score >= chosen.label_score - 1
-        and c.found.value != chosen.found.value
+        and _reading_key(c.found.value) != _reading_key(chosen.found.value)
     ]
+
+
+def _reading_key(value: Any) -> Any:
+    """A value as the answer it reads, OCR's spacing and case aside: "May 1,1985" printed
+    twice and read once as "May1,1985" is one answer, not two."""
+    return "".join(value.split()).lower() if isinstance(value, str) else value
 
 
 def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
