@@ -979,3 +979,16 @@ def test_a_label_printed_twice_with_one_answer_read_spaced_apart_is_no_rival() -
     assert found.value == "May 1,1985"
     assert found.warning is None
     assert found.confidence == alone.confidence
+
+
+def test_a_label_printed_twice_beside_a_reading_too_unsure_to_keep_has_no_rival() -> None:
+    # The second copy's answer is OCR noise that would be dropped as the field's value.
+    noise = [Word(w.text, w.bbox, 0.3) for w in _line(150, 300, "Bo Chan")]
+    twice = [*_line(72, 100, "Name:"), *_line(150, 100, "Ann Lee"), *_line(72, 300, "Name:"),
+             *noise]  # fmt: skip
+    schema = load_schema(_schema("Name:"))
+    found = pair_fields(schema.root, [_ocr_page(twice)], set())["/f0"]
+    alone = pair_fields(schema.root, [_ocr_page(twice[:3])], set())["/f0"]
+    assert found.value == "Ann Lee"
+    assert found.warning is None
+    assert found.confidence == alone.confidence

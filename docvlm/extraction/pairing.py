@@ -494,8 +494,10 @@ def _reading_key(value: Any) -> Any:
 def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
     """A label printed twice with different values beside it ("Last name" for you and for a
     spouse): keep the first reading, but not as a sure one. The field's words opening a
-    sentence ("Nature of work should be specified...") are no second label."""
-    rivals = _rivals(chosen, candidates)
+    sentence ("Nature of work should be specified...") are no second label, and a reading
+    too unsure to be kept as the field's value (OCR noise, another row's text under an
+    unmarked label) is no second value."""
+    rivals = [c for c in _rivals(chosen, candidates) if c.found.confidence >= MIN_CONFIDENCE]
     if rivals:
         chosen.found.confidence = round(chosen.found.confidence * RIVAL_PENALTY, 3)
         chosen.found.warning = (
