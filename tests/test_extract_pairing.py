@@ -992,3 +992,11 @@ def test_a_label_printed_twice_beside_a_reading_too_unsure_to_keep_has_no_rival(
     assert found.value == "Ann Lee"
     assert found.warning is None
     assert found.confidence == alone.confidence
+
+
+def test_an_answer_under_its_label_takes_the_rest_of_its_line_up_to_a_columns_gap() -> None:
+    # OCR cut the name at a wide word space; the next column's text is further on.
+    words = [*_line(72, 100, "Account Executive:"), *_line(72, 116, "Peter"),
+             *_line(114, 116, "Faucetta Jr."), *_line(400, 116, "Approved")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Account Executive:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Peter Faucetta Jr."

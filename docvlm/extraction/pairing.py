@@ -830,8 +830,9 @@ class _Reading:
             fit = self._layout_fit(label, value, "right")
             options.append((value, fit, [id(printed), *(id(s) for s in row[:count])], count > 1))
         if below is not None:
+            below, claimed = self._below_line(below, header)
             fit = self._layout_fit(label, below, "below" if cell is None else "boxed")
-            options.append((below, fit, [id(printed), id(below)], False))
+            options.append((below, fit, [id(printed), *claimed], False))
         for segment, position_fit, claimed, extended in options:
             if segment is not below and self._printed_option(label, segment):
                 continue
@@ -870,6 +871,17 @@ class _Reading:
         if rest is not None or below.text.startswith("("):
             return below, None
         return below, neighbours.headed_cell(self.page, label, below)
+
+    def _below_line(self, below: Segment, header: Segment | None) -> tuple[Segment, list[int]]:
+        """The free-text value under a label with the rest of its line up to a column's gap
+        ("Peter | Faucetta Jr.": OCR cut the name at a wide word space), and the ids of the
+        segments it takes. Under a column's header the line's next cells are the next
+        columns'; a typed value parses on its own."""
+        if header is not None or is_typed(self.spec) or below.widget:
+            return below, [id(below)]
+        line = [below, *neighbours.rest_of_line(self.page, below, self._stops)]
+        words = [w for segment in line for w in segment.words]
+        return Segment(words, below.page, below.line), [id(s) for s in line]
 
     def _layout_fit(
         self, label: Segment, value: Segment, where: str, reach: float | None = None
