@@ -1000,3 +1000,11 @@ def test_an_answer_under_its_label_takes_the_rest_of_its_line_up_to_a_columns_ga
              *_line(114, 116, "Faucetta Jr."), *_line(400, 116, "Approved")]  # fmt: skip
     found = pair_fields(load_schema(_schema("Account Executive:")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "Peter Faucetta Jr."
+
+
+def test_an_answer_run_on_into_its_label_takes_the_words_just_after_it_on_its_line() -> None:
+    # OCR cut the line at a wide word space, as it does right of a label.
+    run_on = _line(72, 100, "Study Director Dr. William O. Iverson")
+    words = [*run_on, *_line(run_on[-1].bbox[2] + 12, 100, "Pathologist")]
+    found = pair_fields(load_schema(_schema("Study Director")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Dr. William O. Iverson Pathologist"

@@ -793,10 +793,9 @@ class _Reading:
             )
             if run_on and self._can_be_value(rest):
                 fit = self._layout_fit(label, rest, "run-on")
-                value, claimed = rest, [id(printed)]
-                if right and not is_typed(self.spec) and _number_then_unit(rest, right[0]):
-                    value = Segment(rest.words + right[0].words, rest.page, rest.line)
-                    claimed.append(id(right[0]))
+                row = [rest, *(s for s in right if s.line == label.line)]
+                value, count = self._with_units(row)
+                claimed = [id(printed), *(id(s) for s in row[1:count])]
                 options.append((value, fit, claimed, False))
         elif (
             right
@@ -1024,11 +1023,11 @@ class _Reading:
         return segment.widget or segment.checkbox is not None or id(segment) in self.label_like
 
     def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
-        """The free-text value right of a label with what belongs to it on that line: the
-        unit after it ("84 | mm"), after a number the row's further number cells
-        ("2.0 | (51) | 31 | (83)"), and words printed less than two line heights on ("One |
-        Tray"); and how many segments it takes. A typed value parses without them, and a date
-        is whole without them."""
+        """The free-text value right of a label (or run on into it) with what belongs to it
+        on that line: the unit after it ("84 | mm", "Density 245 | mg/cc"), after a number
+        the row's further number cells ("2.0 | (51) | 31 | (83)"), and words printed less
+        than two line heights on ("One | Tray"); and how many segments it takes. A typed
+        value parses without them, and a date is whole without them."""
         value = right[0]
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return value, 1
@@ -1150,11 +1149,6 @@ def _far(label: Segment, value: Segment, reach: float) -> bool:
     # A lone character is the weakest read: a stamp's or a stray mark's as often.
     lone = sum(c.isalnum() for c in value.text) == 1
     return value.bbox[0] - reach > FAR_RIGHT * label.height * (LONE_REACH if lone else 1.0)
-
-
-def _number_then_unit(value: Segment, segment: Segment) -> bool:
-    """A number with its unit printed apart after it ("Density 245 | mg/cc")."""
-    return _has_digit(value.words[-1].text) and _UNIT.fullmatch(segment.text) is not None
 
 
 def _count_before_amount(rest: Segment, right: list[Segment]) -> bool:
