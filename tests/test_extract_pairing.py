@@ -129,7 +129,7 @@ def test_a_label_printed_twice_keeps_its_first_value_above_free_text_under_a_lab
     # Beside its colon the first value is as often right as any; the doubt is which copy.
     pdf = _page([(72, 100, "Name:"), (150, 100, "Ann Lee"),
                  (72, 130, "Name:"), (150, 130, "Bo Chan"),
-                 (72, 170, "Remarks:"), (72, 190, "Sent back twice")])  # fmt: skip
+                 (72, 170, "Remarks"), (72, 190, "Sent back twice")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Name", "Remarks"))
     assert result.data == {"f0": "Ann Lee", "f1": "Sent back twice"}
     assert any(w["pointer"] == "/f0" for w in result.warnings)
@@ -1008,3 +1008,22 @@ def test_an_answer_run_on_into_its_label_takes_the_words_just_after_it_on_its_li
     words = [*run_on, *_line(run_on[-1].bbox[2] + 12, 100, "Pathologist")]
     found = pair_fields(load_schema(_schema("Study Director")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "Dr. William O. Iverson Pathologist"
+
+
+def test_the_line_under_a_colon_label_with_nothing_beside_it_answers_it() -> None:
+    # Its colon asks for an answer and none is beside it: the line under it is the answer.
+    # A list of lines there may be several answers, a block going on under the line read may
+    # be one cut short; capitals under capitals are a heading.
+    words = [*_line(72, 100, "Reasons:"), *_line(72, 116, "Adjustment due to timing"),
+             *_line(72, 200, "cc:"), *_line(72, 216, "A. H. Tisch"), *_line(72, 230, "R. Orcutt"),
+             *_line(72, 244, "M. Peterson"),
+             *_line(72, 300, "SIGNATURE:"), *_line(72, 316, "LOT NUMBERS"),
+             *_line(72, 400, "Comments:"), *_line(72, 416, '"Thank you for the tickets"'),
+             *_line(120, 430, "Rogers Liquor, Marina")]  # fmt: skip
+    schema = load_schema(_schema("Reasons:", "cc:", "SIGNATURE:", "Comments:"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Adjustment due to timing"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+    assert found["/f1"].confidence < FREE_TEXT_FLOOR
+    assert "/f2" not in found or found["/f2"].confidence < FREE_TEXT_FLOOR
+    assert found["/f3"].confidence < FREE_TEXT_FLOOR
