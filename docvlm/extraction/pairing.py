@@ -78,9 +78,10 @@ FREE_BELOW_FIT = 0.7
 BOXED_BELOW_FIT = 1.0
 # Under a label whose colon asks for an answer and that has nothing beside it, the line (or
 # wrapped pair of lines) under it is that answer. More lines under it, read or not, are as
-# often a list of several answers or a block read short: such a block stays doubted. (FUNSD
-# training pages 0-105 / 106-148: 6 / 6 more values returned, all right; taking blocks with
-# text just under them too, 15 / 7 right but 0 / 2 wrong.)
+# often a list of several answers or a block read short: such a block stays doubted, unless
+# its words are few (a name, a number). (FUNSD training pages 0-105 / 106-148: 9 / 6 more
+# values returned, all right; taking longer blocks with text just under them too, 15 / 7
+# right but 0 / 2 wrong.)
 ASKED_BELOW_FIT = 1.0
 RUN_ON_FIT = 0.7
 # Figures run on into a label ("Date Sent 4/19/74", "SCHEDULE 2/20 & 3/20") are its answer: a
@@ -890,9 +891,12 @@ class _Reading:
 
     def _block_goes_on(self, value: Segment, claimed: list[int], more: list[int]) -> bool:
         """Whether a block under a label is more than its first line or wrapped pair of
-        lines: more lines were read on, or text not read sits just under it."""
+        lines: more lines were read on, or text not read sits just under words running on
+        (a short answer, a name or a number, is whole on its line)."""
         if len(more) > 1:
             return True
+        if len(value.words) < neighbours.SENTENCE_WORDS:
+            return False
         gap = neighbours.CONTINUED_GAP * value.height
         return any(
             id(s) not in claimed
