@@ -1027,3 +1027,12 @@ def test_the_line_under_a_colon_label_with_nothing_beside_it_answers_it() -> Non
     assert found["/f1"].confidence < FREE_TEXT_FLOOR
     assert "/f2" not in found or found["/f2"].confidence < FREE_TEXT_FLOOR
     assert found["/f3"].confidence < FREE_TEXT_FLOOR
+
+
+def test_a_short_answer_under_a_colon_label_is_whole_though_text_sits_under_it() -> None:
+    # The text under it starts well right of it: another row's, not a line continuing it.
+    words = [*_line(72, 100, "Copies to:"), *_line(72, 114, "D. Barcia"),
+             *_line(110, 128, "TO BE CHARGED")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Copies to:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "D. Barcia"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
