@@ -1036,3 +1036,13 @@ def test_a_short_answer_under_a_colon_label_is_whole_though_text_sits_under_it()
     found = pair_fields(load_schema(_schema("Copies to:")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "D. Barcia"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_key_that_is_a_machines_id_is_no_label_beside_its_title() -> None:
+    # The answer "15" of the field keyed "q15" is no label of it: its title is its label.
+    pdf = _page([(72, 100, "Attendance:"), (160, 100, "15")])
+    schema = {
+        "type": "object",
+        "properties": {"q15": {"type": ["string", "null"], "title": "Attendance"}},
+    }
+    assert docvlm.extract(pdf, schema).data == {"q15": "15"}
