@@ -41,3 +41,21 @@ def test_an_address_block_opens_or_closes_with_an_address_line() -> None:
     assert letterhead._reads_as_address_block(block[1:])
     assert not letterhead._reads_as_address_block([line("TAMAN MELAWATI,"), line("SELANGOR")])
     assert not letterhead._reads_as_address_block([*block, *block])  # longer than an address
+
+
+@pytest.mark.parametrize(
+    "read, mended",
+    [
+        ("JALAN SER0JA 5/1", "JALAN SEROJA 5/1"),  # a zero among capitals
+        ("812OO J0HOR BAHRU", "81200 JOHOR BAHRU"),  # letters O among figures
+        ("ROOM 10O1", "ROOM 1001"),
+        ("YORK YO1 7HH, BS1 4DJ", "YORK YO1 7HH, BS1 4DJ"),  # postcodes mix both
+        ("Y01 7HH", "Y01 7HH"),  # a mixed word may be either: left as read
+        ("A0 PAPER, 1O", "A0 PAPER, 1O"),  # too short to tell
+        ("Müller 0815", "Müller 0815"),
+    ],
+)
+def test_a_letterhead_word_of_one_kind_with_the_others_look_alike_is_mended(
+    read: str, mended: str
+) -> None:
+    assert letterhead.unconfused(read) == mended

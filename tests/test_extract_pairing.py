@@ -129,7 +129,7 @@ def test_a_label_printed_twice_keeps_its_first_value_above_free_text_under_a_lab
     # Beside its colon the first value is as often right as any; the doubt is which copy.
     pdf = _page([(72, 100, "Name:"), (150, 100, "Ann Lee"),
                  (72, 130, "Name:"), (150, 130, "Bo Chan"),
-                 (72, 170, "Remarks:"), (72, 190, "Sent back twice")])  # fmt: skip
+                 (72, 170, "Remarks"), (72, 190, "Sent back twice")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Name", "Remarks"))
     assert result.data == {"f0": "Ann Lee", "f1": "Sent back twice"}
     assert any(w["pointer"] == "/f0" for w in result.warnings)
@@ -952,6 +952,100 @@ def test_a_tick_off_its_row_is_the_nearest_rows_not_the_next_ones() -> None:
     found = pair_fields(load_schema(_schema(*states)).root, [_ocr_page(words)], set())
     assert [found[f"/f{i}"].bbox[1] for i in range(3)] == [385, 397, 409]
     assert "/f3" not in found
+
+
+def test_words_run_on_into_a_label_are_its_answer_unless_printed_in_its_capitals() -> None:
+    # One OCR segment each: a name or a mixed-case answer after the label is typed, not
+    # printed with it; capitals after a label in capitals are its heading's next words.
+    words = [*_line(72, 100, "PHYSICAL APPEARANCE Yellow liquid"),
+             *_line(72, 140, "Original to Dr. A. W. Spears"),
+             *_line(72, 180, "PROJECT INITIATION FORM")]  # fmt: skip
+    schema = load_schema(_schema("PHYSICAL APPEARANCE", "Original to", "PROJECT"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Yellow liquid"
+    assert found["/f1"].value == "Dr. A. W. Spears"
+    assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR
+    assert "/f2" not in found or found["/f2"].confidence < FREE_TEXT_FLOOR
+
+
+def test_a_label_printed_twice_with_one_answer_read_spaced_apart_is_no_rival() -> None:
+    # The same date typed at both labels; OCR read one without its space.
+    twice = [*_line(72, 100, "Date:"), *_line(150, 100, "May 1,1985"),
+             *_line(72, 300, "Date:"), *_line(150, 300, "May1,1985")]  # fmt: skip
+    once = twice[:3]
+    schema = load_schema(_schema("Date:"))
+    found = pair_fields(schema.root, [_ocr_page(twice)], set())["/f0"]
+    alone = pair_fields(schema.root, [_ocr_page(once)], set())["/f0"]
+    assert found.value == "May 1,1985"
+    assert found.warning is None
+    assert found.confidence == alone.confidence
+
+
+def test_a_label_printed_twice_beside_a_reading_too_unsure_to_keep_has_no_rival() -> None:
+    # The second copy's answer is OCR noise that would be dropped as the field's value.
+    noise = [Word(w.text, w.bbox, 0.3) for w in _line(150, 300, "Bo Chan")]
+    twice = [*_line(72, 100, "Name:"), *_line(150, 100, "Ann Lee"), *_line(72, 300, "Name:"),
+             *noise]  # fmt: skip
+    schema = load_schema(_schema("Name:"))
+    found = pair_fields(schema.root, [_ocr_page(twice)], set())["/f0"]
+    alone = pair_fields(schema.root, [_ocr_page(twice[:3])], set())["/f0"]
+    assert found.value == "Ann Lee"
+    assert found.warning is None
+    assert found.confidence == alone.confidence
+
+
+def test_an_answer_under_its_label_takes_the_rest_of_its_line_up_to_a_columns_gap() -> None:
+    # OCR cut the name at a wide word space; the next column's text is further on.
+    words = [*_line(72, 100, "Account Executive:"), *_line(72, 116, "Peter"),
+             *_line(114, 116, "Faucetta Jr."), *_line(400, 116, "Approved")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Account Executive:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Peter Faucetta Jr."
+
+
+def test_an_answer_run_on_into_its_label_takes_the_words_just_after_it_on_its_line() -> None:
+    # OCR cut the line at a wide word space, as it does right of a label.
+    run_on = _line(72, 100, "Study Director Dr. William O. Iverson")
+    words = [*run_on, *_line(run_on[-1].bbox[2] + 12, 100, "Pathologist")]
+    found = pair_fields(load_schema(_schema("Study Director")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Dr. William O. Iverson Pathologist"
+
+
+def test_the_line_under_a_colon_label_with_nothing_beside_it_answers_it() -> None:
+    # Its colon asks for an answer and none is beside it: the line under it is the answer.
+    # A list of lines there may be several answers, a block going on under the line read may
+    # be one cut short; capitals under capitals are a heading.
+    words = [*_line(72, 100, "Reasons:"), *_line(72, 116, "Adjustment due to timing"),
+             *_line(72, 200, "cc:"), *_line(72, 216, "A. H. Tisch"), *_line(72, 230, "R. Orcutt"),
+             *_line(72, 244, "M. Peterson"),
+             *_line(72, 300, "SIGNATURE:"), *_line(72, 316, "LOT NUMBERS"),
+             *_line(72, 400, "Comments:"), *_line(72, 416, '"Thank you for the tickets"'),
+             *_line(120, 430, "Rogers Liquor, Marina")]  # fmt: skip
+    schema = load_schema(_schema("Reasons:", "cc:", "SIGNATURE:", "Comments:"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Adjustment due to timing"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+    assert found["/f1"].confidence < FREE_TEXT_FLOOR
+    assert "/f2" not in found or found["/f2"].confidence < FREE_TEXT_FLOOR
+    assert found["/f3"].confidence < FREE_TEXT_FLOOR
+
+
+def test_a_short_answer_under_a_colon_label_is_whole_though_text_sits_under_it() -> None:
+    # The text under it starts well right of it: another row's, not a line continuing it.
+    words = [*_line(72, 100, "Copies to:"), *_line(72, 114, "D. Barcia"),
+             *_line(110, 128, "TO BE CHARGED")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Copies to:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "D. Barcia"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_key_that_is_a_machines_id_is_no_label_beside_its_title() -> None:
+    # The answer "15" of the field keyed "q15" is no label of it: its title is its label.
+    pdf = _page([(72, 100, "Attendance:"), (160, 100, "15")])
+    schema = {
+        "type": "object",
+        "properties": {"q15": {"type": ["string", "null"], "title": "Attendance"}},
+    }
+    assert docvlm.extract(pdf, schema).data == {"q15": "15"}
 
 
 def _table(rows: list[tuple[float, list[tuple[float, str]]]]) -> PageWords:

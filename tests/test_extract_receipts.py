@@ -97,6 +97,48 @@ def test_a_name_printed_over_two_lines_ends_with_its_legal_form() -> None:
     assert result.data["address"] == "NO 17, JALAN MERANTI 4, 53100 KUALA LUMPUR."
 
 
+def test_a_zero_read_in_a_letterhead_word_and_an_o_read_in_a_postcode_are_mended() -> None:
+    pdf = _receipt_pdf(["PERDANA TEKNIK SDN BHD", "NO 17, JALAN MERANTI 4,",
+                        "812OO J0HOR BAHRU.", ("TOTAL", "12.00")])  # fmt: skip
+    assert (
+        docvlm.extract(pdf, SCHEMA).data["address"] == "NO 17, JALAN MERANTI 4, 81200 JOHOR BAHRU."
+    )
+
+
+def test_a_registration_line_spaced_before_its_colon_is_skipped_above_the_address() -> None:
+    pdf = _receipt_pdf(["MR. D.I.Y. (M) SDN BHD", "(CO. REG : 860671-D)",
+                        "LOT 1851-A & 1851-B, JALAN KPB 6,", "43300 SERI KEMBANGAN, SELANGOR",
+                        ("TOTAL", "15.90")])  # fmt: skip
+    assert docvlm.extract(pdf, SCHEMA).data["company"] == "MR. D.I.Y. (M) SDN BHD"
+
+
+def test_a_registration_number_after_the_name_on_its_line_is_not_part_of_it() -> None:
+    pdf = _receipt_pdf(["99 SPEED MART S/B (519537-X)", "LOT P.T. 2811, JALAN ANGSA,",
+                        "41150 KLANG, SELANGOR", ("TOTAL", "21.90")])  # fmt: skip
+    assert docvlm.extract(pdf, SCHEMA).data["company"] == "99 SPEED MART S/B"
+
+
+@pytest.mark.parametrize(
+    ("rows", "total"),
+    [
+        # the sales total with its tax is the total; the one before tax never is
+        ([("Total Sales (Excluding GST)", "10.00"), ("Total GST", "0.60"),
+          ("Total Sales (Inclusive of GST)", "10.60")], 10.6),
+        ([("Total Sales (Incl GST)", "RM 21.90")], 21.9),
+        ([("TOTAL", "10.60"), ("Total (excl. VAT)", "8.83")], 10.6),
+        ([("Summe ohne MwSt", "8,90")], None),
+        # a note that tax is included qualifies the total's label as a parenthetical does
+        ([("Sub-total", "15.00"), ("TOTAL INCL GST", "15.90")], 15.9),
+        ([("Total Amt Incl. GST", "15.90")], 15.9),
+        # the rounded total is printed after the total it rounds
+        ([("TOTAL", "15.88"), ("ROUNDING ADJ", "0.02"), ("TOTAL ROUNDED", "15.90")], 15.9),
+    ],
+)  # fmt: skip
+def test_a_total_before_tax_is_not_the_total(rows: list, total: float | None) -> None:
+    pdf = _receipt_pdf(["SYARIKAT ABC", "Date : 12-03-2018", *rows, ("CASH", "50.00")])
+    assert docvlm.extract(pdf, SCHEMA).data["total"] == total
+
+
 def test_the_title_printed_above_the_issuer_is_not_its_name() -> None:
     pdf = _receipt_pdf(["TAX INVOICE", "HARBOUR BOOKS LIMITED", "12 STATION ROAD,",
                         "YORK YO1 7HH", "Date: 14/11/2017", ("TOTAL", "12.00")])  # fmt: skip
@@ -286,7 +328,10 @@ def test_an_unlabelled_ambiguous_date_is_read_where_the_money_shows_the_order(
     pdf = _receipt_pdf(["HARBOUR BOOKS LIMITED", "04-01-2018 18:42", (f"TOTAL {money}", "9.50")])
     result = docvlm.extract(pdf, SCHEMA)
     assert result.data["date"] == date
-    assert any("ambiguous date" in w["message"] for w in result.warnings) == (date is not None)
+    (warning,) = [w["message"] for w in result.warnings if w["pointer"] == "/date"]
+    assert "ambiguous date '04-01-2018 18:42'" in warning
+    # Where nothing shows the order the guess is withheld, and the warning says what was read.
+    assert ("left empty rather than guessed" in warning) == (date is None)
 
 
 def test_money_of_day_first_countries_decides_ambiguous_dates_where_no_date_does() -> None:
@@ -296,6 +341,16 @@ def test_money_of_day_first_countries_decides_ambiguous_dates_where_no_date_does
     assert date_order_evidence(["$12.50", "01-07-2017"]) is None  # dollars: US or not
     assert date_order_evidence(["RM", "12/31/2017"]) == "mdy"  # the dates' own evidence first
     assert date_order_evidence(["RMB", "FORMAL"]) is None
+
+
+def test_a_tax_only_day_first_countries_levy_decides_ambiguous_dates_where_no_date_does() -> None:
+    assert date_order_evidence(["VAT", "NO:", "GB", "5255135949", "10/06/2018"]) == "dmy"
+    assert date_order_evidence(["GST", "ID", ":", "007284630226", "11/10/2018"]) == "dmy"
+    assert date_order_evidence(["MwSt.", "19%", "01.07.2017"]) == "dmy"
+    assert date_order_evidence(["SALES", "TAX", "01/07/2017"]) is None  # the US: month-first
+    # Canada's GST comes beside a provincial tax, and its receipts write dates either way.
+    assert date_order_evidence(["GST", "5%", "PST", "7%", "01/07/2017"]) is None
+    assert date_order_evidence(["VATICAN", "CANVAS", "01/07/2017"]) is None
 
 
 def _two_columns() -> tuple[Image.Image, list[OCRWord]]:

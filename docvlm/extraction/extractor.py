@@ -80,12 +80,16 @@ def extract(
     if min_confidence is not None:
         withheld |= {p: f for p, f in found.items() if f.confidence < min_confidence}
         found = {p: f for p, f in found.items() if p not in withheld}
-    unsure |= {
-        pointer: f"read {value.value!r}, but with confidence {value.confidence}; left empty "
-        "rather than guessed (a lower --min-confidence, min_confidence in Python, returns it)"
-        for pointer, value in withheld.items()
-    }
+    unsure |= {pointer: _withheld_reason(value) for pointer, value in withheld.items()}
     return assemble(checked, found, unsure)
+
+
+def _withheld_reason(value: Found) -> str:
+    doubt = f" ({value.warning})" if value.warning else ""
+    return (
+        f"read {value.value!r}, but with confidence {value.confidence}{doubt}; left empty "
+        "rather than guessed (a lower --min-confidence, min_confidence in Python, returns it)"
+    )
 
 
 def _is_form_model(model: Any) -> bool:
@@ -103,7 +107,8 @@ def extract_without_model(
 ) -> dict[str, Found]:
     """AcroForm widget values first, then label–value pairing over the page words; dates like
     03/04/2026 follow `date_order`, else the order the document's unambiguous dates show.
-    Free text OCR read beside a label less surely than `free_text_floor` goes into `withheld`."""
+    Free text OCR read beside a label less surely than `free_text_floor`, and an unlabelled
+    value read less surely than `pairing.MIN_CONFIDENCE`, go into `withheld`."""
     if date_order is None:
         # From the words, not the lines: lines are built once, after widgets join them.
         date_order = date_order_evidence(word.text for page in words for word in page.words)
@@ -111,5 +116,5 @@ def extract_without_model(
     for page in words:
         found.update(widget_values(page, schema.root, set(found), date_order))
     found.update(pair_fields(schema.root, words, set(found), date_order, free_text_floor, withheld))
-    found.update(unlabelled_fields(schema.root, words, found, date_order))
+    found.update(unlabelled_fields(schema.root, words, found, date_order, withheld))
     return found

@@ -24,6 +24,7 @@ from docvlm.extraction.words import PageWords, Segment
 from docvlm.geometry import union
 
 Lines = list[list[Segment]]  # a page's lines, each its segments left to right
+_LETTERS_OR_FIGURES = re.compile(r"[A-Za-z0-9]+")
 
 # Legal-entity suffixes make a letterhead line a name beyond doubt.
 _ENTITY = re.compile(
@@ -31,11 +32,13 @@ _ENTITY = re.compile(
     r"PTY|S/B|CO\.?|CORP(?:ORATION)?|COMPANY|ENTERPRISES?|TRADING|HOLDINGS)\b\.?",
     re.IGNORECASE,
 )
-# A company registration number printed alone under the name: "(123456-X)", "(CO. REG: 226821-K)".
-_REGISTRATION = re.compile(
-    r"^\(?\s*(?:(?:co(?:mpany)?|reg(?:istration)?|roc|no)\b[.:]?\s*)*[\d\s-]{5,}[A-Z]?\s*\)?\.?$",
-    re.IGNORECASE,
+# A company registration number printed alone under the name: "(123456-X)", "(CO. REG: 226821-K)",
+# or in brackets after it on its line ("99 SPEED MART S/B (519537-X)"): no part of the name.
+_REGISTRATION_NUMBER = (
+    r"(?:(?:co(?:mpany)?|reg(?:istration)?|roc|no)\b\s*[.:]?\s*)*[\d\s-]{5,}[A-Z]?"
 )
+_REGISTRATION = re.compile(rf"^\(?\s*{_REGISTRATION_NUMBER}\s*\)?\.?$", re.IGNORECASE)
+_REGISTRATION_AFTER = re.compile(rf"(?<=\S)\s*\(\s*{_REGISTRATION_NUMBER}\s*\)\.?$", re.IGNORECASE)
 # A street line or a branch: words then a house number ("Pohlweg 110", "Filiale 547"), or a
 # house number then a street ("12 High Street").
 _NUMBERED_PLACE = re.compile(
@@ -102,6 +105,30 @@ def issuer_and_address(page: PageWords) -> tuple[Lines, Lines]:
 def names_legal_entity(text: str) -> bool:
     """Whether `text` holds a legal form ("SDN BHD", "GmbH", "Ltd."): a name beyond doubt."""
     return _ENTITY.search(text) is not None
+
+
+def issuer_name(text: str) -> str:
+    """The issuer's name as the letterhead prints it, without a registration number after it
+    and with OCR's look-alikes mended (`unconfused`)."""
+    return _REGISTRATION_AFTER.sub("", unconfused(text))
+
+
+def unconfused(text: str) -> str:
+    """`text` with the zeros OCR read inside a word of capitals ("J0HOR" → "JOHOR") and the
+    letter O read inside a number ("812OO" → "81200") mended: a name or a postcode mixes
+    letters and figures ("BS1", "YO1"), but never a word of one kind with the other's
+    look-alike alone."""
+    return _LETTERS_OR_FIGURES.sub(_mended, text)
+
+
+def _mended(match: re.Match) -> str:
+    word = match.group()
+    if len(word) >= 4 and "0" in word and word.replace("0", "").isalpha() and word.isupper():
+        return word.replace("0", "O")
+    figures = word.replace("O", "")
+    if len(figures) >= 2 and "O" in word and figures.isdigit():
+        return word.replace("O", "0")
+    return word
 
 
 def line_text(line: list[Segment]) -> str:

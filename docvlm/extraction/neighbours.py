@@ -207,6 +207,13 @@ def continuation(
     return lines
 
 
+def rest_of_line(
+    page: PageWords, first: Segment, stops: Callable[[Segment], bool]
+) -> list[Segment]:
+    """The segments after `first` on its line up to a stop or a column's gap."""
+    return _rest_of_line(_segments(page), first, math.inf, stops)
+
+
 def _rest_of_line(
     segments: list[Segment], first: Segment, right: float, stops: Callable[[Segment], bool]
 ) -> list[Segment]:

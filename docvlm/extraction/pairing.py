@@ -76,10 +76,20 @@ UNMARKED_LABEL_FIT = 0.85
 FREE_BELOW_FIT = 0.7
 # Under a label heading a drawn cell, inside that cell, free text is the cell's answer.
 BOXED_BELOW_FIT = 1.0
+# Under a label whose colon asks for an answer and that has nothing beside it, the line (or
+# wrapped pair of lines) under it is that answer. More lines under it, read or not, are as
+# often a list of several answers or a block read short: such a block stays doubted, unless
+# its words are few (a name, a number). (FUNSD training pages 0-105 / 106-148: 9 / 6 more
+# values returned, all right; taking longer blocks with text just under them too, 15 / 7
+# right but 0 / 2 wrong.)
+ASKED_BELOW_FIT = 1.0
 RUN_ON_FIT = 0.7
 # Figures run on into a label ("Date Sent 4/19/74", "SCHEDULE 2/20 & 3/20") are its answer: a
 # label's own wording seldom holds them (FUNSD training pages 0-40 / 40-80 / 80-105: of the
-# values this raises to 0.45 and above, 12 of 14 / 13 of 19 / 12 of 12 right).
+# values this raises to 0.45 and above, 12 of 14 / 13 of 19 / 12 of 12 right). So are words
+# printed otherwise than the label ("PHYSICAL APPEARANCE Yellow liquid", "Original to Dr.
+# A. W. Spears"): words in capitals after a label in capitals are its wording or a heading
+# ("PROJECT INITIATION FORM"; FUNSD training pages 0-105: 1 of 12 right, against 38 of 45).
 RUN_ON_FIGURES_FIT = 1.0
 # Free text with a line under it that could continue it, spaced further apart than a wrapped
 # line (a list of names, a second paragraph): where the value ends is a guess.
@@ -146,6 +156,14 @@ _UNIT = re.compile(
     r"(?:/(?:mm|cm|m|m2|cc|ml|l|kg|g|hr))?",
     re.IGNORECASE,
 )
+_BEFORE_TAX = re.compile(
+    r"\b(?:excl|excluding|exclusive|before tax|w/o tax|ohne|zzgl|hors taxes?|HT|sin iva)\b",
+    re.IGNORECASE,
+)
+# A label's note that tax is included, as a parenthetical is: "TOTAL INCL. GST" names a total.
+_WITH_TAX = re.compile(
+    r"\b(?:incl|including|inclusive)\b\.?\s*(?:of\s+)?(?:gst|vat|sst|tax|mwst)\b"
+)
 _SYNONYMS = {
     "no": "number", "nr": "number", "num": "number", "#": "number", "qty": "quantity",
     "amt": "amount", "addr": "address", "dob": "date of birth", "tel": "phone",
@@ -187,6 +205,7 @@ def normalize_label(text: str) -> str:
     """Lower-case words with punctuation, parentheticals, currency codes ("TOTAL RM") and
     abbreviations undone."""
     text = re.sub(r"\([^)]*\)", " ", text.lower())
+    text = _WITH_TAX.sub(" ", text)
     words = re.findall(r"[a-z0-9#%]+", text.replace("_", " "))
     return " ".join(_SYNONYMS.get(w, w) for w in words if w not in _CURRENCY_CODES)
 
@@ -380,7 +399,7 @@ def _at_own_labels(
         own = dict(zip(printed, pointers, strict=True))
         kept = [r for r in readings if own[order.position(r)] == r.field.pointer]
         drop.update(id(r) for r in readings if r not in kept)
-        if len({repr(r.found.value) for r in kept}) > 1:  # else the order makes no odds
+        if len({_reading_key(r.found.value) for r in kept}) > 1:  # else the order makes no odds
             for reading in kept:
                 reading.found.confidence = _lowered(reading.found.confidence, ORDER_FIT)
     return [c for c in candidates if id(c) not in drop]
@@ -480,15 +499,23 @@ def _rivals(chosen: _Candidate, candidates: list[_Candidate]) -> list[_Candidate
         and c is not chosen
         and not c.run_on
         and c.label_score >= chosen.label_score - 1
-        and c.found.value != chosen.found.value
+        and _reading_key(c.found.value) != _reading_key(chosen.found.value)
     ]
+
+
+def _reading_key(value: Any) -> Any:
+    """A value as the answer it reads, OCR's spacing and case aside: "May 1,1985" printed
+    twice and read once as "May1,1985" is one answer, not two."""
+    return "".join(value.split()).lower() if isinstance(value, str) else value
 
 
 def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
     """A label printed twice with different values beside it ("Last name" for you and for a
     spouse): keep the first reading, but not as a sure one. The field's words opening a
-    sentence ("Nature of work should be specified...") are no second label."""
-    rivals = _rivals(chosen, candidates)
+    sentence ("Nature of work should be specified...") are no second label, and a reading
+    too unsure to be kept as the field's value (OCR noise, another row's text under an
+    unmarked label) is no second value."""
+    rivals = [c for c in _rivals(chosen, candidates) if c.found.confidence >= MIN_CONFIDENCE]
     if rivals:
         chosen.found.confidence = round(chosen.found.confidence * RIVAL_PENALTY, 3)
         chosen.found.warning = (
@@ -643,6 +670,8 @@ def _scalar_candidates(
             label, rest, score = _label_in(segment, names)
             if label is None or (rest is None and score < best_scores[id(segment)]):
                 continue  # no label of this field, or one that names another field better
+            if _before_tax(spec, segment):
+                continue  # "Total Sales (Excluding GST)": the sum the tax is added to
             if rest is not None and _longer_label(segment, len(label.words), names, all_names):
                 continue  # "Date" at the start of "Date Made 11/3/61": another field's label
             read = _Reading(page, spec, names, label_like, date_order, score, all_names)
@@ -653,6 +682,16 @@ def _scalar_candidates(
                     candidate.found.confidence = round(candidate.found.confidence * WRAPPED_FIT, 3)
                 out.append(candidate)
     return out
+
+
+def _before_tax(spec: FieldSpec, printed: Segment) -> bool:
+    """Whether `printed` labels a sum before tax, which is no total's label ("Total (excl.
+    VAT)", "Summe ohne MwSt", "Total HT")."""
+    return (
+        spec.kind == "number"
+        and "total" in normalize_label(spec.name).split()
+        and _BEFORE_TAX.search(printed.text) is not None
+    )
 
 
 def _beside(page: PageWords, label: Segment) -> list[Segment]:
@@ -772,10 +811,9 @@ class _Reading:
             )
             if run_on and self._can_be_value(rest):
                 fit = self._layout_fit(label, rest, "run-on")
-                value, claimed = rest, [id(printed)]
-                if right and not is_typed(self.spec) and _number_then_unit(rest, right[0]):
-                    value = Segment(rest.words + right[0].words, rest.page, rest.line)
-                    claimed.append(id(right[0]))
+                row = [rest, *(s for s in right if s.line == label.line)]
+                value, count = self._with_units(row)
+                claimed = [id(printed), *(id(s) for s in row[1:count])]
                 options.append((value, fit, claimed, False))
         elif (
             right
@@ -808,9 +846,13 @@ class _Reading:
             value, count = self._with_units(row)
             fit = self._layout_fit(label, value, "right")
             options.append((value, fit, [id(printed), *(id(s) for s in row[:count])], count > 1))
+        asked = below is not None and cell is None and self._asked_below(label, below, right)
         if below is not None:
-            fit = self._layout_fit(label, below, "below" if cell is None else "boxed")
-            options.append((below, fit, [id(printed), id(below)], False))
+            below, claimed = self._below_line(below, header)
+            where = "boxed" if cell is not None else "asked" if asked else "below"
+            options.append(
+                (below, self._layout_fit(label, below, where), [id(printed), *claimed], False)
+            )
         for segment, position_fit, claimed, extended in options:
             if segment is not below and self._printed_option(label, segment):
                 continue
@@ -827,6 +869,8 @@ class _Reading:
                 cell if segment is below else None,
             )
             fit = position_fit * (SPACED_FIT if spaced else 1.0)
+            if asked and read_under and self._block_goes_on(segment, claimed + more, more):
+                fit *= FREE_BELOW_FIT  # a list or a long block: several answers, or one cut short
             extended = extended or (len(more) > 1 if column is None else bool(more) and not tabled)
             if column is not None:
                 # A table's cell answers both its column's header and its row's: read down
@@ -859,6 +903,39 @@ class _Reading:
             return below, None
         return below, neighbours.headed_cell(self.page, label, below)
 
+    def _asked_below(self, label: Segment, below: Segment, right: list[Segment]) -> bool:
+        """Whether the free text under `label` answers its colon: nothing is printed right of
+        the label on its band, and the text is not printed as the label is (a label in
+        capitals over words in capitals is a row of labels, or a heading)."""
+        return label.text.endswith(":") and not right and not _printed_alike(label, below)
+
+    def _block_goes_on(self, value: Segment, claimed: list[int], more: list[int]) -> bool:
+        """Whether a block under a label is more than its first line or wrapped pair of
+        lines: more lines were read on, or text not read sits just under words running on
+        (a short answer, a name or a number, is whole on its line)."""
+        if len(more) > 1:
+            return True
+        if len(value.words) < neighbours.SENTENCE_WORDS:
+            return False
+        gap = neighbours.CONTINUED_GAP * value.height
+        return any(
+            id(s) not in claimed
+            and id(s) not in self.label_like
+            and s.bbox[1] - value.bbox[3] <= gap
+            for s in neighbours.under_span(self.page, value)
+        )
+
+    def _below_line(self, below: Segment, header: Segment | None) -> tuple[Segment, list[int]]:
+        """The free-text value under a label with the rest of its line up to a column's gap
+        ("Peter | Faucetta Jr.": OCR cut the name at a wide word space), and the ids of the
+        segments it takes. Under a column's header the line's next cells are the next
+        columns'; a typed value parses on its own."""
+        if header is not None or is_typed(self.spec) or below.widget:
+            return below, [id(below)]
+        line = [below, *neighbours.rest_of_line(self.page, below, self._stops)]
+        words = [w for segment in line for w in segment.words]
+        return Segment(words, below.page, below.line), [id(s) for s in line]
+
     def _layout_fit(
         self, label: Segment, value: Segment, where: str, reach: float | None = None
     ) -> float:
@@ -868,9 +945,10 @@ class _Reading:
             return BELOW_FIT if where in ("below", "boxed") else 1.0
         marked = 1.0 if label.text.endswith(":") else UNMARKED_LABEL_FIT
         far = reach is not None and _far(label, value, reach)
-        run_on = RUN_ON_FIGURES_FIT if _has_digit(value.text) else RUN_ON_FIT
+        run_on = RUN_ON_FIT if _printed_alike(label, value) else RUN_ON_FIGURES_FIT
         fit = {
             "right": 1.0,
+            "asked": ASKED_BELOW_FIT,
             "below": FREE_BELOW_FIT,
             "boxed": BOXED_BELOW_FIT,
             "run-on": run_on,
@@ -1003,11 +1081,11 @@ class _Reading:
         return segment.widget or segment.checkbox is not None or id(segment) in self.label_like
 
     def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
-        """The free-text value right of a label with what belongs to it on that line: the
-        unit after it ("84 | mm"), after a number the row's further number cells
-        ("2.0 | (51) | 31 | (83)"), and words printed less than two line heights on ("One |
-        Tray"); and how many segments it takes. A typed value parses without them, and a date
-        is whole without them."""
+        """The free-text value right of a label (or run on into it) with what belongs to it
+        on that line: the unit after it ("84 | mm", "Density 245 | mg/cc"), after a number
+        the row's further number cells ("2.0 | (51) | 31 | (83)"), and words printed less
+        than two line heights on ("One | Tray"); and how many segments it takes. A typed
+        value parses without them, and a date is whole without them."""
         value = right[0]
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return value, 1
@@ -1124,16 +1202,17 @@ def _repeats_label(label: Segment, value: Segment) -> bool:
     )
 
 
+def _printed_alike(label: Segment, value: Segment) -> bool:
+    """Words in capitals after or under a label in capitals: the label's own wording, a
+    heading, the next label; figures are an answer."""
+    return _capitals(label.text) and _capitals(value.text) and not _has_digit(value.text)
+
+
 def _far(label: Segment, value: Segment, reach: float) -> bool:
     """Whether `value` starts across a wide empty stretch of the band past `reach`."""
     # A lone character is the weakest read: a stamp's or a stray mark's as often.
     lone = sum(c.isalnum() for c in value.text) == 1
     return value.bbox[0] - reach > FAR_RIGHT * label.height * (LONE_REACH if lone else 1.0)
-
-
-def _number_then_unit(value: Segment, segment: Segment) -> bool:
-    """A number with its unit printed apart after it ("Density 245 | mg/cc")."""
-    return _has_digit(value.words[-1].text) and _UNIT.fullmatch(segment.text) is not None
 
 
 def _count_before_amount(rest: Segment, right: list[Segment]) -> bool:

@@ -245,7 +245,8 @@ def _escape(name: str) -> str:
 # Receipts print it in their country's language whatever language the schema is written in.
 AMOUNT_PHRASINGS = {
     "total": ["grand total", "total amount", "total due", "amount due", "net total",
-              "nett total", "total payable", "amount payable", "balance due",
+              "nett total", "total payable", "amount payable", "balance due", "total sales",
+              "rounded total", "total rounded",
               "summe", "gesamtsumme", "zu zahlen", "gesamtbetrag", "endsumme", "endbetrag",
               "rechnungsbetrag", "total ttc", "montant total", "net à payer", "total à payer",
               "importe total", "total a pagar", "totale", "importo totale", "totale da pagare",
@@ -259,7 +260,9 @@ DATE_PHRASINGS = {
 
 def label_candidates(spec: FieldSpec, parent: FieldSpec | None = None) -> list[str]:
     """Human phrasings of a field a form might print as its label, best first."""
-    names = [spec.title, _humanize(spec.name)]
+    name = _humanize(spec.name)
+    # A key that is a machine's id ("q27", "f1_02") is no wording a form prints beside a title.
+    names = [spec.title] if spec.title and _OPAQUE_KEY.fullmatch(name) else [spec.title, name]
     if parent is not None and parent.name:
         parent_label = parent.title or _humanize(parent.name)
         names.append(f"{parent_label} {_humanize(spec.name)}")
@@ -274,6 +277,9 @@ def label_candidates(spec: FieldSpec, parent: FieldSpec | None = None) -> list[s
         if name and name not in unique:
             unique.append(name)
     return unique
+
+
+_OPAQUE_KEY = re.compile(r"[a-z]{0,2}\d+(?: \d+)*")
 
 
 def _humanize(name: str) -> str:

@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from docvlm.extraction.letterhead import Lines, issuer_and_address, line_text, names_legal_entity
+from docvlm.extraction.letterhead import (
+    Lines,
+    issuer_and_address,
+    issuer_name,
+    line_text,
+    names_legal_entity,
+    unconfused,
+)
 from docvlm.extraction.pairing import MIN_CONFIDENCE, STRONG_LABEL_SCORE, Found, label_score
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import DateOrder, date_substrings, parse_value
@@ -39,9 +46,11 @@ def unlabelled_fields(
     pages: list[PageWords],
     found: dict[str, Found],
     date_order: DateOrder | None = None,
+    withheld: dict[str, Found] | None = None,
 ) -> dict[str, Found]:
     """Issuer and address fields of `root` left unfilled and unlabelled, from page 1's
-    letterhead, and the document's date where the pages print only one."""
+    letterhead, and the document's date where the pages print only one. A reading less sure
+    than MIN_CONFIDENCE goes into `withheld` (where given) instead."""
     if not pages:
         return {}
     out = {
@@ -63,9 +72,13 @@ def unlabelled_fields(
     if "issuer" in wanted and name:
         text = " ".join(line_text(line) for line in name)
         confidence = ENTITY_NAME_CONFIDENCE if names_legal_entity(text) else PLAIN_NAME_CONFIDENCE
-        out[wanted["issuer"].pointer] = _found(page, name, confidence, separator=" ")
+        issuer = _found(page, name, confidence, separator=" ")
+        out[wanted["issuer"].pointer] = replace(issuer, value=issuer_name(issuer.value))
     if "address" in wanted and address:
-        out[wanted["address"].pointer] = _found(page, address, ADDRESS_CONFIDENCE)
+        found = _found(page, address, ADDRESS_CONFIDENCE)
+        out[wanted["address"].pointer] = replace(found, value=unconfused(found.value))
+    if withheld is not None:
+        withheld |= {p: f for p, f in out.items() if f.confidence < MIN_CONFIDENCE}
     return {p: f for p, f in out.items() if f.confidence >= MIN_CONFIDENCE}
 
 

@@ -118,7 +118,8 @@ def parse_date(text: str, order: DateOrder | None = None) -> date | None:
 
 def date_order_evidence(texts: Iterable[str]) -> DateOrder | None:
     """The order the unambiguous numeric dates among `texts` use (13/03/2026 → "dmy"); where
-    they show none, money in a currency of day-first countries ("RM 12.50", "€") does."""
+    they show none, money in a currency of day-first countries ("RM 12.50", "€") or a tax
+    only such countries levy (VAT, GST) does."""
     texts = list(texts)
     votes = Counter(
         reading.evidence
@@ -127,7 +128,7 @@ def date_order_evidence(texts: Iterable[str]) -> DateOrder | None:
         if (reading := read_date(candidate)) is not None and reading.evidence
     )
     if not votes:
-        return "dmy" if any(_DAY_FIRST_MONEY.search(text) for text in texts) else None
+        return "dmy" if _day_first_country(texts) else None
     if votes["dmy"] == votes["mdy"]:
         return None
     return "dmy" if votes["dmy"] > votes["mdy"] else "mdy"
@@ -137,6 +138,17 @@ def date_order_evidence(texts: Iterable[str]) -> DateOrder | None:
 _DAY_FIRST_MONEY = re.compile(
     r"(?<![A-Za-z])(?:RM|MYR|GBP|EURO?|INR|Rp|IDR|SGD|S\$|AUD|A\$|HKD|HK\$|NZD)(?![A-Za-z])|[£€₹]"
 )
+# Taxes levied only where dates are written day-first: value added taxes (the US has none) and
+# goods and services taxes, but not Canada's (its receipts write dates either way; its GST
+# comes beside a provincial HST, PST or QST).
+_DAY_FIRST_TAX = re.compile(r"(?<![A-Za-z])(?:VAT|GST|SST|MWST|UST|TVA|IVA|BTW)(?![A-Za-z])", re.I)
+_CANADIAN_TAX = re.compile(r"(?<![A-Za-z])(?:HST|PST|QST)(?![A-Za-z])")
+
+
+def _day_first_country(texts: list[str]) -> bool:
+    if any(_CANADIAN_TAX.search(text) for text in texts):
+        return False
+    return any(_DAY_FIRST_MONEY.search(text) or _DAY_FIRST_TAX.search(text) for text in texts)
 
 
 # A date inside longer text, never part of a longer run of figures.
