@@ -1158,3 +1158,14 @@ def test_two_headings_over_a_tables_rows_head_columns() -> None:
     found = pair_fields(load_schema(_schema("Code")).root, [page], set())
     assert found["/f0"].value == "519 934"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_header_centred_over_a_wider_text_column_heads_it() -> None:
+    # Its names start well left of it, their centres left of its span.
+    page = _table([(100, [(162, "Supplier"), (300, "Cost"), (400, "Travel")]),
+                   (120, [(80, "Analytic Insight, Inc."), (300, "27,000"), (400, "2,500")]),
+                   (140, [(80, "Goldfarb Consultants"), (300, "29,216"),
+                          (400, "2,500")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Supplier")).root, [page], set())
+    assert found["/f0"].value == "Analytic Insight, Inc. Goldfarb Consultants"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

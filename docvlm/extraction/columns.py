@@ -20,11 +20,14 @@ MIN_HEADINGS = 2  # the header and another heading on its row
 
 def in_column(cell: Segment, header: Segment) -> bool:
     """Whether `cell` sits in the column `header` heads: its centre under the header, give or
-    take a line height, or its start aligned with the header's (a text column)."""
+    take a line height, its start aligned with the header's, or it spans half the header or
+    more (a text column with the header centred over it)."""
     slack = SLACK * header.height
+    overlap = min(cell.bbox[2], header.bbox[2]) - max(cell.bbox[0], header.bbox[0])
     return (
         header.bbox[0] - slack <= _middle(cell) <= header.bbox[2] + slack
         or abs(cell.bbox[0] - header.bbox[0]) <= slack
+        or overlap >= 0.5 * (header.bbox[2] - header.bbox[0])
     )
 
 
