@@ -1046,3 +1046,126 @@ def test_a_key_that_is_a_machines_id_is_no_label_beside_its_title() -> None:
         "properties": {"q15": {"type": ["string", "null"], "title": "Attendance"}},
     }
     assert docvlm.extract(pdf, schema).data == {"q15": "15"}
+
+
+def _table(rows: list[tuple[float, list[tuple[float, str]]]]) -> PageWords:
+    """An OCR page of `rows`: each a y and its cells, (x, text)."""
+    return _ocr_page([w for y, cells in rows for x, text in cells for w in _line(x, y, text)])
+
+
+def test_a_table_headers_column_is_read_surely_not_the_next_heading_beside_it() -> None:
+    # "VOLUME" beside "NAME OF ACCOUNT" is the next column's heading: the row under the
+    # header row has figures under it, so the header row is a table's.
+    page = _table([(100, [(30, "NAME OF ACCOUNT"), (160, "VOLUME"), (230, "STORES")]),
+                   (120, [(30, "Chatham Oil"), (160, "139/27"), (236, "23")]),
+                   (140, [(30, "Express Stop"), (160, "202/22"), (236, "21")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("NAME OF ACCOUNT", "STORES")).root, [page], set())
+    assert found["/f0"].value == "Chatham Oil Express Stop"
+    assert found["/f1"].value == "23 21"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR  # returned, not withheld
+
+
+def test_a_tables_column_stops_at_the_next_tables_header_row() -> None:
+    page = _table([(100, [(100, "Supplier"), (230, "Travel"), (300, "Total Cost")]),
+                   (120, [(72, "Kapuler"), (230, "$2000"), (300, "$35,675")]),
+                   (140, [(72, "Market Facts"), (230, "$2000"), (300, "$37,000")]),
+                   (160, [(72, "PROJECTED"), (190, "Summary of MRD Budget"), (330, "1990")]),
+                   (180, [(190, "Total Area Budget"), (310, "370,000.00")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Total Cost")).root, [page], set())
+    assert found["/f0"].value == "$35,675 $37,000"
+
+
+def test_a_blank_row_ends_a_tables_column() -> None:
+    page = _table([(100, [(72, "Brand"), (200, "Count"), (300, "Share")]),
+                   (120, [(72, "Doral"), (200, "30"), (300, "12%")]),
+                   (140, [(72, "Basic"), (200, "20"), (300, "8%")]),
+                   (200, [(200, "4411")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Count")).root, [page], set())
+    assert found["/f0"].value == "30 20"
+
+
+def test_a_headers_gloss_in_brackets_is_not_its_columns_first_cell() -> None:
+    page = _table([(100, [(72, "Brand"), (200, "Tar"), (300, "Nicotine")]),
+                   (114, [(190, "(mg/cig)"), (290, "(mg/cig)")]),
+                   (134, [(72, "Doral"), (200, "3"), (300, "0.2")]),
+                   (154, [(72, "Basic"), (200, "5"), (300, "0.4")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Nicotine")).root, [page], set())
+    assert found["/f0"].value == "0.2 0.4"
+
+
+def test_label_value_pairs_side_by_side_are_no_table() -> None:
+    # Words and figures alternate along the row under: each label's answer is beside it.
+    page = _table([(100, [(72, "Company"), (180, "SPEVCO INC"), (300, "Brands"), (400, "Camel")]),
+                   (120, [(72, "Total Cost"), (180, "$1,340,000.00"), (300, "Current Year"),
+                          (400, "1994-1995")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Company", "Brands")).root, [page], set())
+    assert found["/f0"].value == "SPEVCO INC"
+    assert found["/f1"].value == "Camel"
+
+
+def test_a_tables_cell_answers_both_its_rows_header_and_its_columns() -> None:
+    page = _table([(100, [(72, "Brand"), (200, "Male"), (300, "Female")]),
+                   (120, [(72, "Kool Lights"), (200, "60"), (300, "46")]),
+                   (140, [(72, "Bright"), (200, "34"), (300, "43")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Male", "Bright")).root, [page], set())
+    assert found["/f0"].value == "60 34"
+    assert found["/f1"].value == "34 43"
+
+
+def test_a_rows_code_and_description_before_its_figures_still_make_a_tables_row() -> None:
+    # Cells under no heading (the row's own code and name) are not the alternation of
+    # label–value pairs: only the cells under the headings are.
+    page = _table([(100, [(300, "TAR"), (360, "NIC"), (420, "MOIST")]),
+                   (120, [(30, "#839/869"), (100, "KOOL Lights KS"), (300, "9.1"), (360, ".88"),
+                          (420, "14.0")]),
+                   (140, [(30, "#869/839"), (100, "Bright KS"), (300, "5.5"), (360, ".55"),
+                          (420, "13.5")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("TAR", "MOIST")).root, [page], set())
+    assert found["/f0"].value == "9.1 5.5"
+    assert found["/f1"].value == "14.0 13.5"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_header_repeated_across_a_table_answers_the_fields_titled_so_surely() -> None:
+    # The schema asks for the header twice, the table prints it three times: the fields take
+    # the columns in reading order, with no rival's doubt; where a header is printed more
+    # often than the schema asks for it is a table's layout, not a second label.
+    xs = [30, 130, 200, 270, 340, 410]
+    rows = [["Group", "Score", "Base", "Score", "Base", "Score"],
+            ["Male", "4.31", "(99)", "4.45", "(98)", "4.71"],
+            ["Female", "3.60", "(106)", "3.43", "(101)", "3.41"]]  # fmt: skip
+    page = _table([(100 + 20 * i, list(zip(xs, row, strict=True))) for i, row in enumerate(rows)])
+    found = pair_fields(load_schema(_schema("Score", "Score")).root, [page], set())
+    assert [found["/f0"].value, found["/f1"].value] == ["4.31 3.60", "4.45 3.43"]
+    assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR
+
+
+def test_a_tables_first_row_under_a_line_of_glosses_is_still_its_first_row() -> None:
+    # The glosses under the other headings push the first row over two header heights down.
+    page = _table([(100, [(72, "GROUP"), (200, "DOSAGE"), (300, "RESULTS")]),
+                   (113, [(190, "(mg/kg)"), (290, "(dead/tested)")]),
+                   (136, [(76, "1"), (200, "5000"), (300, "0/6")]),
+                   (150, [(76, "2"), (200, "6000"), (300, "1/6")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("GROUP")).root, [page], set())
+    assert found["/f0"].value == "1 2"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_two_headings_over_a_tables_rows_head_columns() -> None:
+    page = _table([(100, [(200, "Code"), (300, "Amount")]),
+                   (120, [(72, "Previous"), (200, "519"), (300, "$120")]),
+                   (140, [(72, "This Change"), (200, "934"), (300, "$40")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Code")).root, [page], set())
+    assert found["/f0"].value == "519 934"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_header_centred_over_a_wider_text_column_heads_it() -> None:
+    # Its names start well left of it, their centres left of its span.
+    page = _table([(100, [(162, "Supplier"), (300, "Cost"), (400, "Travel")]),
+                   (120, [(80, "Analytic Insight, Inc."), (300, "27,000"), (400, "2,500")]),
+                   (140, [(80, "Goldfarb Consultants"), (300, "29,216"),
+                          (400, "2,500")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Supplier")).root, [page], set())
+    assert found["/f0"].value == "Analytic Insight, Inc. Goldfarb Consultants"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

@@ -24,8 +24,6 @@ CONTINUED_GAP = 0.9  # line heights between a value's line and the one continuin
 ALIGN = 1.2  # line heights a continued line's start may sit from the value's start
 MAX_CONTINUED_LINES = 10
 SPACED_GAP = 2.0  # line heights between a value's last line and a spaced-out line after it
-COLUMN_GAP = 2.0  # header heights between one cell of a table's column and the next
-MAX_COLUMN_CELLS = 30
 LINE_SLACK = 0.5  # line heights the segments of one printed line may start apart vertically
 SENTENCE_WORDS = 4  # words with letters on a line that wraps like running text
 WORD_GAP = 2.0  # line heights between two segments of one line of a value
@@ -129,41 +127,6 @@ def marks_row(page: PageWords, label: Segment, mark: Segment) -> bool:
 def rows_apart(segment: Segment, other: Segment) -> float:
     """How far apart the two segments' lines are: the distance between their centres."""
     return abs(_centre(segment) - _centre(other))
-
-
-def in_column(cell: Segment, header: Segment) -> bool:
-    """Whether `cell` sits in the column `header` heads: its centre under the header, give or
-    take a line height, or its start aligned with the header's (a text column)."""
-    slack = ALIGN * header.height
-    centre = (cell.bbox[0] + cell.bbox[2]) / 2
-    return (
-        header.bbox[0] - slack <= centre <= header.bbox[2] + slack
-        or abs(cell.bbox[0] - header.bbox[0]) <= slack
-    )
-
-
-def column_cells(
-    page: PageWords, header: Segment, first: Segment, stops: Callable[[Segment], bool]
-) -> list[Segment]:
-    """The cells under `first` in the column `header` heads: each the next segment down in
-    its column, no further than a table row's spacing, until a stop (a label, a widget, a
-    check box)."""
-    cells: list[Segment] = []
-    previous = first
-    segments = _segments(page)
-    while len(cells) < MAX_COLUMN_CELLS:
-        top = previous.bbox[3] - 0.3 * previous.height
-        under = [
-            s for s in segments if s.bbox[1] >= top and s is not previous and in_column(s, header)
-        ]
-        if not under:
-            break
-        nearest = min(under, key=lambda s: s.bbox[1])
-        if nearest.bbox[1] - previous.bbox[3] > COLUMN_GAP * header.height or stops(nearest):
-            break
-        cells.append(nearest)
-        previous = nearest
-    return cells
 
 
 def under_span(page: PageWords, segment: Segment) -> list[Segment]:

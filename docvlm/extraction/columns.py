@@ -1,0 +1,170 @@
+"""A table's column under its header: whether a printed label heads one, and the column's cells
+top to bottom, up to the table's end.
+
+A label heads a table's column where the first row under it is a table's row: cells sit under
+the other headings of the label's row too, not only under the label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from docvlm.extraction.neighbours import BELOW_LINES, band_of
+from docvlm.extraction.words import PageWords, Segment
+
+SLACK = 1.2  # header heights a cell's centre may sit past the header's ends
+COLUMN_GAP = 2.0  # header heights between one cell of a table's column and the next
+MAX_COLUMN_CELLS = 30
+MIN_HEADINGS = 2  # the header and another heading on its row
+
+
+def in_column(cell: Segment, header: Segment) -> bool:
+    """Whether `cell` sits in the column `header` heads: its centre under the header, give or
+    take a line height, its start aligned with the header's, or it spans half the header or
+    more (a text column with the header centred over it)."""
+    slack = SLACK * header.height
+    overlap = min(cell.bbox[2], header.bbox[2]) - max(cell.bbox[0], header.bbox[0])
+    return (
+        header.bbox[0] - slack <= _middle(cell) <= header.bbox[2] + slack
+        or abs(cell.bbox[0] - header.bbox[0]) <= slack
+        or overlap >= 0.5 * (header.bbox[2] - header.bbox[0])
+    )
+
+
+def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], bool]) -> bool:
+    """Whether `header` heads a table's column: its row is of words, and the first segment
+    under it is no stop (a label under a label is a row of label–value pairs) and sits on a
+    table's row, with figures under another of the row's headings."""
+    segments = _segments(page)
+    headings = [header, *band_of(segments, header)]
+    if len(headings) < MIN_HEADINGS or any(_has_digit(s.text) for s in headings):
+        return False
+    first = _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
+    if first is None or stops(first):
+        return False
+    row = [s for s in band_of(segments, first) if all(s is not h for h in headings)]
+    return _table_row(first, row, headings)
+
+
+def _table_row(first: Segment, row: list[Segment], headings: list[Segment]) -> bool:
+    """Whether `first`, the cell under the header (`headings[0]`), and the rest of its `row`
+    read as a table's row under `headings`: no other cell under the header, one opening with
+    figures under another heading, and, left to right, no words after the first figures (a
+    row's own heading comes first). Label–value pairs side by side alternate words and
+    figures."""
+    header = headings[0]
+    under = [(cell, _heading_of(cell, headings)) for cell in row]
+    cells = sorted(
+        [(first, header), *((c, h) for c, h in under if h is not None)],
+        key=lambda pair: pair[0].bbox[0],
+    )
+    if sum(heading is header for _, heading in cells) > 1:
+        return False  # a heading over several columns: which are its answer is a guess
+    kinds = [_opens_with_figures(cell.text) for cell, _ in cells]
+    if True in kinds and not all(kinds[kinds.index(True) :]):
+        return False
+    return any(
+        kind and heading is not header for (_, heading), kind in zip(cells, kinds, strict=True)
+    )
+
+
+def column_cells(
+    page: PageWords, header: Segment, first: Segment, stops: Callable[[Segment], bool]
+) -> list[Segment]:
+    """The column `header` heads from `first` down (from under `first` where it is the
+    header's gloss: "(Mg/Cigt)"): each the next segment down in its column, no further than a
+    table row's spacing (further is a blank gap), until a stop (a label, a widget, a check
+    box) or the table's end: a cell of another kind (words after figures, or figures after
+    words), or a row of words where the table's first row has figures (the next table's
+    header row)."""
+    segments = _segments(page)
+    under = _past_gloss(segments, header, first)
+    first = under if under is not None and not stops(under) else first
+    headings = [header, *band_of(segments, header)]
+    figured = _figured(headings, band_of(segments, first))
+    cells = [first]
+    while len(cells) < MAX_COLUMN_CELLS:
+        nearest = _next_cell(segments, header, cells[-1])
+        if nearest is None or stops(nearest) or _past_table(segments, cells, nearest, figured):
+            break
+        cells.append(nearest)
+    return cells
+
+
+def _past_table(
+    segments: list[Segment], cells: list[Segment], cell: Segment, figured: list[Segment]
+) -> bool:
+    """Whether `cell`, the next one under the column's `cells`, is past the table's end:
+    opening unlike the first (words after figures, or figures after words), or on a row with
+    words under a heading that has figures under it on the table's first row (`figured`)."""
+    if _opens_with_figures(cell.text) != _opens_with_figures(cells[0].text):
+        return True
+    return bool(_figured(figured, band_of(segments, cell), words=True))
+
+
+def _figured(headings: list[Segment], row: list[Segment], words: bool = False) -> list[Segment]:
+    """The headings with a cell of figures (or, with `words`, of words) in `row` under them."""
+    return [
+        h
+        for h in headings
+        if any(
+            figures(s.text) != words and s.bbox[0] < h.bbox[2] and h.bbox[0] < s.bbox[2]
+            for s in row
+        )
+    ]
+
+
+def _past_gloss(segments: list[Segment], header: Segment, cell: Segment | None) -> Segment | None:
+    """`cell`, or the cell under it where it is the header's gloss in brackets ("(Mg/Cigt)")."""
+    if cell is None or not cell.text.startswith("("):
+        return cell
+    return _next_cell(segments, header, cell)
+
+
+def _next_cell(
+    segments: list[Segment], header: Segment, previous: Segment, gap: float = COLUMN_GAP
+) -> Segment | None:
+    """The nearest segment under `previous` in `header`'s column, no further than `gap`
+    header heights (a table row's spacing)."""
+    top = previous.bbox[3] - 0.3 * previous.height
+    under = [s for s in segments if s.bbox[1] >= top and s is not previous and in_column(s, header)]
+    if not under:
+        return None
+    nearest = min(under, key=lambda s: s.bbox[1])
+    return nearest if nearest.bbox[1] - previous.bbox[3] <= gap * header.height else None
+
+
+def _heading_of(cell: Segment, headings: list[Segment]) -> Segment | None:
+    """The heading whose column `cell`'s centre falls in: the nearest whose span, widened by
+    the slack, holds it."""
+    middle = _middle(cell)
+    holding = [
+        h
+        for h in headings
+        if h.bbox[0] - SLACK * h.height <= middle <= h.bbox[2] + SLACK * h.height
+    ]
+    return min(holding, key=lambda h: abs(_middle(h) - middle), default=None)
+
+
+def figures(text: str) -> bool:
+    """Mostly digits ("$33,675 ±10% Est."): an amount or a count, not words."""
+    digits = sum(c.isdigit() for c in text)
+    return digits >= 0.5 * sum(c.isalnum() for c in text)
+
+
+def _opens_with_figures(text: str) -> bool:
+    """Whether `text` opens with a digit ("30 sheet Posters", "(31,000.00)"), not a word
+    ("Emro (411-07)"): a table's cells of one column open alike."""
+    return next((c.isdigit() for c in text if c.isalnum()), False)
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
+def _middle(segment: Segment) -> float:
+    return (segment.bbox[0] + segment.bbox[2]) / 2
+
+
+def _segments(page: PageWords) -> list[Segment]:
+    return [segment for line in page.lines for segment in line]
