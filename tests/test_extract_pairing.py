@@ -1169,3 +1169,13 @@ def test_a_header_centred_over_a_wider_text_column_heads_it() -> None:
     found = pair_fields(load_schema(_schema("Supplier")).root, [page], set())
     assert found["/f0"].value == "Analytic Insight, Inc. Goldfarb Consultants"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_one_row_under_a_row_of_headings_is_no_sure_table_column() -> None:
+    # A form printing each value over its small label ("924 Main St" over "LAST") reads as a
+    # row of headings with one row under it: that row may be the next labels' answers.
+    pdf = _page([(72, 100, "924 Main St"), (300, 100, "Maria"), (72, 112, "LAST", 7),
+                 (300, 112, "STREET", 7), (72, 130, "1625"), (300, 130, "13/01/2018"),
+                 (72, 142, "FIRST", 7), (300, 142, "CITY", 7)])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Last", "Street"))
+    assert all(field.confidence < FREE_TEXT_FLOOR for field in result.fields.values())

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from docvlm.extraction.neighbours import BELOW_LINES, band_of
+from docvlm.extraction.neighbours import BELOW_LINES, band_of, page_segments
+from docvlm.extraction.values import has_digit
 from docvlm.extraction.words import PageWords, Segment
 
 SLACK = 1.2  # header heights a cell's centre may sit past the header's ends
@@ -35,9 +36,9 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
     """Whether `header` heads a table's column: its row is of words, and the first segment
     under it is no stop (a label under a label is a row of label–value pairs) and sits on a
     table's row, with figures under another of the row's headings."""
-    segments = _segments(page)
+    segments = page_segments(page)
     headings = [header, *band_of(segments, header)]
-    if len(headings) < MIN_HEADINGS or any(_has_digit(s.text) for s in headings):
+    if len(headings) < MIN_HEADINGS or any(has_digit(s.text) for s in headings):
         return False
     first = _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
     if first is None or stops(first):
@@ -77,7 +78,7 @@ def column_cells(
     box) or the table's end: a cell of another kind (words after figures, or figures after
     words), or a row of words where the table's first row has figures (the next table's
     header row)."""
-    segments = _segments(page)
+    segments = page_segments(page)
     under = _past_gloss(segments, header, first)
     first = under if under is not None and not stops(under) else first
     headings = [header, *band_of(segments, header)]
@@ -158,13 +159,5 @@ def _opens_with_figures(text: str) -> bool:
     return next((c.isdigit() for c in text if c.isalnum()), False)
 
 
-def _has_digit(text: str) -> bool:
-    return any(c.isdigit() for c in text)
-
-
 def _middle(segment: Segment) -> float:
     return (segment.bbox[0] + segment.bbox[2]) / 2
-
-
-def _segments(page: PageWords) -> list[Segment]:
-    return [segment for line in page.lines for segment in line]

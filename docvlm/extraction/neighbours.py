@@ -32,13 +32,13 @@ NEXT_LINE = 0.4  # line heights the next line's centre sits at least under the l
 SPACE = 0.3  # line heights of a space between words
 
 
-def _segments(page: PageWords) -> list[Segment]:
+def page_segments(page: PageWords) -> list[Segment]:
     return [segment for line in page.lines for segment in line]
 
 
 def band(page: PageWords, label: Segment) -> list[Segment]:
     """Segments other than `label` whose centre lies in its band, left to right."""
-    return sorted(band_of(_segments(page), label), key=lambda s: s.bbox[0])
+    return sorted(band_of(page_segments(page), label), key=lambda s: s.bbox[0])
 
 
 def band_of(segments: list[Segment], label: Segment) -> list[Segment]:
@@ -51,7 +51,7 @@ def band_of(segments: list[Segment], label: Segment) -> list[Segment]:
 def right_of(page: PageWords, label: Segment) -> list[Segment]:
     """Segments right of `label` whose centre lies in its band, or that sit raised over its
     line (see `raised`), left to right."""
-    segments = _segments(page)
+    segments = page_segments(page)
     beside = band_of(segments, label) + [s for s in segments if raised(s, label)]
     return sorted((s for s in beside if s.bbox[0] >= label.bbox[2] - 1), key=lambda s: s.bbox[0])
 
@@ -75,7 +75,7 @@ def on_rule_above(page: PageWords, label: Segment) -> Segment | None:
     end, above its band yet no further than a small gap, and laid out as no other row's
     text is (see `_alone_on_rule`)."""
     # A label printed over several lines has its first lines above: its own row, not a rule.
-    segments = [s for s in _segments(page) if s is not label] + list(label.lead)
+    segments = [s for s in page_segments(page) if s is not label] + list(label.lead)
     x1, y0 = label.bbox[2], label.bbox[1]
     above = [
         s
@@ -120,7 +120,7 @@ def marks_row(page: PageWords, label: Segment, mark: Segment) -> bool:
         and s.bbox[0] < x1
         and x0 < s.bbox[2]
         and rows_apart(mark, s) < distance
-        for s in _segments(page)
+        for s in page_segments(page)
     )
 
 
@@ -132,7 +132,7 @@ def rows_apart(segment: Segment, other: Segment) -> float:
 def under_span(page: PageWords, segment: Segment) -> list[Segment]:
     """Segments whose centre lies below `segment` and that overlap its span across."""
     x0, _, x1, y1 = segment.bbox
-    return [s for s in _segments(page) if _centre(s) > y1 and s.bbox[0] < x1 and x0 < s.bbox[2]]
+    return [s for s in page_segments(page) if _centre(s) > y1 and s.bbox[0] < x1 and x0 < s.bbox[2]]
 
 
 def stacked(page: PageWords, segment: Segment) -> bool:
@@ -146,7 +146,7 @@ def stacked(page: PageWords, segment: Segment) -> bool:
         and s.bbox[0] < x1
         and x0 < s.bbox[2]
         and (abs(s.bbox[1] - y1) <= touch or abs(y0 - s.bbox[3]) <= touch)
-        for s in _segments(page)
+        for s in page_segments(page)
     )
 
 
@@ -155,7 +155,7 @@ def below(page: PageWords, label: Segment) -> Segment | None:
     its end with nothing left of it (an answer typed down and to the right), and is not far
     below."""
     x0, _, x1, y1 = label.bbox
-    segments = _segments(page)
+    segments = page_segments(page)
     under = [
         s
         for s in segments
@@ -180,7 +180,7 @@ def headed_cell(page: PageWords, label: Segment, value: Segment) -> BBox | None:
     if cell is None or cell_of([cell], value.bbox) is None:
         return None
     top = label.bbox[1] - BAND_SLACK * label.height
-    inside = (s for s in _segments(page) if s is not label and cell_of([cell], s.bbox))
+    inside = (s for s in page_segments(page) if s is not label and cell_of([cell], s.bbox))
     return None if any(_centre(s) < top for s in inside) else cell
 
 
@@ -193,7 +193,7 @@ def continuation(
     not a stop (a label, a widget, a check box) and has nothing printed left of it reaching
     past `row_start`: there, the next row's own label (or answer) would be."""
     lines: list[Segment] = []
-    segments = _segments(page)
+    segments = page_segments(page)
     left, right = value.bbox[0], value.bbox[2]
     previous = value
     while len(lines) < MAX_CONTINUED_LINES:
@@ -211,7 +211,7 @@ def rest_of_line(
     page: PageWords, first: Segment, stops: Callable[[Segment], bool]
 ) -> list[Segment]:
     """The segments after `first` on its line up to a stop or a column's gap."""
-    return _rest_of_line(_segments(page), first, math.inf, stops)
+    return _rest_of_line(page_segments(page), first, math.inf, stops)
 
 
 def _rest_of_line(
@@ -243,7 +243,7 @@ def runs_past(
     is a guess."""
     left = min(s.bbox[0] for s in value)
     right = max(s.bbox[2] for s in value)
-    step = _next_line(_segments(page), value[0], value[-1], (left, right), row_start, stops)
+    step = _next_line(page_segments(page), value[0], value[-1], (left, right), row_start, stops)
     return step is not None and step[0].bbox[1] - value[-1].bbox[3] <= (
         SPACED_GAP * value[0].height
     )

@@ -30,6 +30,7 @@ from docvlm.extraction.values import (
     CHECKED_GLYPHS,
     UNCHECKED_GLYPHS,
     DateOrder,
+    has_digit,
     is_typed,
     parse_boolean,
     parse_value,
@@ -591,7 +592,7 @@ def _unglued_label(segment: Segment, all_names: list[list[str]]) -> Segment:
             cut = match.start()
             value = word.text[cut:]
             # Figures, or a word opening in a capital then lower case ("May"; not "S.A.").
-            if not (_has_digit(value) or (len(value) >= 3 and value[1].islower())):
+            if not (has_digit(value) or (len(value) >= 3 and value[1].islower())):
                 continue
             label_end = word.text[:cut]
             named = any(
@@ -858,8 +859,6 @@ class _Reading:
                 continue
             under = header is not None and segment is below and columns.in_column(segment, header)
             column = header if under else None
-            if column is not None and tabled and not is_typed(self.spec):
-                position_fit = TABLE_COLUMN_FIT
             read_under = segment is below
             goes_on = self._row_goes_on(label, segment, claimed)
             segment, more, spaced = self._continued(
@@ -868,6 +867,8 @@ class _Reading:
                 column,
                 cell if segment is below else None,
             )
+            if column is not None and tabled and more and not is_typed(self.spec):
+                position_fit = TABLE_COLUMN_FIT  # one row under headings may be labels' answers
             fit = position_fit * (SPACED_FIT if spaced else 1.0)
             if asked and read_under and self._block_goes_on(segment, claimed + more, more):
                 fit *= FREE_BELOW_FIT  # a list or a long block: several answers, or one cut short
@@ -983,7 +984,7 @@ class _Reading:
             and not label.text.endswith(":")
             and _capitals(label.text)
             and _capitals(value.text)
-            and not _has_digit(value.text)
+            and not has_digit(value.text)
         )
 
     def _continued(
@@ -1036,7 +1037,7 @@ class _Reading:
         """Whether the line just under a value of words starts well left of it, under its
         column, and is no label: the answer wrapped back under its label (an address under a
         name, a paragraph), which reading on from the value's own left edge did not take."""
-        if is_typed(self.spec) or value.widget or _has_digit(value.text):
+        if is_typed(self.spec) or value.widget or has_digit(value.text):
             return False
         x0, _, _, y1 = value.bbox
         under = [
@@ -1205,7 +1206,7 @@ def _repeats_label(label: Segment, value: Segment) -> bool:
 def _printed_alike(label: Segment, value: Segment) -> bool:
     """Words in capitals after or under a label in capitals: the label's own wording, a
     heading, the next label; figures are an answer."""
-    return _capitals(label.text) and _capitals(value.text) and not _has_digit(value.text)
+    return _capitals(label.text) and _capitals(value.text) and not has_digit(value.text)
 
 
 def _far(label: Segment, value: Segment, reach: float) -> bool:
@@ -1263,7 +1264,7 @@ def _heads_figures(page: PageWords, printed: Segment, row: list[Segment]) -> boo
     under `printed` and under the next header right of it, or nothing there (an empty column)
     ("Cost ($) | Travel" over "$33,675 | $2000"), where two label–value pairs side by side have
     a label under the label."""
-    if len(row) < 3 or any(_has_digit(s.text) or _fragment(s.text) for s in row):
+    if len(row) < 3 or any(has_digit(s.text) or _fragment(s.text) for s in row):
         return False
     after = [s for s in row if s.bbox[0] >= printed.bbox[2] - 1]
     if not after:
@@ -1273,10 +1274,6 @@ def _heads_figures(page: PageWords, printed: Segment, row: list[Segment]) -> boo
         return False
     beside = neighbours.below(page, min(after, key=lambda s: s.bbox[0]))
     return beside is None or columns.figures(beside.text)
-
-
-def _has_digit(text: str) -> bool:
-    return any(c.isdigit() for c in text)
 
 
 def _tick(segment: Segment) -> bool:

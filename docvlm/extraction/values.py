@@ -110,6 +110,10 @@ def read_date(text: str, order: DateOrder | None = None) -> DateReading | None:
     return None
 
 
+def has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
+
+
 def parse_date(text: str, order: DateOrder | None = None) -> date | None:
     """A calendar date in any common printed form; numeric day/month order per `order`."""
     reading = read_date(text, order)
