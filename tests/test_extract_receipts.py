@@ -139,6 +139,14 @@ def test_a_total_before_tax_is_not_the_total(rows: list, total: float | None) ->
     assert docvlm.extract(pdf, SCHEMA).data["total"] == total
 
 
+def test_the_warning_on_a_total_printed_twice_names_the_one_taken() -> None:
+    pdf = _receipt_pdf(["SHOP", ("TOTAL", "15.88"), ("ROUNDING ADJ", "0.02"), ("TOTAL", "15.90")])
+    result = docvlm.extract(pdf, SCHEMA)
+    (warning,) = [w["message"] for w in result.warnings if w["pointer"] == "/total"]
+    assert result.data["total"] == 15.9
+    assert warning.endswith("took 15.9, not 15.88")  # the last total, not the first printed
+
+
 def test_the_title_printed_above_the_issuer_is_not_its_name() -> None:
     pdf = _receipt_pdf(["TAX INVOICE", "HARBOUR BOOKS LIMITED", "12 STATION ROAD,",
                         "YORK YO1 7HH", "Date: 14/11/2017", ("TOTAL", "12.00")])  # fmt: skip

@@ -512,7 +512,8 @@ def _reading_key(value: Any) -> Any:
 
 def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
     """A label printed twice with different values beside it ("Last name" for you and for a
-    spouse): keep the first reading, but not as a sure one. The field's words opening a
+    spouse): keep the chosen reading (the surest, the first, or a receipt's last total), but
+    not as a sure one, and name a rival in its warning. The field's words opening a
     sentence ("Nature of work should be specified...") are no second label, and a reading
     too unsure to be kept as the field's value (OCR noise, another row's text under an
     unmarked label) is no second value."""
@@ -521,7 +522,7 @@ def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
         chosen.found.confidence = round(chosen.found.confidence * RIVAL_PENALTY, 3)
         chosen.found.warning = (
             f"its label is printed {len(rivals) + 1} times with different values; "
-            f"took the first ({chosen.found.value!r}, not {rivals[0].found.value!r})"
+            f"took {chosen.found.value!r}, not {rivals[0].found.value!r}"
         )
 
 
