@@ -200,6 +200,8 @@ class _Candidate:
     goes_on: bool = False  # the answer may go on past it (`_row_goes_on`, `_wraps_back`)
     under: bool = False  # read under its label, not beside it
     tabled: bool = False  # read down a table's column its label heads
+    # A column's cells, which answer their row's header too: taken from other columns only.
+    column_cells: tuple[int, ...] = ()
 
 
 def normalize_label(text: str) -> str:
@@ -274,6 +276,7 @@ def pair_fields(
     scalars, arrays, objects = _walk(root)
     found: dict[str, Found] = {}
     used: set[int] = set()
+    used_in_columns: set[int] = set()
     for spec in objects:
         if spec.pointer not in taken and not _has_own_labels(spec, pages):
             found.update(_address_block(spec, pages, used))
@@ -300,7 +303,9 @@ def pair_fields(
         if pointer in chosen:
             continue
         candidate = _last_total(candidate, candidates)
-        if any(key in used for key in candidate.claimed):
+        if any(key in used for key in candidate.claimed) or any(
+            key in used_in_columns for key in candidate.column_cells
+        ):
             continue
         # A header repeated across a table, asked for by fields titled alike, is the table's
         # layout, not a label printed twice (FUNSD pages 0-105: +5 values right, +1 wrong).
@@ -312,6 +317,7 @@ def pair_fields(
             candidate.found.confidence = _lowered(candidate.found.confidence, ROW_GOES_ON_FIT)
         chosen[pointer] = candidate
         used.update(candidate.claimed)
+        used_in_columns.update(candidate.column_cells)
     paired = _titled_alike_in_reading_order(scalars, chosen, pages)
     for pointer, value in paired.items():
         if value.confidence >= free_text_floor or not _free_text(chosen[pointer].field, value):
@@ -874,10 +880,9 @@ class _Reading:
             if asked and read_under and self._block_goes_on(segment, claimed + more, more):
                 fit *= FREE_BELOW_FIT  # a list or a long block: several answers, or one cut short
             extended = extended or (len(more) > 1 if column is None else bool(more) and not tabled)
+            cells: tuple[int, ...] = ()
             if column is not None:
-                # A table's cell answers both its column's header and its row's: read down
-                # the column it is claimed apart from the row's reading.
-                claimed, more = [claimed[0], *(~key for key in claimed[1:] + more)], []
+                cells, claimed, more = (*claimed[1:], *more), claimed[:1], []
             candidate = self._candidate(segment, fit, claimed + more)
             if candidate:
                 found = candidate.found
@@ -889,6 +894,7 @@ class _Reading:
                 )
                 candidate.under = read_under
                 candidate.tabled = column is not None and tabled
+                candidate.column_cells = cells
                 return candidate
         return None
 
