@@ -19,7 +19,7 @@ import re
 import numpy as np
 
 from docvlm.engines.ocr_tesseract import ink_mask
-from docvlm.extraction.values import CENTS, parse_amount, read_date
+from docvlm.extraction.values import CENTS, has_digit, parse_amount, read_date
 from docvlm.extraction.words import PageWords, Segment
 from docvlm.geometry import union
 
@@ -267,7 +267,7 @@ def _name_lines(letterhead: Lines) -> Lines:
     if len(letterhead) > 1 and not _ENTITY.search(first):
         second = line_text(letterhead[1])
         entity = _ENTITY.search(second)
-        if entity and not any(c.isdigit() for c in second) and entity.end() >= len(second) - 1:
+        if entity and not has_digit(second) and entity.end() >= len(second) - 1:
             return letterhead[:2]
     return letterhead[:1]
 
@@ -312,7 +312,7 @@ def _continues_address(line: list[Segment], previous: list[Segment]) -> bool:
         return False
     if _POSTCODE.search(text) or _NUMBERED_PLACE.fullmatch(text):
         return True
-    place = len(text.split()) <= 3 and not any(c.isdigit() for c in text)
+    place = len(text.split()) <= 3 and not has_digit(text)
     return place and line_text(previous).rstrip().endswith(",")
 
 
@@ -335,7 +335,7 @@ def _reads_as_address_block(lines: Lines) -> bool:
 def _reads_as_address(line: list[Segment]) -> bool:
     """An address line: a figure (a house number, a postcode) and a few letters."""
     text = line_text(line)
-    return any(c.isdigit() for c in text) and sum(c.isalpha() for c in text) >= 3
+    return has_digit(text) and sum(c.isalpha() for c in text) >= 3
 
 
 def _reads_as_street(line: list[Segment]) -> bool:

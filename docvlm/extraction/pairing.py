@@ -625,8 +625,7 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
             if end > len(words) or not words[start]:
                 continue
             if len(name) == 1 and not (
-                segment.words[start].text.endswith(":")
-                and any(c.isdigit() for c in segment.words[start - 1].text)
+                segment.words[start].text.endswith(":") and has_digit(segment.words[start - 1].text)
             ):
                 continue
             text = " ".join(w for w in words[start:end] if w)
@@ -989,9 +988,7 @@ class _Reading:
             not is_typed(self.spec)
             and not value.widget
             and not label.text.endswith(":")
-            and _capitals(label.text)
-            and _capitals(value.text)
-            and not has_digit(value.text)
+            and _printed_alike(label, value)
         )
 
     def _continued(

@@ -247,7 +247,7 @@ def parse_amount(text: str) -> float | None:
         else:
             integer, _, fraction = cleaned.rpartition(mark) if mark else (cleaned, "", "")
             value = float(integer.replace(separator, "") + "." + (fraction or "0"))
-    elif cleaned and any(c.isdigit() for c in cleaned) and _PLAIN.fullmatch(cleaned):
+    elif has_digit(cleaned) and _PLAIN.fullmatch(cleaned):
         value = float(cleaned.replace(",", "."))
     else:
         return None
