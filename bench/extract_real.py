@@ -7,9 +7,10 @@ Sets (ground truth never comes from docvlm):
   filled with a random value of its kind; the schema names each field as the form does.
   The truth is what was filled. Target: 100 % of widget fields.
 - flattened: the same filled forms with their widgets baked into page content (report only).
-- funsd: FUNSD's *training* split (never its test split): each question→answer link is a
-  field titled with the question's text; value match is fuzzy ≥ 80. Target: ≥ 60 % recall at
-  ≥ 90 % precision. Pass the folder holding images/ and annotations/ with --funsd.
+- funsd: FUNSD's *training* split (its test split is held out: scored, never developed on):
+  each question→answer link is a field titled with the question's text; value match is fuzzy
+  ≥ 80. Target: ≥ 60 % recall at ≥ 90 % precision. Pass the folder holding images/ and
+  annotations/ with --funsd.
 - formats: one born-digital page per date / amount format. Target: 100 %.
 - receipts: generated receipt scans (issuer, address, date, total in real-world formats).
 - till: generated thermal-print till receipts as scanned (bench/till_receipts.py): several
@@ -119,7 +120,8 @@ def funsd_cases(folder: Path, count: int, skip: int = 0, split: int | None = Non
     file-name order) as fields titled by the question; with `split`, each case is also in the
     subset of the pages before that index or of those from it on."""
     if "testing" in str(folder):
-        raise SystemExit("FUNSD's test split is held out: pass the training_data folder")
+        # Scoring the held-out split is how it is measured; tuning on it is not allowed.
+        print("note: FUNSD's test split is held out: score it, never tune on it", file=sys.stderr)
     cases = []
     annotations = sorted((folder / "annotations").glob("*.json"))
     for index, annotation in enumerate(annotations[skip : skip + count], start=skip):
