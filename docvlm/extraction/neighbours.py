@@ -172,6 +172,24 @@ def below(page: PageWords, label: Segment) -> Segment | None:
     return nearest if nearest.bbox[1] - y1 <= BELOW_LINES * label.height else None
 
 
+def above(page: PageWords, label: Segment) -> Segment | None:
+    """The nearest segment over `label` that overlaps it horizontally and starts near its
+    start (what is typed on the rule a caption is printed under), and is not far above."""
+    x0, y0, x1, _ = label.bbox
+    over = [
+        s
+        for s in page_segments(page)
+        if s.bbox[3] <= y0 + 0.3 * label.height
+        and x0 < s.bbox[2]
+        and s.bbox[0] < x1
+        and abs(s.bbox[0] - x0) <= ALIGN * label.height
+    ]
+    if not over:
+        return None
+    nearest = max(over, key=lambda s: s.bbox[3])
+    return nearest if y0 - nearest.bbox[3] <= BELOW_LINES * label.height else None
+
+
 def headed_cell(page: PageWords, label: Segment, value: Segment) -> BBox | None:
     """The drawn cell `label` heads, when `value` lies in it too: nothing in the cell is
     printed above the label. Such a cell holds the label's answer, and the answer ends at its
