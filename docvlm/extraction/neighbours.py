@@ -50,10 +50,21 @@ def band_of(segments: list[Segment], label: Segment) -> list[Segment]:
 
 def right_of(page: PageWords, label: Segment) -> list[Segment]:
     """Segments right of `label` whose centre lies in its band, or that sit raised over its
-    line (see `raised`), left to right."""
+    line (see `raised`), left to right; of two stacked one over the other, the one nearer
+    the label's line first (the next line's start reaching into a tall band is no nearer)."""
     segments = page_segments(page)
     beside = band_of(segments, label) + [s for s in segments if raised(s, label)]
-    return sorted((s for s in beside if s.bbox[0] >= label.bbox[2] - 1), key=lambda s: s.bbox[0])
+    ordered = sorted((s for s in beside if s.bbox[0] >= label.bbox[2] - 1), key=lambda s: s.bbox[0])
+    for i in range(len(ordered) - 1):
+        first, second = ordered[i], ordered[i + 1]
+        stacked = min(first.bbox[2], second.bbox[2]) > max(first.bbox[0], second.bbox[0])
+        if stacked and _off_line(second, label) < _off_line(first, label):
+            ordered[i], ordered[i + 1] = second, first
+    return ordered
+
+
+def _off_line(segment: Segment, label: Segment) -> float:
+    return abs(_centre(segment) - _centre(label))
 
 
 def raised(segment: Segment, label: Segment) -> bool:
