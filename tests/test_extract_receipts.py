@@ -62,6 +62,14 @@ def test_the_total_is_the_last_of_equally_named_totals_and_a_currency_code_names
     assert result.fields["/total"].confidence < 0.9  # another total was printed too
 
 
+def test_a_total_labelled_with_a_misread_currency_code_is_read_beside_it() -> None:
+    # OCR read "Total EUR" as "Total ELR"; the tax line is no total for all its three capitals.
+    pdf = _receipt_pdf([("Total GST", "5.40"), ("Total ELR", "59,99"), ("Bar EUR", "100,00")])
+    assert docvlm.extract(pdf, SCHEMA).data["total"] == pytest.approx(59.99)
+    pdf = _receipt_pdf([("Total GST", "5.40"), ("Bar EUR", "100,00")])
+    assert docvlm.extract(pdf, SCHEMA).data["total"] is None
+
+
 @pytest.mark.parametrize("label", ["NETT TOTAL", "Total Amount", "GRAND TOTAL"])
 def test_the_amount_to_pay_is_named_as_receipts_print_it(label: str) -> None:
     pdf = _receipt_pdf([("Total Qty:", "7"), ("SUB-TOTAL", "139.31"), (label, "147.65")])

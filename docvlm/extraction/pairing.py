@@ -808,6 +808,8 @@ class _Reading:
             return self._mark(label, right[0], printed)  # read glued to the next option's words
         if rest is not None and self.spec.kind == "number" and _count_before_amount(rest, right):
             rest = None  # "SUMME 3 | EUR 152,00": the items summed, then their amount
+        if rest is not None and right and is_typed(self.spec) and _misread_code(rest.text):
+            rest = None  # "Total ELR | 59,99": a currency code OCR misread is still the label's
         if rest is None and self.spec.kind == "number" and right and right[0].line == label.line:
             after = [s for s in right[1:] if s.line == label.line]
             if after and _currency(right[0]):
@@ -1250,6 +1252,15 @@ def _row_of_amounts(label: Segment, right: list[Segment]) -> bool:
     name, not the label."""
     row = [s for s in right if s.line == label.line]
     return sum(CENTS.search(s.text) is not None for s in row) >= 2
+
+
+def _misread_code(text: str) -> bool:
+    """Whether `text` is a three-letter currency code with one letter misread ("ELR")."""
+    word = text.strip().lower()
+    return len(word) == 3 and any(
+        len(code) == 3 and sum(a != b for a, b in zip(word, code, strict=True)) == 1
+        for code in _CURRENCY_CODES
+    )
 
 
 def _currency(segment: Segment) -> bool:
