@@ -1179,3 +1179,17 @@ def test_one_row_under_a_row_of_headings_is_no_sure_table_column() -> None:
                  (72, 142, "FIRST", 7), (300, 142, "CITY", 7)])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Last", "Street"))
     assert all(field.confidence < FREE_TEXT_FLOOR for field in result.fields.values())
+
+
+def test_the_answer_on_a_labels_line_comes_before_the_next_lines_start_under_it() -> None:
+    # A tall label's band reaches the wrapped answer's second line, which starts at the same x.
+    words = [Word("Description:", (80, 93, 146, 110.5), 0.97),
+             Word("LUCKY", (180, 94, 220, 109), 0.96), Word("STRIKE", (224, 94, 270, 109), 0.96),
+             Word("RESEARCH", (274, 94, 340, 109), 0.96),
+             Word("GATEWAY", (179.5, 108, 240, 123.5), 0.96),
+             Word("Requested", (80, 128, 140, 142), 0.97), Word("by:", (143, 128, 160, 142), 0.97),
+             Word("A.A.Strobel", (180, 128, 249, 142), 0.95)]  # fmt: skip
+    schema = load_schema(_schema("Description:", "Requested by:"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set())
+    assert found["/f0"].value.startswith("LUCKY STRIKE RESEARCH")
+    assert found["/f1"].value == "A.A.Strobel"

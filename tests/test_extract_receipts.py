@@ -62,6 +62,14 @@ def test_the_total_is_the_last_of_equally_named_totals_and_a_currency_code_names
     assert result.fields["/total"].confidence < 0.9  # another total was printed too
 
 
+def test_a_total_labelled_with_a_misread_currency_code_is_read_beside_it() -> None:
+    # OCR read "Total EUR" as "Total ELR"; the tax line is no total for all its three capitals.
+    pdf = _receipt_pdf([("Total GST", "5.40"), ("Total ELR", "59,99"), ("Bar EUR", "100,00")])
+    assert docvlm.extract(pdf, SCHEMA).data["total"] == pytest.approx(59.99)
+    pdf = _receipt_pdf([("Total GST", "5.40"), ("Bar EUR", "100,00")])
+    assert docvlm.extract(pdf, SCHEMA).data["total"] is None
+
+
 @pytest.mark.parametrize("label", ["NETT TOTAL", "Total Amount", "GRAND TOTAL"])
 def test_the_amount_to_pay_is_named_as_receipts_print_it(label: str) -> None:
     pdf = _receipt_pdf([("Total Qty:", "7"), ("SUB-TOTAL", "139.31"), (label, "147.65")])
@@ -297,8 +305,20 @@ def test_the_only_date_a_page_prints_is_the_documents_date_even_unlabelled() -> 
     result = docvlm.extract(once, schema)
     assert result.data == {"date": "2017-04-15", "due_date": None}  # a due date is another
     assert result.fields["/date"].confidence < 0.9
-    twice = _receipt_pdf(["SHOP", "15/04/2017 15:49", "Valid until 15/05/2017"])
-    assert docvlm.extract(twice, schema).data["date"] is None  # which one? say nothing
+    both_timed = _receipt_pdf(["SHOP", "15/04/2017 15:49", "Printed 16/04/2017 09:02"])
+    assert docvlm.extract(both_timed, schema).data["date"] is None  # which one? say nothing
+
+
+def test_of_several_dates_the_one_printed_with_a_time_of_day_is_the_documents() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"date": {"type": ["string", "null"], "format": "date"}},
+    }
+    pdf = _receipt_pdf(["SHOP", "15/04/2017 15:49", "Valid until 15/05/2017"])
+    result = docvlm.extract(pdf, schema)
+    assert result.data == {"date": "2017-04-15"}
+    assert result.fields["/date"].confidence < 0.6
+    assert "2017-05-15" in result.fields["/date"].warning
 
 
 def test_a_date_printed_only_inside_a_line_of_other_figures_is_the_documents_date() -> None:

@@ -50,10 +50,21 @@ def band_of(segments: list[Segment], label: Segment) -> list[Segment]:
 
 def right_of(page: PageWords, label: Segment) -> list[Segment]:
     """Segments right of `label` whose centre lies in its band, or that sit raised over its
-    line (see `raised`), left to right."""
+    line (see `raised`), left to right; of two stacked one over the other, the one nearer
+    the label's line first (the next line's start reaching into a tall band is no nearer)."""
     segments = page_segments(page)
     beside = band_of(segments, label) + [s for s in segments if raised(s, label)]
-    return sorted((s for s in beside if s.bbox[0] >= label.bbox[2] - 1), key=lambda s: s.bbox[0])
+    ordered = sorted((s for s in beside if s.bbox[0] >= label.bbox[2] - 1), key=lambda s: s.bbox[0])
+    for i in range(len(ordered) - 1):
+        first, second = ordered[i], ordered[i + 1]
+        stacked = min(first.bbox[2], second.bbox[2]) > max(first.bbox[0], second.bbox[0])
+        if stacked and _off_line(second, label) < _off_line(first, label):
+            ordered[i], ordered[i + 1] = second, first
+    return ordered
+
+
+def _off_line(segment: Segment, label: Segment) -> float:
+    return abs(_centre(segment) - _centre(label))
 
 
 def raised(segment: Segment, label: Segment) -> bool:
@@ -170,6 +181,24 @@ def below(page: PageWords, label: Segment) -> Segment | None:
         return None
     nearest = min(under, key=lambda s: s.bbox[1])
     return nearest if nearest.bbox[1] - y1 <= BELOW_LINES * label.height else None
+
+
+def above(page: PageWords, label: Segment) -> Segment | None:
+    """The nearest segment over `label` that overlaps it horizontally and starts near its
+    start (what is typed on the rule a caption is printed under), and is not far above."""
+    x0, y0, x1, _ = label.bbox
+    over = [
+        s
+        for s in page_segments(page)
+        if s.bbox[3] <= y0 + 0.3 * label.height
+        and x0 < s.bbox[2]
+        and s.bbox[0] < x1
+        and abs(s.bbox[0] - x0) <= ALIGN * label.height
+    ]
+    if not over:
+        return None
+    nearest = max(over, key=lambda s: s.bbox[3])
+    return nearest if y0 - nearest.bbox[3] <= BELOW_LINES * label.height else None
 
 
 def headed_cell(page: PageWords, label: Segment, value: Segment) -> BBox | None:

@@ -21,7 +21,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from docvlm.document import BBox
-from docvlm.extraction import columns, neighbours
+from docvlm.extraction import captions, columns, neighbours
 from docvlm.extraction.cells import cell_of
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.schema import FieldSpec, label_candidates
@@ -285,12 +285,19 @@ def pair_fields(
     best_scores = _best_label_scores(pages, scalars)
     label_like = _label_like(pages, best_scores)
     all_names = [label_candidates(spec, parent) for spec, parent in scalars]
+    captioned = {id(page) for page in pages if captions.under_values(page, label_like)}
     candidates = [
         candidate
         for page in pages
         for spec, parent in scalars
         for candidate in _scalar_candidates(
-            page, spec, parent, label_like, (best_scores, all_names), date_order
+            page,
+            spec,
+            parent,
+            label_like,
+            (best_scores, all_names),
+            date_order,
+            id(page) in captioned,
         )
     ]
     candidates = _at_own_labels(scalars, candidates, pages)
@@ -666,6 +673,7 @@ def _scalar_candidates(
     label_like: set[int],
     best: tuple[dict[int, float], list[list[str]]],
     date_order: DateOrder | None,
+    captions_under: bool,
 ) -> list[_Candidate]:
     names = label_candidates(spec, parent)
     best_scores, all_names = best
@@ -681,7 +689,9 @@ def _scalar_candidates(
                 continue  # "Total Sales (Excluding GST)": the sum the tax is added to
             if rest is not None and _longer_label(segment, len(label.words), names, all_names):
                 continue  # "Date" at the start of "Date Made 11/3/61": another field's label
-            read = _Reading(page, spec, names, label_like, date_order, score, all_names)
+            read = _Reading(
+                page, spec, names, label_like, date_order, score, all_names, captions_under
+            )
             candidate = read.value(label, rest, _beside(page, segment), segment)
             if candidate:
                 candidate.run_on = rest is not None
@@ -759,6 +769,7 @@ class _Reading:
     date_order: DateOrder | None
     score: float
     all_names: list[list[str]]
+    captions_under: bool = False  # the page prints its labels under their values
 
     def value(
         self,
@@ -797,6 +808,8 @@ class _Reading:
             return self._mark(label, right[0], printed)  # read glued to the next option's words
         if rest is not None and self.spec.kind == "number" and _count_before_amount(rest, right):
             rest = None  # "SUMME 3 | EUR 152,00": the items summed, then their amount
+        if rest is not None and right and is_typed(self.spec) and _misread_code(rest.text):
+            rest = None  # "Total ELR | 59,99": a currency code OCR misread is still the label's
         if rest is None and self.spec.kind == "number" and right and right[0].line == label.line:
             after = [s for s in right[1:] if s.line == label.line]
             if after and _currency(right[0]):
@@ -903,6 +916,9 @@ class _Reading:
         of a longer heading) is answered in its cell, not across its border. A line opening
         with a bracket under it is the label's gloss ("(mg/kg BODY WEIGHT)"), not the cell's
         answer, as it is after the label on its line."""
+        above = neighbours.above(self.page, label) if self.captions_under else None
+        if above is not None and self._can_be_value(above):
+            return above, None  # a caption's answer is typed on the rule over it
         below = neighbours.below(self.page, label)
         if below is None or not self._can_be_value(below):
             return None, None
@@ -1236,6 +1252,15 @@ def _row_of_amounts(label: Segment, right: list[Segment]) -> bool:
     name, not the label."""
     row = [s for s in right if s.line == label.line]
     return sum(CENTS.search(s.text) is not None for s in row) >= 2
+
+
+def _misread_code(text: str) -> bool:
+    """Whether `text` is a three-letter currency code with one letter misread ("ELR")."""
+    word = text.strip().lower()
+    return len(word) == 3 and any(
+        len(code) == 3 and sum(a != b for a, b in zip(word, code, strict=True)) == 1
+        for code in _CURRENCY_CODES
+    )
 
 
 def _currency(segment: Segment) -> bool:

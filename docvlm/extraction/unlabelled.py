@@ -1,7 +1,8 @@
 """Fields that no printed label names — who issued a receipt or letter, that issuer's
 address, the document's own date — filled where the field's name or description says it is one
 of those and the evidence is clear: the issuer and the address as the page's letterhead shows
-them (`letterhead`), a date field only where the page prints exactly one date. Anything else
+them (`letterhead`), a date field only where the page prints exactly one date, or one with a
+time of day beside dates without. Anything else
 stays null: with `--model` the VLM reads such fields instead.
 """
 
@@ -36,6 +37,10 @@ DOCUMENT_DATE_WORDS = frozenset(
      "sale", "order", "issue", "issued"}
 )  # fmt: skip
 DATE_CONFIDENCE = 0.6
+# Of several dates, the one printed with a time of day is the transaction's ("27.02.2020 15:56"
+# over a coupon's "gültig bis 31.03.2020"), though less surely than a lone date.
+STAMPED_FIT = 0.85
+_TIME_OF_DAY = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?!\d)")
 ENTITY_NAME_CONFIDENCE = 0.75
 PLAIN_NAME_CONFIDENCE = 0.5
 ADDRESS_CONFIDENCE = 0.55
@@ -92,12 +97,12 @@ def _names_document_date(spec: FieldSpec) -> bool:
 def _only_date(
     spec: FieldSpec, pages: list[PageWords], date_order: DateOrder | None
 ) -> Found | None:
-    """The one date the pages print (however often), or None where they print none or
-    several."""
+    """The one date the pages print (however often), else the one printed with a time of
+    day, or None where they print none or several such."""
     # A date glued to the text around it in one word ("09:48/02.03.2020"), or printed among
     # other figures ("08 .04 .20 09:51 0000545"), counts too.
     readings = [
-        (page, segment, parsed)
+        (page, line, segment, parsed)
         for page in pages
         for line in page.lines
         for segment in line
@@ -110,11 +115,23 @@ def _only_date(
         )
         if (parsed := parse_value(text, spec, date_order)) is not None
     ]
-    if len({parsed.value for _, _, parsed in readings}) != 1:
+    dates = {parsed.value for *_, parsed in readings}
+    if not dates:
         return None
-    page, segment, parsed = readings[0]
-    found = _found(page, [[segment]], DATE_CONFIDENCE * parsed.fit)
-    return replace(found, value=parsed.value, warning=parsed.warning)
+    fit, warning = 1.0, None
+    if len(dates) > 1:
+        readings = [r for r in readings if any(_TIME_OF_DAY.search(s.text) for s in r[1])]
+        if len({parsed.value for *_, parsed in readings}) != 1:
+            return None
+        others = ", ".join(sorted(str(d) for d in dates - {readings[0][3].value}))
+        fit, warning = (
+            STAMPED_FIT,
+            f"several dates printed; took the one with a time of day, not {others}",
+        )
+    page, _, segment, parsed = readings[0]
+    found = _found(page, [[segment]], DATE_CONFIDENCE * fit * parsed.fit)
+    warnings = "; ".join(w for w in (warning, parsed.warning) if w) or None
+    return replace(found, value=parsed.value, warning=warnings)
 
 
 def _role(spec: FieldSpec) -> str | None:
