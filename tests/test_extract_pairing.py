@@ -1179,3 +1179,22 @@ def test_one_row_under_a_row_of_headings_is_no_sure_table_column() -> None:
                  (72, 142, "FIRST", 7), (300, 142, "CITY", 7)])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Last", "Street"))
     assert all(field.confidence < FREE_TEXT_FLOOR for field in result.fields.values())
+
+
+def _sized(rows: list[tuple[float, float, list[tuple[float, str]]]]) -> PageWords:
+    """An OCR page of `rows`: each a y, a print height and its cells, (x, text)."""
+    return _ocr_page([Word(word.text, (*word.bbox[:3], y + height), 0.95)
+                      for y, height, cells in rows for x, text in cells
+                      for word in _line(x, y, text)])  # fmt: skip
+
+
+def test_a_tables_rows_are_spaced_by_its_entries_print_not_its_smaller_headings() -> None:
+    # Headings in small print over entries typed larger: the first row sits further under
+    # them, in heading heights, than a value under a label does.
+    page = _sized([(100, 8, [(72, "GROUP"), (200, "DOSAGE"), (300, "RESULTS")]),
+                   (108, 8, [(190, "(mg/kg)"), (290, "(dead/tested)")]),
+                   (134, 14, [(76, "1"), (200, "5000"), (300, "0/6")]),
+                   (156, 14, [(76, "2"), (200, "6000"), (300, "1/6")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("GROUP", "DOSAGE")).root, [page], set())
+    assert found["/f0"].value == "1 2"
+    assert found["/f1"].value == "5000 6000"

@@ -14,7 +14,7 @@ from docvlm.extraction.values import has_digit
 from docvlm.extraction.words import PageWords, Segment
 
 SLACK = 1.2  # header heights a cell's centre may sit past the header's ends
-COLUMN_GAP = 2.0  # header heights between one cell of a table's column and the next
+COLUMN_GAP = 2.0  # line heights between one cell of a table's column and the next
 MAX_COLUMN_CELLS = 30
 MIN_HEADINGS = 2  # the header and another heading on its row
 
@@ -40,11 +40,18 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
     headings = [header, *band_of(segments, header)]
     if len(headings) < MIN_HEADINGS or any(has_digit(s.text) for s in headings):
         return False
-    first = _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
+    first = first_cell(page, header)
     if first is None or stops(first):
         return False
     row = [s for s in band_of(segments, first) if all(s is not h for h in headings)]
     return _table_row(first, row, headings)
+
+
+def first_cell(page: PageWords, header: Segment) -> Segment | None:
+    """The first cell under `header` in its column, past a gloss in brackets ("(Mg/Cigt)"),
+    as far down as a value under a label."""
+    segments = page_segments(page)
+    return _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
 
 
 def _table_row(first: Segment, row: list[Segment], headings: list[Segment]) -> bool:
@@ -126,13 +133,15 @@ def _next_cell(
     segments: list[Segment], header: Segment, previous: Segment, gap: float = COLUMN_GAP
 ) -> Segment | None:
     """The nearest segment under `previous` in `header`'s column, no further than `gap`
-    header heights (a table row's spacing)."""
+    line heights (a table row's spacing): of the header's print or the cell's, the larger (a
+    heading is often printed smaller than the entries typed under it)."""
     top = previous.bbox[3] - 0.3 * previous.height
     under = [s for s in segments if s.bbox[1] >= top and s is not previous and in_column(s, header)]
     if not under:
         return None
     nearest = min(under, key=lambda s: s.bbox[1])
-    return nearest if nearest.bbox[1] - previous.bbox[3] <= gap * header.height else None
+    height = max(header.height, nearest.height)
+    return nearest if nearest.bbox[1] - previous.bbox[3] <= gap * height else None
 
 
 def _heading_of(cell: Segment, headings: list[Segment]) -> Segment | None:

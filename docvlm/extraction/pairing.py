@@ -806,6 +806,8 @@ class _Reading:
         options: list[tuple[Segment, float, list[int], bool]] = []
         header, tabled = self._heads_column(printed)
         below, cell = self._below(label, rest)
+        if below is None and tabled:
+            below = columns.first_cell(self.page, header)  # under a gloss, or a taller cell
         if rest is not None:
             # Words ending in a colon after the label are the next label ("INITIATED BY:");
             # free text opening in lower case or with "&" goes on with the label's own
