@@ -1198,3 +1198,27 @@ def test_a_tables_rows_are_spaced_by_its_entries_print_not_its_smaller_headings(
     found = pair_fields(load_schema(_schema("GROUP", "DOSAGE")).root, [page], set())
     assert found["/f0"].value == "1 2"
     assert found["/f1"].value == "5000 6000"
+
+
+def _unsure_table(rows: list[tuple[float, list[tuple[float, str]]]]) -> PageWords:
+    """`_table`'s page, every word read at 0.8, as on an old typewritten scan."""
+    words = [w for y, cells in rows for x, text in cells for w in _line(x, y, text)]
+    return _ocr_page([Word(w.text, w.bbox, 0.8) for w in words])
+
+
+def test_a_tables_row_of_figures_answers_its_row_header_surely_up_to_the_next_column() -> None:
+    # Each cell has figures over or under it in its column, and the row header stands in a
+    # column of row headers: the row is a table's, read whole and as surely as a column. The
+    # words after it are the next column's; a row missing a cell (OCR dropped it) stays unsure.
+    page = _unsure_table([(100, [(120, "SCORE"), (180, "BASE"), (240, "SCORE"), (300, "BASE")]),
+                          (120, [(30, "Male"), (120, "2.0"), (180, "(51)"), (240, "31"),
+                                 (300, "(83)"), (336, "averaged across")]),
+                          (140, [(30, "Female"), (120, "0.0"), (180, "(46)"), (240, "31"),
+                                 (300, "(84)"), (336, "several ads")]),
+                          (160, [(30, "Under 35"), (120, "2.4"), (240, "33"),
+                                 (300, "(81)")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Male", "Female", "Under 35")).root, [page], set())
+    assert found["/f0"].value == "2.0 (51) 31 (83)"
+    assert found["/f1"].value == "0.0 (46) 31 (84)"
+    assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR
+    assert found["/f2"].confidence < FREE_TEXT_FLOOR

@@ -99,6 +99,55 @@ def column_cells(
     return cells
 
 
+def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
+    """Whether `cells`, read right of `header` on its line, are a table's row of figures:
+    two or more, each with figures just above or below it in its column, `header` in a
+    column of row headers, and every figure cell of the rows next to it, across the row's
+    span, over or under one of `cells` (else a cell is missing: OCR dropped it, or the row
+    goes on)."""
+    if len(cells) < MIN_HEADINGS or not all(figures(c.text) for c in cells):
+        return False
+    segments = page_segments(page)
+    row = [header, *cells, *band_of(segments, cells[0])]
+    if not _next_rows(segments, header, row):
+        return False
+    start, end = header.bbox[2], cells[-1].bbox[2]
+    for cell in cells:
+        if not any(figures(s.text) for s in _next_rows(segments, cell, row)):
+            return False
+    neighbours = [s for c in cells for s in _next_rows(segments, c, row, across=True)]
+    return all(
+        any(_spans_overlap(s, c) for c in cells)
+        for s in neighbours
+        if figures(s.text) and start <= _middle(s) <= end
+    )
+
+
+def _next_rows(
+    segments: list[Segment], cell: Segment, row: list[Segment], across: bool = False
+) -> list[Segment]:
+    """The segments of the lines just above and just below `cell`'s row (no further than a
+    table row's spacing) that sit over or under it, or, `across`, anywhere along those lines."""
+    gap = COLUMN_GAP * cell.height
+    near = [
+        s
+        for s in segments
+        if all(s is not r for r in row)
+        and (
+            -0.3 * cell.height <= s.bbox[1] - cell.bbox[3] <= gap
+            or -0.3 * cell.height <= cell.bbox[1] - s.bbox[3] <= gap
+        )
+    ]
+    lines = [band_of(near, s) + [s] for s in near if _spans_overlap(s, cell)]
+    if across:
+        return [s for line in lines for s in line]
+    return [s for line in lines for s in line if _spans_overlap(s, cell)]
+
+
+def _spans_overlap(one: Segment, other: Segment) -> bool:
+    return one.bbox[0] < other.bbox[2] and other.bbox[0] < one.bbox[2]
+
+
 def _past_table(
     segments: list[Segment], cells: list[Segment], cell: Segment, figured: list[Segment]
 ) -> bool:
