@@ -1222,3 +1222,15 @@ def test_a_tables_row_of_figures_answers_its_row_header_surely_up_to_the_next_co
     assert found["/f1"].value == "0.0 (46) 31 (84)"
     assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR
     assert found["/f2"].confidence < FREE_TEXT_FLOOR
+
+
+def test_a_tables_row_of_figures_with_their_units_answers_its_row_header_surely() -> None:
+    # Each figure and its unit read as cells of their own ("27 | mm | 27 | mm").
+    page = _unsure_table([(100, [(150, "Suggested"), (250, "Trial")]),
+                          (120, [(30, "Rod Length"), (150, "72"), (185, "mm"), (250, "72"),
+                                 (285, "mm")]),
+                          (140, [(30, "Filter Length"), (150, "27"), (185, "mm"), (250, "27"),
+                                 (285, "mm")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Filter Length")).root, [page], set())
+    assert found["/f0"].value == "27 mm 27 mm"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

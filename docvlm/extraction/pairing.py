@@ -844,7 +844,8 @@ class _Reading:
                 _overlaps(s, value) for s in right if s.line != right[0].line
             )
             units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
-            tabled_row = count > 1 and columns.table_row(self.page, printed, row[:count])
+            numbers = [s for s in row[:count] if not _UNIT.fullmatch(s.text)]  # "99 | mm"
+            tabled_row = count > 1 and columns.table_row(self.page, printed, numbers)
             if mark is not None and self._signs(mark, value):
                 value = Segment(mark.words + value.words, value.page, value.line)
                 claimed.append(id(mark))
