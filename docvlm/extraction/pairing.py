@@ -96,8 +96,8 @@ RUN_ON_FIGURES_FIT = 1.0
 # line (a list of names, a second paragraph): where the value ends is a guess.
 SPACED_FIT = 0.8
 # Free text read on past its first segment (the line's further cells, the lines under it, a
-# column's cells where no table shows where it ends): where such a value ends is a guess, so
-# it stays below the surest free text.
+# column's or a row's cells where no table shows where they end): where such a value ends is
+# a guess, so it stays below the surest free text.
 # (FUNSD training pages 0-40, values at 0.6 and above: one segment 89 % right, several 61 %.)
 # One wrapped line under it is not: two-line answers are as often right as one-line ones
 # (FUNSD training pages 0-40 / 40-80 / 80-105: 86 / 79 / 80 % right).
