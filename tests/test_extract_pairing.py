@@ -1234,3 +1234,14 @@ def test_a_tables_row_of_figures_with_their_units_answers_its_row_header_surely(
     found = pair_fields(load_schema(_schema("Filter Length")).root, [page], set())
     assert found["/f0"].value == "27 mm 27 mm"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_heading_printed_low_on_a_skewed_header_row_still_heads_its_column() -> None:
+    # The first row's cells reach into the low heading's band: they are no headings of its row.
+    page = _table([(100, [(200, "TAR"), (260, "NIC")]),
+                   (106, [(320, "MENT")]),
+                   (114, [(72, "Kool"), (200, "9.1"), (260, ".88"), (320, ".474")]),
+                   (132, [(72, "Bright"), (200, "5.5"), (260, ".55"), (320, ".841")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("MENT")).root, [page], set())
+    assert found["/f0"].value == ".474 .841"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

@@ -37,7 +37,7 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
     under it is no stop (a label under a label is a row of label–value pairs) and sits on a
     table's row, with figures under another of the row's headings."""
     segments = page_segments(page)
-    headings = [header, *band_of(segments, header)]
+    headings = _headings(segments, header)
     if len(headings) < MIN_HEADINGS or any(has_digit(s.text) for s in headings):
         return False
     first = first_cell(page, header)
@@ -45,6 +45,14 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
         return False
     row = [s for s in band_of(segments, first) if all(s is not h for h in headings)]
     return _table_row(first, row, headings)
+
+
+def _headings(segments: list[Segment], header: Segment) -> list[Segment]:
+    """`header` and the other headings of its row: its band's segments but those starting
+    below its middle (the first row's cells, where the rows sit close or the scan is
+    skewed)."""
+    middle = (header.bbox[1] + header.bbox[3]) / 2
+    return [header, *(s for s in band_of(segments, header) if s.bbox[1] < middle)]
 
 
 def first_cell(page: PageWords, header: Segment) -> Segment | None:
@@ -88,7 +96,7 @@ def column_cells(
     segments = page_segments(page)
     under = _past_gloss(segments, header, first)
     first = under if under is not None and not stops(under) else first
-    headings = [header, *band_of(segments, header)]
+    headings = _headings(segments, header)
     figured = _figured(headings, band_of(segments, first))
     cells = [first]
     while len(cells) < MAX_COLUMN_CELLS:
