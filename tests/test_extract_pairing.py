@@ -1245,3 +1245,15 @@ def test_a_heading_printed_low_on_a_skewed_header_row_still_heads_its_column() -
     found = pair_fields(load_schema(_schema("MENT")).root, [page], set())
     assert found["/f0"].value == ".474 .841"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_tables_column_ends_where_words_stand_under_a_heading_its_first_cell_spans() -> None:
+    # OCR read the first row's Cost and Travel cells as one segment: that cell puts figures
+    # under Travel too, so the row with words under Travel is past the table.
+    page = _table([(100, [(72, "Supplier"), (200, "Cost"), (300, "Travel"), (400, "Total")]),
+                   (120, [(72, "Kapuler"), (200, "$33,675 Est. $2000"), (400, "$35,675")]),
+                   (140, [(72, "Facts"), (200, "$35,000 Est. $2000"), (400, "$37,000")]),
+                   (160, [(72, "Init. Date"), (200, "4/10/90"), (290, "Area Budget:"),
+                          (400, "370,000.00")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Cost")).root, [page], set())
+    assert found["/f0"].value == "$33,675 Est. $2000 $35,000 Est. $2000"

@@ -97,7 +97,7 @@ def column_cells(
     under = _past_gloss(segments, header, first)
     first = under if under is not None and not stops(under) else first
     headings = _headings(segments, header)
-    figured = _figured(headings, band_of(segments, first))
+    figured = _figured(headings, [first, *band_of(segments, first)])
     cells = [first]
     while len(cells) < MAX_COLUMN_CELLS:
         nearest = _next_cell(segments, header, cells[-1])
