@@ -1257,3 +1257,15 @@ def test_a_tables_column_ends_where_words_stand_under_a_heading_its_first_cell_s
                           (400, "370,000.00")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("Cost")).root, [page], set())
     assert found["/f0"].value == "$33,675 Est. $2000 $35,000 Est. $2000"
+
+
+def test_a_number_stamped_down_the_margin_beside_a_header_row_is_no_heading() -> None:
+    # One digit a line down the margin: the "6" in the header row's band is no heading with
+    # figures, which would have said the row is no table's header row.
+    page = _table([(100, [(200, "DORAL"), (260, "BASIC"), (500, "6")]),
+                   (111, [(500, "0")]),
+                   (122, [(72, "PACKS"), (200, "30"), (260, "20"), (500, "9")]),
+                   (142, [(72, "CARTONS"), (200, "$3.00"), (260, "$2.00")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("DORAL")).root, [page], set())
+    assert found["/f0"].value == "30 $3.00"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

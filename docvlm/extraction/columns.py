@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from docvlm.extraction.neighbours import BELOW_LINES, band_of, page_segments
+from docvlm.extraction.neighbours import BELOW_LINES, band_of, page_segments, stacked
 from docvlm.extraction.values import has_digit
 from docvlm.extraction.words import PageWords, Segment
 
@@ -37,7 +37,7 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
     under it is no stop (a label under a label is a row of label–value pairs) and sits on a
     table's row, with figures under another of the row's headings."""
     segments = page_segments(page)
-    headings = _headings(segments, header)
+    headings = _headings(page, header)
     if len(headings) < MIN_HEADINGS or any(has_digit(s.text) for s in headings):
         return False
     first = first_cell(page, header)
@@ -47,12 +47,19 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
     return _table_row(first, row, headings)
 
 
-def _headings(segments: list[Segment], header: Segment) -> list[Segment]:
+def _headings(page: PageWords, header: Segment) -> list[Segment]:
     """`header` and the other headings of its row: its band's segments but those starting
     below its middle (the first row's cells, where the rows sit close or the scan is
-    skewed)."""
+    skewed) and characters stacked one a line (a number stamped down the margin)."""
     middle = (header.bbox[1] + header.bbox[3]) / 2
-    return [header, *(s for s in band_of(segments, header) if s.bbox[1] < middle)]
+    return [
+        header,
+        *(
+            s
+            for s in band_of(page_segments(page), header)
+            if s.bbox[1] < middle and not (len(s.text.strip()) <= 2 and stacked(page, s))
+        ),
+    ]
 
 
 def first_cell(page: PageWords, header: Segment) -> Segment | None:
@@ -96,7 +103,7 @@ def column_cells(
     segments = page_segments(page)
     under = _past_gloss(segments, header, first)
     first = under if under is not None and not stops(under) else first
-    headings = _headings(segments, header)
+    headings = _headings(page, header)
     figured = _figured(headings, [first, *band_of(segments, first)])
     cells = [first]
     while len(cells) < MAX_COLUMN_CELLS:
