@@ -1269,3 +1269,15 @@ def test_a_number_stamped_down_the_margin_beside_a_header_row_is_no_heading() ->
     found = pair_fields(load_schema(_schema("DORAL")).root, [page], set())
     assert found["/f0"].value == "30 $3.00"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_headings_figure_is_no_missing_cell_of_the_first_row_under_it() -> None:
+    # "12" of "Mean of Last 12 Samples" stands over no cell of the first row: it is a heading's
+    # word, not a cell OCR dropped from that row.
+    page = _unsure_table([(100, [(150, "Present"), (250, "Mean of Last")]),
+                          (112, [(224, "12"), (262, "Samples")]),
+                          (130, [(30, "Weight"), (150, "1.089"), (262, "1.106")]),
+                          (150, [(30, "Draw"), (150, "0.34"), (262, "0.37")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Weight")).root, [page], set())
+    assert found["/f0"].value == "1.089 1.106"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

@@ -117,32 +117,36 @@ def column_cells(
 def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
     """Whether `cells`, read right of `header` on its line, are a table's row of figures:
     two or more, each with figures just above or below it in its column, `header` in a
-    column of row headers, and every figure cell of the rows next to it, across the row's
-    span, over or under one of `cells` (else a cell is missing: OCR dropped it, or the row
-    goes on)."""
+    column of row headers, and every figure cell of the rows of figures next to it, across
+    the row's span, over or under one of `cells` (else a cell is missing: OCR dropped it, or
+    the row goes on)."""
     if len(cells) < MIN_HEADINGS or not all(figures(c.text) for c in cells):
         return False
     segments = page_segments(page)
     row = [header, *cells, *band_of(segments, cells[0])]
-    if not _next_rows(segments, header, row):
+    if not _next_lines(segments, header, row):
         return False
-    start, end = header.bbox[2], cells[-1].bbox[2]
     for cell in cells:
-        if not any(figures(s.text) for s in _next_rows(segments, cell, row)):
+        lines = _next_lines(segments, cell, row)
+        if not any(figures(s.text) and _spans_overlap(s, cell) for s in sum(lines, [])):
             return False
-    neighbours = [s for c in cells for s in _next_rows(segments, c, row, across=True)]
+    start, end = header.bbox[2], cells[-1].bbox[2]
+    spanned = [
+        [s for s in line if figures(s.text) and start <= _middle(s) <= end]
+        for cell in cells
+        for line in _next_lines(segments, cell, row)
+    ]
     return all(
         any(_spans_overlap(s, c) for c in cells)
-        for s in neighbours
-        if figures(s.text) and start <= _middle(s) <= end
+        for line in spanned
+        if len(line) >= MIN_HEADINGS  # a row of figures, not a heading's ("Last 12 Samples")
+        for s in line
     )
 
 
-def _next_rows(
-    segments: list[Segment], cell: Segment, row: list[Segment], across: bool = False
-) -> list[Segment]:
-    """The segments of the lines just above and just below `cell`'s row (no further than a
-    table row's spacing) that sit over or under it, or, `across`, anywhere along those lines."""
+def _next_lines(segments: list[Segment], cell: Segment, row: list[Segment]) -> list[list[Segment]]:
+    """The lines just above and just below `cell`'s row (no further than a table row's
+    spacing) with a segment over or under it."""
     gap = COLUMN_GAP * cell.height
     near = [
         s
@@ -153,10 +157,7 @@ def _next_rows(
             or -0.3 * cell.height <= cell.bbox[1] - s.bbox[3] <= gap
         )
     ]
-    lines = [band_of(near, s) + [s] for s in near if _spans_overlap(s, cell)]
-    if across:
-        return [s for line in lines for s in line]
-    return [s for line in lines for s in line if _spans_overlap(s, cell)]
+    return [band_of(near, s) + [s] for s in near if _spans_overlap(s, cell)]
 
 
 def _spans_overlap(one: Segment, other: Segment) -> bool:

@@ -107,7 +107,7 @@ EXTENDED_CEILING = 0.55
 # text beside it, and where the column ends is read from the table (FUNSD training pages
 # 0-105: +20 values right, +4 wrong, 3 of them annotations reading a cell otherwise). So is
 # a row header by its table's row of figures (see `columns.table_row`; FUNSD training pages
-# 0-105 / 106-148, such values returned: 26 of 27 / 3 of 3 right).
+# 0-105 / 106-148, such values returned: 30 of 31 / 3 of 3 right).
 TABLE_COLUMN_FIT = 1.0
 # Free text right of a label across a wide empty stretch of its band is as often the next
 # column's entry as the label's answer (FUNSD training pages, free text beyond 8 label heights:
