@@ -126,15 +126,15 @@ def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
     row = [header, *cells, *band_of(segments, cells[0])]
     if not _next_lines(segments, header, row):
         return False
-    for cell in cells:
-        lines = _next_lines(segments, cell, row)
-        if not any(figures(s.text) and _spans_overlap(s, cell) for s in sum(lines, [])):
+    around = [_next_lines(segments, cell, row) for cell in cells]
+    for cell, lines in zip(cells, around, strict=True):
+        if not any(figures(s.text) and _spans_overlap(s, cell) for line in lines for s in line):
             return False
     start, end = header.bbox[2], cells[-1].bbox[2]
     spanned = [
         [s for s in line if figures(s.text) and start <= _middle(s) <= end]
-        for cell in cells
-        for line in _next_lines(segments, cell, row)
+        for lines in around
+        for line in lines
     ]
     return all(
         any(_spans_overlap(s, c) for c in cells)
