@@ -1193,3 +1193,105 @@ def test_the_answer_on_a_labels_line_comes_before_the_next_lines_start_under_it(
     found = pair_fields(schema.root, [_ocr_page(words)], set())
     assert found["/f0"].value.startswith("LUCKY STRIKE RESEARCH")
     assert found["/f1"].value == "A.A.Strobel"
+
+
+def _sized(rows: list[tuple[float, float, list[tuple[float, str]]]]) -> PageWords:
+    """An OCR page of `rows`: each a y, a print height and its cells, (x, text)."""
+    return _ocr_page([Word(word.text, (*word.bbox[:3], y + height), 0.95)
+                      for y, height, cells in rows for x, text in cells
+                      for word in _line(x, y, text)])  # fmt: skip
+
+
+def test_a_tables_rows_are_spaced_by_its_entries_print_not_its_smaller_headings() -> None:
+    # Headings in small print over entries typed larger: the first row sits further under
+    # them, in heading heights, than a value under a label does.
+    page = _sized([(100, 8, [(72, "GROUP"), (200, "DOSAGE"), (300, "RESULTS")]),
+                   (108, 8, [(190, "(mg/kg)"), (290, "(dead/tested)")]),
+                   (134, 14, [(76, "1"), (200, "5000"), (300, "0/6")]),
+                   (156, 14, [(76, "2"), (200, "6000"), (300, "1/6")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("GROUP", "DOSAGE")).root, [page], set())
+    assert found["/f0"].value == "1 2"
+    assert found["/f1"].value == "5000 6000"
+
+
+def _unsure_table(rows: list[tuple[float, list[tuple[float, str]]]]) -> PageWords:
+    """`_table`'s page, every word read at 0.8, as on an old typewritten scan."""
+    words = [w for y, cells in rows for x, text in cells for w in _line(x, y, text)]
+    return _ocr_page([Word(w.text, w.bbox, 0.8) for w in words])
+
+
+def test_a_tables_row_of_figures_answers_its_row_header_surely_up_to_the_next_column() -> None:
+    # Each cell has figures over or under it in its column, and the row header stands in a
+    # column of row headers: the row is a table's, read whole and as surely as a column. The
+    # words after it are the next column's; a row missing a cell (OCR dropped it) stays unsure.
+    page = _unsure_table([(100, [(120, "SCORE"), (180, "BASE"), (240, "SCORE"), (300, "BASE")]),
+                          (120, [(30, "Male"), (120, "2.0"), (180, "(51)"), (240, "31"),
+                                 (300, "(83)"), (336, "averaged across")]),
+                          (140, [(30, "Female"), (120, "0.0"), (180, "(46)"), (240, "31"),
+                                 (300, "(84)"), (336, "several ads")]),
+                          (160, [(30, "Under 35"), (120, "2.4"), (240, "33"),
+                                 (300, "(81)")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Male", "Female", "Under 35")).root, [page], set())
+    assert found["/f0"].value == "2.0 (51) 31 (83)"
+    assert found["/f1"].value == "0.0 (46) 31 (84)"
+    assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR
+    assert found["/f2"].confidence < FREE_TEXT_FLOOR
+
+
+def test_a_tables_row_of_figures_with_their_units_answers_its_row_header_surely() -> None:
+    # Each figure and its unit read as cells of their own ("27 | mm | 27 | mm").
+    page = _unsure_table([(100, [(150, "Suggested"), (250, "Trial")]),
+                          (120, [(30, "Rod Length"), (150, "72"), (185, "mm"), (250, "72"),
+                                 (285, "mm")]),
+                          (140, [(30, "Filter Length"), (150, "27"), (185, "mm"), (250, "27"),
+                                 (285, "mm")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Filter Length")).root, [page], set())
+    assert found["/f0"].value == "27 mm 27 mm"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_heading_printed_low_on_a_skewed_header_row_still_heads_its_column() -> None:
+    # The first row's cells reach into the low heading's band: they are no headings of its row.
+    page = _table([(100, [(200, "TAR"), (260, "NIC")]),
+                   (106, [(320, "MENT")]),
+                   (114, [(72, "Kool"), (200, "9.1"), (260, ".88"), (320, ".474")]),
+                   (132, [(72, "Bright"), (200, "5.5"), (260, ".55"), (320, ".841")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("MENT")).root, [page], set())
+    assert found["/f0"].value == ".474 .841"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_tables_column_ends_where_words_stand_under_a_heading_its_first_cell_spans() -> None:
+    # OCR read the first row's Cost and Travel cells as one segment: that cell puts figures
+    # under Travel too, so the row with words under Travel is past the table.
+    page = _table([(100, [(72, "Supplier"), (200, "Cost"), (300, "Travel"), (400, "Total")]),
+                   (120, [(72, "Kapuler"), (200, "$33,675 Est. $2000"), (400, "$35,675")]),
+                   (140, [(72, "Facts"), (200, "$35,000 Est. $2000"), (400, "$37,000")]),
+                   (160, [(72, "Init. Date"), (200, "4/10/90"), (290, "Area Budget:"),
+                          (400, "370,000.00")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Cost")).root, [page], set())
+    assert found["/f0"].value == "$33,675 Est. $2000 $35,000 Est. $2000"
+
+
+def test_a_number_stamped_down_the_margin_beside_a_header_row_is_no_heading() -> None:
+    # One digit a line down the margin: the "6" in the header row's band is no heading with
+    # figures, which would have said the row is no table's header row.
+    page = _table([(100, [(200, "DORAL"), (260, "BASIC"), (500, "6")]),
+                   (111, [(500, "0")]),
+                   (122, [(72, "PACKS"), (200, "30"), (260, "20"), (500, "9")]),
+                   (142, [(72, "CARTONS"), (200, "$3.00"), (260, "$2.00")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("DORAL")).root, [page], set())
+    assert found["/f0"].value == "30 $3.00"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_headings_figure_is_no_missing_cell_of_the_first_row_under_it() -> None:
+    # "12" of "Mean of Last 12 Samples" stands over no cell of the first row: it is a heading's
+    # word, not a cell OCR dropped from that row.
+    page = _unsure_table([(100, [(150, "Present"), (250, "Mean of Last")]),
+                          (112, [(224, "12"), (262, "Samples")]),
+                          (130, [(30, "Weight"), (150, "1.089"), (262, "1.106")]),
+                          (150, [(30, "Draw"), (150, "0.34"), (262, "0.37")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Weight")).root, [page], set())
+    assert found["/f0"].value == "1.089 1.106"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from docvlm.extraction.neighbours import BELOW_LINES, band_of, page_segments
+from docvlm.extraction.neighbours import BELOW_LINES, band_of, page_segments, stacked
 from docvlm.extraction.values import has_digit
 from docvlm.extraction.words import PageWords, Segment
 
 SLACK = 1.2  # header heights a cell's centre may sit past the header's ends
-COLUMN_GAP = 2.0  # header heights between one cell of a table's column and the next
+COLUMN_GAP = 2.0  # line heights between one cell of a table's column and the next
 MAX_COLUMN_CELLS = 30
 MIN_HEADINGS = 2  # the header and another heading on its row
 
@@ -37,14 +37,36 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
     under it is no stop (a label under a label is a row of label–value pairs) and sits on a
     table's row, with figures under another of the row's headings."""
     segments = page_segments(page)
-    headings = [header, *band_of(segments, header)]
+    headings = _headings(page, header)
     if len(headings) < MIN_HEADINGS or any(has_digit(s.text) for s in headings):
         return False
-    first = _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
+    first = first_cell(page, header)
     if first is None or stops(first):
         return False
     row = [s for s in band_of(segments, first) if all(s is not h for h in headings)]
     return _table_row(first, row, headings)
+
+
+def _headings(page: PageWords, header: Segment) -> list[Segment]:
+    """`header` and the other headings of its row: its band's segments but those starting
+    below its middle (the first row's cells, where the rows sit close or the scan is
+    skewed) and characters stacked one a line (a number stamped down the margin)."""
+    middle = (header.bbox[1] + header.bbox[3]) / 2
+    return [
+        header,
+        *(
+            s
+            for s in band_of(page_segments(page), header)
+            if s.bbox[1] < middle and not (len(s.text.strip()) <= 2 and stacked(page, s))
+        ),
+    ]
+
+
+def first_cell(page: PageWords, header: Segment) -> Segment | None:
+    """The first cell under `header` in its column, past a gloss in brackets ("(Mg/Cigt)"),
+    as far down as a value under a label."""
+    segments = page_segments(page)
+    return _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
 
 
 def _table_row(first: Segment, row: list[Segment], headings: list[Segment]) -> bool:
@@ -81,8 +103,8 @@ def column_cells(
     segments = page_segments(page)
     under = _past_gloss(segments, header, first)
     first = under if under is not None and not stops(under) else first
-    headings = [header, *band_of(segments, header)]
-    figured = _figured(headings, band_of(segments, first))
+    headings = _headings(page, header)
+    figured = _figured(headings, [first, *band_of(segments, first)])
     cells = [first]
     while len(cells) < MAX_COLUMN_CELLS:
         nearest = _next_cell(segments, header, cells[-1])
@@ -90,6 +112,56 @@ def column_cells(
             break
         cells.append(nearest)
     return cells
+
+
+def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
+    """Whether `cells`, read right of `header` on its line, are a table's row of figures:
+    two or more, each with figures just above or below it in its column, `header` in a
+    column of row headers, and every figure cell of the rows of figures next to it, across
+    the row's span, over or under one of `cells` (else a cell is missing: OCR dropped it, or
+    the row goes on)."""
+    if len(cells) < MIN_HEADINGS or not all(figures(c.text) for c in cells):
+        return False
+    segments = page_segments(page)
+    row = [header, *cells, *band_of(segments, cells[0])]
+    if not _next_lines(segments, header, row):
+        return False
+    around = [_next_lines(segments, cell, row) for cell in cells]
+    for cell, lines in zip(cells, around, strict=True):
+        if not any(figures(s.text) and _spans_overlap(s, cell) for line in lines for s in line):
+            return False
+    start, end = header.bbox[2], cells[-1].bbox[2]
+    spanned = [
+        [s for s in line if figures(s.text) and start <= _middle(s) <= end]
+        for lines in around
+        for line in lines
+    ]
+    return all(
+        any(_spans_overlap(s, c) for c in cells)
+        for line in spanned
+        if len(line) >= MIN_HEADINGS  # a row of figures, not a heading's ("Last 12 Samples")
+        for s in line
+    )
+
+
+def _next_lines(segments: list[Segment], cell: Segment, row: list[Segment]) -> list[list[Segment]]:
+    """The lines just above and just below `cell`'s row (no further than a table row's
+    spacing) with a segment over or under it."""
+    gap = COLUMN_GAP * cell.height
+    near = [
+        s
+        for s in segments
+        if all(s is not r for r in row)
+        and (
+            -0.3 * cell.height <= s.bbox[1] - cell.bbox[3] <= gap
+            or -0.3 * cell.height <= cell.bbox[1] - s.bbox[3] <= gap
+        )
+    ]
+    return [band_of(near, s) + [s] for s in near if _spans_overlap(s, cell)]
+
+
+def _spans_overlap(one: Segment, other: Segment) -> bool:
+    return one.bbox[0] < other.bbox[2] and other.bbox[0] < one.bbox[2]
 
 
 def _past_table(
@@ -126,13 +198,15 @@ def _next_cell(
     segments: list[Segment], header: Segment, previous: Segment, gap: float = COLUMN_GAP
 ) -> Segment | None:
     """The nearest segment under `previous` in `header`'s column, no further than `gap`
-    header heights (a table row's spacing)."""
+    line heights (a table row's spacing): of the header's print or the cell's, the larger (a
+    heading is often printed smaller than the entries typed under it)."""
     top = previous.bbox[3] - 0.3 * previous.height
     under = [s for s in segments if s.bbox[1] >= top and s is not previous and in_column(s, header)]
     if not under:
         return None
     nearest = min(under, key=lambda s: s.bbox[1])
-    return nearest if nearest.bbox[1] - previous.bbox[3] <= gap * header.height else None
+    height = max(header.height, nearest.height)
+    return nearest if nearest.bbox[1] - previous.bbox[3] <= gap * height else None
 
 
 def _heading_of(cell: Segment, headings: list[Segment]) -> Segment | None:

@@ -96,8 +96,8 @@ RUN_ON_FIGURES_FIT = 1.0
 # line (a list of names, a second paragraph): where the value ends is a guess.
 SPACED_FIT = 0.8
 # Free text read on past its first segment (the line's further cells, the lines under it, a
-# column's cells where no table shows where it ends): where such a value ends is a guess, so
-# it stays below the surest free text.
+# column's or a row's cells where no table shows where they end): where such a value ends is
+# a guess, so it stays below the surest free text.
 # (FUNSD training pages 0-40, values at 0.6 and above: one segment 89 % right, several 61 %.)
 # One wrapped line under it is not: two-line answers are as often right as one-line ones
 # (FUNSD training pages 0-40 / 40-80 / 80-105: 86 / 79 / 80 % right).
@@ -105,7 +105,9 @@ EXTENDED_CEILING = 0.55
 # A label heading a table's column (the row under it a table's row, see
 # `columns.heads_table`) is answered by the column's cells as surely as a colon label by the
 # text beside it, and where the column ends is read from the table (FUNSD training pages
-# 0-105: +20 values right, +4 wrong, 3 of them annotations reading a cell otherwise).
+# 0-105: +20 values right, +4 wrong, 3 of them annotations reading a cell otherwise). So is
+# a row header by its table's row of figures (see `columns.table_row`; FUNSD training pages
+# 0-105 / 106-148, such values returned: 30 of 31 / 3 of 3 right).
 TABLE_COLUMN_FIT = 1.0
 # Free text right of a label across a wide empty stretch of its band is as often the next
 # column's entry as the label's answer (FUNSD training pages, free text beyond 8 label heights:
@@ -819,6 +821,8 @@ class _Reading:
         options: list[tuple[Segment, float, list[int], bool]] = []
         header, tabled = self._heads_column(printed)
         below, cell = self._below(label, rest)
+        if below is None and tabled:
+            below = columns.first_cell(self.page, header)  # under a gloss, or a taller cell
         if rest is not None:
             # Words ending in a colon after the label are the next label ("INITIATED BY:");
             # free text opening in lower case or with "&" goes on with the label's own
@@ -853,12 +857,16 @@ class _Reading:
                 _overlaps(s, value) for s in right if s.line != right[0].line
             )
             units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
+            numbers = [s for s in row[:count] if not _UNIT.fullmatch(s.text)]  # "99 | mm"
+            tabled_row = count > 1 and columns.table_row(self.page, printed, numbers)
             if mark is not None and self._signs(mark, value):
                 value = Segment(mark.words + value.words, value.page, value.line)
                 claimed.append(id(mark))
             if count == len(row) or not _box(row[count]) or is_typed(self.spec):
                 fit = self._layout_fit(label, value, "right", reach)
-                options.append((value, fit, claimed, (count > 1 and not units) or crowded))
+                fit = TABLE_COLUMN_FIT if tabled_row else fit
+                extended = count > 1 and not (units or tabled_row)
+                options.append((value, fit, claimed, extended or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
         on_rule = neighbours.on_rule_above(self.page, label) if not options else None
         if on_rule is not None and rest is None and self._can_be_value(on_rule):
@@ -1046,6 +1054,8 @@ class _Reading:
         if not after:
             return False
         following = after[0]
+        if _number_row(value) and _NUMBER_CELL.fullmatch(following.text) is None:
+            return False  # words after a row's number cells: the next column's text
         return (
             not following.widget
             and id(following) not in self.label_like
@@ -1104,9 +1114,10 @@ class _Reading:
     def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
         """The free-text value right of a label (or run on into it) with what belongs to it
         on that line: the unit after it ("84 | mm", "Density 245 | mg/cc"), after a number
-        the row's further number cells ("2.0 | (51) | 31 | (83)"), and words printed less
-        than two line heights on ("One | Tray"); and how many segments it takes. A typed
-        value parses without them, and a date is whole without them."""
+        the row's further number cells ("2.0 | (51) | 31 | (83)", up to words after them: the
+        next column's text), and words printed less than two line heights on ("One | Tray");
+        and how many segments it takes. A typed value parses without them, and a date is
+        whole without them."""
         value = right[0]
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return value, 1
@@ -1121,7 +1132,10 @@ class _Reading:
             unit = _UNIT.fullmatch(segment.text) is not None
             near = gap <= 2.0 * value.height and not _fragment(segment.text)
             repeated = fuzz.ratio(segment.text.lower(), value.text.lower()) >= 80
-            if not (unit or near or repeated or (numeric and _NUMBER_CELL.fullmatch(segment.text))):
+            number = _NUMBER_CELL.fullmatch(segment.text) is not None
+            if numeric and count > 1 and not (number or unit):
+                break  # words after a row's number cells: the next column's text
+            if not (unit or near or repeated or (numeric and number)):
                 break
             count += 1
         if count == 1:
@@ -1209,6 +1223,11 @@ class _Reading:
             parsed.warning,
         )  # fmt: skip
         return _Candidate(self.spec, self.score, claimed, found)
+
+
+def _number_row(value: Segment) -> bool:
+    """Whether `value` is number cells, two or more ("2.0 (51) 31 (83)"): a table's row."""
+    return len(value.words) > 1 and _NUMBER_CELL.fullmatch(value.text) is not None
 
 
 def _repeats_label(label: Segment, value: Segment) -> bool:
