@@ -1179,3 +1179,12 @@ def test_one_row_under_a_row_of_headings_is_no_sure_table_column() -> None:
                  (72, 142, "FIRST", 7), (300, 142, "CITY", 7)])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Last", "Street"))
     assert all(field.confidence < FREE_TEXT_FLOOR for field in result.fields.values())
+
+
+def test_an_answer_of_a_count_and_another_fields_word_is_no_misread_label() -> None:
+    # "3 cartons" is no "Cartons" label misread: OCR reads no letter as a 3.
+    page = _table([(100, [(72, "Laboratory"), (160, "3 cartons")]),
+                   (120, [(72, "Cartons"), (160, "Blue")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Laboratory", "Cartons")).root, [page], set())
+    assert found["/f0"].value == "3 cartons"
+    assert found["/f1"].value == "Blue"

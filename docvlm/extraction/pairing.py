@@ -245,11 +245,18 @@ def _misread_score(text: str, name: str) -> float:
     best = 0.0
     for strip in (False, True):
         label, wanted = _skeleton(text, strip), _skeleton(name, strip)
-        if sum(c.isalpha() for c in label) >= 3 and wanted:  # figures are no label's misread
+        # Figures are no label's misread, nor is a figure the label does not print ("3
+        # cartons" is an answer, not "Cartons" misread): OCR reads no letter as a 3.
+        if sum(c.isalpha() for c in label) >= 3 and wanted and _figures(label) == _figures(wanted):
             best = max(best, fuzz.ratio(label, wanted) - MISREAD_PENALTY)
     # Only a near-exact skeleton names the field: a loose one ("nom" for "A.NOM") is no
     # surer than the words' own fuzzy score.
     return best if best >= STRONG_LABEL_SCORE else 0.0
+
+
+def _figures(skeleton: str) -> list[str]:
+    """The digits a skeleton keeps: those no letter looks like."""
+    return sorted(c for c in skeleton if c.isdigit())
 
 
 @functools.lru_cache(maxsize=4096)
