@@ -1188,3 +1188,13 @@ def test_an_answer_of_a_count_and_another_fields_word_is_no_misread_label() -> N
     found = pair_fields(load_schema(_schema("Laboratory", "Cartons")).root, [page], set())
     assert found["/f0"].value == "3 cartons"
     assert found["/f1"].value == "Blue"
+
+
+def test_a_label_that_ends_in_another_fields_label_is_read_whole() -> None:
+    # "Written by" is a field too, but "Sample Specifications Written By" names its own.
+    page = _table([(100, [(72, "Sample Specifications Written By."), (300, "W. E. Routh")]),
+                   (140, [(72, "Written by"), (160, "P. D. Schickedantz")])])  # fmt: skip
+    schema = _schema("Sample Specifications Written By", "Written by")
+    found = pair_fields(load_schema(schema).root, [page], set())
+    assert found["/f0"].value == "W. E. Routh"
+    assert found["/f1"].value == "P. D. Schickedantz"

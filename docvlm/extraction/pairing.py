@@ -564,12 +564,11 @@ def _walk(
 
 def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
     """Cut a segment where another field's label starts inside it: words printed close
-    together ("20 mm Net Net Tobacco", a value run into the next label) are two segments."""
-    names = {
-        tuple(normalize_label(name).split())
-        for spec, parent in scalars
-        for name in label_candidates(spec, parent)
-    }
+    together ("20 mm Net Net Tobacco", a value run into the next label) are two segments. A
+    segment that names a field whole ("Sample Specifications Written By", where "Written by"
+    is a field too) is that field's label, not two."""
+    all_names = [label_candidates(spec, parent) for spec, parent in scalars]
+    names = {tuple(normalize_label(name).split()) for group in all_names for name in group}
     names.discard(())  # a label of punctuation only names nothing
     for page in pages:
         for line in page.lines:
@@ -577,13 +576,23 @@ def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
             while index < len(line):
                 segment = line[index]
                 cut = None if segment.widget else _label_start(segment, names)
-                if cut is None:
+                if cut is None or _names_whole(segment, cut, all_names):
                     index += 1
                     continue
                 head = Segment(segment.words[:cut], segment.page, segment.line, segment.checkbox)
                 tail = Segment(segment.words[cut:], segment.page, segment.line)
                 line[index : index + 1] = [head, tail]
                 index += 1
+
+
+def _names_whole(segment: Segment, cut: int, all_names: list[list[str]]) -> bool:
+    """Whether `segment` names a field as well as its words from `cut` on do: one label of
+    more words, not a value or a label run into the next label."""
+    tail = " ".join(w.text for w in segment.words[cut:])
+    whole = max(label_score(segment.text, names) for names in all_names)
+    return whole >= STRONG_LABEL_SCORE and whole >= max(
+        label_score(tail, names) for names in all_names
+    )
 
 
 def _unglue_labels(pages: list[PageWords], all_names: list[list[str]]) -> None:
