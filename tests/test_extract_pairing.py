@@ -1198,3 +1198,30 @@ def test_a_label_that_ends_in_another_fields_label_is_read_whole() -> None:
     found = pair_fields(load_schema(schema).root, [page], set())
     assert found["/f0"].value == "W. E. Routh"
     assert found["/f1"].value == "P. D. Schickedantz"
+
+
+def test_a_label_another_field_took_with_its_value_is_no_rival() -> None:
+    # Three telephone labels for two fields: the first field takes the first label and
+    # its number, which then is no second value of the second field's label.
+    page = _table([(100, [(72, "Telephone:"), (160, "(202) 842-9530")]),
+                   (140, [(72, "TELEPHONE:"), (160, "202/457-4850")]),
+                   (180, [(72, "TELEPHONE:")])])  # fmt: skip
+    page.words.append(Word("IANCo)", (160, 180, 196, 191), 0.3))  # a scrawl read unsurely
+    page = _ocr_page(page.words)
+    found = pair_fields(load_schema(_schema("Telephone:", "TELEPHONE")).root, [page], set())
+    assert found["/f0"].value == "(202) 842-9530"
+    assert found["/f1"].value == "202/457-4850"
+    assert found["/f1"].warning is None
+    assert found["/f1"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_number_goes_on_under_itself_only_in_figures() -> None:
+    # Words under a telephone number are a note or another row's, not more of the number;
+    # an address's words go on under it.
+    page = _table([(100, [(72, "Telephone:"), (160, "202/457-4850")]),
+                   (114, [(160, "Ar Coe")]),
+                   (160, [(72, "Address:"), (160, "1101 Vermont Ave.")]),
+                   (174, [(160, "Washington, DC")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Telephone", "Address")).root, [page], set())
+    assert found["/f0"].value == "202/457-4850"
+    assert found["/f1"].value == "1101 Vermont Ave. Washington, DC"

@@ -317,7 +317,7 @@ def pair_fields(
         # A header repeated across a table, asked for by fields titled alike, is the table's
         # layout, not a label printed twice (FUNSD pages 0-105: +5 values right, +1 wrong).
         if not (candidate.tabled and pointer in alike):
-            _doubt_rivals(candidate, candidates)
+            _doubt_rivals(candidate, [c for c in candidates if used.isdisjoint(c.claimed)])
         if candidate.found.confidence < MIN_CONFIDENCE:
             continue
         if candidate.goes_on:  # lowered, not dropped: the value may still be whole
@@ -1029,8 +1029,15 @@ class _Reading:
             words = [w for segment in cells for w in segment.words]
             more = [id(s) for s in cells if s is not value]
             return Segment(words, value.page, value.line), more, False
-        lines = neighbours.continuation(self.page, value, row_start, stops)
-        spaced = neighbours.runs_past(self.page, [value, *lines], row_start, stops)
+        numeric = columns.figures(value.text)
+
+        def ends(segment: Segment) -> bool:
+            # A number (a telephone, a code) goes on only in figures: words under it are
+            # another row's, or a note.
+            return stops(segment) or (numeric and not columns.figures(segment.text))
+
+        lines = neighbours.continuation(self.page, value, row_start, ends)
+        spaced = neighbours.runs_past(self.page, [value, *lines], row_start, ends)
         if not lines:
             return value, [], spaced
         words = [w for segment in [value, *lines] for w in segment.words]
