@@ -1225,3 +1225,14 @@ def test_a_number_goes_on_under_itself_only_in_figures() -> None:
     found = pair_fields(load_schema(_schema("Telephone", "Address")).root, [page], set())
     assert found["/f0"].value == "202/457-4850"
     assert found["/f1"].value == "1101 Vermont Ave. Washington, DC"
+
+
+def test_a_label_ocr_read_in_fewer_words_is_cut_off_the_value_run_into_it() -> None:
+    # "F.P.M." is one word of the label "F. P. M. No. 2 Roller", run on after the answer
+    # of the label before it.
+    page = _table([(100, [(72, "Mean Draw of Rod"), (180, "0.12(new scale) F.P.M. No. 2 Roller"),
+                          (420, "362.5")])])  # fmt: skip
+    schema = _schema("Mean Draw of Rod", "F. P. M. No. 2 Roller")
+    found = pair_fields(load_schema(schema).root, [page], set())
+    assert found["/f0"].value == "0.12(new scale)"
+    assert found["/f1"].value == "362.5"

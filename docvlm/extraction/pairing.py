@@ -635,10 +635,11 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
     or a single word where its colon marks it as a label and a number before it as a value
     run into it ("June 21, 1993 DEPARTMENT:"; not "PROJECT NUMBER:")."""
     words = [normalize_label(w.text) for w in segment.words]
+    counts = [len(w.split()) for w in words]  # "F.P.M." is one word of three of a label's
     for start in range(1, len(words)):
         for name in names:
-            end = start + len(name)
-            if end > len(words) or not words[start]:
+            end = _words_spanning(counts, start, len(name))
+            if end is None or not words[start]:
                 continue
             if len(name) == 1 and not (
                 segment.words[start].text.endswith(":") and has_digit(segment.words[start - 1].text)
@@ -647,6 +648,17 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
             text = " ".join(w for w in words[start:end] if w)
             if fuzz.ratio(text, " ".join(name)) >= STRONG_LABEL_SCORE:
                 return start
+    return None
+
+
+def _words_spanning(counts: list[int], start: int, wanted: int) -> int | None:
+    """Where the words from `start` end that hold `wanted` of a label's words in all, each
+    word holding `counts` of them; None where no run of them holds exactly that many."""
+    total = 0
+    for end in range(start, len(counts)):
+        total += counts[end]
+        if total >= wanted:
+            return end + 1 if total == wanted else None
     return None
 
 
