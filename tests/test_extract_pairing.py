@@ -1173,12 +1173,13 @@ def test_a_header_centred_over_a_wider_text_column_heads_it() -> None:
 
 def test_one_row_under_a_row_of_headings_is_no_sure_table_column() -> None:
     # A form printing each value over its small label ("924 Main St" over "LAST") reads as a
-    # row of headings with one row under it: that row may be the next labels' answers.
+    # row of headings with one row under it: that row may be the next labels' answers, and
+    # the answer on the rule over each label is its own.
     pdf = _page([(72, 100, "924 Main St"), (300, 100, "Maria"), (72, 112, "LAST", 7),
                  (300, 112, "STREET", 7), (72, 130, "1625"), (300, 130, "13/01/2018"),
                  (72, 142, "FIRST", 7), (300, 142, "CITY", 7)])  # fmt: skip
-    result = docvlm.extract(pdf, _schema("Last", "Street"))
-    assert all(field.confidence < FREE_TEXT_FLOOR for field in result.fields.values())
+    result = docvlm.extract(pdf, _schema("Last", "Street"), min_confidence=0)
+    assert result.data == {"f0": "924 Main St", "f1": "Maria"}
 
 
 def test_an_answer_of_a_count_and_another_fields_word_is_no_misread_label() -> None:
@@ -1236,3 +1237,12 @@ def test_a_label_ocr_read_in_fewer_words_is_cut_off_the_value_run_into_it() -> N
     found = pair_fields(load_schema(schema).root, [page], set())
     assert found["/f0"].value == "0.12(new scale)"
     assert found["/f1"].value == "362.5"
+
+
+def test_an_answer_typed_on_the_rule_over_its_label_is_the_labels() -> None:
+    # The answer starts over the label, not past its end: a label printed under its rule
+    # with nothing beside it or under it.
+    page = _table([(100, [(300, "527.6")]), (113, [(290, "PLANT AVERAGE")]),
+                   (160, [(72, "NUMBER OF PANELS:"), (250, "12")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("PLANT AVERAGE")).root, [page], set())
+    assert found["/f0"].value == "527.6"

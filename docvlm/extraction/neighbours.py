@@ -71,16 +71,16 @@ def raised(segment: Segment, label: Segment) -> bool:
 
 def on_rule_above(page: PageWords, label: Segment) -> Segment | None:
     """The answer typed on the rule `label` is printed under ("BBDO Inc." typed just above
-    "Agency:", its bottom at the label's top): the nearest segment starting past the label's
-    end, above its band yet no further than a small gap, and laid out as no other row's
-    text is (see `_alone_on_rule`)."""
+    "Agency:", its bottom at the label's top; "527.6" over "PLANT AVERAGE"): the nearest
+    segment starting over the label or past its end, above its band yet no further than a
+    small gap, and laid out as no other row's text is (see `_alone_on_rule`)."""
     # A label printed over several lines has its first lines above: its own row, not a rule.
     segments = [s for s in page_segments(page) if s is not label] + list(label.lead)
     x1, y0 = label.bbox[2], label.bbox[1]
     above = [
         s
         for s in segments
-        if x1 - 1 <= s.bbox[0] <= x1 + DIAGONAL * label.height
+        if label.bbox[0] - 1 <= s.bbox[0] <= x1 + DIAGONAL * label.height
         and _centre(s) < y0 - BAND_SLACK * label.height
         and y0 - s.bbox[3] <= RULE_GAP * label.height
         and s.height <= 2 * label.height
