@@ -12,7 +12,9 @@ import docvlm
 from docvlm.extraction.extractor import extract_without_model
 from docvlm.extraction.pairing import (
     FREE_TEXT_FLOOR,
+    STRONG_LABEL_SCORE,
     _unglued_label,
+    label_score,
     pair_fields,
     unsure_fields,
 )
@@ -1246,3 +1248,9 @@ def test_an_answer_typed_on_the_rule_over_its_label_is_the_labels() -> None:
                    (160, [(72, "NUMBER OF PANELS:"), (250, "12")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("PLANT AVERAGE")).root, [page], set())
     assert found["/f0"].value == "527.6"
+
+
+def test_a_label_word_printed_again_after_the_label_is_no_part_of_it() -> None:
+    # "production" after "Filter Production" is its answer repeating the word, not the label.
+    assert label_score("Filter Production production", ["Filter Production"]) < STRONG_LABEL_SCORE
+    assert label_score("Net Net Tobacco", ["Net Net Tobacco"]) == 100

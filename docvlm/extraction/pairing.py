@@ -225,7 +225,9 @@ def label_score(text: str, names: list[str]) -> float:
             continue
         score = float(fuzz.ratio(label, wanted))
         mine, theirs = set(label.split()), set(wanted.split())
-        if mine == theirs:
+        # The same words, each as often: a label's word printed again after it is an answer
+        # repeating it ("Filter Production production").
+        if sorted(label.split()) == sorted(wanted.split()):
             score = 100.0
         elif mine < theirs or theirs < mine:
             share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
