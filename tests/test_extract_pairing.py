@@ -1254,3 +1254,10 @@ def test_a_label_word_printed_again_after_the_label_is_no_part_of_it() -> None:
     # "production" after "Filter Production" is its answer repeating the word, not the label.
     assert label_score("Filter Production production", ["Filter Production"]) < STRONG_LABEL_SCORE
     assert label_score("Net Net Tobacco", ["Net Net Tobacco"]) == 100
+
+
+def test_capitals_run_on_into_a_label_in_capitals_are_its_wording_not_its_answer() -> None:
+    # "NAME" goes on with "COMPOUND": the answer is under the whole label.
+    page = _table([(100, [(72, "COMPOUND NAME")]), (118, [(72, "Valerian Fluid Extract")])])
+    found = pair_fields(load_schema(_schema("COMPOUND")).root, [page], set())
+    assert found["/f0"].value == "Valerian Fluid Extract"

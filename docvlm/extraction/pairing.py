@@ -833,6 +833,8 @@ class _Reading:
                 # "Total | EUR | 59,99": the amount is printed after its currency, on the label's
                 # line (the next line's amount, read into a tall band, may sort before it)
                 right = after + [s for s in right[1:] if s.line != label.line]
+        if rest is not None and self._own_wording(label, rest):
+            label, rest = printed, None
         options: list[tuple[Segment, float, list[int], bool]] = []
         header, tabled = self._heads_column(printed)
         below, cell = self._below(label, rest)
@@ -926,6 +928,13 @@ class _Reading:
                 candidate.column_cells = cells
                 return candidate
         return None
+
+    def _own_wording(self, label: Segment, rest: Segment) -> bool:
+        """Whether free text in capitals run on into a label in capitals goes on with its
+        wording ("COMPOUND NAME", "PROJECT OBJECTIVE:"), whose answer is beside or under the
+        whole, rather than being the next field's label ("COMPOUND VEHICLE:")."""
+        next_label = rest.text.endswith(":") and self._opens_with_label(rest)
+        return not is_typed(self.spec) and _printed_alike(label, rest) and not next_label
 
     def _below(self, label: Segment, rest: Segment | None) -> tuple[Segment | None, BBox | None]:
         """The value under the label, if one can be there, and the drawn cell the label heads
