@@ -1261,3 +1261,10 @@ def test_capitals_run_on_into_a_label_in_capitals_are_its_wording_not_its_answer
     page = _table([(100, [(72, "COMPOUND NAME")]), (118, [(72, "Valerian Fluid Extract")])])
     found = pair_fields(load_schema(_schema("COMPOUND")).root, [page], set())
     assert found["/f0"].value == "Valerian Fluid Extract"
+
+
+def test_the_answer_under_a_labels_gloss_is_read_past_the_gloss() -> None:
+    page = _table([(100, [(72, "SOLVENT")]), (114, [(72, "(specify)")]),
+                   (130, [(72, "Ethanol")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("SOLVENT")).root, [page], set())
+    assert found["/f0"].value == "Ethanol"

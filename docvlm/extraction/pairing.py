@@ -837,7 +837,7 @@ class _Reading:
             label, rest = printed, None
         options: list[tuple[Segment, float, list[int], bool]] = []
         header, tabled = self._heads_column(printed)
-        below, cell = self._below(label, rest)
+        below, cell = self._below(label, rest, header)
         if rest is not None:
             # Words ending in a colon after the label are the next label ("INITIATED BY:");
             # free text opening in lower case or with "&" goes on with the label's own
@@ -936,16 +936,22 @@ class _Reading:
         next_label = rest.text.endswith(":") and self._opens_with_label(rest)
         return not is_typed(self.spec) and _printed_alike(label, rest) and not next_label
 
-    def _below(self, label: Segment, rest: Segment | None) -> tuple[Segment | None, BBox | None]:
+    def _below(
+        self, label: Segment, rest: Segment | None, header: Segment | None
+    ) -> tuple[Segment | None, BBox | None]:
         """The value under the label, if one can be there, and the drawn cell the label heads
         with that value inside it: a label printed whole at the top of a cell (not the start
-        of a longer heading) is answered in its cell, not across its border. A line opening
-        with a bracket under it is the label's gloss ("(mg/kg BODY WEIGHT)"), not the cell's
-        answer, as it is after the label on its line."""
+        of a longer heading) is answered in its cell, not across its border. Words in
+        brackets under it are the label's gloss ("(mg/kg BODY WEIGHT)"), as they are after
+        the label on its line: the answer is under them (under a column's `header`, the
+        column's cells are read past it)."""
         below = neighbours.below(self.page, label)
+        glossed = below is not None and header is None and _gloss(below.text)
+        if glossed:
+            below = neighbours.below(self.page, below)
         if below is None or not self._can_be_value(below):
             return None, None
-        if rest is not None or below.text.startswith("("):
+        if rest is not None or glossed or below.text.startswith("("):
             return below, None
         return below, neighbours.headed_cell(self.page, label, below)
 
@@ -1251,6 +1257,12 @@ def _repeats_label(label: Segment, value: Segment) -> bool:
         len(wording.split()) >= 2 and f" {wording} " in text
         for wording in map(normalize_label, lines)
     )
+
+
+def _gloss(text: str) -> bool:
+    """Words in brackets, no figures: a label's gloss ("(mg/kg BODY WEIGHT)"), not an answer
+    ("(234)", "(Revised 5/9/61)")."""
+    return text.startswith("(") and not has_digit(text)
 
 
 def _printed_alike(label: Segment, value: Segment) -> bool:
