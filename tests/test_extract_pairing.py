@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pymupdf
@@ -1268,3 +1269,18 @@ def test_the_answer_under_a_labels_gloss_is_read_past_the_gloss() -> None:
                    (130, [(72, "Ethanol")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("SOLVENT")).root, [page], set())
     assert found["/f0"].value == "Ethanol"
+
+
+def test_initials_are_no_label_misread_with_its_spaces() -> None:
+    # "Dr. A. W." does not read "Draw" (a table's heading, its column unread): the name
+    # under "Copies to:" is its answer's.
+    unsure = [
+        replace(w, confidence=0.5)
+        for w in [*_line(160, 100, "Mr. R. A. Wagner"), *_line(160, 114, "Mr. J. Berner")]
+    ]
+    page = _table([(100, [(72, "Copies to:")]), (128, [(160, "Dr. A. W. Spears")]),
+                   (160, [(72, "Weight"), (160, "Draw")])])  # fmt: skip
+    page = _ocr_page([*page.words, *unsure])
+    found = pair_fields(load_schema(_schema("Copies to", "Draw")).root, [page], set())
+    assert found["/f0"].value == "Mr. R. A. Wagner Mr. J. Berner Dr. A. W. Spears"
+    assert "/f1" not in found

@@ -243,7 +243,10 @@ def label_score(text: str, names: list[str]) -> float:
 def _misread_score(text: str, name: str) -> float:
     """How well `text` names `name` as OCR may have read it: words glued or spaced apart
     ("QtyInUnits", "Program #:"), look-alike characters, a parenthesis lost ("Print Positioa
-    from filter end)"), each scored below an exact match."""
+    from filter end)"), each scored below an exact match. Initials are no word spaced apart:
+    "Dr. A. W." does not read "Draw"."""
+    if _initials(text) > _initials(name):
+        return 0.0
     best = 0.0
     for strip in (False, True):
         label, wanted = _skeleton(text, strip), _skeleton(name, strip)
@@ -254,6 +257,13 @@ def _misread_score(text: str, name: str) -> float:
     # Only a near-exact skeleton names the field: a loose one ("nom" for "A.NOM") is no
     # surer than the words' own fuzzy score.
     return best if best >= STRONG_LABEL_SCORE else 0.0
+
+
+def _initials(text: str) -> int:
+    """How many words of one letter `text` prints ("A." and "W." in "Dr. A. W. Spears"), but
+    for letters OCR reads for figures ("#I" for "#1")."""
+    words = re.findall(r"[^\W\d_]+", text)
+    return sum(len(word) == 1 and word.lower() not in "ilo" for word in words)
 
 
 def _figures(skeleton: str) -> list[str]:
