@@ -1284,3 +1284,13 @@ def test_initials_are_no_label_misread_with_its_spaces() -> None:
     found = pair_fields(load_schema(_schema("Copies to", "Draw")).root, [page], set())
     assert found["/f0"].value == "Mr. R. A. Wagner Mr. J. Berner Dr. A. W. Spears"
     assert "/f1" not in found
+
+
+def test_an_answer_signed_well_under_a_colon_label_with_nothing_beside_it_is_its() -> None:
+    # Room to sign in between: over two label heights under "Approved by:"; a label without
+    # a colon asks for no answer that far down.
+    page = _table([(100, [(300, "Approved by:")]), (146, [(300, "R. S. Sprinkle, III")]),
+                   (200, [(72, "Remarks")]), (246, [(72, "Kept on file")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Approved by", "Remarks")).root, [page], set())
+    assert found["/f0"].value == "R. S. Sprinkle, III"
+    assert "/f1" not in found

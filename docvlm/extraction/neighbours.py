@@ -150,10 +150,10 @@ def stacked(page: PageWords, segment: Segment) -> bool:
     )
 
 
-def below(page: PageWords, label: Segment) -> Segment | None:
+def below(page: PageWords, label: Segment, reach: float = BELOW_LINES) -> Segment | None:
     """The nearest segment under `label` that overlaps it horizontally, or starts just past
-    its end with nothing left of it (an answer typed down and to the right), and is not far
-    below."""
+    its end with nothing left of it (an answer typed down and to the right), and is not
+    further below than `reach` label heights."""
     x0, _, x1, y1 = label.bbox
     segments = page_segments(page)
     under = [
@@ -169,7 +169,7 @@ def below(page: PageWords, label: Segment) -> Segment | None:
     if not under:
         return None
     nearest = min(under, key=lambda s: s.bbox[1])
-    return nearest if nearest.bbox[1] - y1 <= BELOW_LINES * label.height else None
+    return nearest if nearest.bbox[1] - y1 <= reach * label.height else None
 
 
 def headed_cell(page: PageWords, label: Segment, value: Segment) -> BBox | None:

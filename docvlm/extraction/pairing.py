@@ -84,6 +84,7 @@ BOXED_BELOW_FIT = 1.0
 # values returned, all right; taking longer blocks with text just under them too, 15 / 7
 # right but 0 / 2 wrong.)
 ASKED_BELOW_FIT = 1.0
+ASKED_REACH = 3.5  # label heights
 RUN_ON_FIT = 0.7
 # Figures run on into a label ("Date Sent 4/19/74", "SCHEDULE 2/20 & 3/20") are its answer: a
 # label's own wording seldom holds them (FUNSD training pages 0-40 / 40-80 / 80-105: of the
@@ -848,6 +849,11 @@ class _Reading:
         options: list[tuple[Segment, float, list[int], bool]] = []
         header, tabled = self._heads_column(printed)
         below, cell = self._below(label, rest, header)
+        if below is None and rest is None and not right and label.text.endswith(":"):
+            # A colon asking for an answer with nothing beside it: room left to sign or type
+            # in may stand between it and its answer.
+            far = neighbours.below(self.page, label, ASKED_REACH)
+            below = far if far is not None and self._can_be_value(far) else None
         if rest is not None:
             # Words ending in a colon after the label are the next label ("INITIATED BY:");
             # free text opening in lower case or with "&" goes on with the label's own
