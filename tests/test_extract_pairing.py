@@ -1294,3 +1294,13 @@ def test_an_answer_signed_well_under_a_colon_label_with_nothing_beside_it_is_its
     found = pair_fields(load_schema(_schema("Approved by", "Remarks")).root, [page], set())
     assert found["/f0"].value == "R. S. Sprinkle, III"
     assert "/f1" not in found
+
+
+def test_one_word_of_a_labels_wording_beside_it_is_the_choice_it_offers() -> None:
+    page = _table([(100, [(72, "Pack and/or Carton?"), (250, "Carton")]),
+                   (140, [(72, "This Change:"), (250, "-14,165.00")]),
+                   (154, [(72, "(From Current Budget)")])])  # fmt: skip
+    schema = _schema("Pack and/or Carton?", "This Change: (From Current Budget)")
+    found = pair_fields(load_schema(schema).root, [page], set())
+    assert found["/f0"].value == "Carton"
+    assert found["/f1"].value == "-14,165.00"  # the gloss printed apart is no more of it

@@ -1329,9 +1329,10 @@ def _capitals(text: str) -> bool:
 
 def _part_of(text: str, names: list[str]) -> bool:
     """Whether `text` is a piece of a longer label's wording ("(From Current Budget)" printed
-    apart from "This Change:"), which normalizing the label would not show."""
+    apart from "This Change:"), which normalizing the label would not show. One word is
+    rather the choice the label offers ("Carton" for "Pack and/or Carton?")."""
     piece = text.lower().strip(" :.-")
-    return len(piece) >= 4 and any(
+    return len(piece.split()) > 1 and any(
         len(piece) < len(name) and fuzz.partial_ratio(piece, name.lower()) >= PART_SCORE
         for name in names
     )
