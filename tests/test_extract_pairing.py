@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pymupdf
@@ -12,7 +13,9 @@ import docvlm
 from docvlm.extraction.extractor import extract_without_model
 from docvlm.extraction.pairing import (
     FREE_TEXT_FLOOR,
+    STRONG_LABEL_SCORE,
     _unglued_label,
+    label_score,
     pair_fields,
     unsure_fields,
 )
@@ -1173,12 +1176,13 @@ def test_a_header_centred_over_a_wider_text_column_heads_it() -> None:
 
 def test_one_row_under_a_row_of_headings_is_no_sure_table_column() -> None:
     # A form printing each value over its small label ("924 Main St" over "LAST") reads as a
-    # row of headings with one row under it: that row may be the next labels' answers.
+    # row of headings with one row under it: that row may be the next labels' answers, and
+    # the answer on the rule over each label is its own.
     pdf = _page([(72, 100, "924 Main St"), (300, 100, "Maria"), (72, 112, "LAST", 7),
                  (300, 112, "STREET", 7), (72, 130, "1625"), (300, 130, "13/01/2018"),
                  (72, 142, "FIRST", 7), (300, 142, "CITY", 7)])  # fmt: skip
-    result = docvlm.extract(pdf, _schema("Last", "Street"))
-    assert all(field.confidence < FREE_TEXT_FLOOR for field in result.fields.values())
+    result = docvlm.extract(pdf, _schema("Last", "Street"), min_confidence=0)
+    assert result.data == {"f0": "924 Main St", "f1": "Maria"}
 
 
 def test_the_answer_on_a_labels_line_comes_before_the_next_lines_start_under_it() -> None:
@@ -1295,3 +1299,124 @@ def test_a_headings_figure_is_no_missing_cell_of_the_first_row_under_it() -> Non
     found = pair_fields(load_schema(_schema("Weight")).root, [page], set())
     assert found["/f0"].value == "1.089 1.106"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_an_answer_of_a_count_and_another_fields_word_is_no_misread_label() -> None:
+    # "3 cartons" is no "Cartons" label misread: OCR reads no letter as a 3.
+    page = _table([(100, [(72, "Laboratory"), (160, "3 cartons")]),
+                   (120, [(72, "Cartons"), (160, "Blue")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Laboratory", "Cartons")).root, [page], set())
+    assert found["/f0"].value == "3 cartons"
+    assert found["/f1"].value == "Blue"
+
+
+def test_a_label_that_ends_in_another_fields_label_is_read_whole() -> None:
+    # "Written by" is a field too, but "Sample Specifications Written By" names its own.
+    page = _table([(100, [(72, "Sample Specifications Written By."), (300, "W. E. Routh")]),
+                   (140, [(72, "Written by"), (160, "P. D. Schickedantz")])])  # fmt: skip
+    schema = _schema("Sample Specifications Written By", "Written by")
+    found = pair_fields(load_schema(schema).root, [page], set())
+    assert found["/f0"].value == "W. E. Routh"
+    assert found["/f1"].value == "P. D. Schickedantz"
+
+
+def test_a_label_another_field_took_with_its_value_is_no_rival() -> None:
+    # Three telephone labels for two fields: the first field takes the first label and
+    # its number, which then is no second value of the second field's label.
+    page = _table([(100, [(72, "Telephone:"), (160, "(202) 842-9530")]),
+                   (140, [(72, "TELEPHONE:"), (160, "202/457-4850")]),
+                   (180, [(72, "TELEPHONE:")])])  # fmt: skip
+    page.words.append(Word("IANCo)", (160, 180, 196, 191), 0.3))  # a scrawl read unsurely
+    page = _ocr_page(page.words)
+    found = pair_fields(load_schema(_schema("Telephone:", "TELEPHONE")).root, [page], set())
+    assert found["/f0"].value == "(202) 842-9530"
+    assert found["/f1"].value == "202/457-4850"
+    assert found["/f1"].warning is None
+    assert found["/f1"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_number_goes_on_under_itself_only_in_figures() -> None:
+    # Words under a telephone number are a note or another row's, not more of the number;
+    # an address's words go on under it.
+    page = _table([(100, [(72, "Telephone:"), (160, "202/457-4850")]),
+                   (114, [(160, "Ar Coe")]),
+                   (160, [(72, "Address:"), (160, "1101 Vermont Ave.")]),
+                   (174, [(160, "Washington, DC")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Telephone", "Address")).root, [page], set())
+    assert found["/f0"].value == "202/457-4850"
+    assert found["/f1"].value == "1101 Vermont Ave. Washington, DC"
+
+
+def test_a_label_ocr_read_in_fewer_words_is_cut_off_the_value_run_into_it() -> None:
+    # "F.P.M." is one word of the label "F. P. M. No. 2 Roller", run on after the answer
+    # of the label before it.
+    page = _table([(100, [(72, "Mean Draw of Rod"), (180, "0.12(new scale) F.P.M. No. 2 Roller"),
+                          (420, "362.5")])])  # fmt: skip
+    schema = _schema("Mean Draw of Rod", "F. P. M. No. 2 Roller")
+    found = pair_fields(load_schema(schema).root, [page], set())
+    assert found["/f0"].value == "0.12(new scale)"
+    assert found["/f1"].value == "362.5"
+
+
+def test_an_answer_typed_on_the_rule_over_its_label_is_the_labels() -> None:
+    # The answer starts over the label, not past its end: a label printed under its rule
+    # with nothing beside it or under it.
+    page = _table([(100, [(300, "527.6")]), (113, [(290, "PLANT AVERAGE")]),
+                   (160, [(72, "NUMBER OF PANELS:"), (250, "12")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("PLANT AVERAGE")).root, [page], set())
+    assert found["/f0"].value == "527.6"
+
+
+def test_a_label_word_printed_again_after_the_label_is_no_part_of_it() -> None:
+    # "production" after "Filter Production" is its answer repeating the word, not the label.
+    assert label_score("Filter Production production", ["Filter Production"]) < STRONG_LABEL_SCORE
+    assert label_score("Net Net Tobacco", ["Net Net Tobacco"]) == 100
+
+
+def test_capitals_run_on_into_a_label_in_capitals_are_its_wording_not_its_answer() -> None:
+    # "NAME" goes on with "COMPOUND": the answer is under the whole label.
+    page = _table([(100, [(72, "COMPOUND NAME")]), (118, [(72, "Valerian Fluid Extract")])])
+    found = pair_fields(load_schema(_schema("COMPOUND")).root, [page], set())
+    assert found["/f0"].value == "Valerian Fluid Extract"
+
+
+def test_the_answer_under_a_labels_gloss_is_read_past_the_gloss() -> None:
+    page = _table([(100, [(72, "SOLVENT")]), (114, [(72, "(specify)")]),
+                   (130, [(72, "Ethanol")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("SOLVENT")).root, [page], set())
+    assert found["/f0"].value == "Ethanol"
+
+
+def test_initials_are_no_label_misread_with_its_spaces() -> None:
+    # "Dr. A. W." does not read "Draw" (a table's heading, its column unread): the name
+    # under "Copies to:" is its answer's.
+    unsure = [
+        replace(w, confidence=0.5)
+        for w in [*_line(160, 100, "Mr. R. A. Wagner"), *_line(160, 114, "Mr. J. Berner")]
+    ]
+    page = _table([(100, [(72, "Copies to:")]), (128, [(160, "Dr. A. W. Spears")]),
+                   (160, [(72, "Weight"), (160, "Draw")])])  # fmt: skip
+    page = _ocr_page([*page.words, *unsure])
+    found = pair_fields(load_schema(_schema("Copies to", "Draw")).root, [page], set())
+    assert found["/f0"].value == "Mr. R. A. Wagner Mr. J. Berner Dr. A. W. Spears"
+    assert "/f1" not in found
+
+
+def test_an_answer_signed_well_under_a_colon_label_with_nothing_beside_it_is_its() -> None:
+    # Room to sign in between: over two label heights under "Approved by:"; a label without
+    # a colon asks for no answer that far down.
+    page = _table([(100, [(300, "Approved by:")]), (146, [(300, "R. S. Sprinkle, III")]),
+                   (200, [(72, "Remarks")]), (246, [(72, "Kept on file")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Approved by", "Remarks")).root, [page], set())
+    assert found["/f0"].value == "R. S. Sprinkle, III"
+    assert "/f1" not in found
+
+
+def test_one_word_of_a_labels_wording_beside_it_is_the_choice_it_offers() -> None:
+    page = _table([(100, [(72, "Pack and/or Carton?"), (250, "Carton")]),
+                   (140, [(72, "This Change:"), (250, "-14,165.00")]),
+                   (154, [(72, "(From Current Budget)")])])  # fmt: skip
+    schema = _schema("Pack and/or Carton?", "This Change: (From Current Budget)")
+    found = pair_fields(load_schema(schema).root, [page], set())
+    assert found["/f0"].value == "Carton"
+    assert found["/f1"].value == "-14,165.00"  # the gloss printed apart is no more of it

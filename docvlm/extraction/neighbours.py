@@ -82,16 +82,16 @@ def raised(segment: Segment, label: Segment) -> bool:
 
 def on_rule_above(page: PageWords, label: Segment) -> Segment | None:
     """The answer typed on the rule `label` is printed under ("BBDO Inc." typed just above
-    "Agency:", its bottom at the label's top): the nearest segment starting past the label's
-    end, above its band yet no further than a small gap, and laid out as no other row's
-    text is (see `_alone_on_rule`)."""
+    "Agency:", its bottom at the label's top; "527.6" over "PLANT AVERAGE"): the nearest
+    segment starting over the label or past its end, above its band yet no further than a
+    small gap, and laid out as no other row's text is (see `_alone_on_rule`)."""
     # A label printed over several lines has its first lines above: its own row, not a rule.
     segments = [s for s in page_segments(page) if s is not label] + list(label.lead)
     x1, y0 = label.bbox[2], label.bbox[1]
     above = [
         s
         for s in segments
-        if x1 - 1 <= s.bbox[0] <= x1 + DIAGONAL * label.height
+        if label.bbox[0] - 1 <= s.bbox[0] <= x1 + DIAGONAL * label.height
         and _centre(s) < y0 - BAND_SLACK * label.height
         and y0 - s.bbox[3] <= RULE_GAP * label.height
         and s.height <= 2 * label.height
@@ -161,10 +161,10 @@ def stacked(page: PageWords, segment: Segment) -> bool:
     )
 
 
-def below(page: PageWords, label: Segment) -> Segment | None:
+def below(page: PageWords, label: Segment, reach: float = BELOW_LINES) -> Segment | None:
     """The nearest segment under `label` that overlaps it horizontally, or starts just past
-    its end with nothing left of it (an answer typed down and to the right), and is not far
-    below."""
+    its end with nothing left of it (an answer typed down and to the right), and is not
+    further below than `reach` label heights."""
     x0, _, x1, y1 = label.bbox
     segments = page_segments(page)
     under = [
@@ -180,7 +180,7 @@ def below(page: PageWords, label: Segment) -> Segment | None:
     if not under:
         return None
     nearest = min(under, key=lambda s: s.bbox[1])
-    return nearest if nearest.bbox[1] - y1 <= BELOW_LINES * label.height else None
+    return nearest if nearest.bbox[1] - y1 <= reach * label.height else None
 
 
 def above(page: PageWords, label: Segment) -> Segment | None:

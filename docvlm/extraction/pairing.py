@@ -84,6 +84,7 @@ BOXED_BELOW_FIT = 1.0
 # values returned, all right; taking longer blocks with text just under them too, 15 / 7
 # right but 0 / 2 wrong.)
 ASKED_BELOW_FIT = 1.0
+ASKED_REACH = 3.5  # label heights
 RUN_ON_FIT = 0.7
 # Figures run on into a label ("Date Sent 4/19/74", "SCHEDULE 2/20 & 3/20") are its answer: a
 # label's own wording seldom holds them (FUNSD training pages 0-40 / 40-80 / 80-105: of the
@@ -227,7 +228,9 @@ def label_score(text: str, names: list[str]) -> float:
             continue
         score = float(fuzz.ratio(label, wanted))
         mine, theirs = set(label.split()), set(wanted.split())
-        if mine == theirs:
+        # The same words, each as often: a label's word printed again after it is an answer
+        # repeating it ("Filter Production production").
+        if sorted(label.split()) == sorted(wanted.split()):
             score = 100.0
         elif mine < theirs or theirs < mine:
             share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
@@ -243,15 +246,32 @@ def label_score(text: str, names: list[str]) -> float:
 def _misread_score(text: str, name: str) -> float:
     """How well `text` names `name` as OCR may have read it: words glued or spaced apart
     ("QtyInUnits", "Program #:"), look-alike characters, a parenthesis lost ("Print Positioa
-    from filter end)"), each scored below an exact match."""
+    from filter end)"), each scored below an exact match. Initials are no word spaced apart:
+    "Dr. A. W." does not read "Draw"."""
+    if _initials(text) > _initials(name):
+        return 0.0
     best = 0.0
     for strip in (False, True):
         label, wanted = _skeleton(text, strip), _skeleton(name, strip)
-        if sum(c.isalpha() for c in label) >= 3 and wanted:  # figures are no label's misread
+        # Figures are no label's misread, nor is a figure the label does not print ("3
+        # cartons" is an answer, not "Cartons" misread): OCR reads no letter as a 3.
+        if sum(c.isalpha() for c in label) >= 3 and wanted and _figures(label) == _figures(wanted):
             best = max(best, fuzz.ratio(label, wanted) - MISREAD_PENALTY)
     # Only a near-exact skeleton names the field: a loose one ("nom" for "A.NOM") is no
     # surer than the words' own fuzzy score.
     return best if best >= STRONG_LABEL_SCORE else 0.0
+
+
+def _initials(text: str) -> int:
+    """How many words of one letter `text` prints ("A." and "W." in "Dr. A. W. Spears"), but
+    for letters OCR reads for figures ("#I" for "#1")."""
+    words = re.findall(r"[^\W\d_]+", text)
+    return sum(len(word) == 1 and word.lower() not in "ilo" for word in words)
+
+
+def _figures(skeleton: str) -> list[str]:
+    """The digits a skeleton keeps: those no letter looks like."""
+    return sorted(c for c in skeleton if c.isdigit())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -319,7 +339,7 @@ def pair_fields(
         # A header repeated across a table, asked for by fields titled alike, is the table's
         # layout, not a label printed twice (FUNSD pages 0-105: +5 values right, +1 wrong).
         if not (candidate.tabled and pointer in alike):
-            _doubt_rivals(candidate, candidates)
+            _doubt_rivals(candidate, [c for c in candidates if used.isdisjoint(c.claimed)])
         if candidate.found.confidence < MIN_CONFIDENCE:
             continue
         if candidate.goes_on:  # lowered, not dropped: the value may still be whole
@@ -566,12 +586,11 @@ def _walk(
 
 def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
     """Cut a segment where another field's label starts inside it: words printed close
-    together ("20 mm Net Net Tobacco", a value run into the next label) are two segments."""
-    names = {
-        tuple(normalize_label(name).split())
-        for spec, parent in scalars
-        for name in label_candidates(spec, parent)
-    }
+    together ("20 mm Net Net Tobacco", a value run into the next label) are two segments. A
+    segment that names a field whole ("Sample Specifications Written By", where "Written by"
+    is a field too) is that field's label, not two."""
+    all_names = [label_candidates(spec, parent) for spec, parent in scalars]
+    names = {tuple(normalize_label(name).split()) for group in all_names for name in group}
     names.discard(())  # a label of punctuation only names nothing
     for page in pages:
         for line in page.lines:
@@ -579,13 +598,23 @@ def _split_at_labels(pages: list[PageWords], scalars: list) -> None:
             while index < len(line):
                 segment = line[index]
                 cut = None if segment.widget else _label_start(segment, names)
-                if cut is None:
+                if cut is None or _names_whole(segment, cut, all_names):
                     index += 1
                     continue
                 head = Segment(segment.words[:cut], segment.page, segment.line, segment.checkbox)
                 tail = Segment(segment.words[cut:], segment.page, segment.line)
                 line[index : index + 1] = [head, tail]
                 index += 1
+
+
+def _names_whole(segment: Segment, cut: int, all_names: list[list[str]]) -> bool:
+    """Whether `segment` names a field as well as its words from `cut` on do: one label of
+    more words, not a value or a label run into the next label."""
+    tail = " ".join(w.text for w in segment.words[cut:])
+    whole = max(label_score(segment.text, names) for names in all_names)
+    return whole >= STRONG_LABEL_SCORE and whole >= max(
+        label_score(tail, names) for names in all_names
+    )
 
 
 def _unglue_labels(pages: list[PageWords], all_names: list[list[str]]) -> None:
@@ -628,10 +657,11 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
     or a single word where its colon marks it as a label and a number before it as a value
     run into it ("June 21, 1993 DEPARTMENT:"; not "PROJECT NUMBER:")."""
     words = [normalize_label(w.text) for w in segment.words]
+    counts = [len(w.split()) for w in words]  # "F.P.M." is one word of three of a label's
     for start in range(1, len(words)):
         for name in names:
-            end = start + len(name)
-            if end > len(words) or not words[start]:
+            end = _words_spanning(counts, start, len(name))
+            if end is None or not words[start]:
                 continue
             if len(name) == 1 and not (
                 segment.words[start].text.endswith(":") and has_digit(segment.words[start - 1].text)
@@ -640,6 +670,17 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
             text = " ".join(w for w in words[start:end] if w)
             if fuzz.ratio(text, " ".join(name)) >= STRONG_LABEL_SCORE:
                 return start
+    return None
+
+
+def _words_spanning(counts: list[int], start: int, wanted: int) -> int | None:
+    """Where the words from `start` end that hold `wanted` of a label's words in all, each
+    word holding `counts` of them; None where no run of them holds exactly that many."""
+    total = 0
+    for end in range(start, len(counts)):
+        total += counts[end]
+        if total >= wanted:
+            return end + 1 if total == wanted else None
     return None
 
 
@@ -818,11 +859,18 @@ class _Reading:
                 # "Total | EUR | 59,99": the amount is printed after its currency, on the label's
                 # line (the next line's amount, read into a tall band, may sort before it)
                 right = after + [s for s in right[1:] if s.line != label.line]
+        if rest is not None and self._own_wording(label, rest):
+            label, rest = printed, None
         options: list[tuple[Segment, float, list[int], bool]] = []
         header, tabled = self._heads_column(printed)
-        below, cell = self._below(label, rest)
+        below, cell = self._below(label, rest, header)
         if below is None and tabled:
             below = columns.first_cell(self.page, header)  # under a gloss, or a taller cell
+        if below is None and rest is None and not right and label.text.endswith(":"):
+            # A colon asking for an answer with nothing beside it: room left to sign or type
+            # in may stand between it and its answer.
+            far = neighbours.below(self.page, label, ASKED_REACH)
+            below = far if far is not None and self._can_be_value(far) else None
         if rest is not None:
             # Words ending in a colon after the label are the next label ("INITIATED BY:");
             # free text opening in lower case or with "&" goes on with the label's own
@@ -918,19 +966,33 @@ class _Reading:
                 return candidate
         return None
 
-    def _below(self, label: Segment, rest: Segment | None) -> tuple[Segment | None, BBox | None]:
+    def _own_wording(self, label: Segment, rest: Segment) -> bool:
+        """Whether free text in capitals run on into a label in capitals goes on with its
+        wording ("COMPOUND NAME", "PROJECT OBJECTIVE:"), whose answer is beside or under the
+        whole, rather than being the next field's label ("COMPOUND VEHICLE:")."""
+        next_label = rest.text.endswith(":") and self._opens_with_label(rest)
+        return not is_typed(self.spec) and _printed_alike(label, rest) and not next_label
+
+    def _below(
+        self, label: Segment, rest: Segment | None, header: Segment | None
+    ) -> tuple[Segment | None, BBox | None]:
         """The value under the label, if one can be there, and the drawn cell the label heads
         with that value inside it: a label printed whole at the top of a cell (not the start
-        of a longer heading) is answered in its cell, not across its border. A line opening
-        with a bracket under it is the label's gloss ("(mg/kg BODY WEIGHT)"), not the cell's
-        answer, as it is after the label on its line."""
+        of a longer heading) is answered in its cell, not across its border. Words in
+        brackets under it are the label's gloss ("(mg/kg BODY WEIGHT)"), as they are after
+        the label on its line: the answer is under them (under a column's `header`, the
+        column's cells are read past it). A page printing its captions under the answers
+        has the label's answer over it."""
         above = neighbours.above(self.page, label) if self.captions_under else None
         if above is not None and self._can_be_value(above):
             return above, None  # a caption's answer is typed on the rule over it
         below = neighbours.below(self.page, label)
+        glossed = below is not None and header is None and _gloss(below.text)
+        if glossed:
+            below = neighbours.below(self.page, below)
         if below is None or not self._can_be_value(below):
             return None, None
-        if rest is not None or below.text.startswith("("):
+        if rest is not None or glossed or below.text.startswith("("):
             return below, None
         return below, neighbours.headed_cell(self.page, label, below)
 
@@ -1037,8 +1099,15 @@ class _Reading:
             words = [w for segment in cells for w in segment.words]
             more = [id(s) for s in cells if s is not value]
             return Segment(words, value.page, value.line), more, False
-        lines = neighbours.continuation(self.page, value, row_start, stops)
-        spaced = neighbours.runs_past(self.page, [value, *lines], row_start, stops)
+        numeric = columns.figures(value.text)
+
+        def ends(segment: Segment) -> bool:
+            # A number (a telephone, a code) goes on only in figures: words under it are
+            # another row's, or a note.
+            return stops(segment) or (numeric and not columns.figures(segment.text))
+
+        lines = neighbours.continuation(self.page, value, row_start, ends)
+        spaced = neighbours.runs_past(self.page, [value, *lines], row_start, ends)
         if not lines:
             return value, [], spaced
         words = [w for segment in [value, *lines] for w in segment.words]
@@ -1242,6 +1311,12 @@ def _repeats_label(label: Segment, value: Segment) -> bool:
     )
 
 
+def _gloss(text: str) -> bool:
+    """Words in brackets, no figures: a label's gloss ("(mg/kg BODY WEIGHT)"), not an answer
+    ("(234)", "(Revised 5/9/61)")."""
+    return text.startswith("(") and not has_digit(text)
+
+
 def _printed_alike(label: Segment, value: Segment) -> bool:
     """Words in capitals after or under a label in capitals: the label's own wording, a
     heading, the next label; figures are an answer."""
@@ -1299,9 +1374,10 @@ def _capitals(text: str) -> bool:
 
 def _part_of(text: str, names: list[str]) -> bool:
     """Whether `text` is a piece of a longer label's wording ("(From Current Budget)" printed
-    apart from "This Change:"), which normalizing the label would not show."""
+    apart from "This Change:"), which normalizing the label would not show. One word is
+    rather the choice the label offers ("Carton" for "Pack and/or Carton?")."""
     piece = text.lower().strip(" :.-")
-    return len(piece) >= 4 and any(
+    return len(piece.split()) > 1 and any(
         len(piece) < len(name) and fuzz.partial_ratio(piece, name.lower()) >= PART_SCORE
         for name in names
     )
