@@ -207,6 +207,7 @@ class _Candidate:
     column_cells: tuple[int, ...] = ()
 
 
+@functools.lru_cache(maxsize=1 << 16)  # every segment's text is normalized in every pass
 def normalize_label(text: str) -> str:
     """Lower-case words with punctuation, parentheticals, currency codes ("TOTAL RM") and
     abbreviations undone."""
@@ -248,18 +249,22 @@ def _misread_score(text: str, name: str) -> float:
     ("QtyInUnits", "Program #:"), look-alike characters, a parenthesis lost ("Print Positioa
     from filter end)"), each scored below an exact match. Initials are no word spaced apart:
     "Dr. A. W." does not read "Draw"."""
-    if _initials(text) > _initials(name):
-        return 0.0
     best = 0.0
     for strip in (False, True):
         label, wanted = _skeleton(text, strip), _skeleton(name, strip)
+        # Skeletons of lengths too far apart cannot match near-exactly: skip the costlier tests.
+        shorter, total = min(len(label), len(wanted)), len(label) + len(wanted)
+        if not wanted or 200 * shorter / total - MISREAD_PENALTY < STRONG_LABEL_SCORE:
+            continue
         # Figures are no label's misread, nor is a figure the label does not print ("3
         # cartons" is an answer, not "Cartons" misread): OCR reads no letter as a 3.
-        if sum(c.isalpha() for c in label) >= 3 and wanted and _figures(label) == _figures(wanted):
+        if sum(c.isalpha() for c in label) >= 3 and _figures(label) == _figures(wanted):
             best = max(best, fuzz.ratio(label, wanted) - MISREAD_PENALTY)
     # Only a near-exact skeleton names the field: a loose one ("nom" for "A.NOM") is no
     # surer than the words' own fuzzy score.
-    return best if best >= STRONG_LABEL_SCORE else 0.0
+    if best < STRONG_LABEL_SCORE or _initials(text) > _initials(name):
+        return 0.0
+    return best
 
 
 def _initials(text: str) -> int:
