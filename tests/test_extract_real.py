@@ -58,7 +58,8 @@ def test_an_engine_change_misses_the_ocr_cache_and_a_pairing_change_keeps_it(
         path.write_text(text.replace(old, new, 1))
 
     first = digest()
-    edit("extraction/pairing.py", "\ndef ", "\nPAIRING_CHANGED = 1\n\n\ndef ")
+    # A pairing constant changed (inserted before one, not before a function's decorator).
+    edit("extraction/pairing.py", "\nMIN_LABEL_SCORE", "\nPAIRING_CHANGED = 1\nMIN_LABEL_SCORE")
     edit(
         "extraction/words.py",
         "    words = [w for w in segment.words",
