@@ -21,7 +21,7 @@ from docvlm.extraction.letterhead import (
 )
 from docvlm.extraction.pairing import MIN_CONFIDENCE, STRONG_LABEL_SCORE, Found, label_score
 from docvlm.extraction.schema import FieldSpec, label_candidates
-from docvlm.extraction.values import DateOrder, date_substrings, parse_value
+from docvlm.extraction.values import DateOrder, date_substrings, has_time_of_day, parse_value
 from docvlm.extraction.words import PageWords
 from docvlm.geometry import union
 
@@ -40,7 +40,6 @@ DATE_CONFIDENCE = 0.6
 # Of several dates, the one printed with a time of day is the transaction's ("27.02.2020 15:56"
 # over a coupon's "gültig bis 31.03.2020"), though less surely than a lone date.
 STAMPED_FIT = 0.85
-_TIME_OF_DAY = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?!\d)")
 ENTITY_NAME_CONFIDENCE = 0.75
 PLAIN_NAME_CONFIDENCE = 0.5
 ADDRESS_CONFIDENCE = 0.55
@@ -120,7 +119,7 @@ def _only_date(
         return None
     fit, warning = 1.0, None
     if len(dates) > 1:
-        readings = [r for r in readings if any(_TIME_OF_DAY.search(s.text) for s in r[1])]
+        readings = [r for r in readings if any(has_time_of_day(s.text) for s in r[1])]
         if len({parsed.value for *_, parsed in readings}) != 1:
             return None
         others = ", ".join(sorted(str(d) for d in dates - {readings[0][3].value}))

@@ -110,6 +110,14 @@ def read_date(text: str, order: DateOrder | None = None) -> DateReading | None:
     return None
 
 
+_TIME_OF_DAY = re.compile(r"(?<![\d:])(?:[01]?\d|2[0-3]):[0-5]\d(?!\d)")
+
+
+def has_time_of_day(text: str) -> bool:
+    """Whether `text` prints a time of day ("15:56"), as a till prints beside a sale's date."""
+    return _TIME_OF_DAY.search(text) is not None
+
+
 def has_digit(text: str) -> bool:
     return any(c.isdigit() for c in text)
 
