@@ -80,9 +80,19 @@ class Segment:
     def text(self) -> str:
         return " ".join([*(s.text for s in self.lead), *(w.text for w in self.words)])
 
+    # Pairing asks a segment's box millions of times a page set: kept with the word list it was
+    # measured on, since a few steps cut or regroup a segment's words after it was built.
+    _measured: tuple[list[Word], int, BBox] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     @property
     def bbox(self) -> BBox:
-        return union([w.bbox for w in self.words])
+        measured = self._measured
+        if measured is None or measured[0] is not self.words or measured[1] != len(self.words):
+            measured = (self.words, len(self.words), union([w.bbox for w in self.words]))
+            self._measured = measured
+        return measured[2]
 
     @property
     def height(self) -> float:
