@@ -840,8 +840,9 @@ def test_a_label_read_as_a_segments_leading_words_with_no_value_is_warned_of() -
               "format": "date", "title": "Date of loss"}}}  # fmt: skip
     root = load_schema(schema).root
     pages = [_ocr_page(words)]
-    assert pair_fields(root, pages, set()) == {}
-    assert "'Date of loss' found" in unsure_fields(root, pages, {})["/loss"]
+    printed: dict[str, str] = {}
+    assert pair_fields(root, pages, set(), printed=printed) == {}
+    assert "'Date of loss' found" in unsure_fields(root, printed, {})["/loss"]
 
 
 def test_a_currency_code_after_a_misread_label_is_no_value_of_it() -> None:

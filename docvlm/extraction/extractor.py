@@ -75,8 +75,9 @@ def extract(
         else:
             words = [page_words(page, ocr_language) for page in source_pages]
             floor = FREE_TEXT_FLOOR if min_confidence is None else min_confidence
-            found = extract_without_model(words, checked, date_order, floor, withheld)
-            unsure = unsure_fields(checked.root, words, found)
+            printed: dict[str, str] = {}
+            found = extract_without_model(words, checked, date_order, floor, withheld, printed)
+            unsure = unsure_fields(checked.root, printed, found)
     if min_confidence is not None:
         withheld |= {p: f for p, f in found.items() if f.confidence < min_confidence}
         found = {p: f for p, f in found.items() if p not in withheld}
@@ -104,17 +105,21 @@ def extract_without_model(
     date_order: DateOrder | None = None,
     free_text_floor: float = FREE_TEXT_FLOOR,
     withheld: dict[str, Found] | None = None,
+    printed: dict[str, str] | None = None,
 ) -> dict[str, Found]:
     """AcroForm widget values first, then label–value pairing over the page words; dates like
     03/04/2026 follow `date_order`, else the order the document's unambiguous dates show.
     Free text OCR read beside a label less surely than `free_text_floor`, and an unlabelled
-    value read less surely than `pairing.MIN_CONFIDENCE`, go into `withheld`."""
+    value read less surely than `pairing.MIN_CONFIDENCE`, go into `withheld`; each field's
+    label read on the pages goes into `printed` (see `pair_fields`)."""
     if date_order is None:
         # From the words, not the lines: lines are built once, after widgets join them.
         date_order = date_order_evidence(word.text for page in words for word in page.words)
     found: dict[str, Found] = {}
     for page in words:
         found.update(widget_values(page, schema.root, set(found), date_order))
-    found.update(pair_fields(schema.root, words, set(found), date_order, free_text_floor, withheld))
+    found.update(
+        pair_fields(schema.root, words, set(found), date_order, free_text_floor, withheld, printed)
+    )
     found.update(unlabelled_fields(schema.root, words, found, date_order, withheld))
     return found

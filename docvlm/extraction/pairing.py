@@ -296,10 +296,12 @@ def pair_fields(
     date_order: DateOrder | None = None,
     free_text_floor: float = MIN_CONFIDENCE,
     withheld: dict[str, Found] | None = None,
+    printed: dict[str, str] | None = None,
 ) -> dict[str, Found]:
     """Values for the fields under `root` not in `taken`, keyed by JSON pointer. Free text
     read beside a label less surely than `free_text_floor` is not returned: it goes into
-    `withheld` (where given), still claiming its words from the other fields."""
+    `withheld` (where given), still claiming its words from the other fields. `printed`
+    (where given) gets each field's first label read on the pages, valued or not."""
     scalars, arrays, objects = _walk(root)
     found: dict[str, Found] = {}
     used: set[int] = set()
@@ -313,6 +315,7 @@ def pair_fields(
     label_like = _label_like(pages, best_scores)
     all_names = [label_candidates(spec, parent) for spec, parent in scalars]
     captioned = {id(page) for page in pages if captions.under_values(page, label_like)}
+    printed = {} if printed is None else printed
     candidates = [
         candidate
         for page in pages
@@ -325,6 +328,7 @@ def pair_fields(
             (best_scores, all_names),
             date_order,
             id(page) in captioned,
+            printed,
         )
     ]
     candidates = _at_own_labels(scalars, candidates, pages)
@@ -479,31 +483,19 @@ def _titled_alike(scalars: list[tuple[FieldSpec, FieldSpec | None]]) -> list[lis
 
 
 def unsure_fields(
-    root: FieldSpec, pages: list[PageWords], found: dict[str, Found]
+    root: FieldSpec, printed: dict[str, str], found: dict[str, Found]
 ) -> dict[str, str]:
-    """Why each labelled field left unfilled was left so, where a label for it was printed."""
+    """Why each labelled field left unfilled was left so: its label (`printed`, as
+    `pair_fields` read them) was found, but no value."""
     scalars, _, _ = _walk(root)
-    pages = _pairing_pages(pages, scalars)
-    reasons: dict[str, str] = {}
-    for spec, parent in scalars:
-        if spec.pointer in found:
-            continue
-        names = label_candidates(spec, parent)
-        # A label read as a segment's leading words ("Date of loss unknown") is found too.
-        read = [
-            _label_in(segment, names)
-            for page in pages
-            for line in page.lines
-            for segment in line
-            if not segment.widget
-        ]
-        labels = [label.text for label, _, score in read if score >= STRONG_LABEL_SCORE]
-        if labels:
-            reasons[spec.pointer] = (
-                f"label {labels[0]!r} found but no value beside or below it reads as "
-                f"{_kind_name(spec)}; left empty rather than guessed"
-            )
-    return reasons
+    return {
+        spec.pointer: (
+            f"label {printed[spec.pointer]!r} found but no value beside or below it reads as "
+            f"{_kind_name(spec)}; left empty rather than guessed"
+        )
+        for spec, _ in scalars
+        if spec.pointer in printed and spec.pointer not in found
+    }
 
 
 def _kind_name(spec: FieldSpec) -> str:
@@ -722,6 +714,7 @@ def _scalar_candidates(
     best: tuple[dict[int, float], list[list[str]]],
     date_order: DateOrder | None,
     captions_under: bool,
+    printed: dict[str, str],
 ) -> list[_Candidate]:
     names = label_candidates(spec, parent)
     best_scores, all_names = best
@@ -731,6 +724,8 @@ def _scalar_candidates(
             if segment.widget:
                 continue
             label, rest, score = _label_in(segment, names)
+            if label is not None and score >= STRONG_LABEL_SCORE:
+                printed.setdefault(spec.pointer, label.text)
             if label is None or (rest is None and score < best_scores[id(segment)]):
                 continue  # no label of this field, or one that names another field better
             if _before_tax(spec, segment):

@@ -4,9 +4,13 @@ label/value segments, plus the two geometric look-ups extraction needs: where a 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 import statistics
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -80,9 +84,19 @@ class Segment:
     def text(self) -> str:
         return " ".join([*(s.text for s in self.lead), *(w.text for w in self.words)])
 
+    # Pairing asks a segment's box millions of times a page set: kept with the word list it was
+    # measured on, since a few steps cut or regroup a segment's words after it was built.
+    _measured: tuple[list[Word], int, BBox] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     @property
     def bbox(self) -> BBox:
-        return union([w.bbox for w in self.words])
+        measured = self._measured
+        if measured is None or measured[0] is not self.words or measured[1] != len(self.words):
+            measured = (self.words, len(self.words), union([w.bbox for w in self.words]))
+            self._measured = measured
+        return measured[2]
 
     @property
     def height(self) -> float:
@@ -158,7 +172,7 @@ def page_words(page: SourcePage, ocr_language: str = "eng", source: str = "auto"
     points_per_pixel = page.width / image.width
     words = [
         part
-        for word in _ocr_words(image, image.width / source_image.width, ocr_language)
+        for word in _ocr_words_once(image, image.width / source_image.width, ocr_language)
         if (text := word.text.strip(_RULE_CHARS))
         for part in _unglued(
             Word(text, tuple(v * points_per_pixel for v in word.bbox), word.confidence)
@@ -194,6 +208,33 @@ def word_parts(word: Word, parts: list[tuple[int, int]]) -> list[Word]:
         Word(word.text[a:b], (x0 + a * per_char, y0, x0 + b * per_char, y1), word.confidence)
         for a, b in parts
     ]
+
+
+_read_before: ContextVar[dict[str, list[OCRWord]] | None] = ContextVar("read_before", default=None)
+
+
+@contextmanager
+def pages_read_once() -> Iterator[None]:
+    """Within this block a page raster OCR has read is not read again: fine-tuning reads every
+    page for its anchors, then its held-out pages again to calibrate, each at a second or more
+    a scan."""
+    token = _read_before.set({})
+    try:
+        yield
+    finally:
+        _read_before.reset(token)
+
+
+def _ocr_words_once(image: Image.Image, enlarged_by: float, ocr_language: str) -> list[OCRWord]:
+    read = _read_before.get()
+    if read is None:
+        return _ocr_words(image, enlarged_by, ocr_language)
+    key = hashlib.sha256(image.tobytes())
+    key.update(repr((image.size, image.mode, enlarged_by, ocr_language)).encode())
+    digest = key.hexdigest()
+    if digest not in read:
+        read[digest] = _ocr_words(image, enlarged_by, ocr_language)
+    return read[digest]
 
 
 def _ocr_words(image: Image.Image, enlarged_by: float, ocr_language: str) -> list[OCRWord]:

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from docvlm.anchors import AnchorWord, anchors_from_words
 from docvlm.errors import DocVLMError
 from docvlm.extraction.schema import load_schema
-from docvlm.extraction.words import page_words
+from docvlm.extraction.words import page_words, pages_read_once
 from docvlm.finetune.manifest import Example, manifest_hash, read_manifest
 from docvlm.metrics import normalize_field_value
 from docvlm.sources import open_source
@@ -191,7 +191,13 @@ def training_pages(
 
 
 def train_fields(config: FieldsConfig) -> FieldsResult:
-    """Read, align, train, calibrate and save a form model; return where it went."""
+    """Read, align, train, calibrate and save a form model; return where it went. Each scan
+    is OCRed once, though calibration reads its held-out pages again."""
+    with pages_read_once():
+        return _train_fields(config)
+
+
+def _train_fields(config: FieldsConfig) -> FieldsResult:
     started = time.process_time()
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
