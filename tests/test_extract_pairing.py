@@ -1421,3 +1421,12 @@ def test_one_word_of_a_labels_wording_beside_it_is_the_choice_it_offers() -> Non
     found = pair_fields(load_schema(schema).root, [page], set())
     assert found["/f0"].value == "Carton"
     assert found["/f1"].value == "-14,165.00"  # the gloss printed apart is no more of it
+
+
+def test_a_line_number_is_no_label_for_a_field_named_by_its_number() -> None:
+    # A flattened tax form's widget "N_11" and a list's "Line 1": the printed figure alone
+    # shares only the number with the name, as every numbered line on the page would.
+    pdf = _page([(40, 100, "11"), (72, 100, "Wages and salaries"), (300, 100, "5,000"),
+                 (40, 130, "1"), (72, 130, "Interest"), (300, 130, "120")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("N_11", "Line 1", "Wages and salaries"))
+    assert result.data == {"f0": None, "f1": None, "f2": "5,000"}

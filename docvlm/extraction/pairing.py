@@ -233,7 +233,9 @@ def label_score(text: str, names: list[str]) -> float:
         # repeating it ("Filter Production production").
         if sorted(label.split()) == sorted(wanted.split()):
             score = 100.0
-        elif mine < theirs or theirs < mine:
+        # Figures alone name no field by a part of its name: "11" of "N_11", "1" of "Line 1"
+        # would make every line number a label.
+        elif (mine < theirs or theirs < mine) and _lettered(min(mine, theirs, key=len)):
             share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
             score = max(score, 50 + 50 * share)
             if len(theirs) >= 2 and f" {wanted} " in f" {label} ":
@@ -242,6 +244,10 @@ def label_score(text: str, names: list[str]) -> float:
                 score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
         best = max(best, score, _misread_score(text, name))
     return best
+
+
+def _lettered(words: set[str]) -> bool:
+    return any(char.isalpha() for word in words for char in word)
 
 
 def _misread_score(text: str, name: str) -> float:
