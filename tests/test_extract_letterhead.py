@@ -59,3 +59,18 @@ def test_a_letterhead_word_of_one_kind_with_the_others_look_alike_is_mended(
     read: str, mended: str
 ) -> None:
     assert letterhead.unconfused(read) == mended
+
+
+@pytest.mark.parametrize(
+    ("read", "mended"),
+    [
+        ("ROTI EMAS BAKERIES (KL) SON BHD", "ROTI EMAS BAKERIES (KL) SDN BHD"),
+        ("MR. K.T.H. (M) S0N. 8HD", "MR. K.T.H. (M) SDN. BHD"),
+        ("Kedai Maju Son Bhd", "Kedai Maju Sdn Bhd"),
+        ("JONES & SON LTD", "JONES & SON LTD"),  # a son, not a misread legal form
+    ],
+)
+def test_the_legal_form_sdn_bhd_misread_in_an_issuers_name_is_mended(
+    read: str, mended: str
+) -> None:
+    assert letterhead.issuer_name(read) == mended

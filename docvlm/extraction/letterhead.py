@@ -37,6 +37,9 @@ _ENTITY = re.compile(
 _REGISTRATION_NUMBER = (
     r"(?:(?:co(?:mpany)?|reg(?:istration)?|roc|no)\b\s*[.:]?\s*)*[\d\s-]{5,}[A-Z]?"
 )
+# Malaysia's legal form as OCR misreads its D (as O or 0) or its B (as 8): "SON BHD". Only the
+# pair is mended: "SON" alone is a word ("& SON LTD").
+_SDN_BHD = re.compile(r"\b[S5][DO0]N(\.?\s*)[B8]H[DO0]\b", re.IGNORECASE)
 _REGISTRATION = re.compile(rf"^\(?\s*{_REGISTRATION_NUMBER}\s*\)?\.?$", re.IGNORECASE)
 _REGISTRATION_AFTER = re.compile(rf"(?<=\S)\s*\(\s*{_REGISTRATION_NUMBER}\s*\)\.?$", re.IGNORECASE)
 # A street line or a branch: words then a house number ("Pohlweg 110", "Filiale 547"), or a
@@ -109,8 +112,13 @@ def names_legal_entity(text: str) -> bool:
 
 def issuer_name(text: str) -> str:
     """The issuer's name as the letterhead prints it, without a registration number after it
-    and with OCR's look-alikes mended (`unconfused`)."""
-    return _REGISTRATION_AFTER.sub("", unconfused(text))
+    and with OCR's look-alikes mended (`unconfused`, and in the legal form "SDN BHD")."""
+    return _REGISTRATION_AFTER.sub("", _SDN_BHD.sub(_sdn_bhd, unconfused(text)))
+
+
+def _sdn_bhd(match: re.Match) -> str:
+    form = f"SDN{match.group(1)}BHD"
+    return form if match.group().isupper() else form.title()
 
 
 def unconfused(text: str) -> str:
