@@ -139,16 +139,18 @@ def test_a_label_printed_twice_keeps_its_first_value_above_free_text_under_a_lab
     assert result.fields["/f0"].confidence > result.fields["/f1"].confidence
 
 
-def test_a_value_with_a_line_under_it_wrapping_back_to_the_left_is_less_sure() -> None:
-    # An address under "Attn:"'s name, printed back at the label's margin: the answer may
-    # go on there. A row's own next label under it, or a line aligned with it, does not say so.
+def test_an_address_beside_its_label_goes_on_back_under_the_label() -> None:
+    # An address under "Attn:"'s name, printed back at the label's margin, is the answer's;
+    # a row's own next label under it ("Date:"), or a line aligned with it, is not.
     pdf = _page([(72, 100, "Attn:"), (140, 100, "Mr. Steven Katz"),
                  (72, 114, "Route 4 and Adams Station"), (72, 128, "North Brunswick, NJ"),
                  (72, 180, "Re:"), (140, 180, "Poster samples"), (72, 194, "Date:"),
                  (72, 240, "From:"), (140, 240, "R. Smith"), (140, 254, "Sales")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Attn", "Re", "Date", "From"))
-    assert result.data["f0"] == "Mr. Steven Katz"  # lowered, not dropped
-    assert result.fields["/f0"].confidence < result.fields["/f1"].confidence
+    assert result.data["f0"] == "Mr. Steven Katz Route 4 and Adams Station North Brunswick, NJ"
+    assert result.data["f1"] == "Poster samples"
+    assert result.data["f2"] is None
+    assert result.data["f3"] == "R. Smith Sales"
     assert result.fields["/f1"].confidence == result.fields["/f3"].confidence
 
 
@@ -1420,3 +1422,23 @@ def test_one_word_of_a_labels_wording_beside_it_is_the_choice_it_offers() -> Non
     found = pair_fields(load_schema(schema).root, [page], set())
     assert found["/f0"].value == "Carton"
     assert found["/f1"].value == "-14,165.00"  # the gloss printed apart is no more of it
+
+
+def test_a_sentence_wider_than_the_row_under_a_value_is_not_its_answer_going_on() -> None:
+    # Printed instructions back at the label's margin, reaching far past the value's end:
+    # the form's own text; the value is read alone, and less surely.
+    pdf = _page([(72, 100, "Lobbyist Name:"), (160, 100, "Peter J. McGinn"),
+                 (72, 114, "If any addresses or telephone numbers have changed please check here"),
+                 (72, 160, "Firm:"), (160, 160, "Smith & Jones")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Lobbyist Name", "Firm"))
+    assert result.data["f0"] == "Peter J. McGinn"
+    assert result.fields["/f0"].confidence < result.fields["/f1"].confidence
+
+
+def test_a_label_under_a_label_is_the_next_row_not_the_answer_going_on() -> None:
+    # "Process Controls" ends under "Kind", about where the value starts: the column of
+    # labels goes on.
+    pdf = _page([(72, 100, "Kind"), (140, 100, "plastic rod"), (72, 114, "Process Controls"),
+                 (72, 128, "Rod Length")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Kind"))
+    assert result.data["f0"] == "plastic rod"

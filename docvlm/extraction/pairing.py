@@ -21,7 +21,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from docvlm.document import BBox
-from docvlm.extraction import captions, columns, neighbours
+from docvlm.extraction import blocks, captions, columns, neighbours
 from docvlm.extraction.cells import cell_of
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.schema import FieldSpec, label_candidates
@@ -943,7 +943,7 @@ class _Reading:
             goes_on = self._row_goes_on(label, segment, claimed)
             segment, more, spaced = self._continued(
                 segment,
-                min(label.bbox[0], segment.bbox[0]),
+                label,
                 column,
                 cell if segment is below else None,
             )
@@ -1083,7 +1083,7 @@ class _Reading:
         )
 
     def _continued(
-        self, value: Segment, row_start: float, column: Segment | None, cell: BBox | None
+        self, value: Segment, label: Segment, column: Segment | None, cell: BBox | None
     ) -> tuple[Segment, list[int], bool]:
         """A free-text value with the lines that continue it (under a column's `header`, the
         column's further cells; inside a drawn `cell`, up to its border), and whether a line
@@ -1111,7 +1111,12 @@ class _Reading:
             # another row's, or a note.
             return stops(segment) or (numeric and not columns.figures(segment.text))
 
+        def labelled(segment: Segment) -> bool:
+            return _printed_alike(label, segment) or self._opens_with_label(segment)
+
+        row_start = min(label.bbox[0], value.bbox[0])
         lines = neighbours.continuation(self.page, value, row_start, ends)
+        lines = lines or blocks.wrapped_back(self.page, value, row_start, ends, labelled)
         spaced = neighbours.runs_past(self.page, [value, *lines], row_start, ends)
         if not lines:
             return value, [], spaced
