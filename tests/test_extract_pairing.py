@@ -1442,3 +1442,13 @@ def test_a_label_under_a_label_is_the_next_row_not_the_answer_going_on() -> None
                  (72, 128, "Rod Length")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Kind"))
     assert result.data["f0"] == "plastic rod"
+
+
+def test_a_time_of_day_printed_just_after_a_date_is_part_of_the_answer() -> None:
+    # "1-26-95 | 9:00 AM EST": one answer; a time across a column's gap is another row's.
+    pdf = _page([(72, 100, "DEADLINE FOR BID:"), (200, 100, "1-26-95"), (250, 100, "9:00 AM EST"),
+                 (72, 140, "DATE REQUESTED:"), (200, 140, "1-23-95"),
+                 (400, 140, "10:30")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("DEADLINE FOR BID", "DATE REQUESTED"))
+    assert result.data["f0"] == "1-26-95 9:00 AM EST"
+    assert result.data["f1"] == "1-23-95"

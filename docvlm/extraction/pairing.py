@@ -31,6 +31,7 @@ from docvlm.extraction.values import (
     UNCHECKED_GLYPHS,
     DateOrder,
     has_digit,
+    has_time_of_day,
     is_typed,
     parse_boolean,
     parse_value,
@@ -1198,8 +1199,13 @@ class _Reading:
         and how many segments it takes. A typed value parses without them, and a date is
         whole without them."""
         value = right[0]
-        if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
+        if is_typed(self.spec) or value.widget:
             return value, 1
+        if read_date(value.text) is not None:
+            count = 2 if _time_after(value, right[1:2]) else 1
+            return Segment(
+                [w for s in right[:count] for w in s.words], value.page, value.line
+            ), count
         numeric = _NUMBER_CELL.fullmatch(value.text) is not None
         count = 1
         for segment in right[1:]:
@@ -1307,6 +1313,14 @@ class _Reading:
 def _number_row(value: Segment) -> bool:
     """Whether `value` is number cells, two or more ("2.0 (51) 31 (83)"): a table's row."""
     return len(value.words) > 1 and _NUMBER_CELL.fullmatch(value.text) is not None
+
+
+def _time_after(date: Segment, after: list[Segment]) -> bool:
+    """Whether the next segment on a date's line, printed less than two line heights on, is
+    a time of day: when it happened ("1-26-95 | 9:00 AM EST"), one answer."""
+    return bool(after) and (
+        has_time_of_day(after[0].text) and 0 <= after[0].bbox[0] - date.bbox[2] <= 2.0 * date.height
+    )
 
 
 def _repeats_label(label: Segment, value: Segment) -> bool:
