@@ -1452,3 +1452,15 @@ def test_a_time_of_day_printed_just_after_a_date_is_part_of_the_answer() -> None
     result = docvlm.extract(pdf, _schema("DEADLINE FOR BID", "DATE REQUESTED"))
     assert result.data["f0"] == "1-26-95 9:00 AM EST"
     assert result.data["f1"] == "1-23-95"
+
+
+def test_a_paragraph_answer_reads_on_past_a_sentence_ending_in_a_colon() -> None:
+    # "product samples. (Note:" goes on with the sentence above it, in lower case: no label.
+    pdf = _page([(72, 100, "Suggestion:"), (140, 100, "Discontinue coal retention analyses on"),
+                 (140, 114, "product samples. (Note:"), (140, 128, "not done by most licensees.)"),
+                 (72, 170, "cc:"), (140, 170, "M. Hamann")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Suggestion", "cc"))
+    assert result.data["f0"] == (
+        "Discontinue coal retention analyses on product samples. (Note: not done by most licensees.)"
+    )
+    assert result.data["f1"] == "M. Hamann"

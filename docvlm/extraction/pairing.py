@@ -154,6 +154,7 @@ MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported 
 # the values returned 80.5 / 78.9 % right with them, 89.7 / 88.1 % without). A typed value
 # (date, amount) is vouched for by its type, and keeps MIN_CONFIDENCE.
 FREE_TEXT_FLOOR = 0.55
+SENTENCE_COLON_WORDS = 3  # words before a colon that make a line in lower case a sentence
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
 _UNIT = re.compile(
@@ -1096,7 +1097,7 @@ class _Reading:
             return value, [], False  # a date is whole on its line: the lines under it are rows
 
         def stops(segment: Segment) -> bool:
-            return self._stops(segment) or (
+            return (self._stops(segment) and not _sentence_to_colon(segment)) or (
                 cell is not None and cell_of([cell], segment.bbox) is None
             )
 
@@ -1320,6 +1321,17 @@ def _time_after(date: Segment, after: list[Segment]) -> bool:
     a time of day: when it happened ("1-26-95 | 9:00 AM EST"), one answer."""
     return bool(after) and (
         has_time_of_day(after[0].text) and 0 <= after[0].bbox[0] - date.bbox[2] <= 2.0 * date.height
+    )
+
+
+def _sentence_to_colon(segment: Segment) -> bool:
+    """Words going on in lower case up to a colon ("product samples. (Note:"): a sentence
+    wrapped from the line above that introduces what follows, not a row's label (a label
+    opens with a capital, or is one short word: "cc:")."""
+    return (
+        segment.text[:1].islower()
+        and segment.text.endswith(":")
+        and len(segment.words) >= SENTENCE_COLON_WORDS
     )
 
 
