@@ -1461,6 +1461,7 @@ def test_a_paragraph_answer_reads_on_past_a_sentence_ending_in_a_colon() -> None
                  (72, 170, "cc:"), (140, 170, "M. Hamann")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Suggestion", "cc"))
     assert result.data["f0"] == (
-        "Discontinue coal retention analyses on product samples. (Note: not done by most licensees.)"
+        "Discontinue coal retention analyses on product samples. (Note: not done by most"
+        " licensees.)"
     )
     assert result.data["f1"] == "M. Hamann"
