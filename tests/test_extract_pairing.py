@@ -1465,3 +1465,17 @@ def test_a_paragraph_answer_reads_on_past_a_sentence_ending_in_a_colon() -> None
         " licensees.)"
     )
     assert result.data["f1"] == "M. Hamann"
+
+
+def test_a_gloss_beside_a_label_is_read_with_the_answer_under_it() -> None:
+    # "(Description of Location)" asks; the paragraph back at the label's margin answers,
+    # however wide it runs.
+    pdf = _page([(72, 100, "COMMENTS:"), (160, 100, "(Description of Location)"),
+                 (72, 114, "This is a comparatively easy market to cover, less than an hour away"),
+                 (72, 160, "Remarks:"), (140, 160, "None")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("COMMENTS", "Remarks"))
+    assert result.data["f0"] == (
+        "(Description of Location) This is a comparatively easy market to cover, less than an"
+        " hour away"
+    )
+    assert result.data["f1"] == "None"

@@ -23,11 +23,13 @@ def wrapped_back(
     row_start: float,
     ends: Callable[[Segment], bool],
     labelled: Callable[[Segment], bool],
+    glossed: bool = False,
 ) -> list[Segment]:
     """The lines continuing `value`, typed right of its label, back at the row's left edge
     `row_start` (the label's): the first starts there just under the value, is not a stop
     and names no label of its own, and nothing printed left of it reaches past the row's
-    start. Further lines follow it as `neighbours.continuation` reads them."""
+    start. Further lines follow it as `neighbours.continuation` reads them. `glossed`: the
+    value is the label's gloss."""
     height = value.height
     if value.bbox[0] - row_start <= neighbours.ALIGN * height:
         return []  # the value starts the row: reading on from it already covers this
@@ -52,10 +54,13 @@ def wrapped_back(
     end = line[-1].bbox[2]
     if any(s.bbox[0] >= end - 1 for s in neighbours.band(page, line[-1])):
         return []  # something printed further along its line: a row's label and its answer
-    if end <= value.bbox[0] + neighbours.ALIGN * height:
-        return []  # it ends under the label, not under the value: the next row's label
-    if end > value.bbox[2] + WRAP_SLACK * height:
-        return []  # wider than the row it would go on: printed text of its own
+    # Ending under the label, not under the value, it is the next row's label; wider than
+    # the row it would go on, printed text of its own. A gloss beside the label ("(For the
+    # client)") asks for the answer that follows under it, whatever its width.
+    under_value = value.bbox[0] + neighbours.ALIGN * height < end
+    in_row = end <= value.bbox[2] + WRAP_SLACK * height
+    if not (glossed or (under_value and in_row)):
+        return []
     joined = Segment([w for s in line for w in s.words], first.page, first.line)
     return [*line, *neighbours.continuation(page, joined, row_start, ends)]
 

@@ -1118,7 +1118,8 @@ class _Reading:
 
         row_start = min(label.bbox[0], value.bbox[0])
         lines = neighbours.continuation(self.page, value, row_start, ends)
-        lines = lines or blocks.wrapped_back(self.page, value, row_start, ends, labelled)
+        glossed = _gloss(value.text)
+        lines = lines or blocks.wrapped_back(self.page, value, row_start, ends, labelled, glossed)
         spaced = neighbours.runs_past(self.page, [value, *lines], row_start, ends)
         if not lines:
             return value, [], spaced
