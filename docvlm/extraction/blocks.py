@@ -51,18 +51,25 @@ def wrapped_back(
     ):
         return []
     line = [first, *neighbours.rest_of_line(page, first, ends)]
-    end = line[-1].bbox[2]
-    if any(s.bbox[0] >= end - 1 for s in neighbours.band(page, line[-1])):
-        return []  # something printed further along its line: a row's label and its answer
-    # Ending under the label, not under the value, it is the next row's label; wider than
-    # the row it would go on, printed text of its own. A gloss beside the label ("(For the
-    # client)") asks for the answer that follows under it, whatever its width.
-    under_value = value.bbox[0] + neighbours.ALIGN * height < end
-    in_row = end <= value.bbox[2] + WRAP_SLACK * height
-    if not (glossed or (under_value and in_row)):
+    # A gloss beside the label ("(For the client)") asks for the answer that follows under
+    # it, however wide that runs.
+    if not may_go_on(page, value, line, wide=glossed):
         return []
     joined = Segment([w for s in line for w in s.words], first.page, first.line)
     return [*line, *neighbours.continuation(page, joined, row_start, ends)]
+
+
+def may_go_on(page: PageWords, value: Segment, line: list[Segment], wide: bool = False) -> bool:
+    """Whether `line`, printed back at the left under `value`, may be the value going on:
+    it reaches on under the value (ending under the label, it is the next row's label),
+    nothing is printed further along it (a row's label with its own answer), and (unless
+    `wide`) it is no wider than the row it would go on plus about a word (printed text of
+    its own, an instruction)."""
+    end = line[-1].bbox[2]
+    further = any(s.bbox[0] >= end - 1 for s in neighbours.band(page, line[-1]))
+    under_value = end > value.bbox[0] + neighbours.ALIGN * value.height
+    in_row = wide or end <= value.bbox[2] + WRAP_SLACK * value.height
+    return not further and under_value and in_row
 
 
 def _names_label(segment: Segment) -> bool:

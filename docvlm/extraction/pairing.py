@@ -1147,8 +1147,9 @@ class _Reading:
 
     def _wraps_back(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
         """Whether the line just under a value of words starts well left of it, under its
-        column, and is no label: the answer wrapped back under its label (an address under a
-        name, a paragraph), which reading on from the value's own left edge did not take."""
+        column, is no label and may go on with it (see `blocks.may_go_on`): the answer may
+        have wrapped back under its label (a paragraph in capitals under a label in capitals)
+        where reading on (`_continued`) did not take that line."""
         if is_typed(self.spec) or value.widget or has_digit(value.text):
             return False
         x0, _, _, y1 = value.bbox
@@ -1160,8 +1161,11 @@ class _Reading:
         if not under:
             return False
         first = min(under, key=lambda s: (s.bbox[1], s.bbox[0]))
+        line = [first, *neighbours.rest_of_line(self.page, first, self._stops)]
         return (
-            id(first) not in self.label_like and x0 - first.bbox[0] > WRAPS_BACK_LEFT * label.height
+            id(first) not in self.label_like
+            and x0 - first.bbox[0] > WRAPS_BACK_LEFT * label.height
+            and blocks.may_go_on(self.page, value, line)
         )
 
     def _opens_with_label(self, segment: Segment) -> bool:
