@@ -4,7 +4,8 @@
 at the row's margin). An answer typed beside its label may also go on back under the label,
 its next lines starting at the label's left edge ("Attn: Mr. Steven Katz | Route 4 ... |
 North Brunswick, NJ"): an address, a list of names. Those lines are the answer's when they
-follow at the line spacing and carry no label of their own.
+follow at the line spacing, carry no label of their own and sit as a wrapped answer's lines
+do (`may_go_on`); where they sit so but read as a label, the value is doubted instead.
 """
 
 from __future__ import annotations

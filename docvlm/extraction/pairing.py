@@ -1088,9 +1088,10 @@ class _Reading:
         self, value: Segment, label: Segment, column: Segment | None, cell: BBox | None
     ) -> tuple[Segment, list[int], bool]:
         """A free-text value with the lines that continue it (under a column's `header`, the
-        column's further cells; inside a drawn `cell`, up to its border), and whether a line
-        spaced further apart may continue it too. A value that reads whole as a date goes on
-        no further."""
+        column's further cells; inside a drawn `cell`, up to its border; beside its `label`,
+        maybe back under the label: see `blocks.wrapped_back`), and whether a line spaced
+        further apart may continue it too. A value that reads whole as a date goes on no
+        further."""
         if is_typed(self.spec) or value.widget:
             return value, [], False
         if read_date(value.text) is not None:
@@ -1202,8 +1203,8 @@ class _Reading:
         on that line: the unit after it ("84 | mm", "Density 245 | mg/cc"), after a number
         the row's further number cells ("2.0 | (51) | 31 | (83)", up to words after them: the
         next column's text), and words printed less than two line heights on ("One | Tray");
-        and how many segments it takes. A typed value parses without them, and a date is
-        whole without them."""
+        and how many segments it takes. A typed value parses without them, and a date takes
+        only a time of day printed just after it."""
         value = right[0]
         if is_typed(self.spec) or value.widget:
             return value, 1
