@@ -139,16 +139,18 @@ def test_a_label_printed_twice_keeps_its_first_value_above_free_text_under_a_lab
     assert result.fields["/f0"].confidence > result.fields["/f1"].confidence
 
 
-def test_a_value_with_a_line_under_it_wrapping_back_to_the_left_is_less_sure() -> None:
-    # An address under "Attn:"'s name, printed back at the label's margin: the answer may
-    # go on there. A row's own next label under it, or a line aligned with it, does not say so.
+def test_an_address_beside_its_label_goes_on_back_under_the_label() -> None:
+    # An address under "Attn:"'s name, printed back at the label's margin, is the answer's;
+    # a row's own next label under it ("Date:"), or a line aligned with it, is not.
     pdf = _page([(72, 100, "Attn:"), (140, 100, "Mr. Steven Katz"),
                  (72, 114, "Route 4 and Adams Station"), (72, 128, "North Brunswick, NJ"),
                  (72, 180, "Re:"), (140, 180, "Poster samples"), (72, 194, "Date:"),
                  (72, 240, "From:"), (140, 240, "R. Smith"), (140, 254, "Sales")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("Attn", "Re", "Date", "From"))
-    assert result.data["f0"] == "Mr. Steven Katz"  # lowered, not dropped
-    assert result.fields["/f0"].confidence < result.fields["/f1"].confidence
+    assert result.data["f0"] == "Mr. Steven Katz Route 4 and Adams Station North Brunswick, NJ"
+    assert result.data["f1"] == "Poster samples"
+    assert result.data["f2"] is None
+    assert result.data["f3"] == "R. Smith Sales"
     assert result.fields["/f1"].confidence == result.fields["/f3"].confidence
 
 
@@ -1430,3 +1432,73 @@ def test_a_line_number_is_no_label_for_a_field_named_by_its_number() -> None:
                  (40, 130, "1"), (72, 130, "Interest"), (300, 130, "120")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("N_11", "Line 1", "Wages and salaries"))
     assert result.data == {"f0": None, "f1": None, "f2": "5,000"}
+
+
+def test_a_sentence_wider_than_the_row_under_a_value_is_not_its_answer_going_on() -> None:
+    # Printed instructions back at the label's margin, reaching far past the value's end:
+    # the form's own text; the value is read alone, and as surely as any.
+    pdf = _page([(72, 100, "Lobbyist Name:"), (160, 100, "Peter J. McGinn"),
+                 (72, 114, "If any addresses or telephone numbers have changed please check here"),
+                 (72, 160, "Firm:"), (160, 160, "Smith & Jones")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Lobbyist Name", "Firm"))
+    assert result.data["f0"] == "Peter J. McGinn"
+    assert result.fields["/f0"].confidence == result.fields["/f1"].confidence
+
+
+def test_a_label_under_a_label_is_the_next_row_not_the_answer_going_on() -> None:
+    # "Process Controls" ends under "Kind", about where the value starts: the column of
+    # labels goes on.
+    pdf = _page([(72, 100, "Kind"), (140, 100, "plastic rod"), (72, 114, "Process Controls"),
+                 (72, 128, "Rod Length")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Kind"))
+    assert result.data["f0"] == "plastic rod"
+
+
+def test_a_time_of_day_printed_just_after_a_date_is_part_of_the_answer() -> None:
+    # "1-26-95 | 9:00 AM EST": one answer; a time across a column's gap is another row's.
+    pdf = _page([(72, 100, "DEADLINE FOR BID:"), (200, 100, "1-26-95"), (250, 100, "9:00 AM EST"),
+                 (72, 140, "DATE REQUESTED:"), (200, 140, "1-23-95"),
+                 (400, 140, "10:30")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("DEADLINE FOR BID", "DATE REQUESTED"))
+    assert result.data["f0"] == "1-26-95 9:00 AM EST"
+    assert result.data["f1"] == "1-23-95"
+
+
+def test_a_paragraph_answer_reads_on_past_a_sentence_ending_in_a_colon() -> None:
+    # "product samples. (Note:" goes on with the sentence above it, in lower case: no label.
+    pdf = _page([(72, 100, "Suggestion:"), (140, 100, "Discontinue coal retention analyses on"),
+                 (140, 114, "product samples. (Note:"), (140, 128, "not done by most licensees.)"),
+                 (72, 170, "cc:"), (140, 170, "M. Hamann")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Suggestion", "cc"))
+    assert result.data["f0"] == (
+        "Discontinue coal retention analyses on product samples. (Note: not done by most"
+        " licensees.)"
+    )
+    assert result.data["f1"] == "M. Hamann"
+
+
+def test_a_gloss_beside_a_label_is_read_with_the_answer_under_it() -> None:
+    # "(Description of Location)" asks; the paragraph back at the label's margin answers,
+    # however wide it runs.
+    pdf = _page([(72, 100, "COMMENTS:"), (160, 100, "(Description of Location)"),
+                 (72, 114, "This is a comparatively easy market to cover, less than an hour away"),
+                 (72, 160, "Remarks:"), (140, 160, "None")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("COMMENTS", "Remarks"))
+    assert result.data["f0"] == (
+        "(Description of Location) This is a comparatively easy market to cover, less than an"
+        " hour away"
+    )
+    assert result.data["f1"] == "None"
+
+
+def test_a_value_may_go_on_back_under_its_label_in_capitals_so_it_is_less_sure() -> None:
+    # Capitals under a label in capitals may be the next heading or the answer going on:
+    # not read on, but doubted. A row's next label, ending under the label, says nothing.
+    pdf = _page([(72, 100, "EFFECTIVENESS:"), (170, 100, "OUTDOOR ADS HELPED"),
+                 (72, 114, "CREATING AWARENESS IN ALL"),
+                 (72, 160, "Firm:"), (170, 160, "Smith & Jones"),
+                 (72, 174, "Regional Sales Office")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("EFFECTIVENESS", "Firm"))
+    assert result.data["f0"] == "OUTDOOR ADS HELPED"
+    assert result.data["f1"] == "Smith & Jones"
+    assert result.fields["/f0"].confidence < result.fields["/f1"].confidence

@@ -21,7 +21,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from docvlm.document import BBox
-from docvlm.extraction import captions, columns, neighbours
+from docvlm.extraction import blocks, captions, columns, neighbours
 from docvlm.extraction.cells import cell_of
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.schema import FieldSpec, label_candidates
@@ -31,6 +31,7 @@ from docvlm.extraction.values import (
     UNCHECKED_GLYPHS,
     DateOrder,
     has_digit,
+    has_time_of_day,
     is_typed,
     parse_boolean,
     parse_value,
@@ -153,6 +154,7 @@ MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported 
 # the values returned 80.5 / 78.9 % right with them, 89.7 / 88.1 % without). A typed value
 # (date, amount) is vouched for by its type, and keeps MIN_CONFIDENCE.
 FREE_TEXT_FLOOR = 0.55
+SENTENCE_COLON_WORDS = 3  # words before a colon that make a line in lower case a sentence
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
 _UNIT = re.compile(
@@ -944,7 +946,7 @@ class _Reading:
             goes_on = self._row_goes_on(label, segment, claimed)
             segment, more, spaced = self._continued(
                 segment,
-                min(label.bbox[0], segment.bbox[0]),
+                label,
                 column,
                 cell if segment is below else None,
             )
@@ -1084,19 +1086,20 @@ class _Reading:
         )
 
     def _continued(
-        self, value: Segment, row_start: float, column: Segment | None, cell: BBox | None
+        self, value: Segment, label: Segment, column: Segment | None, cell: BBox | None
     ) -> tuple[Segment, list[int], bool]:
         """A free-text value with the lines that continue it (under a column's `header`, the
-        column's further cells; inside a drawn `cell`, up to its border), and whether a line
-        spaced further apart may continue it too. A value that reads whole as a date goes on
-        no further."""
+        column's further cells; inside a drawn `cell`, up to its border; beside its `label`,
+        maybe back under the label: see `blocks.wrapped_back`), and whether a line spaced
+        further apart may continue it too. A value that reads whole as a date goes on no
+        further."""
         if is_typed(self.spec) or value.widget:
             return value, [], False
         if read_date(value.text) is not None:
             return value, [], False  # a date is whole on its line: the lines under it are rows
 
         def stops(segment: Segment) -> bool:
-            return self._stops(segment) or (
+            return (self._stops(segment) and not _sentence_to_colon(segment)) or (
                 cell is not None and cell_of([cell], segment.bbox) is None
             )
 
@@ -1112,7 +1115,13 @@ class _Reading:
             # another row's, or a note.
             return stops(segment) or (numeric and not columns.figures(segment.text))
 
+        def labelled(segment: Segment) -> bool:
+            return _printed_alike(label, segment) or self._opens_with_label(segment)
+
+        row_start = min(label.bbox[0], value.bbox[0])
         lines = neighbours.continuation(self.page, value, row_start, ends)
+        glossed = _gloss(value.text)
+        lines = lines or blocks.wrapped_back(self.page, value, row_start, ends, labelled, glossed)
         spaced = neighbours.runs_past(self.page, [value, *lines], row_start, ends)
         if not lines:
             return value, [], spaced
@@ -1140,8 +1149,9 @@ class _Reading:
 
     def _wraps_back(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
         """Whether the line just under a value of words starts well left of it, under its
-        column, and is no label: the answer wrapped back under its label (an address under a
-        name, a paragraph), which reading on from the value's own left edge did not take."""
+        column, is no label and may go on with it (see `blocks.may_go_on`): the answer may
+        have wrapped back under its label (a paragraph in capitals under a label in capitals)
+        where reading on (`_continued`) did not take that line."""
         if is_typed(self.spec) or value.widget or has_digit(value.text):
             return False
         x0, _, _, y1 = value.bbox
@@ -1153,8 +1163,11 @@ class _Reading:
         if not under:
             return False
         first = min(under, key=lambda s: (s.bbox[1], s.bbox[0]))
+        line = [first, *neighbours.rest_of_line(self.page, first, self._stops)]
         return (
-            id(first) not in self.label_like and x0 - first.bbox[0] > WRAPS_BACK_LEFT * label.height
+            id(first) not in self.label_like
+            and x0 - first.bbox[0] > WRAPS_BACK_LEFT * label.height
+            and blocks.may_go_on(self.page, value, line)
         )
 
     def _opens_with_label(self, segment: Segment) -> bool:
@@ -1191,11 +1204,16 @@ class _Reading:
         on that line: the unit after it ("84 | mm", "Density 245 | mg/cc"), after a number
         the row's further number cells ("2.0 | (51) | 31 | (83)", up to words after them: the
         next column's text), and words printed less than two line heights on ("One | Tray");
-        and how many segments it takes. A typed value parses without them, and a date is
-        whole without them."""
+        and how many segments it takes. A typed value parses without them, and a date takes
+        only a time of day printed just after it."""
         value = right[0]
-        if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
+        if is_typed(self.spec) or value.widget:
             return value, 1
+        if read_date(value.text) is not None:
+            count = 2 if _time_after(value, right[1:2]) else 1
+            return Segment(
+                [w for s in right[:count] for w in s.words], value.page, value.line
+            ), count
         numeric = _NUMBER_CELL.fullmatch(value.text) is not None
         count = 1
         for segment in right[1:]:
@@ -1303,6 +1321,25 @@ class _Reading:
 def _number_row(value: Segment) -> bool:
     """Whether `value` is number cells, two or more ("2.0 (51) 31 (83)"): a table's row."""
     return len(value.words) > 1 and _NUMBER_CELL.fullmatch(value.text) is not None
+
+
+def _time_after(date: Segment, after: list[Segment]) -> bool:
+    """Whether the next segment on a date's line, printed less than two line heights on, is
+    a time of day: when it happened ("1-26-95 | 9:00 AM EST"), one answer."""
+    return bool(after) and (
+        has_time_of_day(after[0].text) and 0 <= after[0].bbox[0] - date.bbox[2] <= 2.0 * date.height
+    )
+
+
+def _sentence_to_colon(segment: Segment) -> bool:
+    """Words going on in lower case up to a colon ("product samples. (Note:"): a sentence
+    wrapped from the line above that introduces what follows, not a row's label (a label
+    opens with a capital, or is one short word: "cc:")."""
+    return (
+        segment.text[:1].islower()
+        and segment.text.endswith(":")
+        and len(segment.words) >= SENTENCE_COLON_WORDS
+    )
 
 
 def _repeats_label(label: Segment, value: Segment) -> bool:

@@ -1,0 +1,87 @@
+"""Free-text answers that go on past their first line: where a block answer's next lines start.
+
+`neighbours.continuation` reads on from the value's own left edge (or, for a sentence, back
+at the row's margin). An answer typed beside its label may also go on back under the label,
+its next lines starting at the label's left edge ("Attn: Mr. Steven Katz | Route 4 ... |
+North Brunswick, NJ"): an address, a list of names. Those lines are the answer's when they
+follow at the line spacing, carry no label of their own and sit as a wrapped answer's lines
+do (`may_go_on`); where they sit so but read as a label, the value is doubted instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from docvlm.extraction import neighbours
+from docvlm.extraction.words import PageWords, Segment
+
+WRAP_SLACK = 5.0  # line heights, about a word: how much further a wrapped line may reach
+
+
+def wrapped_back(
+    page: PageWords,
+    value: Segment,
+    row_start: float,
+    ends: Callable[[Segment], bool],
+    labelled: Callable[[Segment], bool],
+    glossed: bool = False,
+) -> list[Segment]:
+    """The lines continuing `value`, typed right of its label, back at the row's left edge
+    `row_start` (the label's): the first starts there just under the value, is not a stop
+    and names no label of its own, and nothing printed left of it reaches past the row's
+    start. Further lines follow it as `neighbours.continuation` reads them. `glossed`: the
+    value is the label's gloss."""
+    height = value.height
+    if value.bbox[0] - row_start <= neighbours.ALIGN * height:
+        return []  # the value starts the row: reading on from it already covers this
+    gap = neighbours.CONTINUED_GAP * height
+    under = [s for s in neighbours.under_span(page, value) if s.bbox[1] - value.bbox[3] <= gap]
+    if not under:
+        return []
+    top = min(s.bbox[1] for s in under)
+    first = min(
+        (s for s in under if s.bbox[1] - top <= neighbours.LINE_SLACK * height),
+        key=lambda s: s.bbox[0],
+    )
+    if (
+        abs(first.bbox[0] - row_start) > neighbours.ALIGN * height
+        or ends(first)
+        or _names_label(first)
+        or labelled(first)
+        or _left_of(page, first, row_start)
+    ):
+        return []
+    line = [first, *neighbours.rest_of_line(page, first, ends)]
+    # A gloss beside the label ("(For the client)") asks for the answer that follows under
+    # it, however wide that runs.
+    if not may_go_on(page, value, line, wide=glossed):
+        return []
+    joined = Segment([w for s in line for w in s.words], first.page, first.line)
+    return [*line, *neighbours.continuation(page, joined, row_start, ends)]
+
+
+def may_go_on(page: PageWords, value: Segment, line: list[Segment], wide: bool = False) -> bool:
+    """Whether `line`, printed back at the left under `value`, may be the value going on:
+    it reaches on under the value (ending under the label, it is the next row's label),
+    nothing is printed further along it (a row's label with its own answer), and (unless
+    `wide`) it is no wider than the row it would go on plus about a word (printed text of
+    its own, an instruction)."""
+    end = line[-1].bbox[2]
+    further = any(s.bbox[0] >= end - 1 for s in neighbours.band(page, line[-1]))
+    under_value = end > value.bbox[0] + neighbours.ALIGN * value.height
+    in_row = wide or end <= value.bbox[2] + WRAP_SLACK * value.height
+    return not further and under_value and in_row
+
+
+def _names_label(segment: Segment) -> bool:
+    """Whether a word of `segment` ends in a colon: the line is a row's label ("Phone: ..."),
+    not an answer going on."""
+    return any(w.text.endswith(":") for w in segment.words)
+
+
+def _left_of(page: PageWords, segment: Segment, row_start: float) -> bool:
+    """Whether something on `segment`'s band, left of it, reaches past `row_start`."""
+    return any(
+        s.bbox[2] <= segment.bbox[0] + 1 and s.bbox[2] > row_start
+        for s in neighbours.band(page, segment)
+    )
