@@ -1420,3 +1420,30 @@ def test_one_word_of_a_labels_wording_beside_it_is_the_choice_it_offers() -> Non
     found = pair_fields(load_schema(schema).root, [page], set())
     assert found["/f0"].value == "Carton"
     assert found["/f1"].value == "-14,165.00"  # the gloss printed apart is no more of it
+
+
+def test_a_tick_printed_before_its_option_is_its_answer() -> None:
+    # "☒ FAIR" read as "X FAIR", or glued ("XYES"), or a tick read after its option ("Yes x"):
+    # the tick is the option's answer, not the next option's words beside it.
+    page = _table([(100, [(72, "RATING:"), (200, "POOR"), (260, "X FAIR"), (330, "GOOD")]),
+                   (130, [(72, "REPEAT?"), (200, "XYES"), (260, "NO")]),
+                   (160, [(72, "Budgeted:"), (200, "Sure x"), (260, "Not sure")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("FAIR", "YES", "Sure")).root, [page], set())
+    assert [found[f"/f{i}"].value for i in range(3)] == ["X", "X", "x"]
+    assert found["/f0"].confidence < 0.9
+
+
+def test_a_tick_across_a_cells_border_is_the_previous_cells_answer() -> None:
+    # "Yes | X | No" in a drawn table, OCR reading "X No" as one segment: the tick is in the
+    # "Yes" cell, so it answers "Yes" and "No" is not ticked.
+    raster = Image.new("RGB", (612, 792), "white")
+    draw = ImageDraw.Draw(raster)
+    for x0, x1 in [(60, 110), (110, 160), (160, 210)]:
+        draw.rectangle((x0, 94, x1, 117), outline="black", width=2)
+    words = [Word("Yes", (72, 100, 90, 111), 0.95), Word("X", (151, 100, 157, 111), 0.95),
+             Word("No", (163, 100, 175, 111), 0.95)]  # fmt: skip
+    page = _ocr_page(words, raster)
+    assert [s.text for s in page.lines[0]] == ["Yes", "X No"]
+    found = pair_fields(load_schema(_schema("No", "Yes")).root, [page], set())
+    assert found["/f1"].value == "X"
+    assert "/f0" not in found

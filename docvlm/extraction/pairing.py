@@ -55,6 +55,7 @@ _GLUED_LABEL = re.compile(
     r"(?<=[A-Za-z)][.;:,])(?=[A-Z0-9$(])|(?<=[A-Za-z'][A-Za-z])(?=[0-9])|(?<=#)(?=[0-9])"
     r"|(?<=[A-Z]{2})(?=[A-Z][a-z])"
 )
+_GLUED_TICK = re.compile(r"[.,]?[xX](?=[A-Z]{2})")  # "XFAIR", ".XOTHER*": a tick, then a label
 PHRASE_SCORE = 75.0
 PART_SCORE = 95.0
 MISREAD_PENALTY = 5.0  # a label matched only as OCR may have misread it is trusted less
@@ -730,6 +731,15 @@ def _scalar_candidates(
         for segment in line:
             if segment.widget:
                 continue
+            ticked = _after_tick(page, segment, names, all_names)
+            if ticked is not None:
+                tick, label, score = ticked
+                read = _Reading(
+                    page, spec, names, label_like, date_order, score, all_names, captions_under
+                )
+                candidate = read.ticked(label, tick, segment)
+                out.extend([candidate] if candidate else [])
+                continue
             label, rest, score = _label_in(segment, names)
             if label is None or (rest is None and score < best_scores[id(segment)]):
                 continue  # no label of this field, or one that names another field better
@@ -747,6 +757,50 @@ def _scalar_candidates(
                     candidate.found.confidence = round(candidate.found.confidence * WRAPPED_FIT, 3)
                 out.append(candidate)
     return out
+
+
+def _after_tick(
+    page: PageWords, segment: Segment, names: list[str], all_names: list[list[str]]
+) -> tuple[Segment, Segment, float] | None:
+    """The tick opening `segment` and the words after it ("X FAIR", "X. Proposed", "XYES": a
+    box ticked before its option, read with it), where those words name the field better
+    than the whole does, and no other field better, with their score. A tick across a drawn
+    cell's border from them ("Yes | X | No" read "X No") is the previous cell's answer."""
+    parts = _tick_parts(segment)
+    if parts is None:
+        return None
+    tick, label = parts
+    score = label_score(label.text, names)
+    if score < STRONG_LABEL_SCORE or score <= label_score(segment.text, names):
+        return None
+    if any(label_score(label.text, other) > score for other in all_names):
+        return None
+    if cell_of(page.cells, tick.bbox) != cell_of(page.cells, label.bbox):
+        return None
+    return tick, label, score
+
+
+def _tick_parts(segment: Segment) -> tuple[Segment, Segment] | None:
+    """`segment` as a tick and the words after it: a first word that is a tick, or that opens
+    with a capital X glued to a word in capitals ("XFAIR")."""
+    first, *others = segment.words
+    if _tick_word(first.text) and others:
+        return Segment([first], segment.page, segment.line), Segment(
+            others, segment.page, segment.line
+        )
+    glued = _GLUED_TICK.match(first.text)
+    if glued is None:
+        return None
+    cut = glued.end()
+    tick, rest = word_parts(first, [(0, cut), (cut, len(first.text))])
+    return Segment([tick], segment.page, segment.line), Segment(
+        [rest, *others], segment.page, segment.line
+    )
+
+
+def _tick_word(text: str) -> bool:
+    """A tick read as a word: a check glyph, or one or two x's ("X.", "XX")."""
+    return text in CHECKED_GLYPHS or text.rstrip(".").lower() in ("x", "xx")
 
 
 def _before_tax(spec: FieldSpec, printed: Segment) -> bool:
@@ -843,6 +897,8 @@ class _Reading:
                 return self._candidate(ticked[0], fit, claimed)
             if row is not None:  # none or several ticked: the row is no answer, but under it
                 right = [s for s in right if s.line != label.line]
+        if rest is not None and _tick(rest):
+            return self._mark(label, printed, printed, rest)  # "Yes x": read glued to its option
         reach = printed.bbox[2]  # where the band's last printed mark before the value ends
         mark = None
         while right and not right[0].widget and _stray(self.page, right[0]):
@@ -1260,17 +1316,27 @@ class _Reading:
         ]
         return min(ticks, key=lambda s: neighbours.rows_apart(s, label), default=None)
 
-    def _mark(self, label: Segment, marked: Segment, printed: Segment) -> _Candidate | None:
-        """The tick opening `marked` as a free-text answer ("New Product  X", or glued to the
-        next option's words: "X No"); a typed field has none."""
+    def ticked(self, label: Segment, tick: Segment, printed: Segment) -> _Candidate | None:
+        """The tick `printed` opens, before the label it holds, as the label's answer."""
+        return self._mark(label, printed, printed, tick)
+
+    def _mark(
+        self, label: Segment, marked: Segment, printed: Segment, tick: Segment | None = None
+    ) -> _Candidate | None:
+        """The tick opening `marked` (or `tick`, cut from it) as a free-text answer ("New
+        Product  X", or glued to the next option's words: "X No"); a typed field has none."""
         if is_typed(self.spec):
             return None
-        tick = Segment(marked.words[:1], marked.page, marked.line)
+        tick = tick or Segment(marked.words[:1], marked.page, marked.line)
         # Any mark read there is the tick: how surely OCR read it as an "x" says nothing more.
         confidence = _label_fit(self.score) * self._layout_fit(label, tick, "right") * FREE_TEXT_FIT
         confidence *= OCR_FIT if self.page.source == "ocr" else 1.0
         found = Found(
-            tick.text.strip(), self.page.number, tick.bbox, round(confidence, 3), self.page.source
+            tick.text.strip(" .,"),
+            self.page.number,
+            tick.bbox,
+            round(confidence, 3),
+            self.page.source,
         )
         return _Candidate(self.spec, self.score, [id(printed), id(marked)], found)
 
