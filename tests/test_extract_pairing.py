@@ -1447,3 +1447,12 @@ def test_a_tick_across_a_cells_border_is_the_previous_cells_answer() -> None:
     found = pair_fields(load_schema(_schema("No", "Yes")).root, [page], set())
     assert found["/f1"].value == "X"
     assert "/f0" not in found
+
+
+def test_a_label_printed_alone_is_read_before_the_same_words_opening_a_longer_line() -> None:
+    # "Original MRA did not include cost" is a sentence that opens with the label's word; the
+    # label printed alone has the answer beside it.
+    page = _table([(100, [(72, "Original MRA did not include cost")]),
+                   (140, [(72, "Original"), (200, "Project File")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Original")).root, [page], set())
+    assert found["/f0"].value == "Project File"

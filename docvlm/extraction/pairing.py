@@ -332,6 +332,7 @@ def pair_fields(
     alike = {pointer for group in _titled_alike(scalars) for pointer in group}
     # Stable sort: among equally good candidates the first in reading order wins.
     candidates.sort(key=lambda c: -c.found.confidence)
+    candidates = _whole_labels_first(candidates, alike)
     chosen: dict[str, _Candidate] = {}
     for candidate in candidates:
         pointer = candidate.field.pointer
@@ -366,6 +367,28 @@ def pair_fields(
         if spec.pointer not in found and spec.enum is not None:
             found.update(_lone_enum_value(spec, pages))
     return found
+
+
+def _whole_labels_first(candidates: list[_Candidate], alike: set[str]) -> list[_Candidate]:
+    """`candidates` with those read from a label run on into more words ("Capital Budget",
+    "Original MRA did not...") after all the others, where the field's label is also printed
+    alone as well named, with a reading: the words run on are as often the label's own
+    wording or the next text as its answer (FUNSD training pages 0-105, fields read both
+    ways: the label alone right 34 times, the longer segment 4). Fields titled `alike` are
+    each another label's, in the order printed (see `_at_own_labels`)."""
+    alone: dict[str, float] = {}
+    for candidate in candidates:
+        pointer = candidate.field.pointer
+        if not candidate.run_on and candidate.found.confidence >= MIN_CONFIDENCE:
+            alone[pointer] = max(alone.get(pointer, 0.0), candidate.label_score)
+    later = {
+        id(c)
+        for c in candidates
+        if c.run_on
+        and c.field.pointer not in alike
+        and alone.get(c.field.pointer, -1.0) >= c.label_score - 1
+    }
+    return [c for c in candidates if id(c) not in later] + [c for c in candidates if id(c) in later]
 
 
 def _free_text(spec: FieldSpec, value: Found) -> bool:
