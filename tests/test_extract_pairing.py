@@ -1456,3 +1456,21 @@ def test_a_label_printed_alone_is_read_before_the_same_words_opening_a_longer_li
                    (140, [(72, "Original"), (200, "Project File")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("Original")).root, [page], set())
     assert found["/f0"].value == "Project File"
+
+
+def test_a_tick_printed_apart_just_before_an_option_is_its_answer() -> None:
+    # "X" just before "OTHER" and far after "REGION" ticks "OTHER"; "x" just after "Yes" and
+    # further from "No" ticks "Yes".
+    page = _table([(100, [(72, "SCOPE:"), (130, "AREA"), (180, "REGION"), (250, "X"),
+                          (268, "OTHER")]),
+                   (130, [(40, "Result"), (124, "XX"), (148, "REJECTED"), (250, "ACCEPTED")]),
+                   (160, [(72, "Paid"), (130, "Yes"), (156, "x"), (180, "No")])])  # fmt: skip
+    assert [s.text for s in page.lines[0]][-2:] == ["X", "OTHER"]
+    assert [s.text for s in page.lines[1]][1:3] == ["XX", "REJECTED"]
+    schema = _schema("REGION", "OTHER", "REJECTED", "ACCEPTED", "No", "Yes")
+    found = pair_fields(load_schema(schema).root, [page], set())
+    assert {key: value.value for key, value in found.items()} == {
+        "/f1": "X",
+        "/f2": "XX",
+        "/f5": "x",
+    }

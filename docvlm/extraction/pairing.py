@@ -56,6 +56,8 @@ _GLUED_LABEL = re.compile(
     r"|(?<=[A-Z]{2})(?=[A-Z][a-z])"
 )
 _GLUED_TICK = re.compile(r"[.,]?[xX](?=[A-Z]{2})")  # "XFAIR", ".XOTHER*": a tick, then a label
+TICK_GAP = 2.0  # label heights between a tick and the option it is printed before
+TICK_NEARER = 1.5  # how many times further from what is printed before it the tick must be
 PHRASE_SCORE = 75.0
 PART_SCORE = 95.0
 MISREAD_PENALTY = 5.0  # a label matched only as OCR may have misread it is trusted less
@@ -821,6 +823,30 @@ def _tick_parts(segment: Segment) -> tuple[Segment, Segment] | None:
     )
 
 
+def _tick_before(page: PageWords, printed: Segment) -> Segment | None:
+    """A tick printed apart just before `printed` on its line ("XX | REJECTED", "X | OTHER"),
+    in its cell, and clearly nearer to it than to what is printed before the tick (in "Yes x
+    | No" the tick is "Yes"'s)."""
+    band = neighbours.band(page, printed)
+    left = sorted((s for s in band if s.bbox[2] <= printed.bbox[0] + 1), key=lambda s: s.bbox[2])
+    if not left or left[-1].widget or not _tick_word(left[-1].text.strip()):
+        return None
+    tick = left[-1]
+    gap = printed.bbox[0] - tick.bbox[2]
+    if gap > TICK_GAP * printed.height:
+        return None
+    if len(left) > 1 and tick.bbox[0] - left[-2].bbox[2] <= TICK_NEARER * gap:
+        return None
+    return tick if cell_of(page.cells, tick.bbox) == cell_of(page.cells, printed.bbox) else None
+
+
+def _ticks_next(page: PageWords, tick: Segment, right: list[Segment]) -> bool:
+    """Whether `tick`, right of a label, is the tick printed before the next option instead
+    (see `_tick_before`: "AREA REGION X OTHER" ticks "OTHER")."""
+    after = [s for s in right if s.line == tick.line and s.bbox[0] >= tick.bbox[2] - 1]
+    return bool(after) and _tick_before(page, min(after, key=lambda s: s.bbox[0])) is tick
+
+
 def _tick_word(text: str) -> bool:
     """A tick read as a word: a check glyph, or one or two x's ("X.", "XX")."""
     return text in CHECKED_GLYPHS or text.rstrip(".").lower() in ("x", "xx")
@@ -922,12 +948,17 @@ class _Reading:
                 right = [s for s in right if s.line != label.line]
         if rest is not None and _tick(rest):
             return self._mark(label, printed, printed, rest)  # "Yes x": read glued to its option
+        before = _tick_before(self.page, printed)
+        if before is not None:
+            return self._mark(label, before, printed)  # "XX | REJECTED": a box ticked before it
         reach = printed.bbox[2]  # where the band's last printed mark before the value ends
         mark = None
         while right and not right[0].widget and _stray(self.page, right[0]):
             if _tick(right[0]):
                 tick = self._own_tick(label, right)
-                return self._mark(label, tick, printed) if tick else None  # a ticked option
+                if tick is None or _ticks_next(self.page, tick, right):
+                    return None
+                return self._mark(label, tick, printed)  # a ticked option
             reach = right[0].bbox[2]
             mark = right[0]
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
