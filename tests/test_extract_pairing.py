@@ -1474,3 +1474,15 @@ def test_a_tick_printed_apart_just_before_an_option_is_its_answer() -> None:
         "/f2": "XX",
         "/f5": "x",
     }
+
+
+def test_an_option_among_a_row_of_options_has_no_answer_in_the_next_option() -> None:
+    # "POOR | FAIR | GOOD": capitals between capitals are a row of options, none the other's
+    # answer; a label in capitals opening its line still has one ("MEDIA | MAGAZINE").
+    page = _table([(100, [(72, "RATING:"), (160, "POOR"), (220, "FAIR"), (280, "GOOD")]),
+                   (130, [(72, "MEDIA"), (160, "MAGAZINE")])])  # fmt: skip
+    found = pair_fields(
+        load_schema(_schema("FAIR", "MEDIA")).root, [page], set(), free_text_floor=0
+    )
+    assert "/f0" not in found
+    assert found["/f1"].value == "MAGAZINE"

@@ -1007,6 +1007,7 @@ class _Reading:
             and header is None
             and self._can_be_value(right[0])
             and not self._heading_across_gap(label, right[0], reach)
+            and not self._among_options(label, right[0])
             and not _repeats_label(label, right[0])
             and (cell is None or cell_of([cell], right[0].bbox) is not None)
             and not (self.spec.kind == "number" and _row_of_amounts(label, right))
@@ -1181,6 +1182,18 @@ class _Reading:
     def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
         """A row of headings: free text across a wide gap right of the label."""
         return self._printed_row(label, value) and _far(label, value, reach)
+
+    def _among_options(self, label: Segment, value: Segment) -> bool:
+        """Capitals right of a label in capitals that itself follows capitals on its line
+        ("POOR | FAIR | GOOD"): a row of options or headings, none the other's answer."""
+        if not self._printed_row(label, value):
+            return False
+        band = neighbours.band(self.page, label)
+        left = [s for s in band if s.line == label.line and s.bbox[2] <= label.bbox[0] + 1]
+        if not left:
+            return False
+        before = max(left, key=lambda s: s.bbox[2])
+        return _printed_alike(label, before) and not before.text.endswith(":")
 
     def _printed_row(self, label: Segment, value: Segment) -> bool:
         """Free text in capitals without figures right of a label in capitals without a
