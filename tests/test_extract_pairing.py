@@ -1486,3 +1486,14 @@ def test_an_option_among_a_row_of_options_has_no_answer_in_the_next_option() -> 
     )
     assert "/f0" not in found
     assert found["/f1"].value == "MAGAZINE"
+
+
+def test_a_capitalised_label_ending_a_segment_after_figures_is_cut_from_them() -> None:
+    # "P.O. 1534 REV.10/79 DATE": a form's number run into the label printed after it, whose
+    # answer is under it; a word in lower case there is the figures' unit ("3 cartons").
+    page = _table([(100, [(72, "P.O. 1534 REV.10/79 DATE")]), (116, [(186, "March 27,1984")]),
+                   (160, [(72, "Quantity"), (200, "3 cartons")])])  # fmt: skip
+    schema = load_schema(_schema("DATE", "Quantity", "Cartons"))
+    found = pair_fields(schema.root, [page], set(), free_text_floor=0)
+    assert found["/f0"].value == "March 27,1984"
+    assert found["/f1"].value == "3 cartons"

@@ -685,8 +685,9 @@ def _unglued_label(segment: Segment, all_names: list[list[str]]) -> Segment:
 
 def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
     """The word a label starts at inside `segment` (not at its start): one of several words,
-    or a single word where its colon marks it as a label and a number before it as a value
-    run into it ("June 21, 1993 DEPARTMENT:"; not "PROJECT NUMBER:")."""
+    or a single word where its colon, or its capital ending the segment, marks it as a label
+    and a number before it as a value run into it ("June 21, 1993 DEPARTMENT:", "REV.10/79
+    DATE"; not "PROJECT NUMBER:", nor "3 cartons")."""
     words = [normalize_label(w.text) for w in segment.words]
     counts = [len(w.split()) for w in words]  # "F.P.M." is one word of three of a label's
     for start in range(1, len(words)):
@@ -694,9 +695,9 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
             end = _words_spanning(counts, start, len(name))
             if end is None or not words[start]:
                 continue
-            if len(name) == 1 and not (
-                segment.words[start].text.endswith(":") and has_digit(segment.words[start - 1].text)
-            ):
+            word = segment.words[start].text
+            ends = word.endswith(":") or (start == len(words) - 1 and word[:1].isupper())
+            if len(name) == 1 and not (ends and has_digit(segment.words[start - 1].text)):
                 continue
             text = " ".join(w for w in words[start:end] if w)
             if fuzz.ratio(text, " ".join(name)) >= STRONG_LABEL_SCORE:
