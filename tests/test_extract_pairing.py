@@ -1497,3 +1497,14 @@ def test_a_capitalised_label_ending_a_segment_after_figures_is_cut_from_them() -
     found = pair_fields(schema.root, [page], set(), free_text_floor=0)
     assert found["/f0"].value == "March 27,1984"
     assert found["/f1"].value == "3 cartons"
+
+
+def test_a_tick_before_a_typed_fields_label_leaves_its_value_to_be_read() -> None:
+    # A tick answers free text only: a date field's label with one before it is still read.
+    page = _table([(100, [(34, "X"), (56, "Date:"), (120, "5/3/90")])])
+    schema = {
+        "type": "object",
+        "properties": {"d": {"type": "string", "format": "date", "title": "Date"}},
+    }
+    found = pair_fields(load_schema(schema).root, [page], set())
+    assert found["/d"].value.startswith("1990-")

@@ -757,7 +757,7 @@ def _scalar_candidates(
         for segment in line:
             if segment.widget:
                 continue
-            ticked = _after_tick(page, segment, names, all_names)
+            ticked = None if is_typed(spec) else _after_tick(page, segment, names, all_names)
             if ticked is not None:
                 tick, label, score = ticked
                 read = _Reading(
@@ -947,11 +947,12 @@ class _Reading:
                 return self._candidate(ticked[0], fit, claimed)
             if row is not None:  # none or several ticked: the row is no answer, but under it
                 right = [s for s in right if s.line != label.line]
-        if rest is not None and _tick(rest):
-            return self._mark(label, printed, printed, rest)  # "Yes x": read glued to its option
-        before = _tick_before(self.page, printed)
-        if before is not None:
-            return self._mark(label, before, printed)  # "XX | REJECTED": a box ticked before it
+        if not is_typed(self.spec):  # a tick is free text's answer; a typed value parses
+            if rest is not None and _tick(rest):
+                return self._mark(label, printed, printed, rest)  # "Yes x": glued to its option
+            before = _tick_before(self.page, printed)
+            if before is not None:
+                return self._mark(label, before, printed)  # "XX | REJECTED": ticked before it
         reach = printed.bbox[2]  # where the band's last printed mark before the value ends
         mark = None
         while right and not right[0].widget and _stray(self.page, right[0]):
