@@ -1502,3 +1502,91 @@ def test_a_value_may_go_on_back_under_its_label_in_capitals_so_it_is_less_sure()
     assert result.data["f0"] == "OUTDOOR ADS HELPED"
     assert result.data["f1"] == "Smith & Jones"
     assert result.fields["/f0"].confidence < result.fields["/f1"].confidence
+
+
+def test_a_tick_printed_before_its_option_is_its_answer() -> None:
+    # "☒ FAIR" read as "X FAIR", or glued ("XYES"), or a tick read after its option ("Yes x"):
+    # the tick is the option's answer, not the next option's words beside it.
+    page = _table([(100, [(72, "RATING:"), (200, "POOR"), (260, "X FAIR"), (330, "GOOD")]),
+                   (130, [(72, "REPEAT?"), (200, "XYES"), (260, "NO")]),
+                   (160, [(72, "Budgeted:"), (200, "Sure x"), (260, "Not sure")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("FAIR", "YES", "Sure")).root, [page], set())
+    assert [found[f"/f{i}"].value for i in range(3)] == ["X", "X", "x"]
+    assert found["/f0"].confidence < 0.9
+
+
+def test_a_tick_across_a_cells_border_is_the_previous_cells_answer() -> None:
+    # "Yes | X | No" in a drawn table, OCR reading "X No" as one segment: the tick is in the
+    # "Yes" cell, so it answers "Yes" and "No" is not ticked.
+    raster = Image.new("RGB", (612, 792), "white")
+    draw = ImageDraw.Draw(raster)
+    for x0, x1 in [(60, 110), (110, 160), (160, 210)]:
+        draw.rectangle((x0, 94, x1, 117), outline="black", width=2)
+    words = [Word("Yes", (72, 100, 90, 111), 0.95), Word("X", (151, 100, 157, 111), 0.95),
+             Word("No", (163, 100, 175, 111), 0.95)]  # fmt: skip
+    page = _ocr_page(words, raster)
+    assert [s.text for s in page.lines[0]] == ["Yes", "X No"]
+    found = pair_fields(load_schema(_schema("No", "Yes")).root, [page], set())
+    assert found["/f1"].value == "X"
+    assert "/f0" not in found
+
+
+def test_a_label_printed_alone_is_read_before_the_same_words_opening_a_longer_line() -> None:
+    # "Original MRA did not include cost" is a sentence that opens with the label's word; the
+    # label printed alone has the answer beside it.
+    page = _table([(100, [(72, "Original MRA did not include cost")]),
+                   (140, [(72, "Original"), (200, "Project File")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Original")).root, [page], set())
+    assert found["/f0"].value == "Project File"
+
+
+def test_a_tick_printed_apart_just_before_an_option_is_its_answer() -> None:
+    # "X" just before "OTHER" and far after "REGION" ticks "OTHER"; "x" just after "Yes" and
+    # further from "No" ticks "Yes".
+    page = _table([(100, [(72, "SCOPE:"), (130, "AREA"), (180, "REGION"), (250, "X"),
+                          (268, "OTHER")]),
+                   (130, [(40, "Result"), (124, "XX"), (148, "REJECTED"), (250, "ACCEPTED")]),
+                   (160, [(72, "Paid"), (130, "Yes"), (156, "x"), (180, "No")])])  # fmt: skip
+    assert [s.text for s in page.lines[0]][-2:] == ["X", "OTHER"]
+    assert [s.text for s in page.lines[1]][1:3] == ["XX", "REJECTED"]
+    schema = _schema("REGION", "OTHER", "REJECTED", "ACCEPTED", "No", "Yes")
+    found = pair_fields(load_schema(schema).root, [page], set())
+    assert {key: value.value for key, value in found.items()} == {
+        "/f1": "X",
+        "/f2": "XX",
+        "/f5": "x",
+    }
+
+
+def test_an_option_among_a_row_of_options_has_no_answer_in_the_next_option() -> None:
+    # "POOR | FAIR | GOOD": capitals between capitals are a row of options, none the other's
+    # answer; a label in capitals opening its line still has one ("MEDIA | MAGAZINE").
+    page = _table([(100, [(72, "RATING:"), (160, "POOR"), (220, "FAIR"), (280, "GOOD")]),
+                   (130, [(72, "MEDIA"), (160, "MAGAZINE")])])  # fmt: skip
+    found = pair_fields(
+        load_schema(_schema("FAIR", "MEDIA")).root, [page], set(), free_text_floor=0
+    )
+    assert "/f0" not in found
+    assert found["/f1"].value == "MAGAZINE"
+
+
+def test_a_capitalised_label_ending_a_segment_after_figures_is_cut_from_them() -> None:
+    # "P.O. 1534 REV.10/79 DATE": a form's number run into the label printed after it, whose
+    # answer is under it; a word in lower case there is the figures' unit ("3 cartons").
+    page = _table([(100, [(72, "P.O. 1534 REV.10/79 DATE")]), (116, [(186, "March 27,1984")]),
+                   (160, [(72, "Quantity"), (200, "3 cartons")])])  # fmt: skip
+    schema = load_schema(_schema("DATE", "Quantity", "Cartons"))
+    found = pair_fields(schema.root, [page], set(), free_text_floor=0)
+    assert found["/f0"].value == "March 27,1984"
+    assert found["/f1"].value == "3 cartons"
+
+
+def test_a_tick_before_a_typed_fields_label_leaves_its_value_to_be_read() -> None:
+    # A tick answers free text only: a date field's label with one before it is still read.
+    page = _table([(100, [(34, "X"), (56, "Date:"), (120, "5/3/90")])])
+    schema = {
+        "type": "object",
+        "properties": {"d": {"type": "string", "format": "date", "title": "Date"}},
+    }
+    found = pair_fields(load_schema(schema).root, [page], set())
+    assert found["/d"].value.startswith("1990-")

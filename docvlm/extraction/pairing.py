@@ -56,6 +56,9 @@ _GLUED_LABEL = re.compile(
     r"(?<=[A-Za-z)][.;:,])(?=[A-Z0-9$(])|(?<=[A-Za-z'][A-Za-z])(?=[0-9])|(?<=#)(?=[0-9])"
     r"|(?<=[A-Z]{2})(?=[A-Z][a-z])"
 )
+_GLUED_TICK = re.compile(r"[.,]?[xX](?=[A-Z]{2})")  # "XFAIR", ".XOTHER*": a tick, then a label
+TICK_GAP = 2.0  # label heights between a tick and the option it is printed before
+TICK_NEARER = 1.5  # how many times further from what is printed before it the tick must be
 PHRASE_SCORE = 75.0
 PART_SCORE = 95.0
 MISREAD_PENALTY = 5.0  # a label matched only as OCR may have misread it is trusted less
@@ -343,6 +346,7 @@ def pair_fields(
     alike = {pointer for group in _titled_alike(scalars) for pointer in group}
     # Stable sort: among equally good candidates the first in reading order wins.
     candidates.sort(key=lambda c: -c.found.confidence)
+    candidates = _whole_labels_first(candidates, alike)
     chosen: dict[str, _Candidate] = {}
     for candidate in candidates:
         pointer = candidate.field.pointer
@@ -377,6 +381,28 @@ def pair_fields(
         if spec.pointer not in found and spec.enum is not None:
             found.update(_lone_enum_value(spec, pages))
     return found
+
+
+def _whole_labels_first(candidates: list[_Candidate], alike: set[str]) -> list[_Candidate]:
+    """`candidates` with those read from a label run on into more words ("Capital Budget",
+    "Original MRA did not...") after all the others, where the field's label is also printed
+    alone as well named, with a reading: the words run on are as often the label's own
+    wording or the next text as its answer (FUNSD training pages 0-105, fields read both
+    ways: the label alone right 34 times, the longer segment 4). Fields titled `alike` are
+    each another label's, in the order printed (see `_at_own_labels`)."""
+    alone: dict[str, float] = {}
+    for candidate in candidates:
+        pointer = candidate.field.pointer
+        if not candidate.run_on and candidate.found.confidence >= MIN_CONFIDENCE:
+            alone[pointer] = max(alone.get(pointer, 0.0), candidate.label_score)
+    later = {
+        id(c)
+        for c in candidates
+        if c.run_on
+        and c.field.pointer not in alike
+        and alone.get(c.field.pointer, -1.0) >= c.label_score - 1
+    }
+    return [c for c in candidates if id(c) not in later] + [c for c in candidates if id(c) in later]
 
 
 def _free_text(spec: FieldSpec, value: Found) -> bool:
@@ -659,8 +685,9 @@ def _unglued_label(segment: Segment, all_names: list[list[str]]) -> Segment:
 
 def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
     """The word a label starts at inside `segment` (not at its start): one of several words,
-    or a single word where its colon marks it as a label and a number before it as a value
-    run into it ("June 21, 1993 DEPARTMENT:"; not "PROJECT NUMBER:")."""
+    or a single word where its colon, or its capital ending the segment, marks it as a label
+    and a number before it as a value run into it ("June 21, 1993 DEPARTMENT:", "REV.10/79
+    DATE"; not "PROJECT NUMBER:", nor "3 cartons")."""
     words = [normalize_label(w.text) for w in segment.words]
     counts = [len(w.split()) for w in words]  # "F.P.M." is one word of three of a label's
     for start in range(1, len(words)):
@@ -668,9 +695,9 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
             end = _words_spanning(counts, start, len(name))
             if end is None or not words[start]:
                 continue
-            if len(name) == 1 and not (
-                segment.words[start].text.endswith(":") and has_digit(segment.words[start - 1].text)
-            ):
+            word = segment.words[start].text
+            ends = word.endswith(":") or (start == len(words) - 1 and word[:1].isupper())
+            if len(name) == 1 and not (ends and has_digit(segment.words[start - 1].text)):
                 continue
             text = " ".join(w for w in words[start:end] if w)
             if fuzz.ratio(text, " ".join(name)) >= STRONG_LABEL_SCORE:
@@ -731,6 +758,15 @@ def _scalar_candidates(
         for segment in line:
             if segment.widget:
                 continue
+            ticked = None if is_typed(spec) else _after_tick(page, segment, names, all_names)
+            if ticked is not None:
+                tick, label, score = ticked
+                read = _Reading(
+                    page, spec, names, label_like, date_order, score, all_names, captions_under
+                )
+                candidate = read.ticked(label, tick, segment)
+                out.extend([candidate] if candidate else [])
+                continue
             label, rest, score = _label_in(segment, names)
             if label is not None and score >= STRONG_LABEL_SCORE:
                 printed.setdefault(spec.pointer, label.text)
@@ -750,6 +786,74 @@ def _scalar_candidates(
                     candidate.found.confidence = round(candidate.found.confidence * WRAPPED_FIT, 3)
                 out.append(candidate)
     return out
+
+
+def _after_tick(
+    page: PageWords, segment: Segment, names: list[str], all_names: list[list[str]]
+) -> tuple[Segment, Segment, float] | None:
+    """The tick opening `segment` and the words after it ("X FAIR", "X. Proposed", "XYES": a
+    box ticked before its option, read with it), where those words name the field better
+    than the whole does, and no other field better, with their score. A tick across a drawn
+    cell's border from them ("Yes | X | No" read "X No") is the previous cell's answer."""
+    parts = _tick_parts(segment)
+    if parts is None:
+        return None
+    tick, label = parts
+    score = label_score(label.text, names)
+    if score < STRONG_LABEL_SCORE or score <= label_score(segment.text, names):
+        return None
+    if any(label_score(label.text, other) > score for other in all_names):
+        return None
+    if cell_of(page.cells, tick.bbox) != cell_of(page.cells, label.bbox):
+        return None
+    return tick, label, score
+
+
+def _tick_parts(segment: Segment) -> tuple[Segment, Segment] | None:
+    """`segment` as a tick and the words after it: a first word that is a tick, or that opens
+    with a capital X glued to a word in capitals ("XFAIR")."""
+    first, *others = segment.words
+    if _tick_word(first.text) and others:
+        return Segment([first], segment.page, segment.line), Segment(
+            others, segment.page, segment.line
+        )
+    glued = _GLUED_TICK.match(first.text)
+    if glued is None:
+        return None
+    cut = glued.end()
+    tick, rest = word_parts(first, [(0, cut), (cut, len(first.text))])
+    return Segment([tick], segment.page, segment.line), Segment(
+        [rest, *others], segment.page, segment.line
+    )
+
+
+def _tick_before(page: PageWords, printed: Segment) -> Segment | None:
+    """A tick printed apart just before `printed` on its line ("XX | REJECTED", "X | OTHER"),
+    in its cell, and clearly nearer to it than to what is printed before the tick (in "Yes x
+    | No" the tick is "Yes"'s)."""
+    band = neighbours.band(page, printed)
+    left = sorted((s for s in band if s.bbox[2] <= printed.bbox[0] + 1), key=lambda s: s.bbox[2])
+    if not left or left[-1].widget or not _tick_word(left[-1].text.strip()):
+        return None
+    tick = left[-1]
+    gap = printed.bbox[0] - tick.bbox[2]
+    if gap > TICK_GAP * printed.height:
+        return None
+    if len(left) > 1 and tick.bbox[0] - left[-2].bbox[2] <= TICK_NEARER * gap:
+        return None
+    return tick if cell_of(page.cells, tick.bbox) == cell_of(page.cells, printed.bbox) else None
+
+
+def _ticks_next(page: PageWords, tick: Segment, right: list[Segment]) -> bool:
+    """Whether `tick`, right of a label, is the tick printed before the next option instead
+    (see `_tick_before`: "AREA REGION X OTHER" ticks "OTHER")."""
+    after = [s for s in right if s.line == tick.line and s.bbox[0] >= tick.bbox[2] - 1]
+    return bool(after) and _tick_before(page, min(after, key=lambda s: s.bbox[0])) is tick
+
+
+def _tick_word(text: str) -> bool:
+    """A tick read as a word: a check glyph, or one or two x's ("X.", "XX")."""
+    return text in CHECKED_GLYPHS or text.rstrip(".").lower() in ("x", "xx")
 
 
 def _before_tax(spec: FieldSpec, printed: Segment) -> bool:
@@ -846,12 +950,20 @@ class _Reading:
                 return self._candidate(ticked[0], fit, claimed)
             if row is not None:  # none or several ticked: the row is no answer, but under it
                 right = [s for s in right if s.line != label.line]
+        if not is_typed(self.spec):  # a tick is free text's answer; a typed value parses
+            if rest is not None and _tick(rest):
+                return self._mark(label, printed, printed, rest)  # "Yes x": glued to its option
+            before = _tick_before(self.page, printed)
+            if before is not None:
+                return self._mark(label, before, printed)  # "XX | REJECTED": ticked before it
         reach = printed.bbox[2]  # where the band's last printed mark before the value ends
         mark = None
         while right and not right[0].widget and _stray(self.page, right[0]):
             if _tick(right[0]):
                 tick = self._own_tick(label, right)
-                return self._mark(label, tick, printed) if tick else None  # a ticked option
+                if tick is None or _ticks_next(self.page, tick, right):
+                    return None
+                return self._mark(label, tick, printed)  # a ticked option
             reach = right[0].bbox[2]
             mark = right[0]
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
@@ -900,6 +1012,7 @@ class _Reading:
             and header is None
             and self._can_be_value(right[0])
             and not self._heading_across_gap(label, right[0], reach)
+            and not self._among_options(label, right[0])
             and not _repeats_label(label, right[0])
             and (cell is None or cell_of([cell], right[0].bbox) is not None)
             and not (self.spec.kind == "number" and _row_of_amounts(label, right))
@@ -1074,6 +1187,18 @@ class _Reading:
     def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
         """A row of headings: free text across a wide gap right of the label."""
         return self._printed_row(label, value) and _far(label, value, reach)
+
+    def _among_options(self, label: Segment, value: Segment) -> bool:
+        """Capitals right of a label in capitals that itself follows capitals on its line
+        ("POOR | FAIR | GOOD"): a row of options or headings, none the other's answer."""
+        if not self._printed_row(label, value):
+            return False
+        band = neighbours.band(self.page, label)
+        left = [s for s in band if s.line == label.line and s.bbox[2] <= label.bbox[0] + 1]
+        if not left:
+            return False
+        before = max(left, key=lambda s: s.bbox[2])
+        return _printed_alike(label, before) and not before.text.endswith(":")
 
     def _printed_row(self, label: Segment, value: Segment) -> bool:
         """Free text in capitals without figures right of a label in capitals without a
@@ -1279,17 +1404,27 @@ class _Reading:
         ]
         return min(ticks, key=lambda s: neighbours.rows_apart(s, label), default=None)
 
-    def _mark(self, label: Segment, marked: Segment, printed: Segment) -> _Candidate | None:
-        """The tick opening `marked` as a free-text answer ("New Product  X", or glued to the
-        next option's words: "X No"); a typed field has none."""
+    def ticked(self, label: Segment, tick: Segment, printed: Segment) -> _Candidate | None:
+        """The tick `printed` opens, before the label it holds, as the label's answer."""
+        return self._mark(label, printed, printed, tick)
+
+    def _mark(
+        self, label: Segment, marked: Segment, printed: Segment, tick: Segment | None = None
+    ) -> _Candidate | None:
+        """The tick opening `marked` (or `tick`, cut from it) as a free-text answer ("New
+        Product  X", or glued to the next option's words: "X No"); a typed field has none."""
         if is_typed(self.spec):
             return None
-        tick = Segment(marked.words[:1], marked.page, marked.line)
+        tick = tick or Segment(marked.words[:1], marked.page, marked.line)
         # Any mark read there is the tick: how surely OCR read it as an "x" says nothing more.
         confidence = _label_fit(self.score) * self._layout_fit(label, tick, "right") * FREE_TEXT_FIT
         confidence *= OCR_FIT if self.page.source == "ocr" else 1.0
         found = Found(
-            tick.text.strip(), self.page.number, tick.bbox, round(confidence, 3), self.page.source
+            tick.text.strip(" .,"),
+            self.page.number,
+            tick.bbox,
+            round(confidence, 3),
+            self.page.source,
         )
         return _Candidate(self.spec, self.score, [id(printed), id(marked)], found)
 
