@@ -761,6 +761,7 @@ def _scalar_candidates(
             ticked = None if is_typed(spec) else _after_tick(page, segment, names, all_names)
             if ticked is not None:
                 tick, label, score = ticked
+                printed.setdefault(spec.pointer, label.text)
                 read = _Reading(
                     page, spec, names, label_like, date_order, score, all_names, captions_under
                 )
