@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from docvlm.extraction import neighbours
 from docvlm.extraction import words as words_module
 from docvlm.extraction.words import Segment, Word, page_words, pages_read_once
 from docvlm.sources import open_source
@@ -57,3 +59,18 @@ def test_pages_read_once_ocrs_each_raster_once_and_reads_it_alike(
     assert "4711" in plain[0] and "12.50" in plain[1]
     texts(scans[0])  # outside the block every reading is OCR's own again
     assert len(calls) == 3
+
+
+def test_the_rest_of_a_line_skips_a_skewed_lines_segment_that_starts_under_it() -> None:
+    # A scan's next line, tilted into this line's band, starts under what is already taken
+    # ("Cther B&w physical" under "performed by"): the line goes on with its own words.
+    def segment(text: str, x0: float, y0: float, line: int) -> Segment:
+        return Segment([Word(text, (x0, y0, x0 + 6 * len(text), y0 + 11))], page=1, line=line)
+
+    first = segment("is not", 72, 100, 0)
+    going_on = segment("performed by most", 112, 101, 0)
+    tilted = segment("Cther B&w physical", 150, 106, 1)
+    last = segment("licensees.", 220, 100, 0)
+    segments = [first, going_on, tilted, last]
+    rest = neighbours._rest_of_line(segments, first, math.inf, lambda s: False)
+    assert [s.text for s in rest] == ["performed by most", "licensees."]

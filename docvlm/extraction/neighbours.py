@@ -256,6 +256,8 @@ def _rest_of_line(
     rest: list[Segment] = []
     end = first.bbox[2]
     for segment in after:
+        if segment.bbox[0] < end - 1:
+            continue  # it starts under what is taken: a skewed neighbouring line's, in this band
         far = segment.bbox[0] - end > WORD_GAP * first.height  # the next column's text
         if far or segment.bbox[0] >= right or stops(segment):
             break
