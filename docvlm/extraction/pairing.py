@@ -948,6 +948,8 @@ class _Reading:
                 column,
                 cell if segment is below else None,
             )
+            if column is not None and more and not is_typed(self.spec):
+                tabled = tabled or self._column_of_figures(segment, more)
             if column is not None and tabled and more and not is_typed(self.spec):
                 position_fit = TABLE_COLUMN_FIT  # one row under headings may be labels' answers
             fit = position_fit * (SPACED_FIT if spaced else 1.0)
@@ -1182,6 +1184,18 @@ class _Reading:
         if nearest and all(id(s) in self.label_like for s in nearest):
             return printed, False
         return (printed if _heads_figures(self.page, printed, [printed, *band]) else None), False
+
+    def _column_of_figures(self, value: Segment, more: list[int]) -> bool:
+        """Whether the column read under a heading (`value`, its cells `more` among them) is
+        figures in every cell: a table's column of amounts or counts, whose end shows where
+        words or a blank gap start."""
+        taken = set(more)
+        cells = [s for s in neighbours.page_segments(self.page) if id(s) in taken]
+        first = value.words[: len(value.words) - sum(len(c.words) for c in cells)]
+        return bool(first) and all(
+            columns.figures(" ".join(w.text for w in words))
+            for words in [first, *(c.words for c in cells)]
+        )
 
     def _stops(self, segment: Segment) -> bool:
         return segment.widget or segment.checkbox is not None or id(segment) in self.label_like
