@@ -15,6 +15,7 @@ from docvlm.extraction.words import PageWords, Segment
 
 SLACK = 1.2  # header heights a cell's centre may sit past the header's ends
 COLUMN_GAP = 2.0  # line heights between one cell of a table's column and the next
+BRIDGED_ROWS = 2  # table rows' spacings a column's cell may lie down past its blank rows
 MAX_COLUMN_CELLS = 30
 MIN_HEADINGS = 2  # the header and another heading on its row
 
@@ -107,7 +108,7 @@ def column_cells(
     figured = _figured(headings, [first, *band_of(segments, first)])
     cells = [first]
     while len(cells) < MAX_COLUMN_CELLS:
-        nearest = _next_cell(segments, header, cells[-1])
+        nearest = _next_cell(segments, header, cells[-1], span=_span(headings))
         if nearest is None or stops(nearest) or _past_table(segments, cells, nearest, figured):
             break
         cells.append(nearest)
@@ -195,18 +196,50 @@ def _past_gloss(segments: list[Segment], header: Segment, cell: Segment | None) 
 
 
 def _next_cell(
-    segments: list[Segment], header: Segment, previous: Segment, gap: float = COLUMN_GAP
+    segments: list[Segment],
+    header: Segment,
+    previous: Segment,
+    gap: float = COLUMN_GAP,
+    span: tuple[float, float] | None = None,
 ) -> Segment | None:
     """The nearest segment under `previous` in `header`'s column, no further than `gap`
     line heights (a table row's spacing): of the header's print or the cell's, the larger (a
-    heading is often printed smaller than the entries typed under it)."""
+    heading is often printed smaller than the entries typed under it). Within a table's
+    `span` across, rows with cells in other columns only (a blank row of this one, another
+    cell's wrapped line) bridge the gap to a cell on a row of the table."""
     top = previous.bbox[3] - 0.3 * previous.height
     under = [s for s in segments if s.bbox[1] >= top and s is not previous and in_column(s, header)]
     if not under:
         return None
     nearest = min(under, key=lambda s: s.bbox[1])
-    height = max(header.height, nearest.height)
-    return nearest if nearest.bbox[1] - previous.bbox[3] <= gap * height else None
+    reach = gap * max(header.height, nearest.height)
+    bottom = previous.bbox[3]
+    if span is not None and nearest.bbox[1] - bottom <= BRIDGED_ROWS * reach:
+        between = sorted(
+            (s for s in segments if bottom < s.bbox[1] < nearest.bbox[1] and _within(s, span)),
+            key=lambda s: s.bbox[1],
+        )
+        for row in between:
+            if row.bbox[1] - bottom > reach:
+                break
+            bottom = max(bottom, row.bbox[3])
+        if nearest.bbox[1] - previous.bbox[3] > reach and not _on_table_row(
+            segments, nearest, span
+        ):
+            return None  # past the table: a note, a stamp
+    return nearest if nearest.bbox[1] - bottom <= reach else None
+
+
+def _on_table_row(segments: list[Segment], cell: Segment, span: tuple[float, float]) -> bool:
+    return any(s is not cell and _within(s, span) for s in band_of(segments, cell))
+
+
+def _span(headings: list[Segment]) -> tuple[float, float]:
+    return min(h.bbox[0] for h in headings), max(h.bbox[2] for h in headings)
+
+
+def _within(segment: Segment, span: tuple[float, float]) -> bool:
+    return span[0] < segment.bbox[2] and segment.bbox[0] < span[1]
 
 
 def _heading_of(cell: Segment, headings: list[Segment]) -> Segment | None:
