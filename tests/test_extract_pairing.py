@@ -1430,3 +1430,26 @@ def test_a_line_number_is_no_label_for_a_field_named_by_its_number() -> None:
                  (40, 130, "1"), (72, 130, "Interest"), (300, 130, "120")])  # fmt: skip
     result = docvlm.extract(pdf, _schema("N_11", "Line 1", "Wages and salaries"))
     assert result.data == {"f0": None, "f1": None, "f2": "5,000"}
+
+
+def test_a_headings_column_of_figures_is_read_surely_where_the_row_shows_no_table() -> None:
+    # The next heading's column is empty, so the first row shows no table; every cell under
+    # "Cost" is figures: a table's column of amounts all the same, not a guessed block.
+    page = _table([(100, [(72, "Supplier"), (200, "Cost"), (300, "Notes")]),
+                   (120, [(72, "Kapuler"), (200, "$35,675")]),
+                   (140, [(72, "Market Facts"), (200, "$37,000")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Cost")).root, [page], set())
+    assert found["/f0"].value == "$35,675 $37,000"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR  # returned, not withheld
+
+
+def test_a_tables_column_goes_on_past_a_row_blank_in_it() -> None:
+    # "SEE ATTACHED" wraps the first row's name onto a line of its own: the code's column
+    # is blank there, and its next cell is the table's next row, not the column's end.
+    page = _table([(100, [(72, "Name"), (200, "Code"), (300, "Units")]),
+                   (120, [(72, "GPC BUYDOWN"), (200, "288"), (300, "50,759")]),
+                   (140, [(72, "SEE ATTACHED")]),
+                   (160, [(72, "Section 18"), (200, "296"), (300, "6,382")]),
+                   (220, [(200, "4411")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Code")).root, [page], set())
+    assert found["/f0"].value == "288 296"  # a stamp past a blank gap is no cell of it
