@@ -1453,3 +1453,14 @@ def test_a_tables_column_goes_on_past_a_row_blank_in_it() -> None:
                    (220, [(200, "4411")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("Code")).root, [page], set())
     assert found["/f0"].value == "288 296"  # a stamp past a blank gap is no cell of it
+
+
+def test_a_column_of_figures_going_on_past_a_blank_gap_is_read_short() -> None:
+    # Figures under "Cost" again a few rows down (the table's next section): the column read
+    # is a part of the heading's answer, no surer than a guessed block.
+    page = _table([(100, [(72, "Supplier"), (200, "Cost"), (300, "Notes")]),
+                   (120, [(72, "Kapuler"), (200, "$35,675")]),
+                   (140, [(72, "Market Facts"), (200, "$37,000")]),
+                   (185, [(72, "Female"), (200, "$9,000")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Cost")).root, [page], set())
+    assert found["/f0"].confidence < FREE_TEXT_FLOOR  # withheld

@@ -145,6 +145,14 @@ def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
     )
 
 
+def cut_short(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
+    """Whether figures go on in `header`'s column past a blank gap under its `cells` (a
+    few rows down, as a table's next section would): the column read is a part of it."""
+    last = max(cells, key=lambda s: s.bbox[3])
+    after = _next_cell(page_segments(page), header, last, BRIDGED_ROWS * COLUMN_GAP)
+    return after is not None and figures(after.text) and _opens_with_figures(after.text)
+
+
 def _next_lines(segments: list[Segment], cell: Segment, row: list[Segment]) -> list[list[Segment]]:
     """The lines just above and just below `cell`'s row (no further than a table row's
     spacing) with a segment over or under it."""

@@ -949,7 +949,7 @@ class _Reading:
                 cell if segment is below else None,
             )
             if column is not None and more and not is_typed(self.spec):
-                tabled = tabled or self._column_of_figures(segment, more)
+                tabled = tabled or self._column_of_figures(column, segment, more)
             if column is not None and tabled and more and not is_typed(self.spec):
                 position_fit = TABLE_COLUMN_FIT  # one row under headings may be labels' answers
             fit = position_fit * (SPACED_FIT if spaced else 1.0)
@@ -1185,16 +1185,20 @@ class _Reading:
             return printed, False
         return (printed if _heads_figures(self.page, printed, [printed, *band]) else None), False
 
-    def _column_of_figures(self, value: Segment, more: list[int]) -> bool:
-        """Whether the column read under a heading (`value`, its cells `more` among them) is
+    def _column_of_figures(self, header: Segment, value: Segment, more: list[int]) -> bool:
+        """Whether the column read under `header` (`value`, its cells `more` among them) is
         figures in every cell: a table's column of amounts or counts, whose end shows where
-        words or a blank gap start."""
+        words or a blank gap start, unless figures go on in it past the gap."""
         taken = set(more)
         cells = [s for s in neighbours.page_segments(self.page) if id(s) in taken]
         first = value.words[: len(value.words) - sum(len(c.words) for c in cells)]
-        return bool(first) and all(
-            columns.figures(" ".join(w.text for w in words))
-            for words in [first, *(c.words for c in cells)]
+        return (
+            bool(first)
+            and all(
+                columns.figures(" ".join(w.text for w in words))
+                for words in [first, *(c.words for c in cells)]
+            )
+            and not columns.cut_short(self.page, header, cells)
         )
 
     def _stops(self, segment: Segment) -> bool:
