@@ -1464,3 +1464,13 @@ def test_a_column_of_figures_going_on_past_a_blank_gap_is_read_short() -> None:
                    (185, [(72, "Female"), (200, "$9,000")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("Cost")).root, [page], set())
     assert found["/f0"].confidence < FREE_TEXT_FLOOR  # withheld
+
+
+def test_a_heading_over_several_columns_of_figures_is_no_sure_column() -> None:
+    # "RATE PER TEST PLATE" spans two columns of figures: which are its answer is a guess.
+    page = _table([(100, [(72, "Dose"), (200, "RATE PER TEST PLATE"), (380, "Notes")]),
+                   (120, [(72, "500"), (210, ".92"), (290, ".88")]),
+                   (140, [(72, "250"), (210, ".79"), (290, ".97")]),
+                   (160, [(72, "125"), (210, ".83"), (290, ".85")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("RATE PER TEST PLATE")).root, [page], set())
+    assert "/f0" not in found or found["/f0"].confidence < FREE_TEXT_FLOOR

@@ -145,6 +145,13 @@ def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
     )
 
 
+def over_several(page: PageWords, header: Segment, cell: Segment) -> bool:
+    """Whether `header` spans several cells of `cell`'s row: a heading over several columns,
+    whose answer is not one of them."""
+    row = [cell, *band_of(page_segments(page), cell)]
+    return sum(in_column(s, header) for s in row) > 1
+
+
 def cut_short(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
     """Whether figures go on in `header`'s column past a blank gap under its `cells` (a
     few rows down, as a table's next section would): the column read is a part of it."""

@@ -1188,7 +1188,8 @@ class _Reading:
     def _column_of_figures(self, header: Segment, value: Segment, more: list[int]) -> bool:
         """Whether the column read under `header` (`value`, its cells `more` among them) is
         figures in every cell: a table's column of amounts or counts, whose end shows where
-        words or a blank gap start, unless figures go on in it past the gap."""
+        words or a blank gap start, unless figures go on in it past the gap or the header
+        spans several cells of a row under it (a heading over several columns)."""
         taken = set(more)
         cells = [s for s in neighbours.page_segments(self.page) if id(s) in taken]
         first = value.words[: len(value.words) - sum(len(c.words) for c in cells)]
@@ -1199,6 +1200,7 @@ class _Reading:
                 for words in [first, *(c.words for c in cells)]
             )
             and not columns.cut_short(self.page, header, cells)
+            and not columns.over_several(self.page, header, min(cells, key=lambda c: c.bbox[1]))
         )
 
     def _stops(self, segment: Segment) -> bool:
