@@ -228,21 +228,35 @@ def _next_cell(
         return None
     nearest = min(under, key=lambda s: s.bbox[1])
     reach = gap * max(header.height, nearest.height)
+    if nearest.bbox[1] - previous.bbox[3] <= reach:
+        return nearest
+    if span is None or not _bridged(segments, previous, nearest, reach, span):
+        return None
+    return nearest
+
+
+def _bridged(
+    segments: list[Segment],
+    previous: Segment,
+    cell: Segment,
+    reach: float,
+    span: tuple[float, float],
+) -> bool:
+    """Whether rows of the table's other columns (within its `span` across) fill the gap
+    between `previous` and `cell`, each no further than `reach` from the one before, over
+    no more than `BRIDGED_ROWS` reaches in all, and `cell` sits on a row of the table (a note
+    or a stamp past the table does not)."""
+    if cell.bbox[1] - previous.bbox[3] > BRIDGED_ROWS * reach:
+        return False
+    if not _on_table_row(segments, cell, span):
+        return False
     bottom = previous.bbox[3]
-    if span is not None and nearest.bbox[1] - bottom <= BRIDGED_ROWS * reach:
-        between = sorted(
-            (s for s in segments if bottom < s.bbox[1] < nearest.bbox[1] and _within(s, span)),
-            key=lambda s: s.bbox[1],
-        )
-        for row in between:
-            if row.bbox[1] - bottom > reach:
-                break
-            bottom = max(bottom, row.bbox[3])
-        if nearest.bbox[1] - previous.bbox[3] > reach and not _on_table_row(
-            segments, nearest, span
-        ):
-            return None  # past the table: a note, a stamp
-    return nearest if nearest.bbox[1] - bottom <= reach else None
+    between = [s for s in segments if bottom < s.bbox[1] < cell.bbox[1] and _within(s, span)]
+    for row in sorted(between, key=lambda s: s.bbox[1]):
+        if row.bbox[1] - bottom > reach:
+            break
+        bottom = max(bottom, row.bbox[3])
+    return cell.bbox[1] - bottom <= reach
 
 
 def _on_table_row(segments: list[Segment], cell: Segment, span: tuple[float, float]) -> bool:
