@@ -1590,3 +1590,47 @@ def test_a_tick_before_a_typed_fields_label_leaves_its_value_to_be_read() -> Non
     }
     found = pair_fields(load_schema(schema).root, [page], set())
     assert found["/d"].value.startswith("1990-")
+
+
+def test_a_headings_column_of_figures_is_read_surely_where_the_row_shows_no_table() -> None:
+    # The next heading's column is empty, so the first row shows no table; every cell under
+    # "Cost" is figures: a table's column of amounts all the same, not a guessed block.
+    page = _table([(100, [(72, "Supplier"), (200, "Cost"), (300, "Notes")]),
+                   (120, [(72, "Kapuler"), (200, "$35,675")]),
+                   (140, [(72, "Market Facts"), (200, "$37,000")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Cost")).root, [page], set())
+    assert found["/f0"].value == "$35,675 $37,000"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR  # returned, not withheld
+
+
+def test_a_tables_column_goes_on_past_a_row_blank_in_it() -> None:
+    # "SEE ATTACHED" wraps the first row's name onto a line of its own: the code's column
+    # is blank there, and its next cell is the table's next row, not the column's end.
+    page = _table([(100, [(72, "Name"), (200, "Code"), (300, "Units")]),
+                   (120, [(72, "GPC BUYDOWN"), (200, "288"), (300, "50,759")]),
+                   (140, [(72, "SEE ATTACHED")]),
+                   (160, [(72, "Section 18"), (200, "296"), (300, "6,382")]),
+                   (220, [(200, "4411")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Code")).root, [page], set())
+    assert found["/f0"].value == "288 296"  # a stamp past a blank gap is no cell of it
+
+
+def test_a_column_of_figures_going_on_past_a_blank_gap_is_read_short() -> None:
+    # Figures under "Cost" again a few rows down (the table's next section): the column read
+    # is a part of the heading's answer, no surer than a guessed block.
+    page = _table([(100, [(72, "Supplier"), (200, "Cost"), (300, "Notes")]),
+                   (120, [(72, "Kapuler"), (200, "$35,675")]),
+                   (140, [(72, "Market Facts"), (200, "$37,000")]),
+                   (185, [(72, "Female"), (200, "$9,000")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Cost")).root, [page], set())
+    assert found["/f0"].confidence < FREE_TEXT_FLOOR  # withheld
+
+
+def test_a_heading_over_several_columns_of_figures_is_no_sure_column() -> None:
+    # "RATE PER TEST PLATE" spans two columns of figures: which are its answer is a guess.
+    page = _table([(100, [(72, "Dose"), (200, "RATE PER TEST PLATE"), (380, "Notes")]),
+                   (120, [(72, "500"), (210, ".92"), (290, ".88")]),
+                   (140, [(72, "250"), (210, ".79"), (290, ".97")]),
+                   (160, [(72, "125"), (210, ".83"), (290, ".85")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("RATE PER TEST PLATE")).root, [page], set())
+    assert "/f0" not in found or found["/f0"].confidence < FREE_TEXT_FLOOR

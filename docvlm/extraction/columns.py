@@ -15,6 +15,7 @@ from docvlm.extraction.words import PageWords, Segment
 
 SLACK = 1.2  # header heights a cell's centre may sit past the header's ends
 COLUMN_GAP = 2.0  # line heights between one cell of a table's column and the next
+BRIDGED_ROWS = 2  # table rows' spacings a column's cell may lie down past its blank rows
 MAX_COLUMN_CELLS = 30
 MIN_HEADINGS = 2  # the header and another heading on its row
 
@@ -107,7 +108,7 @@ def column_cells(
     figured = _figured(headings, [first, *band_of(segments, first)])
     cells = [first]
     while len(cells) < MAX_COLUMN_CELLS:
-        nearest = _next_cell(segments, header, cells[-1])
+        nearest = _next_cell(segments, header, cells[-1], span=_span(headings))
         if nearest is None or stops(nearest) or _past_table(segments, cells, nearest, figured):
             break
         cells.append(nearest)
@@ -142,6 +143,21 @@ def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
         if len(line) >= MIN_HEADINGS  # a row of figures, not a heading's ("Last 12 Samples")
         for s in line
     )
+
+
+def over_several(page: PageWords, header: Segment, cell: Segment) -> bool:
+    """Whether `header` spans several cells of `cell`'s row: a heading over several columns,
+    whose answer is not one of them."""
+    row = [cell, *band_of(page_segments(page), cell)]
+    return sum(in_column(s, header) for s in row) > 1
+
+
+def cut_short(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
+    """Whether figures go on in `header`'s column past a blank gap under its `cells` (a
+    few rows down, as a table's next section would): the column read is a part of it."""
+    last = max(cells, key=lambda s: s.bbox[3])
+    after = _next_cell(page_segments(page), header, last, BRIDGED_ROWS * COLUMN_GAP)
+    return after is not None and figures(after.text) and _opens_with_figures(after.text)
 
 
 def _next_lines(segments: list[Segment], cell: Segment, row: list[Segment]) -> list[list[Segment]]:
@@ -195,18 +211,64 @@ def _past_gloss(segments: list[Segment], header: Segment, cell: Segment | None) 
 
 
 def _next_cell(
-    segments: list[Segment], header: Segment, previous: Segment, gap: float = COLUMN_GAP
+    segments: list[Segment],
+    header: Segment,
+    previous: Segment,
+    gap: float = COLUMN_GAP,
+    span: tuple[float, float] | None = None,
 ) -> Segment | None:
     """The nearest segment under `previous` in `header`'s column, no further than `gap`
     line heights (a table row's spacing): of the header's print or the cell's, the larger (a
-    heading is often printed smaller than the entries typed under it)."""
+    heading is often printed smaller than the entries typed under it). Within a table's
+    `span` across, rows with cells in other columns only (a blank row of this one, another
+    cell's wrapped line) bridge the gap to a cell on a row of the table."""
     top = previous.bbox[3] - 0.3 * previous.height
     under = [s for s in segments if s.bbox[1] >= top and s is not previous and in_column(s, header)]
     if not under:
         return None
     nearest = min(under, key=lambda s: s.bbox[1])
-    height = max(header.height, nearest.height)
-    return nearest if nearest.bbox[1] - previous.bbox[3] <= gap * height else None
+    reach = gap * max(header.height, nearest.height)
+    if nearest.bbox[1] - previous.bbox[3] <= reach:
+        return nearest
+    if span is None or not _bridged(segments, previous, nearest, reach, span):
+        return None
+    return nearest
+
+
+def _bridged(
+    segments: list[Segment],
+    previous: Segment,
+    cell: Segment,
+    reach: float,
+    span: tuple[float, float],
+) -> bool:
+    """Whether rows of the table's other columns (within its `span` across) fill the gap
+    between `previous` and `cell`, each no further than `reach` from the one before, over
+    no more than `BRIDGED_ROWS` reaches in all, and `cell` sits on a row of the table (a note
+    or a stamp past the table does not)."""
+    if cell.bbox[1] - previous.bbox[3] > BRIDGED_ROWS * reach:
+        return False
+    if not _on_table_row(segments, cell, span):
+        return False
+    bottom = previous.bbox[3]
+    between = [s for s in segments if bottom < s.bbox[1] < cell.bbox[1] and _within(s, span)]
+    for row in sorted(between, key=lambda s: s.bbox[1]):
+        if row.bbox[1] - bottom > reach:
+            break
+        bottom = max(bottom, row.bbox[3])
+    return cell.bbox[1] - bottom <= reach
+
+
+def _on_table_row(segments: list[Segment], cell: Segment, span: tuple[float, float]) -> bool:
+    return any(s is not cell and _within(s, span) for s in band_of(segments, cell))
+
+
+def _span(headings: list[Segment]) -> tuple[float, float]:
+    return min(h.bbox[0] for h in headings), max(h.bbox[2] for h in headings)
+
+
+def _within(segment: Segment, span: tuple[float, float]) -> bool:
+    return span[0] < segment.bbox[2] and segment.bbox[0] < span[1]
 
 
 def _heading_of(cell: Segment, headings: list[Segment]) -> Segment | None:

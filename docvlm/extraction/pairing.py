@@ -1064,6 +1064,8 @@ class _Reading:
                 column,
                 cell if segment is below else None,
             )
+            if column is not None and more and not is_typed(self.spec):
+                tabled = tabled or self._column_of_figures(column, segment, more)
             if column is not None and tabled and more and not is_typed(self.spec):
                 position_fit = TABLE_COLUMN_FIT  # one row under headings may be labels' answers
             fit = position_fit * (SPACED_FIT if spaced else 1.0)
@@ -1321,6 +1323,24 @@ class _Reading:
         if nearest and all(id(s) in self.label_like for s in nearest):
             return printed, False
         return (printed if _heads_figures(self.page, printed, [printed, *band]) else None), False
+
+    def _column_of_figures(self, header: Segment, value: Segment, more: list[int]) -> bool:
+        """Whether the column read under `header` (`value`, its cells `more` among them) is
+        figures in every cell: a table's column of amounts or counts, whose end shows where
+        words or a blank gap start, unless figures go on in it past the gap or the header
+        spans several cells of a row under it (a heading over several columns)."""
+        taken = set(more)
+        cells = [s for s in neighbours.page_segments(self.page) if id(s) in taken]
+        first = value.words[: len(value.words) - sum(len(c.words) for c in cells)]
+        return (
+            bool(first)
+            and all(
+                columns.figures(" ".join(w.text for w in words))
+                for words in [first, *(c.words for c in cells)]
+            )
+            and not columns.cut_short(self.page, header, cells)
+            and not columns.over_several(self.page, header, min(cells, key=lambda c: c.bbox[1]))
+        )
 
     def _stops(self, segment: Segment) -> bool:
         return segment.widget or segment.checkbox is not None or id(segment) in self.label_like
