@@ -1656,3 +1656,12 @@ def test_of_two_lines_overlapping_beside_a_label_the_nearer_its_line_is_first() 
     next_line = Segment([Word("ATTACHED", (174, 526, 246, 544), 0.95)], 1, 1)
     page = SimpleNamespace(lines=[[label, value], [next_line]])
     assert right_of(page, label) == [value, next_line]  # type: ignore[arg-type]
+
+
+def test_a_label_misread_by_a_letter_still_returns_the_answer_beside_it() -> None:
+    # "Requestor:" for "Requester": a near-exact label, its clean answer above the floor.
+    printed = _line(72, 100, "Requestor:") + _line(200, 100, "Liquid Adhesive")
+    words = [Word(w.text, w.bbox, 0.96) for w in printed]
+    found = pair_fields(load_schema(_schema("Requester")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Liquid Adhesive"
+    assert FREE_TEXT_FLOOR <= found["/f0"].confidence < 0.7
