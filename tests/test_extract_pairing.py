@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 import docvlm
 from docvlm.extraction.extractor import extract_without_model
+from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.pairing import (
     FREE_TEXT_FLOOR,
     STRONG_LABEL_SCORE,
@@ -1634,3 +1635,33 @@ def test_a_heading_over_several_columns_of_figures_is_no_sure_column() -> None:
                    (160, [(72, "125"), (210, ".83"), (290, ".85")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("RATE PER TEST PLATE")).root, [page], set())
     assert "/f0" not in found or found["/f0"].confidence < FREE_TEXT_FLOOR
+
+
+def test_two_parts_of_one_line_overlapping_at_their_ends_stay_in_reading_order() -> None:
+    # A typed value raised over its label's line ends a little over the next printed label:
+    # one OCR line cut in two at that label, the value first, not stacked under it.
+    label = Segment([Word("SOURCE:", (76, 156, 115, 167), 0.95)], 1, 0)
+    value = Segment([Word("Organic", (138, 143, 312, 162), 0.95),
+                     Word("Chemistry.", (322, 143, 408, 163), 0.95)], 1, 1)  # fmt: skip
+    next_label = Segment([Word("LORILLARD", (405, 156, 451, 166), 0.95),
+                          Word("NO:", (454, 156, 472, 166), 0.95)], 1, 1)  # fmt: skip
+    page = SimpleNamespace(lines=[[label], [value, next_label]])
+    assert right_of(page, label) == [value, next_label]  # type: ignore[arg-type]
+
+
+def test_of_two_lines_overlapping_beside_a_label_the_nearer_its_line_is_first() -> None:
+    # The next line's start reaches into a tall label's band under the value typed beside it.
+    label = Segment([Word("PromoDates:", (76, 515, 136, 531), 0.95)], 1, 0)
+    value = Segment([Word("March", (238, 511, 264, 524), 0.95)], 1, 0)
+    next_line = Segment([Word("ATTACHED", (174, 526, 246, 544), 0.95)], 1, 1)
+    page = SimpleNamespace(lines=[[label, value], [next_line]])
+    assert right_of(page, label) == [value, next_line]  # type: ignore[arg-type]
+
+
+def test_a_label_misread_by_a_letter_still_returns_the_answer_beside_it() -> None:
+    # "Requestor:" for "Requester": a near-exact label, its clean answer above the floor.
+    printed = _line(72, 100, "Requestor:") + _line(200, 100, "Liquid Adhesive")
+    words = [Word(w.text, w.bbox, 0.96) for w in printed]
+    found = pair_fields(load_schema(_schema("Requester")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "Liquid Adhesive"
+    assert FREE_TEXT_FLOOR <= found["/f0"].confidence < 0.7

@@ -57,10 +57,16 @@ def right_of(page: PageWords, label: Segment) -> list[Segment]:
     ordered = sorted((s for s in beside if s.bbox[0] >= label.bbox[2] - 1), key=lambda s: s.bbox[0])
     for i in range(len(ordered) - 1):
         first, second = ordered[i], ordered[i + 1]
-        stacked = min(first.bbox[2], second.bbox[2]) > max(first.bbox[0], second.bbox[0])
-        if stacked and _off_line(second, label) < _off_line(first, label):
+        if _stacked(first, second) and _off_line(second, label) < _off_line(first, label):
             ordered[i], ordered[i + 1] = second, first
     return ordered
+
+
+def _stacked(first: Segment, second: Segment) -> bool:
+    """Whether one segment sits over the other; two of one printed line are side by side
+    however their ends overlap (a typed value's last word over a printed label's first)."""
+    overlap = min(first.bbox[2], second.bbox[2]) > max(first.bbox[0], second.bbox[0])
+    return overlap and first.line != second.line
 
 
 def _off_line(segment: Segment, label: Segment) -> float:

@@ -62,6 +62,9 @@ TICK_NEARER = 1.5  # how many times further from what is printed before it the t
 PHRASE_SCORE = 75.0
 PART_SCORE = 95.0
 MISREAD_PENALTY = 5.0  # a label matched only as OCR may have misread it is trusted less
+# How a fuzzy label's score lowers its value's confidence: squared, a label OCR misread by a
+# letter or two ("Faciliry:", "This Anount") sank a value it plainly names under the floor.
+LABEL_FIT_POWER = 1.75
 # Characters OCR reads for one another in print ("OATE", "REPORTEO", "F.O.8.", "Revlsion"),
 # each mapped to one of its kind.
 _LOOK_ALIKE = str.maketrans("0dq1ij|!58fc", "ooolllllsbee")
@@ -1659,7 +1662,7 @@ def _stray(page: PageWords, segment: Segment) -> bool:
 
 def _label_fit(score: float) -> float:
     """How far a label match is trusted: exact words fully, fuzzy matches much less."""
-    return 1.0 if score >= 100 else (score / 100) ** 2
+    return 1.0 if score >= 100 else (score / 100) ** LABEL_FIT_POWER
 
 
 def _read_fit(page: PageWords, segments: list[Segment]) -> float:
