@@ -1634,3 +1634,13 @@ def test_a_heading_over_several_columns_of_figures_is_no_sure_column() -> None:
                    (160, [(72, "125"), (210, ".83"), (290, ".85")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("RATE PER TEST PLATE")).root, [page], set())
     assert "/f0" not in found or found["/f0"].confidence < FREE_TEXT_FLOOR
+
+
+def test_a_tables_column_of_dates_reads_on_past_its_first_date() -> None:
+    # A date is whole on its line beside a label; under a column's heading the cells under
+    # it are the column's further dates.
+    page = _table([(100, [(72, "Store"), (200, "Date"), (300, "Notes")]),
+                   (120, [(72, "Louisville"), (200, "10/30/81"), (300, "ok")]),
+                   (140, [(72, "Nashville"), (200, "10/16/81"), (300, "late")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Date", "Store", "Notes")).root, [page], set())
+    assert found["/f0"].value == "10/30/81 10/16/81"

@@ -1220,10 +1220,10 @@ class _Reading:
         column's further cells; inside a drawn `cell`, up to its border; beside its `label`,
         maybe back under the label: see `blocks.wrapped_back`), and whether a line spaced
         further apart may continue it too. A value that reads whole as a date goes on no
-        further."""
+        further, except in a column, whose further cells may be dates too."""
         if is_typed(self.spec) or value.widget:
             return value, [], False
-        if read_date(value.text) is not None:
+        if read_date(value.text) is not None and column is None:
             return value, [], False  # a date is whole on its line: the lines under it are rows
 
         def stops(segment: Segment) -> bool:
