@@ -1644,3 +1644,17 @@ def test_a_tables_column_of_dates_reads_on_past_its_first_date() -> None:
                    (140, [(72, "Nashville"), (200, "10/16/81"), (300, "late")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("Date", "Store", "Notes")).root, [page], set())
     assert found["/f0"].value == "10/30/81 10/16/81"
+
+
+def test_a_line_typed_a_little_left_of_the_value_under_it_goes_on_with_it() -> None:
+    # Initials and the date under them, typed out from the initials' start: one answer.
+    page = _table([(100, [(72, "Technician"), (180, "DLR")]), (114, [(158, "12/5/89")])])
+    found = pair_fields(load_schema(_schema("Technician")).root, [page], set())
+    assert found["/f0"].value == "DLR 12/5/89"
+
+
+def test_a_line_starting_well_left_of_the_value_under_it_is_not_read_on() -> None:
+    # Text starting midway between the label and its value is printed on its own.
+    page = _table([(100, [(72, "Technician"), (180, "DLR")]), (114, [(120, "Harvard School")])])
+    found = pair_fields(load_schema(_schema("Technician")).root, [page], set())
+    assert found["/f0"].value == "DLR"

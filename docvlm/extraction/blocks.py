@@ -16,6 +16,7 @@ from docvlm.extraction import neighbours
 from docvlm.extraction.words import PageWords, Segment
 
 WRAP_SLACK = 5.0  # line heights, about a word: how much further a wrapped line may reach
+OUTDENT = 3.0  # line heights left of the value its next line may start (see `_outdented`)
 
 
 def wrapped_back(
@@ -27,10 +28,10 @@ def wrapped_back(
     glossed: bool = False,
 ) -> list[Segment]:
     """The lines continuing `value`, typed right of its label, back at the row's left edge
-    `row_start` (the label's): the first starts there just under the value, is not a stop
-    and names no label of its own, and nothing printed left of it reaches past the row's
-    start. Further lines follow it as `neighbours.continuation` reads them. `glossed`: the
-    value is the label's gloss."""
+    `row_start` (the label's): the first starts there (or a little left of the value: see
+    `_outdented`) just under the value, is not a stop and names no label of its own, and
+    nothing printed left of it reaches past the row's start. Further lines follow it as
+    `neighbours.continuation` reads them. `glossed`: the value is the label's gloss."""
     height = value.height
     if value.bbox[0] - row_start <= neighbours.ALIGN * height:
         return []  # the value starts the row: reading on from it already covers this
@@ -44,7 +45,7 @@ def wrapped_back(
         key=lambda s: s.bbox[0],
     )
     if (
-        abs(first.bbox[0] - row_start) > neighbours.ALIGN * height
+        not (_at(first, row_start, height) or _outdented(first, value))
         or ends(first)
         or _names_label(first)
         or labelled(first)
@@ -71,6 +72,19 @@ def may_go_on(page: PageWords, value: Segment, line: list[Segment], wide: bool =
     under_value = end > value.bbox[0] + neighbours.ALIGN * value.height
     in_row = wide or end <= value.bbox[2] + WRAP_SLACK * value.height
     return not further and under_value and in_row
+
+
+def _at(segment: Segment, x: float, height: float) -> bool:
+    """Whether `segment` starts at `x`, give or take a line's usual misalignment."""
+    return abs(segment.bbox[0] - x) <= neighbours.ALIGN * height
+
+
+def _outdented(segment: Segment, value: Segment) -> bool:
+    """Whether `segment` starts a little left of `value`, further than a line's usual
+    misalignment but within `OUTDENT` line heights ("DLR" over "12/5/89"): the value's
+    next line typed out from its start, not the next row's."""
+    shift = value.bbox[0] - segment.bbox[0]
+    return neighbours.ALIGN * value.height < shift <= OUTDENT * value.height
 
 
 def _names_label(segment: Segment) -> bool:
