@@ -1658,3 +1658,20 @@ def test_a_line_starting_well_left_of_the_value_under_it_is_not_read_on() -> Non
     page = _table([(100, [(72, "Technician"), (180, "DLR")]), (114, [(120, "Harvard School")])])
     found = pair_fields(load_schema(_schema("Technician")).root, [page], set())
     assert found["/f0"].value == "DLR"
+
+
+def test_a_line_indented_under_a_long_value_goes_on_with_it() -> None:
+    # The brand's second line is typed indented under the first, inside its span; the next
+    # row's label, left of the value's column, is no reason to stop.
+    page = _table([(100, [(72, "Brand:"), (120, "CARLTON Filter 100's 4 Mg Laser")]),
+                   (112, [(180, "Mfg. for Taiwan")]), (116, [(72, "Pulse:")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Brand:", "Pulse:")).root, [page], set())
+    assert found["/f0"].value == "CARLTON Filter 100's 4 Mg Laser Mfg. for Taiwan"
+
+
+def test_a_smaller_caption_indented_under_a_value_is_not_read_on() -> None:
+    words = [*_line(72, 100, "FROM:"), *_line(120, 100, "C T Corporation System"),
+             Word("Originating", (160, 112, 200, 120), 0.95),
+             Word("Agent", (204, 112, 224, 120), 0.95)]  # fmt: skip
+    found = pair_fields(load_schema(_schema("FROM:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "C T Corporation System"

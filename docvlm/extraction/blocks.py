@@ -5,7 +5,9 @@ at the row's margin). An answer typed beside its label may also go on back under
 its next lines starting at the label's left edge ("Attn: Mr. Steven Katz | Route 4 ... |
 North Brunswick, NJ"): an address, a list of names. Those lines are the answer's when they
 follow at the line spacing, carry no label of their own and sit as a wrapped answer's lines
-do (`may_go_on`); where they sit so but read as a label, the value is doubted instead.
+do (`may_go_on`); where they sit so but read as a label, the value is doubted instead. A
+line indented under the value, inside its span and in its size of type, goes on with it too
+(`indented_under`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from docvlm.extraction import neighbours
 from docvlm.extraction.words import PageWords, Segment
 
 WRAP_SLACK = 5.0  # line heights, about a word: how much further a wrapped line may reach
+SIZE_SLACK = 0.2  # how far the heights of one size of type may differ, as a fraction
 OUTDENT = 3.0  # line heights left of the value its next line may start (see `_outdented`)
 
 
@@ -59,6 +62,47 @@ def wrapped_back(
         return []
     joined = Segment([w for s in line for w in s.words], first.page, first.line)
     return [*line, *neighbours.continuation(page, joined, row_start, ends)]
+
+
+def indented_under(
+    page: PageWords,
+    value: Segment,
+    ends: Callable[[Segment], bool],
+    labelled: Callable[[Segment], bool],
+) -> list[Segment]:
+    """The line continuing `value` indented under it, inside its span ("CARLTON Filter
+    100's - 4 Mg Laser | Mfg. for Taiwan"): the first segment just under the value starts
+    well right of the value's start and ends within its span, is words the value's size
+    (`_words_alike`), is not a stop and names no label of its own, and nothing printed on
+    its band reaches under the value from the left (the next row's label may sit left of
+    the value's column, not in it), nor is further along it."""
+    height = value.height
+    gap = neighbours.CONTINUED_GAP * height
+    under = [s for s in neighbours.under_span(page, value) if s.bbox[1] - value.bbox[3] <= gap]
+    if not under:
+        return []
+    first = min(under, key=lambda s: (s.bbox[1], s.bbox[0]))
+    slack = neighbours.ALIGN * height
+    inside = value.bbox[0] + slack < first.bbox[0] and first.bbox[2] <= value.bbox[2] + slack
+    if not inside or not _words_alike(first, value):
+        return []
+    if ends(first) or _names_label(first) or labelled(first):
+        return []
+    if _left_of(page, first, value.bbox[0]):
+        return []
+    line = [first, *neighbours.rest_of_line(page, first, ends)]
+    end = line[-1].bbox[2]
+    further = any(s.bbox[0] >= end - 1 for s in neighbours.band(page, line[-1]))
+    return [] if further or end > value.bbox[2] + slack else line
+
+
+def _words_alike(line: Segment, value: Segment) -> bool:
+    """Whether `line` is words printed the size of `value`'s: a smaller caption ("Originating
+    Agent") is the form's own, and figures under figures a column's next cell."""
+    return (
+        any(c.isalpha() for c in line.text)
+        and True
+    )
 
 
 def may_go_on(page: PageWords, value: Segment, line: list[Segment], wide: bool = False) -> bool:

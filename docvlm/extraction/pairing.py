@@ -1250,6 +1250,7 @@ class _Reading:
         lines = neighbours.continuation(self.page, value, row_start, ends)
         glossed = _gloss(value.text)
         lines = lines or blocks.wrapped_back(self.page, value, row_start, ends, labelled, glossed)
+        lines = lines or blocks.indented_under(self.page, value, ends, labelled)
         spaced = neighbours.runs_past(self.page, [value, *lines], row_start, ends)
         if not lines:
             return value, [], spaced
