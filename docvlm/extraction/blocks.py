@@ -97,12 +97,15 @@ def indented_under(
 
 
 def _words_alike(line: Segment, value: Segment) -> bool:
-    """Whether `line` is words printed the size of `value`'s: a smaller caption ("Originating
-    Agent") is the form's own, and figures under figures a column's next cell."""
-    return (
-        any(c.isalpha() for c in line.text)
-        and True
-    )
+    """Whether `line` is words printed the size of `value`'s (figures under figures are a
+    column's next cell)."""
+    return any(c.isalpha() for c in line.text) and _same_size(line, value)
+
+
+def _same_size(line: Segment, value: Segment) -> bool:
+    """Whether `line` is printed the size of `value`: a smaller caption under it
+    ("Originating Agent") is the form's own."""
+    return abs(line.height - value.height) <= SIZE_SLACK * value.height
 
 
 def may_go_on(page: PageWords, value: Segment, line: list[Segment], wide: bool = False) -> bool:
