@@ -1675,3 +1675,10 @@ def test_a_smaller_caption_indented_under_a_value_is_not_read_on() -> None:
              Word("Agent", (204, 112, 224, 120), 0.95)]  # fmt: skip
     found = pair_fields(load_schema(_schema("FROM:")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "C T Corporation System"
+
+
+def test_a_smaller_caption_a_little_left_of_the_value_under_it_is_not_read_on() -> None:
+    words = [*_line(72, 100, "Technician"), *_line(180, 100, "DLR"),
+             Word("Initialled", (160, 113, 205, 120), 0.95)]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Technician")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "DLR"

@@ -128,10 +128,11 @@ def _at(segment: Segment, x: float, height: float) -> bool:
 
 def _outdented(segment: Segment, value: Segment) -> bool:
     """Whether `segment` starts a little left of `value`, further than a line's usual
-    misalignment but within `OUTDENT` line heights ("DLR" over "12/5/89"): the value's
-    next line typed out from its start, not the next row's."""
+    misalignment but within `OUTDENT` line heights, in its size of type ("DLR" over
+    "12/5/89"): the value's next line typed out from its start, not the next row's."""
     shift = value.bbox[0] - segment.bbox[0]
-    return neighbours.ALIGN * value.height < shift <= OUTDENT * value.height
+    outdented = neighbours.ALIGN * value.height < shift <= OUTDENT * value.height
+    return outdented and _same_size(segment, value)
 
 
 def _names_label(segment: Segment) -> bool:
