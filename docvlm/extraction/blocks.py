@@ -91,9 +91,8 @@ def indented_under(
     if _left_of(page, first, value.bbox[0]):
         return []
     line = [first, *neighbours.rest_of_line(page, first, ends)]
-    end = line[-1].bbox[2]
-    further = any(s.bbox[0] >= end - 1 for s in neighbours.band(page, line[-1]))
-    return [] if further or end > value.bbox[2] + slack else line
+    inside_span = line[-1].bbox[2] <= value.bbox[2] + slack
+    return line if inside_span and not _printed_further(page, line) else []
 
 
 def _words_alike(line: Segment, value: Segment) -> bool:
@@ -115,10 +114,16 @@ def may_go_on(page: PageWords, value: Segment, line: list[Segment], wide: bool =
     `wide`) it is no wider than the row it would go on plus about a word (printed text of
     its own, an instruction)."""
     end = line[-1].bbox[2]
-    further = any(s.bbox[0] >= end - 1 for s in neighbours.band(page, line[-1]))
+    further = _printed_further(page, line)
     under_value = end > value.bbox[0] + neighbours.ALIGN * value.height
     in_row = wide or end <= value.bbox[2] + WRAP_SLACK * value.height
     return not further and under_value and in_row
+
+
+def _printed_further(page: PageWords, line: list[Segment]) -> bool:
+    """Whether something is printed further along `line`'s band, past its end."""
+    end = line[-1].bbox[2]
+    return any(s.bbox[0] >= end - 1 for s in neighbours.band(page, line[-1]))
 
 
 def _at(segment: Segment, x: float, height: float) -> bool:
