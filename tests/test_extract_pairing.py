@@ -1665,3 +1665,51 @@ def test_a_label_misread_by_a_letter_still_returns_the_answer_beside_it() -> Non
     found = pair_fields(load_schema(_schema("Requester")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "Liquid Adhesive"
     assert FREE_TEXT_FLOOR <= found["/f0"].confidence < 0.7
+
+
+def test_a_tables_column_of_dates_reads_on_past_its_first_date() -> None:
+    # A date is whole on its line beside a label; under a column's heading the cells under
+    # it are the column's further dates.
+    page = _table([(100, [(72, "Store"), (200, "Date"), (300, "Notes")]),
+                   (120, [(72, "Louisville"), (200, "10/30/81"), (300, "ok")]),
+                   (140, [(72, "Nashville"), (200, "10/16/81"), (300, "late")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Date", "Store", "Notes")).root, [page], set())
+    assert found["/f0"].value == "10/30/81 10/16/81"
+
+
+def test_a_line_typed_a_little_left_of_the_value_under_it_goes_on_with_it() -> None:
+    # Initials and the date under them, typed out from the initials' start: one answer.
+    page = _table([(100, [(72, "Technician"), (180, "DLR")]), (114, [(158, "12/5/89")])])
+    found = pair_fields(load_schema(_schema("Technician")).root, [page], set())
+    assert found["/f0"].value == "DLR 12/5/89"
+
+
+def test_a_line_starting_well_left_of_the_value_under_it_is_not_read_on() -> None:
+    # Text starting midway between the label and its value is printed on its own.
+    page = _table([(100, [(72, "Technician"), (180, "DLR")]), (114, [(120, "Harvard School")])])
+    found = pair_fields(load_schema(_schema("Technician")).root, [page], set())
+    assert found["/f0"].value == "DLR"
+
+
+def test_a_line_indented_under_a_long_value_goes_on_with_it() -> None:
+    # The brand's second line is typed indented under the first, inside its span; the next
+    # row's label, left of the value's column, is no reason to stop.
+    page = _table([(100, [(72, "Brand:"), (120, "CARLTON Filter 100's 4 Mg Laser")]),
+                   (112, [(180, "Mfg. for Taiwan")]), (116, [(72, "Pulse:")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Brand:", "Pulse:")).root, [page], set())
+    assert found["/f0"].value == "CARLTON Filter 100's 4 Mg Laser Mfg. for Taiwan"
+
+
+def test_a_smaller_caption_indented_under_a_value_is_not_read_on() -> None:
+    words = [*_line(72, 100, "FROM:"), *_line(120, 100, "C T Corporation System"),
+             Word("Originating", (160, 112, 200, 120), 0.95),
+             Word("Agent", (204, 112, 224, 120), 0.95)]  # fmt: skip
+    found = pair_fields(load_schema(_schema("FROM:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "C T Corporation System"
+
+
+def test_a_smaller_caption_a_little_left_of_the_value_under_it_is_not_read_on() -> None:
+    words = [*_line(72, 100, "Technician"), *_line(180, 100, "DLR"),
+             Word("Initialled", (160, 113, 205, 120), 0.95)]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Technician")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "DLR"

@@ -1223,10 +1223,10 @@ class _Reading:
         column's further cells; inside a drawn `cell`, up to its border; beside its `label`,
         maybe back under the label: see `blocks.wrapped_back`), and whether a line spaced
         further apart may continue it too. A value that reads whole as a date goes on no
-        further."""
+        further, except in a column, whose further cells may be dates too."""
         if is_typed(self.spec) or value.widget:
             return value, [], False
-        if read_date(value.text) is not None:
+        if read_date(value.text) is not None and column is None:
             return value, [], False  # a date is whole on its line: the lines under it are rows
 
         def stops(segment: Segment) -> bool:
@@ -1253,6 +1253,7 @@ class _Reading:
         lines = neighbours.continuation(self.page, value, row_start, ends)
         glossed = _gloss(value.text)
         lines = lines or blocks.wrapped_back(self.page, value, row_start, ends, labelled, glossed)
+        lines = lines or blocks.indented_under(self.page, value, ends, labelled)
         spaced = neighbours.runs_past(self.page, [value, *lines], row_start, ends)
         if not lines:
             return value, [], spaced
