@@ -1606,7 +1606,7 @@ def _heads_figures(page: PageWords, printed: Segment, row: list[Segment]) -> boo
 def _tick(segment: Segment) -> bool:
     """A tick printed after a label ("New Product  X  Discontinue Product"): the label's
     answer, and the text past it the next option's."""
-    return bool(segment.checkbox) or segment.text.strip() in CHECKED_GLYPHS | {"x", "X"}
+    return bool(segment.checkbox) or _tick_word(segment.text.strip())
 
 
 def _leads_with_tick(segment: Segment) -> bool:
@@ -1615,7 +1615,7 @@ def _leads_with_tick(segment: Segment) -> bool:
     return (
         not segment.widget
         and len(segment.words) > 1
-        and segment.words[0].text in CHECKED_GLYPHS | {"x", "X"}
+        and _tick_word(segment.words[0].text)
     )
 
 
