@@ -1713,3 +1713,13 @@ def test_a_smaller_caption_a_little_left_of_the_value_under_it_is_not_read_on() 
              Word("Initialled", (160, 113, 205, 120), 0.95)]  # fmt: skip
     found = pair_fields(load_schema(_schema("Technician")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "DLR"
+
+
+def test_a_dot_printed_after_a_value_is_no_text_the_value_may_go_on_with() -> None:
+    def confidence(*after: tuple[float, float, str]) -> float:
+        pdf = _page([(72, 100, "Sales:"), (200, 100, "238,282"), *after,
+                     (72, 130, "Region:"), (200, 130, "North")])  # fmt: skip
+        return docvlm.extract(pdf, _schema("Sales:"), min_confidence=0.0).fields["/f0"].confidence
+
+    assert confidence((290, 100, ".")) == confidence()
+    assert confidence((290, 100, "pending")) < confidence()  # words: the value may go on

@@ -1266,7 +1266,11 @@ class _Reading:
         own value): where the value ends is a guess. A whole date ends where it ends."""
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return False
-        after = [s for s in right_of(self.page, value) if id(s) not in claimed]
+        after = [
+            s
+            for s in right_of(self.page, value)
+            if id(s) not in claimed and any(c.isalnum() for c in s.text)
+        ]  # a dot or a rule's end after the value is no text it could go on with
         if not after:
             return False
         following = after[0]
