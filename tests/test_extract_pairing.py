@@ -1723,3 +1723,14 @@ def test_a_dot_printed_after_a_value_is_no_text_the_value_may_go_on_with() -> No
 
     assert confidence((290, 100, ".")) == confidence()
     assert confidence((290, 100, "pending")) < confidence()  # words: the value may go on
+
+
+def test_a_label_printed_twice_sunk_by_its_rivals_doubt_leaves_no_rival_to_win() -> None:
+    # Each "Brand" has a value under it, as unsure as the other: the surest, doubted for the
+    # other, falls under the floor, and the other is no surer for that.
+    pdf = _page([(72, 100, "Brand"), (72, 114, "PHOENIX"),
+                 (72, 160, "Style"), (72, 174, "HLB"),
+                 (320, 300, "Brand"), (320, 314, "CAMEL"),
+                 (320, 360, "Style"), (320, 374, "KS")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Brand"), min_confidence=0.0)
+    assert result.data == {"f0": None}

@@ -351,9 +351,10 @@ def pair_fields(
     candidates.sort(key=lambda c: -c.found.confidence)
     candidates = _whole_labels_first(candidates, alike)
     chosen: dict[str, _Candidate] = {}
+    sunk: set[str] = set()
     for candidate in candidates:
         pointer = candidate.field.pointer
-        if pointer in chosen:
+        if pointer in chosen or pointer in sunk:
             continue
         candidate = _last_total(candidate, candidates)
         if any(key in used for key in candidate.claimed) or any(
@@ -362,9 +363,12 @@ def pair_fields(
             continue
         # A header repeated across a table, asked for by fields titled alike, is the table's
         # layout, not a label printed twice (FUNSD pages 0-105: +5 values right, +1 wrong).
+        surest = candidate.found.confidence
         if not (candidate.tabled and pointer in alike):
             _doubt_rivals(candidate, [c for c in candidates if used.isdisjoint(c.claimed)])
         if candidate.found.confidence < MIN_CONFIDENCE:
+            if surest >= MIN_CONFIDENCE:
+                sunk.add(pointer)  # by its rivals' doubt: none of them is surer
             continue
         if candidate.goes_on:  # lowered, not dropped: the value may still be whole
             candidate.found.confidence = _lowered(candidate.found.confidence, ROW_GOES_ON_FIT)
