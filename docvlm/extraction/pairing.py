@@ -352,6 +352,7 @@ def pair_fields(
     candidates = _whole_labels_first(candidates, alike)
     chosen: dict[str, _Candidate] = {}
     sunk: set[str] = set()
+    labels = {id(s): s for page in pages for line in page.lines for s in line}
     for candidate in candidates:
         pointer = candidate.field.pointer
         if pointer in chosen or pointer in sunk:
@@ -365,7 +366,8 @@ def pair_fields(
         # layout, not a label printed twice (FUNSD pages 0-105: +5 values right, +1 wrong).
         surest = candidate.found.confidence
         if not (candidate.tabled and pointer in alike):
-            _doubt_rivals(candidate, [c for c in candidates if used.isdisjoint(c.claimed)])
+            unused = [c for c in candidates if used.isdisjoint(c.claimed)]
+            _doubt_rivals(candidate, unused, labels)
         if candidate.found.confidence < MIN_CONFIDENCE:
             if surest >= MIN_CONFIDENCE:
                 sunk.add(pointer)  # by its rivals' doubt: none of them is surer
@@ -583,7 +585,9 @@ def _reading_key(value: Any) -> Any:
     return "".join(value.split()).lower() if isinstance(value, str) else value
 
 
-def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
+def _doubt_rivals(
+    chosen: _Candidate, candidates: list[_Candidate], labels: dict[int, Segment]
+) -> None:
     """A label printed twice with different values beside it ("Last name" for you and for a
     spouse): keep the chosen reading (the surest, the first, or a receipt's last total), but
     not as a sure one, and name a rival in its warning. The field's words opening a
@@ -591,12 +595,23 @@ def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
     too unsure to be kept as the field's value (OCR noise, another row's text under an
     unmarked label) is no second value."""
     rivals = [c for c in _rivals(chosen, candidates) if c.found.confidence >= MIN_CONFIDENCE]
+    if _asked_beside(chosen, labels):
+        rivals = [c for c in rivals if not c.under]
     if rivals:
         chosen.found.confidence = round(chosen.found.confidence * RIVAL_PENALTY, 3)
         chosen.found.warning = (
             f"its label is printed {len(rivals) + 1} times with different values; "
             f"took {chosen.found.value!r}, not {rivals[0].found.value!r}"
         )
+
+
+def _asked_beside(reading: _Candidate, labels: dict[int, Segment]) -> bool:
+    """Free text read beside a label ending in a colon, the form's own way to ask for it."""
+    return (
+        not is_typed(reading.field)
+        and not reading.under
+        and labels[reading.claimed[0]].text.endswith(":")
+    )
 
 
 def _walk(
