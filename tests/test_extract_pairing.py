@@ -1736,7 +1736,7 @@ def test_a_label_printed_twice_sunk_by_its_rivals_doubt_leaves_no_rival_to_win()
     assert result.data == {"f0": None}
 
 
-def test_text_under_a_label_printed_again_is_no_rival_of_the_answer_beside_its_colon() -> None:
+def test_only_a_second_colons_answer_beside_it_is_a_rival_of_the_answer_beside_a_colon() -> None:
     def read(*elsewhere: tuple[float, float, str]) -> docvlm.extraction.pairing.Found:
         pdf = _page([(72, 100, "Module:"), (200, 100, "412"),
                      (72, 130, "Region:"), (200, 130, "North"), *elsewhere])  # fmt: skip
@@ -1744,5 +1744,7 @@ def test_text_under_a_label_printed_again_is_no_rival_of_the_answer_beside_its_c
 
     under = read((320, 300, "Module"), (320, 314, "Shift"), (320, 360, "Style"), (320, 374, "KS"))
     assert (under.value, under.confidence, under.warning) == ("412", read().confidence, None)
+    unmarked = read((320, 300, "Module"), (420, 300, "Shift"))  # beside words, no colon
+    assert (unmarked.confidence, unmarked.warning) == (read().confidence, None)
     beside = read((320, 300, "Module:"), (420, 300, "Shift"))  # a second answer asked for
     assert beside.confidence < read().confidence and "printed 2 times" in beside.warning

@@ -593,10 +593,11 @@ def _doubt_rivals(
     not as a sure one, and name a rival in its warning. The field's words opening a
     sentence ("Nature of work should be specified...") are no second label, and a reading
     too unsure to be kept as the field's value (OCR noise, another row's text under an
-    unmarked label) is no second value."""
+    unmarked label) is no second value. Nor, for an answer beside its colon, is a reading
+    the page does not ask for as surely: under a label, or beside one without a colon."""
     rivals = [c for c in _rivals(chosen, candidates) if c.found.confidence >= MIN_CONFIDENCE]
     if _asked_beside(chosen, labels):
-        rivals = [c for c in rivals if not c.under]
+        rivals = [c for c in rivals if _asked_beside(c, labels)]
     if rivals:
         chosen.found.confidence = round(chosen.found.confidence * RIVAL_PENALTY, 3)
         chosen.found.warning = (
