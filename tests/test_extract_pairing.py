@@ -1748,3 +1748,14 @@ def test_only_a_second_colons_answer_beside_it_is_a_rival_of_the_answer_beside_a
     assert (unmarked.confidence, unmarked.warning) == (read().confidence, None)
     beside = read((320, 300, "Module:"), (420, 300, "Shift"))  # a second answer asked for
     assert beside.confidence < read().confidence and "printed 2 times" in beside.warning
+
+
+def test_of_a_labels_prints_the_one_asking_with_a_colon_is_read_before_a_surer_other() -> None:
+    # "Chicago 3.3" reads surer than "Chicago: 8/8" (OCR unsure of "8/8"), but only the colon
+    # asks for the answer beside it.
+    words = [Word("Chicago:", (72, 100, 124, 111), 0.96), Word("8/8", (200, 100, 218, 111), 0.6),
+             Word("Region:", (72, 130, 116, 141), 0.96), Word("North", (200, 130, 232, 141), 0.96),
+             Word("Chicago", (72, 300, 120, 311), 0.96),
+             Word("3.3", (200, 300, 216, 311), 0.99)]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Chicago:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "8/8"

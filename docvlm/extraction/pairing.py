@@ -357,7 +357,8 @@ def pair_fields(
         pointer = candidate.field.pointer
         if pointer in chosen or pointer in sunk:
             continue
-        candidate = _last_total(candidate, candidates)
+        unused = [c for c in candidates if used.isdisjoint(c.claimed)]
+        candidate = _asked_first(_last_total(candidate, candidates), unused, labels)
         if any(key in used for key in candidate.claimed) or any(
             key in used_in_columns for key in candidate.column_cells
         ):
@@ -366,7 +367,6 @@ def pair_fields(
         # layout, not a label printed twice (FUNSD pages 0-105: +5 values right, +1 wrong).
         surest = candidate.found.confidence
         if not (candidate.tabled and pointer in alike):
-            unused = [c for c in candidates if used.isdisjoint(c.claimed)]
             _doubt_rivals(candidate, unused, labels)
         if candidate.found.confidence < MIN_CONFIDENCE:
             if surest >= MIN_CONFIDENCE:
@@ -604,6 +604,21 @@ def _doubt_rivals(
             f"its label is printed {len(rivals) + 1} times with different values; "
             f"took {chosen.found.value!r}, not {rivals[0].found.value!r}"
         )
+
+
+def _asked_first(
+    chosen: _Candidate, candidates: list[_Candidate], labels: dict[int, Segment]
+) -> _Candidate:
+    """Of a field's readings at labels that name it as well, one beside a colon (see
+    `_asked_beside`) before the surest of the others ("Chicago: 8/8" before "Chicago 3.3")."""
+    if _asked_beside(chosen, labels):
+        return chosen
+    asked = [
+        c
+        for c in _rivals(chosen, candidates)
+        if _asked_beside(c, labels) and c.found.confidence >= MIN_CONFIDENCE
+    ]
+    return max(asked, key=lambda c: c.found.confidence, default=chosen)
 
 
 def _asked_beside(reading: _Candidate, labels: dict[int, Segment]) -> bool:
