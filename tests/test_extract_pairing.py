@@ -15,6 +15,9 @@ from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.pairing import (
     FREE_TEXT_FLOOR,
     STRONG_LABEL_SCORE,
+    Found,
+    _Candidate,
+    _surest_first,
     _unglued_label,
     label_score,
     pair_fields,
@@ -1759,3 +1762,19 @@ def test_of_a_labels_prints_the_one_asking_with_a_colon_is_read_before_a_surer_o
              Word("3.3", (200, 300, 216, 311), 0.99)]  # fmt: skip
     found = pair_fields(load_schema(_schema("Chicago:")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "8/8"
+
+
+def test_of_readings_as_sure_the_one_beside_a_colon_is_chosen_first() -> None:
+    # "Original -- Project File" read on down beside "cc:", as sure as cc's own answer there.
+    fields = load_schema(_schema("Original", "cc:")).root.properties
+    original = Segment(_line(72, 100, "Original --"), 1, 0)
+    cc = Segment(_line(72, 114, "cc:"), 1, 1)
+    block = Segment(_line(150, 114, "S. Willinger"), 1, 1)
+
+    def reading(field: str, label: Segment) -> _Candidate:
+        found = Found(block.text, 1, block.bbox, 0.55, "ocr")
+        return _Candidate(fields[field], 100.0, [id(label), id(block)], found)
+
+    labels = {id(s): s for s in (original, cc, block)}
+    chosen = _surest_first([reading("f0", original), reading("f1", cc)], labels)
+    assert [r.field.title for r in chosen] == ["cc:", "Original"]

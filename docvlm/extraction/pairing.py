@@ -347,12 +347,10 @@ def pair_fields(
     ]
     candidates = _at_own_labels(scalars, candidates, pages)
     alike = {pointer for group in _titled_alike(scalars) for pointer in group}
-    # Stable sort: among equally good candidates the first in reading order wins.
-    candidates.sort(key=lambda c: -c.found.confidence)
-    candidates = _whole_labels_first(candidates, alike)
+    labels = {id(s): s for page in pages for line in page.lines for s in line}
+    candidates = _whole_labels_first(_surest_first(candidates, labels), alike)
     chosen: dict[str, _Candidate] = {}
     sunk: set[str] = set()
-    labels = {id(s): s for page in pages for line in page.lines for s in line}
     for candidate in candidates:
         pointer = candidate.field.pointer
         if pointer in chosen or pointer in sunk:
@@ -390,6 +388,13 @@ def pair_fields(
         if spec.pointer not in found and spec.enum is not None:
             found.update(_lone_enum_value(spec, pages))
     return found
+
+
+def _surest_first(candidates: list[_Candidate], labels: dict[int, Segment]) -> list[_Candidate]:
+    """`candidates` surest first; of equally sure ones (two answers cut at the same ceiling
+    claiming one block), one beside a colon (see `_asked_beside`), else the first in reading
+    order."""
+    return sorted(candidates, key=lambda c: (-c.found.confidence, not _asked_beside(c, labels)))
 
 
 def _whole_labels_first(candidates: list[_Candidate], alike: set[str]) -> list[_Candidate]:
