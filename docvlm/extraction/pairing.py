@@ -21,19 +21,16 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from docvlm.document import BBox
-from docvlm.extraction import blocks, captions, columns, neighbours
+from docvlm.extraction import blocks, captions, columns, neighbours, ticks
 from docvlm.extraction.cells import cell_of
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import (
     CENTS,
-    CHECKED_GLYPHS,
-    UNCHECKED_GLYPHS,
     DateOrder,
     has_digit,
     has_time_of_day,
     is_typed,
-    parse_boolean,
     parse_value,
     read_date,
 )
@@ -56,9 +53,6 @@ _GLUED_LABEL = re.compile(
     r"(?<=[A-Za-z)][.;:,])(?=[A-Z0-9$(])|(?<=[A-Za-z'][A-Za-z])(?=[0-9])|(?<=#)(?=[0-9])"
     r"|(?<=[A-Z]{2})(?=[A-Z][a-z])"
 )
-_GLUED_TICK = re.compile(r"[.,]?[xX](?=[A-Z]{2})")  # "XFAIR", ".XOTHER*": a tick, then a label
-TICK_GAP = 2.0  # label heights between a tick and the option it is printed before
-TICK_NEARER = 1.5  # how many times further from what is printed before it the tick must be
 PHRASE_SCORE = 75.0
 PART_SCORE = 95.0
 MISREAD_PENALTY = 5.0  # a label matched only as OCR may have misread it is trusted less
@@ -795,11 +789,10 @@ def _scalar_candidates(
 def _after_tick(
     page: PageWords, segment: Segment, names: list[str], all_names: list[list[str]]
 ) -> tuple[Segment, Segment, float] | None:
-    """The tick opening `segment` and the words after it ("X FAIR", "X. Proposed", "XYES": a
-    box ticked before its option, read with it), where those words name the field better
-    than the whole does, and no other field better, with their score. A tick across a drawn
-    cell's border from them ("Yes | X | No" read "X No") is the previous cell's answer."""
-    parts = _tick_parts(segment)
+    """The tick opening `segment` and the words after it (`ticks.after_tick`), where those
+    words name the field better than the whole does, and no other field better, with their
+    score."""
+    parts = ticks.after_tick(page, segment)
     if parts is None:
         return None
     tick, label = parts
@@ -808,56 +801,7 @@ def _after_tick(
         return None
     if any(label_score(label.text, other) > score for other in all_names):
         return None
-    if cell_of(page.cells, tick.bbox) != cell_of(page.cells, label.bbox):
-        return None
     return tick, label, score
-
-
-def _tick_parts(segment: Segment) -> tuple[Segment, Segment] | None:
-    """`segment` as a tick and the words after it: a first word that is a tick, or that opens
-    with a capital X glued to a word in capitals ("XFAIR")."""
-    first, *others = segment.words
-    if _tick_word(first.text) and others:
-        return Segment([first], segment.page, segment.line), Segment(
-            others, segment.page, segment.line
-        )
-    glued = _GLUED_TICK.match(first.text)
-    if glued is None:
-        return None
-    cut = glued.end()
-    tick, rest = word_parts(first, [(0, cut), (cut, len(first.text))])
-    return Segment([tick], segment.page, segment.line), Segment(
-        [rest, *others], segment.page, segment.line
-    )
-
-
-def _tick_before(page: PageWords, printed: Segment) -> Segment | None:
-    """A tick printed apart just before `printed` on its line ("XX | REJECTED", "X | OTHER"),
-    in its cell, and clearly nearer to it than to what is printed before the tick (in "Yes x
-    | No" the tick is "Yes"'s)."""
-    band = neighbours.band(page, printed)
-    left = sorted((s for s in band if s.bbox[2] <= printed.bbox[0] + 1), key=lambda s: s.bbox[2])
-    if not left or left[-1].widget or not _tick_word(left[-1].text.strip()):
-        return None
-    tick = left[-1]
-    gap = printed.bbox[0] - tick.bbox[2]
-    if gap > TICK_GAP * printed.height:
-        return None
-    if len(left) > 1 and tick.bbox[0] - left[-2].bbox[2] <= TICK_NEARER * gap:
-        return None
-    return tick if cell_of(page.cells, tick.bbox) == cell_of(page.cells, printed.bbox) else None
-
-
-def _ticks_next(page: PageWords, tick: Segment, right: list[Segment]) -> bool:
-    """Whether `tick`, right of a label, is the tick printed before the next option instead
-    (see `_tick_before`: "AREA REGION X OTHER" ticks "OTHER")."""
-    after = [s for s in right if s.line == tick.line and s.bbox[0] >= tick.bbox[2] - 1]
-    return bool(after) and _tick_before(page, min(after, key=lambda s: s.bbox[0])) is tick
-
-
-def _tick_word(text: str) -> bool:
-    """A tick read as a word: a check glyph, or one or two x's ("X.", "XX")."""
-    return text in CHECKED_GLYPHS or text.rstrip(".").lower() in ("x", "xx")
 
 
 def _before_tax(spec: FieldSpec, printed: Segment) -> bool:
@@ -946,7 +890,7 @@ class _Reading:
             if ticked is not None:
                 return ticked
         if not is_typed(self.spec):
-            row = _option_row([s for s in right if s.line == label.line])
+            row = ticks.option_row([s for s in right if s.line == label.line])
             ticked = [option for option, state in row or [] if state]
             if len(ticked) == 1:
                 claimed = [id(printed), *(id(option) for option, _ in row or [])]
@@ -955,23 +899,23 @@ class _Reading:
             if row is not None:  # none or several ticked: the row is no answer, but under it
                 right = [s for s in right if s.line != label.line]
         if not is_typed(self.spec):  # a tick is free text's answer; a typed value parses
-            if rest is not None and _tick(rest):
+            if rest is not None and ticks.tick(rest):
                 return self._mark(label, printed, printed, rest)  # "Yes x": glued to its option
-            before = _tick_before(self.page, printed)
+            before = ticks.tick_before(self.page, printed)
             if before is not None:
                 return self._mark(label, before, printed)  # "XX | REJECTED": ticked before it
         reach = printed.bbox[2]  # where the band's last printed mark before the value ends
         mark = None
         while right and not right[0].widget and _stray(self.page, right[0]):
-            if _tick(right[0]):
-                tick = self._own_tick(label, right)
-                if tick is None or _ticks_next(self.page, tick, right):
+            if ticks.tick(right[0]):
+                tick = ticks.own_tick(self.page, label, right)
+                if tick is None or ticks.ticks_next(self.page, tick, right):
                     return None
                 return self._mark(label, tick, printed)  # a ticked option
             reach = right[0].bbox[2]
             mark = right[0]
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
-        if right and not is_typed(self.spec) and _leads_with_tick(right[0]):
+        if right and not is_typed(self.spec) and ticks.leads_with_tick(right[0]):
             return self._mark(label, right[0], printed)  # read glued to the next option's words
         if rest is not None and self.spec.kind == "number" and _count_before_amount(rest, right):
             rest = None  # "SUMME 3 | EUR 152,00": the items summed, then their amount
@@ -1035,7 +979,7 @@ class _Reading:
             if mark is not None and self._signs(mark, value):
                 value = Segment(mark.words + value.words, value.page, value.line)
                 claimed.append(id(mark))
-            if count == len(row) or not _box(row[count]) or is_typed(self.spec):
+            if count == len(row) or not ticks.box(row[count]) or is_typed(self.spec):
                 fit = self._layout_fit(label, value, "right", reach)
                 fit = TABLE_COLUMN_FIT if tabled_row else fit
                 extended = count > 1 and not (units or tabled_row)
@@ -1403,31 +1347,12 @@ class _Reading:
     def _ticked_option(
         self, label: Segment, right: list[Segment], printed: Segment
     ) -> _Candidate | None:
-        side = _box_side(
-            self.page, [s for s in right if parse_value(s.text, self.spec) is not None]
-        )
-        for segment in right:
-            box = _ticked_box(self.page, segment, side)
-            if box is not None:
-                candidate = self._candidate(segment, 1.0, [id(printed), id(segment)])
-                if candidate:  # else OCR read the box itself as a letter: the option follows
-                    candidate.found.bbox = union([box, segment.bbox])
-                    return candidate
+        for segment, box in ticks.ticked_options(self.page, self.spec, right):
+            candidate = self._candidate(segment, 1.0, [id(printed), id(segment)])
+            if candidate:  # else OCR read the box itself as a letter: the option follows
+                candidate.found.bbox = union([box, segment.bbox])
+                return candidate
         return None
-
-    def _own_tick(self, label: Segment, right: list[Segment]) -> Segment | None:
-        """The tick in the column of the first one right of `label` that is the label's row's,
-        the nearest such; None where each belongs to another row."""
-        column = right[0]
-        ticks = [
-            s
-            for s in right
-            if _tick(s)
-            and s.bbox[0] < column.bbox[2]
-            and column.bbox[0] < s.bbox[2]
-            and neighbours.marks_row(self.page, label, s)
-        ]
-        return min(ticks, key=lambda s: neighbours.rows_apart(s, label), default=None)
 
     def ticked(self, label: Segment, tick: Segment, printed: Segment) -> _Candidate | None:
         """The tick `printed` opens, before the label it holds, as the label's answer."""
@@ -1603,50 +1528,6 @@ def _heads_figures(page: PageWords, printed: Segment, row: list[Segment]) -> boo
     return beside is None or columns.figures(beside.text)
 
 
-def _tick(segment: Segment) -> bool:
-    """A tick printed after a label ("New Product  X  Discontinue Product"): the label's
-    answer, and the text past it the next option's."""
-    return bool(segment.checkbox) or _tick_word(segment.text.strip())
-
-
-def _leads_with_tick(segment: Segment) -> bool:
-    """A tick glued to the words after it ("X No", "X APPROVE IN ITS ENTIRETY"): those words
-    are the next option's, the tick is the answer."""
-    return (
-        not segment.widget
-        and len(segment.words) > 1
-        and _tick_word(segment.words[0].text)
-    )
-
-
-def _box(segment: Segment) -> bool:
-    """A check box printed as a glyph, alone or leading its option's words."""
-    return segment.checkbox is not None or segment.text.strip() in CHECKED_GLYPHS | UNCHECKED_GLYPHS
-
-
-def _option_row(line: list[Segment]) -> list[tuple[Segment, bool]] | None:
-    """Options printed each beside a check-box glyph ("☐ Original ☒ Updated", or the glyphs
-    after their options: "Original ☐ Updated ☒"), with whether each is ticked; None where
-    the segments after the label are not such a row up to the next label."""
-    tokens: list[Segment | bool] = []  # an option's words, or a box's state
-    for segment in line:
-        if segment.widget or segment.text.endswith(":"):
-            break
-        glyph = segment.text.strip()
-        if segment.checkbox is None and glyph in CHECKED_GLYPHS | UNCHECKED_GLYPHS:
-            tokens.append(glyph in CHECKED_GLYPHS)
-            continue
-        if segment.checkbox is not None:
-            tokens.append(segment.checkbox)
-        tokens.append(segment)
-    if len(tokens) < 2 or len(tokens) % 2 or not any(isinstance(t, bool) for t in tokens):
-        return None
-    start = 1 if isinstance(tokens[0], bool) else 0
-    pairs = [(tokens[i], tokens[i + 1 - 2 * start]) for i in range(start, len(tokens), 2)]
-    row = [(o, s) for o, s in pairs if isinstance(o, Segment) and isinstance(s, bool)]
-    return row if len(row) == len(pairs) else None
-
-
 def _fragment(text: str) -> bool:
     """A printed one-character "value" ("N", "|") is a stray mark or OCR noise, not an answer;
     a lone digit is a count."""
@@ -1688,81 +1569,14 @@ def _boolean_value(
     score: float,
     printed: Segment,
 ) -> _Candidate | None:
-    state = label.checkbox
-    values: list[Segment] = []
-    boxed = _boxed_answer(page, right) if state is None else None
-    if boxed is not None:
-        state, values = boxed
-        if state is None:
-            return None
-    elif state is None and right:
-        state = right[0].checkbox if right[0].checkbox is not None else parse_boolean(right[0].text)
-        values = [right[0]] if state is not None else []
-    bbox = union([s.bbox for s in values]) if values else label.bbox
-    if state is None:
-        drawn = _nearest_box(page, label, printed)
-        if drawn is None:
-            return None
-        state, box = drawn
-        bbox = union([box, label.bbox])
+    answer = ticks.boolean_answer(page, label, right, printed)
+    if answer is None:
+        return None
+    state, bbox, values = answer
     source = "acroform" if values and values[0].widget else page.source
     confidence = _label_fit(score) * _read_fit(page, values)
     found = Found(state, page.number, bbox, round(confidence, 3), source)
     return _Candidate(spec, score, [id(printed), *(id(v) for v in values)], found)
-
-
-def _nearest_box(page: PageWords, label: Segment, printed: Segment) -> tuple[bool, BBox] | None:
-    """A yes/no label's drawn box: the one just before the label ("☒ Smoker") or just after
-    the words printed with it ("Consent given ☐"), whichever is nearer the text."""
-    before = drawn_checkbox(page, label.bbox)
-    after = drawn_checkbox(page, printed.bbox, "right")
-    if before is None or after is None:
-        return before or after
-    gap_before = label.bbox[0] - before[1][2]
-    gap_after = after[1][0] - printed.bbox[2]
-    return before if gap_before <= gap_after else after
-
-
-def _boxed_answer(
-    page: PageWords, right: list[Segment]
-) -> tuple[bool | None, list[Segment]] | None:
-    """A yes/no answer ticked in boxes drawn beside printed options ("☐ Yes ☒ No"): the
-    ticked option's meaning and segment, (None, []) where not exactly one box is ticked, and
-    None where the options have no boxes (then a printed "Yes" is the answer itself)."""
-    options = []
-    for segment in right[:2]:
-        if segment.checkbox is not None or parse_boolean(segment.text) is None:
-            break
-        options.append(segment)
-    side = _box_side(page, options)
-    boxes = [drawn_checkbox(page, option.bbox, side) for option in options]
-    if all(box is None for box in boxes):
-        return None
-    ticked = [o for o, box in zip(options, boxes, strict=True) if box is not None and box[0]]
-    if len(ticked) != 1:
-        return None, []
-    return parse_boolean(ticked[0].text), ticked
-
-
-def _ticked_box(page: PageWords, segment: Segment, side: str = "left") -> BBox | None:
-    """The box of a ticked checkbox that belongs to `segment` (a glyph in it, or drawn on
-    `side`)."""
-    if segment.checkbox is not None:
-        return segment.bbox if segment.checkbox else None
-    drawn = drawn_checkbox(page, segment.bbox, side)
-    return drawn[1] if drawn is not None and drawn[0] else None
-
-
-def _box_side(page: PageWords, options: list[Segment]) -> str:
-    """Which side of its option a row's drawn boxes sit: "right" where the first option has
-    no box before it and the last one has a box after it ("Single ☒ Married ☐"), since
-    a box between two options would otherwise be read as the next one's."""
-    if not options or options[0].checkbox is not None:
-        return "left"
-    after = drawn_checkbox(page, options[0].bbox) is None and drawn_checkbox(
-        page, options[-1].bbox, "right"
-    )
-    return "right" if after else "left"
 
 
 def _has_own_labels(spec: FieldSpec, pages: list[PageWords]) -> bool:
