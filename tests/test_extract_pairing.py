@@ -14,6 +14,7 @@ from docvlm.extraction.extractor import extract_without_model
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.pairing import (
     FREE_TEXT_FLOOR,
+    MIN_LABEL_SCORE,
     STRONG_LABEL_SCORE,
     _unglued_label,
     label_score,
@@ -1713,3 +1714,11 @@ def test_a_smaller_caption_a_little_left_of_the_value_under_it_is_not_read_on() 
              Word("Initialled", (160, 113, 205, 120), 0.95)]  # fmt: skip
     found = pair_fields(load_schema(_schema("Technician")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "DLR"
+
+
+def test_an_item_number_before_a_label_is_no_word_of_it() -> None:
+    assert label_score("2. Document(s) Served:", ["Served:"]) >= MIN_LABEL_SCORE
+    assert label_score("3. Courl:", ["Court:"]) >= MIN_LABEL_SCORE
+    # A field named with its number is told from the other numbered items.
+    assert label_score("1. Special Processing", ["3. Special Processing"]) < 100
+    assert label_score("3. Special Processing", ["3. Special Processing"]) == 100

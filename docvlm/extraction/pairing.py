@@ -161,6 +161,7 @@ MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported 
 # (date, amount) is vouched for by its type, and keeps MIN_CONFIDENCE.
 FREE_TEXT_FLOOR = 0.55
 SENTENCE_COLON_WORDS = 3  # words before a colon that make a line in lower case a sentence
+_ITEM_NUMBER = re.compile(r"^\s*\d{1,2}\s*[.,)]\s*(?=[^\W\d_])")  # "2. ", "5, ", "4.Nature"
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
 _UNIT = re.compile(
@@ -226,32 +227,38 @@ def normalize_label(text: str) -> str:
 
 
 def label_score(text: str, names: list[str]) -> float:
-    """How well printed `text` names a field, 0–100: exact words, else fuzzy, subsets discounted."""
-    label = normalize_label(text)
-    if not label:
-        return 0.0
+    """How well printed `text` names a field, 0–100: exact words, else fuzzy, subsets discounted.
+    An item number before the label ("2. Document(s) Served:") is no word of it, unless the
+    field's name has one too ("3. Special Processing" is not "1. Special Processing")."""
+    unnumbered = _ITEM_NUMBER.sub("", text)
     best = 0.0
     for name in names:
-        wanted = normalize_label(name)
-        if not wanted:
-            continue
-        score = float(fuzz.ratio(label, wanted))
-        mine, theirs = set(label.split()), set(wanted.split())
-        # The same words, each as often: a label's word printed again after it is an answer
-        # repeating it ("Filter Production production").
-        if sorted(label.split()) == sorted(wanted.split()):
-            score = 100.0
-        # Figures alone name no field by a part of its name: "11" of "N_11", "1" of "Line 1"
-        # would make every line number a label.
-        elif (mine < theirs or theirs < mine) and _lettered(min(mine, theirs, key=len)):
-            share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
-            score = max(score, 50 + 50 * share)
-            if len(theirs) >= 2 and f" {wanted} " in f" {label} ":
-                # The field's name as a phrase inside a longer label ("Your first name and
-                # middle initial") names it better than scattered shared words do.
-                score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
-        best = max(best, score, _misread_score(text, name))
+        printed = text if _ITEM_NUMBER.match(name) else unnumbered
+        best = max(best, _words_score(printed, name), _misread_score(printed, name))
     return best
+
+
+def _words_score(text: str, name: str) -> float:
+    """How well the words of `text` name `name`: exact words, else fuzzy, subsets discounted."""
+    label, wanted = normalize_label(text), normalize_label(name)
+    if not label or not wanted:
+        return 0.0
+    score = float(fuzz.ratio(label, wanted))
+    mine, theirs = set(label.split()), set(wanted.split())
+    # The same words, each as often: a label's word printed again after it is an answer
+    # repeating it ("Filter Production production").
+    if sorted(label.split()) == sorted(wanted.split()):
+        score = 100.0
+    # Figures alone name no field by a part of its name: "11" of "N_11", "1" of "Line 1"
+    # would make every line number a label.
+    elif (mine < theirs or theirs < mine) and _lettered(min(mine, theirs, key=len)):
+        share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
+        score = max(score, 50 + 50 * share)
+        if len(theirs) >= 2 and f" {wanted} " in f" {label} ":
+            # The field's name as a phrase inside a longer label ("Your first name and
+            # middle initial") names it better than scattered shared words do.
+            score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
+    return score
 
 
 def _lettered(words: set[str]) -> bool:
@@ -1612,11 +1619,7 @@ def _tick(segment: Segment) -> bool:
 def _leads_with_tick(segment: Segment) -> bool:
     """A tick glued to the words after it ("X No", "X APPROVE IN ITS ENTIRETY"): those words
     are the next option's, the tick is the answer."""
-    return (
-        not segment.widget
-        and len(segment.words) > 1
-        and _tick_word(segment.words[0].text)
-    )
+    return not segment.widget and len(segment.words) > 1 and _tick_word(segment.words[0].text)
 
 
 def _box(segment: Segment) -> bool:
