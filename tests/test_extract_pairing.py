@@ -1722,3 +1722,17 @@ def test_an_item_number_before_a_label_is_no_word_of_it() -> None:
     # A field named with its number is told from the other numbered items.
     assert label_score("1. Special Processing", ["3. Special Processing"]) < 100
     assert label_score("3. Special Processing", ["3. Special Processing"]) == 100
+
+
+def test_a_character_in_quotes_is_an_answer_not_a_stray_mark() -> None:
+    page = _table([(100, [(72, "Type of Rod"), (160, '"D"'), (260, "Tape Speed")])])
+    found = pair_fields(load_schema(_schema("Type of Rod", "Tape Speed")).root, [page], set())
+    assert found["/f0"].value == '"D"'
+
+
+def test_a_label_closing_a_segment_after_a_value_is_cut_from_it() -> None:
+    # "Badmin-" ends the value before it in no letter: "Sample:" is a label of its own.
+    page = _table([(100, [(72, "Commercial:"), (150, "40 (with BELAIR Badmin- Sample:"),
+                          (400, "336")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Commercial:", "Sample:")).root, [page], set())
+    assert found["/f1"].value == "336"

@@ -162,6 +162,7 @@ MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported 
 FREE_TEXT_FLOOR = 0.55
 SENTENCE_COLON_WORDS = 3  # words before a colon that make a line in lower case a sentence
 _ITEM_NUMBER = re.compile(r"^\s*\d{1,2}\s*[.,)]\s*(?=[^\W\d_])")  # "2. ", "5, ", "4.Nature"
+_QUOTED_CHARACTER = re.compile(r"[\"'“‘]\w[\"'”’]")
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
 _UNIT = re.compile(
@@ -697,7 +698,8 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
     """The word a label starts at inside `segment` (not at its start): one of several words,
     or a single word where its colon, or its capital ending the segment, marks it as a label
     and a number before it as a value run into it ("June 21, 1993 DEPARTMENT:", "REV.10/79
-    DATE"; not "PROJECT NUMBER:", nor "3 cartons")."""
+    DATE"; not "PROJECT NUMBER:", nor "3 cartons"), or where its colon closes the segment after
+    a word ending in no letter ("(with BELAIR Badmin- Sample:")."""
     words = [normalize_label(w.text) for w in segment.words]
     counts = [len(w.split()) for w in words]  # "F.P.M." is one word of three of a label's
     for start in range(1, len(words)):
@@ -706,8 +708,14 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
             if end is None or not words[start]:
                 continue
             word = segment.words[start].text
-            ends = word.endswith(":") or (start == len(words) - 1 and word[:1].isupper())
-            if len(name) == 1 and not (ends and has_digit(segment.words[start - 1].text)):
+            last = start == len(words) - 1
+            ends = word.endswith(":") or (last and word[:1].isupper())
+            # A colon closing the segment after a word that ends in no letter ("Badmin-
+            # Sample:", "Document(s) Served:"): not one label of several words.
+            closes = last and word.endswith(":") and not segment.words[start - 1].text[-1].isalnum()
+            if len(name) == 1 and not (
+                closes or (ends and has_digit(segment.words[start - 1].text))
+            ):
                 continue
             text = " ".join(w for w in words[start:end] if w)
             if fuzz.ratio(text, " ".join(name)) >= STRONG_LABEL_SCORE:
@@ -1652,8 +1660,13 @@ def _option_row(line: list[Segment]) -> list[tuple[Segment, bool]] | None:
 
 def _fragment(text: str) -> bool:
     """A printed one-character "value" ("N", "|") is a stray mark or OCR noise, not an answer;
-    a lone digit is a count."""
-    return sum(c.isalnum() for c in text) < 2 and not text.strip().isdigit()
+    a lone digit is a count, and a character in quotes ('"D"') was written as one."""
+    text = text.strip()
+    return (
+        sum(c.isalnum() for c in text) < 2
+        and not text.isdigit()
+        and not _QUOTED_CHARACTER.fullmatch(text)
+    )
 
 
 def _stray(page: PageWords, segment: Segment) -> bool:
