@@ -1736,3 +1736,16 @@ def test_a_label_closing_a_segment_after_a_value_is_cut_from_it() -> None:
                           (400, "336")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("Commercial:", "Sample:")).root, [page], set())
     assert found["/f1"].value == "336"
+
+
+def test_words_ending_in_a_colon_set_close_after_a_label_open_its_answer() -> None:
+    page = _table([(100, [(72, "Description:"), (150, "Hong Kong:"), (214, "Cigarette Monitor")]),
+                   (120, [(72, "Supplier:"), (130, "MDR, HK")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Description:", "Supplier:")).root, [page], set())
+    assert found["/f0"].value == "Hong Kong: Cigarette Monitor"
+
+
+def test_a_label_after_room_left_blank_is_no_opening_of_the_answer() -> None:
+    page = _table([(100, [(72, "Description:"), (190, "Region:"), (240, "Cigarette Monitor")])])
+    found = pair_fields(load_schema(_schema("Description:")).root, [page], set())
+    assert "/f0" not in found

@@ -142,6 +142,7 @@ WRAPS_BACK_GAP = 1.2  # label heights between the value's bottom and that line's
 WRAPS_BACK_LEFT = 1.2  # label heights that line starts left of the value
 OCR_FIT = 0.85
 CURRENCY_SIGNS = frozenset("$€£¥₹₩₽₺₪₫฿₱")
+HEAD_GAP = 1.5  # label heights either side of a value's opening words ending in a colon
 SIGN_GAP = 2.0  # value heights between a currency sign and the amount it is printed before
 # A label read across lines could as well be a table's header row, or lines of two labels
 # (FUNSD training pages 0-40: at full confidence one header row's wrong value alone moved the
@@ -1029,7 +1030,7 @@ class _Reading:
         elif (
             right
             and header is None
-            and self._can_be_value(right[0])
+            and (self._can_be_value(right[0]) or self._value_head(label, right))
             and not self._heading_across_gap(label, right[0], reach)
             and not self._among_options(label, right[0])
             and not _repeats_label(label, right[0])
@@ -1413,6 +1414,26 @@ class _Reading:
             id(segment) not in self.label_like
             and label_score(segment.text, self.names) < MIN_LABEL_SCORE
             and not _part_of(segment.text, self.names)
+        )
+
+    def _value_head(self, label: Segment, right: list[Segment]) -> bool:
+        """Whether words ending in a colon just after a label's colon open its free-text
+        answer, set close on both sides on one line ("Description: | Hong Kong: | Cigarette
+        Market Monitor"), rather than being the next label: they name no field, and the
+        text after them can be a value."""
+        if is_typed(self.spec) or len(right) < 2 or not label.text.endswith(":"):
+            return False
+        head, after = right[0], right[1]
+        close = all(
+            second.line == label.line and second.bbox[0] - first.bbox[2] <= HEAD_GAP * label.height
+            for first, second in ((label, head), (head, after))
+        )
+        return (
+            close
+            and not head.widget
+            and head.text.endswith(":")
+            and all(label_score(head.text, names) < MIN_LABEL_SCORE for names in self.all_names)
+            and self._can_be_value(after)
         )
 
     def _ticked_option(
