@@ -1749,3 +1749,22 @@ def test_a_label_after_room_left_blank_is_no_opening_of_the_answer() -> None:
     page = _table([(100, [(72, "Description:"), (190, "Region:"), (240, "Cigarette Monitor")])])
     found = pair_fields(load_schema(_schema("Description:")).root, [page], set())
     assert "/f0" not in found
+
+
+def test_a_wrapped_line_ending_in_a_clause_and_a_colon_goes_on_with_the_answer() -> None:
+    # "all applicable:" closes a clause after a comma: the sentence goes on, no label.
+    page = _table([(100, [(72, "Requirements")]),
+                   (116, [(72, "Cigts. to be packed in white labels,")]),
+                   (130, [(72, "ATF Auth. #47, sample not for sale, all applicable:")]),
+                   (144, [(72, "state taxes paid.")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Requirements")).root, [page], set())
+    assert found["/f0"].value.endswith("all applicable: state taxes paid.")
+
+
+def test_a_lists_item_markers_are_read_with_its_items() -> None:
+    # "a)" is the answer's own, not a stray mark; "met." hangs under its item's words.
+    page = _table([(100, [(72, "NOTES:"), (140, "a)"), (170, "Nature of work.")]),
+                   (114, [(140, "b)"), (170, "R&D should advise if")]),
+                   (128, [(170, "met.")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("NOTES:")).root, [page], set())
+    assert found["/f0"].value == "a) Nature of work. b) R&D should advise if met."

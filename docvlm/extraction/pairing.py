@@ -984,6 +984,9 @@ class _Reading:
                 if tick is None or _ticks_next(self.page, tick, right):
                     return None
                 return self._mark(label, tick, printed)  # a ticked option
+            if not is_typed(self.spec) and _marks_item(right):
+                right = [_joined(right[0], right[1]), *right[2:]]
+                break
             reach = right[0].bbox[2]
             mark = right[0]
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
@@ -1528,13 +1531,15 @@ def _time_after(date: Segment, after: list[Segment]) -> bool:
 
 
 def _sentence_to_colon(segment: Segment) -> bool:
-    """Words going on in lower case up to a colon ("product samples. (Note:"): a sentence
-    wrapped from the line above that introduces what follows, not a row's label (a label
-    opens with a capital, or is one short word: "cc:")."""
-    return (
-        segment.text[:1].islower()
-        and segment.text.endswith(":")
-        and len(segment.words) >= SENTENCE_COLON_WORDS
+    """Words going on in lower case up to a colon ("product samples. (Note:"), or ending in a
+    clause in lower case after a comma ("ATF Auth. #47, sample not for sale, all applicable:"):
+    a sentence wrapped from the line above, not a row's label (a label opens with a capital,
+    or is one short word: "cc:")."""
+    if not segment.text.endswith(":") or len(segment.words) < SENTENCE_COLON_WORDS:
+        return False
+    head, _, clause = segment.text.rpartition(",")
+    return segment.text[:1].islower() or (
+        bool(head) and len(clause.split()) >= 2 and clause == clause.lower()
     )
 
 
@@ -1688,6 +1693,20 @@ def _fragment(text: str) -> bool:
         and not text.isdigit()
         and not _QUOTED_CHARACTER.fullmatch(text)
     )
+
+
+def _marks_item(right: list[Segment]) -> bool:
+    """Whether the first segment is a list's item marker ("a)", "(b)", "1.") set close before
+    the item's words on its line: the answer lists its items, the marker is its own."""
+    if len(right) < 2 or not neighbours.ITEM_MARKER.fullmatch(right[0].text):
+        return False
+    marker, item = right[0], right[1]
+    gap = item.bbox[0] - marker.bbox[2]
+    return item.line == marker.line and gap <= neighbours.WORD_GAP * marker.height
+
+
+def _joined(first: Segment, second: Segment) -> Segment:
+    return Segment(first.words + second.words, second.page, second.line)
 
 
 def _stray(page: PageWords, segment: Segment) -> bool:
