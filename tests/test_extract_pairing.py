@@ -1768,3 +1768,9 @@ def test_a_lists_item_markers_are_read_with_its_items() -> None:
                    (128, [(170, "met.")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("NOTES:")).root, [page], set())
     assert found["/f0"].value == "a) Nature of work. b) R&D should advise if met."
+
+
+def test_figures_ending_in_a_colon_are_a_value_not_a_label() -> None:
+    page = _table([(100, [(72, "Plast."), (130, "7%:"), (160, "Kent")])])
+    found = pair_fields(load_schema(_schema("Plast.")).root, [page], set())
+    assert found["/f0"].value == "7%: Kent"

@@ -748,15 +748,19 @@ def _best_label_scores(pages: list[PageWords], scalars: list) -> dict[int, float
 
 
 def _label_like(pages: list[PageWords], best_scores: dict[int, float]) -> set[int]:
-    """Segments that read as labels and are never taken as values: text ending in a colon and
-    text naming a field."""
+    """Segments that read as labels and are never taken as values: text with letters ending in
+    a colon (figures are no label: "7%:" is a value OCR read a mark after) and text naming a
+    field."""
     return {
         id(segment)
         for page in pages
         for line in page.lines
         for segment in line
         if not segment.widget
-        and (segment.text.endswith(":") or best_scores[id(segment)] >= STRONG_LABEL_SCORE)
+        and (
+            (segment.text.endswith(":") and _lettered({segment.text}))
+            or best_scores[id(segment)] >= STRONG_LABEL_SCORE
+        )
     }
 
 
@@ -1686,11 +1690,12 @@ def _option_row(line: list[Segment]) -> list[tuple[Segment, bool]] | None:
 
 def _fragment(text: str) -> bool:
     """A printed one-character "value" ("N", "|") is a stray mark or OCR noise, not an answer;
-    a lone digit is a count, and a character in quotes ('"D"') was written as one."""
+    a lone digit is a count (or a share: "7%"), and a character in quotes ('"D"') was written
+    as one."""
     text = text.strip()
     return (
         sum(c.isalnum() for c in text) < 2
-        and not text.isdigit()
+        and not text.rstrip(":").removesuffix("%").isdigit()
         and not _QUOTED_CHARACTER.fullmatch(text)
     )
 
