@@ -1774,3 +1774,10 @@ def test_figures_ending_in_a_colon_are_a_value_not_a_label() -> None:
     page = _table([(100, [(72, "Plast."), (130, "7%:"), (160, "Kent")])])
     found = pair_fields(load_schema(_schema("Plast.")).root, [page], set())
     assert found["/f0"].value == "7%: Kent"
+
+
+def test_words_ending_in_a_colon_set_close_inside_an_answer_are_read_with_it() -> None:
+    page = _table([(100, [(72, "Description:"), (150, "Amelia 100's"), (234, "Candidates:"),
+                          (314, "NM-FT and NM-Lights")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Description:")).root, [page], set())
+    assert found["/f0"].value == "Amelia 100's Candidates: NM-FT and NM-Lights"

@@ -1389,8 +1389,11 @@ class _Reading:
             ), count
         numeric = _NUMBER_CELL.fullmatch(value.text) is not None
         count = 1
-        for segment in right[1:]:
-            if segment.widget or id(segment) in self.label_like:
+        for index, segment in enumerate(right[1:], 1):
+            inside = index + 1 < len(right) and self._inside_value(
+                right[index - 1], segment, right[index + 1]
+            )  # "Amelia 100's | Candidates: | NM-FT and NM-Lights"
+            if segment.widget or (id(segment) in self.label_like and not inside):
                 break
             if _overlaps(segment, right[count - 1]):
                 break  # it starts under the value: the next line's, read into the band
@@ -1425,21 +1428,28 @@ class _Reading:
 
     def _value_head(self, label: Segment, right: list[Segment]) -> bool:
         """Whether words ending in a colon just after a label's colon open its free-text
-        answer, set close on both sides on one line ("Description: | Hong Kong: | Cigarette
-        Market Monitor"), rather than being the next label: they name no field, and the
-        text after them can be a value."""
-        if is_typed(self.spec) or len(right) < 2 or not label.text.endswith(":"):
-            return False
-        head, after = right[0], right[1]
+        answer ("Description: | Hong Kong: | Cigarette Market Monitor")."""
+        return (
+            not is_typed(self.spec)
+            and len(right) >= 2
+            and label.text.endswith(":")
+            and self._inside_value(label, right[0], right[1])
+        )
+
+    def _inside_value(self, before: Segment, words: Segment, after: Segment) -> bool:
+        """Whether `words` ending in a colon, set close on both sides on one line, are a
+        value's words rather than the next label: they name no field, and the text after
+        them can be a value."""
         close = all(
-            second.line == label.line and second.bbox[0] - first.bbox[2] <= HEAD_GAP * label.height
-            for first, second in ((label, head), (head, after))
+            second.line == before.line
+            and second.bbox[0] - first.bbox[2] <= HEAD_GAP * before.height
+            for first, second in ((before, words), (words, after))
         )
         return (
             close
-            and not head.widget
-            and head.text.endswith(":")
-            and all(label_score(head.text, names) < MIN_LABEL_SCORE for names in self.all_names)
+            and not words.widget
+            and words.text.endswith(":")
+            and all(label_score(words.text, names) < MIN_LABEL_SCORE for names in self.all_names)
             and self._can_be_value(after)
         )
 
