@@ -142,7 +142,6 @@ WRAPS_BACK_GAP = 1.2  # label heights between the value's bottom and that line's
 WRAPS_BACK_LEFT = 1.2  # label heights that line starts left of the value
 OCR_FIT = 0.85
 CURRENCY_SIGNS = frozenset("$€£¥₹₩₽₺₪₫฿₱")
-HEAD_GAP = 1.5  # label heights either side of a value's opening words ending in a colon
 SIGN_GAP = 2.0  # value heights between a currency sign and the amount it is printed before
 # A label read across lines could as well be a table's header row, or lines of two labels
 # (FUNSD training pages 0-40: at full confidence one header row's wrong value alone moved the
@@ -1437,12 +1436,12 @@ class _Reading:
         )
 
     def _inside_value(self, before: Segment, words: Segment, after: Segment) -> bool:
-        """Whether `words` ending in a colon, set close on both sides on one line, are a
-        value's words rather than the next label: they name no field, and the text after
-        them can be a value."""
+        """Whether `words` ending in a colon, set close on both sides on one line (as a value's
+        segments are), are a value's words rather than the next label: they name no field,
+        and the text after them can be a value."""
         close = all(
             second.line == before.line
-            and second.bbox[0] - first.bbox[2] <= HEAD_GAP * before.height
+            and second.bbox[0] - first.bbox[2] <= neighbours.WORD_GAP * before.height
             for first, second in ((before, words), (words, after))
         )
         return (
