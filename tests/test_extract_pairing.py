@@ -14,6 +14,7 @@ from docvlm.extraction.extractor import extract_without_model
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.pairing import (
     FREE_TEXT_FLOOR,
+    MIN_LABEL_SCORE,
     STRONG_LABEL_SCORE,
     _unglued_label,
     label_score,
@@ -1713,3 +1714,70 @@ def test_a_smaller_caption_a_little_left_of_the_value_under_it_is_not_read_on() 
              Word("Initialled", (160, 113, 205, 120), 0.95)]  # fmt: skip
     found = pair_fields(load_schema(_schema("Technician")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "DLR"
+
+
+def test_an_item_number_before_a_label_is_no_word_of_it() -> None:
+    assert label_score("2. Document(s) Served:", ["Served:"]) >= MIN_LABEL_SCORE
+    assert label_score("3. Courl:", ["Court:"]) >= MIN_LABEL_SCORE
+    # A field named with its number is told from the other numbered items.
+    assert label_score("1. Special Processing", ["3. Special Processing"]) < 100
+    assert label_score("3. Special Processing", ["3. Special Processing"]) == 100
+
+
+def test_a_character_in_quotes_is_an_answer_not_a_stray_mark() -> None:
+    page = _table([(100, [(72, "Type of Rod"), (160, '"D"'), (260, "Tape Speed")])])
+    found = pair_fields(load_schema(_schema("Type of Rod", "Tape Speed")).root, [page], set())
+    assert found["/f0"].value == '"D"'
+
+
+def test_a_label_closing_a_segment_after_a_value_is_cut_from_it() -> None:
+    # "Badmin-" ends the value before it in no letter: "Sample:" is a label of its own.
+    page = _table([(100, [(72, "Commercial:"), (150, "40 (with BELAIR Badmin- Sample:"),
+                          (400, "336")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Commercial:", "Sample:")).root, [page], set())
+    assert found["/f1"].value == "336"
+
+
+def test_words_ending_in_a_colon_set_close_after_a_label_open_its_answer() -> None:
+    page = _table([(100, [(72, "Description:"), (150, "Hong Kong:"), (214, "Cigarette Monitor")]),
+                   (120, [(72, "Supplier:"), (130, "MDR, HK")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Description:", "Supplier:")).root, [page], set())
+    assert found["/f0"].value == "Hong Kong: Cigarette Monitor"
+
+
+def test_a_label_after_room_left_blank_is_no_opening_of_the_answer() -> None:
+    page = _table([(100, [(72, "Description:"), (190, "Region:"), (240, "Cigarette Monitor")])])
+    found = pair_fields(load_schema(_schema("Description:")).root, [page], set())
+    assert "/f0" not in found
+
+
+def test_a_wrapped_line_ending_in_a_clause_and_a_colon_goes_on_with_the_answer() -> None:
+    # "all applicable:" closes a clause after a comma: the sentence goes on, no label.
+    page = _table([(100, [(72, "Requirements")]),
+                   (116, [(72, "Cigts. to be packed in white labels,")]),
+                   (130, [(72, "ATF Auth. #47, sample not for sale, all applicable:")]),
+                   (144, [(72, "state taxes paid.")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Requirements")).root, [page], set())
+    assert found["/f0"].value.endswith("all applicable: state taxes paid.")
+
+
+def test_a_lists_item_markers_are_read_with_its_items() -> None:
+    # "a)" is the answer's own, not a stray mark; "met." hangs under its item's words.
+    page = _table([(100, [(72, "NOTES:"), (140, "a)"), (170, "Nature of work.")]),
+                   (114, [(140, "b)"), (170, "R&D should advise if")]),
+                   (128, [(170, "met.")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("NOTES:")).root, [page], set())
+    assert found["/f0"].value == "a) Nature of work. b) R&D should advise if met."
+
+
+def test_figures_ending_in_a_colon_are_a_value_not_a_label() -> None:
+    page = _table([(100, [(72, "Plast."), (130, "7%:"), (160, "Kent")])])
+    found = pair_fields(load_schema(_schema("Plast.")).root, [page], set())
+    assert found["/f0"].value == "7%: Kent"
+
+
+def test_words_ending_in_a_colon_set_close_inside_an_answer_are_read_with_it() -> None:
+    page = _table([(100, [(72, "Description:"), (150, "Amelia 100's"), (234, "Candidates:"),
+                          (314, "NM-FT and NM-Lights")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Description:")).root, [page], set())
+    assert found["/f0"].value == "Amelia 100's Candidates: NM-FT and NM-Lights"

@@ -155,6 +155,8 @@ MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported 
 # (date, amount) is vouched for by its type, and keeps MIN_CONFIDENCE.
 FREE_TEXT_FLOOR = 0.55
 SENTENCE_COLON_WORDS = 3  # words before a colon that make a line in lower case a sentence
+_ITEM_NUMBER = re.compile(r"^\s*\d{1,2}\s*[.,)]\s*(?=[^\W\d_])")  # "2. ", "5, ", "4.Nature"
+_QUOTED_CHARACTER = re.compile(r"[\"'“‘]\w[\"'”’]")
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
 _UNIT = re.compile(
@@ -220,32 +222,38 @@ def normalize_label(text: str) -> str:
 
 
 def label_score(text: str, names: list[str]) -> float:
-    """How well printed `text` names a field, 0–100: exact words, else fuzzy, subsets discounted."""
-    label = normalize_label(text)
-    if not label:
-        return 0.0
+    """How well printed `text` names a field, 0–100: exact words, else fuzzy, subsets discounted.
+    An item number before the label ("2. Document(s) Served:") is no word of it, unless the
+    field's name has one too ("3. Special Processing" is not "1. Special Processing")."""
+    unnumbered = _ITEM_NUMBER.sub("", text)
     best = 0.0
     for name in names:
-        wanted = normalize_label(name)
-        if not wanted:
-            continue
-        score = float(fuzz.ratio(label, wanted))
-        mine, theirs = set(label.split()), set(wanted.split())
-        # The same words, each as often: a label's word printed again after it is an answer
-        # repeating it ("Filter Production production").
-        if sorted(label.split()) == sorted(wanted.split()):
-            score = 100.0
-        # Figures alone name no field by a part of its name: "11" of "N_11", "1" of "Line 1"
-        # would make every line number a label.
-        elif (mine < theirs or theirs < mine) and _lettered(min(mine, theirs, key=len)):
-            share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
-            score = max(score, 50 + 50 * share)
-            if len(theirs) >= 2 and f" {wanted} " in f" {label} ":
-                # The field's name as a phrase inside a longer label ("Your first name and
-                # middle initial") names it better than scattered shared words do.
-                score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
-        best = max(best, score, _misread_score(text, name))
+        printed = text if _ITEM_NUMBER.match(name) else unnumbered
+        best = max(best, _words_score(printed, name), _misread_score(printed, name))
     return best
+
+
+def _words_score(text: str, name: str) -> float:
+    """How well the words of `text` name `name`: exact words, else fuzzy, subsets discounted."""
+    label, wanted = normalize_label(text), normalize_label(name)
+    if not label or not wanted:
+        return 0.0
+    score = float(fuzz.ratio(label, wanted))
+    mine, theirs = set(label.split()), set(wanted.split())
+    # The same words, each as often: a label's word printed again after it is an answer
+    # repeating it ("Filter Production production").
+    if sorted(label.split()) == sorted(wanted.split()):
+        score = 100.0
+    # Figures alone name no field by a part of its name: "11" of "N_11", "1" of "Line 1"
+    # would make every line number a label.
+    elif (mine < theirs or theirs < mine) and _lettered(min(mine, theirs, key=len)):
+        share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
+        score = max(score, 50 + 50 * share)
+        if len(theirs) >= 2 and f" {wanted} " in f" {label} ":
+            # The field's name as a phrase inside a longer label ("Your first name and
+            # middle initial") names it better than scattered shared words do.
+            score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
+    return score
 
 
 def _lettered(words: set[str]) -> bool:
@@ -684,7 +692,8 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
     """The word a label starts at inside `segment` (not at its start): one of several words,
     or a single word where its colon, or its capital ending the segment, marks it as a label
     and a number before it as a value run into it ("June 21, 1993 DEPARTMENT:", "REV.10/79
-    DATE"; not "PROJECT NUMBER:", nor "3 cartons")."""
+    DATE"; not "PROJECT NUMBER:", nor "3 cartons"), or where its colon closes the segment after
+    a word ending in no letter ("(with BELAIR Badmin- Sample:")."""
     words = [normalize_label(w.text) for w in segment.words]
     counts = [len(w.split()) for w in words]  # "F.P.M." is one word of three of a label's
     for start in range(1, len(words)):
@@ -693,8 +702,14 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
             if end is None or not words[start]:
                 continue
             word = segment.words[start].text
-            ends = word.endswith(":") or (start == len(words) - 1 and word[:1].isupper())
-            if len(name) == 1 and not (ends and has_digit(segment.words[start - 1].text)):
+            last = start == len(words) - 1
+            ends = word.endswith(":") or (last and word[:1].isupper())
+            # A colon closing the segment after a word that ends in no letter ("Badmin-
+            # Sample:", "Document(s) Served:"): not one label of several words.
+            closes = last and word.endswith(":") and not segment.words[start - 1].text[-1].isalnum()
+            if len(name) == 1 and not (
+                closes or (ends and has_digit(segment.words[start - 1].text))
+            ):
                 continue
             text = " ".join(w for w in words[start:end] if w)
             if fuzz.ratio(text, " ".join(name)) >= STRONG_LABEL_SCORE:
@@ -726,15 +741,19 @@ def _best_label_scores(pages: list[PageWords], scalars: list) -> dict[int, float
 
 
 def _label_like(pages: list[PageWords], best_scores: dict[int, float]) -> set[int]:
-    """Segments that read as labels and are never taken as values: text ending in a colon and
-    text naming a field."""
+    """Segments that read as labels and are never taken as values: text with letters ending in
+    a colon (figures are no label: "7%:" is a value OCR read a mark after) and text naming a
+    field."""
     return {
         id(segment)
         for page in pages
         for line in page.lines
         for segment in line
         if not segment.widget
-        and (segment.text.endswith(":") or best_scores[id(segment)] >= STRONG_LABEL_SCORE)
+        and (
+            (segment.text.endswith(":") and _lettered({segment.text}))
+            or best_scores[id(segment)] >= STRONG_LABEL_SCORE
+        )
     }
 
 
@@ -912,6 +931,9 @@ class _Reading:
                 if tick is None or ticks.ticks_next(self.page, tick, right):
                     return None
                 return self._mark(label, tick, printed)  # a ticked option
+            if not is_typed(self.spec) and len(right) > 1 and _marks_item(right[0], right[1]):
+                mark, right = right[0], right[1:]  # joined to the item it opens, below
+                break
             reach = right[0].bbox[2]
             mark = right[0]
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
@@ -958,7 +980,7 @@ class _Reading:
         elif (
             right
             and header is None
-            and self._can_be_value(right[0])
+            and (self._can_be_value(right[0]) or self._value_head(label, right))
             and not self._heading_across_gap(label, right[0], reach)
             and not self._among_options(label, right[0])
             and not _repeats_label(label, right[0])
@@ -976,7 +998,7 @@ class _Reading:
             units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
             numbers = [s for s in row[:count] if not _UNIT.fullmatch(s.text)]  # "99 | mm"
             tabled_row = count > 1 and columns.table_row(self.page, printed, numbers)
-            if mark is not None and self._signs(mark, value):
+            if mark is not None and (self._signs(mark, value) or _marks_item(mark, value)):
                 value = Segment(mark.words + value.words, value.page, value.line)
                 claimed.append(id(mark))
             if count == len(row) or not ticks.box(row[count]) or is_typed(self.spec):
@@ -1310,8 +1332,11 @@ class _Reading:
             ), count
         numeric = _NUMBER_CELL.fullmatch(value.text) is not None
         count = 1
-        for segment in right[1:]:
-            if segment.widget or id(segment) in self.label_like:
+        for index, segment in enumerate(right[1:], 1):
+            inside = index + 1 < len(right) and self._inside_value(
+                right[index - 1], segment, right[index + 1]
+            )  # "Amelia 100's | Candidates: | NM-FT and NM-Lights"
+            if segment.widget or (id(segment) in self.label_like and not inside):
                 break
             if _overlaps(segment, right[count - 1]):
                 break  # it starts under the value: the next line's, read into the band
@@ -1342,6 +1367,33 @@ class _Reading:
             id(segment) not in self.label_like
             and label_score(segment.text, self.names) < MIN_LABEL_SCORE
             and not _part_of(segment.text, self.names)
+        )
+
+    def _value_head(self, label: Segment, right: list[Segment]) -> bool:
+        """Whether words ending in a colon just after a label's colon open its free-text
+        answer ("Description: | Hong Kong: | Cigarette Market Monitor")."""
+        return (
+            not is_typed(self.spec)
+            and len(right) >= 2
+            and label.text.endswith(":")
+            and self._inside_value(label, right[0], right[1])
+        )
+
+    def _inside_value(self, before: Segment, words: Segment, after: Segment) -> bool:
+        """Whether `words` ending in a colon, set close on both sides on one line (as a value's
+        segments are), are a value's words rather than the next label: they name no field,
+        and the text after them can be a value."""
+        close = all(
+            second.line == before.line
+            and second.bbox[0] - first.bbox[2] <= neighbours.WORD_GAP * before.height
+            for first, second in ((before, words), (words, after))
+        )
+        return (
+            close
+            and not words.widget
+            and words.text.endswith(":")
+            and all(label_score(words.text, names) < MIN_LABEL_SCORE for names in self.all_names)
+            and self._can_be_value(after)
         )
 
     def _ticked_option(
@@ -1417,13 +1469,15 @@ def _time_after(date: Segment, after: list[Segment]) -> bool:
 
 
 def _sentence_to_colon(segment: Segment) -> bool:
-    """Words going on in lower case up to a colon ("product samples. (Note:"): a sentence
-    wrapped from the line above that introduces what follows, not a row's label (a label
-    opens with a capital, or is one short word: "cc:")."""
-    return (
-        segment.text[:1].islower()
-        and segment.text.endswith(":")
-        and len(segment.words) >= SENTENCE_COLON_WORDS
+    """Words going on in lower case up to a colon ("product samples. (Note:"), or ending in a
+    clause in lower case after a comma ("ATF Auth. #47, sample not for sale, all applicable:"):
+    a sentence wrapped from the line above, not a row's label (a label opens with a capital,
+    or is one short word: "cc:")."""
+    if not segment.text.endswith(":") or len(segment.words) < SENTENCE_COLON_WORDS:
+        return False
+    head, _, clause = segment.text.rpartition(",")
+    return segment.text[:1].islower() or (
+        bool(head) and len(clause.split()) >= 2 and clause == clause.lower()
     )
 
 
@@ -1530,8 +1584,25 @@ def _heads_figures(page: PageWords, printed: Segment, row: list[Segment]) -> boo
 
 def _fragment(text: str) -> bool:
     """A printed one-character "value" ("N", "|") is a stray mark or OCR noise, not an answer;
-    a lone digit is a count."""
-    return sum(c.isalnum() for c in text) < 2 and not text.strip().isdigit()
+    a lone digit is a count (or a share: "7%"), and a character in quotes ('"D"') was written
+    as one."""
+    text = text.strip()
+    return (
+        sum(c.isalnum() for c in text) < 2
+        and not text.rstrip(":").removesuffix("%").isdigit()
+        and not _QUOTED_CHARACTER.fullmatch(text)
+    )
+
+
+def _marks_item(marker: Segment, item: Segment) -> bool:
+    """Whether `marker` is a list's item marker ("a)", "(b)", "1.") set close before the
+    item's words on its line: the answer lists its items, the marker is its own."""
+    gap = item.bbox[0] - marker.bbox[2]
+    return (
+        neighbours.ITEM_MARKER.fullmatch(marker.text) is not None
+        and item.line == marker.line
+        and gap <= neighbours.WORD_GAP * marker.height
+    )
 
 
 def _stray(page: PageWords, segment: Segment) -> bool:
