@@ -1713,3 +1713,42 @@ def test_a_smaller_caption_a_little_left_of_the_value_under_it_is_not_read_on() 
              Word("Initialled", (160, 113, 205, 120), 0.95)]  # fmt: skip
     found = pair_fields(load_schema(_schema("Technician")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "DLR"
+
+
+def _scores(score_cells: dict[str, str], footer: list[tuple[float, float, str]]) -> PageWords:
+    """A table of SCORE and BASE under a units row ("%"), its rows headed at the left and
+    grouped under headings of their own ("SEX:", "AGE:") with blank rows between."""
+    rows = [(100, [(100, "SCORE"), (150, "BASE")]), (114, [(106, "%")])]
+    for y, header, base in [(140, "OVERALL:", "(97)"), (170, "SEX:", None), (184, "Male", "(51)"),
+                            (198, "Female", "(46)"), (230, "AGE:", None), (244, "Under 25", None),
+                            (280, "Under 35", "(42)")]:  # fmt: skip
+        cells = [(30, header), *([(152, base)] if base else [])]
+        rows.append((y, cells + ([(106, score_cells[header])] if header in score_cells else [])))
+    return _table(rows + [(y, [(x, text)]) for x, y, text in footer])
+
+
+def test_a_column_under_a_units_row_reads_on_across_its_tables_blank_rows() -> None:
+    # The cells of each column are those on its table's rows, headed down the left: the units
+    # row over the first is no cell, and the blank rows of a group are no end of the table.
+    scores = {"OVERALL:": "1.0", "Male": "2.0", "Female": "0.0", "Under 35": "2.4"}
+    page = _scores(scores, [])
+    found = pair_fields(load_schema(_schema("SCORE", "BASE")).root, [page], set())
+    assert found["/f0"].value == "1.0 2.0 0.0 2.4"
+    assert found["/f1"].value == "(97) (51) (46) (42)"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_footer_under_a_row_headed_table_is_no_row_of_it() -> None:
+    # A file name in the footer starts left of the row headers: past the table's end.
+    scores = {"OVERALL:": "1.0", "Male": "2.0", "Female": "0.0", "Under 35": "2.4"}
+    page = _scores(scores, [(20, 310, "Mav-nm~1.xls"), (100, 310, "12/8/97")])
+    found = pair_fields(load_schema(_schema("SCORE")).root, [page], set())
+    assert found["/f0"].value == "1.0 2.0 0.0 2.4"
+
+
+def test_a_row_blank_under_a_header_but_not_under_its_pair_is_no_whole_column() -> None:
+    # OCR dropped Male's score: BASE beside it has a cell on that row. The scores read are
+    # not the column's.
+    page = _scores({"OVERALL:": "1.0", "Female": "0.0", "Under 35": "2.4"}, [])
+    found = pair_fields(load_schema(_schema("SCORE")).root, [page], set())
+    assert "/f0" not in found or found["/f0"].value != "1.0 0.0 2.4"

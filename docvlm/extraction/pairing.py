@@ -1041,7 +1041,11 @@ class _Reading:
                 extended = count > 1 and not (units or tabled_row)
                 options.append((value, fit, claimed, extended or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
-        on_rule = neighbours.on_rule_above(self.page, label) if not options else None
+        # A row-headed table's header is answered by its column, not by a heading over it.
+        row_headed = tabled and bool(columns.row_headed_cells(self.page, printed))
+        on_rule = (
+            neighbours.on_rule_above(self.page, label) if not (options or row_headed) else None
+        )
         if on_rule is not None and rest is None and self._can_be_value(on_rule):
             row = [on_rule, *(s for s in right_of(self.page, on_rule) if s.line == on_rule.line)]
             value, count = self._with_units(row)
