@@ -1752,3 +1752,26 @@ def test_a_row_blank_under_a_header_but_not_under_its_pair_is_no_whole_column() 
     page = _scores({"OVERALL:": "1.0", "Female": "0.0", "Under 35": "2.4"}, [])
     found = pair_fields(load_schema(_schema("SCORE")).root, [page], set())
     assert "/f0" not in found or found["/f0"].value != "1.0 0.0 2.4"
+
+
+def test_a_note_running_across_a_row_headed_table_ends_its_rows() -> None:
+    # A note under the table runs on across its columns: the lines after it are no rows.
+    scores = {"OVERALL:": "1.0", "Male": "2.0", "Female": "0.0", "Under 35": "2.4"}
+    note = (30, 310, "These scores are for a half sample of smokers only")
+    page = _scores(scores, [note, (30, 330, "Extra"), (106, 330, "9.9")])
+    found = pair_fields(load_schema(_schema("SCORE")).root, [page], set())
+    assert found["/f0"].value == "1.0 2.0 0.0 2.4"
+
+
+def test_a_label_over_a_column_of_doses_each_heading_a_row_of_figures_reads_it_surely() -> None:
+    # The doses under a compound's name head the table's rows of results: its column is the
+    # table's, read as surely as a column under a header row, up to the next compound.
+    page = _table([(100, [(80, "2-AMINOANTHRACENE")]),
+                   (120, [(80, "4.0"), (250, ".72"), (300, "3.07"), (380, ".98")]),
+                   (140, [(80, "2.0"), (250, "1.24"), (300, "2.86"), (380, ".76")]),
+                   (160, [(80, "Streptozotocin")]),
+                   (180, [(80, "1.0"), (250, "6.41"), (300, "31.14"), (380, "1.60")])])  # fmt: skip
+    schema = load_schema(_schema("2-AMINOANTHRACENE", "Streptozotocin"))
+    found = pair_fields(schema.root, [page], set())
+    assert found["/f0"].value == "4.0 2.0"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

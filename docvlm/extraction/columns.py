@@ -79,6 +79,29 @@ def first_cell(page: PageWords, header: Segment) -> Segment | None:
     return _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
 
 
+def heads_row_headers(page: PageWords, header: Segment, stops: Callable[[Segment], bool]) -> bool:
+    """Whether `header` heads a table's column of row headers: two cells of figures or more
+    under it, down to a stop or words, each first on its line and heading a row of two
+    figure cells or more ("2-AMINOANTHRACENE" over "4.0 | .72 | 3.07", "2.0 | 1.24 | 2.86":
+    doses and their results)."""
+    segments = page_segments(page)
+    cells: list[Segment] = []
+    cell = first_cell(page, header)
+    while cell is not None and not stops(cell) and figures(cell.text):
+        cells.append(cell)
+        if len(cells) == MAX_COLUMN_CELLS:
+            break
+        cell = _next_cell(segments, header, cell)
+    return len(cells) >= MIN_HEADINGS and all(_heads_row(segments, c) for c in cells)
+
+
+def _heads_row(segments: list[Segment], cell: Segment) -> bool:
+    band = band_of(segments, cell)
+    after = [s for s in band if s.bbox[0] >= cell.bbox[2]]
+    first = len(after) == len(band)
+    return first and len(after) >= MIN_HEADINGS and all(figures(s.text) for s in after)
+
+
 def _table_row(first: Segment, row: list[Segment], headings: list[Segment]) -> bool:
     """Whether `first`, the cell under the header (`headings[0]`), and the rest of its `row`
     read as a table's row under `headings`: no other cell under the header, one opening with
@@ -196,9 +219,9 @@ def _row_of(cell: Segment, rows: list[Segment]) -> Segment | None:
 def _row_headers(segments: list[Segment], headings: list[Segment]) -> list[Segment]:
     """The row headers down the left of the table `headings` head, top to bottom: segments
     starting where the first under the headings' row starts (give or take a little: a
-    footer's note starts elsewhere), left of the headings, each no
-    further under the one before than a few line heights (further is past the table). A
-    label's lines printed above it (`lead`: one joined to its wrapped start) head rows too."""
+    footer's note starts elsewhere), left of the headings, each no further under the one
+    before than a few line heights (further is past the table). A label's lines printed
+    above it (`lead`: one joined to its wrapped start) head rows too."""
     start, top = _span(headings)[0], max(h.bbox[3] for h in headings)
     height = headings[0].height
     lines = [line for s in segments for line in (*s.lead, s)]

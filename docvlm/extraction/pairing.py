@@ -1316,12 +1316,15 @@ class _Reading:
 
     def _heads_column(self, printed: Segment) -> tuple[Segment | None, bool]:
         """`printed` itself where it heads a table's column, so that its answers are the cells
-        under it, and whether the row under it shows a table (see `columns.heads_table`);
-        else its nearest neighbour along its line, on either side, is another label (a header
-        row), or it heads figures (see `_heads_figures`)."""
+        under it, and whether the row under it shows a table (see `columns.heads_table`) or
+        the cells under it head a table's rows (see `columns.heads_row_headers`); else its
+        nearest neighbour along its line, on either side, is another label (a header row),
+        or it heads figures (see `_heads_figures`)."""
         if printed.text.endswith(":"):
             return None, False  # a colon asks for the answer beside or under it, not a column
         if columns.heads_table(self.page, printed, self._stops):
+            return printed, True
+        if columns.heads_row_headers(self.page, printed, self._stops):
             return printed, True
         band = neighbours.band(self.page, printed)
         left = [s for s in band if s.bbox[2] <= printed.bbox[0] + 1]
