@@ -1775,3 +1775,18 @@ def test_a_label_over_a_column_of_doses_each_heading_a_row_of_figures_reads_it_s
     found = pair_fields(schema.root, [page], set())
     assert found["/f0"].value == "4.0 2.0"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_column_of_names_on_labelled_rows_reads_to_the_next_tables_header_row() -> None:
+    # Each name sits on a row its label heads; the header row printed again below starts
+    # the next table, whose rows are not this column's.
+    page = _table([(100, [(140, "NAME"), (240, "SIGNATURE"), (340, "DATE")]),
+                   (120, [(30, "Originator"), (140, "Michael Wright")]),
+                   (134, [(30, "Manager"), (140, "John Powell"), (340, "1-11-94")]),
+                   (160, [(30, "REVIEW"), (240, "SIGNATURE"), (340, "DATE")]),
+                   (180, [(30, "Insurance")]),
+                   (200, [(30, "Return To:"), (140, "MARY SEAGRAVES")])])  # fmt: skip
+    schema = load_schema(_schema("NAME", "Originator", "Manager", "Insurance", "Return To:"))
+    found = pair_fields(schema.root, [page], set())
+    assert found["/f0"].value == "Michael Wright John Powell"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

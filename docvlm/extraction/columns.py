@@ -44,7 +44,7 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
     headings = _headings(page, header)
     if len(headings) < MIN_HEADINGS or any(has_digit(s.text) for s in headings):
         return False
-    if row_headed_cells(page, header):
+    if row_headed_cells(page, header, stops):
         return True
     first = first_cell(page, header)
     if first is None or stops(first):
@@ -133,7 +133,7 @@ def column_cells(
     box) or the table's end: a cell of another kind (words after figures, or figures after
     words), or a row of words where the table's first row has figures (the next table's
     header row)."""
-    rows = row_headed_cells(page, header)
+    rows = row_headed_cells(page, header, stops)
     if rows:
         return rows
     segments = page_segments(page)
@@ -150,13 +150,17 @@ def column_cells(
     return cells
 
 
-def row_headed_cells(page: PageWords, header: Segment) -> list[Segment]:
+def row_headed_cells(
+    page: PageWords, header: Segment, labels: Callable[[Segment], bool] | None = None
+) -> list[Segment]:
     """The cells of `header`'s column in a table whose rows are headed at its left ("SEX:",
     "Male", "Female", ...): on each row header's row, the one segment under `header`, blank
     rows (an empty row, a group's heading) passed over, down to the last row header. Empty
     unless `header` has another heading of words on its row, its column holds two or more
-    cells, all figures, nothing in it lies between the rows, and over the first row at most
-    a units row ("%"). The header's own wording may hold a figure ("PM6 SCORES")."""
+    cells, all figures or all words (words only on rows one after another, each headed by
+    one of `labels`), nothing in it lies between the rows, nothing of a row's other cells
+    under the header, and over the first row at most a units row ("%"). The header's own
+    wording may hold a figure ("PM6 SCORES")."""
     headings = _headings(page, header)
     if len(headings) < MIN_HEADINGS or figures(header.text):
         return []
@@ -166,22 +170,38 @@ def row_headed_cells(page: PageWords, header: Segment) -> list[Segment]:
     rows = _row_headers(segments, headings)
     placed = [(s, _row_of(s, rows)) for s in _column(segments, header, headings)]
     cells = [s for s, row in placed if row is not None]
-    if len(cells) < MIN_HEADINGS or not all(figures(s.text) for s in cells):
+    if len(cells) < MIN_HEADINGS or len({figures(s.text) for s in cells}) > 1:
         return []
+    others = [s for c in cells for s in band_of(segments, c) if all(s is not c for c in cells)]
+    if any(_spans_overlap(s, header) for s in others):
+        return []  # the header spans the next cell of a row too: a heading over columns
     filled = {id(row) for _, row in placed if row is not None}
     if len(filled) < len(cells):
         return []  # two cells on a row: the header spans several columns
     if _row_ids(segments, _beside(header, headings), headings, rows) - filled:
         return []  # a row blank here but not in the column beside: a cell OCR dropped
+    if not figures(cells[0].text) and not _labelled_rows(rows, filled, labels):
+        return []
     top, bottom = min(s.bbox[1] for s in cells), max(s.bbox[3] for s in cells)
     off_rows = [s for s, row in placed if row is None and s.bbox[1] < bottom]
     if any(s.bbox[1] > top or sum(c.isalnum() for c in s.text) > UNITS_ROW for s in off_rows):
         return []
     cells.sort(key=lambda s: s.bbox[1])
     after = _next_cell(segments, header, cells[-1])
-    if after is not None and figures(after.text):
+    if after is not None and figures(after.text) == figures(cells[0].text):
         return []  # figures go on under the last row: a row whose header was not read
     return cells
+
+
+def _labelled_rows(
+    rows: list[Segment], filled: set[int], labels: Callable[[Segment], bool] | None
+) -> bool:
+    """Whether a column of words fills `rows` one after another, with no blank row between
+    (past one is the next section's), each headed by a label (a code is the cell's part)."""
+    spanned = [i for i, row in enumerate(rows) if id(row) in filled]
+    if len(spanned) <= spanned[-1] - spanned[0]:
+        return False
+    return labels is not None and all(labels(rows[i]) for i in spanned)
 
 
 def _column(segments: list[Segment], header: Segment, headings: list[Segment]) -> list[Segment]:
@@ -220,12 +240,16 @@ def _row_headers(segments: list[Segment], headings: list[Segment]) -> list[Segme
     """The row headers down the left of the table `headings` head, top to bottom: segments
     starting where the first under the headings' row starts (give or take a little: a
     footer's note starts elsewhere), left of the headings, each no further under the one
-    before than a few line heights (further is past the table). A label's lines printed
-    above it (`lead`: one joined to its wrapped start) head rows too."""
+    before than a few line heights (further is past the table), above the headings printed
+    again (the next table's header row). A label's lines printed above it (`lead`: one
+    joined to its wrapped start) head rows too."""
     start, top = _span(headings)[0], max(h.bbox[3] for h in headings)
     height = headings[0].height
     lines = [line for s in segments for line in (*s.lead, s)]
     left = [s for s in lines if _middle(s) < start and s.bbox[1] > top - 0.3 * height]
+    names = {h.text for h in headings}
+    repeated = [s.bbox[1] for s in segments if s.text in names and s.bbox[1] > top]
+    left = [s for s in left if s.bbox[3] < min(repeated, default=float("inf"))]
     rows: list[Segment] = []
     bottom = top
     for segment in sorted(left, key=lambda s: s.bbox[1]):
