@@ -169,28 +169,41 @@ def row_headed_cells(
     segments = page_segments(page)
     rows = _row_headers(segments, headings)
     placed = [(s, _row_of(s, rows)) for s in _column(segments, header, headings)]
-    cells = [s for s, row in placed if row is not None]
-    if len(cells) < MIN_HEADINGS or len({figures(s.text) for s in cells}) > 1:
-        return []
-    others = [s for c in cells for s in band_of(segments, c) if all(s is not c for c in cells)]
-    if any(_spans_overlap(s, header) for s in others):
-        return []  # the header spans the next cell of a row too: a heading over columns
+    cells = sorted((s for s, row in placed if row is not None), key=lambda s: s.bbox[1])
     filled = {id(row) for _, row in placed if row is not None}
-    if len(filled) < len(cells):
+    if len(cells) < MIN_HEADINGS or len(filled) < len(cells):
         return []  # two cells on a row: the header spans several columns
+    if len({figures(s.text) for s in cells}) > 1:
+        return []
+    if _spans_more(segments, header, cells):
+        return []  # the header spans the next cell of a row too: a heading over columns
     if _row_ids(segments, _beside(header, headings), headings, rows) - filled:
         return []  # a row blank here but not in the column beside: a cell OCR dropped
     if not figures(cells[0].text) and not _labelled_rows(rows, filled, labels):
         return []
-    top, bottom = min(s.bbox[1] for s in cells), max(s.bbox[3] for s in cells)
-    off_rows = [s for s, row in placed if row is None and s.bbox[1] < bottom]
-    if any(s.bbox[1] > top or sum(c.isalnum() for c in s.text) > UNITS_ROW for s in off_rows):
-        return []
-    cells.sort(key=lambda s: s.bbox[1])
+    outside = [s for s, row in placed if row is None]
+    return [] if _off_rows(segments, header, cells, outside) else cells
+
+
+def _spans_more(segments: list[Segment], header: Segment, cells: list[Segment]) -> bool:
+    """Whether a segment beside one of `cells` on its row, not a cell itself, reaches under
+    `header`."""
+    beside = (s for c in cells for s in band_of(segments, c) if all(s is not c for c in cells))
+    return any(_spans_overlap(s, header) for s in beside)
+
+
+def _off_rows(
+    segments: list[Segment], header: Segment, cells: list[Segment], outside: list[Segment]
+) -> bool:
+    """Whether the column under `header` holds more than its `cells` on the table's rows:
+    a segment on no row (`outside`) among them or over them, other than a units row ("%"),
+    or a cell of their kind just under the last (a row whose header was not read)."""
+    top, bottom = cells[0].bbox[1], max(s.bbox[3] for s in cells)
+    between = [s for s in outside if s.bbox[1] < bottom]
+    if any(s.bbox[1] > top or sum(c.isalnum() for c in s.text) > UNITS_ROW for s in between):
+        return True
     after = _next_cell(segments, header, cells[-1])
-    if after is not None and figures(after.text) == figures(cells[0].text):
-        return []  # figures go on under the last row: a row whose header was not read
-    return cells
+    return after is not None and figures(after.text) == figures(cells[0].text)
 
 
 def _labelled_rows(
