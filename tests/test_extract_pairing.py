@@ -1781,3 +1781,80 @@ def test_words_ending_in_a_colon_set_close_inside_an_answer_are_read_with_it() -
                           (314, "NM-FT and NM-Lights")])])  # fmt: skip
     found = pair_fields(load_schema(_schema("Description:")).root, [page], set())
     assert found["/f0"].value == "Amelia 100's Candidates: NM-FT and NM-Lights"
+
+
+def _scores(score_cells: dict[str, str], footer: list[tuple[float, float, str]]) -> PageWords:
+    """A table of SCORE and BASE under a units row ("%"), its rows headed at the left and
+    grouped under headings of their own ("SEX:", "AGE:") with blank rows between."""
+    rows = [(100, [(100, "SCORE"), (150, "BASE")]), (114, [(106, "%")])]
+    for y, header, base in [(140, "OVERALL:", "(97)"), (170, "SEX:", None), (184, "Male", "(51)"),
+                            (198, "Female", "(46)"), (230, "AGE:", None), (244, "Under 25", None),
+                            (280, "Under 35", "(42)")]:  # fmt: skip
+        cells = [(30, header), *([(152, base)] if base else [])]
+        rows.append((y, cells + ([(106, score_cells[header])] if header in score_cells else [])))
+    return _table(rows + [(y, [(x, text)]) for x, y, text in footer])
+
+
+def test_a_column_under_a_units_row_reads_on_across_its_tables_blank_rows() -> None:
+    # The cells of each column are those on its table's rows, headed down the left: the units
+    # row over the first is no cell, and the blank rows of a group are no end of the table.
+    scores = {"OVERALL:": "1.0", "Male": "2.0", "Female": "0.0", "Under 35": "2.4"}
+    page = _scores(scores, [])
+    found = pair_fields(load_schema(_schema("SCORE", "BASE")).root, [page], set())
+    assert found["/f0"].value == "1.0 2.0 0.0 2.4"
+    assert found["/f1"].value == "(97) (51) (46) (42)"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_footer_under_a_row_headed_table_is_no_row_of_it() -> None:
+    # A file name in the footer starts left of the row headers: past the table's end.
+    scores = {"OVERALL:": "1.0", "Male": "2.0", "Female": "0.0", "Under 35": "2.4"}
+    page = _scores(scores, [(20, 310, "Mav-nm~1.xls"), (100, 310, "12/8/97")])
+    found = pair_fields(load_schema(_schema("SCORE")).root, [page], set())
+    assert found["/f0"].value == "1.0 2.0 0.0 2.4"
+
+
+def test_a_row_blank_under_a_header_but_not_under_its_pair_is_no_whole_column() -> None:
+    # OCR dropped Male's score: BASE beside it has a cell on that row. The scores read are
+    # not the column's.
+    page = _scores({"OVERALL:": "1.0", "Female": "0.0", "Under 35": "2.4"}, [])
+    found = pair_fields(load_schema(_schema("SCORE")).root, [page], set())
+    assert "/f0" not in found or found["/f0"].value != "1.0 0.0 2.4"
+
+
+def test_a_note_running_across_a_row_headed_table_ends_its_rows() -> None:
+    # A note under the table runs on across its columns: the lines after it are no rows.
+    scores = {"OVERALL:": "1.0", "Male": "2.0", "Female": "0.0", "Under 35": "2.4"}
+    note = (30, 310, "These scores are for a half sample of smokers only")
+    page = _scores(scores, [note, (30, 330, "Extra"), (106, 330, "9.9")])
+    found = pair_fields(load_schema(_schema("SCORE")).root, [page], set())
+    assert found["/f0"].value == "1.0 2.0 0.0 2.4"
+
+
+def test_a_label_over_a_column_of_doses_each_heading_a_row_of_figures_reads_it_surely() -> None:
+    # The doses under a compound's name head the table's rows of results: its column is the
+    # table's, read as surely as a column under a header row, up to the next compound.
+    page = _table([(100, [(80, "2-AMINOANTHRACENE")]),
+                   (120, [(80, "4.0"), (250, ".72"), (300, "3.07"), (380, ".98")]),
+                   (140, [(80, "2.0"), (250, "1.24"), (300, "2.86"), (380, ".76")]),
+                   (160, [(80, "Streptozotocin")]),
+                   (180, [(80, "1.0"), (250, "6.41"), (300, "31.14"), (380, "1.60")])])  # fmt: skip
+    schema = load_schema(_schema("2-AMINOANTHRACENE", "Streptozotocin"))
+    found = pair_fields(schema.root, [page], set())
+    assert found["/f0"].value == "4.0 2.0"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_column_of_names_on_labelled_rows_reads_to_the_next_tables_header_row() -> None:
+    # Each name sits on a row its label heads; the header row printed again below starts
+    # the next table, whose rows are not this column's.
+    page = _table([(100, [(140, "NAME"), (240, "SIGNATURE"), (340, "DATE")]),
+                   (120, [(30, "Originator"), (140, "Michael Wright")]),
+                   (134, [(30, "Manager"), (140, "John Powell"), (340, "1-11-94")]),
+                   (160, [(30, "REVIEW"), (240, "SIGNATURE"), (340, "DATE")]),
+                   (180, [(30, "Insurance")]),
+                   (200, [(30, "Return To:"), (140, "MARY SEAGRAVES")])])  # fmt: skip
+    schema = load_schema(_schema("NAME", "Originator", "Manager", "Insurance", "Return To:"))
+    found = pair_fields(schema.root, [page], set())
+    assert found["/f0"].value == "Michael Wright John Powell"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR

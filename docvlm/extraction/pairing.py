@@ -1007,7 +1007,11 @@ class _Reading:
                 extended = count > 1 and not (units or tabled_row)
                 options.append((value, fit, claimed, extended or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
-        on_rule = neighbours.on_rule_above(self.page, label) if not options else None
+        # A row-headed table's header is answered by its column, not by a heading over it.
+        row_headed = tabled and bool(columns.row_headed_cells(self.page, printed))
+        on_rule = (
+            neighbours.on_rule_above(self.page, label) if not (options or row_headed) else None
+        )
         if on_rule is not None and rest is None and self._can_be_value(on_rule):
             row = [on_rule, *(s for s in right_of(self.page, on_rule) if s.line == on_rule.line)]
             value, count = self._with_units(row)
@@ -1278,12 +1282,15 @@ class _Reading:
 
     def _heads_column(self, printed: Segment) -> tuple[Segment | None, bool]:
         """`printed` itself where it heads a table's column, so that its answers are the cells
-        under it, and whether the row under it shows a table (see `columns.heads_table`);
-        else its nearest neighbour along its line, on either side, is another label (a header
-        row), or it heads figures (see `_heads_figures`)."""
+        under it, and whether the row under it shows a table (see `columns.heads_table`) or
+        the cells under it head a table's rows (see `columns.heads_row_headers`); else its
+        nearest neighbour along its line, on either side, is another label (a header row),
+        or it heads figures (see `_heads_figures`)."""
         if printed.text.endswith(":"):
             return None, False  # a colon asks for the answer beside or under it, not a column
         if columns.heads_table(self.page, printed, self._stops):
+            return printed, True
+        if columns.heads_row_headers(self.page, printed, self._stops):
             return printed, True
         band = neighbours.band(self.page, printed)
         left = [s for s in band if s.bbox[2] <= printed.bbox[0] + 1]
