@@ -1713,3 +1713,11 @@ def test_a_smaller_caption_a_little_left_of_the_value_under_it_is_not_read_on() 
              Word("Initialled", (160, 113, 205, 120), 0.95)]  # fmt: skip
     found = pair_fields(load_schema(_schema("Technician")).root, [_ocr_page(words)], set())
     assert found["/f0"].value == "DLR"
+
+
+def test_an_amount_across_a_gap_after_a_count_is_the_next_columns() -> None:
+    # "Cases: 500 | $250": the count asked for, then its cost under another heading; a
+    # row of plain figures still reads on ("2.0 (51) 31 (83)").
+    page = _table([(100, [(72, "Cases:"), (160, "500"), (260, "$250")])])
+    found = pair_fields(load_schema(_schema("Cases:")).root, [page], set())
+    assert found["/f0"].value == "500"

@@ -1353,9 +1353,10 @@ class _Reading:
         """The free-text value right of a label (or run on into it) with what belongs to it
         on that line: the unit after it ("84 | mm", "Density 245 | mg/cc"), after a number
         the row's further number cells ("2.0 | (51) | 31 | (83)", up to words after them: the
-        next column's text), and words printed less than two line heights on ("One | Tray");
-        and how many segments it takes. A typed value parses without them, and a date takes
-        only a time of day printed just after it."""
+        next column's text, or an amount across a gap after a count: "500 | $250"), and
+        words printed less than two line heights on ("One | Tray"); and how many segments it
+        takes. A typed value parses without them, and a date takes only a time of day
+        printed just after it."""
         value = right[0]
         if is_typed(self.spec) or value.widget:
             return value, 1
@@ -1378,6 +1379,8 @@ class _Reading:
             number = _NUMBER_CELL.fullmatch(segment.text) is not None
             if numeric and count > 1 and not (number or unit):
                 break  # words after a row's number cells: the next column's text
+            if numeric and number and not near and _priced(segment) and not _priced(value):
+                break  # "500 | $250": a count, then what it costs: the next column's
             if not (unit or near or repeated or (numeric and number)):
                 break
             count += 1
@@ -1564,6 +1567,11 @@ def _currency(segment: Segment) -> bool:
     return segment.text.lower() in _CURRENCY_CODES or segment.text in CURRENCY_SIGNS
 
 
+def _priced(segment: Segment) -> bool:
+    """Whether `segment` opens with a currency sign ("$250")."""
+    return segment.text[:1] in CURRENCY_SIGNS
+
+
 def _overlaps(segment: Segment, before: Segment) -> bool:
     """Whether `segment` starts before `before` ends: it cannot follow it on one line."""
     return segment.bbox[0] < before.bbox[2] - 1
@@ -1612,11 +1620,7 @@ def _tick(segment: Segment) -> bool:
 def _leads_with_tick(segment: Segment) -> bool:
     """A tick glued to the words after it ("X No", "X APPROVE IN ITS ENTIRETY"): those words
     are the next option's, the tick is the answer."""
-    return (
-        not segment.widget
-        and len(segment.words) > 1
-        and _tick_word(segment.words[0].text)
-    )
+    return not segment.widget and len(segment.words) > 1 and _tick_word(segment.words[0].text)
 
 
 def _box(segment: Segment) -> bool:
