@@ -1721,3 +1721,14 @@ def test_an_amount_across_a_gap_after_a_count_is_the_next_columns() -> None:
     page = _table([(100, [(72, "Cases:"), (160, "500"), (260, "$250")])])
     found = pair_fields(load_schema(_schema("Cases:")).root, [page], set())
     assert found["/f0"].value == "500"
+
+
+def test_the_next_lines_text_reaching_into_a_values_band_does_not_doubt_its_end() -> None:
+    # "40" starts the next line, a little lower, across a gap: the event's name is whole.
+    words = [*_line(72, 100, "Event:"), *_line(150, 100, "Metro Golf Outing 1997")]
+    lower = Word("40", (330, 108, 344, 119), 0.95)
+    schema = load_schema(_schema("Event:")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, lower])], set())["/f0"]
+    assert found.value == alone.value == "Metro Golf Outing 1997"
+    assert found.confidence == alone.confidence

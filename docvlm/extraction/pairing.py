@@ -1261,15 +1261,18 @@ class _Reading:
         return Segment(words, value.page, value.line), [id(s) for s in lines], spaced
 
     def _row_goes_on(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
-        """Whether the first thing printed after a free-text value on its line, nearer than a
-        column's gap, is unread text rather than a label (or a label read together with its
-        own value): where the value ends is a guess. A whole date ends where it ends."""
+        """Whether the first thing printed after a free-text value on its line (centred on
+        it: the next line's start may reach into its band), nearer than a column's gap, is
+        unread text rather than a label (or a label read together with its own value): where
+        the value ends is a guess. A whole date ends where it ends."""
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return False
         after = [s for s in right_of(self.page, value) if id(s) not in claimed]
         if not after:
             return False
         following = after[0]
+        if not _on_line(following, value):
+            return False  # the next or last line's, read into a tall band
         if _number_row(value) and _NUMBER_CELL.fullmatch(following.text) is None:
             return False  # words after a row's number cells: the next column's text
         return (
@@ -1565,6 +1568,12 @@ def _misread_code(text: str) -> bool:
 
 def _currency(segment: Segment) -> bool:
     return segment.text.lower() in _CURRENCY_CODES or segment.text in CURRENCY_SIGNS
+
+
+def _on_line(segment: Segment, value: Segment) -> bool:
+    """Whether `segment` is centred on `value`'s line, within half its height."""
+    off = (segment.bbox[1] + segment.bbox[3] - value.bbox[1] - value.bbox[3]) / 2
+    return abs(off) <= 0.5 * value.height
 
 
 def _priced(segment: Segment) -> bool:
