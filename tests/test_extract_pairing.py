@@ -1732,3 +1732,14 @@ def test_the_next_lines_text_reaching_into_a_values_band_does_not_doubt_its_end(
     found = pair_fields(schema, [_ocr_page([*words, lower])], set())["/f0"]
     assert found.value == alone.value == "Metro Golf Outing 1997"
     assert found.confidence == alone.confidence
+
+
+def test_a_dot_after_a_value_does_not_doubt_its_end() -> None:
+    # A mark of no letter or figure ("·", a rule's end) is no text the value could go on in.
+    words = [*_line(72, 100, "Unit sales:"), *_line(160, 100, "238,282")]
+    dot = Word("·", (214, 104, 217, 107), 0.5)
+    schema = load_schema(_schema("Unit sales:")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, dot])], set())["/f0"]
+    assert found.value == alone.value == "238,282"
+    assert found.confidence == alone.confidence

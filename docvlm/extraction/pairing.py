@@ -1261,13 +1261,18 @@ class _Reading:
         return Segment(words, value.page, value.line), [id(s) for s in lines], spaced
 
     def _row_goes_on(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
-        """Whether the first thing printed after a free-text value on its line (centred on
-        it: the next line's start may reach into its band), nearer than a column's gap, is
-        unread text rather than a label (or a label read together with its own value): where
-        the value ends is a guess. A whole date ends where it ends."""
+        """Whether the first text printed after a free-text value on its line (centred on
+        it: the next line's start may reach into its band; a dot or a rule's end is no
+        text), nearer than a column's gap, is unread text rather than a label (or a label
+        read together with its own value): where the value ends is a guess. A whole date
+        ends where it ends."""
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return False
-        after = [s for s in right_of(self.page, value) if id(s) not in claimed]
+        after = [
+            s
+            for s in right_of(self.page, value)
+            if id(s) not in claimed and any(c.isalnum() for c in s.text)
+        ]
         if not after:
             return False
         following = after[0]
