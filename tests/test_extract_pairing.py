@@ -1743,3 +1743,15 @@ def test_a_dot_after_a_value_does_not_doubt_its_end() -> None:
     found = pair_fields(schema, [_ocr_page([*words, dot])], set())["/f0"]
     assert found.value == alone.value == "238,282"
     assert found.confidence == alone.confidence
+
+
+def test_the_next_rows_answer_under_a_value_does_not_doubt_it() -> None:
+    # "Mr. Johnny Pedersen" starts left of the value, but beside its own label ("To:"): the
+    # next row's answer, not the originator's name wrapped back.
+    words = [*_line(72, 100, "Originator:"), *_line(170, 100, "Mary D. Davis")]
+    next_row = [*_line(72, 115, "To:"), *_line(110, 115, "Mr. Johnny Pedersen")]
+    schema = load_schema(_schema("Originator:")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, *next_row])], set())["/f0"]
+    assert found.value == alone.value == "Mary D. Davis"
+    assert found.confidence == alone.confidence

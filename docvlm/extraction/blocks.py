@@ -52,7 +52,7 @@ def wrapped_back(
         or ends(first)
         or _names_label(first)
         or labelled(first)
-        or _left_of(page, first, row_start)
+        or beside_label(page, first, row_start)
     ):
         return []
     line = [first, *neighbours.rest_of_line(page, first, ends)]
@@ -88,7 +88,7 @@ def indented_under(
         return []
     if ends(first) or _names_label(first) or labelled(first):
         return []
-    if _left_of(page, first, value.bbox[0]):
+    if beside_label(page, first, value.bbox[0]):
         return []
     line = [first, *neighbours.rest_of_line(page, first, ends)]
     inside_span = line[-1].bbox[2] <= value.bbox[2] + slack
@@ -146,8 +146,9 @@ def _names_label(segment: Segment) -> bool:
     return any(w.text.endswith(":") for w in segment.words)
 
 
-def _left_of(page: PageWords, segment: Segment, row_start: float) -> bool:
-    """Whether something on `segment`'s band, left of it, reaches past `row_start`."""
+def beside_label(page: PageWords, segment: Segment, row_start: float) -> bool:
+    """Whether something on `segment`'s band, left of it, reaches past `row_start`: the
+    next row's label, `segment` its answer."""
     return any(
         s.bbox[2] <= segment.bbox[0] + 1 and s.bbox[2] > row_start
         for s in neighbours.band(page, segment)
