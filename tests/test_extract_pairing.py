@@ -1755,3 +1755,14 @@ def test_the_next_rows_answer_under_a_value_does_not_doubt_it() -> None:
     found = pair_fields(schema, [_ocr_page([*words, *next_row])], set())["/f0"]
     assert found.value == alone.value == "Mary D. Davis"
     assert found.confidence == alone.confidence
+
+
+def test_a_gloss_in_brackets_under_a_value_does_not_doubt_it() -> None:
+    # "(Product Test, AaU, etc.)" is the form's gloss of the label, printed under the answer.
+    words = [*_line(72, 100, "Project Type"), *_line(170, 100, "Product Test")]
+    gloss = _line(130, 114, "(Product Test, AaU, etc.)")
+    schema = load_schema(_schema("Project Type")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, *gloss])], set())["/f0"]
+    assert found.value == alone.value == "Product Test"
+    assert found.confidence == alone.confidence
