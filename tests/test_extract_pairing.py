@@ -1766,3 +1766,15 @@ def test_a_gloss_in_brackets_under_a_value_does_not_doubt_it() -> None:
     found = pair_fields(schema, [_ocr_page([*words, *gloss])], set())["/f0"]
     assert found.value == alone.value == "Product Test"
     assert found.confidence == alone.confidence
+
+
+def test_a_line_starting_left_of_the_labels_row_under_a_value_does_not_doubt_it() -> None:
+    # The line under starts well before the row does: printed on its own, not the answer
+    # wrapped back under its label.
+    words = [*_line(300, 100, "DIVISION"), *_line(360, 100, "Analytical Chemistry")]
+    below = _line(100, 114, "Total aldehyde analysis in cigarette mainstream smoke")
+    schema = load_schema(_schema("DIVISION")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, *below])], set())["/f0"]
+    assert found.value == alone.value == "Analytical Chemistry"
+    assert found.confidence == alone.confidence

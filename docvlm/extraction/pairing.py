@@ -1289,11 +1289,11 @@ class _Reading:
 
     def _wraps_back(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
         """Whether the line just under a value of words starts well left of it, under its
-        column, is no label, has no label beside it (the next row's answer), is no gloss in
-        brackets ("(Product Test, AaU, etc.)") and may go on with it (see
-        `blocks.may_go_on`): the answer may have wrapped back under its label (a paragraph
-        in capitals under a label in capitals) where reading on (`_continued`) did not take
-        that line."""
+        column but not before the row does (a line of its own), is no label, has no label
+        beside it (the next row's answer), is no gloss in brackets ("(Product Test, AaU,
+        etc.)") and may go on with it (see `blocks.may_go_on`): the answer may have wrapped
+        back under its label (a paragraph in capitals under a label in capitals) where
+        reading on (`_continued`) did not take that line."""
         if is_typed(self.spec) or value.widget or has_digit(value.text):
             return False
         x0, _, _, y1 = value.bbox
@@ -1306,11 +1306,14 @@ class _Reading:
             return False
         first = min(under, key=lambda s: (s.bbox[1], s.bbox[0]))
         line = [first, *neighbours.rest_of_line(self.page, first, self._stops)]
+        row_start = min(label.bbox[0], x0)
+        in_row = first.bbox[0] >= row_start - neighbours.ALIGN * value.height
         return (
             id(first) not in self.label_like
             and x0 - first.bbox[0] > WRAPS_BACK_LEFT * label.height
-            and not blocks.beside_label(self.page, first, min(label.bbox[0], x0))
-            and not _gloss(line[0].text)
+            and in_row
+            and not blocks.beside_label(self.page, first, row_start)
+            and not _gloss(first.text)
             and blocks.may_go_on(self.page, value, line)
         )
 
