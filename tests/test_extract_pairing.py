@@ -1778,3 +1778,14 @@ def test_a_line_starting_left_of_the_labels_row_under_a_value_does_not_doubt_it(
     found = pair_fields(schema, [_ocr_page([*words, *below])], set())["/f0"]
     assert found.value == alone.value == "Analytical Chemistry"
     assert found.confidence == alone.confidence
+
+
+def test_a_gloss_beside_its_label_reads_the_short_answer_under_it() -> None:
+    # "(For the client)" asks for the name typed under the label; the next field's date,
+    # typed low on the line above, reaches into the name's band but is not further along it.
+    words = [*_line(72, 100, "PRESENT:"), *_line(125, 100, "(For the client)"),
+             *_line(300, 100, "DATE OF REPORT:"), *_line(400, 105, "2/17/82"),
+             *_line(72, 113, "T. Parrack")]  # fmt: skip
+    schema = load_schema(_schema("PRESENT:", "DATE OF REPORT:")).root
+    found = pair_fields(schema, [_ocr_page(words)], set())
+    assert found["/f0"].value == "(For the client) T. Parrack"

@@ -1276,7 +1276,7 @@ class _Reading:
         if not after:
             return False
         following = after[0]
-        if not _on_line(following, value):
+        if not blocks.on_line(following, value):
             return False  # the next or last line's, read into a tall band
         if _number_row(value) and _NUMBER_CELL.fullmatch(following.text) is None:
             return False  # words after a row's number cells: the next column's text
@@ -1580,12 +1580,6 @@ def _misread_code(text: str) -> bool:
 
 def _currency(segment: Segment) -> bool:
     return segment.text.lower() in _CURRENCY_CODES or segment.text in CURRENCY_SIGNS
-
-
-def _on_line(segment: Segment, value: Segment) -> bool:
-    """Whether `segment` is centred on `value`'s line, within half its height."""
-    off = (segment.bbox[1] + segment.bbox[3] - value.bbox[1] - value.bbox[3]) / 2
-    return abs(off) <= 0.5 * value.height
 
 
 def _priced(segment: Segment) -> bool:
