@@ -1789,3 +1789,17 @@ def test_a_gloss_beside_its_label_reads_the_short_answer_under_it() -> None:
     schema = load_schema(_schema("PRESENT:", "DATE OF REPORT:")).root
     found = pair_fields(schema, [_ocr_page(words)], set())
     assert found["/f0"].value == "(For the client) T. Parrack"
+
+
+def test_capitals_after_a_value_in_lower_case_beside_a_label_in_capitals_are_the_next_label() -> (
+    None
+):
+    # "TOTAL BUDGET" is printed as "PROJECT LEADER" is, a label the schema does not ask for:
+    # neither more of the name nor text the name may go on in.
+    words = [*_line(72, 100, "PROJECT LEADER"), *_line(190, 100, "Williams/Giordano"),
+             *_line(310, 100, "TOTAL BUDGET")]  # fmt: skip
+    schema = load_schema(_schema("PROJECT LEADER")).root
+    alone = pair_fields(schema, [_ocr_page(words[:3])], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    assert found.value == alone.value == "Williams/Giordano"
+    assert found.confidence == alone.confidence
