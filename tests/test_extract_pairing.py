@@ -1858,3 +1858,93 @@ def test_a_column_of_names_on_labelled_rows_reads_to_the_next_tables_header_row(
     found = pair_fields(schema.root, [page], set())
     assert found["/f0"].value == "Michael Wright John Powell"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_an_amount_across_a_gap_after_a_count_is_the_next_columns() -> None:
+    # "Cases: 500 | $250": the count asked for, then its cost under another heading; a
+    # row of plain figures still reads on ("2.0 (51) 31 (83)").
+    page = _table([(100, [(72, "Cases:"), (160, "500"), (260, "$250")])])
+    found = pair_fields(load_schema(_schema("Cases:")).root, [page], set())
+    assert found["/f0"].value == "500"
+
+
+def test_the_next_lines_text_reaching_into_a_values_band_does_not_doubt_its_end() -> None:
+    # "40" starts the next line, a little lower, across a gap: the event's name is whole.
+    words = [*_line(72, 100, "Event:"), *_line(150, 100, "Metro Golf Outing 1997")]
+    lower = Word("40", (330, 108, 344, 119), 0.95)
+    schema = load_schema(_schema("Event:")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, lower])], set())["/f0"]
+    assert found.value == alone.value == "Metro Golf Outing 1997"
+    assert found.confidence == alone.confidence
+
+
+def test_a_dot_after_a_value_does_not_doubt_its_end() -> None:
+    # A mark of no letter or figure ("·", a rule's end) is no text the value could go on in.
+    words = [*_line(72, 100, "Unit sales:"), *_line(160, 100, "238,282")]
+    dot = Word("·", (214, 104, 217, 107), 0.5)
+    schema = load_schema(_schema("Unit sales:")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, dot])], set())["/f0"]
+    assert found.value == alone.value == "238,282"
+    assert found.confidence == alone.confidence
+
+
+def test_the_next_rows_answer_under_a_value_does_not_doubt_it() -> None:
+    # "Mr. Johnny Pedersen" starts left of the value, but beside its own label ("To:"): the
+    # next row's answer, not the originator's name wrapped back.
+    words = [*_line(72, 100, "Originator:"), *_line(170, 100, "Mary D. Davis")]
+    next_row = [*_line(72, 115, "To:"), *_line(110, 115, "Mr. Johnny Pedersen")]
+    schema = load_schema(_schema("Originator:")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, *next_row])], set())["/f0"]
+    assert found.value == alone.value == "Mary D. Davis"
+    assert found.confidence == alone.confidence
+
+
+def test_a_gloss_in_brackets_under_a_value_does_not_doubt_it() -> None:
+    # "(Product Test, AaU, etc.)" is the form's gloss of the label, printed under the answer.
+    words = [*_line(72, 100, "Project Type"), *_line(170, 100, "Product Test")]
+    gloss = _line(130, 114, "(Product Test, AaU, etc.)")
+    schema = load_schema(_schema("Project Type")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, *gloss])], set())["/f0"]
+    assert found.value == alone.value == "Product Test"
+    assert found.confidence == alone.confidence
+
+
+def test_a_line_starting_left_of_the_labels_row_under_a_value_does_not_doubt_it() -> None:
+    # The line under starts well before the row does: printed on its own, not the answer
+    # wrapped back under its label.
+    words = [*_line(300, 100, "DIVISION"), *_line(360, 100, "Analytical Chemistry")]
+    below = _line(100, 114, "Total aldehyde analysis in cigarette mainstream smoke")
+    schema = load_schema(_schema("DIVISION")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, *below])], set())["/f0"]
+    assert found.value == alone.value == "Analytical Chemistry"
+    assert found.confidence == alone.confidence
+
+
+def test_a_gloss_beside_its_label_reads_the_short_answer_under_it() -> None:
+    # "(For the client)" asks for the name typed under the label; the next field's date,
+    # typed low on the line above, reaches into the name's band but is not further along it.
+    words = [*_line(72, 100, "PRESENT:"), *_line(125, 100, "(For the client)"),
+             *_line(300, 100, "DATE OF REPORT:"), *_line(400, 105, "2/17/82"),
+             *_line(72, 113, "T. Parrack")]  # fmt: skip
+    schema = load_schema(_schema("PRESENT:", "DATE OF REPORT:")).root
+    found = pair_fields(schema, [_ocr_page(words)], set())
+    assert found["/f0"].value == "(For the client) T. Parrack"
+
+
+def test_capitals_after_a_value_in_lower_case_beside_a_label_in_capitals_are_the_next_label() -> (
+    None
+):
+    # "TOTAL BUDGET" is printed as "PROJECT LEADER" is, a label the schema does not ask for:
+    # neither more of the name nor text the name may go on in.
+    words = [*_line(72, 100, "PROJECT LEADER"), *_line(190, 100, "Williams/Giordano"),
+             *_line(310, 100, "TOTAL BUDGET")]  # fmt: skip
+    schema = load_schema(_schema("PROJECT LEADER")).root
+    alone = pair_fields(schema, [_ocr_page(words[:3])], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    assert found.value == alone.value == "Williams/Giordano"
+    assert found.confidence == alone.confidence

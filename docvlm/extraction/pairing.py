@@ -974,7 +974,7 @@ class _Reading:
             if run_on and self._can_be_value(rest):
                 fit = self._layout_fit(label, rest, "run-on")
                 row = [rest, *(s for s in right if s.line == label.line)]
-                value, count = self._with_units(row)
+                value, count = self._with_units(row, label)
                 claimed = [id(printed), *(id(s) for s in row[1:count])]
                 options.append((value, fit, claimed, False))
         elif (
@@ -990,7 +990,7 @@ class _Reading:
             # A tall label's band reaches the next printed line: its segments are not this
             # row's, and where they sit under the value, where the value ends is a guess.
             row = [right[0], *(s for s in right[1:] if s.line == right[0].line)]
-            value, count = self._with_units(row)
+            value, count = self._with_units(row, label)
             claimed = [id(printed), *(id(s) for s in row[:count])]
             crowded = read_date(value.text) is None and any(
                 _overlaps(s, value) for s in right if s.line != right[0].line
@@ -1014,7 +1014,7 @@ class _Reading:
         )
         if on_rule is not None and rest is None and self._can_be_value(on_rule):
             row = [on_rule, *(s for s in right_of(self.page, on_rule) if s.line == on_rule.line)]
-            value, count = self._with_units(row)
+            value, count = self._with_units(row, label)
             fit = self._layout_fit(label, value, "right")
             options.append((value, fit, [id(printed), *(id(s) for s in row[:count])], count > 1))
         asked = below is not None and cell is None and self._asked_below(label, below, right)
@@ -1231,17 +1231,27 @@ class _Reading:
         return Segment(words, value.page, value.line), [id(s) for s in lines], spaced
 
     def _row_goes_on(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
-        """Whether the first thing printed after a free-text value on its line, nearer than a
-        column's gap, is unread text rather than a label (or a label read together with its
-        own value): where the value ends is a guess. A whole date ends where it ends."""
+        """Whether the first text printed after a free-text value on its line (centred on
+        it: the next line's start may reach into its band; a dot or a rule's end is no
+        text), nearer than a column's gap, is unread text rather than a label (or a label
+        read together with its own value, or one printed as this one is: `_next_label`):
+        where the value ends is a guess. A whole date ends where it ends."""
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return False
-        after = [s for s in right_of(self.page, value) if id(s) not in claimed]
+        after = [
+            s
+            for s in right_of(self.page, value)
+            if id(s) not in claimed and any(c.isalnum() for c in s.text)
+        ]
         if not after:
             return False
         following = after[0]
+        if not blocks.on_line(following, value):
+            return False  # the next or last line's, read into a tall band
         if _number_row(value) and _NUMBER_CELL.fullmatch(following.text) is None:
             return False  # words after a row's number cells: the next column's text
+        if _next_label(label, value, following):
+            return False
         return (
             not following.widget
             and id(following) not in self.label_like
@@ -1251,9 +1261,11 @@ class _Reading:
 
     def _wraps_back(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
         """Whether the line just under a value of words starts well left of it, under its
-        column, is no label and may go on with it (see `blocks.may_go_on`): the answer may
-        have wrapped back under its label (a paragraph in capitals under a label in capitals)
-        where reading on (`_continued`) did not take that line."""
+        column but not before the row does (a line of its own), is no label, has no label
+        beside it (the next row's answer), is no gloss in brackets ("(Product Test, AaU,
+        etc.)") and may go on with it (see `blocks.may_go_on`): the answer may have wrapped
+        back under its label (a paragraph in capitals under a label in capitals) where
+        reading on (`_continued`) did not take that line."""
         if is_typed(self.spec) or value.widget or has_digit(value.text):
             return False
         x0, _, _, y1 = value.bbox
@@ -1266,9 +1278,14 @@ class _Reading:
             return False
         first = min(under, key=lambda s: (s.bbox[1], s.bbox[0]))
         line = [first, *neighbours.rest_of_line(self.page, first, self._stops)]
+        row_start = min(label.bbox[0], x0)
+        in_row = first.bbox[0] >= row_start - neighbours.ALIGN * value.height
         return (
             id(first) not in self.label_like
             and x0 - first.bbox[0] > WRAPS_BACK_LEFT * label.height
+            and in_row
+            and not blocks.beside_label(self.page, first, row_start)
+            and not _gloss(first.text)
             and blocks.may_go_on(self.page, value, line)
         )
 
@@ -1322,13 +1339,14 @@ class _Reading:
     def _stops(self, segment: Segment) -> bool:
         return segment.widget or segment.checkbox is not None or id(segment) in self.label_like
 
-    def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
+    def _with_units(self, right: list[Segment], label: Segment) -> tuple[Segment, int]:
         """The free-text value right of a label (or run on into it) with what belongs to it
         on that line: the unit after it ("84 | mm", "Density 245 | mg/cc"), after a number
-        the row's further number cells ("2.0 | (51) | 31 | (83)", up to words after them: the
-        next column's text), and words printed less than two line heights on ("One | Tray");
-        and how many segments it takes. A typed value parses without them, and a date takes
-        only a time of day printed just after it."""
+        the row's further number cells ("2.0 | (51) | 31 | (83)", up to words after them:
+        the next column's text, or an amount across a gap after a count: "500 | $250"), and
+        words printed less than two line heights on ("One | Tray"; not the next label, see
+        `_next_label`); and how many segments it takes. A typed value parses without them,
+        and a date takes only a time of day printed just after it."""
         value = right[0]
         if is_typed(self.spec) or value.widget:
             return value, 1
@@ -1354,6 +1372,10 @@ class _Reading:
             number = _NUMBER_CELL.fullmatch(segment.text) is not None
             if numeric and count > 1 and not (number or unit):
                 break  # words after a row's number cells: the next column's text
+            if numeric and number and not near and _priced(segment) and not _priced(value):
+                break  # "500 | $250": a count, then what it costs: the next column's
+            if not unit and _next_label(label, value, segment):
+                break  # "PROJECT LEADER Williams/Giordano | TOTAL BUDGET"
             if not (unit or near or repeated or (numeric and number)):
                 break
             count += 1
@@ -1500,6 +1522,14 @@ def _repeats_label(label: Segment, value: Segment) -> bool:
     )
 
 
+def _next_label(label: Segment, value: Segment, after: Segment) -> bool:
+    """Whether `after`, printed after a value of words in lower case on its line, is printed
+    as the label is: the next label, in capitals as this one."""
+    letters = [c for c in value.text if c.isalpha()]
+    lower = sum(c.islower() for c in letters) >= 3 and not has_digit(value.text)
+    return lower and _printed_alike(label, after)
+
+
 def _gloss(text: str) -> bool:
     """Words in brackets, no figures: a label's gloss ("(mg/kg BODY WEIGHT)"), not an answer
     ("(234)", "(Revised 5/9/61)")."""
@@ -1548,6 +1578,11 @@ def _misread_code(text: str) -> bool:
 
 def _currency(segment: Segment) -> bool:
     return segment.text.lower() in _CURRENCY_CODES or segment.text in CURRENCY_SIGNS
+
+
+def _priced(segment: Segment) -> bool:
+    """Whether `segment` opens with a currency sign ("$250")."""
+    return segment.text[:1] in CURRENCY_SIGNS
 
 
 def _overlaps(segment: Segment, before: Segment) -> bool:
