@@ -14,6 +14,7 @@ from docvlm.extraction.extractor import extract_without_model
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.pairing import (
     FREE_TEXT_FLOOR,
+    MIN_LABEL_SCORE,
     STRONG_LABEL_SCORE,
     Found,
     _Candidate,
@@ -1718,14 +1719,238 @@ def test_a_smaller_caption_a_little_left_of_the_value_under_it_is_not_read_on() 
     assert found["/f0"].value == "DLR"
 
 
-def test_a_dot_printed_after_a_value_is_no_text_the_value_may_go_on_with() -> None:
-    def confidence(*after: tuple[float, float, str]) -> float:
-        pdf = _page([(72, 100, "Sales:"), (200, 100, "238,282"), *after,
-                     (72, 130, "Region:"), (200, 130, "North")])  # fmt: skip
-        return docvlm.extract(pdf, _schema("Sales:"), min_confidence=0.0).fields["/f0"].confidence
+def test_an_item_number_before_a_label_is_no_word_of_it() -> None:
+    assert label_score("2. Document(s) Served:", ["Served:"]) >= MIN_LABEL_SCORE
+    assert label_score("3. Courl:", ["Court:"]) >= MIN_LABEL_SCORE
+    # A field named with its number is told from the other numbered items.
+    assert label_score("1. Special Processing", ["3. Special Processing"]) < 100
+    assert label_score("3. Special Processing", ["3. Special Processing"]) == 100
 
-    assert confidence((290, 100, ".")) == confidence()
-    assert confidence((290, 100, "pending")) < confidence()  # words: the value may go on
+
+def test_a_character_in_quotes_is_an_answer_not_a_stray_mark() -> None:
+    page = _table([(100, [(72, "Type of Rod"), (160, '"D"'), (260, "Tape Speed")])])
+    found = pair_fields(load_schema(_schema("Type of Rod", "Tape Speed")).root, [page], set())
+    assert found["/f0"].value == '"D"'
+
+
+def test_a_label_closing_a_segment_after_a_value_is_cut_from_it() -> None:
+    # "Badmin-" ends the value before it in no letter: "Sample:" is a label of its own.
+    page = _table([(100, [(72, "Commercial:"), (150, "40 (with BELAIR Badmin- Sample:"),
+                          (400, "336")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Commercial:", "Sample:")).root, [page], set())
+    assert found["/f1"].value == "336"
+
+
+def test_words_ending_in_a_colon_set_close_after_a_label_open_its_answer() -> None:
+    page = _table([(100, [(72, "Description:"), (150, "Hong Kong:"), (214, "Cigarette Monitor")]),
+                   (120, [(72, "Supplier:"), (130, "MDR, HK")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Description:", "Supplier:")).root, [page], set())
+    assert found["/f0"].value == "Hong Kong: Cigarette Monitor"
+
+
+def test_a_label_after_room_left_blank_is_no_opening_of_the_answer() -> None:
+    page = _table([(100, [(72, "Description:"), (190, "Region:"), (240, "Cigarette Monitor")])])
+    found = pair_fields(load_schema(_schema("Description:")).root, [page], set())
+    assert "/f0" not in found
+
+
+def test_a_wrapped_line_ending_in_a_clause_and_a_colon_goes_on_with_the_answer() -> None:
+    # "all applicable:" closes a clause after a comma: the sentence goes on, no label.
+    page = _table([(100, [(72, "Requirements")]),
+                   (116, [(72, "Cigts. to be packed in white labels,")]),
+                   (130, [(72, "ATF Auth. #47, sample not for sale, all applicable:")]),
+                   (144, [(72, "state taxes paid.")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Requirements")).root, [page], set())
+    assert found["/f0"].value.endswith("all applicable: state taxes paid.")
+
+
+def test_a_lists_item_markers_are_read_with_its_items() -> None:
+    # "a)" is the answer's own, not a stray mark; "met." hangs under its item's words.
+    page = _table([(100, [(72, "NOTES:"), (140, "a)"), (170, "Nature of work.")]),
+                   (114, [(140, "b)"), (170, "R&D should advise if")]),
+                   (128, [(170, "met.")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("NOTES:")).root, [page], set())
+    assert found["/f0"].value == "a) Nature of work. b) R&D should advise if met."
+
+
+def test_figures_ending_in_a_colon_are_a_value_not_a_label() -> None:
+    page = _table([(100, [(72, "Plast."), (130, "7%:"), (160, "Kent")])])
+    found = pair_fields(load_schema(_schema("Plast.")).root, [page], set())
+    assert found["/f0"].value == "7%: Kent"
+
+
+def test_words_ending_in_a_colon_set_close_inside_an_answer_are_read_with_it() -> None:
+    page = _table([(100, [(72, "Description:"), (150, "Amelia 100's"), (234, "Candidates:"),
+                          (314, "NM-FT and NM-Lights")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Description:")).root, [page], set())
+    assert found["/f0"].value == "Amelia 100's Candidates: NM-FT and NM-Lights"
+
+
+def _scores(score_cells: dict[str, str], footer: list[tuple[float, float, str]]) -> PageWords:
+    """A table of SCORE and BASE under a units row ("%"), its rows headed at the left and
+    grouped under headings of their own ("SEX:", "AGE:") with blank rows between."""
+    rows = [(100, [(100, "SCORE"), (150, "BASE")]), (114, [(106, "%")])]
+    for y, header, base in [(140, "OVERALL:", "(97)"), (170, "SEX:", None), (184, "Male", "(51)"),
+                            (198, "Female", "(46)"), (230, "AGE:", None), (244, "Under 25", None),
+                            (280, "Under 35", "(42)")]:  # fmt: skip
+        cells = [(30, header), *([(152, base)] if base else [])]
+        rows.append((y, cells + ([(106, score_cells[header])] if header in score_cells else [])))
+    return _table(rows + [(y, [(x, text)]) for x, y, text in footer])
+
+
+def test_a_column_under_a_units_row_reads_on_across_its_tables_blank_rows() -> None:
+    # The cells of each column are those on its table's rows, headed down the left: the units
+    # row over the first is no cell, and the blank rows of a group are no end of the table.
+    scores = {"OVERALL:": "1.0", "Male": "2.0", "Female": "0.0", "Under 35": "2.4"}
+    page = _scores(scores, [])
+    found = pair_fields(load_schema(_schema("SCORE", "BASE")).root, [page], set())
+    assert found["/f0"].value == "1.0 2.0 0.0 2.4"
+    assert found["/f1"].value == "(97) (51) (46) (42)"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_footer_under_a_row_headed_table_is_no_row_of_it() -> None:
+    # A file name in the footer starts left of the row headers: past the table's end.
+    scores = {"OVERALL:": "1.0", "Male": "2.0", "Female": "0.0", "Under 35": "2.4"}
+    page = _scores(scores, [(20, 310, "Mav-nm~1.xls"), (100, 310, "12/8/97")])
+    found = pair_fields(load_schema(_schema("SCORE")).root, [page], set())
+    assert found["/f0"].value == "1.0 2.0 0.0 2.4"
+
+
+def test_a_row_blank_under_a_header_but_not_under_its_pair_is_no_whole_column() -> None:
+    # OCR dropped Male's score: BASE beside it has a cell on that row. The scores read are
+    # not the column's.
+    page = _scores({"OVERALL:": "1.0", "Female": "0.0", "Under 35": "2.4"}, [])
+    found = pair_fields(load_schema(_schema("SCORE")).root, [page], set())
+    assert "/f0" not in found or found["/f0"].value != "1.0 0.0 2.4"
+
+
+def test_a_note_running_across_a_row_headed_table_ends_its_rows() -> None:
+    # A note under the table runs on across its columns: the lines after it are no rows.
+    scores = {"OVERALL:": "1.0", "Male": "2.0", "Female": "0.0", "Under 35": "2.4"}
+    note = (30, 310, "These scores are for a half sample of smokers only")
+    page = _scores(scores, [note, (30, 330, "Extra"), (106, 330, "9.9")])
+    found = pair_fields(load_schema(_schema("SCORE")).root, [page], set())
+    assert found["/f0"].value == "1.0 2.0 0.0 2.4"
+
+
+def test_a_label_over_a_column_of_doses_each_heading_a_row_of_figures_reads_it_surely() -> None:
+    # The doses under a compound's name head the table's rows of results: its column is the
+    # table's, read as surely as a column under a header row, up to the next compound.
+    page = _table([(100, [(80, "2-AMINOANTHRACENE")]),
+                   (120, [(80, "4.0"), (250, ".72"), (300, "3.07"), (380, ".98")]),
+                   (140, [(80, "2.0"), (250, "1.24"), (300, "2.86"), (380, ".76")]),
+                   (160, [(80, "Streptozotocin")]),
+                   (180, [(80, "1.0"), (250, "6.41"), (300, "31.14"), (380, "1.60")])])  # fmt: skip
+    schema = load_schema(_schema("2-AMINOANTHRACENE", "Streptozotocin"))
+    found = pair_fields(schema.root, [page], set())
+    assert found["/f0"].value == "4.0 2.0"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_column_of_names_on_labelled_rows_reads_to_the_next_tables_header_row() -> None:
+    # Each name sits on a row its label heads; the header row printed again below starts
+    # the next table, whose rows are not this column's.
+    page = _table([(100, [(140, "NAME"), (240, "SIGNATURE"), (340, "DATE")]),
+                   (120, [(30, "Originator"), (140, "Michael Wright")]),
+                   (134, [(30, "Manager"), (140, "John Powell"), (340, "1-11-94")]),
+                   (160, [(30, "REVIEW"), (240, "SIGNATURE"), (340, "DATE")]),
+                   (180, [(30, "Insurance")]),
+                   (200, [(30, "Return To:"), (140, "MARY SEAGRAVES")])])  # fmt: skip
+    schema = load_schema(_schema("NAME", "Originator", "Manager", "Insurance", "Return To:"))
+    found = pair_fields(schema.root, [page], set())
+    assert found["/f0"].value == "Michael Wright John Powell"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_an_amount_across_a_gap_after_a_count_is_the_next_columns() -> None:
+    # "Cases: 500 | $250": the count asked for, then its cost under another heading; a
+    # row of plain figures still reads on ("2.0 (51) 31 (83)").
+    page = _table([(100, [(72, "Cases:"), (160, "500"), (260, "$250")])])
+    found = pair_fields(load_schema(_schema("Cases:")).root, [page], set())
+    assert found["/f0"].value == "500"
+
+
+def test_the_next_lines_text_reaching_into_a_values_band_does_not_doubt_its_end() -> None:
+    # "40" starts the next line, a little lower, across a gap: the event's name is whole.
+    words = [*_line(72, 100, "Event:"), *_line(150, 100, "Metro Golf Outing 1997")]
+    lower = Word("40", (330, 108, 344, 119), 0.95)
+    schema = load_schema(_schema("Event:")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, lower])], set())["/f0"]
+    assert found.value == alone.value == "Metro Golf Outing 1997"
+    assert found.confidence == alone.confidence
+
+
+def test_a_dot_after_a_value_does_not_doubt_its_end() -> None:
+    # A mark of no letter or figure ("·", a rule's end) is no text the value could go on in.
+    words = [*_line(72, 100, "Unit sales:"), *_line(160, 100, "238,282")]
+    dot = Word("·", (214, 104, 217, 107), 0.5)
+    schema = load_schema(_schema("Unit sales:")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, dot])], set())["/f0"]
+    assert found.value == alone.value == "238,282"
+    assert found.confidence == alone.confidence
+
+
+def test_the_next_rows_answer_under_a_value_does_not_doubt_it() -> None:
+    # "Mr. Johnny Pedersen" starts left of the value, but beside its own label ("To:"): the
+    # next row's answer, not the originator's name wrapped back.
+    words = [*_line(72, 100, "Originator:"), *_line(170, 100, "Mary D. Davis")]
+    next_row = [*_line(72, 115, "To:"), *_line(110, 115, "Mr. Johnny Pedersen")]
+    schema = load_schema(_schema("Originator:")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, *next_row])], set())["/f0"]
+    assert found.value == alone.value == "Mary D. Davis"
+    assert found.confidence == alone.confidence
+
+
+def test_a_gloss_in_brackets_under_a_value_does_not_doubt_it() -> None:
+    # "(Product Test, AaU, etc.)" is the form's gloss of the label, printed under the answer.
+    words = [*_line(72, 100, "Project Type"), *_line(170, 100, "Product Test")]
+    gloss = _line(130, 114, "(Product Test, AaU, etc.)")
+    schema = load_schema(_schema("Project Type")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, *gloss])], set())["/f0"]
+    assert found.value == alone.value == "Product Test"
+    assert found.confidence == alone.confidence
+
+
+def test_a_line_starting_left_of_the_labels_row_under_a_value_does_not_doubt_it() -> None:
+    # The line under starts well before the row does: printed on its own, not the answer
+    # wrapped back under its label.
+    words = [*_line(300, 100, "DIVISION"), *_line(360, 100, "Analytical Chemistry")]
+    below = _line(100, 114, "Total aldehyde analysis in cigarette mainstream smoke")
+    schema = load_schema(_schema("DIVISION")).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, *below])], set())["/f0"]
+    assert found.value == alone.value == "Analytical Chemistry"
+    assert found.confidence == alone.confidence
+
+
+def test_a_gloss_beside_its_label_reads_the_short_answer_under_it() -> None:
+    # "(For the client)" asks for the name typed under the label; the next field's date,
+    # typed low on the line above, reaches into the name's band but is not further along it.
+    words = [*_line(72, 100, "PRESENT:"), *_line(125, 100, "(For the client)"),
+             *_line(300, 100, "DATE OF REPORT:"), *_line(400, 105, "2/17/82"),
+             *_line(72, 113, "T. Parrack")]  # fmt: skip
+    schema = load_schema(_schema("PRESENT:", "DATE OF REPORT:")).root
+    found = pair_fields(schema, [_ocr_page(words)], set())
+    assert found["/f0"].value == "(For the client) T. Parrack"
+
+
+def test_capitals_after_a_value_in_lower_case_beside_a_label_in_capitals_are_the_next_label() -> (
+    None
+):
+    # "TOTAL BUDGET" is printed as "PROJECT LEADER" is, a label the schema does not ask for:
+    # neither more of the name nor text the name may go on in.
+    words = [*_line(72, 100, "PROJECT LEADER"), *_line(190, 100, "Williams/Giordano"),
+             *_line(310, 100, "TOTAL BUDGET")]  # fmt: skip
+    schema = load_schema(_schema("PROJECT LEADER")).root
+    alone = pair_fields(schema, [_ocr_page(words[:3])], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    assert found.value == alone.value == "Williams/Giordano"
+    assert found.confidence == alone.confidence
 
 
 def test_a_label_printed_twice_sunk_by_its_rivals_doubt_leaves_no_rival_to_win() -> None:

@@ -52,7 +52,7 @@ def wrapped_back(
         or ends(first)
         or _names_label(first)
         or labelled(first)
-        or _left_of(page, first, row_start)
+        or beside_label(page, first, row_start)
     ):
         return []
     line = [first, *neighbours.rest_of_line(page, first, ends)]
@@ -88,7 +88,7 @@ def indented_under(
         return []
     if ends(first) or _names_label(first) or labelled(first):
         return []
-    if _left_of(page, first, value.bbox[0]):
+    if beside_label(page, first, value.bbox[0]):
         return []
     line = [first, *neighbours.rest_of_line(page, first, ends)]
     inside_span = line[-1].bbox[2] <= value.bbox[2] + slack
@@ -110,20 +110,31 @@ def _same_size(line: Segment, value: Segment) -> bool:
 def may_go_on(page: PageWords, value: Segment, line: list[Segment], wide: bool = False) -> bool:
     """Whether `line`, printed back at the left under `value`, may be the value going on:
     it reaches on under the value (ending under the label, it is the next row's label),
-    nothing is printed further along it (a row's label with its own answer), and (unless
-    `wide`) it is no wider than the row it would go on plus about a word (printed text of
-    its own, an instruction)."""
+    nothing is printed further along it (a row's label with its own answer), and it is no
+    wider than the row it would go on plus about a word (printed text of its own, an
+    instruction). Where `value` is the label's gloss ("(For the client)"), which asks for
+    the answer under it, the line may be of any width and end under the label."""
     end = line[-1].bbox[2]
     further = _printed_further(page, line)
     under_value = end > value.bbox[0] + neighbours.ALIGN * value.height
     in_row = wide or end <= value.bbox[2] + WRAP_SLACK * value.height
-    return not further and under_value and in_row
+    return not further and (under_value or wide) and in_row
 
 
 def _printed_further(page: PageWords, line: list[Segment]) -> bool:
-    """Whether something is printed further along `line`'s band, past its end."""
-    end = line[-1].bbox[2]
-    return any(s.bbox[0] >= end - 1 for s in neighbours.band(page, line[-1]))
+    """Whether something is printed further along `line`, past its end (centred on it: a
+    value typed low on the line over it may reach into its band)."""
+    last = line[-1]
+    return any(
+        s.bbox[0] >= last.bbox[2] - 1 and on_line(s, last) for s in neighbours.band(page, last)
+    )
+
+
+def on_line(segment: Segment, line: Segment) -> bool:
+    """Whether `segment` is centred on `line`, within half its height: not the line over it
+    or under it, reaching into its band."""
+    off = (segment.bbox[1] + segment.bbox[3] - line.bbox[1] - line.bbox[3]) / 2
+    return abs(off) <= 0.5 * line.height
 
 
 def _at(segment: Segment, x: float, height: float) -> bool:
@@ -146,8 +157,9 @@ def _names_label(segment: Segment) -> bool:
     return any(w.text.endswith(":") for w in segment.words)
 
 
-def _left_of(page: PageWords, segment: Segment, row_start: float) -> bool:
-    """Whether something on `segment`'s band, left of it, reaches past `row_start`."""
+def beside_label(page: PageWords, segment: Segment, row_start: float) -> bool:
+    """Whether something on `segment`'s band, left of it, reaches past `row_start`: the
+    next row's label, `segment` its answer."""
     return any(
         s.bbox[2] <= segment.bbox[0] + 1 and s.bbox[2] > row_start
         for s in neighbours.band(page, segment)

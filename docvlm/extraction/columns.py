@@ -18,6 +18,9 @@ COLUMN_GAP = 2.0  # line heights between one cell of a table's column and the ne
 BRIDGED_ROWS = 2  # table rows' spacings a column's cell may lie down past its blank rows
 MAX_COLUMN_CELLS = 30
 MIN_HEADINGS = 2  # the header and another heading on its row
+ROW_HEADERS_GAP = 3.5  # line heights between one row header and the next down a table's side
+ROW_ALIGN = 0.6  # line heights the row headers down a table's side start apart
+UNITS_ROW = 2  # characters of a cell between a header and its table's first row ("%", "$")
 
 
 def in_column(cell: Segment, header: Segment) -> bool:
@@ -41,6 +44,8 @@ def heads_table(page: PageWords, header: Segment, stops: Callable[[Segment], boo
     headings = _headings(page, header)
     if len(headings) < MIN_HEADINGS or any(has_digit(s.text) for s in headings):
         return False
+    if row_headed_cells(page, header, stops):
+        return True
     first = first_cell(page, header)
     if first is None or stops(first):
         return False
@@ -65,9 +70,36 @@ def _headings(page: PageWords, header: Segment) -> list[Segment]:
 
 def first_cell(page: PageWords, header: Segment) -> Segment | None:
     """The first cell under `header` in its column, past a gloss in brackets ("(Mg/Cigt)"),
-    as far down as a value under a label."""
+    as far down as a value under a label, or the first on a row its table's row headers head
+    (see `row_headed_cells`)."""
+    rows = row_headed_cells(page, header)
+    if rows:
+        return rows[0]
     segments = page_segments(page)
     return _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
+
+
+def heads_row_headers(page: PageWords, header: Segment, stops: Callable[[Segment], bool]) -> bool:
+    """Whether `header` heads a table's column of row headers: two cells of figures or more
+    under it, down to a stop or words, each first on its line and heading a row of two
+    figure cells or more ("2-AMINOANTHRACENE" over "4.0 | .72 | 3.07", "2.0 | 1.24 | 2.86":
+    doses and their results)."""
+    segments = page_segments(page)
+    cells: list[Segment] = []
+    cell = first_cell(page, header)
+    while cell is not None and not stops(cell) and figures(cell.text):
+        cells.append(cell)
+        if len(cells) == MAX_COLUMN_CELLS:
+            break
+        cell = _next_cell(segments, header, cell)
+    return len(cells) >= MIN_HEADINGS and all(_heads_row(segments, c) for c in cells)
+
+
+def _heads_row(segments: list[Segment], cell: Segment) -> bool:
+    band = band_of(segments, cell)
+    after = [s for s in band if s.bbox[0] >= cell.bbox[2]]
+    first = len(after) == len(band)
+    return first and len(after) >= MIN_HEADINGS and all(figures(s.text) for s in after)
 
 
 def _table_row(first: Segment, row: list[Segment], headings: list[Segment]) -> bool:
@@ -101,6 +133,9 @@ def column_cells(
     box) or the table's end: a cell of another kind (words after figures, or figures after
     words), or a row of words where the table's first row has figures (the next table's
     header row)."""
+    rows = row_headed_cells(page, header, stops)
+    if rows:
+        return rows
     segments = page_segments(page)
     under = _past_gloss(segments, header, first)
     first = under if under is not None and not stops(under) else first
@@ -113,6 +148,130 @@ def column_cells(
             break
         cells.append(nearest)
     return cells
+
+
+def row_headed_cells(
+    page: PageWords, header: Segment, labels: Callable[[Segment], bool] | None = None
+) -> list[Segment]:
+    """The cells of `header`'s column in a table whose rows are headed at its left ("SEX:",
+    "Male", "Female", ...): on each row header's row, the one segment under `header`, blank
+    rows (an empty row, a group's heading) passed over, down to the last row header. Empty
+    unless `header` has another heading of words on its row, its column holds two or more
+    cells, all figures or all words (words only on rows one after another, each headed by
+    one of `labels`), nothing in it lies between the rows, nothing of a row's other cells
+    under the header, and over the first row at most a units row ("%"). The header's own
+    wording may hold a figure ("PM6 SCORES")."""
+    headings = _headings(page, header)
+    if len(headings) < MIN_HEADINGS or figures(header.text):
+        return []
+    if any(has_digit(s.text) for s in headings[1:]):
+        return []
+    segments = page_segments(page)
+    rows = _row_headers(segments, headings)
+    placed = [(s, _row_of(s, rows)) for s in _column(segments, header, headings)]
+    cells = sorted((s for s, row in placed if row is not None), key=lambda s: s.bbox[1])
+    filled = {id(row) for _, row in placed if row is not None}
+    if len(cells) < MIN_HEADINGS or len(filled) < len(cells):
+        return []  # two cells on a row: the header spans several columns
+    if len({figures(s.text) for s in cells}) > 1:
+        return []
+    if _spans_more(segments, header, cells):
+        return []  # the header spans the next cell of a row too: a heading over columns
+    if _row_ids(segments, _beside(header, headings), headings, rows) - filled:
+        return []  # a row blank here but not in the column beside: a cell OCR dropped
+    if not figures(cells[0].text) and not _labelled_rows(rows, filled, labels):
+        return []
+    outside = [s for s, row in placed if row is None]
+    return [] if _off_rows(segments, header, cells, outside) else cells
+
+
+def _spans_more(segments: list[Segment], header: Segment, cells: list[Segment]) -> bool:
+    """Whether a segment beside one of `cells` on its row, not a cell itself, reaches under
+    `header`."""
+    beside = (s for c in cells for s in band_of(segments, c) if all(s is not c for c in cells))
+    return any(_spans_overlap(s, header) for s in beside)
+
+
+def _off_rows(
+    segments: list[Segment], header: Segment, cells: list[Segment], outside: list[Segment]
+) -> bool:
+    """Whether the column under `header` holds more than its `cells` on the table's rows:
+    a segment on no row (`outside`) among them or over them, other than a units row ("%"),
+    or a cell of their kind just under the last (a row whose header was not read)."""
+    top, bottom = cells[0].bbox[1], max(s.bbox[3] for s in cells)
+    between = [s for s in outside if s.bbox[1] < bottom]
+    if any(s.bbox[1] > top or sum(c.isalnum() for c in s.text) > UNITS_ROW for s in between):
+        return True
+    after = _next_cell(segments, header, cells[-1])
+    return after is not None and figures(after.text) == figures(cells[0].text)
+
+
+def _labelled_rows(
+    rows: list[Segment], filled: set[int], labels: Callable[[Segment], bool] | None
+) -> bool:
+    """Whether a column of words fills `rows` one after another, with no blank row between
+    (past one is the next section's), each headed by a label (a code is the cell's part)."""
+    spanned = [i for i, row in enumerate(rows) if id(row) in filled]
+    if len(spanned) <= spanned[-1] - spanned[0]:
+        return False
+    return labels is not None and all(labels(rows[i]) for i in spanned)
+
+
+def _column(segments: list[Segment], header: Segment, headings: list[Segment]) -> list[Segment]:
+    """The segments under `header` in its column, right of the table's row headers."""
+    start = _span(headings)[0]
+    return [
+        s
+        for s in segments
+        if s.bbox[1] > header.bbox[3] - 0.3 * header.height
+        and in_column(s, header)
+        and _middle(s) > start
+    ]
+
+
+def _beside(header: Segment, headings: list[Segment]) -> Segment:
+    """The heading nearest `header` across its row, on either side (its pair: "SCORE | BASE")."""
+    others = [h for h in headings if h is not header]
+    return min(others, key=lambda h: max(h.bbox[0] - header.bbox[2], header.bbox[0] - h.bbox[2]))
+
+
+def _row_ids(
+    segments: list[Segment], header: Segment, headings: list[Segment], rows: list[Segment]
+) -> set[int]:
+    """The ids of the `rows` with a cell in `header`'s column."""
+    placed = (_row_of(s, rows) for s in _column(segments, header, headings))
+    return {id(row) for row in placed if row is not None}
+
+
+def _row_of(cell: Segment, rows: list[Segment]) -> Segment | None:
+    """The row header whose band holds `cell`, the nearest of several (rows printed close)."""
+    holding = [row for row in rows if band_of([cell], row)]
+    return min(holding, key=lambda row: abs(_centre(row) - _centre(cell)), default=None)
+
+
+def _row_headers(segments: list[Segment], headings: list[Segment]) -> list[Segment]:
+    """The row headers down the left of the table `headings` head, top to bottom: segments
+    starting where the first under the headings' row starts (give or take a little: a
+    footer's note starts elsewhere), left of the headings, each no further under the one
+    before than a few line heights (further is past the table), above the headings printed
+    again (the next table's header row). A label's lines printed above it (`lead`: one
+    joined to its wrapped start) head rows too."""
+    start, top = _span(headings)[0], max(h.bbox[3] for h in headings)
+    height = headings[0].height
+    lines = [line for s in segments for line in (*s.lead, s)]
+    left = [s for s in lines if _middle(s) < start and s.bbox[1] > top - 0.3 * height]
+    names = {h.text for h in headings}
+    repeated = [s.bbox[1] for s in segments if s.text in names and s.bbox[1] > top]
+    left = [s for s in left if s.bbox[3] < min(repeated, default=float("inf"))]
+    rows: list[Segment] = []
+    bottom = top
+    for segment in sorted(left, key=lambda s: s.bbox[1]):
+        if segment.bbox[1] - bottom > ROW_HEADERS_GAP * (rows[-1] if rows else headings[0]).height:
+            break
+        if not rows or abs(segment.bbox[0] - rows[0].bbox[0]) <= ROW_ALIGN * rows[0].height:
+            rows.append(segment)
+            bottom = max(bottom, segment.bbox[3])
+    return rows
 
 
 def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
@@ -293,6 +452,10 @@ def _opens_with_figures(text: str) -> bool:
     """Whether `text` opens with a digit ("30 sheet Posters", "(31,000.00)"), not a word
     ("Emro (411-07)"): a table's cells of one column open alike."""
     return next((c.isdigit() for c in text if c.isalnum()), False)
+
+
+def _centre(segment: Segment) -> float:
+    return (segment.bbox[1] + segment.bbox[3]) / 2
 
 
 def _middle(segment: Segment) -> float:

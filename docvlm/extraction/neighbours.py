@@ -8,6 +8,7 @@ printed label, so grouping words into lines can put the two on different lines.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 from docvlm.document import BBox
@@ -29,6 +30,7 @@ SENTENCE_WORDS = 4  # words with letters on a line that wraps like running text
 WORD_GAP = 2.0  # line heights between two segments of one line of a value
 STACK_GAP = 0.5  # character heights between two characters printed one under another
 NEXT_LINE = 0.4  # line heights the next line's centre sits at least under the line above's
+ITEM_MARKER = re.compile(r"\(?[a-h1-9]\)|[a-h1-9][.)]")  # a list's "a)", "(b)", "1."
 SPACE = 0.3  # line heights of a space between words
 
 
@@ -286,6 +288,17 @@ def runs_past(
     )
 
 
+def _hangs(previous: Segment, nearest: Segment) -> bool:
+    """Whether `nearest` starts under the words after the list's item marker opening the
+    line above ("b) R&D should advise ... | met."): an item's lines hang from its marker."""
+    words = previous.words
+    return (
+        len(words) > 1
+        and ITEM_MARKER.fullmatch(words[0].text) is not None
+        and abs(nearest.bbox[0] - words[1].bbox[0]) <= ALIGN * previous.height
+    )
+
+
 def _next_line(
     segments: list[Segment],
     value: Segment,
@@ -313,7 +326,7 @@ def _next_line(
         (s for s in under if s.bbox[1] - first_top <= LINE_SLACK * value.height),
         key=lambda s: s.bbox[0],
     )
-    aligned = abs(nearest.bbox[0] - left) <= ALIGN * value.height
+    aligned = abs(nearest.bbox[0] - left) <= ALIGN * value.height or _hangs(previous, nearest)
     # Back at the margin, a paragraph's lines go on only while each line above is full.
     wrapped = abs(left - value.bbox[0]) > ALIGN * value.height
     if wrapped or not aligned:

@@ -21,19 +21,16 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from docvlm.document import BBox
-from docvlm.extraction import blocks, captions, columns, neighbours
+from docvlm.extraction import blocks, captions, columns, neighbours, ticks
 from docvlm.extraction.cells import cell_of
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import (
     CENTS,
-    CHECKED_GLYPHS,
-    UNCHECKED_GLYPHS,
     DateOrder,
     has_digit,
     has_time_of_day,
     is_typed,
-    parse_boolean,
     parse_value,
     read_date,
 )
@@ -56,9 +53,6 @@ _GLUED_LABEL = re.compile(
     r"(?<=[A-Za-z)][.;:,])(?=[A-Z0-9$(])|(?<=[A-Za-z'][A-Za-z])(?=[0-9])|(?<=#)(?=[0-9])"
     r"|(?<=[A-Z]{2})(?=[A-Z][a-z])"
 )
-_GLUED_TICK = re.compile(r"[.,]?[xX](?=[A-Z]{2})")  # "XFAIR", ".XOTHER*": a tick, then a label
-TICK_GAP = 2.0  # label heights between a tick and the option it is printed before
-TICK_NEARER = 1.5  # how many times further from what is printed before it the tick must be
 PHRASE_SCORE = 75.0
 PART_SCORE = 95.0
 MISREAD_PENALTY = 5.0  # a label matched only as OCR may have misread it is trusted less
@@ -161,6 +155,8 @@ MIN_CONFIDENCE = 0.4  # below this a reading is dropped (and the field reported 
 # (date, amount) is vouched for by its type, and keeps MIN_CONFIDENCE.
 FREE_TEXT_FLOOR = 0.55
 SENTENCE_COLON_WORDS = 3  # words before a colon that make a line in lower case a sentence
+_ITEM_NUMBER = re.compile(r"^\s*\d{1,2}\s*[.,)]\s*(?=[^\W\d_])")  # "2. ", "5, ", "4.Nature"
+_QUOTED_CHARACTER = re.compile(r"[\"'“‘]\w[\"'”’]")
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
 _UNIT = re.compile(
@@ -226,32 +222,38 @@ def normalize_label(text: str) -> str:
 
 
 def label_score(text: str, names: list[str]) -> float:
-    """How well printed `text` names a field, 0–100: exact words, else fuzzy, subsets discounted."""
-    label = normalize_label(text)
-    if not label:
-        return 0.0
+    """How well printed `text` names a field, 0–100: exact words, else fuzzy, subsets discounted.
+    An item number before the label ("2. Document(s) Served:") is no word of it, unless the
+    field's name has one too ("3. Special Processing" is not "1. Special Processing")."""
+    unnumbered = _ITEM_NUMBER.sub("", text)
     best = 0.0
     for name in names:
-        wanted = normalize_label(name)
-        if not wanted:
-            continue
-        score = float(fuzz.ratio(label, wanted))
-        mine, theirs = set(label.split()), set(wanted.split())
-        # The same words, each as often: a label's word printed again after it is an answer
-        # repeating it ("Filter Production production").
-        if sorted(label.split()) == sorted(wanted.split()):
-            score = 100.0
-        # Figures alone name no field by a part of its name: "11" of "N_11", "1" of "Line 1"
-        # would make every line number a label.
-        elif (mine < theirs or theirs < mine) and _lettered(min(mine, theirs, key=len)):
-            share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
-            score = max(score, 50 + 50 * share)
-            if len(theirs) >= 2 and f" {wanted} " in f" {label} ":
-                # The field's name as a phrase inside a longer label ("Your first name and
-                # middle initial") names it better than scattered shared words do.
-                score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
-        best = max(best, score, _misread_score(text, name))
+        printed = text if _ITEM_NUMBER.match(name) else unnumbered
+        best = max(best, _words_score(printed, name), _misread_score(printed, name))
     return best
+
+
+def _words_score(text: str, name: str) -> float:
+    """How well the words of `text` name `name`: exact words, else fuzzy, subsets discounted."""
+    label, wanted = normalize_label(text), normalize_label(name)
+    if not label or not wanted:
+        return 0.0
+    score = float(fuzz.ratio(label, wanted))
+    mine, theirs = set(label.split()), set(wanted.split())
+    # The same words, each as often: a label's word printed again after it is an answer
+    # repeating it ("Filter Production production").
+    if sorted(label.split()) == sorted(wanted.split()):
+        score = 100.0
+    # Figures alone name no field by a part of its name: "11" of "N_11", "1" of "Line 1"
+    # would make every line number a label.
+    elif (mine < theirs or theirs < mine) and _lettered(min(mine, theirs, key=len)):
+        share = min(len(mine), len(theirs)) / max(len(mine), len(theirs))
+        score = max(score, 50 + 50 * share)
+        if len(theirs) >= 2 and f" {wanted} " in f" {label} ":
+            # The field's name as a phrase inside a longer label ("Your first name and
+            # middle initial") names it better than scattered shared words do.
+            score = max(score, PHRASE_SCORE + (100 - PHRASE_SCORE) * share)
+    return score
 
 
 def _lettered(words: set[str]) -> bool:
@@ -730,7 +732,8 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
     """The word a label starts at inside `segment` (not at its start): one of several words,
     or a single word where its colon, or its capital ending the segment, marks it as a label
     and a number before it as a value run into it ("June 21, 1993 DEPARTMENT:", "REV.10/79
-    DATE"; not "PROJECT NUMBER:", nor "3 cartons")."""
+    DATE"; not "PROJECT NUMBER:", nor "3 cartons"), or where its colon closes the segment after
+    a word ending in no letter ("(with BELAIR Badmin- Sample:")."""
     words = [normalize_label(w.text) for w in segment.words]
     counts = [len(w.split()) for w in words]  # "F.P.M." is one word of three of a label's
     for start in range(1, len(words)):
@@ -739,8 +742,14 @@ def _label_start(segment: Segment, names: set[tuple[str, ...]]) -> int | None:
             if end is None or not words[start]:
                 continue
             word = segment.words[start].text
-            ends = word.endswith(":") or (start == len(words) - 1 and word[:1].isupper())
-            if len(name) == 1 and not (ends and has_digit(segment.words[start - 1].text)):
+            last = start == len(words) - 1
+            ends = word.endswith(":") or (last and word[:1].isupper())
+            # A colon closing the segment after a word that ends in no letter ("Badmin-
+            # Sample:", "Document(s) Served:"): not one label of several words.
+            closes = last and word.endswith(":") and not segment.words[start - 1].text[-1].isalnum()
+            if len(name) == 1 and not (
+                closes or (ends and has_digit(segment.words[start - 1].text))
+            ):
                 continue
             text = " ".join(w for w in words[start:end] if w)
             if fuzz.ratio(text, " ".join(name)) >= STRONG_LABEL_SCORE:
@@ -772,15 +781,19 @@ def _best_label_scores(pages: list[PageWords], scalars: list) -> dict[int, float
 
 
 def _label_like(pages: list[PageWords], best_scores: dict[int, float]) -> set[int]:
-    """Segments that read as labels and are never taken as values: text ending in a colon and
-    text naming a field."""
+    """Segments that read as labels and are never taken as values: text with letters ending in
+    a colon (figures are no label: "7%:" is a value OCR read a mark after) and text naming a
+    field."""
     return {
         id(segment)
         for page in pages
         for line in page.lines
         for segment in line
         if not segment.widget
-        and (segment.text.endswith(":") or best_scores[id(segment)] >= STRONG_LABEL_SCORE)
+        and (
+            (segment.text.endswith(":") and _lettered({segment.text}))
+            or best_scores[id(segment)] >= STRONG_LABEL_SCORE
+        )
     }
 
 
@@ -835,11 +848,10 @@ def _scalar_candidates(
 def _after_tick(
     page: PageWords, segment: Segment, names: list[str], all_names: list[list[str]]
 ) -> tuple[Segment, Segment, float] | None:
-    """The tick opening `segment` and the words after it ("X FAIR", "X. Proposed", "XYES": a
-    box ticked before its option, read with it), where those words name the field better
-    than the whole does, and no other field better, with their score. A tick across a drawn
-    cell's border from them ("Yes | X | No" read "X No") is the previous cell's answer."""
-    parts = _tick_parts(segment)
+    """The tick opening `segment` and the words after it (`ticks.after_tick`), where those
+    words name the field better than the whole does, and no other field better, with their
+    score."""
+    parts = ticks.after_tick(page, segment)
     if parts is None:
         return None
     tick, label = parts
@@ -848,56 +860,7 @@ def _after_tick(
         return None
     if any(label_score(label.text, other) > score for other in all_names):
         return None
-    if cell_of(page.cells, tick.bbox) != cell_of(page.cells, label.bbox):
-        return None
     return tick, label, score
-
-
-def _tick_parts(segment: Segment) -> tuple[Segment, Segment] | None:
-    """`segment` as a tick and the words after it: a first word that is a tick, or that opens
-    with a capital X glued to a word in capitals ("XFAIR")."""
-    first, *others = segment.words
-    if _tick_word(first.text) and others:
-        return Segment([first], segment.page, segment.line), Segment(
-            others, segment.page, segment.line
-        )
-    glued = _GLUED_TICK.match(first.text)
-    if glued is None:
-        return None
-    cut = glued.end()
-    tick, rest = word_parts(first, [(0, cut), (cut, len(first.text))])
-    return Segment([tick], segment.page, segment.line), Segment(
-        [rest, *others], segment.page, segment.line
-    )
-
-
-def _tick_before(page: PageWords, printed: Segment) -> Segment | None:
-    """A tick printed apart just before `printed` on its line ("XX | REJECTED", "X | OTHER"),
-    in its cell, and clearly nearer to it than to what is printed before the tick (in "Yes x
-    | No" the tick is "Yes"'s)."""
-    band = neighbours.band(page, printed)
-    left = sorted((s for s in band if s.bbox[2] <= printed.bbox[0] + 1), key=lambda s: s.bbox[2])
-    if not left or left[-1].widget or not _tick_word(left[-1].text.strip()):
-        return None
-    tick = left[-1]
-    gap = printed.bbox[0] - tick.bbox[2]
-    if gap > TICK_GAP * printed.height:
-        return None
-    if len(left) > 1 and tick.bbox[0] - left[-2].bbox[2] <= TICK_NEARER * gap:
-        return None
-    return tick if cell_of(page.cells, tick.bbox) == cell_of(page.cells, printed.bbox) else None
-
-
-def _ticks_next(page: PageWords, tick: Segment, right: list[Segment]) -> bool:
-    """Whether `tick`, right of a label, is the tick printed before the next option instead
-    (see `_tick_before`: "AREA REGION X OTHER" ticks "OTHER")."""
-    after = [s for s in right if s.line == tick.line and s.bbox[0] >= tick.bbox[2] - 1]
-    return bool(after) and _tick_before(page, min(after, key=lambda s: s.bbox[0])) is tick
-
-
-def _tick_word(text: str) -> bool:
-    """A tick read as a word: a check glyph, or one or two x's ("X.", "XX")."""
-    return text in CHECKED_GLYPHS or text.rstrip(".").lower() in ("x", "xx")
 
 
 def _before_tax(spec: FieldSpec, printed: Segment) -> bool:
@@ -986,7 +949,7 @@ class _Reading:
             if ticked is not None:
                 return ticked
         if not is_typed(self.spec):
-            row = _option_row([s for s in right if s.line == label.line])
+            row = ticks.option_row([s for s in right if s.line == label.line])
             ticked = [option for option, state in row or [] if state]
             if len(ticked) == 1:
                 claimed = [id(printed), *(id(option) for option, _ in row or [])]
@@ -995,23 +958,26 @@ class _Reading:
             if row is not None:  # none or several ticked: the row is no answer, but under it
                 right = [s for s in right if s.line != label.line]
         if not is_typed(self.spec):  # a tick is free text's answer; a typed value parses
-            if rest is not None and _tick(rest):
+            if rest is not None and ticks.tick(rest):
                 return self._mark(label, printed, printed, rest)  # "Yes x": glued to its option
-            before = _tick_before(self.page, printed)
+            before = ticks.tick_before(self.page, printed)
             if before is not None:
                 return self._mark(label, before, printed)  # "XX | REJECTED": ticked before it
         reach = printed.bbox[2]  # where the band's last printed mark before the value ends
         mark = None
         while right and not right[0].widget and _stray(self.page, right[0]):
-            if _tick(right[0]):
-                tick = self._own_tick(label, right)
-                if tick is None or _ticks_next(self.page, tick, right):
+            if ticks.tick(right[0]):
+                tick = ticks.own_tick(self.page, label, right)
+                if tick is None or ticks.ticks_next(self.page, tick, right):
                     return None
                 return self._mark(label, tick, printed)  # a ticked option
+            if not is_typed(self.spec) and len(right) > 1 and _marks_item(right[0], right[1]):
+                mark, right = right[0], right[1:]  # joined to the item it opens, below
+                break
             reach = right[0].bbox[2]
             mark = right[0]
             right = right[1:]  # a stray mark (a rule end, a dot leader) between label and value
-        if right and not is_typed(self.spec) and _leads_with_tick(right[0]):
+        if right and not is_typed(self.spec) and ticks.leads_with_tick(right[0]):
             return self._mark(label, right[0], printed)  # read glued to the next option's words
         if rest is not None and self.spec.kind == "number" and _count_before_amount(rest, right):
             rest = None  # "SUMME 3 | EUR 152,00": the items summed, then their amount
@@ -1048,13 +1014,13 @@ class _Reading:
             if run_on and self._can_be_value(rest):
                 fit = self._layout_fit(label, rest, "run-on")
                 row = [rest, *(s for s in right if s.line == label.line)]
-                value, count = self._with_units(row)
+                value, count = self._with_units(row, label)
                 claimed = [id(printed), *(id(s) for s in row[1:count])]
                 options.append((value, fit, claimed, False))
         elif (
             right
             and header is None
-            and self._can_be_value(right[0])
+            and (self._can_be_value(right[0]) or self._value_head(label, right))
             and not self._heading_across_gap(label, right[0], reach)
             and not self._among_options(label, right[0])
             and not _repeats_label(label, right[0])
@@ -1064,7 +1030,7 @@ class _Reading:
             # A tall label's band reaches the next printed line: its segments are not this
             # row's, and where they sit under the value, where the value ends is a guess.
             row = [right[0], *(s for s in right[1:] if s.line == right[0].line)]
-            value, count = self._with_units(row)
+            value, count = self._with_units(row, label)
             claimed = [id(printed), *(id(s) for s in row[:count])]
             crowded = read_date(value.text) is None and any(
                 _overlaps(s, value) for s in right if s.line != right[0].line
@@ -1072,19 +1038,23 @@ class _Reading:
             units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
             numbers = [s for s in row[:count] if not _UNIT.fullmatch(s.text)]  # "99 | mm"
             tabled_row = count > 1 and columns.table_row(self.page, printed, numbers)
-            if mark is not None and self._signs(mark, value):
+            if mark is not None and (self._signs(mark, value) or _marks_item(mark, value)):
                 value = Segment(mark.words + value.words, value.page, value.line)
                 claimed.append(id(mark))
-            if count == len(row) or not _box(row[count]) or is_typed(self.spec):
+            if count == len(row) or not ticks.box(row[count]) or is_typed(self.spec):
                 fit = self._layout_fit(label, value, "right", reach)
                 fit = TABLE_COLUMN_FIT if tabled_row else fit
                 extended = count > 1 and not (units or tabled_row)
                 options.append((value, fit, claimed, extended or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
-        on_rule = neighbours.on_rule_above(self.page, label) if not options else None
+        # A row-headed table's header is answered by its column, not by a heading over it.
+        row_headed = tabled and bool(columns.row_headed_cells(self.page, printed))
+        on_rule = (
+            neighbours.on_rule_above(self.page, label) if not (options or row_headed) else None
+        )
         if on_rule is not None and rest is None and self._can_be_value(on_rule):
             row = [on_rule, *(s for s in right_of(self.page, on_rule) if s.line == on_rule.line)]
-            value, count = self._with_units(row)
+            value, count = self._with_units(row, label)
             fit = self._layout_fit(label, value, "right")
             options.append((value, fit, [id(printed), *(id(s) for s in row[:count])], count > 1))
         asked = below is not None and cell is None and self._asked_below(label, below, right)
@@ -1301,21 +1271,27 @@ class _Reading:
         return Segment(words, value.page, value.line), [id(s) for s in lines], spaced
 
     def _row_goes_on(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
-        """Whether the first thing printed after a free-text value on its line, nearer than a
-        column's gap, is unread text rather than a label (or a label read together with its
-        own value): where the value ends is a guess. A whole date ends where it ends."""
+        """Whether the first text printed after a free-text value on its line (centred on
+        it: the next line's start may reach into its band; a dot or a rule's end is no
+        text), nearer than a column's gap, is unread text rather than a label (or a label
+        read together with its own value, or one printed as this one is: `_next_label`):
+        where the value ends is a guess. A whole date ends where it ends."""
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return False
         after = [
             s
             for s in right_of(self.page, value)
             if id(s) not in claimed and any(c.isalnum() for c in s.text)
-        ]  # a dot or a rule's end after the value is no text it could go on with
+        ]
         if not after:
             return False
         following = after[0]
+        if not blocks.on_line(following, value):
+            return False  # the next or last line's, read into a tall band
         if _number_row(value) and _NUMBER_CELL.fullmatch(following.text) is None:
             return False  # words after a row's number cells: the next column's text
+        if _next_label(label, value, following):
+            return False
         return (
             not following.widget
             and id(following) not in self.label_like
@@ -1325,9 +1301,11 @@ class _Reading:
 
     def _wraps_back(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
         """Whether the line just under a value of words starts well left of it, under its
-        column, is no label and may go on with it (see `blocks.may_go_on`): the answer may
-        have wrapped back under its label (a paragraph in capitals under a label in capitals)
-        where reading on (`_continued`) did not take that line."""
+        column but not before the row does (a line of its own), is no label, has no label
+        beside it (the next row's answer), is no gloss in brackets ("(Product Test, AaU,
+        etc.)") and may go on with it (see `blocks.may_go_on`): the answer may have wrapped
+        back under its label (a paragraph in capitals under a label in capitals) where
+        reading on (`_continued`) did not take that line."""
         if is_typed(self.spec) or value.widget or has_digit(value.text):
             return False
         x0, _, _, y1 = value.bbox
@@ -1340,9 +1318,14 @@ class _Reading:
             return False
         first = min(under, key=lambda s: (s.bbox[1], s.bbox[0]))
         line = [first, *neighbours.rest_of_line(self.page, first, self._stops)]
+        row_start = min(label.bbox[0], x0)
+        in_row = first.bbox[0] >= row_start - neighbours.ALIGN * value.height
         return (
             id(first) not in self.label_like
             and x0 - first.bbox[0] > WRAPS_BACK_LEFT * label.height
+            and in_row
+            and not blocks.beside_label(self.page, first, row_start)
+            and not _gloss(first.text)
             and blocks.may_go_on(self.page, value, line)
         )
 
@@ -1356,12 +1339,15 @@ class _Reading:
 
     def _heads_column(self, printed: Segment) -> tuple[Segment | None, bool]:
         """`printed` itself where it heads a table's column, so that its answers are the cells
-        under it, and whether the row under it shows a table (see `columns.heads_table`);
-        else its nearest neighbour along its line, on either side, is another label (a header
-        row), or it heads figures (see `_heads_figures`)."""
+        under it, and whether the row under it shows a table (see `columns.heads_table`) or
+        the cells under it head a table's rows (see `columns.heads_row_headers`); else its
+        nearest neighbour along its line, on either side, is another label (a header row),
+        or it heads figures (see `_heads_figures`)."""
         if printed.text.endswith(":"):
             return None, False  # a colon asks for the answer beside or under it, not a column
         if columns.heads_table(self.page, printed, self._stops):
+            return printed, True
+        if columns.heads_row_headers(self.page, printed, self._stops):
             return printed, True
         band = neighbours.band(self.page, printed)
         left = [s for s in band if s.bbox[2] <= printed.bbox[0] + 1]
@@ -1393,13 +1379,14 @@ class _Reading:
     def _stops(self, segment: Segment) -> bool:
         return segment.widget or segment.checkbox is not None or id(segment) in self.label_like
 
-    def _with_units(self, right: list[Segment]) -> tuple[Segment, int]:
+    def _with_units(self, right: list[Segment], label: Segment) -> tuple[Segment, int]:
         """The free-text value right of a label (or run on into it) with what belongs to it
         on that line: the unit after it ("84 | mm", "Density 245 | mg/cc"), after a number
-        the row's further number cells ("2.0 | (51) | 31 | (83)", up to words after them: the
-        next column's text), and words printed less than two line heights on ("One | Tray");
-        and how many segments it takes. A typed value parses without them, and a date takes
-        only a time of day printed just after it."""
+        the row's further number cells ("2.0 | (51) | 31 | (83)", up to words after them:
+        the next column's text, or an amount across a gap after a count: "500 | $250"), and
+        words printed less than two line heights on ("One | Tray"; not the next label, see
+        `_next_label`); and how many segments it takes. A typed value parses without them,
+        and a date takes only a time of day printed just after it."""
         value = right[0]
         if is_typed(self.spec) or value.widget:
             return value, 1
@@ -1410,8 +1397,11 @@ class _Reading:
             ), count
         numeric = _NUMBER_CELL.fullmatch(value.text) is not None
         count = 1
-        for segment in right[1:]:
-            if segment.widget or id(segment) in self.label_like:
+        for index, segment in enumerate(right[1:], 1):
+            inside = index + 1 < len(right) and self._inside_value(
+                right[index - 1], segment, right[index + 1]
+            )  # "Amelia 100's | Candidates: | NM-FT and NM-Lights"
+            if segment.widget or (id(segment) in self.label_like and not inside):
                 break
             if _overlaps(segment, right[count - 1]):
                 break  # it starts under the value: the next line's, read into the band
@@ -1422,6 +1412,10 @@ class _Reading:
             number = _NUMBER_CELL.fullmatch(segment.text) is not None
             if numeric and count > 1 and not (number or unit):
                 break  # words after a row's number cells: the next column's text
+            if numeric and number and not near and _priced(segment) and not _priced(value):
+                break  # "500 | $250": a count, then what it costs: the next column's
+            if not unit and _next_label(label, value, segment):
+                break  # "PROJECT LEADER Williams/Giordano | TOTAL BUDGET"
             if not (unit or near or repeated or (numeric and number)):
                 break
             count += 1
@@ -1444,34 +1438,42 @@ class _Reading:
             and not _part_of(segment.text, self.names)
         )
 
+    def _value_head(self, label: Segment, right: list[Segment]) -> bool:
+        """Whether words ending in a colon just after a label's colon open its free-text
+        answer ("Description: | Hong Kong: | Cigarette Market Monitor")."""
+        return (
+            not is_typed(self.spec)
+            and len(right) >= 2
+            and label.text.endswith(":")
+            and self._inside_value(label, right[0], right[1])
+        )
+
+    def _inside_value(self, before: Segment, words: Segment, after: Segment) -> bool:
+        """Whether `words` ending in a colon, set close on both sides on one line (as a value's
+        segments are), are a value's words rather than the next label: they name no field,
+        and the text after them can be a value."""
+        close = all(
+            second.line == before.line
+            and second.bbox[0] - first.bbox[2] <= neighbours.WORD_GAP * before.height
+            for first, second in ((before, words), (words, after))
+        )
+        return (
+            close
+            and not words.widget
+            and words.text.endswith(":")
+            and all(label_score(words.text, names) < MIN_LABEL_SCORE for names in self.all_names)
+            and self._can_be_value(after)
+        )
+
     def _ticked_option(
         self, label: Segment, right: list[Segment], printed: Segment
     ) -> _Candidate | None:
-        side = _box_side(
-            self.page, [s for s in right if parse_value(s.text, self.spec) is not None]
-        )
-        for segment in right:
-            box = _ticked_box(self.page, segment, side)
-            if box is not None:
-                candidate = self._candidate(segment, 1.0, [id(printed), id(segment)])
-                if candidate:  # else OCR read the box itself as a letter: the option follows
-                    candidate.found.bbox = union([box, segment.bbox])
-                    return candidate
+        for segment, box in ticks.ticked_options(self.page, self.spec, right):
+            candidate = self._candidate(segment, 1.0, [id(printed), id(segment)])
+            if candidate:  # else OCR read the box itself as a letter: the option follows
+                candidate.found.bbox = union([box, segment.bbox])
+                return candidate
         return None
-
-    def _own_tick(self, label: Segment, right: list[Segment]) -> Segment | None:
-        """The tick in the column of the first one right of `label` that is the label's row's,
-        the nearest such; None where each belongs to another row."""
-        column = right[0]
-        ticks = [
-            s
-            for s in right
-            if _tick(s)
-            and s.bbox[0] < column.bbox[2]
-            and column.bbox[0] < s.bbox[2]
-            and neighbours.marks_row(self.page, label, s)
-        ]
-        return min(ticks, key=lambda s: neighbours.rows_apart(s, label), default=None)
 
     def ticked(self, label: Segment, tick: Segment, printed: Segment) -> _Candidate | None:
         """The tick `printed` opens, before the label it holds, as the label's answer."""
@@ -1536,13 +1538,15 @@ def _time_after(date: Segment, after: list[Segment]) -> bool:
 
 
 def _sentence_to_colon(segment: Segment) -> bool:
-    """Words going on in lower case up to a colon ("product samples. (Note:"): a sentence
-    wrapped from the line above that introduces what follows, not a row's label (a label
-    opens with a capital, or is one short word: "cc:")."""
-    return (
-        segment.text[:1].islower()
-        and segment.text.endswith(":")
-        and len(segment.words) >= SENTENCE_COLON_WORDS
+    """Words going on in lower case up to a colon ("product samples. (Note:"), or ending in a
+    clause in lower case after a comma ("ATF Auth. #47, sample not for sale, all applicable:"):
+    a sentence wrapped from the line above, not a row's label (a label opens with a capital,
+    or is one short word: "cc:")."""
+    if not segment.text.endswith(":") or len(segment.words) < SENTENCE_COLON_WORDS:
+        return False
+    head, _, clause = segment.text.rpartition(",")
+    return segment.text[:1].islower() or (
+        bool(head) and len(clause.split()) >= 2 and clause == clause.lower()
     )
 
 
@@ -1556,6 +1560,14 @@ def _repeats_label(label: Segment, value: Segment) -> bool:
         len(wording.split()) >= 2 and f" {wording} " in text
         for wording in map(normalize_label, lines)
     )
+
+
+def _next_label(label: Segment, value: Segment, after: Segment) -> bool:
+    """Whether `after`, printed after a value of words in lower case on its line, is printed
+    as the label is: the next label, in capitals as this one."""
+    letters = [c for c in value.text if c.isalpha()]
+    lower = sum(c.islower() for c in letters) >= 3 and not has_digit(value.text)
+    return lower and _printed_alike(label, after)
 
 
 def _gloss(text: str) -> bool:
@@ -1608,6 +1620,11 @@ def _currency(segment: Segment) -> bool:
     return segment.text.lower() in _CURRENCY_CODES or segment.text in CURRENCY_SIGNS
 
 
+def _priced(segment: Segment) -> bool:
+    """Whether `segment` opens with a currency sign ("$250")."""
+    return segment.text[:1] in CURRENCY_SIGNS
+
+
 def _overlaps(segment: Segment, before: Segment) -> bool:
     """Whether `segment` starts before `before` ends: it cannot follow it on one line."""
     return segment.bbox[0] < before.bbox[2] - 1
@@ -1647,54 +1664,27 @@ def _heads_figures(page: PageWords, printed: Segment, row: list[Segment]) -> boo
     return beside is None or columns.figures(beside.text)
 
 
-def _tick(segment: Segment) -> bool:
-    """A tick printed after a label ("New Product  X  Discontinue Product"): the label's
-    answer, and the text past it the next option's."""
-    return bool(segment.checkbox) or _tick_word(segment.text.strip())
-
-
-def _leads_with_tick(segment: Segment) -> bool:
-    """A tick glued to the words after it ("X No", "X APPROVE IN ITS ENTIRETY"): those words
-    are the next option's, the tick is the answer."""
+def _fragment(text: str) -> bool:
+    """A printed one-character "value" ("N", "|") is a stray mark or OCR noise, not an answer;
+    a lone digit is a count (or a share: "7%"), and a character in quotes ('"D"') was written
+    as one."""
+    text = text.strip()
     return (
-        not segment.widget
-        and len(segment.words) > 1
-        and _tick_word(segment.words[0].text)
+        sum(c.isalnum() for c in text) < 2
+        and not text.rstrip(":").removesuffix("%").isdigit()
+        and not _QUOTED_CHARACTER.fullmatch(text)
     )
 
 
-def _box(segment: Segment) -> bool:
-    """A check box printed as a glyph, alone or leading its option's words."""
-    return segment.checkbox is not None or segment.text.strip() in CHECKED_GLYPHS | UNCHECKED_GLYPHS
-
-
-def _option_row(line: list[Segment]) -> list[tuple[Segment, bool]] | None:
-    """Options printed each beside a check-box glyph ("☐ Original ☒ Updated", or the glyphs
-    after their options: "Original ☐ Updated ☒"), with whether each is ticked; None where
-    the segments after the label are not such a row up to the next label."""
-    tokens: list[Segment | bool] = []  # an option's words, or a box's state
-    for segment in line:
-        if segment.widget or segment.text.endswith(":"):
-            break
-        glyph = segment.text.strip()
-        if segment.checkbox is None and glyph in CHECKED_GLYPHS | UNCHECKED_GLYPHS:
-            tokens.append(glyph in CHECKED_GLYPHS)
-            continue
-        if segment.checkbox is not None:
-            tokens.append(segment.checkbox)
-        tokens.append(segment)
-    if len(tokens) < 2 or len(tokens) % 2 or not any(isinstance(t, bool) for t in tokens):
-        return None
-    start = 1 if isinstance(tokens[0], bool) else 0
-    pairs = [(tokens[i], tokens[i + 1 - 2 * start]) for i in range(start, len(tokens), 2)]
-    row = [(o, s) for o, s in pairs if isinstance(o, Segment) and isinstance(s, bool)]
-    return row if len(row) == len(pairs) else None
-
-
-def _fragment(text: str) -> bool:
-    """A printed one-character "value" ("N", "|") is a stray mark or OCR noise, not an answer;
-    a lone digit is a count."""
-    return sum(c.isalnum() for c in text) < 2 and not text.strip().isdigit()
+def _marks_item(marker: Segment, item: Segment) -> bool:
+    """Whether `marker` is a list's item marker ("a)", "(b)", "1.") set close before the
+    item's words on its line: the answer lists its items, the marker is its own."""
+    gap = item.bbox[0] - marker.bbox[2]
+    return (
+        neighbours.ITEM_MARKER.fullmatch(marker.text) is not None
+        and item.line == marker.line
+        and gap <= neighbours.WORD_GAP * marker.height
+    )
 
 
 def _stray(page: PageWords, segment: Segment) -> bool:
@@ -1732,81 +1722,14 @@ def _boolean_value(
     score: float,
     printed: Segment,
 ) -> _Candidate | None:
-    state = label.checkbox
-    values: list[Segment] = []
-    boxed = _boxed_answer(page, right) if state is None else None
-    if boxed is not None:
-        state, values = boxed
-        if state is None:
-            return None
-    elif state is None and right:
-        state = right[0].checkbox if right[0].checkbox is not None else parse_boolean(right[0].text)
-        values = [right[0]] if state is not None else []
-    bbox = union([s.bbox for s in values]) if values else label.bbox
-    if state is None:
-        drawn = _nearest_box(page, label, printed)
-        if drawn is None:
-            return None
-        state, box = drawn
-        bbox = union([box, label.bbox])
+    answer = ticks.boolean_answer(page, label, right, printed)
+    if answer is None:
+        return None
+    state, bbox, values = answer
     source = "acroform" if values and values[0].widget else page.source
     confidence = _label_fit(score) * _read_fit(page, values)
     found = Found(state, page.number, bbox, round(confidence, 3), source)
     return _Candidate(spec, score, [id(printed), *(id(v) for v in values)], found)
-
-
-def _nearest_box(page: PageWords, label: Segment, printed: Segment) -> tuple[bool, BBox] | None:
-    """A yes/no label's drawn box: the one just before the label ("☒ Smoker") or just after
-    the words printed with it ("Consent given ☐"), whichever is nearer the text."""
-    before = drawn_checkbox(page, label.bbox)
-    after = drawn_checkbox(page, printed.bbox, "right")
-    if before is None or after is None:
-        return before or after
-    gap_before = label.bbox[0] - before[1][2]
-    gap_after = after[1][0] - printed.bbox[2]
-    return before if gap_before <= gap_after else after
-
-
-def _boxed_answer(
-    page: PageWords, right: list[Segment]
-) -> tuple[bool | None, list[Segment]] | None:
-    """A yes/no answer ticked in boxes drawn beside printed options ("☐ Yes ☒ No"): the
-    ticked option's meaning and segment, (None, []) where not exactly one box is ticked, and
-    None where the options have no boxes (then a printed "Yes" is the answer itself)."""
-    options = []
-    for segment in right[:2]:
-        if segment.checkbox is not None or parse_boolean(segment.text) is None:
-            break
-        options.append(segment)
-    side = _box_side(page, options)
-    boxes = [drawn_checkbox(page, option.bbox, side) for option in options]
-    if all(box is None for box in boxes):
-        return None
-    ticked = [o for o, box in zip(options, boxes, strict=True) if box is not None and box[0]]
-    if len(ticked) != 1:
-        return None, []
-    return parse_boolean(ticked[0].text), ticked
-
-
-def _ticked_box(page: PageWords, segment: Segment, side: str = "left") -> BBox | None:
-    """The box of a ticked checkbox that belongs to `segment` (a glyph in it, or drawn on
-    `side`)."""
-    if segment.checkbox is not None:
-        return segment.bbox if segment.checkbox else None
-    drawn = drawn_checkbox(page, segment.bbox, side)
-    return drawn[1] if drawn is not None and drawn[0] else None
-
-
-def _box_side(page: PageWords, options: list[Segment]) -> str:
-    """Which side of its option a row's drawn boxes sit: "right" where the first option has
-    no box before it and the last one has a box after it ("Single ☒ Married ☐"), since
-    a box between two options would otherwise be read as the next one's."""
-    if not options or options[0].checkbox is not None:
-        return "left"
-    after = drawn_checkbox(page, options[0].bbox) is None and drawn_checkbox(
-        page, options[-1].bbox, "right"
-    )
-    return "right" if after else "left"
 
 
 def _has_own_labels(spec: FieldSpec, pages: list[PageWords]) -> bool:

@@ -51,6 +51,7 @@ _RULE_CHARS = "|[]_"
 # A dotted or dashed leader between a label and its answer ("Copies to ---Dr. A. W. Spears")
 # is read as runs of these; a lone "-" before a digit is a sign, so is kept.
 _LEADER_CHARS = "-—–~_=.·…\"“”‘’'|:"
+_QUOTED_WORD = re.compile(r"[\"“]\w+[\"”]")
 # A colon after a word's letters with more text glued on ("DATE:June"; not "10:45"), and a
 # capitalised label with its colon glued to the text before it ("21,1993DEPARTMENT:").
 _GLUED_AFTER = re.compile(r"(?<=[A-Za-z)]):(?=[A-Za-z0-9$#(])")
@@ -262,7 +263,9 @@ def _tesseract(languages: str) -> TesseractBackend:
 def trim_leaders(segment: Segment) -> Segment | None:
     """`segment` without the leader marks OCR read before and after its words: whole words of
     leader characters, and a run of them glued to the first word's letters or the last word's
-    end. None when nothing else is left."""
+    end. None when nothing else is left. A word in quotes ('"D"') keeps them: they are written."""
+    if _QUOTED_WORD.fullmatch(segment.text):
+        return segment
     words = [w for w in segment.words if w.text.strip(_LEADER_CHARS)]
     if not words:
         return None
