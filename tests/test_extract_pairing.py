@@ -16,6 +16,9 @@ from docvlm.extraction.pairing import (
     FREE_TEXT_FLOOR,
     MIN_LABEL_SCORE,
     STRONG_LABEL_SCORE,
+    Found,
+    _Candidate,
+    _surest_first,
     _unglued_label,
     label_score,
     pair_fields,
@@ -1948,3 +1951,55 @@ def test_capitals_after_a_value_in_lower_case_beside_a_label_in_capitals_are_the
     found = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
     assert found.value == alone.value == "Williams/Giordano"
     assert found.confidence == alone.confidence
+
+
+def test_a_label_printed_twice_sunk_by_its_rivals_doubt_leaves_no_rival_to_win() -> None:
+    # Each "Brand" has a value under it, as unsure as the other: the surest, doubted for the
+    # other, falls under the floor, and the other is no surer for that.
+    pdf = _page([(72, 100, "Brand"), (72, 114, "PHOENIX"),
+                 (72, 160, "Style"), (72, 174, "HLB"),
+                 (320, 300, "Brand"), (320, 314, "CAMEL"),
+                 (320, 360, "Style"), (320, 374, "KS")])  # fmt: skip
+    result = docvlm.extract(pdf, _schema("Brand"), min_confidence=0.0)
+    assert result.data == {"f0": None}
+
+
+def test_only_a_second_colons_answer_beside_it_is_a_rival_of_the_answer_beside_a_colon() -> None:
+    def read(*elsewhere: tuple[float, float, str]) -> docvlm.extraction.pairing.Found:
+        pdf = _page([(72, 100, "Module:"), (200, 100, "412"),
+                     (72, 130, "Region:"), (200, 130, "North"), *elsewhere])  # fmt: skip
+        return docvlm.extract(pdf, _schema("Module:"), min_confidence=0.0).fields["/f0"]
+
+    under = read((320, 300, "Module"), (320, 314, "Shift"), (320, 360, "Style"), (320, 374, "KS"))
+    assert (under.value, under.confidence, under.warning) == ("412", read().confidence, None)
+    unmarked = read((320, 300, "Module"), (420, 300, "Shift"))  # beside words, no colon
+    assert (unmarked.confidence, unmarked.warning) == (read().confidence, None)
+    beside = read((320, 300, "Module:"), (420, 300, "Shift"))  # a second answer asked for
+    assert beside.confidence < read().confidence and "printed 2 times" in beside.warning
+
+
+def test_of_a_labels_prints_the_one_asking_with_a_colon_is_read_before_a_surer_other() -> None:
+    # "Chicago 3.3" reads surer than "Chicago: 8/8" (OCR unsure of "8/8"), but only the colon
+    # asks for the answer beside it.
+    words = [Word("Chicago:", (72, 100, 124, 111), 0.96), Word("8/8", (200, 100, 218, 111), 0.6),
+             Word("Region:", (72, 130, 116, 141), 0.96), Word("North", (200, 130, 232, 141), 0.96),
+             Word("Chicago", (72, 300, 120, 311), 0.96),
+             Word("3.3", (200, 300, 216, 311), 0.99)]  # fmt: skip
+    found = pair_fields(load_schema(_schema("Chicago:")).root, [_ocr_page(words)], set())
+    assert found["/f0"].value == "8/8"
+
+
+def test_of_readings_as_sure_the_one_beside_a_colon_is_chosen_first() -> None:
+    # "Original -- Project File" read on down beside "cc:", as sure as cc's own answer there.
+    fields = load_schema(_schema("Original", "cc:")).root.properties
+    original = Segment(_line(72, 100, "Original --"), 1, 0)
+    cc = Segment(_line(72, 114, "cc:"), 1, 1)
+    block = Segment(_line(150, 114, "S. Willinger"), 1, 1)
+
+    def reading(field: str, label: Segment) -> _Candidate:
+        found = Found(block.text, 1, block.bbox, 0.55, "ocr")
+        return _Candidate(fields[field], 100.0, [id(label), id(block)], found)
+
+    labels = {id(s): s for s in (original, cc, block)}
+    chosen = _surest_first([reading("f0", original), reading("f1", cc)], labels)
+    assert [r.field.title for r in chosen] == ["cc:", "Original"]

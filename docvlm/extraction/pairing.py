@@ -349,24 +349,28 @@ def pair_fields(
     ]
     candidates = _at_own_labels(scalars, candidates, pages)
     alike = {pointer for group in _titled_alike(scalars) for pointer in group}
-    # Stable sort: among equally good candidates the first in reading order wins.
-    candidates.sort(key=lambda c: -c.found.confidence)
-    candidates = _whole_labels_first(candidates, alike)
+    labels = {id(s): s for page in pages for line in page.lines for s in line}
+    candidates = _whole_labels_first(_surest_first(candidates, labels), alike)
     chosen: dict[str, _Candidate] = {}
+    sunk: set[str] = set()
     for candidate in candidates:
         pointer = candidate.field.pointer
-        if pointer in chosen:
+        if pointer in chosen or pointer in sunk:
             continue
-        candidate = _last_total(candidate, candidates)
+        unused = [c for c in candidates if used.isdisjoint(c.claimed)]
+        candidate = _asked_first(_last_total(candidate, candidates), unused, labels)
         if any(key in used for key in candidate.claimed) or any(
             key in used_in_columns for key in candidate.column_cells
         ):
             continue
         # A header repeated across a table, asked for by fields titled alike, is the table's
         # layout, not a label printed twice (FUNSD pages 0-105: +5 values right, +1 wrong).
+        surest = candidate.found.confidence
         if not (candidate.tabled and pointer in alike):
-            _doubt_rivals(candidate, [c for c in candidates if used.isdisjoint(c.claimed)])
+            _doubt_rivals(candidate, unused, labels)
         if candidate.found.confidence < MIN_CONFIDENCE:
+            if surest >= MIN_CONFIDENCE:
+                sunk.add(pointer)  # by its rivals' doubt: none of them is surer
             continue
         if candidate.goes_on:  # lowered, not dropped: the value may still be whole
             candidate.found.confidence = _lowered(candidate.found.confidence, ROW_GOES_ON_FIT)
@@ -386,6 +390,13 @@ def pair_fields(
         if spec.pointer not in found and spec.enum is not None:
             found.update(_lone_enum_value(spec, pages))
     return found
+
+
+def _surest_first(candidates: list[_Candidate], labels: dict[int, Segment]) -> list[_Candidate]:
+    """`candidates` surest first; of equally sure ones (two answers cut at the same ceiling
+    claiming one block), one beside a colon (see `_asked_beside`), else the first in reading
+    order."""
+    return sorted(candidates, key=lambda c: (-c.found.confidence, not _asked_beside(c, labels)))
 
 
 def _whole_labels_first(candidates: list[_Candidate], alike: set[str]) -> list[_Candidate]:
@@ -581,20 +592,49 @@ def _reading_key(value: Any) -> Any:
     return "".join(value.split()).lower() if isinstance(value, str) else value
 
 
-def _doubt_rivals(chosen: _Candidate, candidates: list[_Candidate]) -> None:
+def _doubt_rivals(
+    chosen: _Candidate, candidates: list[_Candidate], labels: dict[int, Segment]
+) -> None:
     """A label printed twice with different values beside it ("Last name" for you and for a
     spouse): keep the chosen reading (the surest, the first, or a receipt's last total), but
     not as a sure one, and name a rival in its warning. The field's words opening a
     sentence ("Nature of work should be specified...") are no second label, and a reading
     too unsure to be kept as the field's value (OCR noise, another row's text under an
-    unmarked label) is no second value."""
+    unmarked label) is no second value. Nor, for an answer beside its colon, is a reading
+    the page does not ask for as surely: under a label, or beside one without a colon."""
     rivals = [c for c in _rivals(chosen, candidates) if c.found.confidence >= MIN_CONFIDENCE]
+    if _asked_beside(chosen, labels):
+        rivals = [c for c in rivals if _asked_beside(c, labels)]
     if rivals:
         chosen.found.confidence = round(chosen.found.confidence * RIVAL_PENALTY, 3)
         chosen.found.warning = (
             f"its label is printed {len(rivals) + 1} times with different values; "
             f"took {chosen.found.value!r}, not {rivals[0].found.value!r}"
         )
+
+
+def _asked_first(
+    chosen: _Candidate, candidates: list[_Candidate], labels: dict[int, Segment]
+) -> _Candidate:
+    """Of a field's readings at labels that name it as well, one beside a colon (see
+    `_asked_beside`) before the surest of the others ("Chicago: 8/8" before "Chicago 3.3")."""
+    if _asked_beside(chosen, labels):
+        return chosen
+    asked = [
+        c
+        for c in _rivals(chosen, candidates)
+        if _asked_beside(c, labels) and c.found.confidence >= MIN_CONFIDENCE
+    ]
+    return max(asked, key=lambda c: c.found.confidence, default=chosen)
+
+
+def _asked_beside(reading: _Candidate, labels: dict[int, Segment]) -> bool:
+    """Free text read beside a label ending in a colon, the form's own way to ask for it."""
+    return (
+        not is_typed(reading.field)
+        and not reading.under
+        and labels[reading.claimed[0]].text.endswith(":")
+    )
 
 
 def _walk(
