@@ -11,19 +11,17 @@ from PIL import Image, ImageDraw
 
 import docvlm
 from docvlm.extraction.extractor import extract_without_model
+from docvlm.extraction.labels import MIN_LABEL_SCORE, STRONG_LABEL_SCORE, label_score
 from docvlm.extraction.neighbours import right_of
 from docvlm.extraction.pairing import (
     FREE_TEXT_FLOOR,
-    MIN_LABEL_SCORE,
-    STRONG_LABEL_SCORE,
-    Found,
-    _Candidate,
+    Candidate,
     _surest_first,
     _unglued_label,
-    label_score,
     pair_fields,
     unsure_fields,
 )
+from docvlm.extraction.result import Found
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Segment, Word, _unglued
 
@@ -1996,9 +1994,9 @@ def test_of_readings_as_sure_the_one_beside_a_colon_is_chosen_first() -> None:
     cc = Segment(_line(72, 114, "cc:"), 1, 1)
     block = Segment(_line(150, 114, "S. Willinger"), 1, 1)
 
-    def reading(field: str, label: Segment) -> _Candidate:
+    def reading(field: str, label: Segment) -> Candidate:
         found = Found(block.text, 1, block.bbox, 0.55, "ocr")
-        return _Candidate(fields[field], 100.0, [id(label), id(block)], found)
+        return Candidate(fields[field], 100.0, [id(label), id(block)], found)
 
     labels = {id(s): s for s in (original, cc, block)}
     chosen = _surest_first([reading("f0", original), reading("f1", cc)], labels)

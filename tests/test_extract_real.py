@@ -59,7 +59,7 @@ def test_an_engine_change_misses_the_ocr_cache_and_a_pairing_change_keeps_it(
 
     first = digest()
     # A pairing constant changed (inserted before one, not before a function's decorator).
-    edit("extraction/pairing.py", "\nMIN_LABEL_SCORE", "\nPAIRING_CHANGED = 1\nMIN_LABEL_SCORE")
+    edit("extraction/pairing.py", "\nMIN_CONFIDENCE", "\nPAIRING_CHANGED = 1\nMIN_CONFIDENCE")
     edit(
         "extraction/words.py",
         "    words = [w for w in segment.words",

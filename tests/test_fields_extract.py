@@ -11,7 +11,7 @@ import torch
 
 import docvlm
 from docvlm.anchors import CHECKED, AnchorWord
-from docvlm.extraction.pairing import Found
+from docvlm.extraction.result import Found
 from docvlm.extraction.schema import load_schema
 from docvlm.forms.extract import (
     Reading,

@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from docvlm.extraction.pairing import FREE_TEXT_FLOOR, Found, pair_fields, unsure_fields
-from docvlm.extraction.result import ExtractionResult, assemble
+from docvlm.extraction.pairing import FREE_TEXT_FLOOR, pair_fields, unsure_fields
+from docvlm.extraction.result import ExtractionResult, Found, assemble
 from docvlm.extraction.schema import ExtractionSchema, load_schema
 from docvlm.extraction.unlabelled import unlabelled_fields
 from docvlm.extraction.values import DATE_ORDERS, DateOrder, date_order_evidence

@@ -17,8 +17,21 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from docvlm.extraction.pairing import Found
+from docvlm.document import BBox
 from docvlm.extraction.schema import ExtractionSchema, FieldSpec
+
+
+@dataclass
+class Found:
+    """A value read for one field, with where it was read and how sure we are."""
+
+    value: Any
+    page: int
+    bbox: BBox | None
+    confidence: float
+    source: str
+    warning: str | None = None
+
 
 _MISSING = object()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from docvlm.extraction.labels import STRONG_LABEL_SCORE, label_score
 from docvlm.extraction.letterhead import (
     Lines,
     issuer_and_address,
@@ -19,7 +20,8 @@ from docvlm.extraction.letterhead import (
     names_legal_entity,
     unconfused,
 )
-from docvlm.extraction.pairing import MIN_CONFIDENCE, STRONG_LABEL_SCORE, Found, label_score
+from docvlm.extraction.pairing import MIN_CONFIDENCE
+from docvlm.extraction.result import Found
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import DateOrder, date_substrings, has_time_of_day, parse_value
 from docvlm.extraction.words import PageWords

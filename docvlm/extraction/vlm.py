@@ -22,7 +22,7 @@ from docvlm.extraction.constrained import (
     compile_grammar,
     json_generation,
 )
-from docvlm.extraction.pairing import Found
+from docvlm.extraction.result import Found
 from docvlm.extraction.schema import ExtractionSchema
 from docvlm.extraction.words import locate, page_words
 from docvlm.model.runtime import load_runtime

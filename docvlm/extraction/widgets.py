@@ -6,7 +6,8 @@ from typing import Any
 
 import pymupdf
 
-from docvlm.extraction.pairing import Found, label_score
+from docvlm.extraction.labels import label_score
+from docvlm.extraction.result import Found
 from docvlm.extraction.schema import FieldSpec, label_candidates
 from docvlm.extraction.values import DateOrder, parse_value
 from docvlm.extraction.words import PageWords, Segment, Word

@@ -16,7 +16,8 @@ from typing import Any
 
 from docvlm.anchors import CHECKED, UNCHECKED, AnchorWord, anchors_from_words
 from docvlm.extraction.extractor import extract_without_model
-from docvlm.extraction.pairing import MIN_CONFIDENCE, Found
+from docvlm.extraction.pairing import MIN_CONFIDENCE
+from docvlm.extraction.result import Found
 from docvlm.extraction.schema import ExtractionSchema, FieldSpec
 from docvlm.extraction.values import ParsedValue, parse_value
 from docvlm.extraction.words import PageWords, page_words
