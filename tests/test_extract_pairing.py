@@ -2001,3 +2001,15 @@ def test_of_readings_as_sure_the_one_beside_a_colon_is_chosen_first() -> None:
     labels = {id(s): s for s in (original, cc, block)}
     chosen = _surest_first([reading("f0", original), reading("f1", cc)], labels)
     assert [r.field.title for r in chosen] == ["cc:", "Original"]
+
+
+def test_words_across_the_page_from_a_colon_are_another_columns_not_its_answer() -> None:
+    # "REMARKS:" has its remarks under it; "Product", half a page right, heads a list of its
+    # own. Figures that far are still the label's answer ("Total: ... 1,250").
+    def read(beside: str) -> docvlm.extraction.pairing.Found:
+        words = [*_line(72, 100, "REMARKS:"), *_line(400, 100, beside),
+                 *_line(90, 120, "For posting in Cincinnati only.")]  # fmt: skip
+        return pair_fields(load_schema(_schema("REMARKS:")).root, [_ocr_page(words)], set())["/f0"]
+
+    assert read("Product").value == "For posting in Cincinnati only."
+    assert read("1,250").value == "1,250"

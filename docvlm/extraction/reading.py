@@ -91,6 +91,9 @@ TABLE_COLUMN_FIT = 1.0
 # 76 %). A dot leader or rule end in the stretch is no gap: the eye follows it.
 FAR_RIGHT = 8.0  # label heights
 FAR_RIGHT_FIT = 0.8
+# Words without figures this many FAR_RIGHT stretches on are another column's text, printed
+# across the page ("REMARKS: ... | Product"): an answer that far is figures, a count or a date.
+ACROSS_PAGE = 2.0
 # Capitals without figures that far from a label in capitals without a colon are the next
 # column's printed heading ("DESCRIPTION ... UNIT PRICE"), not the label's answer (FUNSD
 # training pages 0-105: 1 of 11 such values right).
@@ -418,8 +421,12 @@ class Reading:
         return self._printed_row(label, value) and drawn_checkbox(self.page, value.bbox) is not None
 
     def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
-        """A row of headings: free text across a wide gap right of the label."""
-        return self._printed_row(label, value) and _far(label, value, reach)
+        """A row of headings: free text across a wide gap right of the label; or words
+        without figures across the page from it, another column's."""
+        if self._printed_row(label, value) and _far(label, value, reach):
+            return True
+        words = not is_typed(self.spec) and not value.widget and not has_digit(value.text)
+        return words and _far(label, value, reach, ACROSS_PAGE)
 
     def _among_options(self, label: Segment, value: Segment) -> bool:
         """Capitals right of a label in capitals that itself follows capitals on its line
@@ -799,11 +806,13 @@ def _printed_alike(label: Segment, value: Segment) -> bool:
     return _capitals(label.text) and _capitals(value.text) and not has_digit(value.text)
 
 
-def _far(label: Segment, value: Segment, reach: float) -> bool:
-    """Whether `value` starts across a wide empty stretch of the band past `reach`."""
+def _far(label: Segment, value: Segment, reach: float, stretches: float = 1.0) -> bool:
+    """Whether `value` starts across a wide empty stretch of the band past `reach`, of
+    `stretches` times FAR_RIGHT label heights."""
     # A lone character is the weakest read: a stamp's or a stray mark's as often.
     lone = sum(c.isalnum() for c in value.text) == 1
-    return value.bbox[0] - reach > FAR_RIGHT * label.height * (LONE_REACH if lone else 1.0)
+    gap = FAR_RIGHT * stretches * label.height * (LONE_REACH if lone else 1.0)
+    return value.bbox[0] - reach > gap
 
 
 def _count_before_amount(rest: Segment, right: list[Segment]) -> bool:
