@@ -2003,13 +2003,14 @@ def test_of_readings_as_sure_the_one_beside_a_colon_is_chosen_first() -> None:
     assert [r.field.title for r in chosen] == ["cc:", "Original"]
 
 
-def test_words_across_the_page_from_a_colon_are_another_columns_not_its_answer() -> None:
+def test_words_across_the_page_from_a_label_answered_under_it_are_another_columns() -> None:
     # "REMARKS:" has its remarks under it; "Product", half a page right, heads a list of its
-    # own. Figures that far are still the label's answer ("Total: ... 1,250").
-    def read(beside: str) -> docvlm.extraction.pairing.Found:
-        words = [*_line(72, 100, "REMARKS:"), *_line(400, 100, beside),
-                 *_line(90, 120, "For posting in Cincinnati only.")]  # fmt: skip
-        return pair_fields(load_schema(_schema("REMARKS:")).root, [_ocr_page(words)], set())["/f0"]
+    # own. Figures that far are still the label's answer, and so are words with nothing under.
+    def read(beside: str, under: str = "For posting in Cincinnati only.") -> str:
+        words = [*_line(72, 100, "REMARKS:"), *_line(400, 100, beside), *_line(90, 120, under)]
+        found = pair_fields(load_schema(_schema("REMARKS:")).root, [_ocr_page(words)], set())
+        return found["/f0"].value
 
-    assert read("Product").value == "For posting in Cincinnati only."
-    assert read("1,250").value == "1,250"
+    assert read("Product") == "For posting in Cincinnati only."
+    assert read("1,250") == "1,250"
+    assert read("Product", under="") == "Product"
