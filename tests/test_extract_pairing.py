@@ -2001,3 +2001,16 @@ def test_of_readings_as_sure_the_one_beside_a_colon_is_chosen_first() -> None:
     labels = {id(s): s for s in (original, cc, block)}
     chosen = _surest_first([reading("f0", original), reading("f1", cc)], labels)
     assert [r.field.title for r in chosen] == ["cc:", "Original"]
+
+
+def test_words_across_the_page_from_a_label_answered_under_it_are_another_columns() -> None:
+    # "REMARKS:" has its remarks under it; "Product", half a page right, heads a list of its
+    # own. Figures that far are still the label's answer, and so are words with nothing under.
+    def read(beside: str, under: str = "For posting in Cincinnati only.") -> str:
+        words = [*_line(72, 100, "REMARKS:"), *_line(400, 100, beside), *_line(90, 120, under)]
+        found = pair_fields(load_schema(_schema("REMARKS:")).root, [_ocr_page(words)], set())
+        return found["/f0"].value
+
+    assert read("Product") == "For posting in Cincinnati only."
+    assert read("1,250") == "1,250"
+    assert read("Product", under="") == "Product"

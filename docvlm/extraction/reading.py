@@ -91,6 +91,9 @@ TABLE_COLUMN_FIT = 1.0
 # 76 %). A dot leader or rule end in the stretch is no gap: the eye follows it.
 FAR_RIGHT = 8.0  # label heights
 FAR_RIGHT_FIT = 0.8
+# Words without figures this many FAR_RIGHT stretches on, where text under the label can answer
+# it, are another column's, printed across the page ("REMARKS: ... | Product").
+ACROSS_PAGE = 2.0
 # Capitals without figures that far from a label in capitals without a colon are the next
 # column's printed heading ("DESCRIPTION ... UNIT PRICE"), not the label's answer (FUNSD
 # training pages 0-105: 1 of 11 such values right).
@@ -238,7 +241,7 @@ class Reading:
             right
             and header is None
             and (self._can_be_value(right[0]) or self._value_head(label, right))
-            and not self._heading_across_gap(label, right[0], reach)
+            and not self._heading_across_gap(label, right[0], reach, below is not None)
             and not self._among_options(label, right[0])
             and not _repeats_label(label, right[0])
             and (cell is None or cell_of([cell], right[0].bbox) is not None)
@@ -417,9 +420,16 @@ class Reading:
         it, whose answer is a tick that OCR does not read, not the label's answer."""
         return self._printed_row(label, value) and drawn_checkbox(self.page, value.bbox) is not None
 
-    def _heading_across_gap(self, label: Segment, value: Segment, reach: float) -> bool:
-        """A row of headings: free text across a wide gap right of the label."""
-        return self._printed_row(label, value) and _far(label, value, reach)
+    def _heading_across_gap(
+        self, label: Segment, value: Segment, reach: float, answered_under: bool
+    ) -> bool:
+        """A row of headings: free text across a wide gap right of the label; or, where text
+        under the label can answer it, words without figures across the page, another
+        column's."""
+        if self._printed_row(label, value) and _far(label, value, reach):
+            return True
+        words = not is_typed(self.spec) and not value.widget and not has_digit(value.text)
+        return answered_under and words and _far(label, value, reach, ACROSS_PAGE)
 
     def _among_options(self, label: Segment, value: Segment) -> bool:
         """Capitals right of a label in capitals that itself follows capitals on its line
@@ -799,11 +809,13 @@ def _printed_alike(label: Segment, value: Segment) -> bool:
     return _capitals(label.text) and _capitals(value.text) and not has_digit(value.text)
 
 
-def _far(label: Segment, value: Segment, reach: float) -> bool:
-    """Whether `value` starts across a wide empty stretch of the band past `reach`."""
+def _far(label: Segment, value: Segment, reach: float, stretches: float = 1.0) -> bool:
+    """Whether `value` starts across a wide empty stretch of the band past `reach`, of
+    `stretches` times FAR_RIGHT label heights."""
     # A lone character is the weakest read: a stamp's or a stray mark's as often.
     lone = sum(c.isalnum() for c in value.text) == 1
-    return value.bbox[0] - reach > FAR_RIGHT * label.height * (LONE_REACH if lone else 1.0)
+    gap = FAR_RIGHT * stretches * label.height * (LONE_REACH if lone else 1.0)
+    return value.bbox[0] - reach > gap
 
 
 def _count_before_amount(rest: Segment, right: list[Segment]) -> bool:
