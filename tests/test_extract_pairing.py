@@ -24,6 +24,7 @@ from docvlm.extraction.pairing import (
 from docvlm.extraction.result import Found
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Segment, Word, _unglued
+from docvlm.extraction.wrapped import join_wrapped_labels
 
 
 def _page(texts: list[tuple[float, float, str] | tuple[float, float, str, float]]) -> bytes:
@@ -2001,3 +2002,16 @@ def test_of_readings_as_sure_the_one_beside_a_colon_is_chosen_first() -> None:
     labels = {id(s): s for s in (original, cc, block)}
     chosen = _surest_first([reading("f0", original), reading("f1", cc)], labels)
     assert [r.field.title for r in chosen] == ["cc:", "Original"]
+
+
+def test_a_label_split_at_a_colon_ocr_read_goes_on_at_a_word_that_opens_no_label() -> None:
+    # "NATURE: | OF WORK:": the colon after "NATURE" is a speck; "of" opens no label.
+    def segments(second: str) -> list[str]:
+        page = _table([(100, [(72, "NATURE:"), (130, second), (230, "Aldehyde analysis")])])
+        names = [[f"Nature {second.rstrip(':')}"]]
+        join_wrapped_labels([page], names, label_score, STRONG_LABEL_SCORE)
+        return [segment.text for segment in page.lines[0]]
+
+    assert segments("OF WORK:") == ["NATURE: OF WORK:", "Aldehyde analysis"]
+    # A colon ends a label before words that may open the next one.
+    assert segments("WORK DONE:") == ["NATURE:", "WORK DONE:", "Aldehyde analysis"]
