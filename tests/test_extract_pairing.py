@@ -24,6 +24,7 @@ from docvlm.extraction.pairing import (
 from docvlm.extraction.result import Found
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Segment, Word, _unglued
+from docvlm.extraction.wrapped import join_wrapped_labels
 
 
 def _page(texts: list[tuple[float, float, str] | tuple[float, float, str, float]]) -> bytes:
@@ -2014,3 +2015,16 @@ def test_words_across_the_page_from_a_label_answered_under_it_are_another_column
     assert read("Product") == "For posting in Cincinnati only."
     assert read("1,250") == "1,250"
     assert read("Product", under="") == "Product"
+
+
+def test_a_label_split_at_a_colon_ocr_read_goes_on_at_a_word_that_opens_no_label() -> None:
+    # "NATURE: | OF WORK:": the colon after "NATURE" is a speck; "of" opens no label.
+    def segments(second: str) -> list[str]:
+        page = _table([(100, [(72, "NATURE:"), (130, second), (230, "Aldehyde analysis")])])
+        names = [[f"Nature {second.rstrip(':')}"]]
+        join_wrapped_labels([page], names, label_score, STRONG_LABEL_SCORE)
+        return [segment.text for segment in page.lines[0]]
+
+    assert segments("OF WORK:") == ["NATURE: OF WORK:", "Aldehyde analysis"]
+    # A colon ends a label before words that may open the next one.
+    assert segments("WORK DONE:") == ["NATURE:", "WORK DONE:", "Aldehyde analysis"]

@@ -15,6 +15,8 @@ MAX_LINES = 3
 WRAP_GAP = 1.0  # line heights between the lines of one label
 ALIGN = 1.2  # line heights the lines' left edges, centres or right edges may sit apart
 SPLIT_GAP = 2.0  # label heights between the two segments of a label split along its line
+# Words that join a label's words and open none ("NATURE: | OF WORK:", a colon OCR read in it).
+_CONNECTIVES = frozenset({"of", "for", "and", "to", "in", "on", "by", "or", "from", "per"})
 
 
 def join_wrapped_labels(
@@ -92,9 +94,10 @@ def _join_split(
     score: Callable[[str, list[str]], float],
     strong: float,
 ) -> None:
-    """Join, in place, each segment not ending in a colon with the next one right of it on
-    its band, a small gap on, where the two read together name a field no segment names and
-    neither names a field alone (then it is that field's label, or its value)."""
+    """Join, in place, each segment with the next one right of it on its band, a small gap on,
+    where the two read together name a field no segment names and neither names a field alone
+    (then it is that field's label, or its value). A segment ending in a colon is joined only
+    with words that open no label ("NATURE: | OF WORK:", the colon a speck OCR read)."""
     unnamed, every = names
 
     def names_one(segment: Segment) -> bool:
@@ -102,12 +105,14 @@ def _join_split(
 
     joined: set[int] = set()
     for first in segments:
-        if id(first) in joined or first.text.endswith(":") or first.checkbox is not None:
+        if id(first) in joined or first.checkbox is not None:
             continue
         right = [s for s in right_of(page, first) if not s.widget]
         if not right or id(right[0]) in joined:
             continue
         second = right[0]
+        if first.text.endswith(":") and not _goes_on(second):
+            continue  # a colon ends a label, unless what follows cannot open one
         if second.bbox[0] - first.bbox[2] > SPLIT_GAP * first.height:
             continue
         text = f"{first.text} {second.text}"
@@ -118,3 +123,8 @@ def _join_split(
         for line in page.lines:
             line[:] = [whole if s is second else s for s in line if s is not first]
         page.lines[:] = [line for line in page.lines if line]
+
+
+def _goes_on(segment: Segment) -> bool:
+    """Whether `segment` opens with a word that only joins a label's words ("of", "for")."""
+    return segment.words[0].text.lower().strip(".,") in _CONNECTIVES
