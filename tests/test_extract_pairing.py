@@ -2001,3 +2001,18 @@ def test_of_readings_as_sure_the_one_beside_a_colon_is_chosen_first() -> None:
     labels = {id(s): s for s in (original, cc, block)}
     chosen = _surest_first([reading("f0", original), reading("f1", cc)], labels)
     assert [r.field.title for r in chosen] == ["cc:", "Original"]
+
+
+def test_a_lone_date_on_a_row_of_a_table_of_names_is_its_columns_cell() -> None:
+    # "DATE" has one cell, on the second of the rows its neighbour's names fill: a table's
+    # cell, read as surely as the names. A lone cell of words (a signature) is not.
+    rows = [(100, [(140, "NAME"), (240, "SIGNATURE"), (340, "DATE")]),
+            (120, [(30, "Originator"), (140, "Michael Wright")]),
+            (134, [(30, "Manager"), (140, "John Powell"), (240, "J. Powel"), (340, "1-11-94")])]  # fmt: skip
+    schema = load_schema(_schema("DATE", "SIGNATURE", "NAME", "Originator", "Manager"))
+    found = pair_fields(schema.root, [_table(rows)], set())
+    assert found["/f0"].value == "1-11-94"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+    assert found["/f1"].value is None or found["/f1"].confidence < FREE_TEXT_FLOOR
+    alone = pair_fields(schema.root, [_table([rows[0], rows[2]])], set())["/f0"]
+    assert alone.value is None or alone.confidence < FREE_TEXT_FLOOR  # no table beside

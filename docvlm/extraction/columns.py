@@ -151,16 +151,22 @@ def column_cells(
 
 
 def row_headed_cells(
-    page: PageWords, header: Segment, labels: Callable[[Segment], bool] | None = None
+    page: PageWords,
+    header: Segment,
+    labels: Callable[[Segment], bool] | None = None,
+    alone: bool = True,
 ) -> list[Segment]:
     """The cells of `header`'s column in a table whose rows are headed at its left ("SEX:",
     "Male", "Female", ...): on each row header's row, the one segment under `header`, blank
     rows (an empty row, a group's heading) passed over, down to the last row header. Empty
     unless `header` has another heading of words on its row, its column holds two or more
-    cells, all figures or all words (words only on rows one after another, each headed by
-    one of `labels`), nothing in it lies between the rows, nothing of a row's other cells
-    under the header, and over the first row at most a units row ("%"). The header's own
-    wording may hold a figure ("PM6 SCORES")."""
+    cells (or one of figures, unless `alone` is false, where another heading's column of
+    the row is such a table's over rows around it: see `_in_table_beside`; one of words is
+    as often a signature OCR garbles), all figures or all words
+    (words only on rows one after another, each headed by one of `labels`), nothing in it
+    lies between the rows, nothing of a row's other cells under the header, and over the
+    first row at most a units row ("%"). The header's own wording may hold a figure ("PM6
+    SCORES")."""
     headings = _headings(page, header)
     if len(headings) < MIN_HEADINGS or figures(header.text):
         return []
@@ -171,8 +177,14 @@ def row_headed_cells(
     placed = [(s, _row_of(s, rows)) for s in _column(segments, header, headings)]
     cells = sorted((s for s, row in placed if row is not None), key=lambda s: s.bbox[1])
     filled = {id(row) for _, row in placed if row is not None}
-    if len(cells) < MIN_HEADINGS or len(filled) < len(cells):
+    if not cells or len(filled) < len(cells):
         return []  # two cells on a row: the header spans several columns
+    if len(cells) < MIN_HEADINGS and not (
+        alone
+        and figures(cells[0].text)
+        and _in_table_beside(page, headings, rows, cells[0], labels)
+    ):
+        return []
     if len({figures(s.text) for s in cells}) > 1:
         return []
     if _spans_more(segments, header, cells):
@@ -183,6 +195,26 @@ def row_headed_cells(
         return []
     outside = [s for s, row in placed if row is None]
     return [] if _off_rows(segments, header, cells, outside) else cells
+
+
+def _in_table_beside(
+    page: PageWords,
+    headings: list[Segment],
+    rows: list[Segment],
+    cell: Segment,
+    labels: Callable[[Segment], bool] | None,
+) -> bool:
+    """Whether `cell`, alone in its column, lies on a row from the first to the last of a
+    row-headed column of two cells or more under another of `headings` (a date signed on one
+    row of a table of names: a table's cell wherever it is printed)."""
+    order = {id(row): index for index, row in enumerate(rows)}
+    row = _row_of(cell, rows)
+    for heading in headings[1:]:
+        beside = row_headed_cells(page, heading, labels, alone=False)
+        spanned = [order[id(_row_of(s, rows))] for s in beside]
+        if spanned and row is not None and min(spanned) <= order[id(row)] <= max(spanned):
+            return True
+    return False
 
 
 def _spans_more(segments: list[Segment], header: Segment, cells: list[Segment]) -> bool:

@@ -265,7 +265,7 @@ class Reading:
                 options.append((value, fit, claimed, extended or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
         # A row-headed table's header is answered by its column, not by a heading over it.
-        row_headed = tabled and bool(columns.row_headed_cells(self.page, printed))
+        row_headed = tabled and bool(columns.row_headed_cells(self.page, printed, self._stops))
         on_rule = (
             neighbours.on_rule_above(self.page, label) if not (options or row_headed) else None
         )
@@ -296,7 +296,7 @@ class Reading:
             )
             if column is not None and more and not is_typed(self.spec):
                 tabled = tabled or self._column_of_figures(column, segment, more)
-            if column is not None and tabled and more and not is_typed(self.spec):
+            if column is not None and tabled and (more or row_headed) and not is_typed(self.spec):
                 position_fit = TABLE_COLUMN_FIT  # one row under headings may be labels' answers
             fit = position_fit * (SPACED_FIT if spaced else 1.0)
             if asked and read_under and self._block_goes_on(segment, claimed + more, more):
