@@ -2016,3 +2016,20 @@ def test_a_lone_date_on_a_row_of_a_table_of_names_is_its_columns_cell() -> None:
     assert found["/f1"].value is None or found["/f1"].confidence < FREE_TEXT_FLOOR
     alone = pair_fields(schema.root, [_table([rows[0], rows[2]])], set())["/f0"]
     assert alone.value is None or alone.confidence < FREE_TEXT_FLOOR  # no table beside
+
+
+def test_a_heading_over_a_tables_labelled_rows_heads_them_for_its_columns() -> None:
+    # "INITIAL MATERIALS REQUIRED:" heads the rows' labels: the quantities (words and
+    # figures, on labelled rows) are "Qty In Units"'s column, the lone cost "Dollar Cost"'s,
+    # and the next section's heading in capitals ends the rows.
+    page = _table([(100, [(30, "MATERIALS REQUIRED:"), (200, "Qty In Units"), (300, "Dollar Cost")]),
+                   (116, [(30, "Labels:"), (200, "On Hand")]),
+                   (132, [(30, "Cartons:"), (200, "On Hand")]),
+                   (148, [(30, "Cases:"), (200, "500"), (300, "$250")]),
+                   (166, [(30, "TIMETABLE:")]),
+                   (182, [(30, "Shipping:"), (300, "May")])])  # fmt: skip
+    titles = ("Qty In Units", "Dollar Cost", "Labels:", "Cartons:", "Cases:", "Shipping:")
+    found = pair_fields(load_schema(_schema(*titles)).root, [page], set())
+    assert found["/f0"].value == "On Hand On Hand 500"
+    assert found["/f1"].value == "$250"
+    assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR

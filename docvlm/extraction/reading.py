@@ -212,7 +212,8 @@ class Reading:
         header, tabled = self._heads_column(printed)
         below, cell = self._below(label, rest, header)
         if below is None and tabled:
-            below = columns.first_cell(self.page, header)  # under a gloss, or a taller cell
+            # under a gloss, a taller cell, or on the first of the rows labels head
+            below = columns.first_cell(self.page, header, self._stops)
         if below is None and rest is None and not right and label.text.endswith(":"):
             # A colon asking for an answer with nothing beside it: room left to sign or type
             # in may stand between it and its answer.
