@@ -78,7 +78,40 @@ def first_cell(
     if rows:
         return rows[0]
     segments = page_segments(page)
-    return _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
+    cell = _next_cell(segments, header, header, BELOW_LINES)
+    return _past_gloss(segments, header, cell) if cell is not None else down_the_table(page, header)
+
+
+def down_the_table(page: PageWords, header: Segment) -> Segment | None:
+    """The first cell under `header` further down than a value under a label, past lines of
+    text one a row, printed under the other headings of its row (a description's lines over
+    the first priced item), each no further than a table row's spacing under the one before:
+    where it opens with figures (an amount, a count) on a row of the table. Figures or a row
+    of several cells passed (sub-headings) say the table's rows began above."""
+    segments = page_segments(page)
+    if _next_cell(segments, header, header, BELOW_LINES) is not None:
+        return None
+    span = _span(_headings(page, header))
+    under = [s for s in segments if s.bbox[1] >= header.bbox[3] and in_column(s, header)]
+    cell = min(under, key=lambda s: s.bbox[1], default=None)
+    if (
+        cell is None
+        or not _opens_with_figures(cell.text)
+        or not _on_table_row(segments, cell, span)
+    ):
+        return None
+    row = band_of(segments, cell)
+    passed = [
+        s
+        for s in segments
+        if header.bbox[3] < s.bbox[1] < cell.bbox[1]
+        and _within(s, span)
+        and all(s is not r for r in row)
+    ]
+    if any(has_digit(s.text) or band_of(passed, s) for s in passed):
+        return None
+    reach = COLUMN_GAP * max(header.height, cell.height)
+    return cell if _filled_down(segments, header.bbox[3], cell, reach, span) else None
 
 
 def heads_row_headers(page: PageWords, header: Segment, stops: Callable[[Segment], bool]) -> bool:
@@ -451,7 +484,18 @@ def _bridged(
         return False
     if not _on_table_row(segments, cell, span):
         return False
-    bottom = previous.bbox[3]
+    return _filled_down(segments, previous.bbox[3], cell, reach, span)
+
+
+def _filled_down(
+    segments: list[Segment],
+    bottom: float,
+    cell: Segment,
+    reach: float,
+    span: tuple[float, float],
+) -> bool:
+    """Whether rows within the table's `span` across fill the gap from `bottom` down to
+    `cell`, each no further than `reach` under the one before."""
     between = [s for s in segments if bottom < s.bbox[1] < cell.bbox[1] and _within(s, span)]
     for row in sorted(between, key=lambda s: s.bbox[1]):
         if row.bbox[1] - bottom > reach:

@@ -559,8 +559,9 @@ class Reading:
         """`printed` itself where it heads a table's column, so that its answers are the cells
         under it, and whether the row under it shows a table (see `columns.heads_table`) or
         the cells under it head a table's rows (see `columns.heads_row_headers`); else its
-        nearest neighbour along its line, on either side, is another label (a header row),
-        or it heads figures (see `_heads_figures`)."""
+        nearest neighbour along its line, on either side, is another label (a header row:
+        its table's, where figures open its column down the table, see
+        `columns.down_the_table`), or it heads figures (see `_heads_figures`)."""
         if printed.text.endswith(":"):
             return None, False  # a colon asks for the answer beside or under it, not a column
         if columns.heads_table(self.page, printed, self._stops):
@@ -573,7 +574,7 @@ class Reading:
         nearest = [max(left, key=lambda s: s.bbox[2])] if left else []
         nearest += right[:1]
         if nearest and all(id(s) in self.label_like for s in nearest):
-            return printed, False
+            return printed, columns.down_the_table(self.page, printed) is not None
         return (printed if _heads_figures(self.page, printed, [printed, *band]) else None), False
 
     def _column_of_figures(self, header: Segment, value: Segment, more: list[int]) -> bool:
