@@ -2028,3 +2028,57 @@ def test_a_label_split_at_a_colon_ocr_read_goes_on_at_a_word_that_opens_no_label
     assert segments("OF WORK:") == ["NATURE: OF WORK:", "Aldehyde analysis"]
     # A colon ends a label before words that may open the next one.
     assert segments("WORK DONE:") == ["NATURE:", "WORK DONE:", "Aldehyde analysis"]
+
+
+def test_a_lone_date_on_a_row_of_a_table_of_names_is_its_columns_cell() -> None:
+    # "DATE" has one cell, on the second of the rows its neighbour's names fill: a table's
+    # cell, read as surely as the names. A lone cell of words (a signature) is not.
+    rows = [(100, [(140, "NAME"), (240, "SIGNATURE"), (340, "DATE")]),
+            (120, [(30, "Originator"), (140, "Michael Wright")]),
+            (134, [(30, "Manager"), (140, "John Powell"), (240, "J. Powel"),
+                   (340, "1-11-94")])]  # fmt: skip
+    schema = load_schema(_schema("DATE", "SIGNATURE", "NAME", "Originator", "Manager"))
+    found = pair_fields(schema.root, [_table(rows)], set())
+    assert found["/f0"].value == "1-11-94"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+    assert found["/f1"].value is None or found["/f1"].confidence < FREE_TEXT_FLOOR
+    alone = pair_fields(schema.root, [_table([rows[0], rows[2]])], set())["/f0"]
+    assert alone.value is None or alone.confidence < FREE_TEXT_FLOOR  # no table beside
+
+
+def test_a_heading_over_a_tables_labelled_rows_heads_them_for_its_columns() -> None:
+    # "INITIAL MATERIALS REQUIRED:" heads the rows' labels: the quantities (words and
+    # figures, on labelled rows) are "Qty In Units"'s column, the lone cost "Dollar Cost"'s,
+    # and the next section's heading in capitals ends the rows.
+    heads = [(30, "MATERIALS REQUIRED:"), (200, "Qty In Units"), (300, "Dollar Cost")]
+    page = _table([(100, heads),
+                   (116, [(30, "Labels:"), (200, "On Hand")]),
+                   (132, [(30, "Cartons:"), (200, "On Hand")]),
+                   (148, [(30, "Cases:"), (200, "500"), (300, "$250")]),
+                   (166, [(30, "TIMETABLE:")]),
+                   (182, [(30, "Shipping:"), (300, "May")])])  # fmt: skip
+    titles = ("Qty In Units", "Dollar Cost", "Labels:", "Cartons:", "Cases:", "Shipping:")
+    found = pair_fields(load_schema(_schema(*titles)).root, [page], set())
+    assert found["/f0"].value == "On Hand On Hand 500"
+    assert found["/f1"].value == "$250"
+    assert min(found["/f0"].confidence, found["/f1"].confidence) >= FREE_TEXT_FLOOR
+
+
+def test_a_headers_column_of_amounts_starts_down_the_table_past_a_descriptions_lines() -> None:
+    # The description's lines come first, one a row under "DESCRIPTION"; the prices start
+    # on the first item's row. Sub-headings passed ("KL | Bright") say the rows began above.
+    def read(*passed: tuple[float, str]) -> docvlm.extraction.pairing.Found | None:
+        page = _table([(100, [(40, "QUANTITY"), (200, "DESCRIPTION"), (400, "PRICE")]),
+                       *((y, [(x, text)]) for y, (x, text) in passed),
+                       (170, [(200, "42,000 lbs. of paper roll"), (400, "$20,580.00")]),
+                       (186, [(200, "Federal Express charges"), (400, "$48.75")])])  # fmt: skip
+        titles = ("PRICE", "QUANTITY", "DESCRIPTION")
+        return pair_fields(load_schema(_schema(*titles)).root, [page], set()).get("/f0")
+
+    found = read((116, (200, "CARLTON Direct Mail Piece")), (132, (200, "This order covers")),
+                 (148, (200, "all costs listed below:")))  # fmt: skip
+    assert found is not None and found.value == "$20,580.00 $48.75"
+    assert found.confidence >= FREE_TEXT_FLOOR
+    priced = read((116, (200, "CARLTON Direct Mail Piece")), (132, (200, "2 pieces")),
+                  (148, (200, "all costs listed below:")))  # fmt: skip
+    assert priced is None or priced.value is None or priced.confidence < FREE_TEXT_FLOOR

@@ -68,15 +68,50 @@ def _headings(page: PageWords, header: Segment) -> list[Segment]:
     ]
 
 
-def first_cell(page: PageWords, header: Segment) -> Segment | None:
+def first_cell(
+    page: PageWords, header: Segment, labels: Callable[[Segment], bool] | None = None
+) -> Segment | None:
     """The first cell under `header` in its column, past a gloss in brackets ("(Mg/Cigt)"),
     as far down as a value under a label, or the first on a row its table's row headers head
-    (see `row_headed_cells`)."""
-    rows = row_headed_cells(page, header)
+    (see `row_headed_cells`, rows headed by `labels`)."""
+    rows = row_headed_cells(page, header, labels)
     if rows:
         return rows[0]
     segments = page_segments(page)
-    return _past_gloss(segments, header, _next_cell(segments, header, header, BELOW_LINES))
+    cell = _next_cell(segments, header, header, BELOW_LINES)
+    return _past_gloss(segments, header, cell) if cell is not None else down_the_table(page, header)
+
+
+def down_the_table(page: PageWords, header: Segment) -> Segment | None:
+    """The first cell under `header` further down than a value under a label, past lines of
+    text one a row, printed under the other headings of its row (a description's lines over
+    the first priced item), each no further than a table row's spacing under the one before:
+    where it opens with figures (an amount, a count) on a row of the table. Figures or a row
+    of several cells passed (sub-headings) say the table's rows began above."""
+    segments = page_segments(page)
+    if _next_cell(segments, header, header, BELOW_LINES) is not None:
+        return None
+    span = _span(_headings(page, header))
+    under = [s for s in segments if s.bbox[1] >= header.bbox[3] and in_column(s, header)]
+    cell = min(under, key=lambda s: s.bbox[1], default=None)
+    if (
+        cell is None
+        or not _opens_with_figures(cell.text)
+        or not _on_table_row(segments, cell, span)
+    ):
+        return None
+    row = band_of(segments, cell)
+    passed = [
+        s
+        for s in segments
+        if header.bbox[3] < s.bbox[1] < cell.bbox[1]
+        and _within(s, span)
+        and all(s is not r for r in row)
+    ]
+    if any(has_digit(s.text) or band_of(passed, s) for s in passed):
+        return None
+    reach = COLUMN_GAP * max(header.height, cell.height)
+    return cell if _filled_down(segments, header.bbox[3], cell, reach, span) else None
 
 
 def heads_row_headers(page: PageWords, header: Segment, stops: Callable[[Segment], bool]) -> bool:
@@ -151,16 +186,22 @@ def column_cells(
 
 
 def row_headed_cells(
-    page: PageWords, header: Segment, labels: Callable[[Segment], bool] | None = None
+    page: PageWords,
+    header: Segment,
+    labels: Callable[[Segment], bool] | None = None,
+    alone: bool = True,
 ) -> list[Segment]:
     """The cells of `header`'s column in a table whose rows are headed at its left ("SEX:",
     "Male", "Female", ...): on each row header's row, the one segment under `header`, blank
     rows (an empty row, a group's heading) passed over, down to the last row header. Empty
     unless `header` has another heading of words on its row, its column holds two or more
-    cells, all figures or all words (words only on rows one after another, each headed by
-    one of `labels`), nothing in it lies between the rows, nothing of a row's other cells
-    under the header, and over the first row at most a units row ("%"). The header's own
-    wording may hold a figure ("PM6 SCORES")."""
+    cells (or one of figures, unless `alone` is false, where another heading's column of
+    the row is such a table's over rows around it: see `_in_table_beside`; one of words is
+    as often a signature OCR garbles), all figures or else on rows one after another, each
+    headed by one of `labels`, nothing in it lies between the rows, nothing of a row's
+    other cells under the header, no row of two cells or more blank in it but filled in
+    the column beside (a cell OCR dropped), and over the first row at most a units row
+    ("%"). The header's own wording may hold a figure ("PM6 SCORES")."""
     headings = _headings(page, header)
     if len(headings) < MIN_HEADINGS or figures(header.text):
         return []
@@ -168,21 +209,47 @@ def row_headed_cells(
         return []
     segments = page_segments(page)
     rows = _row_headers(segments, headings)
-    placed = [(s, _row_of(s, rows)) for s in _column(segments, header, headings)]
+    column = [s for s in _column(segments, header, headings) if all(s is not r for r in rows)]
+    placed = [(s, _row_of(s, rows)) for s in column]
     cells = sorted((s for s, row in placed if row is not None), key=lambda s: s.bbox[1])
     filled = {id(row) for _, row in placed if row is not None}
-    if len(cells) < MIN_HEADINGS or len(filled) < len(cells):
+    if not cells or len(filled) < len(cells):
         return []  # two cells on a row: the header spans several columns
-    if len({figures(s.text) for s in cells}) > 1:
+    if len(cells) < MIN_HEADINGS and not (
+        alone
+        and figures(cells[0].text)
+        and _in_table_beside(page, headings, rows, cells[0], labels)
+    ):
         return []
     if _spans_more(segments, header, cells):
         return []  # the header spans the next cell of a row too: a heading over columns
-    if _row_ids(segments, _beside(header, headings), headings, rows) - filled:
-        return []  # a row blank here but not in the column beside: a cell OCR dropped
-    if not figures(cells[0].text) and not _labelled_rows(rows, filled, labels):
+    beside = _row_ids(segments, _beside(header, headings), headings, rows)
+    if len(cells) > 1 and beside - filled:
         return []
+    if not all(figures(s.text) for s in cells) and not _labelled_rows(rows, filled, labels):
+        return []  # words, or words and figures: only on labelled rows
     outside = [s for s, row in placed if row is None]
     return [] if _off_rows(segments, header, cells, outside) else cells
+
+
+def _in_table_beside(
+    page: PageWords,
+    headings: list[Segment],
+    rows: list[Segment],
+    cell: Segment,
+    labels: Callable[[Segment], bool] | None,
+) -> bool:
+    """Whether `cell`, alone in its column, lies on a row from the first to the last of a
+    row-headed column of two cells or more under another of `headings` (a date signed on one
+    row of a table of names: a table's cell wherever it is printed)."""
+    order = {id(row): index for index, row in enumerate(rows)}
+    row = _row_of(cell, rows)
+    for heading in headings[1:]:
+        beside = row_headed_cells(page, heading, labels, alone=False)
+        spanned = [order[id(_row_of(s, rows))] for s in beside]
+        if spanned and row is not None and min(spanned) <= order[id(row)] <= max(spanned):
+            return True
+    return False
 
 
 def _spans_more(segments: list[Segment], header: Segment, cells: list[Segment]) -> bool:
@@ -255,14 +322,22 @@ def _row_headers(segments: list[Segment], headings: list[Segment]) -> list[Segme
     footer's note starts elsewhere), left of the headings, each no further under the one
     before than a few line heights (further is past the table), above the headings printed
     again (the next table's header row). A label's lines printed above it (`lead`: one
-    joined to its wrapped start) head rows too."""
+    joined to its wrapped start) head rows too. Where nothing is printed left of the
+    headings, the first heading, ending in a colon, may head the rows itself ("INITIAL
+    MATERIALS REQUIRED: | Qty In Units | Dollar Cost"): its rows are under it, up to a
+    heading printed in capitals as it is (the next section's)."""
     start, top = _span(headings)[0], max(h.bbox[3] for h in headings)
     height = headings[0].height
     lines = [line for s in segments for line in (*s.lead, s)]
-    left = [s for s in lines if _middle(s) < start and s.bbox[1] > top - 0.3 * height]
-    names = {h.text for h in headings}
-    repeated = [s.bbox[1] for s in segments if s.text in names and s.bbox[1] > top]
-    left = [s for s in left if s.bbox[3] < min(repeated, default=float("inf"))]
+    below = [s for s in lines if s.bbox[1] > top - 0.3 * height]
+    left = [s for s in below if _middle(s) < start]
+    ends = [s.bbox[1] for s in segments if s.text in {h.text for h in headings} and s.bbox[1] > top]
+    heads = min(headings, key=lambda h: h.bbox[0])
+    if not left and heads.text.endswith(":") and len(headings) > MIN_HEADINGS:
+        start = _span([h for h in headings if h is not heads])[0]
+        left = [s for s in below if _middle(s) < start]
+        ends += [s.bbox[1] for s in left if heads.text.isupper() and s.text.isupper()]
+    left = [s for s in left if s.bbox[3] < min(ends, default=float("inf"))]
     rows: list[Segment] = []
     bottom = top
     for segment in sorted(left, key=lambda s: s.bbox[1]):
@@ -409,7 +484,18 @@ def _bridged(
         return False
     if not _on_table_row(segments, cell, span):
         return False
-    bottom = previous.bbox[3]
+    return _filled_down(segments, previous.bbox[3], cell, reach, span)
+
+
+def _filled_down(
+    segments: list[Segment],
+    bottom: float,
+    cell: Segment,
+    reach: float,
+    span: tuple[float, float],
+) -> bool:
+    """Whether rows within the table's `span` across fill the gap from `bottom` down to
+    `cell`, each no further than `reach` under the one before."""
     between = [s for s in segments if bottom < s.bbox[1] < cell.bbox[1] and _within(s, span)]
     for row in sorted(between, key=lambda s: s.bbox[1]):
         if row.bbox[1] - bottom > reach:

@@ -215,7 +215,8 @@ class Reading:
         header, tabled = self._heads_column(printed)
         below, cell = self._below(label, rest, header)
         if below is None and tabled:
-            below = columns.first_cell(self.page, header)  # under a gloss, or a taller cell
+            # under a gloss, a taller cell, or on the first of the rows labels head
+            below = columns.first_cell(self.page, header, self._stops)
         if below is None and rest is None and not right and label.text.endswith(":"):
             # A colon asking for an answer with nothing beside it: room left to sign or type
             # in may stand between it and its answer.
@@ -268,7 +269,7 @@ class Reading:
                 options.append((value, fit, claimed, extended or crowded))
             # else a box follows it: the text is a printed option ("Transfer ☐"), no answer
         # A row-headed table's header is answered by its column, not by a heading over it.
-        row_headed = tabled and bool(columns.row_headed_cells(self.page, printed))
+        row_headed = tabled and bool(columns.row_headed_cells(self.page, printed, self._stops))
         on_rule = (
             neighbours.on_rule_above(self.page, label) if not (options or row_headed) else None
         )
@@ -299,7 +300,7 @@ class Reading:
             )
             if column is not None and more and not is_typed(self.spec):
                 tabled = tabled or self._column_of_figures(column, segment, more)
-            if column is not None and tabled and more and not is_typed(self.spec):
+            if column is not None and tabled and (more or row_headed) and not is_typed(self.spec):
                 position_fit = TABLE_COLUMN_FIT  # one row under headings may be labels' answers
             fit = position_fit * (SPACED_FIT if spaced else 1.0)
             if asked and read_under and self._block_goes_on(segment, claimed + more, more):
@@ -568,8 +569,9 @@ class Reading:
         """`printed` itself where it heads a table's column, so that its answers are the cells
         under it, and whether the row under it shows a table (see `columns.heads_table`) or
         the cells under it head a table's rows (see `columns.heads_row_headers`); else its
-        nearest neighbour along its line, on either side, is another label (a header row),
-        or it heads figures (see `_heads_figures`)."""
+        nearest neighbour along its line, on either side, is another label (a header row:
+        its table's, where figures open its column down the table, see
+        `columns.down_the_table`), or it heads figures (see `_heads_figures`)."""
         if printed.text.endswith(":"):
             return None, False  # a colon asks for the answer beside or under it, not a column
         if columns.heads_table(self.page, printed, self._stops):
@@ -582,7 +584,7 @@ class Reading:
         nearest = [max(left, key=lambda s: s.bbox[2])] if left else []
         nearest += right[:1]
         if nearest and all(id(s) in self.label_like for s in nearest):
-            return printed, False
+            return printed, columns.down_the_table(self.page, printed) is not None
         return (printed if _heads_figures(self.page, printed, [printed, *band]) else None), False
 
     def _column_of_figures(self, header: Segment, value: Segment, more: list[int]) -> bool:
