@@ -2001,3 +2001,20 @@ def test_of_readings_as_sure_the_one_beside_a_colon_is_chosen_first() -> None:
     labels = {id(s): s for s in (original, cc, block)}
     chosen = _surest_first([reading("f0", original), reading("f1", cc)], labels)
     assert [r.field.title for r in chosen] == ["cc:", "Original"]
+
+
+def test_words_in_title_case_after_a_value_are_a_printed_label_not_more_answer() -> None:
+    # "Rod Length" is printed as a form's labels are; capitals after the value may be more of
+    # a typed answer ("PITTSBURGH | PRESS") and still doubt where it ends.
+    words = [*_line(72, 100, "Weight"), *_line(140, 100, "96.0 g/100")]
+
+    def read(after: str) -> docvlm.extraction.pairing.Found:
+        page = _ocr_page([*words, *_line(230, 100, after)])
+        return pair_fields(load_schema(_schema("Weight")).root, [page], set())["/f0"]
+
+    alone = pair_fields(load_schema(_schema("Weight")).root, [_ocr_page(words)], set())["/f0"]
+    assert (read("Rod Length").value, read("Rod Length").confidence) == (
+        alone.value,
+        alone.confidence,
+    )
+    assert read("ROD LENGTH").confidence < alone.confidence

@@ -507,7 +507,7 @@ class Reading:
             return False  # the next or last line's, read into a tall band
         if _number_row(value) and _NUMBER_CELL.fullmatch(following.text) is None:
             return False  # words after a row's number cells: the next column's text
-        if _next_label(label, value, following):
+        if _next_label(label, value, following) or _titled_after(value, following):
             return False
         return (
             not following.widget
@@ -785,6 +785,22 @@ def _next_label(label: Segment, value: Segment, after: Segment) -> bool:
     letters = [c for c in value.text if c.isalpha()]
     lower = sum(c.islower() for c in letters) >= 3 and not has_digit(value.text)
     return lower and _printed_alike(label, after)
+
+
+def _titled_after(value: Segment, after: Segment) -> bool:
+    """Whether `after` is in title case without figures ("Rod Length", "Inorganic") after a
+    value that is not: printed as a form's labels and options are, not more of the typed
+    answer (after a value in title case, more of one name: "Acme | Corp Ltd")."""
+    return _titled(after.text) and not has_digit(after.text) and not _titled(value.text)
+
+
+def _titled(text: str) -> bool:
+    """Each word opens with a capital and goes on in lower case, or is an initial."""
+    words = [w for w in re.split(r"[\s.]+", text) if w]
+    initials = sum(len(w) == 1 for w in words)
+    return initials < len(words) and all(
+        w[0].isupper() and (len(w) == 1 or any(c.islower() for c in w[1:])) for w in words
+    )
 
 
 def _gloss(text: str) -> bool:
