@@ -2018,3 +2018,20 @@ def test_words_in_title_case_after_a_value_are_a_printed_label_not_more_answer()
         alone.confidence,
     )
     assert read("ROD LENGTH").confidence < alone.confidence
+
+
+def test_a_label_read_with_its_own_value_after_a_value_does_not_doubt_its_end() -> None:
+    # "LOT NO A4" is the next label and its answer; "Decrease X $-58,500" opens with an option
+    # and its tick, and may be more of the answer.
+    words = [*_line(72, 100, "LORILLARD NO"), *_line(170, 100, "OR39-23")]
+
+    def read(after: str) -> docvlm.extraction.pairing.Found:
+        page = _ocr_page([*words, *_line(260, 100, after)])
+        return pair_fields(load_schema(_schema("LORILLARD NO")).root, [page], set())["/f0"]
+
+    alone = pair_fields(load_schema(_schema("LORILLARD NO")).root, [_ocr_page(words)], set())
+    assert (read("LOT NO A4").value, read("LOT NO A4").confidence) == (
+        alone["/f0"].value,
+        alone["/f0"].confidence,
+    )
+    assert read("Decrease X $-58,500").confidence < alone["/f0"].confidence

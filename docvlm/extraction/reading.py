@@ -507,7 +507,11 @@ class Reading:
             return False  # the next or last line's, read into a tall band
         if _number_row(value) and _NUMBER_CELL.fullmatch(following.text) is None:
             return False  # words after a row's number cells: the next column's text
-        if _next_label(label, value, following) or _titled_after(value, following):
+        if (
+            _next_label(label, value, following)
+            or _titled_after(value, following)
+            or _label_and_value(following.text)
+        ):
             return False
         return (
             not following.widget
@@ -792,6 +796,16 @@ def _titled_after(value: Segment, after: Segment) -> bool:
     value that is not: printed as a form's labels and options are, not more of the typed
     answer (after a value in title case, more of one name: "Acme | Corp Ltd")."""
     return _titled(after.text) and not has_digit(after.text) and not _titled(value.text)
+
+
+def _label_and_value(text: str) -> bool:
+    """Words opening with capitals, no figures, then figures ("LOT NO A4", "PROJECT NO.
+    1984-175NP"): a printed label read together with its own value. A lone capital is a
+    tick or an initial ("Decrease X $-58,500")."""
+    words = text.split()
+    head = next((i for i, w in enumerate(words) if has_digit(w)), 0)
+    labels = [w for w in words[:head] if w[0].isalpha()]
+    return head > 0 and all(w[0].isupper() and len(w.rstrip(".:")) > 1 for w in labels)
 
 
 def _titled(text: str) -> bool:
