@@ -21,6 +21,7 @@ from docvlm.extraction.pairing import (
     pair_fields,
     unsure_fields,
 )
+from docvlm.extraction.reading import _DASH_LED
 from docvlm.extraction.result import Found
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Segment, Word, _unglued
@@ -2035,3 +2036,11 @@ def test_a_label_read_with_its_own_value_after_a_value_does_not_doubt_its_end() 
         alone["/f0"].confidence,
     )
     assert read("Decrease X $-58,500").confidence < alone["/f0"].confidence
+
+
+def test_a_label_led_by_dashes_to_its_answer_is_told_from_words_with_a_hyphen() -> None:
+    # A line under a value led by dashes to a capital is the next row's label and answer: no
+    # sign that the value wrapped back under its label (`Reading._wraps_back`).
+    led = ["Copies. to --- Dr. A. W. Spears", "Original - Project File", "closures--- Standard"]
+    unled = ["This bill regulates smoking", "KS - white tip-", "1-26-95 - 9:00 AM", "X-ray film"]
+    assert [bool(_DASH_LED.search(text)) for text in led + unled] == [True] * 3 + [False] * 4

@@ -111,6 +111,9 @@ OCR_FIT = 0.85
 CURRENCY_SIGNS = frozenset("$€£¥₹₩₽₺₪₫฿₱")
 SIGN_GAP = 2.0  # value heights between a currency sign and the amount it is printed before
 SENTENCE_COLON_WORDS = 3  # words before a colon that make a line in lower case a sentence
+# Words led by dashes to a capital ("Original - Project File", "Copies to --- Dr. A. W.
+# Spears"): a printed label and its own answer, as a dot leader leads one.
+_DASH_LED = re.compile(r"[A-Za-z.]\s*(?:-{2,}|\s-)\s+[A-Z]")
 _QUOTED_CHARACTER = re.compile(r"[\"'“‘]\w[\"'”’]")
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
@@ -524,7 +527,8 @@ class Reading:
         """Whether the line just under a value of words starts well left of it, under its
         column but not before the row does (a line of its own), is no label, has no label
         beside it (the next row's answer), is no gloss in brackets ("(Product Test, AaU,
-        etc.)") and may go on with it (see `blocks.may_go_on`): the answer may have wrapped
+        etc.)"), leads no label by dashes to its own answer ("Copies to --- Dr. A. W.
+        Spears") and may go on with it (see `blocks.may_go_on`): the answer may have wrapped
         back under its label (a paragraph in capitals under a label in capitals) where
         reading on (`_continued`) did not take that line."""
         if is_typed(self.spec) or value.widget or has_digit(value.text):
@@ -547,6 +551,7 @@ class Reading:
             and in_row
             and not blocks.beside_label(self.page, first, row_start)
             and not _gloss(first.text)
+            and not _DASH_LED.search(" ".join(s.text for s in line))
             and blocks.may_go_on(self.page, value, line)
         )
 
