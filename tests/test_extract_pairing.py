@@ -21,6 +21,7 @@ from docvlm.extraction.pairing import (
     pair_fields,
     unsure_fields,
 )
+from docvlm.extraction.reading import _DASH_LED
 from docvlm.extraction.result import Found
 from docvlm.extraction.schema import load_schema
 from docvlm.extraction.words import PageWords, Segment, Word, _unglued
@@ -2082,3 +2083,45 @@ def test_a_headers_column_of_amounts_starts_down_the_table_past_a_descriptions_l
     priced = read((116, (200, "CARLTON Direct Mail Piece")), (132, (200, "2 pieces")),
                   (148, (200, "all costs listed below:")))  # fmt: skip
     assert priced is None or priced.value is None or priced.confidence < FREE_TEXT_FLOOR
+
+
+def test_words_in_title_case_after_a_value_are_a_printed_label_not_more_answer() -> None:
+    # "Rod Length" is printed as a form's labels are; capitals after the value may be more of
+    # a typed answer ("PITTSBURGH | PRESS") and still doubt where it ends.
+    words = [*_line(72, 100, "Weight"), *_line(140, 100, "96.0 g/100")]
+
+    def read(after: str) -> docvlm.extraction.pairing.Found:
+        page = _ocr_page([*words, *_line(230, 100, after)])
+        return pair_fields(load_schema(_schema("Weight")).root, [page], set())["/f0"]
+
+    alone = pair_fields(load_schema(_schema("Weight")).root, [_ocr_page(words)], set())["/f0"]
+    assert (read("Rod Length").value, read("Rod Length").confidence) == (
+        alone.value,
+        alone.confidence,
+    )
+    assert read("ROD LENGTH").confidence < alone.confidence
+
+
+def test_a_label_read_with_its_own_value_after_a_value_does_not_doubt_its_end() -> None:
+    # "LOT NO A4" is the next label and its answer; "Decrease X $-58,500" opens with an option
+    # and its tick, and may be more of the answer.
+    words = [*_line(72, 100, "LORILLARD NO"), *_line(170, 100, "OR39-23")]
+
+    def read(after: str) -> docvlm.extraction.pairing.Found:
+        page = _ocr_page([*words, *_line(260, 100, after)])
+        return pair_fields(load_schema(_schema("LORILLARD NO")).root, [page], set())["/f0"]
+
+    alone = pair_fields(load_schema(_schema("LORILLARD NO")).root, [_ocr_page(words)], set())
+    assert (read("LOT NO A4").value, read("LOT NO A4").confidence) == (
+        alone["/f0"].value,
+        alone["/f0"].confidence,
+    )
+    assert read("Decrease X $-58,500").confidence < alone["/f0"].confidence
+
+
+def test_a_label_led_by_dashes_to_its_answer_is_told_from_words_with_a_hyphen() -> None:
+    # A line under a value led by dashes to a capital is the next row's label and answer: no
+    # sign that the value wrapped back under its label (`Reading._wraps_back`).
+    led = ["Copies. to --- Dr. A. W. Spears", "Original - Project File", "closures--- Standard"]
+    unled = ["This bill regulates smoking", "KS - white tip-", "1-26-95 - 9:00 AM", "X-ray film"]
+    assert [bool(_DASH_LED.search(text)) for text in led + unled] == [True] * 3 + [False] * 4

@@ -114,6 +114,9 @@ OCR_FIT = 0.85
 CURRENCY_SIGNS = frozenset("$€£¥₹₩₽₺₪₫฿₱")
 SIGN_GAP = 2.0  # value heights between a currency sign and the amount it is printed before
 SENTENCE_COLON_WORDS = 3  # words before a colon that make a line in lower case a sentence
+# Words led by dashes to a capital ("Original - Project File", "Copies to --- Dr. A. W.
+# Spears"): a printed label and its own answer, as a dot leader leads one.
+_DASH_LED = re.compile(r"[A-Za-z.]\s*(?:-{2,}|\s-)\s+[A-Z]")
 _QUOTED_CHARACTER = re.compile(r"[\"'“‘]\w[\"'”’]")
 _COUNT = re.compile(r"[(\[]?\d{1,3}[)\]]?")
 _NUMBER_CELL = re.compile(r"(?=.*\d)[\d\s.,%()*+\-/#$]+")
@@ -518,7 +521,11 @@ class Reading:
             return False  # the next or last line's, read into a tall band
         if _number_row(value) and _NUMBER_CELL.fullmatch(following.text) is None:
             return False  # words after a row's number cells: the next column's text
-        if _next_label(label, value, following):
+        if (
+            _next_label(label, value, following)
+            or _titled_after(value, following)
+            or _label_and_value(following.text)
+        ):
             return False
         return (
             not following.widget
@@ -531,7 +538,8 @@ class Reading:
         """Whether the line just under a value of words starts well left of it, under its
         column but not before the row does (a line of its own), is no label, has no label
         beside it (the next row's answer), is no gloss in brackets ("(Product Test, AaU,
-        etc.)") and may go on with it (see `blocks.may_go_on`): the answer may have wrapped
+        etc.)"), leads no label by dashes to its own answer ("Copies to --- Dr. A. W.
+        Spears") and may go on with it (see `blocks.may_go_on`): the answer may have wrapped
         back under its label (a paragraph in capitals under a label in capitals) where
         reading on (`_continued`) did not take that line."""
         if is_typed(self.spec) or value.widget or has_digit(value.text):
@@ -554,6 +562,7 @@ class Reading:
             and in_row
             and not blocks.beside_label(self.page, first, row_start)
             and not _gloss(first.text)
+            and not _DASH_LED.search(" ".join(s.text for s in line))
             and blocks.may_go_on(self.page, value, line)
         )
 
@@ -797,6 +806,32 @@ def _next_label(label: Segment, value: Segment, after: Segment) -> bool:
     letters = [c for c in value.text if c.isalpha()]
     lower = sum(c.islower() for c in letters) >= 3 and not has_digit(value.text)
     return lower and _printed_alike(label, after)
+
+
+def _titled_after(value: Segment, after: Segment) -> bool:
+    """Whether `after` is in title case without figures ("Rod Length", "Inorganic") after a
+    value that is not: printed as a form's labels and options are, not more of the typed
+    answer (after a value in title case, more of one name: "Acme | Corp Ltd")."""
+    return _titled(after.text) and not has_digit(after.text) and not _titled(value.text)
+
+
+def _label_and_value(text: str) -> bool:
+    """Words opening with capitals, no figures, then figures ("LOT NO A4", "PROJECT NO.
+    1984-175NP"): a printed label read together with its own value. A lone capital is a
+    tick or an initial ("Decrease X $-58,500")."""
+    words = text.split()
+    head = next((i for i, w in enumerate(words) if has_digit(w)), 0)
+    labels = [w for w in words[:head] if w[0].isalpha()]
+    return head > 0 and all(w[0].isupper() and len(w.rstrip(".:")) > 1 for w in labels)
+
+
+def _titled(text: str) -> bool:
+    """Each word opens with a capital and goes on in lower case, or is an initial."""
+    words = [w for w in re.split(r"[\s.]+", text) if w]
+    initials = sum(len(w) == 1 for w in words)
+    return initials < len(words) and all(
+        w[0].isupper() and (len(w) == 1 or any(c.islower() for c in w[1:])) for w in words
+    )
 
 
 def _gloss(text: str) -> bool:
