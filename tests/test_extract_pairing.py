@@ -2125,3 +2125,15 @@ def test_a_label_led_by_dashes_to_its_answer_is_told_from_words_with_a_hyphen() 
     led = ["Copies. to --- Dr. A. W. Spears", "Original - Project File", "closures--- Standard"]
     unled = ["This bill regulates smoking", "KS - white tip-", "1-26-95 - 9:00 AM", "X-ray film"]
     assert [bool(_DASH_LED.search(text)) for text in led + unled] == [True] * 3 + [False] * 4
+
+
+def test_words_beside_a_label_on_its_line_are_not_another_labels_answer_going_on_under_it() -> None:
+    # "WAVE 2 (87-113)" goes on the description's line, under "No. C-51": it answers the
+    # label printed on its line, not the one above it.
+    words = [*_line(60, 100, "Date:"), *_line(110, 100, "12-4-87"), *_line(330, 100, "No."),
+             *_line(370, 100, "C-51"), *_line(60, 120, "Description:"),
+             *_line(150, 120, "CAPRI EXPANSION - CALIFORNIA:"),
+             *_line(340, 120, "WAVE 2 (87-113)")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("No.", "Description")).root, [_ocr_page(words)], set())
+    assert "WAVE" not in str(found.get("/f0") and found["/f0"].value)
+    assert found["/f1"].value.endswith("WAVE 2 (87-113)")
