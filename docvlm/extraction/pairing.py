@@ -408,7 +408,9 @@ def _takes_from_beside(
     2"): they answer the label printed on their line before one printed above it. Words
     that open the other label's answer may be a paragraph wrapping onto its line, read by
     both; those are left to the choice by confidence."""
-    own_line = _line_of(segments.get(reading.claimed[0]))
+    if reading.claimed[0] not in segments:
+        return False  # a label joined over lines: where it ends is not one line
+    own_line = _line_of(segments[reading.claimed[0]])
     under = {key for key in reading.claimed[1:] if _line_of(segments.get(key)) > own_line}
     return any(
         other.field is not reading.field
