@@ -2125,3 +2125,21 @@ def test_a_label_led_by_dashes_to_its_answer_is_told_from_words_with_a_hyphen() 
     led = ["Copies. to --- Dr. A. W. Spears", "Original - Project File", "closures--- Standard"]
     unled = ["This bill regulates smoking", "KS - white tip-", "1-26-95 - 9:00 AM", "X-ray film"]
     assert [bool(_DASH_LED.search(text)) for text in led + unled] == [True] * 3 + [False] * 4
+
+
+def test_text_after_a_block_of_its_own_does_not_doubt_its_end() -> None:
+    # "MARY SEAGRAVES | SME" over "Ext. 1485": the line read on ends before "SME" starts, so
+    # "SME" is another column's; with text beside that line too ("Ext. 1485 | KOOL") the
+    # lines are a table's rows, each with its own answer, and where the value ends is a guess.
+    block = [*_line(72, 100, "Return To:"), *_line(150, 100, "MARY SEAGRAVES"),
+             *_line(150, 114, "Ext. 1485")]  # fmt: skip
+
+    def read(*after: Word) -> docvlm.extraction.pairing.Found:
+        page = _ocr_page([*block, *after])
+        return pair_fields(load_schema(_schema("Return To")).root, [page], set())["/f0"]
+
+    alone = read()
+    assert alone.value == "MARY SEAGRAVES Ext. 1485"
+    apart = read(*_line(260, 100, "SME"))
+    assert (apart.value, apart.confidence) == (alone.value, alone.confidence)
+    assert read(*_line(260, 100, "SME"), *_line(260, 114, "KOOL")).confidence < alone.confidence

@@ -294,7 +294,7 @@ class Reading:
             under = header is not None and segment is below and columns.in_column(segment, header)
             column = header if under else None
             read_under = segment is below
-            goes_on = self._row_goes_on(label, segment, claimed)
+            first = segment
             segment, more, spaced = self._continued(
                 segment,
                 label,
@@ -319,7 +319,8 @@ class Reading:
                     found.confidence = min(found.confidence, EXTENDED_CEILING)
                 # Beside and under a column's cells are the table's other cells.
                 candidate.goes_on = column is None and (
-                    goes_on or self._wraps_back(label, segment, claimed + more)
+                    self._row_goes_on(label, first, claimed, more)
+                    or self._wraps_back(label, segment, claimed + more)
                 )
                 candidate.under = read_under
                 candidate.tabled = column is not None and tabled
@@ -501,11 +502,14 @@ class Reading:
         words = [w for segment in [value, *lines] for w in segment.words]
         return Segment(words, value.page, value.line), [id(s) for s in lines], spaced
 
-    def _row_goes_on(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
+    def _row_goes_on(
+        self, label: Segment, value: Segment, claimed: list[int], more: list[int]
+    ) -> bool:
         """Whether the first text printed after a free-text value on its line (centred on
         it: the next line's start may reach into its band; a dot or a rule's end is no
         text), nearer than a column's gap, is unread text rather than a label (or a label
-        read together with its own value, or one printed as this one is: `_next_label`):
+        read together with its own value, or one printed as this one is: `_next_label`)
+        and is not beside a block of its own (`_block_apart`, the lines read on: `more`):
         where the value ends is a guess. A whole date ends where it ends."""
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return False
@@ -525,6 +529,7 @@ class Reading:
             _next_label(label, value, following)
             or _titled_after(value, following)
             or _label_and_value(following.text)
+            or self._block_apart(more, following)
         ):
             return False
         return (
@@ -532,6 +537,23 @@ class Reading:
             and id(following) not in self.label_like
             and not self._opens_with_label(following)
             and following.bbox[0] - value.bbox[2] <= ROW_GOES_ON * label.height
+        )
+
+    def _block_apart(self, more: list[int], after: Segment) -> bool:
+        """Whether the lines read on under a value (ids `more`) all end before the text `after`
+        it on its line starts, with nothing beside them ("MARY SEAGRAVES | SME" over "Ext.
+        1485"): the value is a block of its own and `after` another column's, since an answer
+        wrapped to a next line would run on under `after` (and lines with text beside them are
+        a table's rows, each with its own answer)."""
+        lines = [s for s in neighbours.page_segments(self.page) if id(s) in more]
+        return bool(lines) and all(
+            line.bbox[2] < after.bbox[0] and not self._text_beside(line, more) for line in lines
+        )
+
+    def _text_beside(self, line: Segment, more: list[int]) -> bool:
+        return any(
+            id(s) not in more and blocks.on_line(s, line) and any(c.isalnum() for c in s.text)
+            for s in right_of(self.page, line)
         )
 
     def _wraps_back(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
