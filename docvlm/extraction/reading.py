@@ -492,7 +492,8 @@ class Reading:
             return _printed_alike(label, segment) or self._opens_with_label(segment)
 
         row_start = min(label.bbox[0], value.bbox[0])
-        lines = neighbours.continuation(self.page, value, row_start, ends)
+        row_left = self._row_left(label, row_start) if numeric else row_start
+        lines = neighbours.continuation(self.page, value, row_left, ends)
         glossed = _gloss(value.text)
         lines = lines or blocks.wrapped_back(self.page, value, row_start, ends, labelled, glossed)
         lines = lines or blocks.indented_under(self.page, value, ends, labelled)
@@ -501,6 +502,16 @@ class Reading:
             return value, [], spaced
         words = [w for segment in [value, *lines] for w in segment.words]
         return Segment(words, value.page, value.line), [id(s) for s in lines], spaced
+
+    def _row_left(self, label: Segment, row_start: float) -> float:
+        """Where the row of figures beside `label` starts: at the first cell printed left of
+        the label on its line ("Filter Length 21.0mm | Kind 3.3-35,000y"), since a line under
+        the figures with text left of it reaching past there is the next row's ("Circumference
+        24.8mm | RE-2218"), not more of the value."""
+        before = [
+            s.bbox[0] for s in neighbours.band(self.page, label) if s.bbox[2] <= label.bbox[0]
+        ]
+        return min([row_start, *before])
 
     def _row_goes_on(
         self, label: Segment, value: Segment, claimed: list[int], more: list[int]
