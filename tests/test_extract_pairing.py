@@ -2125,3 +2125,36 @@ def test_a_label_led_by_dashes_to_its_answer_is_told_from_words_with_a_hyphen() 
     led = ["Copies. to --- Dr. A. W. Spears", "Original - Project File", "closures--- Standard"]
     unled = ["This bill regulates smoking", "KS - white tip-", "1-26-95 - 9:00 AM", "X-ray film"]
     assert [bool(_DASH_LED.search(text)) for text in led + unled] == [True] * 3 + [False] * 4
+
+
+def test_text_after_a_block_of_its_own_does_not_doubt_its_end() -> None:
+    # "MARY SEAGRAVES | SME" over "Ext. 1485": the line read on ends before "SME" starts, so
+    # "SME" is another column's; with text beside that line too ("Ext. 1485 | KOOL") the
+    # lines are a table's rows, each with its own answer, and where the value ends is a guess.
+    block = [*_line(72, 100, "Return To:"), *_line(150, 100, "MARY SEAGRAVES"),
+             *_line(150, 114, "Ext. 1485")]  # fmt: skip
+
+    def read(*after: Word) -> docvlm.extraction.pairing.Found:
+        page = _ocr_page([*block, *after])
+        return pair_fields(load_schema(_schema("Return To")).root, [page], set())["/f0"]
+
+    alone = read()
+    assert alone.value == "MARY SEAGRAVES Ext. 1485"
+    apart = read(*_line(260, 100, "SME"))
+    assert (apart.value, apart.confidence) == (alone.value, alone.confidence)
+    assert read(*_line(260, 100, "SME"), *_line(260, 114, "KOOL")).confidence < alone.confidence
+
+
+def test_figures_beside_a_label_in_a_rows_second_column_stop_at_the_next_row() -> None:
+    # "Filter Length 21.0mm | Kind 3.3-35,000y" over "Circumference 24.8mm | RE-2218": the
+    # line under the figures has the next row's cells left of it; alone, it goes on with them.
+    value = [*_line(260, 100, "Kind"), *_line(320, 100, "3.3-35,000y"), *_line(320, 114, "RE-2218")]
+    left = [*_line(55, 100, "Filter Length"), *_line(150, 100, "21.0mm"),
+            *_line(55, 114, "Circumference"), *_line(150, 114, "24.8mm")]  # fmt: skip
+
+    def read(words: list[Word]) -> str | None:
+        page = _ocr_page(words)
+        return pair_fields(load_schema(_schema("Kind")).root, [page], set())["/f0"].value
+
+    assert read(value) == "3.3-35,000y RE-2218"
+    assert read([*left, *value]) == "3.3-35,000y"

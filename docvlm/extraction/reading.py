@@ -294,7 +294,7 @@ class Reading:
             under = header is not None and segment is below and columns.in_column(segment, header)
             column = header if under else None
             read_under = segment is below
-            goes_on = self._row_goes_on(label, segment, claimed)
+            first = segment
             segment, more, spaced = self._continued(
                 segment,
                 label,
@@ -319,7 +319,8 @@ class Reading:
                     found.confidence = min(found.confidence, EXTENDED_CEILING)
                 # Beside and under a column's cells are the table's other cells.
                 candidate.goes_on = column is None and (
-                    goes_on or self._wraps_back(label, segment, claimed + more)
+                    self._row_goes_on(label, first, claimed, more)
+                    or self._wraps_back(label, segment, claimed + more)
                 )
                 candidate.under = read_under
                 candidate.tabled = column is not None and tabled
@@ -491,7 +492,8 @@ class Reading:
             return _printed_alike(label, segment) or self._opens_with_label(segment)
 
         row_start = min(label.bbox[0], value.bbox[0])
-        lines = neighbours.continuation(self.page, value, row_start, ends)
+        row_left = self._row_left(label, row_start) if numeric else row_start
+        lines = neighbours.continuation(self.page, value, row_left, ends)
         glossed = _gloss(value.text)
         lines = lines or blocks.wrapped_back(self.page, value, row_start, ends, labelled, glossed)
         lines = lines or blocks.indented_under(self.page, value, ends, labelled)
@@ -501,11 +503,24 @@ class Reading:
         words = [w for segment in [value, *lines] for w in segment.words]
         return Segment(words, value.page, value.line), [id(s) for s in lines], spaced
 
-    def _row_goes_on(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
+    def _row_left(self, label: Segment, row_start: float) -> float:
+        """Where the row of figures beside `label` starts: at the first cell printed left of
+        the label on its line ("Filter Length 21.0mm | Kind 3.3-35,000y"), since a line under
+        the figures with text left of it reaching past there is the next row's ("Circumference
+        24.8mm | RE-2218"), not more of the value."""
+        before = [
+            s.bbox[0] for s in neighbours.band(self.page, label) if s.bbox[2] <= label.bbox[0]
+        ]
+        return min([row_start, *before])
+
+    def _row_goes_on(
+        self, label: Segment, value: Segment, claimed: list[int], more: list[int]
+    ) -> bool:
         """Whether the first text printed after a free-text value on its line (centred on
         it: the next line's start may reach into its band; a dot or a rule's end is no
         text), nearer than a column's gap, is unread text rather than a label (or a label
-        read together with its own value, or one printed as this one is: `_next_label`):
+        read together with its own value, or one printed as this one is: `_next_label`)
+        and is not beside a block of its own (`_block_apart`, the lines read on: `more`):
         where the value ends is a guess. A whole date ends where it ends."""
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return False
@@ -525,6 +540,7 @@ class Reading:
             _next_label(label, value, following)
             or _titled_after(value, following)
             or _label_and_value(following.text)
+            or self._block_apart(more, following)
         ):
             return False
         return (
@@ -532,6 +548,23 @@ class Reading:
             and id(following) not in self.label_like
             and not self._opens_with_label(following)
             and following.bbox[0] - value.bbox[2] <= ROW_GOES_ON * label.height
+        )
+
+    def _block_apart(self, more: list[int], after: Segment) -> bool:
+        """Whether the lines read on under a value (ids `more`) all end before the text `after`
+        it on its line starts, with nothing beside them ("MARY SEAGRAVES | SME" over "Ext.
+        1485"): the value is a block of its own and `after` another column's, since an answer
+        wrapped to a next line would run on under `after` (and lines with text beside them are
+        a table's rows, each with its own answer)."""
+        lines = [s for s in neighbours.page_segments(self.page) if id(s) in more]
+        return bool(lines) and all(
+            line.bbox[2] < after.bbox[0] and not self._text_beside(line, more) for line in lines
+        )
+
+    def _text_beside(self, line: Segment, more: list[int]) -> bool:
+        return any(
+            id(s) not in more and blocks.on_line(s, line) and any(c.isalnum() for c in s.text)
+            for s in right_of(self.page, line)
         )
 
     def _wraps_back(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
