@@ -350,12 +350,15 @@ def _row_headers(segments: list[Segment], headings: list[Segment]) -> list[Segme
 
 
 def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
-    """Whether `cells`, read right of `header` on its line, are a table's row of figures:
-    two or more, each with figures just above or below it in its column, `header` in a
-    column of row headers, and every figure cell of the rows of figures next to it, across
-    the row's span, over or under one of `cells` (else a cell is missing: OCR dropped it, or
-    the row goes on)."""
-    if len(cells) < MIN_HEADINGS or not all(figures(c.text) for c in cells):
+    """Whether `cells`, read right of `header` on its line, are a table's row: two or more,
+    all figures or all words, each with a cell of its kind just above or below it in its
+    column, `header` in a column of row headers, and every cell of that kind of the rows next
+    to it, across the row's span, over or under one of `cells` (else a cell is missing: OCR
+    dropped it, or the row goes on)."""
+    if len(cells) < MIN_HEADINGS:
+        return False
+    kind = figures(cells[0].text)
+    if not all(figures(c.text) == kind for c in cells):
         return False
     segments = page_segments(page)
     row = [header, *cells, *band_of(segments, cells[0])]
@@ -363,18 +366,26 @@ def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
         return False
     around = [_next_lines(segments, cell, row) for cell in cells]
     for cell, lines in zip(cells, around, strict=True):
-        if not any(figures(s.text) and _spans_overlap(s, cell) for line in lines for s in line):
+        if not any(
+            figures(s.text) == kind and _spans_overlap(s, cell) for line in lines for s in line
+        ):
             return False
     start, end = header.bbox[2], cells[-1].bbox[2]
     spanned = [
-        [s for s in line if figures(s.text) and start <= _middle(s) <= end]
+        [
+            s
+            for s in line
+            if figures(s.text) == kind
+            and start <= _middle(s) <= end
+            and not _spans_overlap(s, header)  # the next row's header
+        ]
         for lines in around
         for line in lines
     ]
     return all(
         any(_spans_overlap(s, c) for c in cells)
         for line in spanned
-        if len(line) >= MIN_HEADINGS  # a row of figures, not a heading's ("Last 12 Samples")
+        if len(line) >= MIN_HEADINGS  # a row of cells, not a heading's ("Last 12 Samples")
         for s in line
     )
 

@@ -82,8 +82,8 @@ EXTENDED_CEILING = 0.55
 # `columns.heads_table`) is answered by the column's cells as surely as a colon label by the
 # text beside it, and where the column ends is read from the table (FUNSD training pages
 # 0-105: +20 values right, +4 wrong, 3 of them annotations reading a cell otherwise). So is
-# a row header by its table's row of figures (see `columns.table_row`; FUNSD training pages
-# 0-105 / 106-148, such values returned: 30 of 31 / 3 of 3 right).
+# a row header by its table's row of figures or words (see `columns.table_row`; FUNSD
+# training pages 0-105 / 106-148, such values returned: 30 of 31 / 3 of 3 right).
 TABLE_COLUMN_FIT = 1.0
 # Free text right of a label across a wide empty stretch of its band is as often the next
 # column's entry as the label's answer (FUNSD training pages, free text beyond 8 label heights:
@@ -260,7 +260,7 @@ class Reading:
                 _overlaps(s, value) for s in right if s.line != right[0].line
             )
             units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
-            numbers = [s for s in row[:count] if not _UNIT.fullmatch(s.text)]  # "99 | mm"
+            numbers = [s for i, s in enumerate(row[:count]) if not _unit_cell(row, i)]
             tabled_row = count > 1 and columns.table_row(self.page, printed, numbers)
             if mark is not None and (self._signs(mark, value) or _marks_item(mark, value)):
                 value = Segment(mark.words + value.words, value.page, value.line)
@@ -760,6 +760,14 @@ class Reading:
             parsed.warning,
         )  # fmt: skip
         return Candidate(self.spec, self.score, claimed, found)
+
+
+def _unit_cell(row: list[Segment], index: int) -> bool:
+    """Whether `row[index]` is a unit read as a cell of its own ("99 | mm"), or a word of
+    two letters or fewer after a figure, as OCR misreads a unit ("99 | mo")."""
+    text = row[index].text
+    misread = index > 0 and columns.figures(row[index - 1].text) and text.isalpha()
+    return _UNIT.fullmatch(text) is not None or (misread and len(text) <= 2)
 
 
 def _number_row(value: Segment) -> bool:
