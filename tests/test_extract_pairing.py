@@ -2151,3 +2151,20 @@ def test_a_tables_row_of_figures_with_a_misread_unit_answers_its_row_header_sure
     found = pair_fields(load_schema(_schema("Cigarette Length")).root, [page], set())
     assert found["/f0"].value == "99 mo 99 mm"
     assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_tables_row_read_short_at_a_misread_cell_is_read_whole_unless_a_cell_is_words() -> None:
+    # "72 m" (for "72 mm") is unlike the next cell, so the reading stops there; the whole row
+    # is a table's row, read whole. A cell opening with a letter is the next column's code.
+    def read(*cells: tuple[float, str]) -> docvlm.extraction.pairing.Found:
+        page = _unsure_table([(100, [(150, "Suggested"), (250, "Trial")]),
+                              (120, [(30, "Cigarette Length"), (150, "99"), (184, "mm"),
+                                     (250, "99"), (292, "mm")]),
+                              (140, [(30, "Rod Length"), (150, "72 m"), *cells]),
+                              (160, [(30, "Filter Length"), (150, "27"), (184, "mm"),
+                                     (250, "27"), (292, "mm")])])  # fmt: skip
+        return pair_fields(load_schema(_schema("Rod Length")).root, [page], set())["/f0"]
+
+    whole = read((250, "72"), (292, "mm"))
+    assert whole.value == "72 m 72 mm" and whole.confidence >= FREE_TEXT_FLOOR
+    assert read((250, "RE-2218")).value == "72 m"
