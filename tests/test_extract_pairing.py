@@ -2158,3 +2158,46 @@ def test_figures_beside_a_label_in_a_rows_second_column_stop_at_the_next_row() -
 
     assert read(value) == "3.3-35,000y RE-2218"
     assert read([*left, *value]) == "3.3-35,000y"
+
+
+def test_a_tables_row_of_words_answers_its_row_header_surely_and_a_missing_cell_doubts_it() -> None:
+    # Words under words in each column, the row headers down the table's side: a table's
+    # row. Where the next row has a word cell under no cell of the row, a cell is missing.
+    def read(below: list[tuple[float, str]]) -> docvlm.extraction.pairing.Found:
+        page = _unsure_table([(100, [(30, "Perforation"), (150, "N/A"), (250, "N/A")]),
+                              (120, [(30, "Porosity"), (150, "Non Porous"), (250, "Non Porous")]),
+                              (140, [(30, "Print"), *below])])  # fmt: skip
+        return pair_fields(load_schema(_schema("Porosity")).root, [page], set())["/f0"]
+
+    whole = read([(150, "N/A"), (250, "N.A")])
+    assert whole.value == "Non Porous Non Porous" and whole.confidence >= FREE_TEXT_FLOOR
+    assert read([(150, "N/A"), (212, "Dry"), (250, "N.A")]).confidence < FREE_TEXT_FLOOR
+
+
+def test_a_tables_row_of_figures_with_a_misread_unit_answers_its_row_header_surely() -> None:
+    # "mm" read "mo": a word of two letters after a figure is its unit, no cell of the row.
+    page = _unsure_table([(100, [(150, "Suggested"), (250, "Trial")]),
+                          (120, [(30, "Cigarette Length"), (150, "99"), (184, "mo"), (250, "99"),
+                                 (292, "mm")]),
+                          (140, [(30, "Filter Length"), (150, "27"), (184, "mm"), (250, "27"),
+                                 (292, "mm")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Cigarette Length")).root, [page], set())
+    assert found["/f0"].value == "99 mo 99 mm"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_tables_row_read_short_at_a_misread_cell_is_read_whole_unless_a_cell_is_words() -> None:
+    # "72 m" (for "72 mm") is unlike the next cell, so the reading stops there; the whole row
+    # is a table's row, read whole. A cell opening with a letter is the next column's code.
+    def read(*cells: tuple[float, str]) -> docvlm.extraction.pairing.Found:
+        page = _unsure_table([(100, [(150, "Suggested"), (250, "Trial")]),
+                              (120, [(30, "Cigarette Length"), (150, "99"), (184, "mm"),
+                                     (250, "99"), (292, "mm")]),
+                              (140, [(30, "Rod Length"), (150, "72 m"), *cells]),
+                              (160, [(30, "Filter Length"), (150, "27"), (184, "mm"),
+                                     (250, "27"), (292, "mm")])])  # fmt: skip
+        return pair_fields(load_schema(_schema("Rod Length")).root, [page], set())["/f0"]
+
+    whole = read((250, "72"), (292, "mm"))
+    assert whole.value == "72 m 72 mm" and whole.confidence >= FREE_TEXT_FLOOR
+    assert read((250, "RE-2218")).value == "72 m"

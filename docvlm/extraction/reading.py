@@ -82,8 +82,8 @@ EXTENDED_CEILING = 0.55
 # `columns.heads_table`) is answered by the column's cells as surely as a colon label by the
 # text beside it, and where the column ends is read from the table (FUNSD training pages
 # 0-105: +20 values right, +4 wrong, 3 of them annotations reading a cell otherwise). So is
-# a row header by its table's row of figures (see `columns.table_row`; FUNSD training pages
-# 0-105 / 106-148, such values returned: 30 of 31 / 3 of 3 right).
+# a row header by its table's row of figures or words (see `columns.table_row`; FUNSD
+# training pages 0-105 / 106-148, such values returned: 30 of 31 / 3 of 3 right).
 TABLE_COLUMN_FIT = 1.0
 # Free text right of a label across a wide empty stretch of its band is as often the next
 # column's entry as the label's answer (FUNSD training pages, free text beyond 8 label heights:
@@ -255,13 +255,16 @@ class Reading:
             # row's, and where they sit under the value, where the value ends is a guess.
             row = [right[0], *(s for s in right[1:] if s.line == right[0].line)]
             value, count = self._with_units(row, label)
+            tabled = self._tabled_row(printed, row, count)
+            if tabled > count:
+                words = [w for s in row[:tabled] for w in s.words]
+                value, count = Segment(words, value.page, value.line), tabled
             claimed = [id(printed), *(id(s) for s in row[:count])]
             crowded = read_date(value.text) is None and any(
                 _overlaps(s, value) for s in right if s.line != right[0].line
             )
             units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
-            numbers = [s for s in row[:count] if not _UNIT.fullmatch(s.text)]  # "99 | mm"
-            tabled_row = count > 1 and columns.table_row(self.page, printed, numbers)
+            tabled_row = tabled > 0
             if mark is not None and (self._signs(mark, value) or _marks_item(mark, value)):
                 value = Segment(mark.words + value.words, value.page, value.line)
                 claimed.append(id(mark))
@@ -695,6 +698,24 @@ class Reading:
         words = [w for segment in right[:count] for w in segment.words]
         return Segment(words, value.page, value.line), count
 
+    def _tabled_row(self, printed: Segment, row: list[Segment], count: int) -> int:
+        """How many of `row`'s segments, right of a row header, a table's row takes: the
+        `count` read, or the whole row where the reading stopped short of it (a cell misread
+        unlike its neighbour: "72 m | 72 | mm"), every cell opening with figures (not a code
+        of the next column's: "24.8mm | RE-2218") and none a label; 0 where neither is a
+        table's row (see `columns.table_row`)."""
+        if count > 1 and columns.table_row(self.page, printed, _cells(row, count)):
+            return count
+        whole = _cells(row, len(row))
+        if (
+            count == len(row)
+            or is_typed(self.spec)
+            or not all(columns.opens_with_figures(s.text) for s in whole)
+            or any(id(s) in self.label_like or s.text.endswith(":") for s in row)
+        ):
+            return 0
+        return len(row) if columns.table_row(self.page, printed, whole) else 0
+
     def _can_be_value(self, segment: Segment) -> bool:
         """Labels are never values: neither another field's nor this field's own. On a
         fillable PDF free text comes only from widgets: its printed text is the form's own
@@ -793,6 +814,19 @@ class Reading:
             parsed.warning,
         )  # fmt: skip
         return Candidate(self.spec, self.score, claimed, found)
+
+
+def _cells(row: list[Segment], count: int) -> list[Segment]:
+    """The cells of a table's row among `row`'s first `count` segments: not the units."""
+    return [s for index, s in enumerate(row[:count]) if not _unit_cell(row, index)]
+
+
+def _unit_cell(row: list[Segment], index: int) -> bool:
+    """Whether `row[index]` is a unit read as a cell of its own ("99 | mm"), or a word of
+    two letters or fewer after a figure, as OCR misreads a unit ("99 | mo")."""
+    text = row[index].text
+    misread = index > 0 and columns.figures(row[index - 1].text) and text.isalpha()
+    return _UNIT.fullmatch(text) is not None or (misread and len(text) <= 2)
 
 
 def _number_row(value: Segment) -> bool:
