@@ -2127,6 +2127,82 @@ def test_a_label_led_by_dashes_to_its_answer_is_told_from_words_with_a_hyphen() 
     assert [bool(_DASH_LED.search(text)) for text in led + unled] == [True] * 3 + [False] * 4
 
 
+def test_text_after_a_block_of_its_own_does_not_doubt_its_end() -> None:
+    # "MARY SEAGRAVES | SME" over "Ext. 1485": the line read on ends before "SME" starts, so
+    # "SME" is another column's; with text beside that line too ("Ext. 1485 | KOOL") the
+    # lines are a table's rows, each with its own answer, and where the value ends is a guess.
+    block = [*_line(72, 100, "Return To:"), *_line(150, 100, "MARY SEAGRAVES"),
+             *_line(150, 114, "Ext. 1485")]  # fmt: skip
+
+    def read(*after: Word) -> docvlm.extraction.pairing.Found:
+        page = _ocr_page([*block, *after])
+        return pair_fields(load_schema(_schema("Return To")).root, [page], set())["/f0"]
+
+    alone = read()
+    assert alone.value == "MARY SEAGRAVES Ext. 1485"
+    apart = read(*_line(260, 100, "SME"))
+    assert (apart.value, apart.confidence) == (alone.value, alone.confidence)
+    assert read(*_line(260, 100, "SME"), *_line(260, 114, "KOOL")).confidence < alone.confidence
+
+
+def test_figures_beside_a_label_in_a_rows_second_column_stop_at_the_next_row() -> None:
+    # "Filter Length 21.0mm | Kind 3.3-35,000y" over "Circumference 24.8mm | RE-2218": the
+    # line under the figures has the next row's cells left of it; alone, it goes on with them.
+    value = [*_line(260, 100, "Kind"), *_line(320, 100, "3.3-35,000y"), *_line(320, 114, "RE-2218")]
+    left = [*_line(55, 100, "Filter Length"), *_line(150, 100, "21.0mm"),
+            *_line(55, 114, "Circumference"), *_line(150, 114, "24.8mm")]  # fmt: skip
+
+    def read(words: list[Word]) -> str | None:
+        page = _ocr_page(words)
+        return pair_fields(load_schema(_schema("Kind")).root, [page], set())["/f0"].value
+
+    assert read(value) == "3.3-35,000y RE-2218"
+    assert read([*left, *value]) == "3.3-35,000y"
+
+
+def test_a_tables_row_of_words_answers_its_row_header_surely_and_a_missing_cell_doubts_it() -> None:
+    # Words under words in each column, the row headers down the table's side: a table's
+    # row. Where the next row has a word cell under no cell of the row, a cell is missing.
+    def read(below: list[tuple[float, str]]) -> docvlm.extraction.pairing.Found:
+        page = _unsure_table([(100, [(30, "Perforation"), (150, "N/A"), (250, "N/A")]),
+                              (120, [(30, "Porosity"), (150, "Non Porous"), (250, "Non Porous")]),
+                              (140, [(30, "Print"), *below])])  # fmt: skip
+        return pair_fields(load_schema(_schema("Porosity")).root, [page], set())["/f0"]
+
+    whole = read([(150, "N/A"), (250, "N.A")])
+    assert whole.value == "Non Porous Non Porous" and whole.confidence >= FREE_TEXT_FLOOR
+    assert read([(150, "N/A"), (212, "Dry"), (250, "N.A")]).confidence < FREE_TEXT_FLOOR
+
+
+def test_a_tables_row_of_figures_with_a_misread_unit_answers_its_row_header_surely() -> None:
+    # "mm" read "mo": a word of two letters after a figure is its unit, no cell of the row.
+    page = _unsure_table([(100, [(150, "Suggested"), (250, "Trial")]),
+                          (120, [(30, "Cigarette Length"), (150, "99"), (184, "mo"), (250, "99"),
+                                 (292, "mm")]),
+                          (140, [(30, "Filter Length"), (150, "27"), (184, "mm"), (250, "27"),
+                                 (292, "mm")])])  # fmt: skip
+    found = pair_fields(load_schema(_schema("Cigarette Length")).root, [page], set())
+    assert found["/f0"].value == "99 mo 99 mm"
+    assert found["/f0"].confidence >= FREE_TEXT_FLOOR
+
+
+def test_a_tables_row_read_short_at_a_misread_cell_is_read_whole_unless_a_cell_is_words() -> None:
+    # "72 m" (for "72 mm") is unlike the next cell, so the reading stops there; the whole row
+    # is a table's row, read whole. A cell opening with a letter is the next column's code.
+    def read(*cells: tuple[float, str]) -> docvlm.extraction.pairing.Found:
+        page = _unsure_table([(100, [(150, "Suggested"), (250, "Trial")]),
+                              (120, [(30, "Cigarette Length"), (150, "99"), (184, "mm"),
+                                     (250, "99"), (292, "mm")]),
+                              (140, [(30, "Rod Length"), (150, "72 m"), *cells]),
+                              (160, [(30, "Filter Length"), (150, "27"), (184, "mm"),
+                                     (250, "27"), (292, "mm")])])  # fmt: skip
+        return pair_fields(load_schema(_schema("Rod Length")).root, [page], set())["/f0"]
+
+    whole = read((250, "72"), (292, "mm"))
+    assert whole.value == "72 m 72 mm" and whole.confidence >= FREE_TEXT_FLOOR
+    assert read((250, "RE-2218")).value == "72 m"
+
+
 def test_words_beside_a_label_on_its_line_are_not_another_labels_answer_going_on_under_it() -> None:
     # "WAVE 2 (87-113)" goes on the description's line, under "No. C-51": it answers the
     # label printed on its line, not the one above it.

@@ -94,11 +94,7 @@ def down_the_table(page: PageWords, header: Segment) -> Segment | None:
     span = _span(_headings(page, header))
     under = [s for s in segments if s.bbox[1] >= header.bbox[3] and in_column(s, header)]
     cell = min(under, key=lambda s: s.bbox[1], default=None)
-    if (
-        cell is None
-        or not _opens_with_figures(cell.text)
-        or not _on_table_row(segments, cell, span)
-    ):
+    if cell is None or not opens_with_figures(cell.text) or not _on_table_row(segments, cell, span):
         return None
     row = band_of(segments, cell)
     passed = [
@@ -151,7 +147,7 @@ def _table_row(first: Segment, row: list[Segment], headings: list[Segment]) -> b
     )
     if sum(heading is header for _, heading in cells) > 1:
         return False  # a heading over several columns: which are its answer is a guess
-    kinds = [_opens_with_figures(cell.text) for cell, _ in cells]
+    kinds = [opens_with_figures(cell.text) for cell, _ in cells]
     if True in kinds and not all(kinds[kinds.index(True) :]):
         return False
     return any(
@@ -350,12 +346,15 @@ def _row_headers(segments: list[Segment], headings: list[Segment]) -> list[Segme
 
 
 def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
-    """Whether `cells`, read right of `header` on its line, are a table's row of figures:
-    two or more, each with figures just above or below it in its column, `header` in a
-    column of row headers, and every figure cell of the rows of figures next to it, across
-    the row's span, over or under one of `cells` (else a cell is missing: OCR dropped it, or
-    the row goes on)."""
-    if len(cells) < MIN_HEADINGS or not all(figures(c.text) for c in cells):
+    """Whether `cells`, read right of `header` on its line, are a table's row: two or more,
+    all figures or all words, each with a cell of its kind just above or below it in its
+    column, `header` in a column of row headers, and every cell of that kind of the rows next
+    to it, across the row's span, over or under one of `cells` (else a cell is missing: OCR
+    dropped it, or the row goes on)."""
+    if len(cells) < MIN_HEADINGS:
+        return False
+    kind = figures(cells[0].text)
+    if not all(figures(c.text) == kind for c in cells):
         return False
     segments = page_segments(page)
     row = [header, *cells, *band_of(segments, cells[0])]
@@ -363,18 +362,26 @@ def table_row(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
         return False
     around = [_next_lines(segments, cell, row) for cell in cells]
     for cell, lines in zip(cells, around, strict=True):
-        if not any(figures(s.text) and _spans_overlap(s, cell) for line in lines for s in line):
+        if not any(
+            figures(s.text) == kind and _spans_overlap(s, cell) for line in lines for s in line
+        ):
             return False
     start, end = header.bbox[2], cells[-1].bbox[2]
     spanned = [
-        [s for s in line if figures(s.text) and start <= _middle(s) <= end]
+        [
+            s
+            for s in line
+            if figures(s.text) == kind
+            and start <= _middle(s) <= end
+            and not _spans_overlap(s, header)  # the next row's header
+        ]
         for lines in around
         for line in lines
     ]
     return all(
         any(_spans_overlap(s, c) for c in cells)
         for line in spanned
-        if len(line) >= MIN_HEADINGS  # a row of figures, not a heading's ("Last 12 Samples")
+        if len(line) >= MIN_HEADINGS  # a row of cells, not a heading's ("Last 12 Samples")
         for s in line
     )
 
@@ -391,7 +398,7 @@ def cut_short(page: PageWords, header: Segment, cells: list[Segment]) -> bool:
     few rows down, as a table's next section would): the column read is a part of it."""
     last = max(cells, key=lambda s: s.bbox[3])
     after = _next_cell(page_segments(page), header, last, BRIDGED_ROWS * COLUMN_GAP)
-    return after is not None and figures(after.text) and _opens_with_figures(after.text)
+    return after is not None and figures(after.text) and opens_with_figures(after.text)
 
 
 def _next_lines(segments: list[Segment], cell: Segment, row: list[Segment]) -> list[list[Segment]]:
@@ -420,7 +427,7 @@ def _past_table(
     """Whether `cell`, the next one under the column's `cells`, is past the table's end:
     opening unlike the first (words after figures, or figures after words), or on a row with
     words under a heading that has figures under it on the table's first row (`figured`)."""
-    if _opens_with_figures(cell.text) != _opens_with_figures(cells[0].text):
+    if opens_with_figures(cell.text) != opens_with_figures(cells[0].text):
         return True
     return bool(_figured(figured, band_of(segments, cell), words=True))
 
@@ -534,7 +541,7 @@ def figures(text: str) -> bool:
     return digits >= 0.5 * sum(c.isalnum() for c in text)
 
 
-def _opens_with_figures(text: str) -> bool:
+def opens_with_figures(text: str) -> bool:
     """Whether `text` opens with a digit ("30 sheet Posters", "(31,000.00)"), not a word
     ("Emro (411-07)"): a table's cells of one column open alike."""
     return next((c.isdigit() for c in text if c.isalnum()), False)

@@ -82,8 +82,8 @@ EXTENDED_CEILING = 0.55
 # `columns.heads_table`) is answered by the column's cells as surely as a colon label by the
 # text beside it, and where the column ends is read from the table (FUNSD training pages
 # 0-105: +20 values right, +4 wrong, 3 of them annotations reading a cell otherwise). So is
-# a row header by its table's row of figures (see `columns.table_row`; FUNSD training pages
-# 0-105 / 106-148, such values returned: 30 of 31 / 3 of 3 right).
+# a row header by its table's row of figures or words (see `columns.table_row`; FUNSD
+# training pages 0-105 / 106-148, such values returned: 30 of 31 / 3 of 3 right).
 TABLE_COLUMN_FIT = 1.0
 # Free text right of a label across a wide empty stretch of its band is as often the next
 # column's entry as the label's answer (FUNSD training pages, free text beyond 8 label heights:
@@ -255,13 +255,16 @@ class Reading:
             # row's, and where they sit under the value, where the value ends is a guess.
             row = [right[0], *(s for s in right[1:] if s.line == right[0].line)]
             value, count = self._with_units(row, label)
+            tabled = self._tabled_row(printed, row, count)
+            if tabled > count:
+                words = [w for s in row[:tabled] for w in s.words]
+                value, count = Segment(words, value.page, value.line), tabled
             claimed = [id(printed), *(id(s) for s in row[:count])]
             crowded = read_date(value.text) is None and any(
                 _overlaps(s, value) for s in right if s.line != right[0].line
             )
             units = all(_UNIT.fullmatch(s.text) for s in row[1:count])  # "974 | mg" is whole
-            numbers = [s for s in row[:count] if not _UNIT.fullmatch(s.text)]  # "99 | mm"
-            tabled_row = count > 1 and columns.table_row(self.page, printed, numbers)
+            tabled_row = tabled > 0
             if mark is not None and (self._signs(mark, value) or _marks_item(mark, value)):
                 value = Segment(mark.words + value.words, value.page, value.line)
                 claimed.append(id(mark))
@@ -294,7 +297,7 @@ class Reading:
             under = header is not None and segment is below and columns.in_column(segment, header)
             column = header if under else None
             read_under = segment is below
-            goes_on = self._row_goes_on(label, segment, claimed)
+            first = segment
             segment, more, spaced = self._continued(
                 segment,
                 label,
@@ -319,7 +322,8 @@ class Reading:
                     found.confidence = min(found.confidence, EXTENDED_CEILING)
                 # Beside and under a column's cells are the table's other cells.
                 candidate.goes_on = column is None and (
-                    goes_on or self._wraps_back(label, segment, claimed + more)
+                    self._row_goes_on(label, first, claimed, more)
+                    or self._wraps_back(label, segment, claimed + more)
                 )
                 candidate.under = read_under
                 candidate.tabled = column is not None and tabled
@@ -491,7 +495,8 @@ class Reading:
             return _printed_alike(label, segment) or self._opens_with_label(segment)
 
         row_start = min(label.bbox[0], value.bbox[0])
-        lines = neighbours.continuation(self.page, value, row_start, ends)
+        row_left = self._row_left(label, row_start) if numeric else row_start
+        lines = neighbours.continuation(self.page, value, row_left, ends)
         glossed = _gloss(value.text)
         lines = lines or blocks.wrapped_back(self.page, value, row_start, ends, labelled, glossed)
         lines = lines or blocks.indented_under(self.page, value, ends, labelled)
@@ -501,11 +506,24 @@ class Reading:
         words = [w for segment in [value, *lines] for w in segment.words]
         return Segment(words, value.page, value.line), [id(s) for s in lines], spaced
 
-    def _row_goes_on(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
+    def _row_left(self, label: Segment, row_start: float) -> float:
+        """Where the row of figures beside `label` starts: at the first cell printed left of
+        the label on its line ("Filter Length 21.0mm | Kind 3.3-35,000y"), since a line under
+        the figures with text left of it reaching past there is the next row's ("Circumference
+        24.8mm | RE-2218"), not more of the value."""
+        before = [
+            s.bbox[0] for s in neighbours.band(self.page, label) if s.bbox[2] <= label.bbox[0]
+        ]
+        return min([row_start, *before])
+
+    def _row_goes_on(
+        self, label: Segment, value: Segment, claimed: list[int], more: list[int]
+    ) -> bool:
         """Whether the first text printed after a free-text value on its line (centred on
         it: the next line's start may reach into its band; a dot or a rule's end is no
         text), nearer than a column's gap, is unread text rather than a label (or a label
-        read together with its own value, or one printed as this one is: `_next_label`):
+        read together with its own value, or one printed as this one is: `_next_label`)
+        and is not beside a block of its own (`_block_apart`, the lines read on: `more`):
         where the value ends is a guess. A whole date ends where it ends."""
         if is_typed(self.spec) or value.widget or read_date(value.text) is not None:
             return False
@@ -525,6 +543,7 @@ class Reading:
             _next_label(label, value, following)
             or _titled_after(value, following)
             or _label_and_value(following.text)
+            or self._block_apart(more, following)
         ):
             return False
         return (
@@ -532,6 +551,23 @@ class Reading:
             and id(following) not in self.label_like
             and not self._opens_with_label(following)
             and following.bbox[0] - value.bbox[2] <= ROW_GOES_ON * label.height
+        )
+
+    def _block_apart(self, more: list[int], after: Segment) -> bool:
+        """Whether the lines read on under a value (ids `more`) all end before the text `after`
+        it on its line starts, with nothing beside them ("MARY SEAGRAVES | SME" over "Ext.
+        1485"): the value is a block of its own and `after` another column's, since an answer
+        wrapped to a next line would run on under `after` (and lines with text beside them are
+        a table's rows, each with its own answer)."""
+        lines = [s for s in neighbours.page_segments(self.page) if id(s) in more]
+        return bool(lines) and all(
+            line.bbox[2] < after.bbox[0] and not self._text_beside(line, more) for line in lines
+        )
+
+    def _text_beside(self, line: Segment, more: list[int]) -> bool:
+        return any(
+            id(s) not in more and blocks.on_line(s, line) and any(c.isalnum() for c in s.text)
+            for s in right_of(self.page, line)
         )
 
     def _wraps_back(self, label: Segment, value: Segment, claimed: list[int]) -> bool:
@@ -662,6 +698,24 @@ class Reading:
         words = [w for segment in right[:count] for w in segment.words]
         return Segment(words, value.page, value.line), count
 
+    def _tabled_row(self, printed: Segment, row: list[Segment], count: int) -> int:
+        """How many of `row`'s segments, right of a row header, a table's row takes: the
+        `count` read, or the whole row where the reading stopped short of it (a cell misread
+        unlike its neighbour: "72 m | 72 | mm"), every cell opening with figures (not a code
+        of the next column's: "24.8mm | RE-2218") and none a label; 0 where neither is a
+        table's row (see `columns.table_row`)."""
+        if count > 1 and columns.table_row(self.page, printed, _cells(row, count)):
+            return count
+        whole = _cells(row, len(row))
+        if (
+            count == len(row)
+            or is_typed(self.spec)
+            or not all(columns.opens_with_figures(s.text) for s in whole)
+            or any(id(s) in self.label_like or s.text.endswith(":") for s in row)
+        ):
+            return 0
+        return len(row) if columns.table_row(self.page, printed, whole) else 0
+
     def _can_be_value(self, segment: Segment) -> bool:
         """Labels are never values: neither another field's nor this field's own. On a
         fillable PDF free text comes only from widgets: its printed text is the form's own
@@ -760,6 +814,19 @@ class Reading:
             parsed.warning,
         )  # fmt: skip
         return Candidate(self.spec, self.score, claimed, found)
+
+
+def _cells(row: list[Segment], count: int) -> list[Segment]:
+    """The cells of a table's row among `row`'s first `count` segments: not the units."""
+    return [s for index, s in enumerate(row[:count]) if not _unit_cell(row, index)]
+
+
+def _unit_cell(row: list[Segment], index: int) -> bool:
+    """Whether `row[index]` is a unit read as a cell of its own ("99 | mm"), or a word of
+    two letters or fewer after a figure, as OCR misreads a unit ("99 | mo")."""
+    text = row[index].text
+    misread = index > 0 and columns.figures(row[index - 1].text) and text.isalpha()
+    return _UNIT.fullmatch(text) is not None or (misread and len(text) <= 2)
 
 
 def _number_row(value: Segment) -> bool:
