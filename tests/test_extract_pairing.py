@@ -2201,3 +2201,26 @@ def test_a_tables_row_read_short_at_a_misread_cell_is_read_whole_unless_a_cell_i
     whole = read((250, "72"), (292, "mm"))
     assert whole.value == "72 m 72 mm" and whole.confidence >= FREE_TEXT_FLOOR
     assert read((250, "RE-2218")).value == "72 m"
+
+
+def test_words_beside_a_label_on_its_line_are_not_another_labels_answer_going_on_under_it() -> None:
+    # "WAVE 2 (87-113)" goes on the description's line, under "No. C-51": it answers the
+    # label printed on its line, not the one above it.
+    words = [*_line(60, 100, "Date:"), *_line(110, 100, "12-4-87"), *_line(330, 100, "No."),
+             *_line(370, 100, "C-51"), *_line(60, 120, "Description:"),
+             *_line(150, 120, "CAPRI EXPANSION - CALIFORNIA:"),
+             *_line(340, 120, "WAVE 2 (87-113)")]  # fmt: skip
+    found = pair_fields(load_schema(_schema("No.", "Description")).root, [_ocr_page(words)], set())
+    assert "WAVE" not in str(found.get("/f0") and found["/f0"].value)
+    assert found["/f1"].value.endswith("WAVE 2 (87-113)")
+
+
+def test_a_value_beside_its_label_does_not_run_on_past_another_fields_label() -> None:
+    # The KOOL label wraps onto a second line; the figures after its first line are its.
+    words = [*_line(60, 100, "CIGARETTES:"), *_line(140, 100, "#839/869"),
+             *_line(230, 100, "KOOL Lights KS - white tip-"), *_line(232, 112, "ping masked"),
+             *_line(420, 100, "9.1"), *_line(450, 100, "14.0"),
+             *_line(490, 100, ".474")]  # fmt: skip
+    schema = load_schema(_schema("CIGARETTES:", "KOOL Lights KS- white tip- ping masked"))
+    found = pair_fields(schema.root, [_ocr_page(words)], set()).get("/f0")
+    assert found is None or "9.1" not in str(found.value)

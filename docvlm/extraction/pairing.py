@@ -126,6 +126,11 @@ def pair_fields(
             continue
         unused = [c for c in candidates if used.isdisjoint(c.claimed)]
         candidate = _asked_first(_last_total(candidate, candidates), unused, labels)
+        # Another field's words read as this one's (FUNSD pages 0-105: +1 right, -2 wrong).
+        if _takes_from_beside(candidate, unused, labels) or _reads_across_label(
+            candidate, unused, labels
+        ):
+            continue
         if any(key in used for key in candidate.claimed) or any(
             key in used_in_columns for key in candidate.column_cells
         ):
@@ -393,6 +398,56 @@ def _asked_first(
         if _asked_beside(c, labels) and c.found.confidence >= MIN_CONFIDENCE
     ]
     return max(asked, key=lambda c: c.found.confidence, default=chosen)
+
+
+def _takes_from_beside(
+    reading: Candidate, candidates: list[Candidate], segments: dict[int, Segment]
+) -> bool:
+    """Whether `reading` goes on under its label into words another field reads beside its
+    own label as more of that line's answer ("No. C-51" over "Description: CAPRI ... WAVE
+    2"): they answer the label printed on their line before one printed above it. Words
+    that open the other label's answer may be a paragraph wrapping onto its line, read by
+    both; those are left to the choice by confidence."""
+    if reading.claimed[0] not in segments:
+        return False  # a label joined over lines: where it ends is not one line
+    own_line = _line_of(segments[reading.claimed[0]])
+    under = {key for key in reading.claimed[1:] if _line_of(segments.get(key)) > own_line}
+    return any(
+        other.field is not reading.field
+        and not other.under
+        and other.found.confidence >= MIN_CONFIDENCE
+        and any(
+            _line_of(segments.get(key)) == _line_of(segments.get(other.claimed[0]))
+            for key in under.intersection(other.claimed[2:])
+        )
+        for other in candidates
+    )
+
+
+def _reads_across_label(
+    reading: Candidate, candidates: list[Candidate], segments: dict[int, Segment]
+) -> bool:
+    """Whether `reading`'s value, beside its label, runs past another field's label (or its
+    first line, where it wraps) printed between its words ("CIGARETTES: #839/869 | KOOL
+    Lights KS - white tip- | 9.1 | .474"): the words after that label are its answer."""
+    value = [segments[key] for key in reading.claimed[1:] if key in segments]
+    line = _line_of(segments.get(reading.claimed[0]))
+    if reading.under or not value or any(_line_of(s) != line for s in value):
+        return False
+    start, end = value[0].bbox[0], value[-1].bbox[2]
+    return any(
+        _line_of(part) == line and start < part.bbox[0] < end
+        for other in candidates
+        if other.field is not reading.field
+        and other.found.confidence >= MIN_CONFIDENCE
+        and other.claimed[0] in segments
+        and other.claimed[0] not in reading.claimed
+        for part in (segments[other.claimed[0]], *segments[other.claimed[0]].lead)
+    )
+
+
+def _line_of(segment: Segment | None) -> tuple[int, int]:
+    return (-1, -1) if segment is None else (segment.page, segment.line)
 
 
 def _asked_beside(reading: Candidate, labels: dict[int, Segment]) -> bool:
