@@ -408,9 +408,10 @@ def _takes_from_beside(
     2"): they answer the label printed on their line before one printed above it. Words
     that open the other label's answer may be a paragraph wrapping onto its line, read by
     both; those are left to the choice by confidence."""
-    if reading.claimed[0] not in segments:
+    label = segments[reading.claimed[0]]
+    if label.lead:
         return False  # a label joined over lines: where it ends is not one line
-    own_line = _line_of(segments[reading.claimed[0]])
+    own_line = _line_of(label)
     under = {key for key in reading.claimed[1:] if _line_of(segments.get(key)) > own_line}
     return any(
         other.field is not reading.field
@@ -431,7 +432,7 @@ def _reads_across_label(
     first line, where it wraps) printed between its words ("CIGARETTES: #839/869 | KOOL
     Lights KS - white tip- | 9.1 | .474"): the words after that label are its answer."""
     value = [segments[key] for key in reading.claimed[1:] if key in segments]
-    line = _line_of(segments.get(reading.claimed[0]))
+    line = _line_of(segments[reading.claimed[0]])
     if reading.under or not value or any(_line_of(s) != line for s in value):
         return False
     start, end = value[0].bbox[0], value[-1].bbox[2]
@@ -440,7 +441,6 @@ def _reads_across_label(
         for other in candidates
         if other.field is not reading.field
         and other.found.confidence >= MIN_CONFIDENCE
-        and other.claimed[0] in segments
         and other.claimed[0] not in reading.claimed
         for part in (segments[other.claimed[0]], *segments[other.claimed[0]].lead)
     )
