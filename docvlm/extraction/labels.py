@@ -44,12 +44,13 @@ def label_score(text: str, names: list[str]) -> float:
     """How well printed `text` names a field, 0–100: exact words, else fuzzy, subsets discounted.
     An item number before the label ("2. Document(s) Served:") is no word of it, unless the
     field's name has one too ("3. Special Processing" is not "1. Special Processing")."""
-    unnumbered = _ITEM_NUMBER.sub("", text)
-    best = 0.0
-    for name in names:
-        printed = text if _ITEM_NUMBER.match(name) else unnumbered
-        best = max(best, _words_score(printed, name), _misread_score(printed, name))
-    return best
+    return max((_name_score(text, name) for name in names), default=0.0)
+
+
+@functools.lru_cache(maxsize=1 << 18)  # pairing scores each segment against each name in every pass
+def _name_score(text: str, name: str) -> float:
+    printed = text if _ITEM_NUMBER.match(name) else _ITEM_NUMBER.sub("", text)
+    return max(0.0, _words_score(printed, name), _misread_score(printed, name))
 
 
 def _words_score(text: str, name: str) -> float:
