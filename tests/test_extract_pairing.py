@@ -1871,26 +1871,27 @@ def test_an_amount_across_a_gap_after_a_count_is_the_next_columns() -> None:
     assert found["/f0"].value == "500"
 
 
+def _assert_undoubted(title: str, words: list[Word], extra: list[Word], value: str) -> None:
+    """`extra` printed near the answer changes neither the value read nor its confidence."""
+    schema = load_schema(_schema(title)).root
+    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
+    found = pair_fields(schema, [_ocr_page([*words, *extra])], set())["/f0"]
+    assert found.value == alone.value == value
+    assert found.confidence == alone.confidence
+
+
 def test_the_next_lines_text_reaching_into_a_values_band_does_not_doubt_its_end() -> None:
     # "40" starts the next line, a little lower, across a gap: the event's name is whole.
     words = [*_line(72, 100, "Event:"), *_line(150, 100, "Metro Golf Outing 1997")]
     lower = Word("40", (330, 108, 344, 119), 0.95)
-    schema = load_schema(_schema("Event:")).root
-    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
-    found = pair_fields(schema, [_ocr_page([*words, lower])], set())["/f0"]
-    assert found.value == alone.value == "Metro Golf Outing 1997"
-    assert found.confidence == alone.confidence
+    _assert_undoubted("Event:", words, [lower], "Metro Golf Outing 1997")
 
 
 def test_a_dot_after_a_value_does_not_doubt_its_end() -> None:
     # A mark of no letter or figure ("·", a rule's end) is no text the value could go on in.
     words = [*_line(72, 100, "Unit sales:"), *_line(160, 100, "238,282")]
     dot = Word("·", (214, 104, 217, 107), 0.5)
-    schema = load_schema(_schema("Unit sales:")).root
-    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
-    found = pair_fields(schema, [_ocr_page([*words, dot])], set())["/f0"]
-    assert found.value == alone.value == "238,282"
-    assert found.confidence == alone.confidence
+    _assert_undoubted("Unit sales:", words, [dot], "238,282")
 
 
 def test_the_next_rows_answer_under_a_value_does_not_doubt_it() -> None:
@@ -1898,22 +1899,14 @@ def test_the_next_rows_answer_under_a_value_does_not_doubt_it() -> None:
     # next row's answer, not the originator's name wrapped back.
     words = [*_line(72, 100, "Originator:"), *_line(170, 100, "Mary D. Davis")]
     next_row = [*_line(72, 115, "To:"), *_line(110, 115, "Mr. Johnny Pedersen")]
-    schema = load_schema(_schema("Originator:")).root
-    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
-    found = pair_fields(schema, [_ocr_page([*words, *next_row])], set())["/f0"]
-    assert found.value == alone.value == "Mary D. Davis"
-    assert found.confidence == alone.confidence
+    _assert_undoubted("Originator:", words, next_row, "Mary D. Davis")
 
 
 def test_a_gloss_in_brackets_under_a_value_does_not_doubt_it() -> None:
     # "(Product Test, AaU, etc.)" is the form's gloss of the label, printed under the answer.
     words = [*_line(72, 100, "Project Type"), *_line(170, 100, "Product Test")]
     gloss = _line(130, 114, "(Product Test, AaU, etc.)")
-    schema = load_schema(_schema("Project Type")).root
-    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
-    found = pair_fields(schema, [_ocr_page([*words, *gloss])], set())["/f0"]
-    assert found.value == alone.value == "Product Test"
-    assert found.confidence == alone.confidence
+    _assert_undoubted("Project Type", words, gloss, "Product Test")
 
 
 def test_a_line_starting_left_of_the_labels_row_under_a_value_does_not_doubt_it() -> None:
@@ -1921,11 +1914,7 @@ def test_a_line_starting_left_of_the_labels_row_under_a_value_does_not_doubt_it(
     # wrapped back under its label.
     words = [*_line(300, 100, "DIVISION"), *_line(360, 100, "Analytical Chemistry")]
     below = _line(100, 114, "Total aldehyde analysis in cigarette mainstream smoke")
-    schema = load_schema(_schema("DIVISION")).root
-    alone = pair_fields(schema, [_ocr_page(words)], set())["/f0"]
-    found = pair_fields(schema, [_ocr_page([*words, *below])], set())["/f0"]
-    assert found.value == alone.value == "Analytical Chemistry"
-    assert found.confidence == alone.confidence
+    _assert_undoubted("DIVISION", words, below, "Analytical Chemistry")
 
 
 def test_a_gloss_beside_its_label_reads_the_short_answer_under_it() -> None:
